@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/urfave/cli/v2"
+)
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print a sandbox's logs, optionally following them",
+		ArgsUsage: "SANDBOX",
+		Description: `Prints the entries of the chosen sources merged by time. By default the
+raw bytes the program wrote; --timestamps gives "<TIME> <SOURCE> <line>"
+lines (like the merged file of the mount), --json one object per entry with
+its cursor (like merged.jsonl).
+
+Examples:
+   msb-logfs logs foo                                   # stdout, stderr, output
+   msb-logfs logs -f --source all --timestamps foo      # everything, following
+   msb-logfs logs --since 5m --tail 20 foo
+   msb-logfs logs --json --cursor-file foo.cursor foo >> foo.jsonl   # incremental backup`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringFlag{Name: "source", Value: "stdout,stderr,output", Usage: "comma-separated `SOURCES`: stdout, stderr, output, system, all"},
+			&cli.StringFlag{Name: "since", Usage: "entries at or after `TIME` (RFC 3339, or 30s, 5m, 2h, 1d ago)"},
+			&cli.StringFlag{Name: "until", Usage: "entries at or before `TIME` (same forms as --since)"},
+			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last `N` entries (then follow, with -f)"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing entries as they are written"},
+			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time and source"},
+			&cli.BoolFlag{Name: "json", Usage: "one JSON object per entry, with its cursor"},
+			&cli.StringFlag{Name: "after-cursor", Usage: "start after `CURSOR`"},
+			&cli.BoolFlag{Name: "show-cursor", Usage: "print the cursor after the last entry (-- cursor: …)"},
+			&cli.StringFlag{Name: "cursor-file", Usage: "resume after the cursor in `FILE` if it has one, and keep it updated"},
+		},
+		Action: runLogs,
+	}
+}
+
+// logsRun is one invocation of the logs command.
+type logsRun struct {
+	sb       *engine.Sandbox
+	query    engine.Query
+	format   engine.Format
+	tail     int
+	follow   bool
+	show     bool
+	cursorTo string
+	out      *bufio.Writer
+	render   engine.Renderer
+	buf      []byte
+}
+
+func runLogs(c *cli.Context) error {
+	run, home, err := newLogsRun(c)
+	if err != nil {
+		return err
+	}
+	defer home.Close()
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run.run(ctx)
+}
+
+func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
+	if c.NArg() != 1 {
+		return nil, nil, usageError(errors.New("logs: want exactly one SANDBOX"))
+	}
+	q, err := parseQuery(c)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	dir, err := homeDir(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	home, err := engine.OpenHome(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := home.Sandbox(c.Args().First())
+	if err != nil {
+		home.Close()
+		return nil, nil, usageError(err)
+	}
+	run := &logsRun{sb: sb, query: q, tail: c.Int("tail"), follow: c.Bool("follow"),
+		show: c.Bool("show-cursor"), cursorTo: c.String("cursor-file"), out: bufio.NewWriterSize(os.Stdout, 256<<10)}
+	switch {
+	case c.Bool("json"):
+		run.format = engine.FormatJSON
+	case c.Bool("timestamps"):
+		run.format = engine.FormatText
+	}
+	if err := run.position(c.String("after-cursor")); err != nil {
+		home.Close()
+		return nil, nil, err
+	}
+	return run, home, nil
+}
+
+// parseQuery reads --source, --since and --until.
+func parseQuery(c *cli.Context) (engine.Query, error) {
+	var q engine.Query
+	for _, name := range strings.Split(c.String("source"), ",") {
+		name = strings.TrimSpace(name)
+		if name == "all" {
+			q.Mask = engine.MaskAll
+			continue
+		}
+		s, ok := engine.ParseSource(name)
+		if !ok {
+			return q, fmt.Errorf("unknown source %q: want stdout, stderr, output, system or all", name)
+		}
+		q.Mask |= 1 << s
+	}
+	now := time.Now()
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if v := c.String(f.name); v != "" {
+			t, err := parseWhen(v, now)
+			if err != nil {
+				return q, fmt.Errorf("--%s: %w", f.name, err)
+			}
+			*f.dst = t.UnixNano()
+		}
+	}
+	return q, nil
+}
+
+// position sets where the run starts: --after-cursor, else the cursor file.
+func (r *logsRun) position(after string) error {
+	if after == "" && r.cursorTo != "" {
+		b, err := os.ReadFile(r.cursorTo)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--cursor-file: %w", err)
+		}
+		after = strings.TrimSpace(string(b))
+	}
+	if after == "" {
+		return nil
+	}
+	c, err := engine.ParseCursor(after)
+	if err == nil {
+		r.query.From, err = r.sb.StateAt(c)
+	}
+	if err != nil {
+		return usageError(fmt.Errorf("sandbox %s: %w", r.sb.Name(), err))
+	}
+	return nil
+}
+
+func (r *logsRun) run(ctx context.Context) error {
+	sc := r.sb.NewScanner(r.query)
+	defer sc.Close()
+	if err := r.snapshot(sc); err != nil {
+		return err
+	}
+	if err := r.flush(sc); err != nil {
+		return err
+	}
+	var err error
+	if r.follow {
+		err = sc.Follow(ctx, r.print, func() error { return r.flush(sc) })
+		if errors.Is(err, engine.ErrRemoved) {
+			err = nil
+		}
+	}
+	if err == nil && r.show {
+		fmt.Fprintf(r.out, "-- cursor: %s\n", sc.LastState().Cursor)
+	}
+	if ferr := r.flush(sc); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// snapshot prints what exists now, or its last --tail entries.
+func (r *logsRun) snapshot(sc *engine.Scanner) error {
+	if r.tail < 0 {
+		return sc.Next(r.print)
+	}
+	ring := newTailRing(r.tail)
+	err := sc.Next(func(e *engine.Entry, after *engine.State) error {
+		ring.add(r.render.Append(ring.slot(), r.format, e, after))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ring.each(func(b []byte) error { _, err := r.out.Write(b); return err })
+}
+
+func (r *logsRun) print(e *engine.Entry, after *engine.State) error {
+	r.buf = r.render.Append(r.buf[:0], r.format, e, after)
+	_, err := r.out.Write(r.buf)
+	return err
+}
+
+// flush writes buffered output and then the cursor file, so that the file
+// never points past what was written.
+func (r *logsRun) flush(sc *engine.Scanner) error {
+	if err := r.out.Flush(); err != nil {
+		if errors.Is(err, syscall.EPIPE) {
+			return cli.Exit("", 0)
+		}
+		return err
+	}
+	if r.cursorTo == "" {
+		return nil
+	}
+	return writeFileAtomic(r.cursorTo, sc.LastState().Cursor.String()+"\n")
+}
+
+// writeFileAtomic replaces path with data through a rename.
+func writeFileAtomic(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("cursor file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("cursor file: %w", err)
+	}
+	return nil
+}
+
+// tailRing keeps the rendering of the last n entries.
+type tailRing struct {
+	items [][]byte
+	next  int
+	full  bool
+}
+
+func newTailRing(n int) *tailRing { return &tailRing{items: make([][]byte, n)} }
+
+// slot returns a buffer to render the next entry into.
+func (t *tailRing) slot() []byte {
+	if len(t.items) == 0 {
+		return nil
+	}
+	return t.items[t.next][:0]
+}
+
+func (t *tailRing) add(b []byte) {
+	if len(t.items) == 0 {
+		return
+	}
+	t.items[t.next] = b
+	t.next = (t.next + 1) % len(t.items)
+	t.full = t.full || t.next == 0
+}
+
+func (t *tailRing) each(fn func([]byte) error) error {
+	start, n := 0, t.next
+	if t.full {
+		start, n = t.next, len(t.items)
+	}
+	for i := range n {
+		if err := fn(t.items[(start+i)%len(t.items)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+

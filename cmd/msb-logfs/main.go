@@ -1,0 +1,82 @@
+// Command msb-logfs shows microsandbox sandbox logs as a read-only FUSE
+// filesystem (mount), and reads them directly where FUSE is not available
+// (logs, cursor).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// exitUsage is the exit status for bad input: an unknown sandbox, a bad
+// time, a bad cursor.
+const exitUsage = 2
+
+func main() {
+	app := &cli.App{
+		Name:  "msb-logfs",
+		Usage: "read microsandbox sandbox logs as files, or directly",
+		Description: `Sandbox logs live in <home>/sandboxes/<name>/logs (home: --home, else
+$MSB_HOME, else ~/.microsandbox).
+
+Examples:
+   msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
+   msb-logfs logs -f --source all --timestamps foo
+   msb-logfs cursor foo`,
+		Commands: []*cli.Command{
+			logsCommand(),
+			cursorCommand(),
+			mountCommand(),
+			unmountCommand(),
+			demoCommand(),
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
+		os.Exit(1)
+	}
+}
+
+// homeFlag is --home, shared by every command that reads a home.
+func homeFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "home",
+		Usage:   "microsandbox home `DIR` (default: $MSB_HOME, else ~/.microsandbox)",
+		EnvVars: []string{"MSB_HOME"},
+	}
+}
+
+// homeDir returns the home to read.
+func homeDir(c *cli.Context) (string, error) {
+	if h := c.String("home"); h != "" {
+		return h, nil
+	}
+	dir, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no --home and no $HOME: %w", err)
+	}
+	return dir + "/.microsandbox", nil
+}
+
+// usageError makes err exit with status 2.
+func usageError(err error) error {
+	return cli.Exit(err.Error(), exitUsage)
+}
+
+// setupLogging sends slog output to stderr, at debug level with --debug.
+func setupLogging(debug bool) {
+	level := slog.LevelWarn
+	if debug {
+		level = slog.LevelDebug
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}

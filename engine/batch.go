@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// batch is what one pass over newly appended lines produced: a segment of
+// one view in arrival order, the state after it, and the range of keys it
+// merged.
+type batch struct {
+	seg      *segment
+	end      State
+	min, max key
+	entries  int
+}
+
+// runBatch merges everything after start up to the bounds of files and
+// measures view v of it. It takes ownership of files.
+func runBatch(v View, files *fileSet, start State) (*batch, error) {
+	seg := &segment{view: v, files: files, cps: []checkpoint{{state: start, runMax: minKey}}}
+	var m merger
+	if err := m.reset(files, v.stream(), start); err != nil {
+		files.release()
+		var g *errGeneration
+		if errors.As(err, &g) {
+			return nil, fmt.Errorf("%w (%v)", ErrMissedRotation, err)
+		}
+		return nil, err
+	}
+	b := &batch{seg: seg, min: key{time: 1<<63 - 1}, max: minKey}
+	var since int64
+	for {
+		e, ok := m.next()
+		if !ok {
+			break
+		}
+		k := key{e.Time, e.Origin}
+		if k.less(b.min) {
+			b.min = k
+		}
+		if b.max.less(k) {
+			b.max = k
+		}
+		b.entries++
+		if v.Mask.Has(e.Source) {
+			seg.size += entrySize(v.Format, e)
+		}
+		since += int64(len(e.Body)) + entryOverhead
+		if since >= checkpointEvery {
+			seg.cps = append(seg.cps, checkpoint{state: m.state, offs: [maxTracked]int64{seg.size}, runMax: b.max})
+			since = 0
+		}
+	}
+	b.end = m.drained()
+	if err := m.err(); err != nil {
+		seg.release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// canAppend reports whether b can be read as the continuation of seg within
+// one segment: every key of b sorts at or after seg's, so the merge over both
+// equals seg followed by b, and b's files still hold every file seg reads.
+func canAppend(seg *segment, segMax key, b *batch) bool {
+	if b.min.less(segMax) {
+		return false
+	}
+	start := seg.cps[0].state
+	for o := range NumOrigins {
+		p := start.Cursor[o]
+		if p.IsStart() {
+			continue
+		}
+		found := false
+		for _, f := range b.seg.files.origin(o) {
+			found = found || f.gen == p.Gen
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// appendBatch extends seg with b, taking b's files.
+func appendBatch(seg *segment, b *batch) {
+	seg.mu.Lock()
+	defer seg.mu.Unlock()
+	for _, cp := range b.seg.cps[1:] {
+		cp.offs[0] += seg.size
+		seg.cps = append(seg.cps, cp)
+	}
+	seg.size += b.seg.size
+	seg.files.release()
+	seg.files = b.seg.files
+	seg.ready = false
+}

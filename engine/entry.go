@@ -1,0 +1,70 @@
+package engine
+
+import "fmt"
+
+// Source is the stream an entry was captured from.
+type Source uint8
+
+// The sources of SPEC §1. SourceSystem covers lifecycle markers of exec.log
+// and every line of runtime.log and kernel.log.
+const (
+	SourceStdout Source = iota
+	SourceStderr
+	SourceOutput
+	SourceSystem
+	numSources
+)
+
+var sourceNames = [numSources]string{"stdout", "stderr", "output", "system"}
+
+// String returns the source's name as exec.log spells it.
+func (s Source) String() string {
+	if s < numSources {
+		return sourceNames[s]
+	}
+	return fmt.Sprintf("Source(%d)", uint8(s))
+}
+
+// ParseSource returns the Source named name.
+func ParseSource(name string) (Source, bool) {
+	for i, n := range sourceNames {
+		if n == name {
+			return Source(i), true
+		}
+	}
+	return 0, false
+}
+
+// Origin is one of the three files (or file chains) a sandbox logs to.
+type Origin uint8
+
+// Origins in their fixed order: ties in the merge keep this order, and a
+// cursor holds one position per origin in this order.
+const (
+	OriginExec Origin = iota
+	OriginRuntime
+	OriginKernel
+	NumOrigins
+)
+
+var originNames = [NumOrigins]string{"exec", "runtime", "kernel"}
+
+// String returns the origin's name.
+func (o Origin) String() string {
+	if o < NumOrigins {
+		return originNames[o]
+	}
+	return fmt.Sprintf("Origin(%d)", uint8(o))
+}
+
+// Entry is one parsed log record: an exec.log chunk or a text-log line.
+// Body aliases a buffer of the reader that produced it and is valid only
+// until the reader's next call.
+type Entry struct {
+	Time   int64 // Unix nanoseconds, UTC
+	Source Source
+	Origin Origin
+	HasID  bool
+	ID     uint64
+	Body   []byte
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Names of the files in a sandbox's logs directory.
+const (
+	ExecLogName    = "exec.log"
+	RuntimeLogName = "runtime.log"
+	KernelLogName  = "kernel.log"
+	BootErrorName  = "boot-error.json"
+	// ChainLen is how many exec files microsandbox keeps: exec.log and
+	// exec.log.1 … exec.log.4.
+	ChainLen = 5
+)
+
+// chainName returns the name of the i-th newest exec file (0 is exec.log).
+func chainName(i int) string {
+	if i == 0 {
+		return ExecLogName
+	}
+	return fmt.Sprintf("%s.%d", ExecLogName, i)
+}
+
+// logFile is one open log file, shared by every reader of it.
+type logFile struct {
+	f     *os.File
+	gen   uint64 // inode number
+	birth int64  // Unix ns: birth time, else mtime at open
+	refs  int    // guarded by fileTable.mu
+}
+
+// fileRef is a logFile as it was seen at one moment: its size then bounds
+// what a reader of that moment consumes.
+type fileRef struct {
+	*logFile
+	size  int64
+	mtime time.Time
+}
+
+// fileTable opens the log files of one sandbox. Files are keyed by inode:
+// while a file is held its inode cannot be reused, so every handle that
+// reads the same file shares one descriptor. Files are opened with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS below <home>/sandboxes, so a symbolic
+// link anywhere on the way is refused.
+type fileTable struct {
+	root string // <home>/sandboxes
+	name string // sandbox name
+	mu   sync.Mutex
+	byID map[uint64]*logFile
+}
+
+func newFileTable(root, name string) *fileTable {
+	return &fileTable{root: root, name: name, byID: make(map[uint64]*logFile)}
+}
+
+// path returns the path of logs/<file>, for messages and checks.
+func (t *fileTable) path(file string) string {
+	return filepath.Join(t.root, t.name, "logs", file)
+}
+
+// errNotRegular is returned for a log name that is not a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// open opens logs/<file> of the sandbox and returns it with one reference,
+// or fs.ErrNotExist.
+func (t *fileTable) open(file string) (fileRef, error) {
+	dir, err := unix.Open(t.root, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fileRef{}, &fs.PathError{Op: "open", Path: t.root, Err: err}
+	}
+	defer unix.Close(dir)
+	rel := filepath.Join(t.name, "logs", file)
+	fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		if err == unix.ENOENT {
+			return fileRef{}, fs.ErrNotExist
+		}
+		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: err}
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		unix.Close(fd)
+		return fileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
+	}
+	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: errNotRegular}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lf := t.byID[stx.Ino]
+	if lf != nil {
+		unix.Close(fd)
+	} else {
+		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino}
+		lf.birth = statxTime(stx.Mtime)
+		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
+			lf.birth = statxTime(stx.Btime)
+		}
+		t.byID[stx.Ino] = lf
+	}
+	lf.refs++
+	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(0, statxTime(stx.Mtime))}, nil
+}
+
+// acquire takes one more reference to lf.
+func (t *fileTable) acquire(lf *logFile) {
+	t.mu.Lock()
+	lf.refs++
+	t.mu.Unlock()
+}
+
+// release drops one reference and closes the file after the last.
+func (t *fileTable) release(lf *logFile) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lf.refs--
+	if lf.refs == 0 {
+		delete(t.byID, lf.gen)
+		lf.f.Close()
+	}
+}
+
+func statxTime(ts unix.StatxTimestamp) int64 {
+	return ts.Sec*1e9 + int64(ts.Nsec)
+}

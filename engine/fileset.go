@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fileSet is the sandbox's log files as they were at one moment: the exec
+// chain oldest first and the two text logs, each bounded by its size then.
+// It holds a reference to every file, so its bytes stay readable after a
+// rotation removes a name.
+type fileSet struct {
+	table *fileTable
+	chain []fileRef
+	names []int                 // chain[i] was opened as chainName(names[i])
+	text  [NumOrigins][]fileRef // runtime and kernel: zero or one file
+}
+
+// openFileSet opens the current files of the sandbox. The names are opened
+// one by one; if the chain rotated meanwhile, it tries again, so that the set
+// never misses a file.
+func openFileSet(t *fileTable) (*fileSet, error) {
+	for range 10 {
+		s, err := openFileSetOnce(t)
+		if err != nil || s.chainStillNamed() {
+			return s, err
+		}
+		s.release()
+	}
+	return nil, fmt.Errorf("sandbox %s: exec.log keeps rotating while it is opened", t.name)
+}
+
+// chainStillNamed reports whether every name of the chain still names the
+// file that was opened under it.
+func (s *fileSet) chainStillNamed() bool {
+	var want [ChainLen]uint64
+	for i, n := range s.names {
+		want[n] = s.chain[i].gen
+	}
+	for n := range ChainLen {
+		var st unix.Stat_t
+		err := unix.Fstatat(unix.AT_FDCWD, s.table.path(chainName(n)), &st, unix.AT_SYMLINK_NOFOLLOW)
+		if (err == nil) != (want[n] != 0) || (err == nil && st.Ino != want[n]) {
+			return false
+		}
+	}
+	return true
+}
+
+func openFileSetOnce(t *fileTable) (*fileSet, error) {
+	s := &fileSet{table: t}
+	for i := ChainLen - 1; i >= 0; i-- {
+		f, err := t.open(chainName(i))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			s.release()
+			return nil, err
+		}
+		s.chain = append(s.chain, f)
+		s.names = append(s.names, i)
+	}
+	for o, name := range [NumOrigins]string{OriginRuntime: RuntimeLogName, OriginKernel: KernelLogName} {
+		if name == "" {
+			continue
+		}
+		f, err := t.open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			s.release()
+			return nil, err
+		}
+		s.text[o] = []fileRef{f}
+	}
+	return s, nil
+}
+
+// origin returns the bounded files of origin o.
+func (s *fileSet) origin(o Origin) []fileRef {
+	if o == OriginExec {
+		return s.chain
+	}
+	return s.text[o]
+}
+
+// clone returns a copy holding its own references.
+func (s *fileSet) clone() *fileSet {
+	c := &fileSet{table: s.table, chain: append([]fileRef(nil), s.chain...)}
+	for o := range s.text {
+		c.text[o] = append([]fileRef(nil), s.text[o]...)
+	}
+	c.each(func(f fileRef) { s.table.acquire(f.logFile) })
+	return c
+}
+
+// release drops the set's references.
+func (s *fileSet) release() {
+	if s == nil {
+		return
+	}
+	s.each(func(f fileRef) { s.table.release(f.logFile) })
+	s.chain = nil
+	s.text = [NumOrigins][]fileRef{}
+}
+
+func (s *fileSet) each(fn func(fileRef)) {
+	for _, f := range s.chain {
+		fn(f)
+	}
+	for _, fl := range s.text {
+		for _, f := range fl {
+			fn(f)
+		}
+	}
+}
+
+// modTime returns the newest mtime of the files a stream of mask reads.
+func (s *fileSet) modTime(mask SourceMask) time.Time {
+	var t time.Time
+	s.each(func(f fileRef) {
+		if f.mtime.After(t) {
+			t = f.mtime
+		}
+	})
+	if !mask.textOrigins() {
+		t = time.Time{}
+		for _, f := range s.chain {
+			if f.mtime.After(t) {
+				t = f.mtime
+			}
+		}
+	}
+	return t
+}
+
+// sameAs reports whether s and o bound the same files at the same sizes.
+func (s *fileSet) sameAs(o *fileSet) bool {
+	if len(s.chain) != len(o.chain) {
+		return false
+	}
+	for i := range s.chain {
+		if s.chain[i].gen != o.chain[i].gen || s.chain[i].size != o.chain[i].size {
+			return false
+		}
+	}
+	for k := range s.text {
+		a, b := s.text[k], o.text[k]
+		if len(a) != len(b) || (len(a) == 1 && (a[0].gen != b[0].gen || a[0].size != b[0].size)) {
+			return false
+		}
+	}
+	return true
+}
+
+// inputSize is the number of bytes below the bounds.
+func (s *fileSet) inputSize() int64 {
+	var n int64
+	s.each(func(f fileRef) { n += f.size })
+	return n
+}

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+)
+
+// Follow is a followed view: the view as of its open, then every entry
+// appended after it, in arrival order. Bytes once shown never change.
+// Safe for concurrent use.
+type Follow struct {
+	sb   *Sandbox
+	view View
+
+	mu      sync.Mutex
+	segs    []*segment
+	starts  []int64 // offset of each segment in the stream
+	lastMax key     // largest key of the last segment (coalescing)
+	size    int64
+	end     State
+	err     error // sticky: removal, missed rotation
+}
+
+// OpenFollow opens view v for following.
+func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
+	if trackedIndex(v) < 0 {
+		return nil, fmt.Errorf("view %v has no index", v)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.indexFor(v, files)
+	if err != nil {
+		return nil, err
+	}
+	seg := x.segment(v)
+	return &Follow{sb: s, view: v, segs: []*segment{seg}, starts: []int64{0}, size: seg.size, end: x.end, lastMax: maxKey}, nil
+}
+
+// maxKey never lets a batch join the snapshot segment, whose checkpoints
+// belong to the shared index.
+var maxKey = key{time: 1<<63 - 1, origin: NumOrigins}
+
+// Size returns how many bytes the stream holds so far.
+func (f *Follow) Size() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.size
+}
+
+// Changed returns a channel closed when the sandbox may have more to show.
+func (f *Follow) Changed() <-chan struct{} { return f.sb.Changed() }
+
+// Advance takes in what was appended since the last call and reports
+// whether the stream grew. It returns ErrRemoved once the sandbox is gone
+// and ErrMissedRotation if the stream fell out of the retention window.
+func (f *Follow) Advance() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return false, f.err
+	}
+	if f.sb.isRemoved() {
+		f.err = ErrRemoved
+		return false, f.err
+	}
+	files, err := openFileSet(f.sb.table)
+	if err != nil {
+		if !f.sb.home.exists(f.sb.name) {
+			f.sb.markRemoved()
+			f.err = ErrRemoved
+		}
+		return false, err
+	}
+	b, err := runBatch(f.view, files, f.end)
+	if err != nil {
+		f.err = err
+		return false, err
+	}
+	f.end = b.end
+	last := f.segs[len(f.segs)-1]
+	ordered := b.entries > 0 && len(f.segs) > 1 && canAppend(last, f.lastMax, b)
+	if b.seg.size == 0 { // nothing of this view: keep only what coalescing needs
+		b.seg.release()
+		switch {
+		case ordered:
+			f.lastMax = b.max
+		case b.entries > 0:
+			f.lastMax = maxKey
+		}
+		return false, nil
+	}
+	if ordered {
+		appendBatch(last, b)
+	} else {
+		f.segs = append(f.segs, b.seg)
+		f.starts = append(f.starts, f.size)
+	}
+	f.lastMax = b.max
+	f.size += b.seg.size
+	return true, nil
+}
+
+// ReadAt reads bytes the stream already holds; at its current end it
+// returns io.EOF.
+func (f *Follow) ReadAt(p []byte, off int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for n < len(p) && off < f.size {
+		i := sort.Search(len(f.starts), func(i int) bool { return f.starts[i] > off }) - 1
+		c, err := f.segs[i].readAt(p[n:], off-f.starts[i])
+		n += c
+		off += int64(c)
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+		if c == 0 {
+			break
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Close releases the stream's files.
+func (f *Follow) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.segs {
+		s.release()
+	}
+	f.segs, f.starts = nil, nil
+	return nil
+}

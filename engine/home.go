@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// ErrNoSandbox is wrapped by errors about a sandbox that does not exist.
+var ErrNoSandbox = errors.New("no such sandbox")
+
+// Home is a microsandbox home: <dir>/sandboxes/<name>/logs/ for each
+// sandbox. It hands out one Sandbox per name and follows changes through one
+// shared Watcher. Safe for concurrent use.
+type Home struct {
+	dir     string
+	root    string // <dir>/sandboxes
+	watcher *Watcher
+
+	mu        sync.Mutex
+	sandboxes map[string]*Sandbox
+}
+
+// OpenHome opens the microsandbox home dir. The sandboxes directory need not
+// exist yet.
+func OpenHome(dir string) (*Home, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("home %s: %w", dir, err)
+	}
+	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox)}
+	h.watcher, err = newWatcher(h)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Dir returns the home directory.
+func (h *Home) Dir() string { return h.dir }
+
+// SandboxesDir returns <home>/sandboxes.
+func (h *Home) SandboxesDir() string { return h.root }
+
+// Close stops the watcher and wakes every waiter.
+func (h *Home) Close() error { return h.watcher.close() }
+
+// List returns the names of the sandboxes that exist now, sorted.
+func (h *Home) List() ([]string, error) {
+	ents, err := os.ReadDir(h.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list sandboxes: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && h.exists(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// exists reports whether <root>/<name>/logs is a directory, following no
+// symbolic link.
+func (h *Home) exists(name string) bool {
+	if !validName(name) {
+		return false
+	}
+	for _, p := range []string{filepath.Join(h.root, name), filepath.Join(h.root, name, "logs")} {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && filepath.Base(name) == name
+}
+
+// Sandbox returns the sandbox name, or an error wrapping ErrNoSandbox.
+func (h *Home) Sandbox(name string) (*Sandbox, error) {
+	if !h.exists(name) {
+		return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sandboxes[name]
+	if s == nil || s.isRemoved() {
+		s = newSandbox(h, name)
+		h.sandboxes[name] = s
+		h.watcher.watchSandbox(s)
+	}
+	return s, nil
+}
+
+// lookup returns the sandbox already handed out for name, if any.
+func (h *Home) lookup(name string) *Sandbox {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sandboxes[name]
+}
+
+// each calls fn for every sandbox handed out.
+func (h *Home) each(fn func(*Sandbox)) {
+	h.mu.Lock()
+	list := make([]*Sandbox, 0, len(h.sandboxes))
+	for _, s := range h.sandboxes {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+	for _, s := range list {
+		fn(s)
+	}
+}
+
+// forget drops a removed sandbox.
+func (h *Home) forget(s *Sandbox) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sandboxes[s.name] == s {
+		delete(h.sandboxes, s.name)
+	}
+}

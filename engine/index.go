@@ -1,0 +1,131 @@
+package engine
+
+import "sort"
+
+// index is the sparse index of one stream of a sandbox: checkpoints every
+// few tens of KiB of input, and the size of every tracked view. It is built
+// on first use and extended as the files grow. Not safe for concurrent use:
+// the sandbox guards it.
+type index struct {
+	stream SourceMask
+	views  []View
+	files  *fileSet // the bounds it describes
+	cps    []checkpoint
+	end    State // every complete line below the bounds consumed
+	total  [maxTracked]int64
+	counts Counts // lines skipped below the bounds
+	m      merger
+}
+
+func newIndex(stream SourceMask) *index {
+	return &index{stream: stream, views: trackedViews(stream)}
+}
+
+// update brings the index to files, which the index then holds. It resumes
+// from the latest checkpoint that the new bytes cannot have changed: SPEC §2
+// makes a view a pure function of the files, so a line appended with an
+// early timestamp is merged where it belongs, not at the end.
+func (x *index) update(files *fileSet) error {
+	if x.files != nil && x.files.sameAs(files) {
+		files.release()
+		return nil
+	}
+	from := 0
+	if x.files != nil && !x.mustRebuild(files) {
+		from = x.resumePoint(files)
+	}
+	if x.files == nil || from == 0 {
+		x.cps = []checkpoint{{runMax: minKey}}
+	} else if from < len(x.cps)-1 {
+		x.cps = append([]checkpoint(nil), x.cps[:from+1]...) // snapshots may hold the old array
+	} else {
+		x.cps = x.cps[:from+1:from+1]
+	}
+	err := x.run(files)
+	x.files.release()
+	x.files = files
+	return err
+}
+
+// mustRebuild reports whether files dropped the oldest exec file or
+// replaced or truncated a text log: every checkpoint is then stale.
+func (x *index) mustRebuild(files *fileSet) bool {
+	old := x.files
+	if len(old.chain) > 0 && (len(files.chain) == 0 || files.chain[0].gen != old.chain[0].gen) {
+		return true
+	}
+	for o := OriginRuntime; o < NumOrigins; o++ {
+		a, b := old.text[o], files.text[o]
+		if len(a) == 1 && (len(b) == 0 || b[0].gen != a[0].gen || b[0].size < a[0].size) {
+			return true
+		}
+	}
+	return false
+}
+
+// resumePoint returns the checkpoint to resume from: the last one, unless an
+// origin's first new entry sorts before entries merged after it.
+func (x *index) resumePoint(files *fileSet) int {
+	from := len(x.cps) - 1
+	var r originReader
+	for o := range NumOrigins {
+		if o != OriginExec && !x.stream.textOrigins() {
+			continue
+		}
+		r.origin, r.mask = o, x.stream
+		if !r.start(files.origin(o), x.end.Cursor[o], x.end.Prev[o]) {
+			return 0
+		}
+		e, _, ok := r.next()
+		if !ok {
+			continue
+		}
+		k := key{e.Time, o}
+		c := sort.Search(len(x.cps), func(i int) bool { return k.less(x.cps[i].runMax) })
+		if c < len(x.cps) {
+			from = min(from, max(c-1, 0))
+		}
+	}
+	return from
+}
+
+// run merges from the last checkpoint to the end of files.
+func (x *index) run(files *fileSet) error {
+	cp := x.cps[len(x.cps)-1]
+	if err := x.m.reset(files, x.stream, cp.state); err != nil {
+		return err
+	}
+	x.total = cp.offs
+	runMax := cp.runMax
+	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
+	var since int64
+	for {
+		e, ok := x.m.next()
+		if !ok {
+			break
+		}
+		k := key{e.Time, e.Origin}
+		for i, v := range x.views {
+			if v.Mask.Has(e.Source) {
+				x.total[i] += entrySize(v.Format, e)
+			}
+		}
+		if runMax.less(k) {
+			runMax = k
+		}
+		since += int64(len(e.Body)) + entryOverhead
+		if since >= checkpointEvery {
+			x.cps = append(x.cps, checkpoint{state: x.m.state, offs: x.total, runMax: runMax, counts: counts()})
+			since = 0
+		}
+	}
+	x.end = x.m.drained()
+	x.counts = counts()
+	return x.m.err()
+}
+
+// segment returns a snapshot of view v over the index as it stands.
+func (x *index) segment(v View) *segment {
+	slot := trackedIndex(v)
+	return &segment{view: v, slot: slot, files: x.files.clone(), cps: x.cps[:len(x.cps):len(x.cps)], size: x.total[slot]}
+}

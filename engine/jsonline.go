@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"encoding/base64"
+	"unicode/utf8"
+)
+
+// execLine is the result of parsing one exec.log line. Body aliases either
+// the line or the parser's scratch buffer.
+type execLine struct {
+	time   int64
+	source Source
+	hasID  bool
+	id     uint64
+	body   []byte
+}
+
+// jsonParser parses exec.log lines. It is a strict, allocation-free JSON
+// object scanner specialised for the keys t, s, d, id and e; unknown keys are
+// validated and ignored. The zero value is ready to use.
+type jsonParser struct {
+	scratch []byte // unescaped d
+	b64     []byte // decoded d when e is b64
+}
+
+// strClass marks the bytes that end the fast path of a JSON string scan.
+var strClass = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// parse parses line (without its newline). ok is false when the line is not
+// a valid entry: bad JSON, unknown s, missing or unparseable t.
+func (p *jsonParser) parse(line []byte) (e execLine, ok bool) {
+	i := skipWS(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return e, false
+	}
+	i = skipWS(line, i+1)
+	var tRaw, sRaw, eRaw []byte
+	var haveT, haveS, b64 bool
+	if i < len(line) && line[i] == '}' {
+		return e, false
+	}
+	for {
+		key, j, kok := rawString(line, i)
+		if !kok {
+			return e, false
+		}
+		j = skipWS(line, j)
+		if j >= len(line) || line[j] != ':' {
+			return e, false
+		}
+		j = skipWS(line, j+1)
+		switch string(key) {
+		case "t":
+			tRaw, j, ok = rawString(line, j)
+			haveT = ok
+		case "s":
+			sRaw, j, ok = rawString(line, j)
+			haveS = ok
+		case "d":
+			e.body, j, ok = p.decodeString(line, j)
+		case "e":
+			eRaw, j, ok = rawString(line, j)
+			b64 = ok && string(eRaw) == "b64"
+		case "id":
+			e.id, e.hasID, j, ok = parseID(line, j)
+		default:
+			j, ok = skipValue(line, j, 0)
+		}
+		if !ok {
+			return e, false
+		}
+		j = skipWS(line, j)
+		if j >= len(line) {
+			return e, false
+		}
+		if line[j] == '}' {
+			i = j + 1
+			break
+		}
+		if line[j] != ',' {
+			return e, false
+		}
+		i = skipWS(line, j+1)
+	}
+	if skipWS(line, i) != len(line) || !haveT || !haveS {
+		return e, false
+	}
+	if e.source, ok = ParseSource(string(sRaw)); !ok {
+		return e, false
+	}
+	if e.time, ok = parseRFC3339(tRaw); !ok {
+		return e, false
+	}
+	if b64 {
+		e.body = p.decodeBase64(e.body)
+	}
+	return e, true
+}
+
+func (p *jsonParser) decodeBase64(s []byte) []byte {
+	n := base64.StdEncoding.DecodedLen(len(s))
+	if cap(p.b64) < n {
+		p.b64 = make([]byte, n)
+	}
+	m, err := base64.StdEncoding.Decode(p.b64[:n], s)
+	if err != nil {
+		return s
+	}
+	return p.b64[:m]
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// rawString returns the bytes of a JSON string that needs no unescaping and
+// is plain ASCII (keys and the t, s, e values); other strings go through
+// decodeString.
+func rawString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	start := i + 1
+	for j := start; j < len(b); j++ {
+		if strClass[b[j]] {
+			if b[j] == '"' {
+				return b[start:j], j + 1, true
+			}
+			var rare jsonParser // escaped keys and values are rare: keep p.scratch for d
+			return rare.decodeString(b, i)
+		}
+	}
+	return nil, i, false
+}
+
+// decodeString decodes the JSON string at b[i]. Invalid UTF-8 becomes U+FFFD.
+// The result aliases b when no unescaping was needed.
+func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	start := i + 1
+	j := start
+	for j < len(b) && !strClass[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		return b[start:j], j + 1, true
+	}
+	out := append(p.scratch[:0], b[start:j]...)
+	for j < len(b) {
+		c := b[j]
+		switch {
+		case c == '"':
+			p.scratch = out
+			return out, j + 1, true
+		case c < 0x20:
+			return nil, j, false
+		case c == '\\':
+			var ok bool
+			out, j, ok = unescape(out, b, j)
+			if !ok {
+				return nil, j, false
+			}
+		case c < 0x80:
+			out = append(out, c)
+			j++
+		default:
+			r, size := utf8.DecodeRune(b[j:])
+			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
+			j += size
+		}
+	}
+	return nil, j, false
+}
+
+func unescape(out, b []byte, j int) ([]byte, int, bool) {
+	if j+1 >= len(b) {
+		return out, j, false
+	}
+	switch b[j+1] {
+	case '"', '\\', '/':
+		return append(out, b[j+1]), j + 2, true
+	case 'b':
+		return append(out, '\b'), j + 2, true
+	case 'f':
+		return append(out, '\f'), j + 2, true
+	case 'n':
+		return append(out, '\n'), j + 2, true
+	case 'r':
+		return append(out, '\r'), j + 2, true
+	case 't':
+		return append(out, '\t'), j + 2, true
+	case 'u':
+		r, ok := hex4(b, j+2)
+		if !ok {
+			return out, j, false
+		}
+		j += 6
+		if utf16IsHigh(r) {
+			if j+6 <= len(b) && b[j] == '\\' && b[j+1] == 'u' {
+				if r2, ok := hex4(b, j+2); ok && utf16IsLow(r2) {
+					return utf8.AppendRune(out, 0x10000+(r-0xD800)<<10+(r2-0xDC00)), j + 6, true
+				}
+			}
+			return utf8.AppendRune(out, utf8.RuneError), j, true
+		}
+		if utf16IsLow(r) {
+			return utf8.AppendRune(out, utf8.RuneError), j, true
+		}
+		return utf8.AppendRune(out, r), j, true
+	}
+	return out, j, false
+}
+
+func utf16IsHigh(r rune) bool { return r >= 0xD800 && r < 0xDC00 }
+func utf16IsLow(r rune) bool  { return r >= 0xDC00 && r < 0xE000 }
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// parseID parses the id value: an unsigned 64-bit integer, or null (absent).
+func parseID(b []byte, i int) (id uint64, has bool, next int, ok bool) {
+	if i+4 <= len(b) && string(b[i:i+4]) == "null" {
+		return 0, false, i + 4, true
+	}
+	j := i
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		d := uint64(b[j] - '0')
+		if id > (1<<64-1-d)/10 {
+			return 0, false, j, false
+		}
+		id = id*10 + d
+		j++
+	}
+	if j == i || (b[i] == '0' && j > i+1) {
+		return 0, false, j, false
+	}
+	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		return 0, false, j, false
+	}
+	return id, true, j, true
+}
+
+const maxJSONDepth = 64
+
+// skipValue validates and skips any JSON value.
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) || depth > maxJSONDepth {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		var p jsonParser
+		_, j, ok := p.decodeString(b, i)
+		return j, ok
+	case c == '{' || c == '[':
+		return skipContainer(b, i, depth)
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return skipNumber(b, i)
+	}
+	return i, false
+}
+
+func skipContainer(b []byte, i, depth int) (int, bool) {
+	closer, isObject := byte(']'), b[i] == '{'
+	if isObject {
+		closer = '}'
+	}
+	j := skipWS(b, i+1)
+	if j < len(b) && b[j] == closer {
+		return j + 1, true
+	}
+	for {
+		var ok bool
+		if isObject {
+			var p jsonParser
+			if _, j, ok = p.decodeString(b, j); !ok {
+				return j, false
+			}
+			j = skipWS(b, j)
+			if j >= len(b) || b[j] != ':' {
+				return j, false
+			}
+			j = skipWS(b, j+1)
+		}
+		if j, ok = skipValue(b, j, depth+1); !ok {
+			return j, false
+		}
+		j = skipWS(b, j)
+		if j >= len(b) {
+			return j, false
+		}
+		if b[j] == closer {
+			return j + 1, true
+		}
+		if b[j] != ',' {
+			return j, false
+		}
+		j = skipWS(b, j+1)
+	}
+}
+
+func literal(b []byte, i int, word string) (int, bool) {
+	if i+len(word) <= len(b) && string(b[i:i+len(word)]) == word {
+		return i + len(word), true
+	}
+	return i, false
+}
+
+func skipNumber(b []byte, i int) (int, bool) {
+	j := i
+	if b[j] == '-' {
+		j++
+	}
+	start := j
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == start || (b[start] == '0' && j > start+1) {
+		return j, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == k {
+			return j, false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == k {
+			return j, false
+		}
+	}
+	return j, true
+}

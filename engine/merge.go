@@ -1,0 +1,155 @@
+package engine
+
+import "fmt"
+
+// SourceMask is a set of sources.
+type SourceMask uint8
+
+// Common source sets.
+const (
+	MaskAll     SourceMask = 1<<numSources - 1
+	MaskDefault SourceMask = 1<<SourceStdout | 1<<SourceStderr | 1<<SourceOutput
+)
+
+// Has reports whether s is in m.
+func (m SourceMask) Has(s Source) bool { return m&(1<<s) != 0 }
+
+// textOrigins reports whether a stream of m reads runtime.log and kernel.log.
+func (m SourceMask) textOrigins() bool { return m.Has(SourceSystem) }
+
+// State is a resumable point of a merge: the position of every origin after
+// the entries consumed so far, and the timestamp the next unstamped line of
+// each text origin inherits.
+type State struct {
+	Cursor Cursor
+	Prev   [NumOrigins]int64
+}
+
+// key orders entries in the merge: by time, then by origin.
+type key struct {
+	time   int64
+	origin Origin
+}
+
+func (k key) less(o key) bool {
+	return k.time < o.time || (k.time == o.time && k.origin < o.origin)
+}
+
+var minKey = key{time: -1 << 63}
+
+// merger yields the stable merge by timestamp of the origins a stream reads,
+// bounded by one fileSet. An origin's own order is never changed.
+type merger struct {
+	r      [NumOrigins]originReader
+	active [NumOrigins]bool
+	head   [NumOrigins]Entry
+	end    [NumOrigins]Pos
+	has    [NumOrigins]bool
+	last   int // origin of the entry returned last, or -1
+	state  State
+}
+
+// errGeneration reports an exec position whose file is not in the chain.
+type errGeneration struct{ pos Pos }
+
+func (e *errGeneration) Error() string {
+	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d", e.pos.Gen, e.pos.Offset, ChainLen-1)
+}
+
+// reset positions m at st over files for the stream of mask. A text origin
+// whose file was replaced or truncated since st restarts from its start. An
+// exec generation that is not in the chain returns *errGeneration.
+func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
+	m.last = -1
+	m.state = st
+	for o := range NumOrigins {
+		m.has[o] = false
+		m.active[o] = o == OriginExec || mask.textOrigins()
+		if !m.active[o] {
+			continue
+		}
+		r := &m.r[o]
+		r.origin, r.mask = o, mask
+		fl := files.origin(o)
+		if o != OriginExec && !textPosValid(fl, st.Cursor[o]) {
+			st.Cursor[o] = Pos{}
+			m.state.Cursor[o] = Pos{}
+		}
+		if !r.start(fl, st.Cursor[o], st.Prev[o]) {
+			return &errGeneration{pos: st.Cursor[o]}
+		}
+		m.fill(o)
+	}
+	return nil
+}
+
+// textPosValid reports whether p still points into the current text file.
+func textPosValid(files []fileRef, p Pos) bool {
+	if p.IsStart() {
+		return true
+	}
+	return len(files) == 1 && files[0].gen == p.Gen && int64(p.Offset) <= files[0].size
+}
+
+func (m *merger) fill(o Origin) {
+	m.head[o], m.end[o], m.has[o] = m.r[o].next()
+}
+
+// next returns the next entry of the merge, valid until the following call.
+func (m *merger) next() (*Entry, bool) {
+	if m.last >= 0 {
+		m.fill(Origin(m.last))
+	}
+	best := -1
+	for o := range NumOrigins {
+		if m.has[o] && (best < 0 || m.keyOf(o).less(m.keyOf(Origin(best)))) {
+			best = int(o)
+		}
+	}
+	m.last = best
+	if best < 0 {
+		return nil, false
+	}
+	e := &m.head[best]
+	m.state.Cursor[best] = m.end[best]
+	m.state.Prev[best] = e.Time
+	return e, true
+}
+
+func (m *merger) keyOf(o Origin) key { return key{m.head[o].Time, o} }
+
+// drained returns the state after every complete line below the bounds has
+// been consumed, skipped lines included. Call it after next returned false.
+func (m *merger) drained() State {
+	st := m.state
+	for o := range NumOrigins {
+		if m.active[o] {
+			st.Cursor[o] = m.r[o].scan.pos()
+			if o != OriginExec {
+				st.Prev[o] = m.r[o].prev
+			}
+		}
+	}
+	return st
+}
+
+// counts returns the skipped lines of every origin since reset.
+func (m *merger) counts() Counts {
+	var c Counts
+	for o := range NumOrigins {
+		if m.active[o] {
+			c.Add(m.r[o].counts)
+		}
+	}
+	return c
+}
+
+// err returns the first read error of any origin.
+func (m *merger) err() error {
+	for o := range NumOrigins {
+		if m.active[o] && m.r[o].scan.err != nil {
+			return m.r[o].scan.err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package engine
+
+import "bytes"
+
+// Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
+// and counted, never fatal).
+type Counts struct {
+	Malformed int // not valid JSON, unknown "s" or unparseable "t"
+	TooLong   int // longer than MaxLineLen
+	Empty     int
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Malformed += o.Malformed
+	c.TooLong += o.TooLong
+	c.Empty += o.Empty
+}
+
+// originReader yields the entries of one origin in file order, each with the
+// position just past its line.
+type originReader struct {
+	origin  Origin
+	scan    lineScanner
+	json    jsonParser
+	prev    int64 // text: the timestamp the next unstamped line inherits
+	birth   int64 // text: the file's birth time
+	counts  Counts
+	mask    SourceMask // exec: the sources yielded
+}
+
+// start positions r at p within files. For exec, files is the chain, oldest
+// first; for a text origin, the one file. prev is the inherited timestamp
+// for text origins. ok is false if p's generation is not among files.
+func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
+	r.scan.tooLong = 0
+	r.counts = Counts{}
+	if len(files) > 0 {
+		r.birth = files[0].birth
+	}
+	if p.IsStart() {
+		r.scan.reset(files, 0, 0)
+		r.prev = r.birth
+		return true
+	}
+	for i, f := range files {
+		if f.gen == p.Gen {
+			r.scan.reset(files, i, int64(p.Offset))
+			r.prev = prev
+			return true
+		}
+	}
+	r.scan.reset(nil, 0, 0)
+	return false
+}
+
+// next returns the next entry and the position just past it.
+func (r *originReader) next() (e Entry, end Pos, ok bool) {
+	for {
+		line, end, ok := r.scan.next()
+		if !ok {
+			r.counts.TooLong += r.scan.tooLong
+			r.scan.tooLong = 0
+			return e, end, false
+		}
+		if len(line) == 0 {
+			r.counts.Empty++
+			continue
+		}
+		if r.origin == OriginExec {
+			if e, ok = r.execEntry(line); ok {
+				return e, end, true
+			}
+			continue
+		}
+		return r.textEntry(line), end, true
+	}
+}
+
+func (r *originReader) execEntry(line []byte) (Entry, bool) {
+	if r.mask == 1<<SourceSystem && !mayBeSystem(line) {
+		return Entry{}, false
+	}
+	x, ok := r.json.parse(line)
+	if !ok {
+		r.counts.Malformed++
+		return Entry{}, false
+	}
+	if !r.mask.Has(x.source) {
+		return Entry{}, false
+	}
+	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body}, true
+}
+
+// mayBeSystem is a fast negative test for the system view: a line whose s is
+// "system" contains that word or a \u escape.
+func mayBeSystem(line []byte) bool {
+	return bytes.Contains(line, []byte("system")) || bytes.Contains(line, []byte(`\u`))
+}
+
+func (r *originReader) textEntry(line []byte) Entry {
+	body, kind, ns := parseTextLine(line)
+	// body is a subslice of line, which the scanner lets us extend by one
+	// byte: give the body back its newline.
+	start := cap(line) - cap(body)
+	body = line[start : start+len(body)+1]
+	body[len(body)-1] = '\n'
+	t := r.prev
+	switch kind {
+	case stampRFC3339:
+		t = ns
+	case stampUptime:
+		t = r.birth + ns
+	}
+	r.prev = t
+	return Entry{Time: t, Source: SourceSystem, Origin: r.origin, Body: body}
+}

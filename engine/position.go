@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+)
+
+// StateAt turns a cursor into a state to resume from, against the files as
+// they are now. An exec generation that is in none of the chain's files
+// makes the cursor invalid (a cursor of another sandbox is). A text position
+// whose file was replaced or truncated resumes from that file's start; a
+// valid one gets the timestamp its next unstamped line inherits.
+func (s *Sandbox) StateAt(c Cursor) (State, error) {
+	files, err := openFileSet(s.table)
+	if err != nil {
+		return State{}, fmt.Errorf("sandbox %s: %w", s.name, err)
+	}
+	defer files.release()
+	return stateAt(files, c)
+}
+
+func stateAt(files *fileSet, c Cursor) (State, error) {
+	st := State{Cursor: c}
+	if p := c[OriginExec]; !p.IsStart() && !inChain(files.chain, p.Gen) {
+		return State{}, fmt.Errorf("%w: exec.log generation %d is not in this sandbox's rotation chain (a cursor of another sandbox, or older than exec.log.%d)",
+			ErrInvalidCursor, p.Gen, ChainLen-1)
+	}
+	for o := OriginRuntime; o < NumOrigins; o++ {
+		fl := files.origin(o)
+		if !textPosValid(fl, c[o]) || c[o].IsStart() {
+			st.Cursor[o] = Pos{}
+			continue
+		}
+		st.Prev[o] = inheritedTime(fl[0], int64(c[o].Offset))
+	}
+	return st, nil
+}
+
+func inChain(chain []fileRef, gen uint64) bool {
+	for _, f := range chain {
+		if f.gen == gen {
+			return true
+		}
+	}
+	return false
+}
+
+// inheritedTime returns the timestamp that a line at off of a text file
+// inherits: that of the nearest stamped line before off (SPEC §1 rule 3),
+// else the file's birth time (rule 4). It reads the file backwards.
+func inheritedTime(f fileRef, off int64) int64 {
+	end := min(off, f.size)
+	block := int64(readChunk)
+	for end > 0 {
+		start := max(0, end-block)
+		buf := make([]byte, end-start)
+		if _, err := f.f.ReadAt(buf, start); err != nil {
+			return f.birth
+		}
+		first := 0
+		if start > 0 {
+			nl := bytes.IndexByte(buf, '\n')
+			if nl < 0 { // one line longer than the block
+				if block >= MaxLineLen {
+					return f.birth
+				}
+				block *= 2
+				continue
+			}
+			first = nl + 1
+		}
+		lines := bytes.Split(bytes.TrimSuffix(buf[first:], []byte{'\n'}), []byte{'\n'})
+		for i := len(lines) - 1; i >= 0; i-- {
+			if len(lines[i]) == 0 {
+				continue
+			}
+			switch _, kind, ns := parseTextLine(lines[i]); kind {
+			case stampRFC3339:
+				return ns
+			case stampUptime:
+				return f.birth + ns
+			}
+		}
+		end = start + int64(first)
+		block = readChunk
+	}
+	return f.birth
+}
+
+// StateAtTime returns the state just before the first merged entry whose
+// time is at or after ns (or the end, if there is none).
+func (s *Sandbox) StateAtTime(ns int64) (State, error) {
+	s.mu.Lock()
+	files, err := s.current()
+	var x *index
+	if err == nil {
+		x, err = s.indexFor(ViewMerged, files)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return State{}, err
+	}
+	// runMax only grows: the entry is after the last checkpoint whose
+	// prefix stays below ns.
+	i := sort.Search(len(x.cps), func(i int) bool { return x.cps[i].runMax.time >= ns }) - 1
+	start := x.cps[max(i, 0)].state
+	files = files.clone()
+	s.mu.Unlock()
+	defer files.release()
+
+	var m merger
+	if err := m.reset(files, MaskAll, start); err != nil {
+		return State{}, err
+	}
+	for {
+		before := m.state
+		e, ok := m.next()
+		if !ok {
+			return m.drained(), m.err()
+		}
+		if e.Time >= ns {
+			return before, nil
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package engine
+
+import "fmt"
+
+// Reader reads a view sequentially from a state, in arrival order: each
+// Read renders what exists between its position and the current end of the
+// files, and at the end returns 0 bytes; a later Read returns what was
+// appended since. It backs the seek file. Not safe for concurrent use.
+type Reader struct {
+	sb      *Sandbox
+	view    View
+	st      State
+	files   *fileSet // held between reads: their inodes stay ours
+	m       merger
+	r       renderer
+	pending []byte
+}
+
+// NewReader returns a reader of view v positioned at st.
+func (s *Sandbox) NewReader(v View, st State) *Reader {
+	return &Reader{sb: s, view: v, st: st}
+}
+
+// SetState repositions the reader; bytes not yet read are dropped.
+func (r *Reader) SetState(st State) {
+	r.st = st
+	r.pending = r.pending[:0]
+}
+
+// State returns the reader's position: the entries before it were returned
+// whole or are pending in the last Read's leftovers.
+func (r *Reader) State() State { return r.st }
+
+// Close releases the files the reader holds.
+func (r *Reader) Close() {
+	r.files.release()
+	r.files = nil
+}
+
+// Read fills p with rendered entries after the reader's position. It
+// returns 0, nil at the current end.
+func (r *Reader) Read(p []byte) (int, error) {
+	if len(r.pending) == 0 {
+		if err := r.render(len(p)); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[:copy(r.pending, r.pending[n:])]
+	return n, nil
+}
+
+// render renders at least want bytes, or up to the end of the files.
+func (r *Reader) render(want int) error {
+	files, err := openFileSet(r.sb.table)
+	if err != nil {
+		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
+	}
+	r.files.release()
+	r.files = files
+	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
+		return fmt.Errorf("%w: %v", ErrMissedRotation, err)
+	}
+	for len(r.pending) < want {
+		e, ok := r.m.next()
+		if !ok {
+			r.st = r.m.drained()
+			return r.m.err()
+		}
+		if r.view.Mask.Has(e.Source) {
+			r.pending = r.r.appendEntry(r.pending, r.view.Format, e, &r.m.state.Cursor)
+		}
+		r.st = r.m.state
+	}
+	return r.m.err()
+}

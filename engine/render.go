@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Format is how a view's entries become bytes (SPEC §3).
+type Format uint8
+
+const (
+	// FormatRaw concatenates the bodies: the program's bytes as written.
+	FormatRaw Format = iota
+	// FormatText writes "<TIME> <SOURCE> <piece>\n" for each line of a
+	// body, ANSI escapes stripped.
+	FormatText
+	// FormatJSON writes one JSON object per entry, with its cursor.
+	FormatJSON
+)
+
+// jsonEscape gives, for each byte, its escape in a JSON string: 0 when it
+// is written as is, else the escaped length.
+var jsonEscape = func() (t [256]uint8) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = 6
+	}
+	for _, c := range []byte{'"', '\\', '\n', '\r', '\t', '\b', '\f'} {
+		t[c] = 2
+	}
+	return t
+}()
+
+// renderer appends entries in one format. The zero value is ready to use.
+type renderer struct {
+	tf  timeFormatter
+	tmp []byte
+}
+
+// appendEntry appends e rendered in format f; c is e's cursor (JSON only).
+func (r *renderer) appendEntry(dst []byte, f Format, e *Entry, c *Cursor) []byte {
+	switch f {
+	case FormatRaw:
+		return append(dst, e.Body...)
+	case FormatText:
+		return r.appendText(dst, e)
+	}
+	return r.appendJSON(dst, e, c)
+}
+
+func (r *renderer) appendText(dst []byte, e *Entry) []byte {
+	body := e.Body
+	if bytes.IndexByte(body, esc) >= 0 {
+		r.tmp = appendStripped(r.tmp[:0], body)
+		body = r.tmp
+	}
+	ts := r.tf.format(e.Time)
+	src := sourceNames[e.Source]
+	for {
+		dst = append(dst, ts...)
+		dst = append(dst, ' ')
+		dst = append(dst, src...)
+		dst = append(dst, ' ')
+		nl := bytes.IndexByte(body, '\n')
+		if nl < 0 {
+			dst = append(dst, body...)
+			return append(dst, '\n')
+		}
+		dst = append(dst, body[:nl+1]...)
+		body = body[nl+1:]
+		if len(body) == 0 {
+			return dst
+		}
+	}
+}
+
+func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
+	dst = append(dst, `{"t":"`...)
+	dst = append(dst, r.tf.format(e.Time)...)
+	dst = append(dst, `","s":"`...)
+	dst = append(dst, sourceNames[e.Source]...)
+	dst = append(dst, `","d":"`...)
+	b64 := !utf8.Valid(e.Body)
+	if b64 {
+		dst = base64.StdEncoding.AppendEncode(dst, e.Body)
+	} else {
+		dst = appendJSONString(dst, e.Body)
+	}
+	dst = append(dst, '"')
+	if e.HasID {
+		dst = append(dst, `,"id":`...)
+		dst = strconv.AppendUint(dst, e.ID, 10)
+	}
+	if b64 {
+		dst = append(dst, `,"e":"b64"`...)
+	}
+	dst = append(dst, `,"cursor":"`...)
+	dst = c.AppendText(dst)
+	return append(dst, "\"}\n"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends the contents of a JSON string holding s, which
+// must be valid UTF-8.
+func appendJSONString(dst, s []byte) []byte {
+	start := 0
+	for i, c := range s {
+		if jsonEscape[c] == 0 {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// entrySize returns the length of e rendered in format f, without
+// rendering it.
+func entrySize(f Format, e *Entry) int64 {
+	switch f {
+	case FormatRaw:
+		return int64(len(e.Body))
+	case FormatText:
+		return textSize(e)
+	}
+	return jsonSize(e)
+}
+
+// textSize is len(appendText(e)): every piece costs the prefix and a
+// newline, and the newlines of the stripped body end pieces.
+func textSize(e *Entry) int64 {
+	n, newlines, last := strippedStats(e.Body)
+	pieces := newlines
+	if n == 0 || last != '\n' {
+		pieces++
+	}
+	prefix := int64(TimeLen + 1 + len(sourceNames[e.Source]) + 1)
+	return int64(pieces)*(prefix+1) + int64(n-newlines)
+}
+
+// strippedStats returns the length, newline count and last byte of body
+// with its ANSI escapes stripped.
+func strippedStats(body []byte) (n, newlines int, last byte) {
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, esc)
+		seg := body
+		if i >= 0 {
+			seg = body[:i]
+			body = body[skipEscape(body, i):]
+		} else {
+			body = nil
+		}
+		if len(seg) > 0 {
+			n += len(seg)
+			newlines += bytes.Count(seg, []byte{'\n'})
+			last = seg[len(seg)-1]
+		}
+	}
+	return n, newlines, last
+}
+
+var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
+
+func jsonSize(e *Entry) int64 {
+	n := jsonFixed + int64(len(sourceNames[e.Source])) + int64(CursorLen)
+	if utf8.Valid(e.Body) {
+		n += int64(len(e.Body))
+		for _, c := range e.Body {
+			if x := jsonEscape[c]; x != 0 {
+				n += int64(x) - 1
+			}
+		}
+	} else {
+		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))
+	}
+	if e.HasID {
+		var digits [20]byte
+		n += int64(len(`,"id":`) + len(strconv.AppendUint(digits[:0], e.ID, 10)))
+	}
+	return n
+}

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// HoldFor is how long a shown state of a sandbox is held before a newer one
+// is shown, so that a stat and an open in quick succession agree (tar
+// compares them).
+const HoldFor = 100 * time.Millisecond
+
+// ErrRemoved is returned to followers of a sandbox whose logs directory was
+// removed.
+var ErrRemoved = errors.New("sandbox removed")
+
+// ErrMissedRotation ends a follower that fell so far behind that the file it
+// was reading left the rotation chain.
+var ErrMissedRotation = errors.New("missed rotation: the follower fell behind the exec.log retention window")
+
+// Sandbox is one sandbox's logs. Safe for concurrent use.
+type Sandbox struct {
+	home  *Home
+	name  string
+	table *fileTable
+
+	removed atomic.Bool
+
+	mu      sync.Mutex
+	shown   *fileSet // the state stat and open show, held for HoldFor
+	shownAt time.Time
+	indexes map[SourceMask]*index
+	changed chan struct{} // closed and replaced at every change
+	sig     string        // the files' identities and sizes at the last poll
+}
+
+func newSandbox(h *Home, name string) *Sandbox {
+	return &Sandbox{
+		home:    h,
+		name:    name,
+		table:   newFileTable(h.root, name),
+		indexes: make(map[SourceMask]*index),
+		changed: make(chan struct{}),
+	}
+}
+
+// Name returns the sandbox's name.
+func (s *Sandbox) Name() string { return s.name }
+
+// LogsDir returns the sandbox's logs directory.
+func (s *Sandbox) LogsDir() string { return s.table.path("") }
+
+// Changed returns a channel that is closed at the next change of the
+// sandbox's files, or when it is removed or the home closes.
+func (s *Sandbox) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// notify wakes everything waiting on Changed.
+func (s *Sandbox) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// markRemoved ends the sandbox's followers.
+func (s *Sandbox) markRemoved() {
+	if !s.removed.Swap(true) {
+		s.home.forget(s)
+		s.notify()
+	}
+}
+
+func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
+
+// current returns the state to show, refreshing it when the held one is
+// older than HoldFor. Called with s.mu held.
+func (s *Sandbox) current() (*fileSet, error) {
+	if s.shown != nil && time.Since(s.shownAt) < HoldFor {
+		return s.shown, nil
+	}
+	files, err := openFileSet(s.table)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
+	}
+	if s.shown != nil && s.shown.sameAs(files) {
+		files.release()
+	} else {
+		s.shown.release()
+		s.shown = files
+	}
+	s.shownAt = time.Now()
+	return s.shown, nil
+}
+
+// indexFor returns the index of v's stream brought up to files. Called with
+// s.mu held.
+func (s *Sandbox) indexFor(v View, files *fileSet) (*index, error) {
+	x := s.indexes[v.stream()]
+	if x == nil {
+		x = newIndex(v.stream())
+		s.indexes[v.stream()] = x
+	}
+	if err := x.update(files.clone()); err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
+	}
+	return x, nil
+}
+
+// ViewStat is what stat shows of a view.
+type ViewStat struct {
+	Size    int64
+	ModTime time.Time
+	Skipped Counts // lines of the view's origins skipped as bad input
+}
+
+// Stat returns the size and time of view v as an open now would show it.
+func (s *Sandbox) Stat(v View) (ViewStat, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return ViewStat{}, err
+	}
+	x, err := s.indexFor(v, files)
+	if err != nil {
+		return ViewStat{}, err
+	}
+	return ViewStat{Size: x.total[trackedIndex(v)], ModTime: files.modTime(v.Mask), Skipped: x.counts}, nil
+}
+
+// ModTime returns the newest mtime of the sandbox's log files.
+func (s *Sandbox) ModTime() (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return files.modTime(MaskAll), nil
+}
+
+// EndCursor returns the cursor at the current end of the merged view.
+func (s *Sandbox) EndCursor() (Cursor, error) {
+	st, err := s.EndState()
+	return st.Cursor, err
+}
+
+// EndState returns the merge state at the current end of every origin.
+func (s *Sandbox) EndState() (State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return State{}, err
+	}
+	x, err := s.indexFor(ViewMerged, files)
+	if err != nil {
+		return State{}, err
+	}
+	return x.end, nil
+}
+
+// Snapshot is a view fixed at its open: every read at any offset gives the
+// same bytes, whatever the sandbox writes or rotates meanwhile.
+type Snapshot struct {
+	seg     *segment
+	modTime time.Time
+}
+
+// OpenSnapshot fixes view v as it is now.
+func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
+	if trackedIndex(v) < 0 {
+		return nil, fmt.Errorf("view %v has no index", v)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.indexFor(v, files)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask)}, nil
+}
+
+// Size returns the snapshot's length.
+func (s *Snapshot) Size() int64 { return s.seg.size }
+
+// ModTime returns the snapshot's modification time.
+func (s *Snapshot) ModTime() time.Time { return s.modTime }
+
+// ReadAt implements io.ReaderAt.
+func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.readAt(p, off) }
+
+// Close releases the snapshot's files.
+func (s *Snapshot) Close() error {
+	s.seg.release()
+	return nil
+}

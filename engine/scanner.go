@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// MaxLineLen is the longest line that is parsed; a longer one is skipped and
+// counted without being loaded whole.
+const MaxLineLen = 16 << 20
+
+const readChunk = 64 << 10
+
+// lineScanner reads complete lines from a sequence of files, each bounded by
+// the size it had when the sequence was taken. It never reads past a file's
+// bound, so what it yields depends only on the bytes below the bounds.
+type lineScanner struct {
+	files []fileRef
+	idx   int   // current file
+	off   int64 // file offset of the next unconsumed byte
+	buf   []byte
+	r, w  int   // unconsumed bytes are buf[r:w]; buf[r] is at file offset off
+	err   error // first read error
+	// tooLong counts the lines skipped for being longer than MaxLineLen.
+	tooLong int
+}
+
+// reset positions the scanner at offset off of files[idx].
+func (s *lineScanner) reset(files []fileRef, idx int, off int64) {
+	s.files, s.idx, s.off = files, idx, off
+	s.r, s.w = 0, 0
+	s.err = nil
+}
+
+// pos returns the position of the next unconsumed byte.
+func (s *lineScanner) pos() Pos {
+	if s.idx >= len(s.files) {
+		return Pos{}
+	}
+	return Pos{Gen: s.files[s.idx].gen, Offset: uint64(s.off)}
+}
+
+// next returns the next complete line without its newline, and the position
+// just past it. ok is false at the end of the bounded files. The line aliases
+// the scanner's buffer and may be modified in place by the caller, one byte
+// past its end included (it holds the newline).
+func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
+	for s.idx < len(s.files) {
+		if nl := bytes.IndexByte(s.buf[s.r:s.w], '\n'); nl >= 0 {
+			line = s.buf[s.r : s.r+nl+1]
+			s.r += nl + 1
+			s.off += int64(nl + 1)
+			return line[:nl], s.pos(), true
+		}
+		if s.fill() {
+			continue
+		}
+		// No newline before the bound of this file.
+		last := s.idx == len(s.files)-1
+		if last {
+			return nil, Pos{}, false
+		}
+		if s.w > s.r { // a rotated file's unterminated tail: it can never grow
+			line = s.buf[s.r:s.w]
+			line = append(line, '\n')[:len(line)]
+			s.off += int64(s.w - s.r)
+			s.r = s.w
+			return line, s.pos(), true
+		}
+		s.idx++
+		s.off, s.r, s.w = 0, 0, 0
+	}
+	return nil, Pos{}, false
+}
+
+// fill reads more of the current file. It reports whether it made progress.
+// A line longer than MaxLineLen is skipped here and counted.
+func (s *lineScanner) fill() bool {
+	f := s.files[s.idx]
+	fileEnd := s.off + int64(s.w-s.r)
+	if fileEnd >= f.size || s.err != nil {
+		return false
+	}
+	if s.w-s.r >= MaxLineLen {
+		return s.skipLongLine()
+	}
+	s.compact()
+	want := min(int64(len(s.buf)-s.w), f.size-fileEnd)
+	n, err := f.f.ReadAt(s.buf[s.w:s.w+int(want)], fileEnd)
+	s.w += n
+	if err != nil && err != io.EOF {
+		s.err = fmt.Errorf("read %s: %w", f.f.Name(), err)
+	}
+	return n > 0 // n == 0: the file shrank below its bound; stop here
+}
+
+// compact moves unconsumed bytes to the front and makes room to read.
+func (s *lineScanner) compact() {
+	if s.r > 0 {
+		s.w = copy(s.buf, s.buf[s.r:s.w])
+		s.r = 0
+	}
+	if len(s.buf) == 0 {
+		s.buf = make([]byte, readChunk)
+	}
+	if len(s.buf)-s.w < readChunk/2 {
+		grown := make([]byte, min(2*len(s.buf), MaxLineLen+readChunk))
+		copy(grown, s.buf[:s.w])
+		s.buf = grown
+	}
+	if len(s.buf) > 4*readChunk && s.w < readChunk/2 { // shrink after a long line
+		s.buf = append(make([]byte, 0, readChunk), s.buf[:s.w]...)[:readChunk]
+	}
+}
+
+// skipLongLine drops the over-long line at s.r without loading the rest of
+// it. If its newline is not yet within the bound, nothing is consumed.
+func (s *lineScanner) skipLongLine() bool {
+	f := s.files[s.idx]
+	at := s.off + int64(s.w-s.r)
+	var probe [readChunk]byte
+	for at < f.size {
+		n, err := f.f.ReadAt(probe[:min(int64(len(probe)), f.size-at)], at)
+		if nl := bytes.IndexByte(probe[:n], '\n'); nl >= 0 {
+			s.off = at + int64(nl) + 1
+			s.r, s.w = 0, 0
+			s.tooLong++
+			return true
+		}
+		at += int64(n)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	if s.idx < len(s.files)-1 { // a rotated file ends the line
+		s.off, s.r, s.w = f.size, 0, 0
+		s.tooLong++
+		return true
+	}
+	return false
+}

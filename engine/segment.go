@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"io"
+	"sort"
+	"sync"
+)
+
+// checkpointEvery is the spacing of checkpoints, in bytes of input.
+const checkpointEvery = 48 << 10
+
+// entryOverhead approximates the bytes of a line around its body, so that
+// checkpoint spacing follows the input.
+const entryOverhead = 64
+
+// checkpoint is a resumable point of a merge and the rendered offset of
+// every tracked view there.
+type checkpoint struct {
+	state  State
+	offs   [maxTracked]int64
+	runMax key    // the largest key of the entries before it
+	counts Counts // lines skipped before it
+}
+
+// segment is a bounded stretch of one view: from the state of cps[0] to the
+// end of its files, rendered in the view's format. It renders any byte range
+// by resuming from the nearest checkpoint. Safe for concurrent use.
+type segment struct {
+	view  View
+	slot  int // the view's slot in checkpoint offsets
+	files *fileSet
+	cps   []checkpoint // cps[0] is the start; offsets are from the start
+	size  int64
+
+	mu      sync.Mutex
+	m       merger
+	r       renderer
+	ready   bool   // m and pending continue at next
+	next    int64  // offset of pending[0]
+	pending []byte // rendered bytes not yet returned
+}
+
+// readAt reads the segment's bytes at off.
+func (s *segment) readAt(p []byte, off int64) (int, error) {
+	if off >= s.size {
+		return 0, io.EOF
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready || off < s.next {
+		if err := s.seek(off); err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for n < len(p) && off < s.size {
+		if off >= s.next && off < s.next+int64(len(s.pending)) {
+			want := min(int64(len(p)-n), s.size-off)
+			c := copy(p[n:n+int(want)], s.pending[off-s.next:])
+			n += c
+			off += int64(c)
+			continue
+		}
+		s.next += int64(len(s.pending))
+		s.pending = s.pending[:0]
+		if !s.renderNext() {
+			break
+		}
+	}
+	if err := s.m.err(); err != nil && n == 0 {
+		return 0, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// seek positions the merge at the last checkpoint at or before off.
+func (s *segment) seek(off int64) error {
+	i := sort.Search(len(s.cps), func(i int) bool { return s.cps[i].offs[s.slot] > off }) - 1
+	i = max(i, 0)
+	cp := &s.cps[i]
+	if err := s.m.reset(s.files, s.view.stream(), cp.state); err != nil {
+		return err
+	}
+	s.next, s.pending, s.ready = cp.offs[s.slot], s.pending[:0], true
+	return nil
+}
+
+// renderNext renders the next entry of the view into pending.
+func (s *segment) renderNext() bool {
+	for {
+		e, ok := s.m.next()
+		if !ok {
+			return false
+		}
+		if s.view.Mask.Has(e.Source) {
+			s.pending = s.r.appendEntry(s.pending, s.view.Format, e, &s.m.state.Cursor)
+			return true
+		}
+	}
+}
+
+// release drops the segment's files.
+func (s *segment) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files.release()
+	s.files = nil
+	s.ready = false
+}
