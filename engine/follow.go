@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Follow is a followed view: the view as of its open, then every entry
@@ -19,6 +21,7 @@ type Follow struct {
 	starts  []int64 // offset of each segment in the stream
 	lastMax key     // largest key of the last segment (coalescing)
 	size    int64
+	modTime time.Time // newest mtime of the files the stream has read
 	end     State
 	err     error // sticky: removal, missed rotation
 }
@@ -39,7 +42,8 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	seg := x.segment(v)
-	return &Follow{sb: s, view: v, segs: []*segment{seg}, starts: []int64{0}, size: seg.size, end: x.end, lastMax: maxKey}, nil
+	return &Follow{sb: s, view: v, segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
+		modTime: files.modTime(v.Mask), end: x.end, lastMax: maxKey}, nil
 }
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
@@ -51,6 +55,14 @@ func (f *Follow) Size() int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.size
+}
+
+// ModTime returns the newest modification time of the files the stream
+// has shown bytes of.
+func (f *Follow) ModTime() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.modTime
 }
 
 // Changed returns a channel closed when the sandbox may have more to show.
@@ -77,10 +89,16 @@ func (f *Follow) Advance() (bool, error) {
 		}
 		return false, err
 	}
+	chain, mtime := len(files.chain), files.modTime(f.view.Mask)
 	b, err := runBatch(f.view, files, f.end)
-	if err != nil {
-		f.err = err
+	if err = f.sb.lostPosition(err, chain); err != nil {
+		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrMissedRotation) {
+			f.err = err
+		}
 		return false, err
+	}
+	if b == nil {
+		return false, nil
 	}
 	f.end = b.end
 	last := f.segs[len(f.segs)-1]
@@ -103,6 +121,9 @@ func (f *Follow) Advance() (bool, error) {
 	}
 	f.lastMax = b.max
 	f.size += b.seg.size
+	if mtime.After(f.modTime) {
+		f.modTime = mtime
+	}
 	return true, nil
 }
 

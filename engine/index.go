@@ -39,7 +39,7 @@ func (x *index) update(files *fileSet) error {
 	} else if from < len(x.cps)-1 {
 		x.cps = append([]checkpoint(nil), x.cps[:from+1]...) // snapshots may hold the old array
 	} else {
-		x.cps = x.cps[:from+1:from+1]
+		x.cps = x.cps[: from+1 : from+1]
 	}
 	err := x.run(files)
 	x.files.release()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/base64"
 	"unicode/utf8"
 )
@@ -22,18 +23,6 @@ type jsonParser struct {
 	scratch []byte // unescaped d
 	b64     []byte // decoded d when e is b64
 }
-
-// strClass marks the bytes that end the fast path of a JSON string scan.
-var strClass = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	for c := 0x80; c < 0x100; c++ {
-		t[c] = true
-	}
-	return t
-}()
 
 // parse parses line (without its newline). ok is false when the line is not
 // a valid entry: bad JSON, unknown s, missing or unparseable t.
@@ -125,65 +114,82 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// rawString returns the bytes of a JSON string that needs no unescaping and
-// is plain ASCII (keys and the t, s, e values); other strings go through
-// decodeString.
+// rawString returns the bytes of a JSON string that needs no unescaping
+// (keys and the t, s, e values); other strings go through decodeString.
 func rawString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false
 	}
-	start := i + 1
-	for j := start; j < len(b); j++ {
-		if strClass[b[j]] {
-			if b[j] == '"' {
-				return b[start:j], j + 1, true
-			}
-			var rare jsonParser // escaped keys and values are rare: keep p.scratch for d
-			return rare.decodeString(b, i)
+	for j := i + 1; j < len(b); j++ { // short strings: a loop beats a call
+		if c := b[j]; c == '"' {
+			return b[i+1 : j], j + 1, true
+		} else if c == '\\' || c < 0x20 {
+			break
 		}
 	}
-	return nil, i, false
+	var rare jsonParser // escaped keys and values are rare: keep p.scratch for d
+	return rare.decodeString(b, i)
 }
 
 // decodeString decodes the JSON string at b[i]. Invalid UTF-8 becomes U+FFFD.
-// The result aliases b when no unescaping was needed.
+// The result aliases b when no unescaping was needed. Runs between escapes
+// are found with bytes.IndexByte, which is vectorised.
 func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false
 	}
-	start := i + 1
-	j := start
-	for j < len(b) && !strClass[b[j]] {
-		j++
-	}
-	if j < len(b) && b[j] == '"' {
-		return b[start:j], j + 1, true
-	}
-	out := append(p.scratch[:0], b[start:j]...)
-	for j < len(b) {
-		c := b[j]
-		switch {
-		case c == '"':
-			p.scratch = out
-			return out, j + 1, true
-		case c < 0x20:
-			return nil, j, false
-		case c == '\\':
-			var ok bool
-			out, j, ok = unescape(out, b, j)
-			if !ok {
-				return nil, j, false
+	pos, quote := i+1, -1
+	out := p.scratch[:0]
+	for {
+		if quote < pos {
+			if quote = bytes.IndexByte(b[pos:], '"'); quote < 0 {
+				return nil, len(b), false
 			}
-		case c < 0x80:
-			out = append(out, c)
-			j++
-		default:
-			r, size := utf8.DecodeRune(b[j:])
-			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
-			j += size
+			quote += pos
+		}
+		end := quote
+		if bs := bytes.IndexByte(b[pos:quote], '\\'); bs >= 0 {
+			end = pos + bs
+		}
+		run := b[pos:end]
+		control, high := classify(run)
+		if control {
+			return nil, pos, false
+		}
+		if end == quote && pos == i+1 && (!high || utf8.Valid(run)) {
+			return run, quote + 1, true // no escape at all: alias b
+		}
+		if high {
+			out = appendValid(out, run)
+		} else {
+			out = append(out, run...)
+		}
+		if end == quote {
+			p.scratch = out
+			return out, quote + 1, true
+		}
+		var ok bool
+		if out, pos, ok = unescape(out, b, end); !ok {
+			return nil, pos, false
 		}
 	}
-	return nil, j, false
+}
+
+// appendValid appends s with each invalid UTF-8 sequence replaced by U+FFFD.
+func appendValid(dst, s []byte) []byte {
+	if utf8.Valid(s) {
+		return append(dst, s...)
+	}
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, r)
+		} else {
+			dst = append(dst, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return dst
 }
 
 func unescape(out, b []byte, j int) ([]byte, int, bool) {

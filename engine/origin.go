@@ -20,13 +20,13 @@ func (c *Counts) Add(o Counts) {
 // originReader yields the entries of one origin in file order, each with the
 // position just past its line.
 type originReader struct {
-	origin  Origin
-	scan    lineScanner
-	json    jsonParser
-	prev    int64 // text: the timestamp the next unstamped line inherits
-	birth   int64 // text: the file's birth time
-	counts  Counts
-	mask    SourceMask // exec: the sources yielded
+	origin Origin
+	scan   lineScanner
+	json   jsonParser
+	prev   int64 // text: the timestamp the next unstamped line inherits
+	birth  int64 // text: the file's birth time
+	counts Counts
+	mask   SourceMask // exec: the sources yielded
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest

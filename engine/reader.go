@@ -59,7 +59,7 @@ func (r *Reader) render(want int) error {
 	r.files.release()
 	r.files = files
 	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
-		return fmt.Errorf("%w: %v", ErrMissedRotation, err)
+		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}
 	for len(r.pending) < want {
 		e, ok := r.m.next()

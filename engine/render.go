@@ -105,13 +105,13 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString appends the contents of a JSON string holding s, which
 // must be valid UTF-8.
 func appendJSONString(dst, s []byte) []byte {
-	start := 0
-	for i, c := range s {
-		if jsonEscape[c] == 0 {
-			continue
+	for {
+		i, _ := specialIndex(s)
+		if i < 0 {
+			return append(dst, s...)
 		}
-		dst = append(dst, s[start:i]...)
-		switch c {
+		dst = append(dst, s[:i]...)
+		switch c := s[i]; c {
 		case '"', '\\':
 			dst = append(dst, '\\', c)
 		case '\n':
@@ -127,9 +127,21 @@ func appendJSONString(dst, s []byte) []byte {
 		default:
 			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
-		start = i + 1
+		s = s[i+1:]
 	}
-	return append(dst, s[start:]...)
+}
+
+// jsonStringSize returns the length of appendJSONString(nil, s).
+func jsonStringSize(s []byte) int64 {
+	n := int64(len(s))
+	for {
+		i, _ := specialIndex(s)
+		if i < 0 {
+			return n
+		}
+		n += int64(jsonEscape[s[i]]) - 1
+		s = s[i+1:]
+	}
 }
 
 // entrySize returns the length of e rendered in format f, without
@@ -182,12 +194,7 @@ var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
 func jsonSize(e *Entry) int64 {
 	n := jsonFixed + int64(len(sourceNames[e.Source])) + int64(CursorLen)
 	if utf8.Valid(e.Body) {
-		n += int64(len(e.Body))
-		for _, c := range e.Body {
-			if x := jsonEscape[c]; x != 0 {
-				n += int64(x) - 1
-			}
-		}
+		n += jsonStringSize(e.Body)
 	} else {
 		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))
 	}

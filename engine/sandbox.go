@@ -206,3 +206,22 @@ func (s *Snapshot) Close() error {
 	s.seg.release()
 	return nil
 }
+
+// lostPosition interprets an error of a pass that resumed from a position:
+// a position in no file of the chain is a missed rotation only when the
+// chain is full (a rotation dropped the file); while a sandbox is being
+// removed, files vanish one by one, so a short chain is a transient state
+// (nil: nothing new) and a vanished logs directory is ErrRemoved.
+func (s *Sandbox) lostPosition(err error, chainLen int) error {
+	if err == nil || !errors.Is(err, ErrMissedRotation) {
+		return err
+	}
+	if !s.home.exists(s.name) {
+		s.markRemoved()
+		return ErrRemoved
+	}
+	if chainLen < ChainLen {
+		return nil
+	}
+	return err
+}

@@ -58,7 +58,7 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 	sc.files.release()
 	sc.files = files
 	if err := sc.m.reset(files, sc.q.Mask, sc.st); err != nil {
-		return fmt.Errorf("%w: %v", ErrMissedRotation, err)
+		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}
 	for {
 		e, ok := sc.m.next()

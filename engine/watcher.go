@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
 )
 
 // PollEvery is the period of the safety poll that backs up the watcher.
@@ -189,8 +189,9 @@ func (t *fileTable) signature() string {
 		names = append(names, chainName(i))
 	}
 	for _, n := range names {
-		if fi, err := os.Lstat(t.path(n)); err == nil {
-			fmt.Fprintf(&b, "%s:%d:%d;", n, fi.Size(), fi.ModTime().UnixNano())
+		var st unix.Stat_t
+		if unix.Lstat(t.path(n), &st) == nil {
+			fmt.Fprintf(&b, "%s:%d:%d:%d;", n, st.Ino, st.Size, st.Mtim.Nano())
 		}
 	}
 	return b.String()

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialIndex returns the index of the first byte of b that a JSON string
+// cannot hold as is ('"', '\\' or a control character), or -1, and whether
+// the bytes before it are all ASCII. It tests eight bytes at a time: the
+// lowest flagged byte of each test is exact.
+func specialIndex(b []byte) (int, bool) {
+	var high uint64
+	i := 0
+	for len(b)-i >= 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ (lsb * '"')
+		s := w ^ (lsb * '\\')
+		m := ((w - lsb*0x20) &^ w) | ((q - lsb) &^ q) | ((s - lsb) &^ s)
+		if m &= msb; m != 0 {
+			k := bits.TrailingZeros64(m) / 8
+			high |= w & (1<<(8*k) - 1)
+			return i + k, high&msb == 0
+		}
+		high |= w
+		i += 8
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < 0x20 || c == '"' || c == '\\' {
+			return i, high&msb == 0
+		}
+		high |= uint64(c)
+	}
+	return -1, high&msb == 0
+}
+
+// classify reports whether b holds a control character and whether it holds
+// a byte outside ASCII, eight bytes at a time.
+func classify(b []byte) (control, high bool) {
+	var ctl, hi uint64
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		ctl |= (w - lsb*0x20) &^ w
+		hi |= w
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			ctl |= msb
+		}
+		hi |= uint64(c)
+	}
+	return ctl&msb != 0, hi&msb != 0
+}
