@@ -27,10 +27,15 @@ func (s Source) String() string {
 
 // ParseSource returns the Source named name.
 func ParseSource(name string) (Source, bool) {
-	for i, n := range sourceNames {
-		if n == name {
-			return Source(i), true
-		}
+	switch name {
+	case "stdout":
+		return SourceStdout, true
+	case "stderr":
+		return SourceStderr, true
+	case "output":
+		return SourceOutput, true
+	case "system":
+		return SourceSystem, true
 	}
 	return 0, false
 }

@@ -20,6 +20,7 @@ type execLine struct {
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
 type jsonParser struct {
+	times   timeCache
 	scratch []byte // unescaped d
 	b64     []byte // decoded d when e is b64
 }
@@ -86,7 +87,7 @@ func (p *jsonParser) parse(line []byte) (e execLine, ok bool) {
 	if e.source, ok = ParseSource(string(sRaw)); !ok {
 		return e, false
 	}
-	if e.time, ok = parseRFC3339(tRaw); !ok {
+	if e.time, ok = p.times.parse(tRaw); !ok {
 		return e, false
 	}
 	if b64 {

@@ -1,7 +1,5 @@
 package engine
 
-import "bytes"
-
 // Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
 // and counted, never fatal).
 type Counts struct {
@@ -58,9 +56,9 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
+		r.counts.TooLong += r.scan.tooLong
+		r.scan.tooLong = 0
 		if !ok {
-			r.counts.TooLong += r.scan.tooLong
-			r.scan.tooLong = 0
 			return e, end, false
 		}
 		if len(line) == 0 {
@@ -78,9 +76,6 @@ func (r *originReader) next() (e Entry, end Pos, ok bool) {
 }
 
 func (r *originReader) execEntry(line []byte) (Entry, bool) {
-	if r.mask == 1<<SourceSystem && !mayBeSystem(line) {
-		return Entry{}, false
-	}
 	x, ok := r.json.parse(line)
 	if !ok {
 		r.counts.Malformed++
@@ -90,12 +85,6 @@ func (r *originReader) execEntry(line []byte) (Entry, bool) {
 		return Entry{}, false
 	}
 	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body}, true
-}
-
-// mayBeSystem is a fast negative test for the system view: a line whose s is
-// "system" contains that word or a \u escape.
-func mayBeSystem(line []byte) bool {
-	return bytes.Contains(line, []byte("system")) || bytes.Contains(line, []byte(`\u`))
 }
 
 func (r *originReader) textEntry(line []byte) Entry {

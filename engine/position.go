@@ -58,19 +58,24 @@ func inheritedTime(f fileRef, off int64) int64 {
 		if _, err := f.f.ReadAt(buf, start); err != nil {
 			return f.birth
 		}
+		data := bytes.TrimSuffix(buf, []byte{'\n'}) // the newline ending the last line
 		first := 0
 		if start > 0 {
-			nl := bytes.IndexByte(buf, '\n')
-			if nl < 0 { // one line longer than the block
-				if block >= MaxLineLen {
+			nl := bytes.IndexByte(data, '\n')
+			if nl < 0 && block < MaxLineLen { // one line longer than the block
+				block *= 2
+				continue
+			}
+			if nl < 0 { // longer than MaxLineLen: skipped, so it stamps nothing
+				if end = prevNewline(f, start) + 1; end <= 0 {
 					return f.birth
 				}
-				block *= 2
+				block = readChunk
 				continue
 			}
 			first = nl + 1
 		}
-		lines := bytes.Split(bytes.TrimSuffix(buf[first:], []byte{'\n'}), []byte{'\n'})
+		lines := bytes.Split(data[first:], []byte{'\n'})
 		for i := len(lines) - 1; i >= 0; i-- {
 			if len(lines[i]) == 0 {
 				continue
@@ -86,6 +91,24 @@ func inheritedTime(f fileRef, off int64) int64 {
 		block = readChunk
 	}
 	return f.birth
+}
+
+// prevNewline returns the offset of the last newline of f before before, or
+// -1, reading backwards in small probes.
+func prevNewline(f fileRef, before int64) int64 {
+	var probe [readChunk]byte
+	for before > 0 {
+		start := max(0, before-readChunk)
+		n, err := f.f.ReadAt(probe[:before-start], start)
+		if i := bytes.LastIndexByte(probe[:n], '\n'); i >= 0 {
+			return start + int64(i)
+		}
+		if err != nil {
+			return -1
+		}
+		before = start
+	}
+	return -1
 }
 
 // StateAtTime returns the state just before the first merged entry whose

@@ -51,6 +51,10 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 			line = s.buf[s.r : s.r+nl+1]
 			s.r += nl + 1
 			s.off += int64(nl + 1)
+			if nl > MaxLineLen {
+				s.tooLong++
+				continue
+			}
 			return line[:nl], s.pos(), true
 		}
 		if s.fill() {
@@ -82,7 +86,7 @@ func (s *lineScanner) fill() bool {
 	if fileEnd >= f.size || s.err != nil {
 		return false
 	}
-	if s.w-s.r >= MaxLineLen {
+	if s.w-s.r > MaxLineLen {
 		return s.skipLongLine()
 	}
 	s.compact()
@@ -105,7 +109,7 @@ func (s *lineScanner) compact() {
 		s.buf = make([]byte, readChunk)
 	}
 	if len(s.buf)-s.w < readChunk/2 {
-		grown := make([]byte, min(2*len(s.buf), MaxLineLen+readChunk))
+		grown := make([]byte, min(2*len(s.buf), MaxLineLen+1+readChunk))
 		copy(grown, s.buf[:s.w])
 		s.buf = grown
 	}

@@ -41,16 +41,25 @@ func specialIndex(b []byte) (int, bool) {
 }
 
 // classify reports whether b holds a control character and whether it holds
-// a byte outside ASCII, eight bytes at a time.
+// a byte outside ASCII, sixteen bytes at a time.
 func classify(b []byte) (control, high bool) {
 	var ctl, hi uint64
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
+	n := len(b)
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		w := binary.LittleEndian.Uint64(b[i : i+8])
+		v := binary.LittleEndian.Uint64(b[i+8 : i+16])
+		ctl |= (w-lsb*0x20)&^w | (v-lsb*0x20)&^v
+		hi |= w | v
+	}
+	if i+8 <= n {
+		w := binary.LittleEndian.Uint64(b[i : i+8])
 		ctl |= (w - lsb*0x20) &^ w
 		hi |= w
-		b = b[8:]
+		i += 8
 	}
-	for _, c := range b {
+	for ; i < n; i++ {
+		c := b[i]
 		if c < 0x20 {
 			ctl |= msb
 		}

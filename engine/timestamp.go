@@ -10,7 +10,7 @@ func parseRFC3339(b []byte) (int64, bool) {
 		return ns, true
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
+	if err != nil || t.Unix() < minUnixSec || t.Unix() > maxUnixSec {
 		return 0, false
 	}
 	return t.UnixNano(), true
@@ -18,6 +18,16 @@ func parseRFC3339(b []byte) (int64, bool) {
 
 // parseRFC3339Fast handles YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM).
 func parseRFC3339Fast(b []byte) (int64, bool) {
+	secs, ok := parseDateTime(b)
+	if !ok {
+		return 0, false
+	}
+	return parseFracZone(b[19:], secs)
+}
+
+// parseDateTime parses the first 19 bytes, YYYY-MM-DDTHH:MM:SS, into Unix
+// seconds (before any zone offset).
+func parseDateTime(b []byte) (int64, bool) {
 	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't') ||
 		b[13] != ':' || b[16] != ':' {
 		return 0, false
@@ -32,19 +42,25 @@ func parseRFC3339Fast(b []byte) (int64, bool) {
 		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return 0, false
 	}
-	rest := b[19:]
+	return daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec), true
+}
+
+// parseFracZone parses the fraction and zone after the seconds and returns
+// Unix nanoseconds.
+func parseFracZone(rest []byte, secs int64) (int64, bool) {
 	var frac int64
 	if len(rest) > 0 && rest[0] == '.' {
 		i := 1
-		scale := int64(100_000_000)
 		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			frac += int64(rest[i]-'0') * scale
-			scale /= 10
+			if i <= 9 {
+				frac = frac*10 + int64(rest[i]-'0')
+			}
 			i++
 		}
 		if i == 1 {
 			return 0, false
 		}
+		frac *= pow10[10-min(i, 10)]
 		rest = rest[i:]
 	}
 	var offset int64
@@ -63,10 +79,45 @@ func parseRFC3339Fast(b []byte) (int64, bool) {
 	default:
 		return 0, false
 	}
-	days := daysSinceEpoch(year, month, day)
-	secs := days*86400 + int64(hour*3600+minute*60+sec)
+	if secs < minUnixSec || secs > maxUnixSec {
+		return 0, false // outside what Unix nanoseconds in an int64 hold
+	}
 	return secs*1e9 + frac - offset, true
 }
+
+// The range of seconds whose nanoseconds, give or take a zone offset, fit
+// in an int64 (years 1678 to 2262).
+const (
+	minUnixSec = -9223372036 + 86400
+	maxUnixSec = 9223372036 - 86400
+)
+
+// timeCache parses exec timestamps, reusing the date and time up to the
+// second from the previous line: consecutive lines mostly share it.
+type timeCache struct {
+	prefix [19]byte
+	secs   int64
+	valid  bool
+}
+
+func (c *timeCache) parse(b []byte) (int64, bool) {
+	if c.valid && len(b) >= 20 && string(b[:19]) == string(c.prefix[:]) {
+		if ns, ok := parseFracZone(b[19:], c.secs); ok {
+			return ns, true
+		}
+	}
+	if secs, ok := parseDateTime(b); ok {
+		if ns, ok := parseFracZone(b[19:], secs); ok {
+			copy(c.prefix[:], b)
+			c.secs, c.valid = secs, true
+			return ns, true
+		}
+	}
+	return parseRFC3339(b)
+}
+
+// pow10[k] is 10 to the power k.
+var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 func digits(b []byte) (int, bool) {
 	n := 0
