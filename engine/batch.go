@@ -13,6 +13,7 @@ type batch struct {
 	end      State
 	min, max key
 	entries  int
+	restart  bool // a text log was replaced or truncated: it began again
 }
 
 // runBatch merges everything after start up to the bounds of files and
@@ -28,7 +29,8 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 		}
 		return nil, err
 	}
-	b := &batch{seg: seg, min: key{time: 1<<63 - 1}, max: minKey}
+	b := &batch{seg: seg, min: key{time: 1<<63 - 1}, max: minKey, restart: m.state != start}
+	seg.cps[0].state = m.state // with any restarted text origin at its start
 	var since int64
 	for {
 		e, ok := m.next()
@@ -44,7 +46,8 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 		}
 		b.entries++
 		if v.Mask.Has(e.Source) {
-			seg.size += entrySize(v.Format, e)
+			st := measure(e.Body)
+			seg.size += sizeOf(v.Format, e, &st)
 		}
 		since += int64(len(e.Body)) + entryOverhead
 		if since >= checkpointEvery {
@@ -64,7 +67,7 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 // one segment: every key of b sorts at or after seg's, so the merge over both
 // equals seg followed by b, and b's files still hold every file seg reads.
 func canAppend(seg *segment, segMax key, b *batch) bool {
-	if b.min.less(segMax) {
+	if b.restart || b.min.less(segMax) {
 		return false
 	}
 	start := seg.cps[0].state

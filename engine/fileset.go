@@ -158,10 +158,3 @@ func (s *fileSet) sameAs(o *fileSet) bool {
 	}
 	return true
 }
-
-// inputSize is the number of bytes below the bounds.
-func (s *fileSet) inputSize() int64 {
-	var n int64
-	s.each(func(f fileRef) { n += f.size })
-	return n
-}

@@ -105,9 +105,10 @@ func (x *index) run(files *fileSet) error {
 			break
 		}
 		k := key{e.Time, e.Origin}
+		st := measure(e.Body)
 		for i, v := range x.views {
 			if v.Mask.Has(e.Source) {
-				x.total[i] += entrySize(v.Format, e)
+				x.total[i] += sizeOf(v.Format, e, &st)
 			}
 		}
 		if runMax.less(k) {

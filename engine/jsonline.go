@@ -27,7 +27,63 @@ type jsonParser struct {
 
 // parse parses line (without its newline). ok is false when the line is not
 // a valid entry: bad JSON, unknown s, missing or unparseable t.
-func (p *jsonParser) parse(line []byte) (e execLine, ok bool) {
+func (p *jsonParser) parse(line []byte) (execLine, bool) {
+	if e, ok := p.parseCanonical(line); ok {
+		return e, true
+	}
+	return p.parseAny(line)
+}
+
+// parseCanonical parses the layout microsandbox writes,
+// {"t":"…","s":"…","d":"…"} with an optional ,"e":"b64" and ,"id":N, with
+// no white space. ok is false for anything else, which parseAny then
+// parses (or rejects) in full.
+func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
+	const head = `{"t":"`
+	if len(line) < len(head) || string(line[:len(head)]) != head {
+		return e, false
+	}
+	tRaw, i, ok := rawString(line, len(head)-1)
+	if !ok || !hasAt(line, i, `,"s":"`) {
+		return e, false
+	}
+	sRaw, i, ok := rawString(line, i+5)
+	if !ok || !hasAt(line, i, `,"d":"`) {
+		return e, false
+	}
+	if e.body, i, ok = p.decodeString(line, i+5); !ok {
+		return e, false
+	}
+	b64 := hasAt(line, i, `,"e":"b64"`)
+	if b64 {
+		i += len(`,"e":"b64"`)
+	}
+	if hasAt(line, i, `,"id":`) {
+		if e.id, e.hasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
+			return e, false
+		}
+	}
+	if i != len(line)-1 || line[i] != '}' {
+		return e, false
+	}
+	if e.source, ok = ParseSource(string(sRaw)); !ok {
+		return e, false
+	}
+	if e.time, ok = p.times.parse(tRaw); !ok {
+		return e, false
+	}
+	if b64 {
+		e.body = p.decodeBase64(e.body)
+	}
+	return e, true
+}
+
+func hasAt(b []byte, i int, s string) bool {
+	return len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
+}
+
+// parseAny parses any JSON object line.
+func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return e, false

@@ -133,6 +133,16 @@ func (m *merger) drained() State {
 	return st
 }
 
+// releaseBuffers returns the readers' buffers to their pools; the merger
+// must be reset before its next use.
+func (m *merger) releaseBuffers() {
+	for o := range NumOrigins {
+		m.r[o].scan.releaseBuffer()
+		m.has[o] = false
+	}
+	m.last = -1
+}
+
 // counts returns the skipped lines of every origin since reset.
 func (m *merger) counts() Counts {
 	var c Counts

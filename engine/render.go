@@ -20,18 +20,6 @@ const (
 	FormatJSON
 )
 
-// jsonEscape gives, for each byte, its escape in a JSON string: 0 when it
-// is written as is, else the escaped length.
-var jsonEscape = func() (t [256]uint8) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = 6
-	}
-	for _, c := range []byte{'"', '\\', '\n', '\r', '\t', '\b', '\f'} {
-		t[c] = 2
-	}
-	return t
-}()
-
 // renderer appends entries in one format. The zero value is ready to use.
 type renderer struct {
 	tf  timeFormatter
@@ -131,41 +119,18 @@ func appendJSONString(dst, s []byte) []byte {
 	}
 }
 
-// jsonStringSize returns the length of appendJSONString(nil, s).
-func jsonStringSize(s []byte) int64 {
-	n := int64(len(s))
-	for {
-		i, _ := specialIndex(s)
-		if i < 0 {
-			return n
-		}
-		n += int64(jsonEscape[s[i]]) - 1
-		s = s[i+1:]
-	}
-}
-
 // entrySize returns the length of e rendered in format f, without
 // rendering it.
 func entrySize(f Format, e *Entry) int64 {
-	switch f {
-	case FormatRaw:
-		return int64(len(e.Body))
-	case FormatText:
-		return textSize(e)
-	}
-	return jsonSize(e)
+	st := measure(e.Body)
+	return sizeOf(f, e, &st)
 }
 
 // textSize is len(appendText(e)): every piece costs the prefix and a
 // newline, and the newlines of the stripped body end pieces.
 func textSize(e *Entry) int64 {
 	n, newlines, last := strippedStats(e.Body)
-	pieces := newlines
-	if n == 0 || last != '\n' {
-		pieces++
-	}
-	prefix := int64(TimeLen + 1 + len(sourceNames[e.Source]) + 1)
-	return int64(pieces)*(prefix+1) + int64(n-newlines)
+	return textSizeOf(e.Source, n, newlines, last)
 }
 
 // strippedStats returns the length, newline count and last byte of body
@@ -191,16 +156,3 @@ func strippedStats(body []byte) (n, newlines int, last byte) {
 
 var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
 
-func jsonSize(e *Entry) int64 {
-	n := jsonFixed + int64(len(sourceNames[e.Source])) + int64(CursorLen)
-	if utf8.Valid(e.Body) {
-		n += jsonStringSize(e.Body)
-	} else {
-		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))
-	}
-	if e.HasID {
-		var digits [20]byte
-		n += int64(len(`,"id":`) + len(strconv.AppendUint(digits[:0], e.ID, 10)))
-	}
-	return n
-}

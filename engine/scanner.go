@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxLineLen is the longest line that is parsed; a longer one is skipped and
@@ -24,6 +25,19 @@ type lineScanner struct {
 	err   error // first read error
 	// tooLong counts the lines skipped for being longer than MaxLineLen.
 	tooLong int
+}
+
+// chunkPool recycles read buffers: a handle keeps one only while it reads.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+
+// releaseBuffer returns the read buffer to the pool; the scanner must be
+// reset before its next use.
+func (s *lineScanner) releaseBuffer() {
+	if cap(s.buf) == readChunk {
+		b := s.buf[:readChunk]
+		chunkPool.Put(&b)
+	}
+	s.buf, s.r, s.w = nil, 0, 0
 }
 
 // reset positions the scanner at offset off of files[idx].
@@ -106,7 +120,7 @@ func (s *lineScanner) compact() {
 		s.r = 0
 	}
 	if len(s.buf) == 0 {
-		s.buf = make([]byte, readChunk)
+		s.buf = (*chunkPool.Get().(*[]byte))[:readChunk]
 	}
 	if len(s.buf)-s.w < readChunk/2 {
 		grown := make([]byte, min(2*len(s.buf), MaxLineLen+1+readChunk))
@@ -114,7 +128,9 @@ func (s *lineScanner) compact() {
 		s.buf = grown
 	}
 	if len(s.buf) > 4*readChunk && s.w < readChunk/2 { // shrink after a long line
-		s.buf = append(make([]byte, 0, readChunk), s.buf[:s.w]...)[:readChunk]
+		small := (*chunkPool.Get().(*[]byte))[:readChunk]
+		copy(small, s.buf[:s.w])
+		s.buf = small
 	}
 }
 

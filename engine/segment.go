@@ -52,6 +52,24 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
+	n, err := s.fill(p, off)
+	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
+		s.m.releaseBuffers()
+		s.pending, s.ready = nil, false
+	}
+	if err != nil && n == 0 {
+		return 0, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// fill copies the segment's bytes at off into p. Entries that fit are
+// rendered straight into p; the one that straddles its end is rendered into
+// pending, and the rest of it is served by the next call.
+func (s *segment) fill(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < s.size {
 		if off >= s.next && off < s.next+int64(len(s.pending)) {
@@ -63,17 +81,48 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		}
 		s.next += int64(len(s.pending))
 		s.pending = s.pending[:0]
+		if off == s.next && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
+			c, ok := s.renderInto(p[n:])
+			n += c
+			off += int64(c)
+			s.next = off
+			if !ok {
+				break
+			}
+			continue
+		}
 		if !s.renderNext() {
 			break
 		}
 	}
-	if err := s.m.err(); err != nil && n == 0 {
-		return 0, err
+	return n, s.m.err()
+}
+
+// directMin is the least room in a read buffer worth rendering into.
+const directMin = 4 << 10
+
+// renderInto renders whole entries straight into p while they fit, and
+// the first that does not into pending. ok is false at the end of the
+// merge.
+func (s *segment) renderInto(p []byte) (n int, ok bool) {
+	for {
+		e, more := s.m.next()
+		if !more {
+			return n, false
+		}
+		if !s.view.Mask.Has(e.Source) {
+			continue
+		}
+		out := s.r.appendEntry(p[n:n], s.view.Format, e, &s.m.state.Cursor)
+		if len(out) > len(p)-n { // append moved it: it did not fit
+			s.pending = append(s.pending[:0], out...)
+			return n, true
+		}
+		n += len(out)
+		if len(p)-n < directMin {
+			return n, true
+		}
 	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
 }
 
 // seek positions the merge at the last checkpoint at or before off.
