@@ -155,4 +155,3 @@ func strippedStats(body []byte) (n, newlines int, last byte) {
 }
 
 var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
-
