@@ -83,7 +83,7 @@ func (f *Follow) Advance() (bool, error) {
 	}
 	files, err := openFileSet(f.sb.table)
 	if err != nil {
-		if !f.sb.home.exists(f.sb.name) {
+		if f.sb.gone() {
 			f.sb.markRemoved()
 			f.err = ErrRemoved
 		}

@@ -95,6 +95,10 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sandboxes[name]
+	if s != nil && !s.isRemoved() && s.gone() { // removed and made again
+		s.removed.Store(true)
+		s.notify()
+	}
 	if s == nil || s.isRemoved() {
 		s = newSandbox(h, name)
 		h.sandboxes[name] = s

@@ -62,8 +62,8 @@ func inheritedTime(f fileRef, off int64) int64 {
 		first := 0
 		if start > 0 {
 			nl := bytes.IndexByte(data, '\n')
-			if nl < 0 && block < MaxLineLen { // one line longer than the block
-				block *= 2
+			if nl < 0 && block < MaxLineLen+2 { // one line longer than the block
+				block = min(2*block, MaxLineLen+2) // room for a whole line and both newlines
 				continue
 			}
 			if nl < 0 { // longer than MaxLineLen: skipped, so it stamps nothing

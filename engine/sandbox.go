@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // HoldFor is how long a shown state of a sandbox is held before a newer one
@@ -28,6 +30,7 @@ type Sandbox struct {
 	table *fileTable
 
 	removed atomic.Bool
+	dir     dirIdentity // of the logs directory this Sandbox reads
 
 	mu      sync.Mutex
 	shown   *fileSet // the state stat and open show, held for HoldFor
@@ -38,13 +41,46 @@ type Sandbox struct {
 }
 
 func newSandbox(h *Home, name string) *Sandbox {
-	return &Sandbox{
+	s := &Sandbox{
 		home:    h,
 		name:    name,
 		table:   newFileTable(h.root, name),
 		indexes: make(map[SourceMask]*index),
 		changed: make(chan struct{}),
 	}
+	s.dir, _ = identify(s.LogsDir())
+	return s
+}
+
+// dirIdentity tells a directory from another made at the same path later:
+// its inode number and, where the filesystem keeps it, its birth time (an
+// inode number alone may be reused at once).
+type dirIdentity struct {
+	ino   uint64
+	birth int64
+}
+
+func identify(path string) (dirIdentity, bool) {
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_BTIME|unix.STATX_TYPE, &stx)
+	if err != nil || stx.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return dirIdentity{}, false
+	}
+	id := dirIdentity{ino: stx.Ino}
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		id.birth = statxTime(stx.Btime)
+	}
+	return id, true
+}
+
+// gone reports whether the sandbox's logs directory was removed, or
+// replaced by a new one: either way this Sandbox's followers are done.
+func (s *Sandbox) gone() bool {
+	if !s.home.exists(s.name) {
+		return true
+	}
+	id, ok := identify(s.LogsDir())
+	return !ok || id != s.dir
 }
 
 // Name returns the sandbox's name.
@@ -216,7 +252,7 @@ func (s *Sandbox) lostPosition(err error, chainLen int) error {
 	if err == nil || !errors.Is(err, ErrMissedRotation) {
 		return err
 	}
-	if !s.home.exists(s.name) {
+	if s.gone() {
 		s.markRemoved()
 		return ErrRemoved
 	}

@@ -47,7 +47,7 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ready || off < s.next {
+	if !s.ready || off < s.next || s.checkpointBefore(off) > s.next+int64(len(s.pending)) {
 		if err := s.seek(off); err != nil {
 			return 0, err
 		}
@@ -125,11 +125,21 @@ func (s *segment) renderInto(p []byte) (n int, ok bool) {
 	}
 }
 
+// checkpointIndex returns the last checkpoint at or before off.
+func (s *segment) checkpointIndex(off int64) int {
+	return max(sort.Search(len(s.cps), func(i int) bool { return s.cps[i].offs[s.slot] > off })-1, 0)
+}
+
+// checkpointBefore returns the offset of the last checkpoint at or before
+// off: a read past it is better served from there than by rendering
+// forward from where the last read ended.
+func (s *segment) checkpointBefore(off int64) int64 {
+	return s.cps[s.checkpointIndex(off)].offs[s.slot]
+}
+
 // seek positions the merge at the last checkpoint at or before off.
 func (s *segment) seek(off int64) error {
-	i := sort.Search(len(s.cps), func(i int) bool { return s.cps[i].offs[s.slot] > off }) - 1
-	i = max(i, 0)
-	cp := &s.cps[i]
+	cp := &s.cps[s.checkpointIndex(off)]
 	if err := s.m.reset(s.files, s.view.stream(), cp.state); err != nil {
 		return err
 	}

@@ -33,6 +33,10 @@ func parseTextLine(line []byte) (body []byte, kind textStamp, ns int64) {
 	return line, stampInherited, 0
 }
 
+// maxUptimeSec bounds an uptime stamp so that birth time plus uptime stays
+// within int64 nanoseconds (a century of uptime is plenty).
+const maxUptimeSec = 100 * 365 * 86400
+
 // parseUptime parses a leading kernel uptime stamp "[ 12.345678]".
 func parseUptime(b []byte) (int64, bool) {
 	if len(b) < 4 || b[0] != '[' {
@@ -60,7 +64,7 @@ func parseUptime(b []byte) (int64, bool) {
 		scale /= 10
 		i++
 	}
-	if i == fstart || i >= len(b) || b[i] != ']' {
+	if i == fstart || i >= len(b) || b[i] != ']' || secs > maxUptimeSec {
 		return 0, false
 	}
 	return secs*1e9 + frac, true

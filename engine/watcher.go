@@ -120,7 +120,7 @@ func (w *Watcher) handle(ev fsnotify.Event) {
 		w.notifyList()
 	}
 	if s := w.home.lookup(parts[0]); s != nil {
-		if len(parts) <= 2 && !w.home.exists(s.name) {
+		if len(parts) <= 2 && s.gone() {
 			s.markRemoved()
 			return
 		}
@@ -149,7 +149,7 @@ func (w *Watcher) poll() {
 
 func (w *Watcher) pollOnce() {
 	w.home.each(func(s *Sandbox) {
-		if !w.home.exists(s.name) {
+		if s.gone() {
 			s.markRemoved()
 			return
 		}
