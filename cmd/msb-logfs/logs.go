@@ -273,4 +273,3 @@ func (t *tailRing) each(fn func([]byte) error) error {
 	}
 	return nil
 }
-

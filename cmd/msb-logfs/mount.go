@@ -1,0 +1,236 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/microsandbox/msb-logfs/cursorfs"
+	"github.com/microsandbox/msb-logfs/engine"
+	logfs "github.com/microsandbox/msb-logfs/fs"
+)
+
+func mountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "show sandbox logs as a read-only FUSE filesystem",
+		ArgsUsage: "[MOUNTPOINT]",
+		Description: `Mounts the logs of every sandbox of the home at MOUNTPOINT (default
+` + defaultMountpoint + `) and serves them until SIGINT or SIGTERM, or until the mount is
+unmounted. Each sandbox is a directory holding the snapshot files merged,
+stdout, stderr, output, system and merged.jsonl, its cursor, and
+boot-error.json when it has one.
+
+The follow twins merged.follow, stdout.follow, stderr.follow, output.follow,
+system.follow and the cursor-positioned reader seek are reachable by name
+but not listed (unless --list-all), like mergerfs's .mergerfs control file:
+their reads block for new data, so grep -r, tar, rsync and find, which walk
+the tree, must never meet them.
+
+Examples:
+   msb-logfs mount /mnt/msb-logs &
+   tail -f /mnt/msb-logs/foo/merged.follow
+   grep -r ERROR /mnt/msb-logs
+   msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.BoolFlag{Name: "allow-other", Usage: "let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root)"},
+			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
+			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
+			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+		},
+		Action: runMount,
+	}
+}
+
+// mountConfig is what a mount needs, from the flags.
+type mountConfig struct {
+	home string
+	mnt  string
+	opts logfs.Options
+}
+
+func runMount(c *cli.Context) error {
+	setupLogging(c.Bool("debug"))
+	if c.NArg() > 1 {
+		return usageError(errors.New("mount: at most one MOUNTPOINT"))
+	}
+	cfg, err := mountConfigOf(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("daemon") {
+		return daemonize(cfg)
+	}
+	m, err := startMount(cfg)
+	if err != nil {
+		reportNotReady(err)
+		return err
+	}
+	reportReady(m.banner())
+	fmt.Println(m.banner())
+	m.serve()
+	return nil
+}
+
+func mountConfigOf(c *cli.Context) (mountConfig, error) {
+	home, err := homeDir(c)
+	if err != nil {
+		return mountConfig{}, err
+	}
+	mnt, err := mountpointArg(c.Args().First(), defaultMountpoint)
+	if err != nil {
+		return mountConfig{}, err
+	}
+	return mountConfig{home: home, mnt: mnt, opts: logfs.Options{
+		ListAll:     c.Bool("list-all"),
+		AllowOther:  c.Bool("allow-other"),
+		DirectMount: os.Geteuid() == 0,
+		Debug:       c.Bool("debug"),
+	}}, nil
+}
+
+// mount is a running mount.
+type mount struct {
+	cfg     mountConfig
+	created bool // the mountpoint was made for it (demo removes it)
+	home    *engine.Home
+	fsys    *cursorfs.FS
+	srv     *logfs.Server
+	dev     uint64
+}
+
+// startMount mounts cfg and serves it in the background.
+func startMount(cfg mountConfig) (*mount, error) {
+	if err := checkFuse(cfg.opts.DirectMount); err != nil {
+		return nil, err
+	}
+	created, err := prepareMountpoint(cfg.mnt)
+	if err != nil {
+		return nil, err
+	}
+	home, err := engine.OpenHome(cfg.home)
+	if err != nil {
+		return nil, err
+	}
+	fsys := cursorfs.New(home)
+	srv, err := logfs.Mount(cfg.mnt, fsys, cfg.opts)
+	if err != nil {
+		home.Close()
+		return nil, lineError{err}
+	}
+	m := &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv}
+	if m.dev, err = mountDevice(cfg.mnt); err != nil {
+		m.abort()
+		return nil, err
+	}
+	return m, nil
+}
+
+// banner is the startup line.
+func (m *mount) banner() string {
+	return fmt.Sprintf("msb-logfs: %s mounted at %s (pid %d). The *.follow files and seek are reachable by name but not listed, like mergerfs's .mergerfs control file, so grep -r, tar and rsync never block. Stop with Ctrl-C or `msb-logfs unmount %s`.",
+		m.home.SandboxesDir(), m.cfg.mnt, os.Getpid(), m.cfg.mnt)
+}
+
+// serve waits for SIGINT, SIGTERM or an unmount from outside, then shuts
+// the mount down.
+func (m *mount) serve() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan struct{})
+	go func() { m.srv.Wait(); close(served) }()
+	stop := make(chan struct{})
+	defer close(stop)
+	select {
+	case s := <-sigs:
+		slog.Info("unmounting", "signal", s)
+		m.shutdown(served)
+	case <-served:
+		slog.Info("unmounted from outside")
+		m.close(served)
+	case <-watchUnmount(m.cfg.mnt, m.dev, 200*time.Millisecond, stop):
+		slog.Info("detached from outside")
+		m.close(served)
+	}
+}
+
+// abort unmounts a mount that serve is not waiting on.
+func (m *mount) abort() {
+	served := make(chan struct{})
+	go func() { m.srv.Wait(); close(served) }()
+	m.shutdown(served)
+}
+
+// shutdown unmounts in the order that never hangs: first every blocked
+// reader gets end of file, then the kernel is asked to unmount, and if a
+// process still holds a file open (tail -f), the mount is detached: it
+// leaves the tree at once, and the process's next request fails when this
+// process exits. served is closed when the server's loop has ended.
+func (m *mount) shutdown(served <-chan struct{}) {
+	start := time.Now()
+	m.fsys.Shutdown()
+	if err := unmountServer(m.srv, served); err != nil {
+		slog.Warn("unmount busy: detaching", "mountpoint", m.cfg.mnt, "err", err)
+		if err := detach(m.cfg.mnt); err != nil {
+			slog.Warn("detach", "err", err)
+		}
+	}
+	m.close(served)
+	slog.Debug("unmounted", "took", time.Since(start))
+}
+
+// close ends the readers of a mount that is unmounted or detached and
+// releases the home. A detached mount lives on while files stay open: the
+// readers woken with end of file need the process a moment more to get
+// their answers, close their files and let the connection end.
+func (m *mount) close(served <-chan struct{}) {
+	m.fsys.Shutdown()
+	m.drain(served)
+	m.home.Close()
+}
+
+// drain waits, for at most a second, until the server's loop has ended or
+// no read has been in flight for 50 ms: the readers woken by Shutdown have
+// their answers, and what still holds a file (tail -f) only polls.
+func (m *mount) drain(served <-chan struct{}) {
+	deadline := time.After(time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for idle := 0; idle < 5; {
+		select {
+		case <-served:
+			return
+		case <-deadline:
+			slog.Debug("reads still in flight at exit")
+			return
+		case <-tick.C:
+		}
+		if m.srv.ReadsInFlight() == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+	}
+}
+
+// unmountServer asks the server to unmount, for at most a second.
+func unmountServer(srv *logfs.Server, served <-chan struct{}) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Unmount() }()
+	select {
+	case err := <-done:
+		return err
+	case <-served:
+		return nil
+	case <-time.After(time.Second):
+		return errors.New("unmount timed out")
+	}
+}

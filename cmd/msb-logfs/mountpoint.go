@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// defaultMountpoint is where mount mounts without an argument.
+const defaultMountpoint = "/mnt/msb-logs"
+
+// mountpointArg returns the absolute mountpoint named by the first
+// argument, or def.
+func mountpointArg(arg, def string) (string, error) {
+	if arg == "" {
+		arg = def
+	}
+	abs, err := filepath.Abs(arg)
+	if err != nil {
+		return "", fmt.Errorf("mountpoint %s: %w", arg, err)
+	}
+	return abs, nil
+}
+
+// prepareMountpoint makes mnt a directory ready to mount on: it detaches a
+// stale mount left by a killed process ("transport endpoint is not
+// connected") and creates mnt if missing. created reports the latter.
+func prepareMountpoint(mnt string) (created bool, err error) {
+	_, err = os.Stat(mnt)
+	if errors.Is(err, syscall.ENOTCONN) {
+		slog.Warn("detaching a stale mount left by a killed process", "mountpoint", mnt)
+		if err := detach(mnt); err != nil {
+			return false, fmt.Errorf("stale mount at %s: %w", mnt, err)
+		}
+		_, err = os.Stat(mnt)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(mnt, 0o755); err != nil {
+			return false, fmt.Errorf("create mountpoint: %w", err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mountpoint: %w", err)
+	}
+	if mountedAt(mnt, "fuse.msb-logfs") {
+		return false, fmt.Errorf("%s is already a msb-logfs mount: unmount it first (msb-logfs unmount %s)", mnt, mnt)
+	}
+	return false, nil
+}
+
+// detach unmounts mnt lazily: the mount leaves the tree at once and goes
+// away when its last open file closes.
+func detach(mnt string) error {
+	if os.Geteuid() == 0 {
+		if err := unix.Unmount(mnt, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("umount -l %s: %w", mnt, err)
+		}
+		return nil
+	}
+	return fusermount("-u", "-z", mnt)
+}
+
+// fusermount runs fusermount3 with args.
+func fusermount(args ...string) error {
+	bin, err := fusermountPath()
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if msg := strings.Join(strings.Fields(string(out)), " "); err != nil && msg != "" {
+		return fmt.Errorf("%s: %s (%w)", filepath.Base(bin), msg, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(bin), err)
+	}
+	return nil
+}
+
+// fusermountPath finds the helper that mounts FUSE for a normal user.
+func fusermountPath() (string, error) {
+	for _, name := range []string{"fusermount3", "fusermount"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+		if p := "/bin/" + name; isExecutable(p) {
+			return p, nil
+		}
+	}
+	return "", errors.New("fusermount3 not found: mounting as a normal user needs it (install the fuse3 package), or mount as root")
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// checkFuse explains, in one line, why a mount cannot work here.
+func checkFuse(direct bool) error {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return errors.New("/dev/fuse is missing: load the fuse kernel module (modprobe fuse) or give the container the device; `msb-logfs logs` reads logs without FUSE")
+	}
+	if direct {
+		return nil
+	}
+	if _, err := fusermountPath(); err != nil {
+		return err
+	}
+	if err := unix.Access("/dev/fuse", unix.R_OK|unix.W_OK); err != nil {
+		return fmt.Errorf("/dev/fuse is not open to uid %d (%w): mount as root, or make /dev/fuse mode 0666 as distributions do", os.Getuid(), err)
+	}
+	return nil
+}
+
+// lineError shows an error on one line (fusermount's messages span lines).
+type lineError struct{ err error }
+
+func (e lineError) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e lineError) Unwrap() error { return e.err }
+
+// mountDevice returns the device number of the filesystem mounted at mnt.
+func mountDevice(mnt string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(mnt, &st); err != nil {
+		return 0, fmt.Errorf("stat %s: %w", mnt, err)
+	}
+	return st.Dev, nil
+}
+
+// mountedAt reports whether /proc/self/mountinfo shows a mount of type
+// fstype at mnt.
+func mountedAt(mnt, fstype string) bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(l)
+		_, rest, ok := strings.Cut(l, " - ")
+		if ok && len(fields) > 4 && unescapeMount(fields[4]) == mnt && strings.HasPrefix(rest, fstype+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// mounted reports whether /proc/self/mountinfo shows a mount of device dev
+// at mnt.
+func mounted(mnt string, dev uint64) (bool, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	want := fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev))
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && fields[2] == want && unescapeMount(fields[4]) == mnt {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+// unescapeMount undoes the octal escapes of mountinfo paths (\040 etc.).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// watchUnmount returns a channel closed when the mount of dev at mnt
+// leaves the mount table (an external `umount -l` or `msb-logfs unmount`
+// of a busy mount), checking every interval until stop is closed.
+func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			if ok, err := mounted(mnt, dev); err == nil && !ok {
+				close(gone)
+				return
+			}
+		}
+	}()
+	return gone
+}

@@ -1,0 +1,120 @@
+package cursorfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+)
+
+// ErrBadPosition is wrapped by the error of a seek write that names no
+// position: an empty line, several lines, or text that is neither a cursor,
+// "start", "end" nor an RFC 3339 time.
+var ErrBadPosition = errors.New("not a position (a cursor, start, end or an RFC 3339 time)")
+
+// maxPositionLine bounds a line written to seek.
+const maxPositionLine = 4096
+
+// Seek is an open seek file: a position in the merged view, kept here (the
+// file is a stream: every read arrives at offset 0). Reads render
+// merged.jsonl from the position; each written line moves it. A new handle
+// starts at the start. Safe for concurrent use.
+type Seek struct {
+	sb *engine.Sandbox
+
+	mu sync.Mutex
+	r  *engine.Reader
+}
+
+// OpenSeek returns a seek handle of sb at the start.
+func OpenSeek(sb *engine.Sandbox) *Seek {
+	return &Seek{sb: sb, r: sb.NewReader(engine.ViewMergedJSON, engine.State{})}
+}
+
+// Read renders merged.jsonl from the handle's position. At the end of what
+// exists it returns 0 (end of file); a later Read returns what was appended
+// since.
+func (s *Seek) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.r.Read(p)
+	if err != nil {
+		return n, fmt.Errorf("seek %s: %w", s.sb.Name(), err)
+	}
+	return n, nil
+}
+
+// Write repositions the handle by one line (its final newline optional): a
+// cursor resumes strictly after it, "start" at the start, "end" at the
+// current end, an RFC 3339 time at the first merged entry at or after it.
+// Anything else fails with an error that Errno maps to EINVAL, and leaves
+// the position unchanged. Bytes not yet read are dropped.
+func (s *Seek) Write(line []byte) error {
+	st, err := s.parse(line)
+	if err != nil {
+		return fmt.Errorf("seek %s: %w", s.sb.Name(), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.r.SetState(st)
+	if string(bytes.TrimSpace(line)) == "end" {
+		return s.drain()
+	}
+	return nil
+}
+
+// parse turns a written line into a state.
+func (s *Seek) parse(line []byte) (engine.State, error) {
+	if len(line) > maxPositionLine {
+		return engine.State{}, fmt.Errorf("%w: %d bytes", ErrBadPosition, len(line))
+	}
+	text := bytes.TrimSuffix(line, []byte{'\n'})
+	text = bytes.TrimSuffix(text, []byte{'\r'})
+	if bytes.ContainsAny(text, "\r\n") {
+		return engine.State{}, fmt.Errorf("%w: more than one line", ErrBadPosition)
+	}
+	word := string(bytes.TrimSpace(text))
+	switch word {
+	case "":
+		return engine.State{}, fmt.Errorf("%w: empty line", ErrBadPosition)
+	case "start":
+		return engine.State{}, nil
+	case "end":
+		return s.sb.EndState()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, word); err == nil {
+		return s.sb.StateAtTime(t.UnixNano())
+	}
+	c, err := engine.ParseCursor(word)
+	if err != nil {
+		return engine.State{}, err
+	}
+	return s.sb.StateAt(c)
+}
+
+// drain moves the reader from the end state held by the sandbox (up to
+// engine.HoldFor old) to the true end of the files, dropping what it
+// renders on the way.
+func (s *Seek) drain() error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := s.r.Read(buf)
+		if err != nil {
+			return fmt.Errorf("seek %s: %w", s.sb.Name(), err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// Close releases the files the handle holds.
+func (s *Seek) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.r.Close()
+	return nil
+}

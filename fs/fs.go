@@ -1,0 +1,166 @@
+// Package fs is the FUSE face of msb-logfs: a go-fuse v2 node tree whose
+// root lists the sandboxes of a home and whose sandbox directories hold the
+// snapshot, follow, seek, cursor and boot-error files. It is a thin adapter:
+// every open file's state lives in package cursorfs.
+//
+// Attribute and entry timeouts are zero, so the kernel asks again at every
+// stat and lookup: sandboxes appear and disappear at once, and sizes are
+// exact. Every file is opened with FOPEN_DIRECT_IO: the page cache is per
+// inode, while two handles of one file may hold different bytes (snapshots
+// of different moments), and a follow read must reach the server to block.
+// The seek file is also a stream (FOPEN_STREAM|FOPEN_NONSEEKABLE), so that
+// a read blocked on it never holds the file position a write needs.
+package fs
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/microsandbox/msb-logfs/cursorfs"
+	"github.com/microsandbox/msb-logfs/engine"
+)
+
+// Options configure a mount.
+type Options struct {
+	// ListAll lists the follow files and seek in readdir. Off by default:
+	// tools that walk the tree (grep -r, tar, rsync, find) must never
+	// open a file whose reads block.
+	ListAll bool
+	// AllowOther lets other users read the mount (fuse allow_other).
+	AllowOther bool
+	// DirectMount mounts with mount(2) (root only) instead of fusermount3.
+	DirectMount bool
+	// Debug logs every FUSE request.
+	Debug bool
+}
+
+// Server is a mounted filesystem being served.
+type Server struct {
+	*fuse.Server
+	rec *recorder
+}
+
+// ReadsInFlight returns how many READ requests are being served now.
+func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
+
+// Mount mounts the filesystem of fsys at dir and serves it in the
+// background. The caller unmounts it with the server's Unmount (after
+// fsys.Shutdown, which ends blocked readers).
+func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
+	zero := time.Duration(0)
+	st := newState(fsys, o)
+	opts := &gofs.Options{
+		EntryTimeout:    &zero,
+		AttrTimeout:     &zero,
+		NegativeTimeout: &zero,
+		UID:             uint32(os.Getuid()),
+		GID:             uint32(os.Getgid()),
+	}
+	opts.MountOptions = fuse.MountOptions{
+		FsName:            "msb-logfs",
+		Name:              "msb-logfs",
+		AllowOther:        o.AllowOther,
+		DirectMount:       o.DirectMount,
+		DirectMountStrict: o.DirectMount,
+		Debug:             o.Debug,
+		DisableXAttrs:     true,
+		MaxReadAhead:      128 << 10,
+	}
+	st.rec = newRecorder(gofs.NewNodeFS(&root{st: st}, opts))
+	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		_ = srv.Unmount()
+		return nil, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return &Server{Server: srv, rec: st.rec}, nil
+}
+
+// state is what every node of one mount shares.
+type state struct {
+	fsys *cursorfs.FS
+	home *engine.Home
+	opts Options
+	rec  *recorder
+
+	mu    sync.Mutex
+	inos  map[string]uint64 // sandbox name → inode number of its directory
+	dirs  map[string]*listing
+	list  listing // the root's
+	start time.Time
+}
+
+func newState(fsys *cursorfs.FS, o Options) *state {
+	now := time.Now()
+	return &state{
+		fsys: fsys, home: fsys.Home(), opts: o,
+		inos: make(map[string]uint64), dirs: make(map[string]*listing),
+		list: listing{mtime: now}, start: now,
+	}
+}
+
+// inoStride spaces the inode numbers of sandbox directories: a directory
+// has base and its files base+1+index in cursorfs.Files.
+const inoStride = 32
+
+// sandboxIno returns the stable inode number of sandbox name's directory.
+func (s *state) sandboxIno(name string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ino, ok := s.inos[name]
+	if !ok {
+		ino = uint64(len(s.inos)+1) * inoStride
+		s.inos[name] = ino
+	}
+	return ino
+}
+
+// dirListing returns the listing record of sandbox name's directory.
+func (s *state) dirListing(name string) *listing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.dirs[name]
+	if l == nil {
+		l = &listing{mtime: s.start}
+		s.dirs[name] = l
+	}
+	return l
+}
+
+// sandbox returns the sandbox name, or ENOENT's error.
+func (s *state) sandbox(name string) (*engine.Sandbox, error) {
+	sb, err := s.home.Sandbox(name)
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// listing gives a directory a modification time that moves only when its
+// listing changes.
+type listing struct {
+	mu    sync.Mutex
+	key   string
+	seen  bool
+	mtime time.Time
+}
+
+// observe records the current listing, summarised by key, and returns the
+// directory's time.
+func (l *listing) observe(key string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen && key != l.key {
+		l.mtime = time.Now()
+	}
+	l.key, l.seen = key, true
+	return l.mtime
+}

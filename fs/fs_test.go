@@ -1,0 +1,242 @@
+package fs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/microsandbox/msb-logfs/cursorfs"
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/msbwriter"
+)
+
+func TestListingTimeMovesOnlyOnChange(t *testing.T) {
+	start := time.Now().Add(-time.Hour)
+	l := listing{mtime: start}
+	if got := l.observe("a"); !got.Equal(start) {
+		t.Fatalf("first observation moved the time: %v", got)
+	}
+	if got := l.observe("a"); !got.Equal(start) {
+		t.Fatalf("same listing moved the time: %v", got)
+	}
+	if got := l.observe("a/b"); !got.After(start) {
+		t.Fatalf("changed listing kept the time: %v", got)
+	}
+}
+
+func TestTgidOfThread(t *testing.T) {
+	if got := tgid(os.Getpid()); got != os.Getpid() {
+		t.Fatalf("tgid of the main thread: %d, want %d", got, os.Getpid())
+	}
+	done := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		done <- tgid(syscall.Gettid())
+	}()
+	if got := <-done; got != os.Getpid() {
+		t.Fatalf("tgid of a thread: %d, want %d", got, os.Getpid())
+	}
+}
+
+func TestOpenFlags(t *testing.T) {
+	n := &fileNode{file: cursorfs.Files[cursorfs.LookupFile("merged")]}
+	for flags, want := range map[uint32]syscall.Errno{
+		syscall.O_RDONLY:                   0,
+		syscall.O_WRONLY:                   syscall.EROFS,
+		syscall.O_RDWR:                     syscall.EROFS,
+		syscall.O_RDONLY | syscall.O_TRUNC: syscall.EROFS,
+	} {
+		if got := n.checkOpen(flags); got != want {
+			t.Errorf("open merged with %#x: %v, want %v", flags, got, want)
+		}
+	}
+	seek := &fileNode{file: cursorfs.Files[cursorfs.LookupFile("seek")]}
+	if got := seek.checkOpen(syscall.O_RDWR); got != 0 {
+		t.Errorf("open seek read-write: %v", got)
+	}
+	if openFlags(cursorfs.KindSeek)&(1<<4) == 0 || openFlags(cursorfs.KindFollow) != 1 {
+		t.Errorf("open flags: seek %#x, follow %#x", openFlags(cursorfs.KindSeek), openFlags(cursorfs.KindFollow))
+	}
+}
+
+// testMount is an in-process mount of a home with one sandbox "box".
+type testMount struct {
+	dir  string
+	w    *msbwriter.Sandbox
+	fsys *cursorfs.FS
+	srv  *Server
+	n    int
+}
+
+func mountBox(t *testing.T) *testMount {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
+		if os.Getenv("MSB_LOGFS_REQUIRE_FUSE") == "1" {
+			t.Fatalf("FUSE required: /dev/fuse %v, euid %d", err, os.Geteuid())
+		}
+		t.Skip("in-process mounts need /dev/fuse and root")
+	}
+	home := t.TempDir()
+	w, err := msbwriter.Create(home, "box", msbwriter.Options{RotateAt: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := engine.OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &testMount{dir: t.TempDir(), w: w, fsys: cursorfs.New(h)}
+	m.srv, err = Mount(m.dir, m.fsys, Options{DirectMount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.fsys.Shutdown()
+		if err := m.srv.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+			_ = unix.Unmount(m.dir, unix.MNT_DETACH)
+		}
+		h.Close()
+		w.Close()
+	})
+	m.write(t, 100)
+	return m
+}
+
+func (m *testMount) write(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		c := msbwriter.Chunk{Source: "stdout", Data: fmt.Appendf(nil, "line %05d\n", m.n)}
+		if err := m.w.Exec(c); err != nil {
+			t.Fatal(err)
+		}
+		m.n++
+	}
+}
+
+func (m *testMount) path(name string) string { return filepath.Join(m.dir, "box", name) }
+
+// TestFstatIsTheHandles: fstat of an open snapshot keeps its size while a
+// stat by name from another process shows the growth.
+func TestFstatIsTheHandles(t *testing.T) {
+	m := mountBox(t)
+	f, err := os.Open(m.path("stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi0, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.write(t, 10)
+	var now int64
+	deadline := time.Now().Add(2 * time.Second)
+	for now <= fi0.Size() && time.Now().Before(deadline) {
+		out, err := exec.Command("stat", "-c", "%s", m.path("stdout")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now, _ = strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	}
+	fi1, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi1.Size() != fi0.Size() || now != fi0.Size()+10*int64(len("line 00000\n")) {
+		t.Fatalf("fstat %d -> %d, stat by name %d", fi0.Size(), fi1.Size(), now)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil || int64(len(data)) != fi0.Size() {
+		t.Fatalf("read %d bytes (%v), fstat says %d", len(data), err, fi0.Size())
+	}
+}
+
+// TestConcurrentUse drives every kind of file at once while the sandbox
+// writes, under the race detector, then shuts down with a blocked reader.
+func TestConcurrentUse(t *testing.T) {
+	m := mountBox(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	follow := openBlocking(t, m.path("stdout.follow"))
+	defer follow.Close()
+	wg.Add(1)
+	go func() { // reads until Shutdown gives end of file
+		defer wg.Done()
+		if _, err := io.Copy(io.Discard, follow); err != nil {
+			errs <- fmt.Errorf("follow: %w", err)
+		}
+	}()
+	for _, name := range []string{"merged", "merged.jsonl", "system", "cursor"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if _, err := os.ReadFile(m.path(name)); err != nil {
+					errs <- fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				if _, err := os.ReadDir(filepath.Join(m.dir, "box")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	seekUse(t, m)
+	m.write(t, 2000)
+	time.Sleep(50 * time.Millisecond) // let the follower take some in
+	m.fsys.Shutdown()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// openBlocking opens a follow file for blocking reads. os.Open would not
+// do: the kernel reports FUSE files as pollable, so Go puts the descriptor
+// in non-blocking mode and, after EAGAIN, waits for a readiness event that
+// a go-fuse server never sends (it answers POLL with ENOSYS).
+func openBlocking(t *testing.T, p string) *os.File {
+	t.Helper()
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(fd), p)
+}
+
+func seekUse(t *testing.T, m *testMount) {
+	t.Helper()
+	s, err := os.OpenFile(m.path("seek"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Write([]byte("bogus\n")); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("bogus seek: %v", err)
+	}
+	if _, err := s.Write([]byte("end\n")); err != nil {
+		t.Fatal(err)
+	}
+	m.write(t, 1)
+	data, err := io.ReadAll(s)
+	if err != nil || !bytes.Contains(data, []byte(`"d":"line 00100\n"`)) {
+		t.Fatalf("seek after end: %q, %v", data, err)
+	}
+}

@@ -1,0 +1,85 @@
+package fs
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// root is the mount's top directory: one directory per sandbox, read live
+// from the home at every readdir and lookup.
+type root struct {
+	gofs.Inode
+	readOnlyDir
+	st *state
+}
+
+var (
+	_ gofs.NodeGetattrer = (*root)(nil)
+	_ gofs.NodeLookuper  = (*root)(nil)
+	_ gofs.NodeReaddirer = (*root)(nil)
+)
+
+// names lists the sandboxes now and returns the root's time.
+func (r *root) names() ([]string, time.Time, syscall.Errno) {
+	names, err := r.st.home.List()
+	if err != nil {
+		slog.Warn("list sandboxes", "err", err)
+		return nil, time.Time{}, syscall.EIO
+	}
+	return names, r.st.list.observe(strings.Join(names, "\x00")), 0
+}
+
+// Getattr describes the root directory.
+func (r *root) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	names, mtime, errno := r.names()
+	if errno != 0 {
+		return errno
+	}
+	dirAttr(&out.Attr, mtime, len(names))
+	return 0
+}
+
+// Readdir lists the sandboxes that exist now.
+func (r *root) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	names, _, errno := r.names()
+	if errno != 0 {
+		return nil, errno
+	}
+	ents := make([]fuse.DirEntry, 0, len(names))
+	for _, n := range names {
+		ents = append(ents, fuse.DirEntry{Name: n, Mode: syscall.S_IFDIR, Ino: r.st.sandboxIno(n)})
+	}
+	return gofs.NewListDirStream(ents), 0
+}
+
+// Lookup finds a sandbox directory.
+func (r *root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if _, err := r.st.sandbox(name); err != nil {
+		return nil, syscall.ENOENT
+	}
+	d := &sandboxDir{st: r.st, name: name, ino: r.st.sandboxIno(name)}
+	var a fuse.AttrOut
+	if errno := d.Getattr(ctx, nil, &a); errno != 0 {
+		return nil, errno
+	}
+	out.Attr = a.Attr
+	return r.NewInode(ctx, d, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.ino}), 0
+}
+
+// dirAttr fills the attributes of a read-only directory.
+func dirAttr(a *fuse.Attr, mtime time.Time, subdirs int) {
+	a.Mode = syscall.S_IFDIR | 0o555
+	a.Nlink = uint32(2 + subdirs)
+	setTimes(a, mtime)
+}
+
+// setTimes sets mtime and ctime to t, and atime too.
+func setTimes(a *fuse.Attr, t time.Time) {
+	a.SetTimes(&t, &t, &t)
+}

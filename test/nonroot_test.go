@@ -1,0 +1,84 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
+)
+
+// nobody is the user the non-root test mounts as.
+const nobody = 65534
+
+// TestNonRootMount mounts as a normal user through fusermount3, reads it as
+// that user, and unmounts it with `msb-logfs unmount` as that user. It needs
+// root (to become the user), fusermount3, and a /dev/fuse open to everyone,
+// as distributions ship it.
+func TestNonRootMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the mount as another user")
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		t.Skip("no fusermount3 (Debian package fuse3)")
+	}
+	if fi, err := os.Stat("/dev/fuse"); err != nil || fi.Mode().Perm()&0o006 != 0o006 {
+		t.Skipf("/dev/fuse is not open to other users here (%v)", fi.Mode())
+	}
+	dir, err := os.MkdirTemp("", "msb-logfs-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	home, mnt := filepath.Join(dir, "home"), filepath.Join(dir, "mnt")
+	w, err := msbwriter.Create(home, "box", msbwriter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark(t, w, "as nobody")
+	w.Close()
+	for _, p := range []string{dir, home, mnt} {
+		_ = os.MkdirAll(p, 0o755)
+	}
+	chownAll(t, dir)
+
+	asNobody := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(binary, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		return cmd
+	}
+	out, err := asNobody("mount", "--daemon", "--home", home, mnt).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mount as nobody: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("fusermount3", "-u", "-z", mnt).Run() })
+	cat := asNobody()
+	cat.Path, cat.Args = "/bin/cat", []string{"cat", filepath.Join(mnt, "box", "stdout")}
+	if got, err := cat.Output(); err != nil || string(got) != "as nobody\n" {
+		t.Fatalf("cat as nobody: %q, %v", got, err)
+	}
+	if _, err := os.ReadFile(filepath.Join(mnt, "box", "stdout")); err == nil {
+		t.Error("root could read a mount made without --allow-other")
+	}
+	if out, err := asNobody("unmount", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("unmount as nobody: %v: %s", err, out)
+	}
+	waitFor(t, 3*time.Second, "the mount to go", func() bool { return !isMounted(mnt) })
+}
+
+func chownAll(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, nobody, nobody)
+	})
+	if err != nil && !strings.Contains(err.Error(), "no such file") {
+		t.Fatal(err)
+	}
+}
