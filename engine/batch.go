@@ -31,7 +31,7 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 	}
 	b := &batch{seg: seg, min: key{time: 1<<63 - 1}, max: minKey, restart: m.state != start}
 	seg.cps[0].state = m.state // with any restarted text origin at its start
-	var since int64
+	var mark int64
 	for {
 		e, ok := m.next()
 		if !ok {
@@ -49,10 +49,9 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 			st := measure(e.Body)
 			seg.size += sizeOf(v.Format, e, &st)
 		}
-		since += int64(len(e.Body)) + entryOverhead
-		if since >= checkpointEvery {
+		if m.read()-mark >= checkpointEvery {
+			mark = m.read()
 			seg.cps = append(seg.cps, checkpoint{state: m.state, offs: [maxTracked]int64{seg.size}, runMax: b.max})
-			since = 0
 		}
 	}
 	b.end = m.drained()

@@ -57,6 +57,9 @@ func TestFollowPicksUpAppend(t *testing.T) {
 	if got := string(stdout.waitAdvance()); got != "c\n" {
 		t.Errorf("stdout after the append: %q", got)
 	}
+	if fi, err := os.Stat(d.path(ExecLogName)); err != nil || !merged.f.ModTime().Equal(fi.ModTime()) {
+		t.Errorf("Follow.ModTime %v, exec.log's mtime %v", merged.f.ModTime(), fi.ModTime())
+	}
 	// An append of another source grows merged but not stdout.
 	d.exec(jl(3, "stderr", "d\n"))
 	merged.waitAdvance()

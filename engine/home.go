@@ -17,9 +17,10 @@ var ErrNoSandbox = errors.New("no such sandbox")
 // sandbox. It hands out one Sandbox per name and follows changes through one
 // shared Watcher. Safe for concurrent use.
 type Home struct {
-	dir     string
-	root    string // <dir>/sandboxes
-	watcher *Watcher
+	dir      string
+	root     string // <dir>/sandboxes
+	watcher  *Watcher
+	cacheDir string // render caches; "" for none
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
@@ -32,13 +33,19 @@ func OpenHome(dir string) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
-	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox)}
+	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: os.TempDir()}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err
 	}
 	return h, nil
 }
+
+// SetCacheDir sets where views keep rendered chunks for fast re-reading:
+// unlinked files, removed by the kernel when the views close. The default is
+// os.TempDir(); "" renders every read instead. Call it before any view is
+// opened.
+func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
 
 // Dir returns the home directory.
 func (h *Home) Dir() string { return h.dir }

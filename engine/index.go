@@ -15,10 +15,20 @@ type index struct {
 	total  [maxTracked]int64
 	counts Counts // lines skipped below the bounds
 	m      merger
+
+	cacheDir string       // where render caches go; "" for none
+	cache    *renderCache // rendered chunks of the current checkpoints
+	serial   uint64       // the last checkpoint serial given
 }
 
-func newIndex(stream SourceMask) *index {
-	return &index{stream: stream, views: trackedViews(stream)}
+func newIndex(stream SourceMask, cacheDir string) *index {
+	return &index{stream: stream, views: trackedViews(stream), cacheDir: cacheDir}
+}
+
+// newCheckpoint returns a checkpoint with a serial never given before.
+func (x *index) newCheckpoint() checkpoint {
+	x.serial++
+	return checkpoint{serial: x.serial}
 }
 
 // update brings the index to files, which the index then holds. It resumes
@@ -35,7 +45,10 @@ func (x *index) update(files *fileSet) error {
 		from = x.resumePoint(files)
 	}
 	if x.files == nil || from == 0 {
-		x.cps = []checkpoint{{runMax: minKey}}
+		cp := x.newCheckpoint()
+		cp.runMax = minKey
+		x.cps = []checkpoint{cp}
+		x.cache = newRenderCache(x.cacheDir) // the old one stays with the snapshots that use it
 	} else if from < len(x.cps)-1 {
 		x.cps = append([]checkpoint(nil), x.cps[:from+1]...) // snapshots may hold the old array
 	} else {
@@ -98,7 +111,7 @@ func (x *index) run(files *fileSet) error {
 	x.total = cp.offs
 	runMax := cp.runMax
 	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
-	var since int64
+	var mark int64
 	for {
 		e, ok := x.m.next()
 		if !ok {
@@ -114,10 +127,11 @@ func (x *index) run(files *fileSet) error {
 		if runMax.less(k) {
 			runMax = k
 		}
-		since += int64(len(e.Body)) + entryOverhead
-		if since >= checkpointEvery {
-			x.cps = append(x.cps, checkpoint{state: x.m.state, offs: x.total, runMax: runMax, counts: counts()})
-			since = 0
+		if x.m.read()-mark >= checkpointEvery {
+			mark = x.m.read()
+			cp := x.newCheckpoint()
+			cp.state, cp.offs, cp.runMax, cp.counts = x.m.state, x.total, runMax, counts()
+			x.cps = append(x.cps, cp)
 		}
 	}
 	x.end = x.m.drained()
@@ -128,5 +142,6 @@ func (x *index) run(files *fileSet) error {
 // segment returns a snapshot of view v over the index as it stands.
 func (x *index) segment(v View) *segment {
 	slot := trackedIndex(v)
-	return &segment{view: v, slot: slot, files: x.files.clone(), cps: x.cps[:len(x.cps):len(x.cps)], size: x.total[slot]}
+	return &segment{view: v, slot: slot, files: x.files.clone(), cps: x.cps[:len(x.cps):len(x.cps)],
+		size: x.total[slot], cache: x.cache}
 }

@@ -296,8 +296,9 @@ func TestSnapshotForwardSeek(t *testing.T) {
 	skipped := s.seg.m.counts().Malformed
 	s.seg.mu.Unlock()
 	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
-	// the ~90-byte lines of an interval is malformed.
-	if limit := 2 * checkpointEvery / 90 / 10; skipped > limit {
+	// the ~90-byte lines of an interval is malformed. The read renders the
+	// chunk it starts in and may run into the next one and the tail.
+	if limit := 3 * checkpointEvery / 90 / 10; skipped > limit {
 		t.Errorf("the read at %d went through %d malformed lines since the last seek (of 2000): it rendered from the previous read, not from the nearest checkpoint (limit %d)", far, skipped, limit)
 	}
 }

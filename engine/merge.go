@@ -143,6 +143,17 @@ func (m *merger) releaseBuffers() {
 	m.last = -1
 }
 
+// read returns the bytes of lines the origins scanned since reset.
+func (m *merger) read() int64 {
+	var n int64
+	for o := range NumOrigins {
+		if m.active[o] {
+			n += m.r[o].read
+		}
+	}
+	return n
+}
+
 // counts returns the skipped lines of every origin since reset.
 func (m *merger) counts() Counts {
 	var c Counts

@@ -24,6 +24,7 @@ type originReader struct {
 	prev   int64 // text: the timestamp the next unstamped line inherits
 	birth  int64 // text: the file's birth time
 	counts Counts
+	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
 }
 
@@ -33,6 +34,7 @@ type originReader struct {
 func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 	r.scan.tooLong = 0
 	r.counts = Counts{}
+	r.read = 0
 	if len(files) > 0 {
 		r.birth = files[0].birth
 	}
@@ -56,6 +58,7 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
+		r.read += int64(len(line)) + 1
 		r.counts.TooLong += r.scan.tooLong
 		r.scan.tooLong = 0
 		if !ok {

@@ -140,7 +140,7 @@ func (s *Sandbox) current() (*fileSet, error) {
 func (s *Sandbox) indexFor(v View, files *fileSet) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
-		x = newIndex(v.stream())
+		x = newIndex(v.stream(), s.home.cacheDir)
 		s.indexes[v.stream()] = x
 	}
 	if err := x.update(files.clone()); err != nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -9,13 +10,10 @@ import (
 // checkpointEvery is the spacing of checkpoints, in bytes of input.
 const checkpointEvery = 48 << 10
 
-// entryOverhead approximates the bytes of a line around its body, so that
-// checkpoint spacing follows the input.
-const entryOverhead = 64
-
 // checkpoint is a resumable point of a merge and the rendered offset of
 // every tracked view there.
 type checkpoint struct {
+	serial uint64 // unique within its index's life: names cached chunks
 	state  State
 	offs   [maxTracked]int64
 	runMax key    // the largest key of the entries before it
@@ -32,12 +30,15 @@ type segment struct {
 	cps   []checkpoint // cps[0] is the start; offsets are from the start
 	size  int64
 
+	cache *renderCache // nil: render every read
+
 	mu      sync.Mutex
 	m       merger
 	r       renderer
 	ready   bool   // m and pending continue at next
 	next    int64  // offset of pending[0]
 	pending []byte // rendered bytes not yet returned
+	chunk   []byte // a chunk being rendered for the cache
 }
 
 // readAt reads the segment's bytes at off.
@@ -47,15 +48,20 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ready || off < s.next || s.checkpointBefore(off) > s.next+int64(len(s.pending)) {
-		if err := s.seek(off); err != nil {
-			return 0, err
+	n, err := s.fillCached(p, off)
+	if err == nil && n < len(p) && off+int64(n) < s.size {
+		if !s.ready || off+int64(n) < s.next || s.checkpointBefore(off+int64(n)) > s.next+int64(len(s.pending)) {
+			err = s.seek(off + int64(n))
+		}
+		if err == nil {
+			var c int
+			c, err = s.fill(p[n:], off+int64(n))
+			n += c
 		}
 	}
-	n, err := s.fill(p, off)
 	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
 		s.m.releaseBuffers()
-		s.pending, s.ready = nil, false
+		s.pending, s.chunk, s.ready = nil, nil, false
 	}
 	if err != nil && n == 0 {
 		return 0, err
@@ -64,6 +70,70 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// fillCached serves p from whole chunks — the bytes between two
+// checkpoints — through the render cache, rendering and storing a chunk
+// that is not there yet. It stops at the last checkpoint: the tail after it
+// is not a whole chunk.
+func (s *segment) fillCached(p []byte, off int64) (int, error) {
+	n := 0
+	for s.cache != nil && n < len(p) && off < s.size {
+		i := s.checkpointIndex(off)
+		if i+1 >= len(s.cps) {
+			break
+		}
+		from, to := s.cps[i].offs[s.slot], s.cps[i+1].offs[s.slot]
+		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot}
+		sp, ok := s.cache.lookup(k)
+		if !ok {
+			data, err := s.renderChunk(i)
+			if err != nil {
+				return n, err
+			}
+			if int64(len(data)) != to-from {
+				return n, fmt.Errorf("chunk %d of %v rendered %d bytes, index says %d", i, s.view, len(data), to-from)
+			}
+			s.cache.store(k, data)
+			c := copy(p[n:], data[off-from:])
+			n += c
+			off += int64(c)
+			continue
+		}
+		c, err := s.cache.readAt(p[n:], sp, off-from)
+		n += c
+		off += int64(c)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// renderChunk renders the view's bytes between checkpoints i and i+1,
+// continuing the merge if it stands at checkpoint i.
+func (s *segment) renderChunk(i int) ([]byte, error) {
+	if !s.ready || len(s.pending) != 0 || s.m.state != s.cps[i].state {
+		if err := s.m.reset(s.files, s.view.stream(), s.cps[i].state); err != nil {
+			return nil, err
+		}
+	}
+	end := s.cps[i+1].state
+	s.chunk = s.chunk[:0]
+	for s.m.state != end {
+		e, ok := s.m.next()
+		if !ok {
+			if err := s.m.err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("chunk %d of %v: the merge ended before its checkpoint", i, s.view)
+		}
+		if s.view.Mask.Has(e.Source) {
+			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.state.Cursor)
+		}
+	}
+	s.next, s.pending, s.ready = s.cps[i+1].offs[s.slot], s.pending[:0], true
+	return s.chunk, nil
 }
 
 // fill copies the segment's bytes at off into p. Entries that fit are

@@ -110,6 +110,8 @@ func fileAttr(a *fuse.Attr, f cursorfs.File, size int64, mtime time.Time) {
 	}
 	a.Nlink = 1
 	a.Size = uint64(size)
+	a.Blksize = readSize
+	a.Blocks = (uint64(size) + 511) / 512
 	setTimes(a, mtime)
 }
 

@@ -70,6 +70,9 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		Debug:             o.Debug,
 		DisableXAttrs:     true,
 		MaxReadAhead:      128 << 10,
+		// Reads of generated files each make a round trip: let one
+		// carry up to readSize bytes (max_read, max_pages).
+		MaxWrite: readSize,
 	}
 	st.rec = newRecorder(gofs.NewNodeFS(&root{st: st}, opts))
 	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
@@ -83,6 +86,10 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	}
 	return &Server{Server: srv, rec: st.rec}, nil
 }
+
+// readSize is the largest READ the kernel sends, and the block size files
+// advertise, so that cat and cp ask for that much at a time.
+const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {

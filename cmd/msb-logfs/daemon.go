@@ -54,7 +54,7 @@ func daemonize(cfg mountConfig) error {
 
 // daemonArgs rebuilds the mount command line without --daemon.
 func daemonArgs(cfg mountConfig) []string {
-	args := []string{"mount", "--home", cfg.home}
+	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir}
 	for flag, on := range map[string]bool{"--allow-other": cfg.opts.AllowOther, "--list-all": cfg.opts.ListAll, "--debug": cfg.opts.Debug} {
 		if on {
 			args = append(args, flag)

@@ -68,7 +68,7 @@ func runDemo(c *cli.Context) error {
 	}()
 	defer wg.Wait()
 	defer cancel()
-	return demoMount(mountConfig{home: home, mnt: mnt, opts: logfs.Options{DirectMount: os.Geteuid() == 0, Debug: c.Bool("debug")}})
+	return demoMount(mountConfig{home: home, mnt: mnt, cacheDir: os.TempDir(), opts: logfs.Options{DirectMount: os.Geteuid() == 0, Debug: c.Bool("debug")}})
 }
 
 // demoMount mounts, prints what to try, and serves until Ctrl-C.

@@ -44,6 +44,7 @@ Examples:
 			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			&cli.StringFlag{Name: "cache-dir", Value: os.TempDir(), Usage: "keep rendered views for fast re-reading in unlinked files in `DIR` (\"\" to render every read)"},
 		},
 		Action: runMount,
 	}
@@ -51,9 +52,10 @@ Examples:
 
 // mountConfig is what a mount needs, from the flags.
 type mountConfig struct {
-	home string
-	mnt  string
-	opts logfs.Options
+	home     string
+	mnt      string
+	cacheDir string
+	opts     logfs.Options
 }
 
 func runMount(c *cli.Context) error {
@@ -88,7 +90,7 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	if err != nil {
 		return mountConfig{}, err
 	}
-	return mountConfig{home: home, mnt: mnt, opts: logfs.Options{
+	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
 		AllowOther:  c.Bool("allow-other"),
 		DirectMount: os.Geteuid() == 0,
@@ -119,6 +121,7 @@ func startMount(cfg mountConfig) (*mount, error) {
 	if err != nil {
 		return nil, err
 	}
+	home.SetCacheDir(cfg.cacheDir)
 	fsys := cursorfs.New(home)
 	srv, err := logfs.Mount(cfg.mnt, fsys, cfg.opts)
 	if err != nil {
