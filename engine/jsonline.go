@@ -66,6 +66,13 @@ func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
 	if i != len(line)-1 || line[i] != '}' {
 		return e, false
 	}
+	return p.finish(e, tRaw, sRaw, b64)
+}
+
+// finish checks and converts the fields both parsers found: the source, the
+// time, and a base64 body.
+func (p *jsonParser) finish(e execLine, tRaw, sRaw []byte, b64 bool) (execLine, bool) {
+	var ok bool
 	if e.source, ok = ParseSource(string(sRaw)); !ok {
 		return e, false
 	}
@@ -140,16 +147,7 @@ func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 	if skipWS(line, i) != len(line) || !haveT || !haveS {
 		return e, false
 	}
-	if e.source, ok = ParseSource(string(sRaw)); !ok {
-		return e, false
-	}
-	if e.time, ok = p.times.parse(tRaw); !ok {
-		return e, false
-	}
-	if b64 {
-		e.body = p.decodeBase64(e.body)
-	}
-	return e, true
+	return p.finish(e, tRaw, sRaw, b64)
 }
 
 func (p *jsonParser) decodeBase64(s []byte) []byte {
