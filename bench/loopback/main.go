@@ -1,4 +1,4 @@
-// Command loopback mounts a directory read-only through go-fuse's loopback
+// Package main is the loopback command. It mounts a directory read-only through go-fuse's loopback
 // filesystem. It is the speed reference of the msb-logfs benchmarks
 // (bench/run.sh): the same FUSE stack as msb-logfs, serving the files
 // unchanged.

@@ -1,4 +1,4 @@
-// Command msb-logfs shows microsandbox sandbox logs as a read-only FUSE
+// Package main is the msb-logfs command. It shows microsandbox sandbox logs as a read-only FUSE
 // filesystem (mount), and reads them directly where FUSE is not available
 // (logs, cursor).
 package main
