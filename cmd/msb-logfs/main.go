@@ -1,6 +1,6 @@
-// Package main is the msb-logfs command. It shows microsandbox sandbox logs as a read-only FUSE
-// filesystem (mount), and reads them directly where FUSE is not available
-// (logs, cursor).
+// Package main is the msb-logfs command. It shows microsandbox sandbox logs
+// as a read-only FUSE filesystem (mount), and reads them directly where FUSE
+// is not available (logs, cursor).
 package main
 
 import (

@@ -1,5 +1,5 @@
-// Package main is the msb-loggen command. It writes a realistic microsandbox sandbox log corpus for
-// benchmarks and tests (msbwriter.GenerateCorpus):
+// Package main is the msb-loggen command. It writes a realistic microsandbox
+// sandbox log corpus for benchmarks and tests (msbwriter.GenerateCorpus):
 //
 //	msb-loggen -home DIR -name NAME -size 200MiB -rotate 40MiB -seed 1
 //
