@@ -43,8 +43,12 @@ lint:
 bench:
 	bash bench/run.sh
 
+# Built first, then run directly, so Ctrl-C reaches the demo itself, which
+# unmounts and removes everything.
 demo:
-	$(GO) run ./cmd/msb-logfs demo $(MOUNTPOINT)
+	mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/msb-logfs ./cmd/msb-logfs
+	$(BIN)/msb-logfs demo $(MOUNTPOINT)
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
