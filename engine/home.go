@@ -33,7 +33,7 @@ func OpenHome(dir string) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
-	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: os.TempDir()}
+	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir()}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err
@@ -41,10 +41,23 @@ func OpenHome(dir string) (*Home, error) {
 	return h, nil
 }
 
+// DefaultCacheDir is where render caches go unless told otherwise:
+// $MSB_LOGFS_CACHE_DIR if set, else /var/tmp (on disk by convention, where
+// /tmp is often tmpfs, that is memory), else os.TempDir().
+func DefaultCacheDir() string {
+	if d, ok := os.LookupEnv("MSB_LOGFS_CACHE_DIR"); ok {
+		return d
+	}
+	if fi, err := os.Stat("/var/tmp"); err == nil && fi.IsDir() {
+		return "/var/tmp"
+	}
+	return os.TempDir()
+}
+
 // SetCacheDir sets where views keep rendered chunks for fast re-reading:
 // unlinked files, removed by the kernel when the views close. The default is
-// os.TempDir(); "" renders every read instead. Call it before any view is
-// opened.
+// DefaultCacheDir(); "" renders every read instead. Call it before any view
+// is opened.
 func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
 
 // Dir returns the home directory.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/microsandbox/msb-logfs/engine"
 	logfs "github.com/microsandbox/msb-logfs/fs"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -68,7 +69,7 @@ func runDemo(c *cli.Context) error {
 	}()
 	defer wg.Wait()
 	defer cancel()
-	return demoMount(mountConfig{home: home, mnt: mnt, cacheDir: os.TempDir(), opts: logfs.Options{DirectMount: os.Geteuid() == 0, Debug: c.Bool("debug")}})
+	return demoMount(mountConfig{home: home, mnt: mnt, cacheDir: engine.DefaultCacheDir(), opts: logfs.Options{DirectMount: os.Geteuid() == 0, Debug: c.Bool("debug")}})
 }
 
 // demoMount mounts, prints what to try, and serves until Ctrl-C.

@@ -44,7 +44,8 @@ Examples:
 			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
-			&cli.StringFlag{Name: "cache-dir", Value: os.TempDir(), Usage: "keep rendered views for fast re-reading in unlinked files in `DIR` (\"\" to render every read)"},
+			&cli.StringFlag{Name: "cache-dir", Value: engine.DefaultCacheDir(), EnvVars: []string{"MSB_LOGFS_CACHE_DIR"},
+				Usage: "keep rendered views for fast re-reading in unlinked files in `DIR` (\"\" renders every read)"},
 		},
 		Action: runMount,
 	}
