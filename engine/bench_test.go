@@ -254,13 +254,17 @@ func (w *benchWriter) execLine(ts, src string, body []byte, id bool) []byte {
 	return append(b, "}\n"...)
 }
 
-// benchSandbox opens the corpus with its index built.
-func benchSandbox(b *testing.B) *Sandbox {
+// benchSandbox opens the corpus with its index built, with or without
+// the render cache (without it, every read parses and renders).
+func benchSandbox(b *testing.B, cache bool) *Sandbox {
 	b.Helper()
 	home := benchCorpus(b)
 	h, err := OpenHome(home)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if !cache {
+		h.SetCacheDir("")
 	}
 	b.Cleanup(func() { h.Close() })
 	sb, err := h.Sandbox("bench")
@@ -311,8 +315,8 @@ func BenchmarkCat(b *testing.B) {
 }
 
 // benchView reads a snapshot of v sequentially in 128 KiB reads.
-func benchView(b *testing.B, v View) {
-	sb := benchSandbox(b)
+func benchView(b *testing.B, v View, cache bool) {
+	sb := benchSandbox(b, cache)
 	buf := make([]byte, 128<<10)
 	b.SetBytes(benchInput)
 	var out int64
@@ -337,21 +341,25 @@ func benchView(b *testing.B, v View) {
 }
 
 // BenchmarkReadStdout: parsing and rendering of the raw stdout view.
-func BenchmarkReadStdout(b *testing.B) { benchView(b, ViewStdout) }
+func BenchmarkReadStdout(b *testing.B) { benchView(b, ViewStdout, false) }
 
 // BenchmarkReadMerged: the merged text view.
-func BenchmarkReadMerged(b *testing.B) { benchView(b, ViewMerged) }
+func BenchmarkReadMerged(b *testing.B) { benchView(b, ViewMerged, false) }
 
 // BenchmarkReadMergedJSON: merged.jsonl.
-func BenchmarkReadMergedJSON(b *testing.B) { benchView(b, ViewMergedJSON) }
+func BenchmarkReadMergedJSON(b *testing.B) { benchView(b, ViewMergedJSON, false) }
 
 // BenchmarkReadSystem: the system view (its own index and merge).
-func BenchmarkReadSystem(b *testing.B) { benchView(b, ViewSystem) }
+func BenchmarkReadSystem(b *testing.B) { benchView(b, ViewSystem, false) }
+
+// BenchmarkReadMergedCached: merged read again, with the render cache
+// (every iteration after the first reads rendered chunks back).
+func BenchmarkReadMergedCached(b *testing.B) { benchView(b, ViewMerged, true) }
 
 // BenchmarkRandomRead4K: 4 KiB reads of merged at random offsets, as a
 // pager or a FUSE client seeking around would do.
 func BenchmarkRandomRead4K(b *testing.B) {
-	sb := benchSandbox(b)
+	sb := benchSandbox(b, false)
 	s, err := sb.OpenSnapshot(ViewMerged)
 	if err != nil {
 		b.Fatal(err)
@@ -379,6 +387,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		h.SetCacheDir("")
 		sb, err := h.Sandbox("bench")
 		if err != nil {
 			b.Fatal(err)
@@ -393,7 +402,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 // BenchmarkIndexSize reports the memory the sparse indexes take, in bytes
 // and as a percentage of the input.
 func BenchmarkIndexSize(b *testing.B) {
-	sb := benchSandbox(b)
+	sb := benchSandbox(b, false)
 	for b.Loop() {
 		if _, err := sb.Stat(ViewMerged); err != nil {
 			b.Fatal(err)

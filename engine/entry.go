@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Source is the stream an entry was captured from.
 type Source uint8
@@ -72,4 +75,8 @@ type Entry struct {
 	HasID  bool
 	ID     uint64
 	Body   []byte
+	utf8   bool // Body is known to be valid UTF-8 (a decoded JSON string)
 }
+
+// validUTF8 reports whether e's body is valid UTF-8.
+func (e *Entry) validUTF8() bool { return e.utf8 || utf8.Valid(e.Body) }

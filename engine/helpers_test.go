@@ -181,6 +181,18 @@ func (d *tdir) open() *Sandbox {
 	return sb
 }
 
+// openWith opens the sandbox of d through a new Home set up by setup.
+func (d *tdir) openWith(setup func(*Home)) *Sandbox {
+	d.t.Helper()
+	h := openTestHome(d.t, d.home)
+	setup(h)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return sb
+}
+
 // expireHold makes the sandbox's next Stat or open look at the files again
 // instead of showing the state it holds for HoldFor.
 func expireHold(sb *Sandbox) {

@@ -14,6 +14,7 @@ type execLine struct {
 	hasID  bool
 	id     uint64
 	body   []byte
+	b64    bool // body was decoded from base64 (else it is valid UTF-8)
 }
 
 // jsonParser parses exec.log lines. It is a strict, allocation-free JSON
@@ -80,7 +81,7 @@ func (p *jsonParser) finish(e execLine, tRaw, sRaw []byte, b64 bool) (execLine, 
 		return e, false
 	}
 	if b64 {
-		e.body = p.decodeBase64(e.body)
+		e.body, e.b64 = p.decodeBase64(e.body)
 	}
 	return e, true
 }
@@ -150,16 +151,17 @@ func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 	return p.finish(e, tRaw, sRaw, b64)
 }
 
-func (p *jsonParser) decodeBase64(s []byte) []byte {
+// decodeBase64 decodes s; if it does not decode, s is the body as is.
+func (p *jsonParser) decodeBase64(s []byte) ([]byte, bool) {
 	n := base64.StdEncoding.DecodedLen(len(s))
 	if cap(p.b64) < n {
 		p.b64 = make([]byte, n)
 	}
 	m, err := base64.StdEncoding.Decode(p.b64[:n], s)
 	if err != nil {
-		return s
+		return s, false
 	}
-	return p.b64[:m]
+	return p.b64[:m], true
 }
 
 func skipWS(b []byte, i int) int {

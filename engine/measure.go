@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strconv"
-	"unicode/utf8"
 )
 
 // bodyStats is what the sizes of an entry's renderings depend on, gathered
@@ -95,7 +94,7 @@ func sizeOf(f Format, e *Entry, st *bodyStats) int64 {
 		return textSizeOf(e.Source, len(e.Body), st.newlines, last)
 	}
 	n := jsonFixed + int64(len(sourceNames[e.Source])) + int64(CursorLen)
-	if !st.high || utf8.Valid(e.Body) {
+	if !st.high || e.validUTF8() {
 		n += int64(len(e.Body) + st.jsonExtra)
 	} else {
 		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))

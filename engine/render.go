@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"strconv"
-	"unicode/utf8"
 )
 
 // Format is how a view's entries become bytes (SPEC §3).
@@ -69,7 +68,7 @@ func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
 	dst = append(dst, `","s":"`...)
 	dst = append(dst, sourceNames[e.Source]...)
 	dst = append(dst, `","d":"`...)
-	b64 := !utf8.Valid(e.Body)
+	b64 := !e.validUTF8()
 	if b64 {
 		dst = base64.StdEncoding.AppendEncode(dst, e.Body)
 	} else {
