@@ -86,10 +86,17 @@ func canAppend(seg *segment, segMax key, b *batch) bool {
 	return true
 }
 
-// appendBatch extends seg with b, taking b's files.
+// appendBatch extends seg with b, taking b's files. The join becomes a
+// checkpoint when the last one is far behind, so that a long-lived follower
+// built of many small batches can still be read anywhere cheaply.
 func appendBatch(seg *segment, b *batch) {
 	seg.mu.Lock()
 	defer seg.mu.Unlock()
+	if seg.size-seg.cps[len(seg.cps)-1].offs[0] >= checkpointEvery {
+		join := b.seg.cps[0]
+		join.offs[0] = seg.size
+		seg.cps = append(seg.cps, join)
+	}
 	for _, cp := range b.seg.cps[1:] {
 		cp.offs[0] += seg.size
 		seg.cps = append(seg.cps, cp)

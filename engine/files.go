@@ -71,14 +71,19 @@ func (t *fileTable) path(file string) string {
 // errNotRegular is returned for a log name that is not a regular file.
 var errNotRegular = errors.New("not a regular file")
 
-// open opens logs/<file> of the sandbox and returns it with one reference,
-// or fs.ErrNotExist.
-func (t *fileTable) open(file string) (fileRef, error) {
+// openRoot opens <home>/sandboxes, the directory every file is opened
+// beneath.
+func (t *fileTable) openRoot() (int, error) {
 	dir, err := unix.Open(t.root, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fileRef{}, &fs.PathError{Op: "open", Path: t.root, Err: err}
+		return -1, &fs.PathError{Op: "open", Path: t.root, Err: err}
 	}
-	defer unix.Close(dir)
+	return dir, nil
+}
+
+// open opens logs/<file> of the sandbox beneath dir (from openRoot) and
+// returns it with one reference, or fs.ErrNotExist.
+func (t *fileTable) open(dir int, file string) (fileRef, error) {
 	rel := filepath.Join(t.name, "logs", file)
 	fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,

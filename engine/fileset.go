@@ -52,9 +52,14 @@ func (s *fileSet) chainStillNamed() bool {
 }
 
 func openFileSetOnce(t *fileTable) (*fileSet, error) {
+	dir, err := t.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dir)
 	s := &fileSet{table: t}
 	for i := ChainLen - 1; i >= 0; i-- {
-		f, err := t.open(chainName(i))
+		f, err := t.open(dir, chainName(i))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -69,7 +74,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 		if name == "" {
 			continue
 		}
-		f, err := t.open(name)
+		f, err := t.open(dir, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

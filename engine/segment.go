@@ -39,6 +39,16 @@ type segment struct {
 	next    int64  // offset of pending[0]
 	pending []byte // rendered bytes not yet returned
 	chunk   []byte // a chunk being rendered for the cache
+	resume  resumePoint
+}
+
+// resumePoint is where the last read that reached the end of what existed
+// stopped: a follower's next read starts there, not at a checkpoint, even
+// though the reader's buffers were given back meanwhile.
+type resumePoint struct {
+	ok    bool
+	off   int64
+	state State
 }
 
 // readAt reads the segment's bytes at off.
@@ -60,6 +70,9 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
+		if s.ready && err == nil {
+			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.state}
+		}
 		s.m.releaseBuffers()
 		s.pending, s.chunk, s.ready = nil, nil, false
 	}
@@ -207,9 +220,16 @@ func (s *segment) checkpointBefore(off int64) int64 {
 	return s.cps[s.checkpointIndex(off)].offs[s.slot]
 }
 
-// seek positions the merge at the last checkpoint at or before off.
+// seek positions the merge at the last checkpoint at or before off, or at
+// the resume point if that is nearer.
 func (s *segment) seek(off int64) error {
 	cp := &s.cps[s.checkpointIndex(off)]
+	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
+		if s.m.reset(s.files, s.view.stream(), r.state) == nil {
+			s.next, s.pending, s.ready = r.off, s.pending[:0], true
+			return nil
+		}
+	}
 	if err := s.m.reset(s.files, s.view.stream(), cp.state); err != nil {
 		return err
 	}

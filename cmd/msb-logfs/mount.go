@@ -201,11 +201,11 @@ func (m *mount) close(served <-chan struct{}) {
 	m.home.Close()
 }
 
-// drain waits, for at most a second, until the server's loop has ended or
+// drain waits, for at most drainFor, until the server's loop has ended or
 // no read has been in flight for 50 ms: the readers woken by Shutdown have
 // their answers, and what still holds a file (tail -f) only polls.
 func (m *mount) drain(served <-chan struct{}) {
-	deadline := time.After(time.Second)
+	deadline := time.After(drainFor)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for idle := 0; idle < 5; {
@@ -224,6 +224,10 @@ func (m *mount) drain(served <-chan struct{}) {
 		}
 	}
 }
+
+// drainFor bounds the wait for woken readers: a thousand of them need about
+// a second to get their answers and exit.
+const drainFor = 5 * time.Second
 
 // unmountServer asks the server to unmount, for at most a second.
 func unmountServer(srv *logfs.Server, served <-chan struct{}) error {
