@@ -4,6 +4,10 @@
 # Measures the `msb-logfs logs` command against `cat` and `jq` on the same
 # logs, and the FUSE mount against a go-fuse loopback mount of the raw files
 # (bench/loopback, passthrough off, so both pay a round trip per read).
+# Then, through fresh mounts of their own small sandboxes, the append →
+# visible latency of a .follow reader under a steady write rate with
+# rotation (bench/latency), and what many idle `cat X.follow` readers cost
+# the mount process (bench/idle).
 # Prints a table and appends it to $BENCH_DIR/results.txt.
 #
 # Environment:
@@ -13,6 +17,10 @@
 #   BENCH_REPEAT  runs per timed command; the fastest is reported (default 1)
 #   BENCH_TIMEOUT seconds before a timed command is killed (default 600)
 #   MSB_LOGFS     use this msb-logfs binary instead of building ./cmd/msb-logfs
+#   BENCH_LATENCY_RATE      lines/s appended by bench/latency (default 20000)
+#   BENCH_LATENCY_DURATION  how long it appends (default 10s)
+#   BENCH_IDLE_READERS      idle readers of bench/idle (default 1000)
+#   BENCH_IDLE_MEASURE      its idle window (default 10s)
 #
 # Caches are not dropped (that needs privileges and is unreliable): every
 # figure is taken with the logs already in the page cache.
@@ -29,6 +37,10 @@ BENCH_SIZE="${BENCH_SIZE:-200MiB}"
 BENCH_REPEAT="${BENCH_REPEAT:-1}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-600}"
 GNU_TIME="${GNU_TIME:-/usr/bin/time}" # for peak RSS; optional
+BENCH_LATENCY_RATE="${BENCH_LATENCY_RATE:-20000}"
+BENCH_LATENCY_DURATION="${BENCH_LATENCY_DURATION:-10s}"
+BENCH_IDLE_READERS="${BENCH_IDLE_READERS:-1000}"
+BENCH_IDLE_MEASURE="${BENCH_IDLE_MEASURE:-10s}"
 BENCH_ROTATE=40MiB
 BENCH_SEED=1
 SANDBOX=big
@@ -105,6 +117,18 @@ unmount_dir() {
 		warn "could not unmount $dir"
 }
 
+# unmount_under DIR: unmount whatever is still mounted below DIR (what a
+# killed bench/latency or bench/idle would leave behind), deepest first.
+unmount_under() {
+	local dir=$1 m
+	[ -n "$dir" ] || return 0
+	while read -r m; do
+		printf -v m '%b' "$m" # /proc/self/mounts escapes a space as \040
+		warn "left mounted: $m"
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || warn "could not unmount $m"
+	done < <(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
+}
+
 stop_mount() {
 	[ -n "$MOUNT_PID" ] || return 0
 	stop_process "$MOUNT_PID" "msb-logfs mount"
@@ -131,6 +155,7 @@ cleanup() {
 	stop_loopback 2>/dev/null || true
 	unmount_dir "$MNT" 2>/dev/null || true
 	unmount_dir "$LBMNT" 2>/dev/null || true
+	unmount_under "$WORK" 2>/dev/null || true
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		# --one-file-system: never descend into a mount that is still there.
 		rm -rf --one-file-system -- "$WORK" 2>/dev/null || true
@@ -162,6 +187,8 @@ build() {
 	fi
 	go build -o "$BIN/msb-loggen" ./cmd/msb-loggen || die "./cmd/msb-loggen does not build"
 	go build -o "$BIN/loopback" ./bench/loopback || die "./bench/loopback does not build"
+	go build -o "$BIN/latency" ./bench/latency || die "./bench/latency does not build"
+	go build -o "$BIN/idle" ./bench/idle || die "./bench/idle does not build"
 }
 
 generate_corpus() {
@@ -411,6 +438,94 @@ bench_mount() {
 	stop_mount
 }
 
+# ---------------------------------------------------------------- follow
+
+# kv FILE KEY: the value of KEY in a key=value file written by -kv ("" if none).
+kv() { awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$1" 2>/dev/null; }
+
+# run_tool NAME KVFILE CMD...: runs a bench tool with -kv KVFILE and its
+# temporary files in $WORK/tmp-NAME (so that nothing it might leave mounted
+# escapes cleanup), shows its report and records a failure. Returns CMD's
+# status. timeout --foreground keeps the tool in the terminal's process
+# group, so that Ctrl-C reaches it and it cleans up at once (it ends its own
+# mount and readers on SIGINT and SIGTERM, and they die with it if killed).
+run_tool() {
+	local name=$1 kvf=$2 rc=0
+	shift 2
+	rm -f -- "$kvf"
+	mkdir -p "$WORK/tmp-$name"
+	TMPDIR="$WORK/tmp-$name" timeout --foreground -k 10 "$BENCH_TIMEOUT" "$@" -kv "$kvf" \
+		</dev/null >"$WORK/$name.out" 2>&1 || rc=$?
+	sed 's/^/   /' "$WORK/$name.out" >&2
+	unmount_under "$WORK/tmp-$name"
+	# Interrupted (Ctrl-C): the tool cleaned up and died of the signal.
+	# bash ignores a SIGINT its foreground command survived as a process
+	# (timeout exits with 128+n), so stop here ourselves.
+	case "$rc" in 130 | 143) exit "$rc" ;; esac
+	if [ "$rc" != 0 ]; then
+		[ "$rc" = 124 ] && warn "$name timed out after ${BENCH_TIMEOUT}s"
+		warn "$name failed (status $rc): $(grep -E 'FAILED|ERROR|missing|^latency:|^idle:' "$WORK/$name.out" | tail -n 4 | tr -s ' \n' ' ')"
+	fi
+	return "$rc"
+}
+
+# bench_latency: append → visible latency of merged.follow through a mount
+# of its own, at BENCH_LATENCY_RATE lines/s with exec.log rotating every
+# 256 KiB; every line must arrive once and in order.
+bench_latency() {
+	if ! fuse_usable; then
+		warn "FUSE is not usable here: follow latency skipped"
+		return 0
+	fi
+	local kvf="$WORK/latency.kv" rate="$BENCH_LATENCY_RATE" v
+	log "follow latency: $rate lines/s for $BENCH_LATENCY_DURATION, rotating at 256KiB"
+	run_tool latency "$kvf" "$BIN/latency" -bin "$BIN/msb-logfs" \
+		-rate "$rate" -duration "$BENCH_LATENCY_DURATION" -rotate 256KiB -file merged.follow || true
+	if [ -z "$(kv "$kvf" p50_s)" ]; then
+		row "follow latency ($rate lines/s)" FAILED "" "" ""
+		return 0
+	fi
+	row "follow latency p50 ($rate lines/s)" "$(kv "$kvf" p50_s)" "" "" ""
+	row "follow latency p90" "$(kv "$kvf" p90_s)" "" "" ""
+	row "follow latency p99" "$(kv "$kvf" p99_s)" "" "" ""
+	row "follow latency max" "$(kv "$kvf" max_s)" "" "" ""
+	NOTES+=("follow latency: $(kv "$kvf" written) lines written ($(kv "$kvf" achieved_rate) lines/s achieved, $(kv "$kvf" rotations) rotations), $(kv "$kvf" seen) seen, mount CPU $(kv "$kvf" mount_cpu_pct)% of a core; missing $(kv "$kvf" missing), duplicated $(kv "$kvf" duplicated), out of order $(kv "$kvf" out_of_order)")
+	for v in missing duplicated out_of_order; do
+		[ "$(kv "$kvf" "$v")" = 0 ] || warn "follow latency: $v lines: $(kv "$kvf" "$v") (must be 0)"
+	done
+}
+
+# bench_idle: BENCH_IDLE_READERS idle `cat X.follow` processes on a mount of
+# their own: the mount's CPU over an idle window, its inotify instances,
+# threads and memory, then how fast one append wakes them and SIGTERM ends
+# them.
+bench_idle() {
+	if ! fuse_usable; then
+		warn "FUSE is not usable here: idle readers skipped"
+		return 0
+	fi
+	local kvf="$WORK/idle.kv" n="$BENCH_IDLE_READERS" v
+	log "idle readers: $n cat X.follow, idle window $BENCH_IDLE_MEASURE"
+	run_tool idle "$kvf" "$BIN/idle" -bin "$BIN/msb-logfs" \
+		-readers "$n" -measure "$BENCH_IDLE_MEASURE" || true
+	if [ -z "$(kv "$kvf" idle_cpu_s)" ]; then
+		row "idle: $n follow readers" FAILED "" "" ""
+		return 0
+	fi
+	row "idle: mount CPU, $n readers, $(kv "$kvf" window_s | awk '{ printf "%.0f", $1 }')s" \
+		"$(kv "$kvf" idle_cpu_s)" "" "$(kv "$kvf" idle_cpu_pct)% core" ""
+	row "idle: mount RSS with $n readers" "" "" "" "$(kv "$kvf" rss_kib)"
+	v=$(kv "$kvf" extra_wake_s)
+	case "$v" in -*) v=FAILED ;; esac
+	row "idle: wake-up of one more reader" "$v" "" "" ""
+	row "idle: wake-up of the last of $n cats" "$(kv "$kvf" last_woken_s)" "" "" ""
+	row "idle: SIGTERM to the last cat's exit" "$(kv "$kvf" last_exit_s)" "" "" ""
+	NOTES+=("idle readers: $(kv "$kvf" readers) blocked cats; mount process: $(kv "$kvf" inotify) inotify instance(s) with $(kv "$kvf" watches) watches, $(kv "$kvf" threads) threads, $(kv "$kvf" context_switches) context switches in the idle window, VmHWM $(fmt_rss "$(kv "$kvf" hwm_kib)"); $(kv "$kvf" woken) cats woken by one append; $(kv "$kvf" exited) exited after SIGTERM, $(kv "$kvf" exited_nonzero) of them non-zero")
+	[ "$(kv "$kvf" inotify)" = 1 ] || warn "idle readers: $(kv "$kvf" inotify) inotify instances in the mount process (must be 1)"
+	[ "$(kv "$kvf" exited_nonzero)" = 0 ] ||
+		warn "idle readers: $(kv "$kvf" exited_nonzero) cats exited non-zero after SIGTERM: $(grep -m1 -A1 'cat errors' "$WORK/idle.out" | tail -n1 | tr -s ' ')"
+}
+
 # ---------------------------------------------------------------- report
 
 fmt_secs() {
@@ -499,6 +614,8 @@ main() {
 	inspect_corpus
 	bench_cli
 	bench_mount
+	bench_latency
+	bench_idle
 	report
 }
 
