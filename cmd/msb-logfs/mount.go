@@ -160,7 +160,7 @@ func (m *mount) serve() {
 	case <-served:
 		slog.Info("unmounted from outside")
 		m.close(served)
-	case <-watchUnmount(m.cfg.mnt, m.dev, 200*time.Millisecond, stop):
+	case <-watchUnmount(m.cfg.mnt, m.dev, time.Second, stop):
 		slog.Info("detached from outside")
 		m.close(served)
 	}

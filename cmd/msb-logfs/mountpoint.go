@@ -196,17 +196,22 @@ func unescapeMount(s string) string {
 
 // watchUnmount returns a channel closed when the mount of dev at mnt
 // leaves the mount table (an external `umount -l` or `msb-logfs unmount`
-// of a busy mount), checking every interval until stop is closed.
+// of a busy mount). It sleeps in poll(2) on /proc/self/mountinfo, which the
+// kernel wakes at every change of the mount table, and looks again at least
+// every interval, until stop is closed.
 func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
+		table, err := os.Open("/proc/self/mountinfo")
+		if err == nil {
+			defer table.Close()
+		}
 		for {
+			waitMountChange(table, interval)
 			select {
 			case <-stop:
 				return
-			case <-t.C:
+			default:
 			}
 			if ok, err := mounted(mnt, dev); err == nil && !ok {
 				close(gone)
@@ -215,4 +220,16 @@ func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan st
 		}
 	}()
 	return gone
+}
+
+// waitMountChange waits until the mount table changes or timeout passes.
+func waitMountChange(table *os.File, timeout time.Duration) {
+	if table == nil {
+		time.Sleep(timeout)
+		return
+	}
+	fds := []unix.PollFd{{Fd: int32(table.Fd()), Events: unix.POLLPRI}}
+	if _, err := unix.Poll(fds, int(timeout.Milliseconds())); err != nil && err != unix.EINTR {
+		time.Sleep(timeout)
+	}
 }
