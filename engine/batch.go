@@ -46,7 +46,7 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 		}
 		b.entries++
 		if v.Mask.Has(e.Source) {
-			st := measure(e.Body)
+			st := e.bodyStats()
 			seg.size += sizeOf(v.Format, e, &st)
 		}
 		if m.read()-mark >= checkpointEvery {

@@ -75,7 +75,16 @@ type Entry struct {
 	HasID  bool
 	ID     uint64
 	Body   []byte
-	utf8   bool // Body is known to be valid UTF-8 (a decoded JSON string)
+	utf8   bool      // Body is a decoded JSON string: valid UTF-8, and stats hold
+	stats  bodyStats // when utf8: what the parser learnt of Body on the way
+}
+
+// bodyStats returns what the sizes of e's renderings depend on.
+func (e *Entry) bodyStats() bodyStats {
+	if e.utf8 {
+		return e.stats
+	}
+	return measure(e.Body)
 }
 
 // validUTF8 reports whether e's body is valid UTF-8.

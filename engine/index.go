@@ -118,7 +118,7 @@ func (x *index) run(files *fileSet) error {
 			break
 		}
 		k := key{e.Time, e.Origin}
-		st := measure(e.Body)
+		st := e.bodyStats()
 		for i, v := range x.views {
 			if v.Mask.Has(e.Source) {
 				x.total[i] += sizeOf(v.Format, e, &st)

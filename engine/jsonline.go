@@ -14,13 +14,15 @@ type execLine struct {
 	hasID  bool
 	id     uint64
 	body   []byte
-	b64    bool // body was decoded from base64 (else it is valid UTF-8)
+	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
+	stats  bodyStats // of body, when not b64
 }
 
 // jsonParser parses exec.log lines. It is a strict, allocation-free JSON
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
 type jsonParser struct {
+	stats   bodyStats // of the string decodeString decoded last
 	times   timeCache
 	scratch []byte // unescaped d
 	b64     []byte // decoded d when e is b64
@@ -55,6 +57,7 @@ func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
 	if e.body, i, ok = p.decodeString(line, i+5); !ok {
 		return e, false
 	}
+	e.stats = p.stats
 	b64 := hasAt(line, i, `,"e":"b64"`)
 	if b64 {
 		i += len(`,"e":"b64"`)
@@ -121,6 +124,7 @@ func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 			haveS = ok
 		case "d":
 			e.body, j, ok = p.decodeString(line, j)
+			e.stats = p.stats
 		case "e":
 			eRaw, j, ok = rawString(line, j)
 			b64 = ok && string(eRaw) == "b64"
@@ -197,6 +201,7 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	}
 	pos, quote := i+1, -1
 	out := p.scratch[:0]
+	p.stats = bodyStats{}
 	for {
 		if quote < pos {
 			if quote = bytes.IndexByte(b[pos:], '"'); quote < 0 {
@@ -213,6 +218,7 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 		if control {
 			return nil, pos, false
 		}
+		p.stats.high = p.stats.high || high // runs hold no quote, backslash or control
 		if end == quote && pos == i+1 && (!high || utf8.Valid(run)) {
 			return run, quote + 1, true // no escape at all: alias b
 		}
@@ -226,8 +232,12 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 			return out, quote + 1, true
 		}
 		var ok bool
+		before := len(out)
 		if out, pos, ok = unescape(out, b, end); !ok {
 			return nil, pos, false
+		}
+		for _, c := range out[before:] { // what an escape stood for
+			p.stats.add(c)
 		}
 	}
 }

@@ -87,7 +87,7 @@ func (r *originReader) execEntry(line []byte) (Entry, bool) {
 	if !r.mask.Has(x.source) {
 		return Entry{}, false
 	}
-	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64}, true
+	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}, true
 }
 
 func (r *originReader) textEntry(line []byte) Entry {
