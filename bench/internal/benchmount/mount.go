@@ -1,0 +1,180 @@
+package benchmount
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Mount is a running `msb-logfs mount`.
+type Mount struct {
+	cmd     *exec.Cmd
+	mnt     string
+	logPath string
+	exited  chan struct{}
+	rc      int
+	stopped bool
+}
+
+// startMount starts `bin mount --home home mnt`, its output to logPath, and
+// waits until ready (the sandbox's directory in the mount) exists.
+func startMount(ctx context.Context, bin, home, mnt, logPath, ready string) (*Mount, error) {
+	m, err := spawnMount(bin, home, mnt, logPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.waitReady(ctx, ready); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func spawnMount(bin, home, mnt, logPath string) (*Mount, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "mount", "--home", home, mnt)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Should this process be killed outright, the mount unmounts itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s mount: %w", bin, err)
+	}
+	m := &Mount{cmd: cmd, mnt: mnt, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		m.rc = ExitCode(err)
+		close(m.exited)
+	}()
+	return m, nil
+}
+
+// waitReady waits up to 30 s for path to exist; the mount is stopped if it
+// does not.
+func (m *Mount) waitReady(ctx context.Context, path string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-m.exited:
+			m.stopped = true
+			unmountLeftover(m.mnt)
+			return fmt.Errorf("msb-logfs mount exited with status %d before it was ready:\n%s", m.rc, LogTail(m.logPath, 10))
+		case <-ctx.Done():
+			m.Stop(syscall.SIGINT)
+			return ErrInterrupted
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			m.Stop(syscall.SIGINT)
+			return fmt.Errorf("msb-logfs mount not ready within 30 s:\n%s", LogTail(m.logPath, 10))
+		}
+	}
+}
+
+// Pid is the mount process's pid.
+func (m *Mount) Pid() int { return m.cmd.Process.Pid }
+
+// LogPath is the file that holds the mount process's output.
+func (m *Mount) LogPath() string { return m.logPath }
+
+// Stop sends sig and waits up to 10 s, then SIGKILL; a mount still left is
+// unmounted (detached as a last resort) and makes the status -1 if it was
+// 0. It returns the process's exit status and how long it took to exit;
+// once stopped, it returns that status again and 0.
+func (m *Mount) Stop(sig syscall.Signal) (rc int, took time.Duration) {
+	if m.stopped {
+		return m.rc, 0
+	}
+	m.stopped = true
+	start := time.Now()
+	_ = m.cmd.Process.Signal(sig)
+	select {
+	case <-m.exited:
+	case <-time.After(10 * time.Second):
+		log.Printf("msb-logfs mount (pid %d) still running 10 s after %v: killing it", m.cmd.Process.Pid, sig)
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+	}
+	took = time.Since(start)
+	if isMounted(m.mnt) {
+		log.Printf("msb-logfs mount left %s mounted", m.mnt)
+		unmountLeftover(m.mnt)
+		if m.rc == 0 {
+			m.rc = -1
+		}
+	}
+	return m.rc, took
+}
+
+// ExitCode is the exit status of a process that cmd.Wait returned err for:
+// 128+n for a process killed by signal n, -1 when there is none.
+func ExitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.ExitCode() >= 0 {
+			return ee.ExitCode()
+		}
+		return 128 + int(ee.Sys().(syscall.WaitStatus).Signal())
+	}
+	return -1
+}
+
+// isMounted reports whether dir is a mountpoint in /proc/self/mounts.
+func isMounted(dir string) bool {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return false
+	}
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if fields := strings.Fields(l); len(fields) > 1 && unescapeMount(fields[1]) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of a mounts field.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unmountLeftover unmounts dir if it is still mounted, lazily if need be.
+func unmountLeftover(dir string) {
+	if !isMounted(dir) {
+		return
+	}
+	if err := syscall.Unmount(dir, 0); err != nil {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			log.Printf("could not unmount %s: %v", dir, err)
+		}
+	}
+}
