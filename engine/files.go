@@ -35,8 +35,9 @@ func chainName(i int) string {
 type logFile struct {
 	f     *os.File
 	gen   uint64 // inode number
-	birth int64  // Unix ns: birth time, else mtime at open
-	refs  int    // guarded by fileTable.mu
+	id    fileID
+	birth int64 // Unix ns: birth time, else mtime at open
+	refs  int   // guarded by fileTable.mu
 }
 
 // fileRef is a logFile as it was seen at one moment: its size then bounds
@@ -56,11 +57,17 @@ type fileTable struct {
 	root string // <home>/sandboxes
 	name string // sandbox name
 	mu   sync.Mutex
-	byID map[uint64]*logFile
+	byID map[fileID]*logFile
+}
+
+// fileID identifies a file: its device and inode number.
+type fileID struct {
+	major, minor uint32
+	ino          uint64
 }
 
 func newFileTable(root, name string) *fileTable {
-	return &fileTable{root: root, name: name, byID: make(map[uint64]*logFile)}
+	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile)}
 }
 
 // path returns the path of logs/<file>, for messages and checks.
@@ -79,6 +86,31 @@ func (t *fileTable) openRoot() (int, error) {
 		return -1, &fs.PathError{Op: "open", Path: t.root, Err: err}
 	}
 	return dir, nil
+}
+
+// lookup returns logs/<file> of the sandbox with one reference, or
+// fs.ErrNotExist. A file the table holds already is recognised by one stat
+// of its name (its device and inode); any other is opened. Only files
+// opened by open are ever read, so a stat that a symbolic link led astray
+// can at most name a file the table opened safely itself.
+func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(dir, filepath.Join(t.name, "logs", file), &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
+		return fileRef{}, fs.ErrNotExist
+	}
+	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
+		t.mu.Lock()
+		lf := t.byID[id]
+		if lf != nil {
+			lf.refs++
+			t.mu.Unlock()
+			return fileRef{logFile: lf, size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec)}, nil
+		}
+		t.mu.Unlock()
+	}
+	return t.open(dir, file)
 }
 
 // open opens logs/<file> of the sandbox beneath dir (from openRoot) and
@@ -104,18 +136,19 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		unix.Close(fd)
 		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: errNotRegular}
 	}
+	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lf := t.byID[stx.Ino]
+	lf := t.byID[id]
 	if lf != nil {
 		unix.Close(fd)
 	} else {
-		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino}
+		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino, id: id}
 		lf.birth = statxTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
 			lf.birth = statxTime(stx.Btime)
 		}
-		t.byID[stx.Ino] = lf
+		t.byID[id] = lf
 	}
 	lf.refs++
 	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(0, statxTime(stx.Mtime))}, nil
@@ -134,7 +167,7 @@ func (t *fileTable) release(lf *logFile) {
 	defer t.mu.Unlock()
 	lf.refs--
 	if lf.refs == 0 {
-		delete(t.byID, lf.gen)
+		delete(t.byID, lf.id)
 		lf.f.Close()
 	}
 }

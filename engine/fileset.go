@@ -59,7 +59,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 	defer unix.Close(dir)
 	s := &fileSet{table: t}
 	for i := ChainLen - 1; i >= 0; i-- {
-		f, err := t.open(dir, chainName(i))
+		f, err := t.lookup(dir, chainName(i))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -74,7 +74,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 		if name == "" {
 			continue
 		}
-		f, err := t.open(dir, name)
+		f, err := t.lookup(dir, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
