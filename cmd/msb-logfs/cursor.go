@@ -32,6 +32,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			home.SetCacheDir("") // nothing is rendered twice
 			defer home.Close()
 			sb, err := home.Sandbox(c.Args().First())
 			if err != nil {

@@ -88,6 +88,7 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	home.SetCacheDir("") // one pass over the logs: nothing to re-read
 	sb, err := home.Sandbox(c.Args().First())
 	if err != nil {
 		home.Close()
