@@ -30,7 +30,22 @@ type base struct {
 }
 
 func (b *base) setBase(n *fileNode, owner int) { b.node, b.proc = n, owner }
-func (b *base) owner() int                     { return b.proc }
+
+// release forgets handle h of b's node and closes its state.
+func (b *base) release(h handle, c io.Closer) syscall.Errno {
+	b.node.forget(h)
+	return errnoOf(c.Close())
+}
+
+func (b *base) owner() int { return b.proc }
+
+// readReply turns what a read into dest returned into FUSE's answer.
+func readReply(dest []byte, n int, err error) (fuse.ReadResult, syscall.Errno) {
+	if err != nil {
+		return nil, errnoOf(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
 
 // fixedContent is content fixed at open: a snapshot, cursor or
 // boot-error.json.
@@ -55,16 +70,12 @@ func (h *readAtHandle) modTime() time.Time { return h.c.ModTime() }
 // Read reads at off.
 func (h *readAtHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.c.ReadAt(dest, off)
-	if err != nil {
-		return nil, errnoOf(err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return readReply(dest, n, err)
 }
 
 // Release closes the content.
 func (h *readAtHandle) Release(ctx context.Context) syscall.Errno {
-	h.node.forget(h)
-	return errnoOf(h.c.Close())
+	return h.release(h, h.c)
 }
 
 // followHandle serves a follow file: reads at the end block (or fail with
@@ -81,16 +92,12 @@ func (h *followHandle) modTime() time.Time { return h.f.ModTime() }
 // is interrupted by a signal.
 func (h *followHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.Read(ctx, dest, off, h.node.st.rec.nonblock(ctx))
-	if err != nil {
-		return nil, errnoOf(err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return readReply(dest, n, err)
 }
 
 // Release ends the handle's blocked reads and frees its files.
 func (h *followHandle) Release(ctx context.Context) syscall.Errno {
-	h.node.forget(h)
-	return errnoOf(h.f.Close())
+	return h.release(h, h.f)
 }
 
 // seekHandle serves seek: a stream whose position the server keeps.
@@ -112,10 +119,7 @@ func (h *seekHandle) modTime() time.Time {
 // stream is meaningless and ignored.
 func (h *seekHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.s.Read(dest)
-	if err != nil {
-		return nil, errnoOf(err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return readReply(dest, n, err)
 }
 
 // Write repositions the handle by one line; EINVAL leaves it in place.
@@ -128,6 +132,5 @@ func (h *seekHandle) Write(ctx context.Context, data []byte, off int64) (uint32,
 
 // Release frees the handle's files.
 func (h *seekHandle) Release(ctx context.Context) syscall.Errno {
-	h.node.forget(h)
-	return errnoOf(h.s.Close())
+	return h.release(h, h.s)
 }
