@@ -332,11 +332,16 @@ func (g *corpus) runtimeLine(msg string) error {
 	return g.rt.writeLine(g.line)
 }
 
-// kernelLine writes "[ uptime] msg", uptime counted from the guest's boot
-// shortly before Start.
+// kernelLine writes "<time> [ uptime] msg": the host's RFC 3339 time of the
+// line, then the guest's uptime counted from its boot shortly before Start.
+// A real kernel.log has only the uptime stamp, which a reader dates by the
+// file's birth time; a generator cannot set a birth time in the past, so
+// the leading time (SPEC §1 rule 1) keeps kernel lines on the corpus's own
+// timeline, from Start on, instead of dating them at generation time.
 func (g *corpus) kernelLine(msg string) error {
 	up := g.now.Sub(g.start) + bootOffset
-	g.line = append(g.line[:0], '[')
+	g.line = g.now.AppendFormat(g.line[:0], TimeFormat)
+	g.line = append(g.line, " ["...)
 	sec := strconv.FormatInt(int64(up/time.Second), 10)
 	for i := len(sec); i < 5; i++ {
 		g.line = append(g.line, ' ')

@@ -124,7 +124,11 @@ func checkMix(t *testing.T, st execStats) {
 
 var (
 	runtimeRE = regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (INFO|WARN|DEBUG|ERROR) runtime: .+|    \S.*)$`)
-	kernelRE  = regexp.MustCompile(`^\[ *\d+\.\d{6}\] .+$`)
+	// The corpus's kernel lines carry the host's time before the uptime
+	// stamp (see kernelLine); RunLive writes uptime stamps only, as a
+	// real guest console does.
+	kernelRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \[ *\d+\.\d{6}\] .+$`)
+	uptimeRE = regexp.MustCompile(`^\[ *\d+\.\d{6}\] .+$`)
 )
 
 func checkTextLogs(t *testing.T, dir string, rep CorpusReport) {
@@ -172,6 +176,11 @@ func TestGenerateCorpusDeterministic(t *testing.T) {
 	first := readFile(t, LogsDir(a, "x"), ChainName(3))
 	if !bytes.HasPrefix(first, []byte(`{"t":"2026-01-02T03:04:05.000000Z","s":"system"`)) {
 		t.Errorf("corpus does not start at Start: %.80s", first)
+	}
+	// Kernel lines are on the corpus's timeline, not dated at generation.
+	kernel := readFile(t, LogsDir(a, "x"), KernelLog)
+	if !bytes.HasPrefix(kernel, []byte("2026-01-02T03:04:05.000000Z [    0.350000] Linux version")) {
+		t.Errorf("kernel.log does not start at Start: %.80s", kernel)
 	}
 }
 
