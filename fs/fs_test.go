@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -175,9 +176,10 @@ func TestConcurrentUse(t *testing.T) {
 	follow := openBlocking(t, m.path("stdout.follow"))
 	defer follow.Close()
 	wg.Add(1)
+	var taken atomic.Int64 // bytes the follower has read
 	go func() { // reads until Shutdown gives end of file
 		defer wg.Done()
-		if _, err := io.Copy(io.Discard, follow); err != nil {
+		if _, err := io.Copy(countWriter{&taken}, follow); err != nil {
 			errs <- fmt.Errorf("follow: %w", err)
 		}
 	}()
@@ -199,7 +201,12 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	seekUse(t, m)
 	m.write(t, 2000)
-	time.Sleep(50 * time.Millisecond) // let the follower take some in
+	// Shut down once the follower has taken in every line and waits in a
+	// read at the end.
+	all := int64(m.n * len("line 00000\n"))
+	waitUntil(t, 10*time.Second, "the follower to take in every line and block", func() bool {
+		return taken.Load() == all && m.srv.ReadsInFlight() > 0
+	})
 	m.fsys.Shutdown()
 	wg.Wait()
 	close(errs)
@@ -238,5 +245,25 @@ func seekUse(t *testing.T, m *testMount) {
 	data, err := io.ReadAll(s)
 	if err != nil || !bytes.Contains(data, []byte(`"d":"line 00100\n"`)) {
 		t.Fatalf("seek after end: %q, %v", data, err)
+	}
+}
+
+// countWriter counts the bytes written to it.
+type countWriter struct{ n *atomic.Int64 }
+
+func (w countWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// waitUntil polls cond every 5 ms until it holds, failing after d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
