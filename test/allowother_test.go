@@ -20,7 +20,7 @@ import (
 // is refused a, as on disk; root reads both.
 func TestAllowOtherKeepsDiskPermissions(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run tools as another user")
+		requireFUSE(t, "needs root to run tools as another user")
 	}
 	dir, err := os.MkdirTemp("", "msb-logfs-allow-other-")
 	if err != nil {
