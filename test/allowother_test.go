@@ -164,3 +164,33 @@ func seekAsNobody(t *testing.T, path string) syscall.Errno {
 	t.Fatalf("open %s as nobody: %v %q", path, err, out)
 	return 0
 }
+
+// TestModesWithoutAllowOther: without --allow-other nothing changes:
+// everything belongs to the user who mounted, directories 0555, files
+// 0444, seek 0644, whatever the disk's modes.
+func TestModesWithoutAllowOther(t *testing.T) {
+	home, _ := quietBox(t, 3)
+	logs := filepath.Join(sandboxDir(home, "box"), "logs")
+	if err := os.Chmod(filepath.Join(logs, "exec.log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := mount(t, home)
+	for p, want := range map[string]os.FileMode{
+		m.dir:                          os.ModeDir | 0o555,
+		m.path("box"):                  os.ModeDir | 0o555,
+		m.path("box", "stdout"):        0o444,
+		m.path("box", "merged"):        0o444,
+		m.path("box", "cursor"):        0o444,
+		m.path("box", "seek"):          0o644,
+		m.path("box", "stdout.follow"): 0o444,
+	} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != want || st.Uid != uint32(os.Getuid()) || st.Gid != uint32(os.Getgid()) {
+			t.Errorf("%s: %v %d:%d, want %v owned by %d:%d", p, fi.Mode(), st.Uid, st.Gid, want, os.Getuid(), os.Getgid())
+		}
+	}
+}
