@@ -32,6 +32,7 @@ type object struct {
 	uid, gid uint32
 	perm     uint32 // the object's permission bits
 	need     uint32 // what a reader needs on it: needRead, needSearch or both
+	regular  bool   // a regular file (the engine reads no other kind)
 }
 
 // The three classes of users of a file, by the shift of their bits.
@@ -138,7 +139,8 @@ func lstatObject(path string, need uint32) (object, error) {
 	if err := syscall.Lstat(path, &st); err != nil {
 		return object{}, &os.PathError{Op: "lstat", Path: path, Err: err}
 	}
-	return object{uid: st.Uid, gid: st.Gid, perm: st.Mode & 0o777, need: need}, nil
+	return object{uid: st.Uid, gid: st.Gid, perm: st.Mode & 0o777, need: need,
+		regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
 }
 
 // pathObjects returns every directory from / down to dir, each needing
@@ -206,7 +208,8 @@ func dirPerm(objs []object) Perm {
 
 // FilePerm returns the Perm of file f of a sandbox: read for the classes
 // that can read every log file the file is made from (those that exist
-// now), and reach them. seek, whose writes only move the writer's own
+// now; the engine reads no symbolic link, FIFO or directory in their
+// place, so those do not count), and reach them. seek, whose writes only move the writer's own
 // position, is writable by whoever may read it.
 func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
 	if strings.ContainsRune(sandbox, '/') {
@@ -225,7 +228,9 @@ func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
 		if err != nil {
 			return Perm{}, fmt.Errorf("permissions: %w", err)
 		}
-		objs = append(objs, o)
+		if o.regular {
+			objs = append(objs, o)
+		}
 	}
 	want := uint32(needRead)
 	if f.Kind == KindSeek {

@@ -63,14 +63,16 @@ func (s *state) filePerm(name string, f cursorfs.File) (cursorfs.Perm, syscall.E
 	return p, permErrno(err)
 }
 
-// permErrno maps an error of a permission computation: a path gone is
-// ENOENT (the sandbox went), anything else is logged and EIO.
+// permErrno maps an error of a permission computation: the errno of the
+// failed lstat (ENOENT when the sandbox went, EACCES where the mounting
+// user cannot look), else EIO, logged.
 func permErrno(err error) syscall.Errno {
+	var errno syscall.Errno
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, fs.ErrNotExist):
-		return syscall.ENOENT
+	case errors.As(err, &errno):
+		return errno
 	}
 	slog.Warn("msb-logfs", "err", err)
 	return syscall.EIO
