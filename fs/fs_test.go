@@ -177,7 +177,7 @@ func TestConcurrentUse(t *testing.T) {
 	defer follow.Close()
 	wg.Add(1)
 	var taken atomic.Int64 // bytes the follower has read
-	go func() { // reads until Shutdown gives end of file
+	go func() {            // reads until Shutdown gives end of file
 		defer wg.Done()
 		if _, err := io.Copy(countWriter{&taken}, follow); err != nil {
 			errs <- fmt.Errorf("follow: %w", err)
