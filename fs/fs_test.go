@@ -175,9 +175,10 @@ func TestConcurrentUse(t *testing.T) {
 	errs := make(chan error, 16)
 	follow := openBlocking(t, m.path("stdout.follow"))
 	defer follow.Close()
-	wg.Add(1)
 	var taken atomic.Int64 // bytes the follower has read
-	go func() {            // reads until Shutdown gives end of file
+
+	wg.Add(1)
+	go func() { // reads until Shutdown gives end of file
 		defer wg.Done()
 		if _, err := io.Copy(countWriter{&taken}, follow); err != nil {
 			errs <- fmt.Errorf("follow: %w", err)
