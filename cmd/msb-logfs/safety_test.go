@@ -54,6 +54,45 @@ func TestLogsCursorFileCheckedFirst(t *testing.T) {
 	}
 }
 
+// TestLogsCursorFileReadOnlyDirectory: a --cursor-file in a directory the
+// user cannot write fails before anything is printed (as user nobody, in a
+// directory of root's).
+func TestLogsCursorFileReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("MSB_LOGFS_REQUIRE_FUSE") == "1" { // CI: root, so this runs
+			t.Fatal("MSB_LOGFS_REQUIRE_FUSE=1 but not root")
+		}
+		t.Skip("needs root to run the command as another user")
+	}
+	dir, err := os.MkdirTemp("", "msb-logfs-ro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	home, ro := filepath.Join(dir, "home"), filepath.Join(dir, "ro")
+	s := newSandbox(t, home, "foo")
+	write(t, s, 1, "stdout", "a\n")
+	for _, p := range []string{filepath.Dir(binary), dir, ro} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(binary, "logs", "--home", home, "--cursor-file", filepath.Join(ro, "foo.cursor"), "foo")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, 10*time.Second)
+	if code != 2 || stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "permission denied") {
+		t.Errorf("read-only directory: exit %d, stdout %q, stderr %q; want exit 2, nothing printed, one line", code, stdout.String(), stderr.String())
+	}
+}
+
 // runFor runs the binary like run, killing it after d.
 func runFor(t *testing.T, d time.Duration, args ...string) (string, string, int) {
 	t.Helper()
