@@ -171,10 +171,25 @@ func pathObjects(dir string, last uint32) ([]object, error) {
 	return objs, nil
 }
 
+// sandboxesDir returns <home>/sandboxes with every symbolic link on the way
+// resolved, as the engine reaches it: the directories that count are the
+// real ones. Below it the engine follows no link.
+func sandboxesDir(home *engine.Home) (string, error) {
+	dir, err := filepath.EvalSymlinks(home.SandboxesDir())
+	if err != nil {
+		return "", fmt.Errorf("permissions: %w", err)
+	}
+	return dir, nil
+}
+
 // RootPerm returns the Perm of the mount's root: what <home>/sandboxes
 // grants (read to list, search to enter), reached from /.
 func RootPerm(home *engine.Home) (Perm, error) {
-	objs, err := pathObjects(home.SandboxesDir(), needRead|needSearch)
+	dir, err := sandboxesDir(home)
+	if err != nil {
+		return Perm{}, err
+	}
+	objs, err := pathObjects(dir, needRead|needSearch)
 	if err != nil {
 		return Perm{}, err
 	}
@@ -184,10 +199,11 @@ func RootPerm(home *engine.Home) (Perm, error) {
 // SandboxPerm returns the Perm of a sandbox directory: what its logs
 // directory grants, reached from /.
 func SandboxPerm(home *engine.Home, sandbox string) (Perm, error) {
-	if strings.ContainsRune(sandbox, '/') {
-		return Perm{}, fmt.Errorf("permissions: bad sandbox name %q", sandbox)
+	dir, err := logsDir(home, sandbox)
+	if err != nil {
+		return Perm{}, err
 	}
-	objs, err := pathObjects(logsDir(home, sandbox), needRead|needSearch)
+	objs, err := pathObjects(dir, needRead|needSearch)
 	if err != nil {
 		return Perm{}, err
 	}
@@ -212,10 +228,10 @@ func dirPerm(objs []object) Perm {
 // place, so those do not count), and reach them. seek, whose writes only move the writer's own
 // position, is writable by whoever may read it.
 func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
-	if strings.ContainsRune(sandbox, '/') {
-		return Perm{}, fmt.Errorf("permissions: bad sandbox name %q", sandbox)
+	dir, err := logsDir(home, sandbox)
+	if err != nil {
+		return Perm{}, err
 	}
-	dir := logsDir(home, sandbox)
 	objs, err := pathObjects(dir, needSearch)
 	if err != nil {
 		return Perm{}, err
@@ -260,6 +276,14 @@ func SourceFiles(f File) []string {
 	return append(names, engine.RuntimeLogName, engine.KernelLogName)
 }
 
-func logsDir(home *engine.Home, sandbox string) string {
-	return filepath.Join(home.SandboxesDir(), sandbox, "logs")
+// logsDir returns the real path of the sandbox's logs directory.
+func logsDir(home *engine.Home, sandbox string) (string, error) {
+	if sandbox == "" || sandbox == "." || sandbox == ".." || strings.ContainsRune(sandbox, '/') {
+		return "", fmt.Errorf("permissions: bad sandbox name %q", sandbox)
+	}
+	dir, err := sandboxesDir(home)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, sandbox, "logs"), nil
 }

@@ -162,6 +162,36 @@ func TestPermFromDisk(t *testing.T) {
 	}
 }
 
+// TestPermThroughALinkedHome: a home reached through a symbolic link is
+// judged by the directories the link leads to, not by the link's 0777.
+func TestPermThroughALinkedHome(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("MSB_LOGFS_REQUIRE_FUSE") == "1" {
+			t.Fatal("MSB_LOGFS_REQUIRE_FUSE=1 but not root")
+		}
+		t.Skip("needs root to give files to other users")
+	}
+	b := newBox(t, "box", 3, 0)
+	openPath(t, b.dir)
+	link := filepath.Join(t.TempDir(), "home")
+	openPath(t, filepath.Dir(link))
+	must(t, os.Symlink(b.dir, link))
+	home, err := engine.OpenHome(link)
+	must(t, err)
+	t.Cleanup(func() { _ = home.Close() })
+	stdout := Files[LookupFile("stdout")]
+	if got, err := FilePerm(home, "box", stdout); err != nil || got.Mode != 0o444 {
+		t.Fatalf("open home through a link: %+v %v, want 0444", got, err)
+	}
+	must(t, os.Chmod(b.dir, 0o700))
+	if got, err := FilePerm(home, "box", stdout); err != nil || got.Mode != 0o400 {
+		t.Errorf("closed home through a link: %+v %v, want 0400", got, err)
+	}
+	if got, err := RootPerm(home); err != nil || got.Mode != 0o500 {
+		t.Errorf("root of a closed home through a link: %+v %v, want 0500", got, err)
+	}
+}
+
 // openPath makes dir and each of its parents searchable and readable by
 // everyone (t.TempDir makes them 0700).
 func openPath(t *testing.T, dir string) {
