@@ -200,3 +200,26 @@ func openPath(t *testing.T, dir string) {
 		must(t, os.Chmod(d, 0o755))
 	}
 }
+
+// BenchmarkFilePerm measures what --allow-other adds to each stat of a
+// file: the owner and mode of merged (every log file, every directory from
+// /). BenchmarkViewStat, the size and time every stat computes anyway, is
+// the reference.
+func BenchmarkFilePerm(b *testing.B) {
+	box := newBox(b, "box", 100, 0)
+	merged := Files[LookupFile("merged")]
+	for b.Loop() {
+		if _, err := FilePerm(box.home, "box", merged); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkViewStat(b *testing.B) {
+	box := newBox(b, "box", 100, 0)
+	for b.Loop() {
+		if _, err := box.sb.Stat(engine.ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -103,6 +103,7 @@ type state struct {
 	opts     Options
 	rec      *recorder
 	uid, gid uint32 // the mounting user's
+	perms    *cursorfs.Perms
 
 	mu    sync.Mutex
 	inos  map[string]uint64 // sandbox name → inode number of its directory
@@ -115,7 +116,7 @@ func newState(fsys *cursorfs.FS, o Options) *state {
 	now := time.Now()
 	return &state{
 		fsys: fsys, home: fsys.Home(), opts: o,
-		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), perms: cursorfs.NewPerms(fsys.Home()),
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
 		list: listing{mtime: now}, start: now,
 	}

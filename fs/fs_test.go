@@ -85,6 +85,12 @@ type testMount struct {
 
 func mountBox(t *testing.T) *testMount {
 	t.Helper()
+	return mountBoxWith(t, Options{DirectMount: true})
+}
+
+// mountBoxWith mounts a home with one sandbox "box" with options o.
+func mountBoxWith(t testing.TB, o Options) *testMount {
+	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
 		if os.Getenv("MSB_LOGFS_REQUIRE_FUSE") == "1" {
 			t.Fatalf("FUSE required: /dev/fuse %v, euid %d", err, os.Geteuid())
@@ -101,7 +107,7 @@ func mountBox(t *testing.T) *testMount {
 		t.Fatal(err)
 	}
 	m := &testMount{dir: t.TempDir(), w: w, fsys: cursorfs.New(h)}
-	m.srv, err = Mount(m.dir, m.fsys, Options{DirectMount: true})
+	m.srv, err = Mount(m.dir, m.fsys, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +124,7 @@ func mountBox(t *testing.T) *testMount {
 	return m
 }
 
-func (m *testMount) write(t *testing.T, n int) {
+func (m *testMount) write(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		c := msbwriter.Chunk{Source: "stdout", Data: fmt.Appendf(nil, "line %05d\n", m.n)}
@@ -266,5 +272,25 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkStat measures a stat of merged through the mount, as each
+// tool's stat, ls -l and tail -f's poll makes it: without --allow-other
+// (the reference) and with it, where each stat also derives the owner and
+// mode from the disk.
+func BenchmarkStat(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    Options
+	}{{"default", Options{DirectMount: true}}, {"allow-other", Options{DirectMount: true, AllowOther: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			m := mountBoxWith(b, c.o)
+			for b.Loop() {
+				if _, err := os.Stat(m.path("merged")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

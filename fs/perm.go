@@ -15,7 +15,8 @@ import (
 // the mount, and everything is theirs: 0555 directories, 0444 files, 0644
 // seek. With AllowOther the kernel checks permissions (default_permissions)
 // against owners and modes that package cursorfs derives from the disk, so
-// that a user reads a view only if they could read its files on disk.
+// that a user reads a view only if they could read its files on disk
+// (held for engine.HoldFor, as every state the mount shows).
 
 // The modes shown without AllowOther.
 const (
@@ -35,7 +36,7 @@ func (s *state) rootPerm() (cursorfs.Perm, syscall.Errno) {
 	if !s.opts.AllowOther {
 		return s.mounter(dirMode), 0
 	}
-	p, err := cursorfs.RootPerm(s.home)
+	p, err := s.perms.Root()
 	if errors.Is(err, fs.ErrNotExist) {
 		return s.mounter(dirMode), 0
 	}
@@ -47,7 +48,7 @@ func (s *state) sandboxPerm(name string) (cursorfs.Perm, syscall.Errno) {
 	if !s.opts.AllowOther {
 		return s.mounter(dirMode), 0
 	}
-	p, err := cursorfs.SandboxPerm(s.home, name)
+	p, err := s.perms.Sandbox(name)
 	return p, permErrno(err)
 }
 
@@ -59,7 +60,7 @@ func (s *state) filePerm(name string, f cursorfs.File) (cursorfs.Perm, syscall.E
 		}
 		return s.mounter(fileMode), 0
 	}
-	p, err := cursorfs.FilePerm(s.home, name, f)
+	p, err := s.perms.File(name, cursorfs.LookupFile(f.Name))
 	return p, permErrno(err)
 }
 
