@@ -185,21 +185,18 @@ func sandboxesDir(home *engine.Home) (string, error) {
 // RootPerm returns the Perm of the mount's root: what <home>/sandboxes
 // grants (read to list, search to enter), reached from /.
 func RootPerm(home *engine.Home) (Perm, error) {
-	dir, err := sandboxesDir(home)
-	if err != nil {
-		return Perm{}, err
-	}
-	objs, err := pathObjects(dir, needRead|needSearch)
-	if err != nil {
-		return Perm{}, err
-	}
-	return dirPerm(objs), nil
+	return dirPermAt(sandboxesDir(home))
 }
 
 // SandboxPerm returns the Perm of a sandbox directory: what its logs
 // directory grants, reached from /.
 func SandboxPerm(home *engine.Home, sandbox string) (Perm, error) {
-	dir, err := logsDir(home, sandbox)
+	return dirPermAt(logsDir(home, sandbox))
+}
+
+// dirPermAt returns the Perm of a directory of the mount that shows dir,
+// unless the path could not be found (err).
+func dirPermAt(dir string, err error) (Perm, error) {
 	if err != nil {
 		return Perm{}, err
 	}
