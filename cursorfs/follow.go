@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +22,9 @@ type Follow struct {
 	f      *engine.Follow
 	closed chan struct{}
 	live   sync.RWMutex // held for reading around every use of f; Close takes it
+	// waiting counts the reads waiting at the end now, so that a test
+	// can wait for a read to block instead of sleeping.
+	waiting atomic.Int32
 }
 
 // OpenFollow opens view v of sb for following.
@@ -55,16 +59,26 @@ func (h *Follow) Read(ctx context.Context, p []byte, off int64, nonblock bool) (
 		if nonblock {
 			return 0, syscall.EAGAIN
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return 0, syscall.EINTR
-		case <-h.fs.shutdown:
-			return 0, nil
-		case <-h.closed:
-			return 0, nil
+		if done, err := h.wait(ctx, changed); done {
+			return 0, err
 		}
 	}
+}
+
+// wait waits at the end for a change (false: try again), the request's
+// interruption (EINTR), the shutdown or the handle's close (end of file).
+func (h *Follow) wait(ctx context.Context, changed <-chan struct{}) (done bool, err error) {
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	select {
+	case <-changed:
+		return false, nil
+	case <-ctx.Done():
+		return true, syscall.EINTR
+	case <-h.fs.shutdown:
+	case <-h.closed:
+	}
+	return true, nil
 }
 
 // try reads what the handle holds at off, taking in what was appended

@@ -21,18 +21,28 @@ type result struct {
 	at  time.Time
 }
 
-// blockedRead starts a blocking read at off and checks that it blocks.
+// blockedRead starts a blocking read at off and waits until it waits at
+// the end of f; a read that returns instead fails the test.
 func blockedRead(t *testing.T, ctx context.Context, f *Follow, off int64) <-chan result {
 	t.Helper()
+	before := f.waiting.Load()
 	ch := make(chan result, 1)
 	go func() {
 		n, err := f.Read(ctx, make([]byte, 4096), off, false)
 		ch <- result{n, err, time.Now()}
 	}()
-	select {
-	case r := <-ch:
-		t.Fatalf("read at the end returned at once: %d, %v", r.n, r.err)
-	case <-time.After(50 * time.Millisecond):
+	var returned *result
+	waitFor(t, 5*time.Second, "the read to block", func() bool {
+		select {
+		case r := <-ch:
+			returned = &r
+			return true
+		default:
+			return f.waiting.Load() > before
+		}
+	})
+	if returned != nil {
+		t.Fatalf("read at the end returned at once: %d, %v", returned.n, returned.err)
 	}
 	return ch
 }

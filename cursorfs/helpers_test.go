@@ -14,7 +14,7 @@ import (
 
 // testBox is a sandbox written with msbwriter and read through a home.
 type testBox struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	w    *msbwriter.Sandbox
 	home *engine.Home
@@ -25,7 +25,7 @@ type testBox struct {
 
 // newBox makes a home with sandbox name holding lines stdout lines, one
 // runtime line and one kernel line.
-func newBox(t *testing.T, name string, lines int, rotateAt int64) *testBox {
+func newBox(t testing.TB, name string, lines int, rotateAt int64) *testBox {
 	t.Helper()
 	dir := t.TempDir()
 	w, err := msbwriter.Create(dir, name, msbwriter.Options{RotateAt: rotateAt})
@@ -70,7 +70,7 @@ func stdout(from, to int) []byte {
 	return buf.Bytes()
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func followUntil(t *testing.T, f *Follow, off int64, want int, d time.Duration) 
 }
 
 // engineBytes renders view v of sb with a snapshot opened directly.
-func engineBytes(t *testing.T, sb *engine.Sandbox, v engine.View) []byte {
+func engineBytes(t testing.TB, sb *engine.Sandbox, v engine.View) []byte {
 	t.Helper()
 	s, err := sb.OpenSnapshot(v)
 	must(t, err)
@@ -127,7 +127,7 @@ func engineBytes(t *testing.T, sb *engine.Sandbox, v engine.View) []byte {
 }
 
 // readSeek reads a seek handle until it returns 0.
-func readSeek(t *testing.T, s *Seek) []byte {
+func readSeek(t testing.TB, s *Seek) []byte {
 	t.Helper()
 	var out []byte
 	buf := make([]byte, 1000)

@@ -12,7 +12,7 @@ import (
 )
 
 // jsonLines splits merged.jsonl into objects.
-func jsonLines(t *testing.T, data []byte) []map[string]any {
+func jsonLines(t testing.TB, data []byte) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, l := range bytes.SplitAfter(data, []byte{'\n'}) {
@@ -28,7 +28,7 @@ func jsonLines(t *testing.T, data []byte) []map[string]any {
 	return out
 }
 
-func writeOK(t *testing.T, s *Seek, line string) {
+func writeOK(t testing.TB, s *Seek, line string) {
 	t.Helper()
 	if err := s.Write([]byte(line)); err != nil {
 		t.Fatalf("write %q: %v", line, err)
@@ -70,7 +70,8 @@ func TestSeekBadLinesKeepPosition(t *testing.T) {
 	s := OpenSeek(b.sb)
 	all := jsonLines(t, readSeek(t, s))
 	writeOK(t, s, all[4]["cursor"].(string))
-	for _, bad := range []string{"", "\n", "garbage\n", "AAAA\n", foreign.String() + "\n", "2026-13-45T99:00:00Z\n", "start\nend\n", "yesterday"} {
+	for _, bad := range []string{"", "\n", "garbage\n", "AAAA\n", foreign.String() + "\n", "2026-13-45T99:00:00Z\n", "start\nend\n", "yesterday",
+		"end\nstart\n", "start\n\n", "\nstart\n", "start\r\nend", all[0]["cursor"].(string) + "\n" + all[9]["cursor"].(string) + "\n"} {
 		err := s.Write([]byte(bad))
 		if Errno(err) != 22 { // EINVAL
 			t.Fatalf("write %q: %v, want EINVAL", bad, err)

@@ -188,10 +188,21 @@ func TestScanFollow(t *testing.T) {
 
 	sc2 := sb.NewScanner(Query{Mask: MaskAll})
 	defer sc2.Close()
+	following := make(chan struct{}, 1) // sent at each flush: Follow then waits for a change
 	go func() {
-		done <- sc2.Follow(context.Background(), func(*Entry, *State) error { return nil }, func() error { return nil })
+		done <- sc2.Follow(context.Background(), func(*Entry, *State) error { return nil }, func() error {
+			select {
+			case following <- struct{}{}:
+			default:
+			}
+			return nil
+		})
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-following:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Follow did not start")
+	}
 	if err := os.RemoveAll(filepath.Join(home, "sandboxes", "f")); err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,11 @@ func (d *sandboxDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 			key = "boot-error"
 		}
 	}
-	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 0)
+	p, errno := d.st.sandboxPerm(d.name)
+	if errno != 0 {
+		return errno
+	}
+	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 0, p)
 	return 0
 }
 

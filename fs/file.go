@@ -38,8 +38,7 @@ var (
 // follow handle's current length.
 func (n *fileNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if h := n.handleFor(ctx, f); h != nil {
-		fileAttr(&out.Attr, n.file, h.size(), h.modTime())
-		return 0
+		return n.attr(&out.Attr, h.size(), h.modTime())
 	}
 	return n.statByName(&out.Attr)
 }
@@ -74,8 +73,7 @@ func (n *fileNode) statByName(a *fuse.Attr) syscall.Errno {
 	if err != nil {
 		return errnoOf(err)
 	}
-	fileAttr(a, n.file, size, mtime)
-	return 0
+	return n.attr(a, size, mtime)
 }
 
 func (n *fileNode) stat() (int64, time.Time, error) {
@@ -102,12 +100,21 @@ func (n *fileNode) stat() (int64, time.Time, error) {
 	return 0, mt, err
 }
 
-// fileAttr fills the attributes of a regular file.
-func fileAttr(a *fuse.Attr, f cursorfs.File, size int64, mtime time.Time) {
-	a.Mode = syscall.S_IFREG | 0o444
-	if f.Kind == cursorfs.KindSeek {
-		a.Mode = syscall.S_IFREG | 0o644
+// attr fills the attributes of the file with size and mtime, and the owner
+// and mode that the disk grants.
+func (n *fileNode) attr(a *fuse.Attr, size int64, mtime time.Time) syscall.Errno {
+	p, errno := n.st.filePerm(n.sandbox, n.file)
+	if errno != 0 {
+		return errno
 	}
+	fileAttr(a, size, mtime, p)
+	return 0
+}
+
+// fileAttr fills the attributes of a regular file.
+func fileAttr(a *fuse.Attr, size int64, mtime time.Time, p cursorfs.Perm) {
+	a.Mode = syscall.S_IFREG
+	setPerm(a, p)
 	a.Nlink = 1
 	a.Size = uint64(size)
 	a.Blksize = readSize

@@ -54,12 +54,12 @@ func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
 func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	zero := time.Duration(0)
 	st := newState(fsys, o)
+	// Every node sets its owner and mode itself (perm.go): no defaults.
 	opts := &gofs.Options{
 		EntryTimeout:    &zero,
 		AttrTimeout:     &zero,
 		NegativeTimeout: &zero,
-		UID:             uint32(os.Getuid()),
-		GID:             uint32(os.Getgid()),
+		NullPermissions: true,
 	}
 	opts.MountOptions = fuse.MountOptions{
 		FsName:            "msb-logfs",
@@ -73,6 +73,11 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,
+	}
+	if o.AllowOther {
+		// The kernel checks every access against the owners and modes
+		// the disk grants (perm.go).
+		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	}
 	st.rec = newRecorder(gofs.NewNodeFS(&root{st: st}, opts))
 	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
@@ -93,10 +98,12 @@ const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {
-	fsys *cursorfs.FS
-	home *engine.Home
-	opts Options
-	rec  *recorder
+	fsys     *cursorfs.FS
+	home     *engine.Home
+	opts     Options
+	rec      *recorder
+	uid, gid uint32 // the mounting user's
+	perms    *cursorfs.Perms
 
 	mu    sync.Mutex
 	inos  map[string]uint64 // sandbox name → inode number of its directory
@@ -109,6 +116,7 @@ func newState(fsys *cursorfs.FS, o Options) *state {
 	now := time.Now()
 	return &state{
 		fsys: fsys, home: fsys.Home(), opts: o,
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), perms: cursorfs.NewPerms(fsys.Home()),
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
 		list: listing{mtime: now}, start: now,
 	}

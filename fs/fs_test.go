@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -84,6 +85,12 @@ type testMount struct {
 
 func mountBox(t *testing.T) *testMount {
 	t.Helper()
+	return mountBoxWith(t, Options{DirectMount: true})
+}
+
+// mountBoxWith mounts a home with one sandbox "box" with options o.
+func mountBoxWith(t testing.TB, o Options) *testMount {
+	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
 		if os.Getenv("MSB_LOGFS_REQUIRE_FUSE") == "1" {
 			t.Fatalf("FUSE required: /dev/fuse %v, euid %d", err, os.Geteuid())
@@ -100,7 +107,7 @@ func mountBox(t *testing.T) *testMount {
 		t.Fatal(err)
 	}
 	m := &testMount{dir: t.TempDir(), w: w, fsys: cursorfs.New(h)}
-	m.srv, err = Mount(m.dir, m.fsys, Options{DirectMount: true})
+	m.srv, err = Mount(m.dir, m.fsys, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +124,7 @@ func mountBox(t *testing.T) *testMount {
 	return m
 }
 
-func (m *testMount) write(t *testing.T, n int) {
+func (m *testMount) write(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		c := msbwriter.Chunk{Source: "stdout", Data: fmt.Appendf(nil, "line %05d\n", m.n)}
@@ -174,10 +181,12 @@ func TestConcurrentUse(t *testing.T) {
 	errs := make(chan error, 16)
 	follow := openBlocking(t, m.path("stdout.follow"))
 	defer follow.Close()
+	var taken atomic.Int64 // bytes the follower has read
+
 	wg.Add(1)
 	go func() { // reads until Shutdown gives end of file
 		defer wg.Done()
-		if _, err := io.Copy(io.Discard, follow); err != nil {
+		if _, err := io.Copy(countWriter{&taken}, follow); err != nil {
 			errs <- fmt.Errorf("follow: %w", err)
 		}
 	}()
@@ -199,7 +208,12 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	seekUse(t, m)
 	m.write(t, 2000)
-	time.Sleep(50 * time.Millisecond) // let the follower take some in
+	// Shut down once the follower has taken in every line and waits in a
+	// read at the end.
+	all := int64(m.n * len("line 00000\n"))
+	waitUntil(t, 10*time.Second, "the follower to take in every line and block", func() bool {
+		return taken.Load() == all && m.srv.ReadsInFlight() > 0
+	})
 	m.fsys.Shutdown()
 	wg.Wait()
 	close(errs)
@@ -238,5 +252,45 @@ func seekUse(t *testing.T, m *testMount) {
 	data, err := io.ReadAll(s)
 	if err != nil || !bytes.Contains(data, []byte(`"d":"line 00100\n"`)) {
 		t.Fatalf("seek after end: %q, %v", data, err)
+	}
+}
+
+// countWriter counts the bytes written to it.
+type countWriter struct{ n *atomic.Int64 }
+
+func (w countWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// waitUntil polls cond every 5 ms until it holds, failing after d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkStat measures a stat of merged through the mount, as each
+// tool's stat, ls -l and tail -f's poll makes it: without --allow-other
+// (the reference) and with it, where each stat also derives the owner and
+// mode from the disk.
+func BenchmarkStat(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    Options
+	}{{"default", Options{DirectMount: true}}, {"allow-other", Options{DirectMount: true, AllowOther: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			m := mountBoxWith(b, c.o)
+			for b.Loop() {
+				if _, err := os.Stat(m.path("merged")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

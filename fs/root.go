@@ -9,6 +9,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
 // root is the mount's top directory: one directory per sandbox, read live
@@ -41,7 +43,11 @@ func (r *root) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut
 	if errno != 0 {
 		return errno
 	}
-	dirAttr(&out.Attr, mtime, len(names))
+	p, errno := r.st.rootPerm()
+	if errno != 0 {
+		return errno
+	}
+	dirAttr(&out.Attr, mtime, len(names), p)
 	return 0
 }
 
@@ -73,8 +79,9 @@ func (r *root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 }
 
 // dirAttr fills the attributes of a read-only directory.
-func dirAttr(a *fuse.Attr, mtime time.Time, subdirs int) {
-	a.Mode = syscall.S_IFDIR | 0o555
+func dirAttr(a *fuse.Attr, mtime time.Time, subdirs int, p cursorfs.Perm) {
+	a.Mode = syscall.S_IFDIR
+	setPerm(a, p)
 	a.Nlink = uint32(2 + subdirs)
 	setTimes(a, mtime)
 }

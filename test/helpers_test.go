@@ -111,6 +111,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.
 
 // liveWriter writes a sandbox in the background until stopped.
 type liveWriter struct {
+	t      *testing.T
 	s      *msbwriter.Sandbox
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -127,7 +128,7 @@ func writeLive(t *testing.T, home, name string, rate int, rotateAt int64) *liveW
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &liveWriter{s: s, cancel: cancel}
+	w := &liveWriter{t: t, s: s, cancel: cancel}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -141,11 +142,24 @@ func writeLive(t *testing.T, home, name string, rate int, rotateAt int64) *liveW
 	return w
 }
 
-// stop ends the writer and closes its sandbox.
+// stop ends the writer and closes its sandbox. A write that failed, or a
+// failed close, fails the test: the logs it checked were not written.
 func (w *liveWriter) stop() {
 	w.cancel()
 	w.wg.Wait()
-	_ = w.s.Close()
+	if err := w.s.Close(); err != nil {
+		w.t.Errorf("live writer: close: %v", err)
+	}
+	if err := w.error(); err != nil {
+		w.t.Errorf("live writer: %v", err)
+	}
+}
+
+// error returns the writer's error, nil while it writes fine.
+func (w *liveWriter) error() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // lines splits text into lines without their newlines.

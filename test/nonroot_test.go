@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,14 +21,17 @@ const nobody = 65534
 // root (to become the user), fusermount3, and a /dev/fuse open to everyone,
 // as distributions ship it.
 func TestNonRootMount(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the mount as another user")
+	fi, err := os.Stat("/dev/fuse")
+	switch {
+	case err != nil:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
+	case os.Geteuid() != 0:
+		requireFUSE(t, "needs root to run the mount as another user")
+	case fi.Mode().Perm()&0o006 != 0o006:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
 	}
 	if _, err := exec.LookPath("fusermount3"); err != nil {
-		t.Skip("no fusermount3 (Debian package fuse3)")
-	}
-	if fi, err := os.Stat("/dev/fuse"); err != nil || fi.Mode().Perm()&0o006 != 0o006 {
-		t.Skipf("/dev/fuse is not open to other users here (%v)", fi.Mode())
+		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
 	}
 	dir, err := os.MkdirTemp("", "msb-logfs-nonroot-")
 	if err != nil {

@@ -88,7 +88,10 @@ func TestSeek(t *testing.T) {
 	if e := s.pos(all[4].Cursor + "\n"); e != 0 {
 		t.Fatalf("write cursor: %v", e)
 	}
-	for _, bad := range []string{"garbage\n", "\n", foreign + "\n", "2026-02-30T10:00:00Z\n"} {
+	// A write of several lines is refused whole: the last line does not
+	// win, nor the first.
+	several := []string{"start\nend\n", "end\nstart\n", "start\n\n", "\nend\n", all[0].Cursor + "\n" + all[9].Cursor + "\n"}
+	for _, bad := range append([]string{"garbage\n", "\n", foreign + "\n", "2026-02-30T10:00:00Z\n"}, several...) {
 		if e := s.pos(bad); e != syscall.EINVAL {
 			t.Fatalf("write %q: errno %v, want EINVAL", bad, e)
 		}

@@ -55,7 +55,7 @@ type logsRun struct {
 	tail     int
 	follow   bool
 	show     bool
-	cursorTo string
+	cursorTo *cursorFile // nil without --cursor-file
 	out      *bufio.Writer
 	render   engine.Renderer
 	buf      []byte
@@ -67,9 +67,16 @@ func runLogs(c *cli.Context) error {
 		return err
 	}
 	defer home.Close()
+	defer run.cursorTo.close()
+	// A reader that goes away (| head) ends the run with status 0, as
+	// for msb logs: the write fails with EPIPE instead of killing us.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run.run(ctx)
+	if err := run.run(ctx); err != nil && !errors.Is(err, syscall.EPIPE) {
+		return err
+	}
+	return nil
 }
 
 func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
@@ -95,7 +102,13 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 		return nil, nil, usageError(err)
 	}
 	run := &logsRun{sb: sb, query: q, tail: c.Int("tail"), follow: c.Bool("follow"),
-		show: c.Bool("show-cursor"), cursorTo: c.String("cursor-file"), out: bufio.NewWriterSize(os.Stdout, 256<<10)}
+		show: c.Bool("show-cursor"), out: bufio.NewWriterSize(os.Stdout, 256<<10)}
+	if path := c.String("cursor-file"); path != "" {
+		if run.cursorTo, err = openCursorFile(path); err != nil {
+			home.Close()
+			return nil, nil, usageError(err)
+		}
+	}
 	switch {
 	case c.Bool("json"):
 		run.format = engine.FormatJSON
@@ -103,6 +116,7 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 		run.format = engine.FormatText
 	}
 	if err := run.position(c.String("after-cursor")); err != nil {
+		run.cursorTo.close()
 		home.Close()
 		return nil, nil, err
 	}
@@ -142,12 +156,11 @@ func parseQuery(c *cli.Context) (engine.Query, error) {
 
 // position sets where the run starts: --after-cursor, else the cursor file.
 func (r *logsRun) position(after string) error {
-	if after == "" && r.cursorTo != "" {
-		b, err := os.ReadFile(r.cursorTo)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("--cursor-file: %w", err)
+	if after == "" && r.cursorTo != nil {
+		var err error
+		if after, err = r.cursorTo.read(); err != nil {
+			return usageError(err)
 		}
-		after = strings.TrimSpace(string(b))
 	}
 	if after == "" {
 		return nil
@@ -213,27 +226,12 @@ func (r *logsRun) print(e *engine.Entry, after *engine.State) error {
 // never points past what was written.
 func (r *logsRun) flush(sc *engine.Scanner) error {
 	if err := r.out.Flush(); err != nil {
-		if errors.Is(err, syscall.EPIPE) {
-			return cli.Exit("", 0)
-		}
-		return err
+		return fmt.Errorf("output: %w", err)
 	}
-	if r.cursorTo == "" {
+	if r.cursorTo == nil {
 		return nil
 	}
-	return writeFileAtomic(r.cursorTo, sc.LastState().Cursor.String()+"\n")
-}
-
-// writeFileAtomic replaces path with data through a rename.
-func writeFileAtomic(path, data string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		return fmt.Errorf("cursor file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("cursor file: %w", err)
-	}
-	return nil
+	return r.cursorTo.write(sc.LastState().Cursor.String())
 }
 
 // tailRing keeps the rendering of the last n entries.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -19,12 +20,18 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad time %q: want RFC 3339 (2026-05-01T10:00:00Z) or a duration ago (30s, 5m, 2h, 1d)", s)
 }
 
-// parseAgo parses a positive duration with units s, m, h or d.
+// maxAgo is the longest duration ago: what a time.Duration holds (about
+// 292 years).
+const maxAgo = time.Duration(math.MaxInt64)
+
+// parseAgo parses a positive duration with units s, m, h or d. Day counts
+// that are not finite numbers or do not fit a time.Duration are refused:
+// converting them would wrap around into the future.
 func parseAgo(s string) (time.Duration, bool) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || days < 0 {
-			return 0, false
+		if err != nil || !(days >= 0) || days*float64(24*time.Hour) >= float64(maxAgo) {
+			return 0, false // also NaN and +Inf
 		}
 		return time.Duration(days * float64(24*time.Hour)), true
 	}

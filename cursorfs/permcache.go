@@ -1,0 +1,100 @@
+package cursorfs
+
+import (
+	"sync"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+)
+
+// Perms computes the Perm of the root, the sandbox directories and their
+// files, and keeps each result for engine.HoldFor, the interval for which
+// the mount holds any state it has shown: a lookup and a stat of one path
+// make the kernel ask for the attributes of every directory on the way,
+// each of which would otherwise take a dozen lstat calls. A change of the
+// disk's modes shows within that interval. It keeps at most
+// maxPermEntries results. Safe for concurrent use.
+type Perms struct {
+	home *engine.Home
+	now  func() time.Time
+
+	mu      sync.Mutex
+	entries map[permKey]permEntry
+}
+
+// maxPermEntries bounds what Perms keeps: past it, the results older than
+// the hold interval are dropped, and if that is not enough, all of them.
+const maxPermEntries = 4096
+
+// permKey names what a Perm is of: the root (sandbox ""), a sandbox
+// directory (file -1) or one of its files (an index in Files).
+type permKey struct {
+	sandbox string
+	file    int
+}
+
+type permEntry struct {
+	p   Perm
+	err error
+	at  time.Time
+}
+
+// NewPerms returns the permission computer of home.
+func NewPerms(home *engine.Home) *Perms {
+	return &Perms{home: home, now: time.Now, entries: make(map[permKey]permEntry)}
+}
+
+// Root returns RootPerm, at most engine.HoldFor old.
+func (c *Perms) Root() (Perm, error) {
+	return c.get(permKey{"", -1}, func() (Perm, error) { return RootPerm(c.home) })
+}
+
+// Sandbox returns SandboxPerm of sandbox, at most engine.HoldFor old.
+func (c *Perms) Sandbox(sandbox string) (Perm, error) {
+	return c.get(permKey{"/" + sandbox, -1}, func() (Perm, error) { return SandboxPerm(c.home, sandbox) })
+}
+
+// File returns FilePerm of file i of Files in sandbox, at most
+// engine.HoldFor old.
+func (c *Perms) File(sandbox string, i int) (Perm, error) {
+	return c.get(permKey{"/" + sandbox, i}, func() (Perm, error) { return FilePerm(c.home, sandbox, Files[i]) })
+}
+
+// get returns the held result of k, or computes and holds a new one.
+func (c *Perms) get(k permKey, compute func() (Perm, error)) (Perm, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < engine.HoldFor && !now.Before(e.at) {
+		return e.p, e.err
+	}
+	p, err := compute()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxPermEntries {
+		c.dropOld(now)
+	}
+	c.entries[k] = permEntry{p, err, now}
+	return p, err
+}
+
+// dropOld drops the results older than the hold interval, or all of them
+// if none is.
+func (c *Perms) dropOld(now time.Time) {
+	for k, e := range c.entries {
+		if now.Sub(e.at) >= engine.HoldFor || now.Before(e.at) {
+			delete(c.entries, k)
+		}
+	}
+	if len(c.entries) >= maxPermEntries {
+		clear(c.entries)
+	}
+}
+
+// held returns how many results c keeps (for tests).
+func (c *Perms) held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
