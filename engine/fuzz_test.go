@@ -123,7 +123,11 @@ func FuzzParseTextLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		orig := string(line)
 		buf := append([]byte(nil), line...)
-		body, kind, ns := parseTextLine(buf)
+		tl := parseTextLine(buf)
+		if tl.body < 0 || tl.body > tl.n || tl.n > len(buf) {
+			t.Fatalf("offsets %+v for a line of %d bytes", tl, len(buf))
+		}
+		body, kind, ns := buf[tl.body:tl.n], tl.kind, tl.ns
 		if len(body) > len(orig) {
 			t.Fatalf("body longer than the line")
 		}
@@ -210,8 +214,8 @@ func FuzzParseCursor(f *testing.F) {
 // so it is not an uptime stamp (the line inherits a time, rule 3).
 func TestUptimeOverflow(t *testing.T) {
 	for _, line := range []string{"[999999999999.000000] x", "[ 9300000000.5] x"} {
-		if _, kind, ns := parseTextLine([]byte(line)); kind == stampUptime {
-			t.Errorf("parseTextLine(%q): uptime %d ns, which wrapped around", line, ns)
+		if tl := parseTextLine([]byte(line)); tl.kind == stampUptime {
+			t.Errorf("parseTextLine(%q): uptime %d ns, which wrapped around", line, tl.ns)
 		}
 	}
 }

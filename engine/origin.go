@@ -58,18 +58,18 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
-		r.read += int64(len(line)) + 1
+		r.read += int64(len(line))
 		r.counts.TooLong += r.scan.tooLong
 		r.scan.tooLong = 0
 		if !ok {
 			return e, end, false
 		}
-		if len(line) == 0 {
+		if len(line) == 1 {
 			r.counts.Empty++
 			continue
 		}
 		if r.origin == OriginExec {
-			if e, ok = r.execEntry(line); ok {
+			if e, ok = r.execEntry(line[:len(line)-1]); ok {
 				return e, end, true
 			}
 			continue
@@ -90,20 +90,18 @@ func (r *originReader) execEntry(line []byte) (Entry, bool) {
 	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}, true
 }
 
+// textEntry parses a text line, given with its newline. The body is the
+// stripped line's body, and keeps the newline (SPEC §1).
 func (r *originReader) textEntry(line []byte) Entry {
-	body, kind, ns := parseTextLine(line)
-	// body is a subslice of line, which the scanner lets us extend by one
-	// byte: give the body back its newline.
-	start := cap(line) - cap(body)
-	body = line[start : start+len(body)+1]
-	body[len(body)-1] = '\n'
+	tl := parseTextLine(line[:len(line)-1])
+	line[tl.n] = '\n' // stripping shortened the line: move its newline up
 	t := r.prev
-	switch kind {
+	switch tl.kind {
 	case stampRFC3339:
-		t = ns
+		t = tl.ns
 	case stampUptime:
-		t = r.birth + ns
+		t = r.birth + tl.ns
 	}
 	r.prev = t
-	return Entry{Time: t, Source: SourceSystem, Origin: r.origin, Body: body}
+	return Entry{Time: t, Source: SourceSystem, Origin: r.origin, Body: line[tl.body : tl.n+1]}
 }

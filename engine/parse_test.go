@@ -243,7 +243,9 @@ func TestParseTextLine(t *testing.T) {
 		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", stampInherited, 0},
 		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", stampInherited, 0},
 	} {
-		body, kind, ns := parseTextLine([]byte(tc.line))
+		line := []byte(tc.line)
+		tl := parseTextLine(line)
+		body, kind, ns := line[tl.body:tl.n], tl.kind, tl.ns
 		if string(body) != tc.body || kind != tc.kind || (kind != stampInherited && ns != tc.ns) {
 			t.Errorf("parseTextLine(%q) = %q, %d, %d; want %q, %d, %d", tc.line, body, kind, ns, tc.body, tc.kind, tc.ns)
 		}
@@ -447,7 +449,7 @@ func TestLongLineSkipped(t *testing.T) {
 			break
 		}
 		n++
-		if len(line) > MaxLineLen {
+		if len(line) > MaxLineLen+1 {
 			t.Fatalf("a line of %d bytes", len(line))
 		}
 	}

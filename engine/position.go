@@ -80,11 +80,11 @@ func inheritedTime(f fileRef, off int64) int64 {
 			if len(lines[i]) == 0 {
 				continue
 			}
-			switch _, kind, ns := parseTextLine(lines[i]); kind {
+			switch tl := parseTextLine(lines[i]); tl.kind {
 			case stampRFC3339:
-				return ns
+				return tl.ns
 			case stampUptime:
-				return f.birth + ns
+				return f.birth + tl.ns
 			}
 		}
 		end = start + int64(first)

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLogsStampOnlyTextLines: text lines that are only a timestamp (alone,
+// with trailing blanks, with an ANSI reset, coloured, after leading blanks)
+// are shown as entries with an empty body by `logs --source all`, and
+// `cursor` and resuming work (issue 7 item 1: a stack trace and exit 2).
+func TestLogsStampOnlyTextLines(t *testing.T) {
+	home := t.TempDir()
+	s := newSandbox(t, home, "foo")
+	write(t, s, 1, "stdout", "out\n")
+	lines := []string{
+		"2026-05-01T10:00:03Z",
+		"2026-05-01T10:00:03Z \t ",
+		"2026-05-01T10:00:04Z \x1b[0m",
+		"\x1b[32m2026-05-01T10:00:05Z\x1b[0m",
+		"   2026-05-01T10:00:06Z",
+	}
+	for _, l := range lines {
+		if err := s.Runtime(l); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Kernel(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := parseJSONL(t, mustRun(t, "logs", "--home", home, "--source", "all", "--json", "foo"))
+	if len(list) != 1+2*len(lines) {
+		t.Fatalf("%d entries, want %d", len(list), 1+2*len(lines))
+	}
+	for _, e := range list[1:] {
+		if e.D != "\n" || e.S != "system" {
+			t.Errorf("entry %+v: want an empty system body", e)
+		}
+	}
+	end := strings.TrimSpace(mustRun(t, "cursor", "--home", home, "foo"))
+	if end != list[len(list)-1].Cursor {
+		t.Errorf("cursor %q, want the last entry's %q", end, list[len(list)-1].Cursor)
+	}
+	got := mustRun(t, "logs", "--home", home, "--source", "all", "--timestamps", "--after-cursor", list[len(list)-2].Cursor, "foo")
+	if want := "2026-05-01T10:00:06.000Z system \n"; got != want {
+		t.Errorf("after the last but one cursor: %q, want %q", got, want)
+	}
+}
