@@ -58,6 +58,9 @@ type fileTable struct {
 	name string // sandbox name
 	mu   sync.Mutex
 	byID map[fileID]*logFile
+	// irregular holds, per log name, the identity of the file last reported
+	// as not regular, so that each is logged once (at most one per name).
+	irregular map[string]fileID
 }
 
 // fileID identifies a file: its device and inode number.
@@ -67,7 +70,7 @@ type fileID struct {
 }
 
 func newFileTable(root, name string) *fileTable {
-	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile)}
+	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile), irregular: make(map[string]fileID)}
 }
 
 // path returns the path of logs/<file>, for messages and checks.
@@ -99,7 +102,11 @@ func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
 	if err == unix.ENOENT {
 		return fileRef{}, fs.ErrNotExist
 	}
-	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG { // never opened: a FIFO could block
+		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
+		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: st.Mode}
+	}
+	if err == nil {
 		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
 		t.mu.Lock()
 		lf := t.byID[id]
@@ -132,11 +139,11 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		unix.Close(fd)
 		return fileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
 	}
+	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: errNotRegular}
+		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: uint32(stx.Mode)}
 	}
-	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lf := t.byID[id]

@@ -77,11 +77,18 @@ func inodeOf(t testing.TB, path string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
+// regularFile reports whether path is a regular file: the engine reads
+// nothing else (no FIFO, directory, socket, device or symbolic link).
+func regularFile(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func (m *model) readExec(t testing.TB, path string, last bool) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if !regularFile(path) {
 		return
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,10 +194,10 @@ func modelStrip(b []byte) []byte {
 }
 
 func (m *model) readText(t testing.TB, path string, o Origin) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if !regularFile(path) {
 		return
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,15 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // checkEveryResume resumes after each entry of merged.jsonl, through a
@@ -93,4 +101,90 @@ func TestTextLineOnlyStamp(t *testing.T) {
 		t.Fatalf("EndCursor: %v", err)
 	}
 	checkEveryResume(t, sb)
+}
+
+// TestIrregularLogFilesSkipped: a FIFO, a directory, a socket or a symbolic
+// link named like a log file is skipped, each logged once per file identity,
+// and the rest of the sandbox is served (issue 7 item 4: the whole sandbox
+// was unreadable). A FIFO is never opened, so nothing blocks.
+func TestIrregularLogFilesSkipped(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(0, "stdout", "old\n"))
+	d.rotate()
+	if err := os.Rename(d.path(chainName(1)), d.path(chainName(2))); err != nil {
+		t.Fatal(err)
+	}
+	d.exec(jl(1, "stdout", "new\n"))
+	outside := filepath.Join(t.TempDir(), "elsewhere.log")
+	if err := os.WriteFile(outside, []byte(jl(2, "stdout", "outside\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(d.path(chainName(1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(d.path(RuntimeLogName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", d.path(KernelLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := os.Symlink(outside, d.path(chainName(3))); err != nil {
+		t.Fatal(err)
+	}
+	logs := captureLogs(t)
+	sb := d.open()
+	for range 3 {
+		checkViews(t, d, sb)
+		expireHold(sb)
+	}
+	if got := string(snap(t, sb, ViewStdout)); got != "old\nnew\n" {
+		t.Errorf("stdout %q, want the two regular files' chunks", got)
+	}
+	checkEveryResume(t, sb)
+	for _, name := range []string{chainName(1), RuntimeLogName, KernelLogName, chainName(3)} {
+		if n := strings.Count(logs.String(), d.path(name)+":"); n != 1 {
+			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs)
+		}
+	}
+	// Another FIFO at the same name is another file: logged once more.
+	if err := unix.Mkfifo(d.path("fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(d.path("fifo"), d.path(chainName(1))); err != nil {
+		t.Fatal(err)
+	}
+	expireHold(sb)
+	checkViews(t, d, sb)
+	if n := strings.Count(logs.String(), d.path(chainName(1))+":"); n != 2 {
+		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chainName(1), n)
+	}
+}
+
+// captureLogs sends slog's default logger to a buffer for the test.
+func captureLogs(t *testing.T) *syncBuffer {
+	b := &syncBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(b, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return b
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,5 +47,34 @@ func TestLogsStampOnlyTextLines(t *testing.T) {
 	got := mustRun(t, "logs", "--home", home, "--source", "all", "--timestamps", "--after-cursor", list[len(list)-2].Cursor, "foo")
 	if want := "2026-05-01T10:00:06.000Z system \n"; got != want {
 		t.Errorf("after the last but one cursor: %q, want %q", got, want)
+	}
+}
+
+// TestLogsIrregularLogFiles: `exec.log.1` a FIFO and `runtime.log` a
+// directory are skipped (one warning each) and the rest is shown (issue 7
+// item 4: `logs` exited 1 with "not a regular file").
+func TestLogsIrregularLogFiles(t *testing.T) {
+	home := t.TempDir()
+	s := newSandbox(t, home, "foo")
+	write(t, s, 1, "stdout", "shown\n")
+	if err := s.Kernel("2026-05-01T10:00:02Z kernel line"); err != nil {
+		t.Fatal(err)
+	}
+	dir := s.LogsDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "exec.log.1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "runtime.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "logs", "--home", home, "--source", "all", "foo")
+	if code != 0 || out != "shown\nkernel line\n" {
+		t.Fatalf("logs: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if strings.Count(errOut, "\n") != 2 || !strings.Contains(errOut, "exec.log.1: a FIFO") || !strings.Contains(errOut, "runtime.log: a directory") {
+		t.Errorf("stderr %q: want one warning per skipped file", errOut)
+	}
+	if _, errOut, code := run(t, "cursor", "--home", home, "foo"); code != 0 {
+		t.Errorf("cursor: exit %d: %s", code, errOut)
 	}
 }
