@@ -487,12 +487,12 @@ func TestInheritedTime(t *testing.T) {
 	defer files.release()
 	f := files.text[OriginRuntime][0]
 	want := []int64{birth, nsAt(100), nsAt(100), nsAt(100), nsAt(100), birth + 3e9, nsAt(200), nsAt(300), nsAt(300)}
-	var off int64
+	var off uint64
 	if got := inheritedTime(f, 0); got != birth {
 		t.Errorf("at 0: %d, want the birth time %d", got, birth)
 	}
 	for i, l := range lines {
-		off += int64(len(l) + 1)
+		off += uint64(len(l) + 1)
 		if got := inheritedTime(f, off); got != want[i] {
 			t.Errorf("after line %d (%.20q): %s, want %s", i, l, FormatTime(got), FormatTime(want[i]))
 		}

@@ -53,7 +53,7 @@ type merger struct {
 type errGeneration struct{ pos Pos }
 
 func (e *errGeneration) Error() string {
-	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d", e.pos.Gen, e.pos.Offset, ChainLen-1)
+	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d, or beyond any file's size", e.pos.Gen, e.pos.Offset, ChainLen-1)
 }
 
 // reset positions m at st over files for the stream of mask. A text origin
@@ -88,7 +88,7 @@ func textPosValid(files []fileRef, p Pos) bool {
 	if p.IsStart() {
 		return true
 	}
-	return len(files) == 1 && files[0].gen == p.Gen && int64(p.Offset) <= files[0].size
+	return len(files) == 1 && files[0].gen == p.Gen && files[0].size >= 0 && p.Offset <= uint64(files[0].size)
 }
 
 func (m *merger) fill(o Origin) {

@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
 // and counted, never fatal).
 type Counts struct {
@@ -44,7 +46,7 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 		return true
 	}
 	for i, f := range files {
-		if f.gen == p.Gen {
+		if f.gen == p.Gen && p.Offset <= math.MaxInt64 { // no file is larger
 			r.scan.reset(files, i, int64(p.Offset))
 			r.prev = prev
 			return true

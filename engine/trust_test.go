@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -187,4 +188,97 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestCursorAbsurdOffsets: an exec position past the end of its file
+// (2^63 and 2^64-1 included) or inside a line is an invalid cursor; a text
+// position past the end or inside a line resumes from that file's start
+// (issue 7 item 3: a panic in the line scanner).
+func TestCursorAbsurdOffsets(t *testing.T) {
+	d := newSandboxDir(t)
+	first := jl(0, "stdout", "a\n")
+	d.exec(first, jl(1, "stdout", "b\n"))
+	d.appendRaw(ExecLogName, "unterminated")
+	d.rotate()
+	d.exec(jl(2, "stdout", "c\n"), jl(3, "stdout", "d\n"))
+	d.runtime(rl(4, "r1"), rl(5, "r2"))
+	sb := d.open()
+	rotated, cur := inodeOf(t, d.path(chainName(1))), inodeOf(t, d.path(ExecLogName))
+	rtGen, rtSize := inodeOf(t, d.path(RuntimeLogName)), uint64(fileSize(t, d.path(RuntimeLogName)))
+	curSize := uint64(fileSize(t, d.path(ExecLogName)))
+	for name, p := range map[string]Pos{
+		"2^63":             {cur, 1 << 63},
+		"2^64-1":           {cur, 1<<64 - 1},
+		"past the end":     {cur, curSize + 1},
+		"inside a line":    {cur, 5},
+		"before a newline": {cur, uint64(len(first)) - 1},
+		"inside the tail":  {rotated, curSize + 3},
+		"rotated, 2^63":    {rotated, 1 << 63},
+	} {
+		_, err := sb.StateAt(Cursor{p})
+		if !errors.Is(err, ErrInvalidCursor) {
+			t.Errorf("%s %+v: StateAt gave %v, want ErrInvalidCursor", name, p, err)
+		}
+	}
+	rotatedSize := uint64(fileSize(t, d.path(chainName(1))))
+	for name, tc := range map[string]struct {
+		c    Cursor
+		want string
+	}{
+		"after a line":           {Cursor{{cur, curSize - uint64(len(jl(3, "stdout", "d\n")))}}, "d\nr1\nr2\n"},
+		"end of a rotated tail":  {Cursor{{rotated, rotatedSize}}, "c\nd\nr1\nr2\n"},
+		"runtime 2^63":           {Cursor{{}, {rtGen, 1 << 63}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime inside a line":  {Cursor{{}, {rtGen, 3}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime past its end":   {Cursor{{}, {rtGen, rtSize + 1}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime after the 1st":  {Cursor{{}, {rtGen, uint64(len(rl(4, "r1"))) + 1}}, "a\nb\nc\nd\nr2\n"},
+		"runtime, foreign inode": {Cursor{{}, {rtGen + 1, 1}}, "a\nb\nc\nd\nr1\nr2\n"},
+	} {
+		st, err := sb.StateAt(tc.c)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := string(readerAll(t, sb, View{Mask: MaskAll, Format: FormatRaw}, st)); got != tc.want {
+			t.Errorf("%s: resumed to %q, want %q", name, got, tc.want)
+		}
+	}
+}
+
+// TestMergerAnyState: the merger never panics, whatever state it is given
+// (defence in depth: states from cursors are checked by StateAt first).
+func TestMergerAnyState(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(0, "stdout", "a\n"), jl(1, "stdout", "b\n"))
+	d.runtime(rl(2, "r"), "unstamped")
+	d.kernel("[ 1.5] k")
+	sb := d.open()
+	files, err := openFileSet(sb.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.release()
+	gens := []uint64{0, 1, files.chain[0].gen, files.text[OriginRuntime][0].gen, files.text[OriginKernel][0].gen}
+	offs := []uint64{0, 1, 5, 1<<63 - 1, 1 << 63, 1<<64 - 1}
+	for _, g := range gens {
+		for _, off := range offs {
+			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]int64{-1 << 63, 1<<63 - 1, 0}}
+			drainMerger(files, st)
+		}
+	}
+}
+
+// drainMerger merges every source from st to the end of files.
+func drainMerger(files *fileSet, st State) (n int, err error) {
+	var m merger
+	defer m.releaseBuffers()
+	if err := m.reset(files, MaskAll, st); err != nil {
+		return 0, err
+	}
+	for {
+		if _, ok := m.next(); !ok {
+			m.drained()
+			return n, m.err()
+		}
+		n++
+	}
 }

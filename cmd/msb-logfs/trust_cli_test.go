@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	le "encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +79,40 @@ func TestLogsIrregularLogFiles(t *testing.T) {
 	if _, errOut, code := run(t, "cursor", "--home", home, "foo"); code != 0 {
 		t.Errorf("cursor: exit %d: %s", code, errOut)
 	}
+}
+
+// TestLogsAbsurdCursorOffsets: a cursor naming exec.log's inode with an
+// offset of 2^63, past the end of the file or inside a line is invalid:
+// exit 2 with one line (issue 7 item 3: a panic, or silently taken).
+func TestLogsAbsurdCursorOffsets(t *testing.T) {
+	home := t.TempDir()
+	s := newSandbox(t, home, "foo")
+	write(t, s, 1, "stdout", "a\n")
+	write(t, s, 2, "stdout", "b\n")
+	fi, err := os.Stat(filepath.Join(s.LogsDir(), "exec.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
+	for name, off := range map[string]uint64{
+		"2^63":          1 << 63,
+		"2^64-1":        1<<64 - 1,
+		"past the end":  uint64(fi.Size()) + 1,
+		"inside a line": 3,
+	} {
+		c := cursorOf(ino, off)
+		out, errOut, code := run(t, "logs", "--home", home, "--after-cursor", c, "foo")
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "invalid cursor") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 2 and one line", name, code, out, errOut)
+		}
+	}
+}
+
+// cursorOf encodes a one-position cursor (exec only).
+func cursorOf(gen, off uint64) string {
+	raw := make([]byte, 17)
+	raw[0] = 1
+	le.LittleEndian.PutUint64(raw[1:], gen)
+	le.LittleEndian.PutUint64(raw[9:], off)
+	return base64.StdEncoding.EncodeToString(raw)
 }
