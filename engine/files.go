@@ -36,8 +36,8 @@ type logFile struct {
 	f     *os.File
 	gen   uint64 // inode number
 	id    fileID
-	birth int64 // Unix ns: birth time, else mtime at open
-	refs  int   // guarded by fileTable.mu
+	birth Time // birth time, else mtime at open
+	refs  int  // guarded by fileTable.mu
 }
 
 // fileRef is a logFile as it was seen at one moment: its size then bounds
@@ -151,14 +151,14 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		unix.Close(fd)
 	} else {
 		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino, id: id}
-		lf.birth = statxTime(stx.Mtime)
+		lf.birth = fileTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
-			lf.birth = statxTime(stx.Btime)
+			lf.birth = fileTime(stx.Btime)
 		}
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(0, statxTime(stx.Mtime))}, nil
+	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
 }
 
 // acquire takes one more reference to lf.
@@ -179,6 +179,13 @@ func (t *fileTable) release(lf *logFile) {
 	}
 }
 
+// statxTime returns a file time in Unix nanoseconds (wrapping outside
+// 1678–2262: it only identifies a directory).
 func statxTime(ts unix.StatxTimestamp) int64 {
 	return ts.Sec*1e9 + int64(ts.Nsec)
+}
+
+// fileTime returns a file time as a Time a rendering can show.
+func fileTime(ts unix.StatxTimestamp) Time {
+	return clampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
 }

@@ -22,20 +22,21 @@ func (m SourceMask) textOrigins() bool { return m.Has(SourceSystem) }
 // each text origin inherits.
 type State struct {
 	Cursor Cursor
-	Prev   [NumOrigins]int64
+	Prev   [NumOrigins]Time
 }
 
 // key orders entries in the merge: by time, then by origin.
 type key struct {
-	time   int64
+	time   Time
 	origin Origin
 }
 
 func (k key) less(o key) bool {
-	return k.time < o.time || (k.time == o.time && k.origin < o.origin)
+	return k.time.Less(o.time) || (k.time == o.time && k.origin < o.origin)
 }
 
-var minKey = key{time: -1 << 63}
+// minKey is below the key of any entry.
+var minKey = key{time: timeBottom}
 
 // merger yields the stable merge by timestamp of the origins a stream reads,
 // bounded by one fileSet. An origin's own order is never changed.

@@ -23,8 +23,8 @@ type originReader struct {
 	origin Origin
 	scan   lineScanner
 	json   jsonParser
-	prev   int64 // text: the timestamp the next unstamped line inherits
-	birth  int64 // text: the file's birth time
+	prev   Time // text: the timestamp the next unstamped line inherits
+	birth  Time // text: the file's birth time
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
@@ -33,7 +33,7 @@ type originReader struct {
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
-func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
+func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0
@@ -97,13 +97,8 @@ func (r *originReader) execEntry(line []byte) (Entry, bool) {
 func (r *originReader) textEntry(line []byte) Entry {
 	tl := parseTextLine(line[:len(line)-1])
 	line[tl.n] = '\n' // stripping shortened the line: move its newline up
-	t := r.prev
-	switch tl.kind {
-	case stampRFC3339:
-		t = tl.ns
-	case stampUptime:
-		t = r.birth + tl.ns
+	if t, ok := tl.time(r.birth); ok {
+		r.prev = t
 	}
-	r.prev = t
-	return Entry{Time: t, Source: SourceSystem, Origin: r.origin, Body: line[tl.body : tl.n+1]}
+	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.body : tl.n+1]}
 }

@@ -101,7 +101,7 @@ func atLineStart(f fileRef, off uint64) (bool, error) {
 // inheritedTime returns the timestamp that a line at off of a text file
 // inherits: that of the nearest stamped line before off (SPEC §1 rule 3),
 // else the file's birth time (rule 4). It reads the file backwards.
-func inheritedTime(f fileRef, off uint64) int64 {
+func inheritedTime(f fileRef, off uint64) Time {
 	end := int64(min(off, uint64(max(f.size, 0))))
 	block := int64(readChunk)
 	for end > 0 {
@@ -132,11 +132,8 @@ func inheritedTime(f fileRef, off uint64) int64 {
 			if len(lines[i]) == 0 {
 				continue
 			}
-			switch tl := parseTextLine(lines[i]); tl.kind {
-			case stampRFC3339:
-				return tl.ns
-			case stampUptime:
-				return f.birth + tl.ns
+			if t, ok := parseTextLine(lines[i]).time(f.birth); ok {
+				return t
 			}
 		}
 		end = start + int64(first)
@@ -164,8 +161,8 @@ func prevNewline(f fileRef, before int64) int64 {
 }
 
 // StateAtTime returns the state just before the first merged entry whose
-// time is at or after ns (or the end, if there is none).
-func (s *Sandbox) StateAtTime(ns int64) (State, error) {
+// time is at or after t (or the end, if there is none).
+func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	s.mu.Lock()
 	files, err := s.current()
 	var x *index
@@ -178,7 +175,7 @@ func (s *Sandbox) StateAtTime(ns int64) (State, error) {
 	}
 	// runMax only grows: the entry is after the last checkpoint whose
 	// prefix stays below ns.
-	i := sort.Search(len(x.cps), func(i int) bool { return x.cps[i].runMax.time >= ns }) - 1
+	i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.time.Less(t) }) - 1
 	start := x.cps[max(i, 0)].state
 	files = files.clone()
 	s.mu.Unlock()
@@ -194,7 +191,7 @@ func (s *Sandbox) StateAtTime(ns int64) (State, error) {
 		if !ok {
 			return m.drained(), m.err()
 		}
-		if e.Time >= ns {
+		if !e.Time.Less(t) {
 			return before, nil
 		}
 	}

@@ -14,7 +14,8 @@ const (
 type textLine struct {
 	n, body int
 	kind    textStamp
-	ns      int64 // stampRFC3339: the time; stampUptime: uptime, to add to the birth time
+	t       Time  // stampRFC3339: the time
+	up      int64 // stampUptime: nanoseconds of uptime, to add to the birth time
 }
 
 // parseTextLine strips ANSI escapes from line (in place) and finds its own
@@ -30,14 +31,26 @@ func parseTextLine(line []byte) textLine {
 		end++
 	}
 	if end-start >= 20 && line[end-1] == 'Z' {
-		if ns, ok := parseRFC3339(line[start:end]); ok {
-			return textLine{n: n, body: skipBlanks(line, end), kind: stampRFC3339, ns: ns}
+		if t, ok := parseRFC3339(line[start:end]); ok {
+			return textLine{n: n, body: skipBlanks(line, end), kind: stampRFC3339, t: t}
 		}
 	}
 	if up, ok := parseUptime(line); ok {
-		return textLine{n: n, kind: stampUptime, ns: up}
+		return textLine{n: n, kind: stampUptime, up: up}
 	}
 	return textLine{n: n, kind: stampInherited}
+}
+
+// time returns the line's own timestamp given the file's birth time, and
+// false if it has none (it inherits one), an uptime past MaxTime included.
+func (tl textLine) time(birth Time) (Time, bool) {
+	switch tl.kind {
+	case stampRFC3339:
+		return tl.t, true
+	case stampUptime:
+		return addUptime(birth, tl.up)
+	}
+	return Time{}, false
 }
 
 // skipBlanks returns the index of the first byte at or after i that is not
@@ -49,8 +62,8 @@ func skipBlanks(b []byte, i int) int {
 	return i
 }
 
-// maxUptimeSec bounds an uptime stamp so that birth time plus uptime stays
-// within int64 nanoseconds (a century of uptime is plenty).
+// maxUptimeSec bounds an uptime stamp so that its nanoseconds fit in an
+// int64 (a century of uptime is plenty); addUptime checks the sum.
 const maxUptimeSec = 100 * 365 * 86400
 
 // parseUptime parses a leading kernel uptime stamp "[ 12.345678]".
@@ -64,8 +77,10 @@ func parseUptime(b []byte) (int64, bool) {
 	}
 	var secs int64
 	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 12 {
-		secs = secs*10 + int64(b[i]-'0')
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if secs <= maxUptimeSec { // past it, the stamp is refused below
+			secs = secs*10 + int64(b[i]-'0')
+		}
 		i++
 	}
 	if i == start || i >= len(b) || b[i] != '.' {

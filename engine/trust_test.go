@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -261,7 +263,7 @@ func TestMergerAnyState(t *testing.T) {
 	offs := []uint64{0, 1, 5, 1<<63 - 1, 1 << 63, 1<<64 - 1}
 	for _, g := range gens {
 		for _, off := range offs {
-			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]int64{-1 << 63, 1<<63 - 1, 0}}
+			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]Time{timeBottom, timeTop, {Sec: 1, Nsec: 1<<32 - 1}}}
 			drainMerger(files, st)
 		}
 	}
@@ -280,5 +282,109 @@ func drainMerger(files *fileSet, st State) (n int, err error) {
 			return n, m.err()
 		}
 		n++
+	}
+}
+
+// TestTimesWholeRange: exec and text lines with any time RFC 3339 allows
+// (years 0000 to 9999, any offset, leap seconds) are entries in the right
+// order; a leap second sorts after :59 and before the next minute and
+// renders as :60. A time whose year in UTC leaves 0000–9999 is skipped and
+// counted (issue 7 item 6: they were skipped).
+func TestTimesWholeRange(t *testing.T) {
+	d := newSandboxDir(t)
+	x := func(ts, body string) string { return xline{T: ts, S: "stdout", D: body}.String() }
+	d.exec(
+		x("0000-01-01T00:00:00Z", "year 0\n"),
+		x("1600-06-01T00:00:00+01:00", "1600\n"),
+		x("2016-12-31T23:59:59.999999999Z", "before leap\n"),
+		x("2017-01-01T01:59:60.25+02:00", "leap in +02:00\n"),
+		x("2017-01-01T00:00:00Z", "after leap\n"),
+		x("2300-01-01T00:00:00Z", "2300\n"),
+		x("9999-12-31T23:59:60.999Z", "last\n"),
+		x("0000-01-01T00:00:00+00:01", "year -1 in UTC\n"),
+		x("9999-12-31T23:59:59-00:01", "year 10000 in UTC\n"),
+	)
+	d.runtime("2016-12-31T23:59:60.5Z runtime leap", "unstamped after it")
+	sb := d.open()
+	views := checkViews(t, d, sb)
+	want := "0000-01-01T00:00:00.000Z stdout year 0\n" +
+		"1600-05-31T23:00:00.000Z stdout 1600\n" +
+		"2016-12-31T23:59:59.999Z stdout before leap\n" +
+		"2016-12-31T23:59:60.250Z stdout leap in +02:00\n" +
+		"2016-12-31T23:59:60.500Z system runtime leap\n" +
+		"2016-12-31T23:59:60.500Z system unstamped after it\n" +
+		"2017-01-01T00:00:00.000Z stdout after leap\n" +
+		"2300-01-01T00:00:00.000Z stdout 2300\n" +
+		"9999-12-31T23:59:60.999Z stdout last\n"
+	compareBytes(t, "merged", views["merged"], []byte(want))
+	if st, err := sb.Stat(ViewStdout); err != nil || st.Skipped.Malformed != 2 {
+		t.Errorf("Stat(stdout) = %+v, %v: want the two times outside 0000–9999 skipped", st, err)
+	}
+	checkEveryResume(t, sb)
+	leap, _ := ParseTime("2016-12-31T23:59:60Z")
+	st, err := sb.StateAtTime(leap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readerAll(t, sb, ViewStdout, st)); got != "leap in +02:00\nafter leap\n2300\nlast\n" {
+		t.Errorf("stdout from the leap second: %q", got)
+	}
+}
+
+// TestTimeOrderAndFormat: a leap second sorts between :59 and the next
+// minute; the formatter shows every year 0000–9999 with four digits and
+// clamps what is outside.
+func TestTimeOrderAndFormat(t *testing.T) {
+	sec := TimeOf(time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC)).Sec
+	order := []Time{{sec, 0}, {sec, 999999999}, {sec, 1e9}, {sec, 2e9 - 1}, {sec + 1, 0}}
+	for i := range len(order) - 1 {
+		if !order[i].Less(order[i+1]) || order[i].Compare(order[i+1]) != -1 || order[i+1].Compare(order[i]) != 1 {
+			t.Errorf("%v is not before %v", order[i], order[i+1])
+		}
+	}
+	for tm, want := range map[Time]string{
+		{sec, 1e9 + 5e8}:          "2016-12-31T23:59:60.500Z",
+		{sec, 2e9 - 1}:            "2016-12-31T23:59:60.999Z",
+		MinTime:                   "0000-01-01T00:00:00.000Z",
+		MaxTime:                   "9999-12-31T23:59:60.999Z",
+		{MinTime.Sec - 1, 0}:      "0000-01-01T00:00:00.000Z",
+		timeBottom:                "0000-01-01T00:00:00.000Z",
+		timeTop:                   "9999-12-31T23:59:60.999Z",
+		{-62135596800 + 59, 1e9}:  "0001-01-01T00:00:60.000Z",
+		{253402300799 - 86400, 0}: "9999-12-30T23:59:59.000Z",
+	} {
+		if got := FormatTime(tm); got != want {
+			t.Errorf("FormatTime(%+v) = %q, want %q", tm, got, want)
+		}
+	}
+	var f timeFormatter // the cache tells a leap second from its :59
+	for _, tm := range []Time{{sec, 5e8}, {sec, 1e9 + 5e8}, {sec, 5e8}} {
+		if got, want := string(f.format(tm)), FormatTime(tm); got != want {
+			t.Errorf("cached format of %+v: %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// TestUptimeNeverOverflows: birth plus uptime is checked: past the year
+// 9999 (or with any birth time) it is refused, never wrapped around.
+func TestUptimeNeverOverflows(t *testing.T) {
+	for _, tc := range []struct {
+		birth Time
+		up    int64
+		ok    bool
+	}{
+		{Time{Sec: 0}, 1e9, true},
+		{Time{Sec: MaxTime.Sec}, 0, true},
+		{Time{Sec: MaxTime.Sec - 1}, 1e9, true},
+		{Time{Sec: MaxTime.Sec - 1}, 3e9, false},
+		{timeTop, 1, false},
+		{Time{Sec: math.MaxInt64 - 1}, math.MaxInt64, false},
+		{timeBottom, math.MaxInt64, true},
+		{Time{Sec: 0}, -1, false},
+	} {
+		got, ok := addUptime(tc.birth, tc.up)
+		if ok != tc.ok || (ok && (got.Less(tc.birth) || MaxTime.Less(got))) {
+			t.Errorf("addUptime(%+v, %d) = %+v, %v; want ok %v", tc.birth, tc.up, got, ok, tc.ok)
+		}
 	}
 }
