@@ -6,7 +6,7 @@ FUZZTIME  ?= 30s
 MOUNTPOINT ?=
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-FUZZ_TARGETS := FuzzParseExecLine FuzzParseTextLine FuzzParseCursor
+FUZZ_TARGETS := FuzzParseExecLine FuzzParseTextLine FuzzParseCursor FuzzSandbox FuzzCursorPositions
 
 .PHONY: all help build test lint bench demo fuzz clean
 

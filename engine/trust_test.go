@@ -17,25 +17,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkEveryResume resumes after each entry of merged.jsonl, through a
-// Reader and through a Scanner, and checks that each yields exactly the
-// entries after it.
+// checkEveryResume reads merged.jsonl with a Scanner from the start, then
+// resumes after each entry, through a Reader and through a Scanner, and
+// checks that each yields exactly the entries after it.
 func checkEveryResume(t *testing.T, sb *Sandbox) {
 	t.Helper()
 	full := snap(t, sb, ViewMergedJSON)
 	lines := bytes.SplitAfter(full, []byte{'\n'})
 	lines = lines[:len(lines)-1]
 	js := parseJSONL(t, full)
-	for i, j := range js {
-		c, err := ParseCursor(j.Cursor)
-		if err != nil {
-			t.Fatalf("entry %d: its own cursor: %v", i, err)
+	for i := -1; i < len(js); i++ {
+		var st State
+		what := "from the start"
+		if i >= 0 {
+			c, err := ParseCursor(js[i].Cursor)
+			if err != nil {
+				t.Fatalf("entry %d: its own cursor: %v", i, err)
+			}
+			if st, err = sb.StateAt(c); err != nil {
+				t.Fatalf("entry %d: StateAt(its cursor): %v", i, err)
+			}
+			what = fmt.Sprintf("resumed after entry %d of %d", i, len(js))
 		}
-		st, err := sb.StateAt(c)
-		if err != nil {
-			t.Fatalf("entry %d: StateAt(its cursor): %v", i, err)
-		}
-		what := fmt.Sprintf("resumed after entry %d of %d", i, len(js))
 		compareBytes(t, what, readerAll(t, sb, ViewMergedJSON, st), bytes.Join(lines[i+1:], nil))
 		got := scanEntries(t, sb, Query{Mask: MaskAll, From: st})
 		if len(got) != len(js)-i-1 {
