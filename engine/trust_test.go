@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -150,8 +149,8 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	}
 	checkEveryResume(t, sb)
 	for _, name := range []string{chainName(1), RuntimeLogName, KernelLogName, chainName(3)} {
-		if n := strings.Count(logs.String(), d.path(name)+":"); n != 1 {
-			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs)
+		if n := strings.Count(logs(), d.path(name)+":"); n != 1 {
+			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs())
 		}
 	}
 	// Another FIFO at the same name is another file: logged once more.
@@ -163,36 +162,29 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	}
 	expireHold(sb)
 	checkViews(t, d, sb)
-	if n := strings.Count(logs.String(), d.path(chainName(1))+":"); n != 2 {
+	if n := strings.Count(logs(), d.path(chainName(1))+":"); n != 2 {
 		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chainName(1), n)
 	}
 }
 
-// captureLogs sends slog's default logger to a buffer for the test.
-func captureLogs(t *testing.T) *syncBuffer {
-	b := &syncBuffer{}
+// captureLogs sends slog's default logger to a file for the test, and
+// returns a function that reads what was logged so far.
+func captureLogs(t *testing.T) func() string {
+	path := filepath.Join(t.TempDir(), "log")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(b, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return b
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	slog.SetDefault(slog.New(slog.NewTextHandler(f, nil)))
+	t.Cleanup(func() { slog.SetDefault(old); f.Close() })
+	return func() string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
 }
 
 // TestCursorAbsurdOffsets: an exec position past the end of its file
@@ -389,5 +381,34 @@ func TestUptimeNeverOverflows(t *testing.T) {
 		if ok != tc.ok || (ok && (got.Less(tc.birth) || MaxTime.Less(got))) {
 			t.Errorf("addUptime(%+v, %d) = %+v, %v; want ok %v", tc.birth, tc.up, got, ok, tc.ok)
 		}
+	}
+}
+
+// TestTimePathsAllocationFree: parsing exec and text lines (with a leap
+// second and a far year, a cache hit and a miss) and formatting times
+// allocate nothing: the Time type kept the hot paths allocation-free.
+func TestTimePathsAllocationFree(t *testing.T) {
+	lines := [][]byte{
+		[]byte(jl(0, "stdout", "hi\n")),
+		[]byte(jl(1, "stdout", "hi\n")),
+		[]byte(`{"t":"2016-12-31T23:59:60.5+01:00","s":"stderr","d":"x"}`),
+		[]byte(`{"t":"0001-01-01T00:00:00Z","s":"output","d":"y","id":3}`),
+	}
+	text := []byte("\x1b[32m2016-12-31T23:59:60.5Z\x1b[0m body")
+	var p jsonParser
+	var f timeFormatter
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, l := range lines {
+			e, ok := p.parse(l)
+			if !ok {
+				t.Fatalf("%s does not parse", l)
+			}
+			f.format(e.time)
+		}
+		buf := append(make([]byte, 0, 64), text...)
+		_ = parseTextLine(buf)
+	})
+	if allocs > 1 { // the one is the text line's copy above
+		t.Errorf("%.1f allocations per run", allocs)
 	}
 }
