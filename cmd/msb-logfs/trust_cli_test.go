@@ -116,3 +116,31 @@ func cursorOf(gen, off uint64) string {
 	le.LittleEndian.PutUint64(raw[9:], off)
 	return base64.StdEncoding.EncodeToString(raw)
 }
+
+// TestLogsLeapSecondsAndFarYears: exec lines stamped with a leap second or
+// a year outside 1678–2262 are shown, in order, with their times (issue 7
+// item 6: they were skipped).
+func TestLogsLeapSecondsAndFarYears(t *testing.T) {
+	home := t.TempDir()
+	s := newSandbox(t, home, "foo")
+	for _, l := range []string{
+		`{"t":"0001-02-03T04:05:06.789Z","s":"stdout","d":"far past\n"}`,
+		`{"t":"2016-12-31T23:59:59.9Z","s":"stdout","d":"before\n"}`,
+		`{"t":"2017-01-01T00:59:60.5+01:00","s":"stdout","d":"leap\n"}`,
+		`{"t":"2017-01-01T00:00:00Z","s":"stdout","d":"after\n"}`,
+		`{"t":"9999-12-31T23:59:59.999Z","s":"stdout","d":"far future\n"}`,
+	} {
+		if err := s.ExecLine([]byte(l + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := mustRun(t, "logs", "--home", home, "--timestamps", "foo")
+	want := "0001-02-03T04:05:06.789Z stdout far past\n" +
+		"2016-12-31T23:59:59.900Z stdout before\n" +
+		"2016-12-31T23:59:60.500Z stdout leap\n" +
+		"2017-01-01T00:00:00.000Z stdout after\n" +
+		"9999-12-31T23:59:59.999Z stdout far future\n"
+	if got != want {
+		t.Errorf("logs -t:\n%s\nwant:\n%s", got, want)
+	}
+}
