@@ -36,3 +36,22 @@ func TestSeekAbsurdCursorEINVAL(t *testing.T) {
 		t.Errorf("after the refused writes: %d bytes, want the %d after the first entry", len(got), len(all)-len(lines[0]))
 	}
 }
+
+// TestSeekTimesWholeRange: seek takes every RFC 3339 time, leap seconds and
+// years 0000–9999 included (time.Parse refused the leap second: EINVAL).
+func TestSeekTimesWholeRange(t *testing.T) {
+	b := newBox(t, "box", 5, 0)
+	s := OpenSeek(b.sb)
+	all := readSeek(t, s)
+	for word, want := range map[string][]byte{
+		"2016-12-31T23:59:60.5Z":    all,
+		"0000-01-01T00:00:00Z":      all,
+		"9999-12-31T23:59:60.999Z":  nil,
+		"2016-12-31T23:59:60+01:00": all,
+	} {
+		writeOK(t, s, word+"\n")
+		if got := readSeek(t, s); !bytes.Equal(got, want) {
+			t.Errorf("from %s: %d bytes, want %d", word, len(got), len(want))
+		}
+	}
+}
