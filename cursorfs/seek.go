@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
@@ -85,8 +84,8 @@ func (s *Seek) parse(line []byte) (engine.State, error) {
 	case "end":
 		return s.sb.EndState()
 	}
-	if t, err := time.Parse(time.RFC3339Nano, word); err == nil {
-		return s.sb.StateAtTime(t.UnixNano())
+	if t, ok := engine.ParseTime(word); ok {
+		return s.sb.StateAtTime(t)
 	}
 	c, err := engine.ParseCursor(word)
 	if err != nil {

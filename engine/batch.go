@@ -29,7 +29,7 @@ func runBatch(v View, files *fileSet, start State) (*batch, error) {
 		}
 		return nil, err
 	}
-	b := &batch{seg: seg, min: key{time: 1<<63 - 1}, max: minKey, restart: m.state != start}
+	b := &batch{seg: seg, min: maxKey, max: minKey, restart: m.state != start}
 	seg.cps[0].state = m.state // with any restarted text origin at its start
 	var mark int64
 	for {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
 // resumeAfter returns merged.jsonl after cursor c (as a string).
@@ -241,7 +240,7 @@ func TestResumeInheritsTimestamp(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st.Prev[o] != end.Prev[o] {
-			t.Errorf("%v: StateAt gives inherited time %d, the merge had %d", o, st.Prev[o], end.Prev[o])
+			t.Errorf("%v: StateAt gives inherited time %v, the merge had %v", o, st.Prev[o], end.Prev[o])
 		}
 	}
 }
@@ -400,9 +399,9 @@ func TestStateAtTime(t *testing.T) {
 	m := buildModel(t, d.logs)
 	es, curs := m.merge(MaskAll)
 	rng := rand.New(rand.NewPCG(8, 8))
-	times := []int64{es[0].time - 1, es[0].time, es[len(es)-1].time + 1, 1 << 62}
+	times := []Time{plusNs(es[0].time, -1), es[0].time, plusNs(es[len(es)-1].time, 1), MaxTime, MinTime}
 	for range 25 {
-		times = append(times, es[rng.IntN(len(es))].time+rng.Int64N(3)-1)
+		times = append(times, plusNs(es[rng.IntN(len(es))].time, rng.Int64N(3)-1))
 	}
 	for _, ns := range times {
 		st, err := sb.StateAtTime(ns)
@@ -410,14 +409,14 @@ func TestStateAtTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		i := 0
-		for i < len(es) && es[i].time < ns {
+		for i < len(es) && es[i].time.Less(ns) {
 			i++
 		}
 		var want []byte
 		for _, e := range es[i:] {
 			want = append(want, modelText(e)...)
 		}
-		compareBytes(t, fmt.Sprintf("from %s", time.Unix(0, ns).UTC().Format(time.RFC3339Nano)), readerAll(t, sb, ViewMerged, st), want)
+		compareBytes(t, fmt.Sprintf("from %v", ns), readerAll(t, sb, ViewMerged, st), want)
 		if i > 0 && i < len(es) && st.Cursor != curs[i-1] {
 			t.Errorf("StateAtTime cursor %v, want the cursor of the entry before (%v)", st.Cursor, curs[i-1])
 		}
@@ -439,7 +438,7 @@ func TestResumeAfterMaxLengthTextLine(t *testing.T) {
 	sc := sb.NewScanner(Query{Mask: MaskAll})
 	defer sc.Close()
 	var after []Cursor
-	var times []int64
+	var times []Time
 	if err := sc.Next(func(e *Entry, st *State) error {
 		after = append(after, st.Cursor)
 		times = append(times, e.Time)
@@ -486,13 +485,13 @@ func TestInheritedTime(t *testing.T) {
 	}
 	defer files.release()
 	f := files.text[OriginRuntime][0]
-	want := []int64{birth, nsAt(100), nsAt(100), nsAt(100), nsAt(100), birth + 3e9, nsAt(200), nsAt(300), nsAt(300)}
-	var off int64
+	want := []Time{birth, nsAt(100), nsAt(100), nsAt(100), nsAt(100), plusNs(birth, 3e9), nsAt(200), nsAt(300), nsAt(300)}
+	var off uint64
 	if got := inheritedTime(f, 0); got != birth {
-		t.Errorf("at 0: %d, want the birth time %d", got, birth)
+		t.Errorf("at 0: %v, want the birth time %v", got, birth)
 	}
 	for i, l := range lines {
-		off += int64(len(l) + 1)
+		off += uint64(len(l) + 1)
 		if got := inheritedTime(f, off); got != want[i] {
 			t.Errorf("after line %d (%.20q): %s, want %s", i, l, FormatTime(got), FormatTime(want[i]))
 		}

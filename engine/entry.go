@@ -69,7 +69,7 @@ func (o Origin) String() string {
 // Body aliases a buffer of the reader that produced it and is valid only
 // until the reader's next call.
 type Entry struct {
-	Time   int64 // Unix nanoseconds, UTC
+	Time   Time
 	Source Source
 	Origin Origin
 	HasID  bool

@@ -36,8 +36,8 @@ type logFile struct {
 	f     *os.File
 	gen   uint64 // inode number
 	id    fileID
-	birth int64 // Unix ns: birth time, else mtime at open
-	refs  int   // guarded by fileTable.mu
+	birth Time // birth time, else mtime at open
+	refs  int  // guarded by fileTable.mu
 }
 
 // fileRef is a logFile as it was seen at one moment: its size then bounds
@@ -58,6 +58,9 @@ type fileTable struct {
 	name string // sandbox name
 	mu   sync.Mutex
 	byID map[fileID]*logFile
+	// irregular holds, per log name, the identity of the file last reported
+	// as not regular, so that each is logged once (at most one per name).
+	irregular map[string]fileID
 }
 
 // fileID identifies a file: its device and inode number.
@@ -67,7 +70,7 @@ type fileID struct {
 }
 
 func newFileTable(root, name string) *fileTable {
-	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile)}
+	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile), irregular: make(map[string]fileID)}
 }
 
 // path returns the path of logs/<file>, for messages and checks.
@@ -99,7 +102,11 @@ func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
 	if err == unix.ENOENT {
 		return fileRef{}, fs.ErrNotExist
 	}
-	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG { // never opened: a FIFO could block
+		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
+		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: st.Mode}
+	}
+	if err == nil {
 		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
 		t.mu.Lock()
 		lf := t.byID[id]
@@ -132,11 +139,11 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		unix.Close(fd)
 		return fileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
 	}
+	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: errNotRegular}
+		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: uint32(stx.Mode)}
 	}
-	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lf := t.byID[id]
@@ -144,14 +151,14 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		unix.Close(fd)
 	} else {
 		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino, id: id}
-		lf.birth = statxTime(stx.Mtime)
+		lf.birth = fileTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
-			lf.birth = statxTime(stx.Btime)
+			lf.birth = fileTime(stx.Btime)
 		}
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(0, statxTime(stx.Mtime))}, nil
+	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
 }
 
 // acquire takes one more reference to lf.
@@ -172,6 +179,13 @@ func (t *fileTable) release(lf *logFile) {
 	}
 }
 
+// statxTime returns a file time in Unix nanoseconds (wrapping outside
+// 1678–2262: it only identifies a directory).
 func statxTime(ts unix.StatxTimestamp) int64 {
 	return ts.Sec*1e9 + int64(ts.Nsec)
+}
+
+// fileTime returns a file time as a Time a rendering can show.
+func fileTime(ts unix.StatxTimestamp) Time {
+	return clampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -44,7 +45,8 @@ func (s *fileSet) chainStillNamed() bool {
 	for n := range ChainLen {
 		var st unix.Stat_t
 		err := unix.Fstatat(unix.AT_FDCWD, s.table.path(chainName(n)), &st, unix.AT_SYMLINK_NOFOLLOW)
-		if (err == nil) != (want[n] != 0) || (err == nil && st.Ino != want[n]) {
+		named := err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG // the set skips any other kind
+		if named != (want[n] != 0) || (named && st.Ino != want[n]) {
 			return false
 		}
 	}
@@ -60,7 +62,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 	s := &fileSet{table: t}
 	for i := ChainLen - 1; i >= 0; i-- {
 		f, err := t.lookup(dir, chainName(i))
-		if errors.Is(err, fs.ErrNotExist) {
+		if t.skip(chainName(i), err) {
 			continue
 		}
 		if err != nil {
@@ -75,7 +77,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 			continue
 		}
 		f, err := t.lookup(dir, name)
-		if errors.Is(err, fs.ErrNotExist) {
+		if t.skip(name, err) {
 			continue
 		}
 		if err != nil {
@@ -85,6 +87,58 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 		s.text[o] = []fileRef{f}
 	}
 	return s, nil
+}
+
+// irregularError is a log name that is not a regular file: a FIFO, a
+// directory, a socket, a device or a symbolic link. The set skips it.
+type irregularError struct {
+	path string
+	id   fileID
+	mode uint32
+}
+
+func (e *irregularError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", e.path, fileKind(e.mode), errNotRegular)
+}
+
+func (e *irregularError) Unwrap() error { return errNotRegular }
+
+// fileKind names the file type of a stat mode.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return fmt.Sprintf("of type %#o", mode&unix.S_IFMT)
+}
+
+// skip reports whether the lookup of name left it out of the set: it does
+// not exist, or it is not a regular file. The latter is logged once per
+// file identity at that name.
+func (t *fileTable) skip(name string, err error) bool {
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	var irr *irregularError
+	if !errors.As(err, &irr) {
+		return false
+	}
+	t.mu.Lock()
+	seen, ok := t.irregular[name]
+	t.irregular[name] = irr.id
+	t.mu.Unlock()
+	if !ok || seen != irr.id {
+		slog.Warn("skipping a log file that is not a regular file", "sandbox", t.name, "err", irr)
+	}
+	return true
 }
 
 // origin returns the bounded files of origin o.

@@ -48,7 +48,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
-var maxKey = key{time: 1<<63 - 1, origin: NumOrigins}
+var maxKey = key{time: timeTop, origin: NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {

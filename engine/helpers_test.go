@@ -29,8 +29,20 @@ func tsAt(ms int64) string {
 	return baseTime.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 }
 
-// nsAt returns baseTime+ms in Unix nanoseconds.
-func nsAt(ms int64) int64 { return baseTime.Add(time.Duration(ms) * time.Millisecond).UnixNano() }
+// nsAt returns baseTime+ms as a Time.
+func nsAt(ms int64) Time { return TimeOf(baseTime.Add(time.Duration(ms) * time.Millisecond)) }
+
+// plusNs returns t plus ns nanoseconds (not for leap seconds).
+func plusNs(t Time, ns int64) Time {
+	sec, nsec := t.Sec+ns/1e9, int64(t.Nsec)+ns%1e9
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	}
+	if nsec >= 1e9 {
+		sec, nsec = sec+1, nsec-1e9
+	}
+	return Time{Sec: sec, Nsec: uint32(nsec)}
+}
 
 // tdir is one sandbox's logs directory in a temporary home.
 type tdir struct {
@@ -415,7 +427,7 @@ func bodies(es []jentry) []string {
 
 // statx returns the inode and the birth time (else the mtime) of a file, the
 // way the engine reads them.
-func statx(t testing.TB, path string) (ino uint64, birth int64) {
+func statx(t testing.TB, path string) (ino uint64, birth Time) {
 	t.Helper()
 	var stx unix.Statx_t
 	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
@@ -425,7 +437,7 @@ func statx(t testing.TB, path string) (ino uint64, birth int64) {
 	if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
 		ts = stx.Btime
 	}
-	return stx.Ino, ts.Sec*1e9 + int64(ts.Nsec)
+	return stx.Ino, Time{Sec: ts.Sec, Nsec: ts.Nsec}
 }
 
 // fileSize returns the size of a file.

@@ -9,7 +9,7 @@ import (
 // execLine is the result of parsing one exec.log line. Body aliases either
 // the line or the parser's scratch buffer.
 type execLine struct {
-	time   int64
+	time   Time
 	source Source
 	hasID  bool
 	id     uint64

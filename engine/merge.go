@@ -22,20 +22,21 @@ func (m SourceMask) textOrigins() bool { return m.Has(SourceSystem) }
 // each text origin inherits.
 type State struct {
 	Cursor Cursor
-	Prev   [NumOrigins]int64
+	Prev   [NumOrigins]Time
 }
 
 // key orders entries in the merge: by time, then by origin.
 type key struct {
-	time   int64
+	time   Time
 	origin Origin
 }
 
 func (k key) less(o key) bool {
-	return k.time < o.time || (k.time == o.time && k.origin < o.origin)
+	return k.time.Less(o.time) || (k.time == o.time && k.origin < o.origin)
 }
 
-var minKey = key{time: -1 << 63}
+// minKey is below the key of any entry.
+var minKey = key{time: timeBottom}
 
 // merger yields the stable merge by timestamp of the origins a stream reads,
 // bounded by one fileSet. An origin's own order is never changed.
@@ -53,7 +54,7 @@ type merger struct {
 type errGeneration struct{ pos Pos }
 
 func (e *errGeneration) Error() string {
-	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d", e.pos.Gen, e.pos.Offset, ChainLen-1)
+	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d, or beyond any file's size", e.pos.Gen, e.pos.Offset, ChainLen-1)
 }
 
 // reset positions m at st over files for the stream of mask. A text origin
@@ -88,7 +89,7 @@ func textPosValid(files []fileRef, p Pos) bool {
 	if p.IsStart() {
 		return true
 	}
-	return len(files) == 1 && files[0].gen == p.Gen && int64(p.Offset) <= files[0].size
+	return len(files) == 1 && files[0].gen == p.Gen && files[0].size >= 0 && p.Offset <= uint64(files[0].size)
 }
 
 func (m *merger) fill(o Origin) {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ import (
 
 // mEntry is one entry of the model.
 type mEntry struct {
-	time   int64
+	time   Time
 	source Source
 	origin Origin
 	id     *uint64
@@ -77,11 +79,18 @@ func inodeOf(t testing.TB, path string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
+// regularFile reports whether path is a regular file: the engine reads
+// nothing else (no FIFO, directory, socket, device or symbolic link).
+func regularFile(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func (m *model) readExec(t testing.TB, path string, last bool) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if !regularFile(path) {
 		return
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,15 +138,15 @@ func modelExecLine(line []byte) (mEntry, bool) {
 		}
 		e.id = &id
 	}
-	tm, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
+	tm, ok := modelTime(ts)
+	if !ok {
 		return e, false
 	}
 	s, ok := ParseSource(src)
 	if !ok {
 		return e, false
 	}
-	e.time, e.source, e.origin, e.body = tm.UnixNano(), s, OriginExec, []byte(d)
+	e.time, e.source, e.origin, e.body = tm, s, OriginExec, []byte(d)
 	if enc == "b64" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil {
 			e.body = raw
@@ -147,6 +156,43 @@ func modelExecLine(line []byte) (mEntry, bool) {
 }
 
 var uptimeRE = regexp.MustCompile(`^\[ *([0-9]+)\.([0-9]+)\]`)
+
+// rfc3339RE is RFC 3339's date-time grammar; the time package checks the
+// ranges but also accepts a comma before the fraction and offsets such as
+// +24:00, which the grammar does not.
+var rfc3339RE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:([0-9]{2})(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
+// modelTime parses an RFC 3339 time with the time package. A leap second
+// :60 is second :59 plus 1e9 ns, as chrono has it; a time whose year in UTC
+// is outside 0000–9999 cannot be rendered and is refused.
+func modelTime(s string) (Time, bool) {
+	g := rfc3339RE.FindStringSubmatch(s)
+	if g == nil {
+		return Time{}, false
+	}
+	leap := g[1] == "60"
+	if leap {
+		s = s[:17] + "59" + s[19:]
+	}
+	tm, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+	if err != nil || tm.UTC().Year() < 0 || tm.UTC().Year() > 9999 {
+		return Time{}, false
+	}
+	t := Time{Sec: tm.Unix(), Nsec: uint32(tm.Nanosecond())}
+	if leap {
+		t.Nsec += 1e9
+	}
+	return t, true
+}
+
+// modelFormat renders a time with the time package, a leap second as :60.
+func modelFormat(t Time) string {
+	s := time.Unix(t.Sec, int64(t.Nsec%1e9)).UTC().Format("2006-01-02T15:04:05.000Z")
+	if t.Nsec >= 1e9 {
+		s = s[:17] + "60" + s[19:]
+	}
+	return s
+}
 
 // modelStrip removes ANSI escapes.
 func modelStrip(b []byte) []byte {
@@ -187,10 +233,10 @@ func modelStrip(b []byte) []byte {
 }
 
 func (m *model) readText(t testing.TB, path string, o Origin) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if !regularFile(path) {
 		return
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,13 +260,12 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 		if k := bytes.IndexAny(rest, " \t"); k >= 0 {
 			tok = rest[:k]
 		}
-		if tm, err := time.Parse(time.RFC3339Nano, string(tok)); err == nil && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
-			ts, body = tm.UnixNano(), bytes.TrimLeft(rest[len(tok):], " \t")
+		if tm, ok := modelTime(string(tok)); ok && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
+			ts, body = tm, bytes.TrimLeft(rest[len(tok):], " \t")
 		} else if g := uptimeRE.FindSubmatch(s); g != nil {
-			secs, _ := strconv.ParseInt(string(g[1]), 10, 64)
-			frac := string(g[2]) + "000000000"
-			ns, _ := strconv.ParseInt(frac[:9], 10, 64)
-			ts = birth + secs*1e9 + ns
+			if up, ok := modelUptime(birth, string(g[1]), string(g[2])); ok {
+				ts = up
+			}
 		}
 		prev = ts
 		m.origins[o] = append(m.origins[o], mEntry{
@@ -229,6 +274,30 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 			end:  Pos{Gen: gen, Offset: ends[i]},
 		})
 	}
+}
+
+// modelUptime returns birth plus an uptime of secs.frac seconds, computed
+// with big integers, and false if it is longer than a century or past the
+// year 9999.
+func modelUptime(birth Time, secs, frac string) (Time, bool) {
+	s, ok := new(big.Int).SetString(secs, 10)
+	if !ok || s.Cmp(big.NewInt(100*365*86400)) > 0 {
+		return Time{}, false
+	}
+	ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+	sum := new(big.Int).Add(big.NewInt(birth.Sec), s)
+	nsec := int64(birth.Nsec%1e9) + ns
+	if birth.Nsec >= 1e9 {
+		sum.Add(sum, big.NewInt(1))
+	}
+	if nsec >= 1e9 {
+		sum.Add(sum, big.NewInt(1))
+		nsec -= 1e9
+	}
+	if !sum.IsInt64() || sum.Int64() > MaxTime.Sec {
+		return Time{}, false
+	}
+	return Time{Sec: sum.Int64(), Nsec: uint32(nsec)}, true
 }
 
 // merge returns the entries of a view (filtered per origin, then merged
@@ -254,7 +323,7 @@ func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
 			if len(seqs[o]) == 0 {
 				continue
 			}
-			if best < 0 || seqs[o][0].time < seqs[best][0].time {
+			if best < 0 || seqs[o][0].time.Compare(seqs[best][0].time) < 0 {
 				best = int(o)
 			}
 		}
@@ -289,7 +358,7 @@ func (m *model) render(v View) []byte {
 func modelText(e mEntry) []byte {
 	var b []byte
 	body := modelStrip(e.body)
-	prefix := time.Unix(0, e.time).UTC().Format("2006-01-02T15:04:05.000Z") + " " + e.source.String() + " "
+	prefix := modelFormat(e.time) + " " + e.source.String() + " "
 	pieces := bytes.Split(body, []byte{'\n'})
 	if len(pieces) > 1 && len(pieces[len(pieces)-1]) == 0 {
 		pieces = pieces[:len(pieces)-1]
@@ -308,7 +377,7 @@ func (m *model) jsonl() []jentry {
 	out := make([]jentry, len(es))
 	for i, e := range es {
 		j := jentry{
-			T: time.Unix(0, e.time).UTC().Format("2006-01-02T15:04:05.000Z"),
+			T: modelFormat(e.time),
 			S: e.source.String(),
 			D: string(e.body),
 		}

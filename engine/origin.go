@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
 // and counted, never fatal).
 type Counts struct {
@@ -21,8 +23,8 @@ type originReader struct {
 	origin Origin
 	scan   lineScanner
 	json   jsonParser
-	prev   int64 // text: the timestamp the next unstamped line inherits
-	birth  int64 // text: the file's birth time
+	prev   Time // text: the timestamp the next unstamped line inherits
+	birth  Time // text: the file's birth time
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
@@ -31,7 +33,7 @@ type originReader struct {
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
-func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
+func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0
@@ -44,7 +46,7 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 		return true
 	}
 	for i, f := range files {
-		if f.gen == p.Gen {
+		if f.gen == p.Gen && p.Offset <= math.MaxInt64 { // no file is larger
 			r.scan.reset(files, i, int64(p.Offset))
 			r.prev = prev
 			return true
@@ -58,18 +60,18 @@ func (r *originReader) start(files []fileRef, p Pos, prev int64) bool {
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
-		r.read += int64(len(line)) + 1
+		r.read += int64(len(line))
 		r.counts.TooLong += r.scan.tooLong
 		r.scan.tooLong = 0
 		if !ok {
 			return e, end, false
 		}
-		if len(line) == 0 {
+		if len(line) == 1 {
 			r.counts.Empty++
 			continue
 		}
 		if r.origin == OriginExec {
-			if e, ok = r.execEntry(line); ok {
+			if e, ok = r.execEntry(line[:len(line)-1]); ok {
 				return e, end, true
 			}
 			continue
@@ -90,20 +92,13 @@ func (r *originReader) execEntry(line []byte) (Entry, bool) {
 	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}, true
 }
 
+// textEntry parses a text line, given with its newline. The body is the
+// stripped line's body, and keeps the newline (SPEC §1).
 func (r *originReader) textEntry(line []byte) Entry {
-	body, kind, ns := parseTextLine(line)
-	// body is a subslice of line, which the scanner lets us extend by one
-	// byte: give the body back its newline.
-	start := cap(line) - cap(body)
-	body = line[start : start+len(body)+1]
-	body[len(body)-1] = '\n'
-	t := r.prev
-	switch kind {
-	case stampRFC3339:
-		t = ns
-	case stampUptime:
-		t = r.birth + ns
+	tl := parseTextLine(line[:len(line)-1])
+	line[tl.n] = '\n' // stripping shortened the line: move its newline up
+	if t, ok := tl.time(r.birth); ok {
+		r.prev = t
 	}
-	r.prev = t
-	return Entry{Time: t, Source: SourceSystem, Origin: r.origin, Body: body}
+	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.body : tl.n+1]}
 }

@@ -43,7 +43,7 @@ func entriesOf(t testing.TB, sb *Sandbox, mask SourceMask) []Entry {
 func TestParseExecLine(t *testing.T) {
 	t0 := nsAt(0)
 	type want struct {
-		time  int64
+		time  Time
 		src   Source
 		id    int64 // -1: none
 		body  string
@@ -119,7 +119,7 @@ func TestParseExecLine(t *testing.T) {
 			continue
 		}
 		if string(got.body) != tc.want.body || got.source != tc.want.src || got.time != tc.want.time {
-			t.Errorf("parse(%q) = {t %d s %v d %q}, want {t %d s %v d %q}", tc.line, got.time, got.source, got.body, tc.want.time, tc.want.src, tc.want.body)
+			t.Errorf("parse(%q) = {t %v s %v d %q}, want {t %v s %v d %q}", tc.line, got.time, got.source, got.body, tc.want.time, tc.want.src, tc.want.body)
 		}
 		switch {
 		case strings.Contains(tc.line, "18446744073709551615"):
@@ -172,17 +172,17 @@ func TestParseRFC3339(t *testing.T) {
 			t.Fatalf("time.Parse(%q): %v", s, err)
 		}
 		got, ok := parseRFC3339([]byte(s))
-		if !ok || got != want.UnixNano() {
-			t.Errorf("parseRFC3339(%q) = %d, %v; want %d", s, got, ok, want.UnixNano())
+		if !ok || got != TimeOf(want) {
+			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want)
 		}
 	}
 	// RFC 3339 allows a lower-case t and z (time.Parse does not).
 	if got, ok := parseRFC3339([]byte("2026-05-01t10:00:00z")); !ok || got != nsAt(0) {
-		t.Errorf("lower case: %d, %v", got, ok)
+		t.Errorf("lower case: %v, %v", got, ok)
 	}
 	// More than nine fractional digits: kept to the nanosecond.
-	if got, ok := parseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != nsAt(0)+123456789 {
-		t.Errorf("12-digit fraction: %d, %v", got, ok)
+	if got, ok := parseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != plusNs(nsAt(0), 123456789) {
+		t.Errorf("12-digit fraction: %v, %v", got, ok)
 	}
 	for _, s := range []string{
 		"", "2026-05-01", "2026-05-01T10:00:00", "2026-05-01T10:00Z", "2026-13-01T10:00:00Z",
@@ -192,24 +192,19 @@ func TestParseRFC3339(t *testing.T) {
 		"-026-05-01T10:00:00Z",
 	} {
 		if got, ok := parseRFC3339([]byte(s)); ok {
-			t.Errorf("parseRFC3339(%q) = %d, want failure", s, got)
+			t.Errorf("parseRFC3339(%q) = %v, want failure", s, got)
 		}
 	}
 }
 
-// TestParseRFC3339OutOfRange: a valid RFC 3339 time that Unix nanoseconds
-// in an int64 cannot hold (before 1677 or after 2262) must not wrap around
-// to an unrelated time: it is either refused (the line is skipped as bad
-// time) or kept exact.
+// TestParseRFC3339OutOfRange: every RFC 3339 time, years 0000 to 9999
+// included (int64 nanoseconds stop at 1678 and 2262), is kept exact.
 func TestParseRFC3339OutOfRange(t *testing.T) {
-	for _, s := range []string{"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1600-06-01T00:00:00+01:00"} {
-		ns, ok := parseRFC3339([]byte(s))
-		if !ok {
-			continue
-		}
+	for _, s := range []string{"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1600-06-01T00:00:00+01:00", "0000-01-01T00:00:00Z", "0000-01-01T05:00:00+05:00", "9999-12-31T23:59:59.999999999Z"} {
+		got, ok := parseRFC3339([]byte(s))
 		want, _ := time.Parse(time.RFC3339, s)
-		if got := time.Unix(0, ns).UTC(); !got.Equal(want) {
-			t.Errorf("parseRFC3339(%q) = %d, which is %s: the time wrapped around", s, ns, got.Format(time.RFC3339))
+		if !ok || got != TimeOf(want) {
+			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want.UTC())
 		}
 	}
 }
@@ -218,34 +213,37 @@ func TestParseTextLine(t *testing.T) {
 	for _, tc := range []struct {
 		line, body string
 		kind       textStamp
-		ns         int64
+		t          Time  // stampRFC3339
+		up         int64 // stampUptime
 	}{
-		{tsAt(0) + " hello", "hello", stampRFC3339, nsAt(0)},
-		{"2026-05-01T10:00:00Z body", "body", stampRFC3339, nsAt(0)}, // exactly 20 characters
-		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", stampRFC3339, nsAt(0) + 123456789},
-		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", stampRFC3339, nsAt(5)},
-		{tsAt(0), "", stampRFC3339, nsAt(0)},
-		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", stampRFC3339, nsAt(7)},
-		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", stampInherited, 0},
-		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", stampInherited, 0},
-		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", stampInherited, 0},
-		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", stampInherited, 0},
-		{"[    0.000000] Linux version", "[    0.000000] Linux version", stampUptime, 0},
-		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", stampUptime, 12345678000},
-		{"[12.5] short", "[12.5] short", stampUptime, 12500000000},
-		{"[123456.000001]", "[123456.000001]", stampUptime, 123456000001000},
-		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", stampUptime, 1e9},
-		{"[ 12.] no fraction", "[ 12.] no fraction", stampInherited, 0},
-		{"[ 12.5 unterminated", "[ 12.5 unterminated", stampInherited, 0},
-		{"[ abc] not a stamp", "[ abc] not a stamp", stampInherited, 0},
-		{" [ 1.0] not at the start", " [ 1.0] not at the start", stampInherited, 0},
-		{"plain continuation", "plain continuation", stampInherited, 0},
-		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", stampInherited, 0},
-		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", stampInherited, 0},
+		{tsAt(0) + " hello", "hello", stampRFC3339, nsAt(0), 0},
+		{"2026-05-01T10:00:00Z body", "body", stampRFC3339, nsAt(0), 0}, // exactly 20 characters
+		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", stampRFC3339, plusNs(nsAt(0), 123456789), 0},
+		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", stampRFC3339, nsAt(5), 0},
+		{tsAt(0), "", stampRFC3339, nsAt(0), 0},
+		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", stampRFC3339, nsAt(7), 0},
+		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", stampInherited, Time{}, 0},
+		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", stampInherited, Time{}, 0},
+		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", stampInherited, Time{}, 0},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", stampInherited, Time{}, 0},
+		{"[    0.000000] Linux version", "[    0.000000] Linux version", stampUptime, Time{}, 0},
+		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", stampUptime, Time{}, 12345678000},
+		{"[12.5] short", "[12.5] short", stampUptime, Time{}, 12500000000},
+		{"[123456.000001]", "[123456.000001]", stampUptime, Time{}, 123456000001000},
+		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", stampUptime, Time{}, 1e9},
+		{"[ 12.] no fraction", "[ 12.] no fraction", stampInherited, Time{}, 0},
+		{"[ 12.5 unterminated", "[ 12.5 unterminated", stampInherited, Time{}, 0},
+		{"[ abc] not a stamp", "[ abc] not a stamp", stampInherited, Time{}, 0},
+		{" [ 1.0] not at the start", " [ 1.0] not at the start", stampInherited, Time{}, 0},
+		{"plain continuation", "plain continuation", stampInherited, Time{}, 0},
+		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", stampInherited, Time{}, 0},
+		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", stampInherited, Time{}, 0},
 	} {
-		body, kind, ns := parseTextLine([]byte(tc.line))
-		if string(body) != tc.body || kind != tc.kind || (kind != stampInherited && ns != tc.ns) {
-			t.Errorf("parseTextLine(%q) = %q, %d, %d; want %q, %d, %d", tc.line, body, kind, ns, tc.body, tc.kind, tc.ns)
+		line := []byte(tc.line)
+		tl := parseTextLine(line)
+		body := line[tl.body:tl.n]
+		if string(body) != tc.body || tl.kind != tc.kind || tl.t != tc.t || tl.up != tc.up {
+			t.Errorf("parseTextLine(%q) = %q, %d, %v, %d; want %q, %d, %v, %d", tc.line, body, tl.kind, tl.t, tl.up, tc.body, tc.kind, tc.t, tc.up)
 		}
 	}
 }
@@ -447,7 +445,7 @@ func TestLongLineSkipped(t *testing.T) {
 			break
 		}
 		n++
-		if len(line) > MaxLineLen {
+		if len(line) > MaxLineLen+1 {
 			t.Fatalf("a line of %d bytes", len(line))
 		}
 	}

@@ -3,14 +3,19 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
 	"sort"
 )
 
 // StateAt turns a cursor into a state to resume from, against the files as
-// they are now. An exec generation that is in none of the chain's files
-// makes the cursor invalid (a cursor of another sandbox is). A text position
-// whose file was replaced or truncated resumes from that file's start; a
-// valid one gets the timestamp its next unstamped line inherits.
+// they are now. An exec position that is in none of the chain's files (a
+// cursor of another sandbox), past the end of its file or inside a line of
+// it makes the cursor invalid. A text position whose file was replaced,
+// truncated or rewritten (its offset is past the end or inside a line)
+// resumes from that file's start; a valid one gets the timestamp its next
+// unstamped line inherits.
 func (s *Sandbox) StateAt(c Cursor) (State, error) {
 	files, err := openFileSet(s.table)
 	if err != nil {
@@ -22,35 +27,82 @@ func (s *Sandbox) StateAt(c Cursor) (State, error) {
 
 func stateAt(files *fileSet, c Cursor) (State, error) {
 	st := State{Cursor: c}
-	if p := c[OriginExec]; !p.IsStart() && !inChain(files.chain, p.Gen) {
-		return State{}, fmt.Errorf("%w: exec.log generation %d is not in this sandbox's rotation chain (a cursor of another sandbox, or older than exec.log.%d)",
-			ErrInvalidCursor, p.Gen, ChainLen-1)
+	if err := checkExecPos(files.chain, c[OriginExec]); err != nil {
+		return State{}, err
 	}
 	for o := OriginRuntime; o < NumOrigins; o++ {
 		fl := files.origin(o)
-		if !textPosValid(fl, c[o]) || c[o].IsStart() {
+		if c[o].IsStart() || !textPosValid(fl, c[o]) {
 			st.Cursor[o] = Pos{}
 			continue
 		}
-		st.Prev[o] = inheritedTime(fl[0], int64(c[o].Offset))
+		at, err := atLineStart(fl[0], c[o].Offset)
+		if err != nil {
+			return State{}, err
+		}
+		if !at { // the file was rewritten since: read it from its start
+			st.Cursor[o] = Pos{}
+			continue
+		}
+		st.Prev[o] = inheritedTime(fl[0], c[o].Offset)
 	}
 	return st, nil
 }
 
-func inChain(chain []fileRef, gen uint64) bool {
-	for _, f := range chain {
-		if f.gen == gen {
-			return true
-		}
+// checkExecPos checks an exec position of a cursor against the chain: its
+// file must be in it, and its offset at the start of a line of that file,
+// or at the end of a rotated file (whose last line needs no newline).
+func checkExecPos(chain []fileRef, p Pos) error {
+	if p.IsStart() {
+		return nil
 	}
-	return false
+	i := slices.IndexFunc(chain, func(f fileRef) bool { return f.gen == p.Gen })
+	if i < 0 {
+		return fmt.Errorf("%w: exec.log generation %d is not in this sandbox's rotation chain (a cursor of another sandbox, or older than exec.log.%d)",
+			ErrInvalidCursor, p.Gen, ChainLen-1)
+	}
+	f := chain[i]
+	name := filepath.Base(f.f.Name())
+	if p.Offset > uint64(f.size) {
+		return fmt.Errorf("%w: exec offset %d is past the end of %s (%d bytes)", ErrInvalidCursor, p.Offset, name, f.size)
+	}
+	if p.Offset == uint64(f.size) && i < len(chain)-1 {
+		return nil
+	}
+	at, err := atLineStart(f, p.Offset)
+	if err != nil {
+		return err
+	}
+	if !at {
+		return fmt.Errorf("%w: exec offset %d is inside a line of %s", ErrInvalidCursor, p.Offset, name)
+	}
+	return nil
+}
+
+// atLineStart reports whether off, at most f's size, is the start of a
+// line of f: 0, or just past a newline.
+func atLineStart(f fileRef, off uint64) (bool, error) {
+	if off == 0 {
+		return true, nil
+	}
+	if off > uint64(f.size) {
+		return false, nil
+	}
+	var b [1]byte
+	if _, err := f.f.ReadAt(b[:], int64(off)-1); err != nil {
+		if err == io.EOF { // the file shrank since it was measured
+			return false, nil
+		}
+		return false, fmt.Errorf("check a cursor against %s: %w", f.f.Name(), err)
+	}
+	return b[0] == '\n', nil
 }
 
 // inheritedTime returns the timestamp that a line at off of a text file
 // inherits: that of the nearest stamped line before off (SPEC §1 rule 3),
 // else the file's birth time (rule 4). It reads the file backwards.
-func inheritedTime(f fileRef, off int64) int64 {
-	end := min(off, f.size)
+func inheritedTime(f fileRef, off uint64) Time {
+	end := int64(min(off, uint64(max(f.size, 0))))
 	block := int64(readChunk)
 	for end > 0 {
 		start := max(0, end-block)
@@ -80,11 +132,8 @@ func inheritedTime(f fileRef, off int64) int64 {
 			if len(lines[i]) == 0 {
 				continue
 			}
-			switch _, kind, ns := parseTextLine(lines[i]); kind {
-			case stampRFC3339:
-				return ns
-			case stampUptime:
-				return f.birth + ns
+			if t, ok := parseTextLine(lines[i]).time(f.birth); ok {
+				return t
 			}
 		}
 		end = start + int64(first)
@@ -112,8 +161,8 @@ func prevNewline(f fileRef, before int64) int64 {
 }
 
 // StateAtTime returns the state just before the first merged entry whose
-// time is at or after ns (or the end, if there is none).
-func (s *Sandbox) StateAtTime(ns int64) (State, error) {
+// time is at or after t (or the end, if there is none).
+func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	s.mu.Lock()
 	files, err := s.current()
 	var x *index
@@ -126,7 +175,7 @@ func (s *Sandbox) StateAtTime(ns int64) (State, error) {
 	}
 	// runMax only grows: the entry is after the last checkpoint whose
 	// prefix stays below ns.
-	i := sort.Search(len(x.cps), func(i int) bool { return x.cps[i].runMax.time >= ns }) - 1
+	i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.time.Less(t) }) - 1
 	start := x.cps[max(i, 0)].state
 	files = files.clone()
 	s.mu.Unlock()
@@ -142,7 +191,7 @@ func (s *Sandbox) StateAtTime(ns int64) (State, error) {
 		if !ok {
 			return m.drained(), m.err()
 		}
-		if e.Time >= ns {
+		if !e.Time.Less(t) {
 			return before, nil
 		}
 	}

@@ -32,20 +32,20 @@ func TestTextTimestampRules(t *testing.T) {
 	_, rtBirth := statx(t, d.path(RuntimeLogName))
 	_, kBirth := statx(t, d.path(KernelLogName))
 	sb := d.open()
-	want := map[string]int64{
+	want := map[string]Time{
 		"first lines inherit the file's birth time\n":               rtBirth,
 		"  and so does the second\n":                                rtBirth,
 		"stamped\n":                                                 nsAt(100),
 		"continuation inherits the stamp\n":                         nsAt(100),
 		"2026-05-01T12:00:00+02:00 an offset stamp is not rule 1\n": nsAt(100),
 		"colored\n": nsAt(200),
-		"[    1.500000] an uptime line in runtime.log\n": rtBirth + 1.5e9,
-		"inherits the uptime line's time\n":              rtBirth + 1.5e9,
+		"[    1.500000] an uptime line in runtime.log\n": plusNs(rtBirth, 1500000000),
+		"inherits the uptime line's time\n":              plusNs(rtBirth, 1500000000),
 		"kernel noise before any stamp\n":                kBirth,
 		"[    0.000000] Linux version\n":                 kBirth,
-		"[   12.345678] eth0: up\n":                      kBirth + 12345678000,
-		"no stamp: inherits 12.345678\n":                 kBirth + 12345678000,
-		"[ 3600.000001] an hour later\n":                 kBirth + 3600000001000,
+		"[   12.345678] eth0: up\n":                      plusNs(kBirth, 12345678000),
+		"no stamp: inherits 12.345678\n":                 plusNs(kBirth, 12345678000),
+		"[ 3600.000001] an hour later\n":                 plusNs(kBirth, 3600000001000),
 	}
 	got := entriesOf(t, sb, 1<<SourceSystem)
 	if len(got) != len(want) {
@@ -59,7 +59,7 @@ func TestTextTimestampRules(t *testing.T) {
 		}
 		if e.Time != w || e.Source != SourceSystem || e.HasID {
 			t.Errorf("%q: time %s, source %v, id %v; want %s, system, no id", e.Body,
-				time.Unix(0, e.Time).UTC().Format(time.RFC3339Nano), e.Source, e.HasID, time.Unix(0, w).UTC().Format(time.RFC3339Nano))
+				rfc3339Nano(e.Time), e.Source, e.HasID, rfc3339Nano(w))
 		}
 	}
 }
@@ -163,17 +163,17 @@ func ptr[T any](v T) *T { return &v }
 
 // TestFormatTime: UTC, milliseconds, truncated (not rounded).
 func TestFormatTime(t *testing.T) {
-	for ns, want := range map[int64]string{
-		0:                   "1970-01-01T00:00:00.000Z",
-		nsAt(0) + 999999999: "2026-05-01T10:00:00.999Z",
-		nsAt(0) + 1500000:   "2026-05-01T10:00:00.001Z",
-		-1:                  "1969-12-31T23:59:59.999Z",
-		-1000000001:         "1969-12-31T23:59:58.999Z",
-		nsAt(86400000) - 1:  "2026-05-02T09:59:59.999Z",
-		time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC).UnixNano(): "2262-04-11T00:00:00.000Z",
+	for ns, want := range map[Time]string{
+		{}:                         "1970-01-01T00:00:00.000Z",
+		plusNs(nsAt(0), 999999999): "2026-05-01T10:00:00.999Z",
+		plusNs(nsAt(0), 1500000):   "2026-05-01T10:00:00.001Z",
+		UnixNanoTime(-1):           "1969-12-31T23:59:59.999Z",
+		UnixNanoTime(-1000000001):  "1969-12-31T23:59:58.999Z",
+		plusNs(nsAt(86400000), -1): "2026-05-02T09:59:59.999Z",
+		TimeOf(time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC)): "2262-04-11T00:00:00.000Z",
 	} {
 		if got := FormatTime(ns); got != want || len(got) != TimeLen {
-			t.Errorf("FormatTime(%d) = %q, want %q", ns, got, want)
+			t.Errorf("FormatTime(%v) = %q, want %q", ns, got, want)
 		}
 	}
 	// The formatter caches the second: alternate between two seconds.

@@ -7,15 +7,15 @@ import (
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
 // as a view of them would be), after From, with a time in [Since, Until]
-// where those are set (Unix ns; 0 is unbounded).
+// where those are set (the zero Time is unbounded).
 type Query struct {
 	Mask         SourceMask
 	From         State
-	Since, Until int64
+	Since, Until Time
 }
 
 func (q Query) wants(e *Entry) bool {
-	return q.Mask.Has(e.Source) && (q.Since == 0 || e.Time >= q.Since) && (q.Until == 0 || e.Time <= q.Until)
+	return q.Mask.Has(e.Source) && (q.Since.IsZero() || !e.Time.Less(q.Since)) && (q.Until.IsZero() || !q.Until.Less(e.Time))
 }
 
 // Scanner reads a query's entries from its position to the current end of
@@ -42,7 +42,7 @@ func (sc *Scanner) State() State { return sc.st }
 // LastState returns the state after the last entry inside the query's time
 // range; with no Until it equals State.
 func (sc *Scanner) LastState() State {
-	if sc.q.Until == 0 {
+	if sc.q.Until.IsZero() {
 		return sc.st
 	}
 	return sc.last
@@ -67,7 +67,7 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 		}
 		sc.st = sc.m.state
 		if !sc.q.wants(e) {
-			if sc.q.Until == 0 || e.Time <= sc.q.Until {
+			if sc.q.Until.IsZero() || !sc.q.Until.Less(e.Time) {
 				sc.last = sc.st
 			}
 			continue
@@ -78,7 +78,7 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 		}
 	}
 	sc.st = sc.m.drained()
-	if sc.q.Until == 0 {
+	if sc.q.Until.IsZero() {
 		sc.last = sc.st
 	}
 	return sc.m.err()

@@ -55,10 +55,10 @@ func (s *lineScanner) pos() Pos {
 	return Pos{Gen: s.files[s.idx].gen, Offset: uint64(s.off)}
 }
 
-// next returns the next complete line without its newline, and the position
+// next returns the next complete line with its newline, and the position
 // just past it. ok is false at the end of the bounded files. The line aliases
-// the scanner's buffer and may be modified in place by the caller, one byte
-// past its end included (it holds the newline).
+// the scanner's buffer (or a copy of a rotated file's unterminated tail, given
+// a newline) and may be modified in place by the caller until the next call.
 func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 	for s.idx < len(s.files) {
 		if nl := bytes.IndexByte(s.buf[s.r:s.w], '\n'); nl >= 0 {
@@ -69,7 +69,7 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 				s.tooLong++
 				continue
 			}
-			return line[:nl], s.pos(), true
+			return line, s.pos(), true
 		}
 		if s.fill() {
 			continue
@@ -80,8 +80,7 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 			return nil, Pos{}, false
 		}
 		if s.w > s.r { // a rotated file's unterminated tail: it can never grow
-			line = s.buf[s.r:s.w]
-			line = append(line, '\n')[:len(line)]
+			line = append(s.buf[s.r:s.w:s.w], '\n') // a copy: the buffer may be full
 			s.off += int64(s.w - s.r)
 			s.r = s.w
 			return line, s.pos(), true

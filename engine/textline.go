@@ -1,7 +1,5 @@
 package engine
 
-import "bytes"
-
 // textStamp is how a text line's timestamp was found (SPEC §1).
 type textStamp uint8
 
@@ -11,30 +9,61 @@ const (
 	stampUptime                     // rule 2: a kernel uptime stamp
 )
 
+// textLine is what parseTextLine found in a line: the line without its
+// escapes is line[:n], and its body is line[body:n].
+type textLine struct {
+	n, body int
+	kind    textStamp
+	t       Time  // stampRFC3339: the time
+	up      int64 // stampUptime: nanoseconds of uptime, to add to the birth time
+}
+
 // parseTextLine strips ANSI escapes from line (in place) and finds its own
 // timestamp. For stampRFC3339 the body is the rest of the line after the
-// token; otherwise it is the whole line. For stampUptime, ns is the uptime
-// in nanoseconds, to be added to the file's birth time.
-func parseTextLine(line []byte) (body []byte, kind textStamp, ns int64) {
-	line = stripANSI(line)
-	rest := bytes.TrimLeft(line, " \t")
-	tok := rest
-	if end := bytes.IndexAny(rest, " \t"); end >= 0 {
-		tok = rest[:end]
+// token, leading blanks trimmed; otherwise it is the whole stripped line.
+// Every result is an offset into line, never a slice of it.
+func parseTextLine(line []byte) textLine {
+	n := len(stripANSI(line))
+	line = line[:n]
+	start := skipBlanks(line, 0)
+	end := start
+	for end < n && line[end] != ' ' && line[end] != '\t' {
+		end++
 	}
-	if len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
-		if t, ok := parseRFC3339(tok); ok {
-			return bytes.TrimLeft(rest[len(tok):], " \t"), stampRFC3339, t
+	if end-start >= 20 && line[end-1] == 'Z' {
+		if t, ok := parseRFC3339(line[start:end]); ok {
+			return textLine{n: n, body: skipBlanks(line, end), kind: stampRFC3339, t: t}
 		}
 	}
 	if up, ok := parseUptime(line); ok {
-		return line, stampUptime, up
+		return textLine{n: n, kind: stampUptime, up: up}
 	}
-	return line, stampInherited, 0
+	return textLine{n: n, kind: stampInherited}
 }
 
-// maxUptimeSec bounds an uptime stamp so that birth time plus uptime stays
-// within int64 nanoseconds (a century of uptime is plenty).
+// time returns the line's own timestamp given the file's birth time, and
+// false if it has none (it inherits one), an uptime past MaxTime included.
+func (tl textLine) time(birth Time) (Time, bool) {
+	switch tl.kind {
+	case stampRFC3339:
+		return tl.t, true
+	case stampUptime:
+		return addUptime(birth, tl.up)
+	}
+	return Time{}, false
+}
+
+// skipBlanks returns the index of the first byte at or after i that is not
+// a space or a tab, or len(b).
+func skipBlanks(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// maxUptimeSec bounds an uptime stamp so that its nanoseconds fit in an
+// int64 (a century of uptime is plenty); addUptime checks the sum.
 const maxUptimeSec = 100 * 365 * 86400
 
 // parseUptime parses a leading kernel uptime stamp "[ 12.345678]".
@@ -48,8 +77,10 @@ func parseUptime(b []byte) (int64, bool) {
 	}
 	var secs int64
 	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 12 {
-		secs = secs*10 + int64(b[i]-'0')
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if secs <= maxUptimeSec { // past it, the stamp is refused below
+			secs = secs*10 + int64(b[i]-'0')
+		}
 		i++
 	}
 	if i == start || i >= len(b) || b[i] != '.' {

@@ -141,14 +141,14 @@ func parseQuery(c *cli.Context) (engine.Query, error) {
 	now := time.Now()
 	for _, f := range []struct {
 		name string
-		dst  *int64
+		dst  *engine.Time
 	}{{"since", &q.Since}, {"until", &q.Until}} {
 		if v := c.String(f.name); v != "" {
 			t, err := parseWhen(v, now)
 			if err != nil {
 				return q, fmt.Errorf("--%s: %w", f.name, err)
 			}
-			*f.dst = t.UnixNano()
+			*f.dst = engine.TimeOf(t)
 		}
 	}
 	return q, nil

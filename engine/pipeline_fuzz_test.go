@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+)
+
+// The whole-pipeline fuzz targets: arbitrary bytes as log files, through
+// the engine's every way of reading them, against the model of
+// model_test.go. Run one with
+//
+//	go test -run='^$' -fuzz='^FuzzSandbox$' -fuzztime=60s ./engine/
+
+// maxFuzzFile bounds each fuzzed file, so that an iteration stays fast
+// (checkEveryResume is quadratic in the entries).
+const maxFuzzFile = 4 << 10
+
+// FuzzSandbox: any bytes as exec.log, a rotated exec.log.1, runtime.log and
+// kernel.log. Every view equals the model's rendering (raw views are the
+// model's chunks), Stat's size is the bytes a snapshot reads (whole and in
+// small pieces), a Reader and a Scanner from the start agree with it, and
+// every entry's cursor resumes (StateAt, then a Reader and a Scanner) to
+// exactly the entries after it. Nothing panics.
+func FuzzSandbox(f *testing.F) {
+	stamp := []byte(jl(0, "stdout", "a\n") + jl(1, "stderr", "b") + jl(2, "system", "boot"))
+	f.Add([]byte(jl(5, "output", "new\n")), stamp, []byte(rl(3, "runtime\nunstamped\n")), []byte("[ 1.5] kernel\n"))
+	f.Add([]byte(jl(0, "stdout", "x")), []byte(jl(1, "stdout", "tail without newline")), []byte(""), []byte(""))
+	f.Add([]byte{}, []byte{}, []byte(joinLines(stampOnlyLines)), []byte("\x1b[32m2026-05-01T10:00:05Z\x1b[0m\n  2026-05-01T10:00:06Z\n"))
+	f.Add([]byte(`{"t":"2016-12-31T23:59:60.5Z","s":"stdout","d":"leap\n"}`+"\n"+`{"t":"0000-01-01T00:00:00+00:01","s":"stdout","d":"x"}`+"\n"),
+		[]byte(`{"t":"9999-12-31T23:59:60.999Z","s":"stderr","d":"/w==","e":"b64"}`+"\n"),
+		[]byte("0000-01-01T00:00:00Z year 0\n2016-12-31T23:59:60Z\n"), []byte("[99999999999999.5] too long\n[ 3.0]\n"))
+	f.Add([]byte("\n\n{not json\n"+`{"t":"2026-05-01T10:00:00Z","s":"nope"}`+"\n"), []byte("\xff\xfe\n"), []byte("\xff bytes \x00\r\n"), []byte("\r\n"))
+	f.Fuzz(func(t *testing.T, exec, exec1, runtime, kernel []byte) {
+		if len(exec) > maxFuzzFile || len(exec1) > maxFuzzFile || len(runtime) > maxFuzzFile || len(kernel) > maxFuzzFile {
+			return
+		}
+		d := newSandboxDir(t)
+		for name, data := range map[string][]byte{chainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
+			if len(data) > 0 || name == ExecLogName {
+				d.writeFile(name, string(data))
+			}
+		}
+		sb := d.open()
+		views := checkViews(t, d, sb)
+		s, err := sb.OpenSnapshot(ViewMerged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		compareBytes(t, "merged read in 7-byte pieces", readAllAt(t, s, s.Size(), 7), views["merged"])
+		checkEveryResume(t, sb)
+	})
+}
+
+// FuzzCursorPositions: a cursor with any position in each origin, against
+// real files: an exec position past its file's end or inside a line is
+// invalid (ErrInvalidCursor, nothing read); a text position that is not at
+// a line start of the current file restarts that file; a valid cursor
+// resumes to exactly the model's entries after it, with the right times. A
+// state with the same positions never panics the merger.
+func FuzzCursorPositions(f *testing.F) {
+	d := newSandboxDir(f)
+	d.exec(jl(0, "stdout", "old\n"), jl(1, "stderr", "older\n"))
+	d.appendRaw(ExecLogName, jl(2, "stdout", "tail")[:30])
+	d.rotate()
+	d.exec(jl(3, "stdout", "new\n"), jl(6, "output", "newer\n"))
+	d.runtime(rl(2, "r1"), "unstamped r", rl(5, "r2"), "")
+	d.kernel("k0", "[ 1.25] k1", "k2")
+	m := buildModel(f, d.logs)
+	var gens [NumOrigins][]uint64
+	var sizes = map[uint64]uint64{}
+	var data = map[uint64][]byte{}
+	for _, name := range []string{chainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
+		gen := inodeOf(f, d.path(name))
+		o := map[string]Origin{RuntimeLogName: OriginRuntime, KernelLogName: OriginKernel}[name]
+		gens[o] = append(gens[o], gen)
+		b, err := os.ReadFile(d.path(name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		sizes[gen], data[gen] = uint64(len(b)), b
+	}
+	for _, seed := range [][6]uint64{
+		{0, 0, 0, 0, 0, 0}, {1, 1 << 63, 0, 0, 0, 0}, {2, 1<<64 - 1, 1, 1 << 63, 1, 1<<64 - 1},
+		{1, 50, 1, 10, 1, 3}, {2, 0, 1, 0, 1, 0}, {3, 7, 3, 7, 3, 7}, {1, sizes[gens[0][0]], 1, sizes[gens[1][0]], 1, sizes[gens[2][0]]},
+		{1, sizes[gens[0][0]] + 1, 1, sizes[gens[1][0]] + 1, 1, 4},
+	} {
+		f.Add(uint8(seed[0]), seed[1], uint8(seed[2]), seed[3], uint8(seed[4]), seed[5])
+	}
+	sb := d.open()
+	f.Fuzz(func(t *testing.T, g0 uint8, o0 uint64, g1 uint8, o1 uint64, g2 uint8, o2 uint64) {
+		var c Cursor
+		for o, in := range [NumOrigins]struct {
+			g   uint8
+			off uint64
+		}{{g0, o0}, {g1, o1}, {g2, o2}} {
+			c[o] = fuzzPos(gens[o], sizes, in.g, in.off)
+		}
+		if c2, err := ParseCursor(c.String()); err != nil || c2 != c {
+			if err == nil || !errors.Is(err, ErrInvalidCursor) {
+				t.Fatalf("cursor %v: decoded as %v, %v", c, c2, err)
+			}
+			return // a position with an offset and no file: refused by the decoder
+		}
+		files, err := openFileSet(sb.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer files.release()
+		drainMerger(files, State{Cursor: c})
+
+		st, err := sb.StateAt(c)
+		valid, want := modelAfter(m, gens, data, c)
+		if !valid {
+			if !errors.Is(err, ErrInvalidCursor) {
+				t.Fatalf("cursor %v: StateAt gave %v, want ErrInvalidCursor", c, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("cursor %v: StateAt: %v", c, err)
+		}
+		var wantText, wantBodies []byte
+		for _, e := range want {
+			wantText = append(wantText, modelText(e)...)
+			wantBodies = append(wantBodies, e.body...)
+		}
+		compareBytes(t, fmt.Sprintf("merged after %v", c), readerAll(t, sb, ViewMerged, st), wantText)
+		var got []byte
+		for _, e := range scanEntries(t, sb, Query{Mask: MaskAll, From: st}) {
+			got = append(got, e.body...)
+		}
+		compareBytes(t, fmt.Sprintf("scanned after %v", c), got, wantBodies)
+	})
+}
+
+// fuzzPos makes a position of an origin from fuzzed numbers: g picks the
+// start, one of the origin's files or a foreign inode; a small off is
+// folded into the file (so that line starts and ends are often hit), a
+// large one is kept as is.
+func fuzzPos(gens []uint64, sizes map[uint64]uint64, g uint8, off uint64) Pos {
+	switch {
+	case g == 0:
+		return Pos{Offset: off}
+	case int(g) > len(gens):
+		return Pos{Gen: 1<<40 + uint64(g), Offset: off}
+	}
+	gen := gens[g-1]
+	if off < 1<<32 {
+		off %= sizes[gen] + 2
+	}
+	return Pos{Gen: gen, Offset: off}
+}
+
+// modelAfter says whether the model finds cursor c valid, and which
+// entries come after it: per origin, those past its position (a text
+// position that is not at a line start of the current file counts as the
+// start), merged.
+func modelAfter(m *model, gens [NumOrigins][]uint64, data map[uint64][]byte, c Cursor) (bool, []mEntry) {
+	lineStart := func(gen, off uint64) bool {
+		b, ok := data[gen]
+		return ok && off <= uint64(len(b)) && (off == 0 || b[off-1] == '\n')
+	}
+	after := &model{}
+	for o := range NumOrigins {
+		p := c[o]
+		idx := -1 // the file's place in the origin's files, oldest first
+		for i, g := range gens[o] {
+			if g == p.Gen {
+				idx = i
+			}
+		}
+		switch {
+		case p.IsStart():
+		case o == OriginExec && idx < 0:
+			return false, nil
+		case o == OriginExec && !lineStart(p.Gen, p.Offset) &&
+			!(idx < len(gens[o])-1 && p.Offset == uint64(len(data[p.Gen]))):
+			return false, nil
+		case o != OriginExec && (idx < 0 || !lineStart(p.Gen, p.Offset)):
+			p = Pos{}
+		}
+		for _, e := range m.origins[o] {
+			ei := -1
+			for i, g := range gens[o] {
+				if g == e.end.Gen {
+					ei = i
+				}
+			}
+			if p.IsStart() || ei > idx || (ei == idx && e.end.Offset > p.Offset) {
+				after.origins[o] = append(after.origins[o], e)
+			}
+		}
+	}
+	es, _ := after.merge(MaskAll)
+	return true, es
+}
