@@ -11,6 +11,7 @@ type Reader struct {
 	view    View
 	st      State
 	files   *fileSet // held between reads: their inodes stay ours
+	wit     *witness // of files, taken before they were read
 	m       merger
 	r       renderer
 	pending []byte
@@ -23,7 +24,7 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
-	r.st = st
+	r.st, r.wit = st, nil
 	r.pending = r.pending[:0]
 }
 
@@ -58,6 +59,8 @@ func (r *Reader) render(want int) error {
 	}
 	r.files.release()
 	r.files = files
+	r.st = restartRewritten(r.wit, files, r.st)
+	r.wit = takeWitness(files)
 	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
 		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}

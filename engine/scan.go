@@ -28,6 +28,7 @@ type Scanner struct {
 	st    State
 	last  State // state after the last entry that passed the time filter
 	files *fileSet
+	wit   *witness // of files, taken before they were read
 	m     merger
 }
 
@@ -57,6 +58,8 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 	}
 	sc.files.release()
 	sc.files = files
+	sc.st = restartRewritten(sc.wit, files, sc.st)
+	sc.wit = takeWitness(files)
 	if err := sc.m.reset(files, sc.q.Mask, sc.st); err != nil {
 		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}

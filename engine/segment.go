@@ -27,6 +27,7 @@ type segment struct {
 	view  View
 	slot  int // the view's slot in checkpoint offsets
 	files *fileSet
+	wit   *witness     // of files: a file rewritten in place loses the bytes
 	cps   []checkpoint // cps[0] is the start; offsets are from the start
 	size  int64
 
@@ -127,7 +128,7 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 // continuing the merge if it stands at checkpoint i.
 func (s *segment) renderChunk(i int) ([]byte, error) {
 	if !s.ready || len(s.pending) != 0 || s.m.state != s.cps[i].state {
-		if err := s.m.reset(s.files, s.view.stream(), s.cps[i].state); err != nil {
+		if err := s.reset(s.cps[i].state); err != nil {
 			return nil, err
 		}
 	}
@@ -225,16 +226,25 @@ func (s *segment) checkpointBefore(off int64) int64 {
 func (s *segment) seek(off int64) error {
 	cp := &s.cps[s.checkpointIndex(off)]
 	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
-		if s.m.reset(s.files, s.view.stream(), r.state) == nil {
+		if s.reset(r.state) == nil {
 			s.next, s.pending, s.ready = r.off, s.pending[:0], true
 			return nil
 		}
 	}
-	if err := s.m.reset(s.files, s.view.stream(), cp.state); err != nil {
+	if err := s.reset(cp.state); err != nil {
 		return err
 	}
 	s.next, s.pending, s.ready = cp.offs[s.slot], s.pending[:0], true
 	return nil
+}
+
+// reset positions the merge at st, unless a file the segment reads was
+// rewritten in place since its bytes were measured.
+func (s *segment) reset(st State) error {
+	if anyChanged(s.wit.changed(s.files)) {
+		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
+	}
+	return s.m.reset(s.files, s.view.stream(), st)
 }
 
 // renderNext renders the next entry of the view into pending.
