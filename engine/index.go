@@ -145,7 +145,10 @@ func (x *index) run(files *fileSet) error {
 	}
 	x.end = x.m.drained()
 	x.counts = counts()
-	return x.m.err()
+	err := x.m.err()
+	x.m.releaseBuffers()
+	x.m = merger{} // keep no buffer a long line grew while idle
+	return err
 }
 
 // segment returns a snapshot of view v over the index as it stands.

@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"encoding/base64"
-	"strconv"
 )
 
 // Format is how a view's entries become bytes (SPEC §3).
@@ -42,13 +41,8 @@ func (r *renderer) appendText(dst []byte, e *Entry) []byte {
 		r.tmp = appendStripped(r.tmp[:0], body)
 		body = r.tmp
 	}
-	ts := r.tf.format(e.Time)
-	src := sourceNames[e.Source]
 	for {
-		dst = append(dst, ts...)
-		dst = append(dst, ' ')
-		dst = append(dst, src...)
-		dst = append(dst, ' ')
+		dst = r.appendTextPrefix(dst, e)
 		nl := bytes.IndexByte(body, '\n')
 		if nl < 0 {
 			dst = append(dst, body...)
@@ -63,28 +57,14 @@ func (r *renderer) appendText(dst []byte, e *Entry) []byte {
 }
 
 func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
-	dst = append(dst, `{"t":"`...)
-	dst = append(dst, r.tf.format(e.Time)...)
-	dst = append(dst, `","s":"`...)
-	dst = append(dst, sourceNames[e.Source]...)
-	dst = append(dst, `","d":"`...)
+	dst = r.appendJSONHead(dst, e)
 	b64 := !e.validUTF8()
 	if b64 {
 		dst = base64.StdEncoding.AppendEncode(dst, e.Body)
 	} else {
 		dst = appendJSONString(dst, e.Body)
 	}
-	dst = append(dst, '"')
-	if e.HasID {
-		dst = append(dst, `,"id":`...)
-		dst = strconv.AppendUint(dst, e.ID, 10)
-	}
-	if b64 {
-		dst = append(dst, `,"e":"b64"`...)
-	}
-	dst = append(dst, `,"cursor":"`...)
-	dst = c.AppendText(dst)
-	return append(dst, "\"}\n"...)
+	return appendJSONTail(dst, e, b64, c)
 }
 
 const hexDigits = "0123456789abcdef"
