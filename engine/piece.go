@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strconv"
 )
@@ -105,61 +104,13 @@ func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
 	return dst
 }
 
-// appendTextPiece is appendText from p.off on: ANSI escapes are skipped,
-// each line of the stripped body gets the prefix, a final newline makes no
-// extra line and an empty body makes one empty line.
+// appendTextPiece renders p's text body from p.off on until dst reaches
+// limit or the body ends.
 func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
-	body := p.e.Body
-	for len(dst) < limit {
-		if p.off >= len(body) {
-			if p.open || !p.started {
-				if !p.open {
-					dst = r.appendTextPrefix(dst, p.e)
-				}
-				dst = append(dst, '\n')
-			}
-			p.phase = partDone
-			return dst
-		}
-		switch c := body[p.off]; c {
-		case esc:
-			p.off = skipEscape(body, p.off)
-		case '\n':
-			if !p.open {
-				dst = r.appendTextPrefix(dst, p.e)
-			}
-			dst = append(dst, '\n')
-			p.off++
-			p.open, p.started = false, true
-		default:
-			if !p.open {
-				dst = r.appendTextPrefix(dst, p.e)
-				p.open, p.started = true, true
-			}
-			run := body[p.off : p.off+min(len(body)-p.off, max(limit-len(dst), 1))]
-			if i := indexNewlineOrEsc(run); i >= 0 {
-				run = run[:i]
-			}
-			dst = append(dst, run...)
-			p.off += len(run)
-		}
-	}
-	if p.off >= len(body) && p.started && !p.open { // nothing more to write
-		p.phase = partDone
-	}
-	return dst
-}
-
-// indexNewlineOrEsc returns the index of the first '\n' or ESC of b, or -1.
-func indexNewlineOrEsc(b []byte) int {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return bytes.IndexByte(b, esc)
-	}
-	if j := bytes.IndexByte(b[:i], esc); j >= 0 {
-		return j
-	}
-	return i
+	var buf [TimeLen + 8]byte
+	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], p.e)}
+	walkText(&out, p, limit)
+	return out.dst
 }
 
 // appendTextPrefix appends "<TIME> <SOURCE> ".

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/base64"
 )
 
@@ -12,7 +11,8 @@ const (
 	// FormatRaw concatenates the bodies: the program's bytes as written.
 	FormatRaw Format = iota
 	// FormatText writes "<TIME> <SOURCE> <piece>\n" for each line of a
-	// body, ANSI escapes stripped.
+	// body, ANSI escapes stripped and control bytes and invalid UTF-8
+	// escaped (textview.go).
 	FormatText
 	// FormatJSON writes one JSON object per entry, with its cursor.
 	FormatJSON
@@ -33,27 +33,6 @@ func (r *renderer) appendEntry(dst []byte, f Format, e *Entry, c *Cursor) []byte
 		return r.appendText(dst, e)
 	}
 	return r.appendJSON(dst, e, c)
-}
-
-func (r *renderer) appendText(dst []byte, e *Entry) []byte {
-	body := e.Body
-	if bytes.IndexByte(body, esc) >= 0 {
-		r.tmp = appendStripped(r.tmp[:0], body)
-		body = r.tmp
-	}
-	for {
-		dst = r.appendTextPrefix(dst, e)
-		nl := bytes.IndexByte(body, '\n')
-		if nl < 0 {
-			dst = append(dst, body...)
-			return append(dst, '\n')
-		}
-		dst = append(dst, body[:nl+1]...)
-		body = body[nl+1:]
-		if len(body) == 0 {
-			return dst
-		}
-	}
 }
 
 func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
@@ -103,34 +82,6 @@ func appendJSONString(dst, s []byte) []byte {
 func entrySize(f Format, e *Entry) int64 {
 	st := measure(e.Body)
 	return sizeOf(f, e, &st)
-}
-
-// textSize is len(appendText(e)): every piece costs the prefix and a
-// newline, and the newlines of the stripped body end pieces.
-func textSize(e *Entry) int64 {
-	n, newlines, last := strippedStats(e.Body)
-	return textSizeOf(e.Source, n, newlines, last)
-}
-
-// strippedStats returns the length, newline count and last byte of body
-// with its ANSI escapes stripped.
-func strippedStats(body []byte) (n, newlines int, last byte) {
-	for len(body) > 0 {
-		i := bytes.IndexByte(body, esc)
-		seg := body
-		if i >= 0 {
-			seg = body[:i]
-			body = body[skipEscape(body, i):]
-		} else {
-			body = nil
-		}
-		if len(seg) > 0 {
-			n += len(seg)
-			newlines += bytes.Count(seg, []byte{'\n'})
-			last = seg[len(seg)-1]
-		}
-	}
-	return n, newlines, last
 }
 
 var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
