@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"strconv"
@@ -93,7 +92,7 @@ func sizeOf(f Format, e *Entry, st *bodyStats) int64 {
 	case FormatRaw:
 		return int64(len(e.Body))
 	case FormatText:
-		if st.escapes || st.ctl || (st.high && !e.validUTF8()) || bytes.IndexByte(e.Body, 0x7f) >= 0 {
+		if !plainText(e, st) {
 			return textSize(e)
 		}
 		var last byte

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
 )
@@ -156,8 +157,17 @@ func appendHexByte(dst []byte, c byte) []byte {
 	return append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
+// plainText reports whether e's body, of stats st, needs neither
+// stripping nor escaping: its text rendering is then its lines, prefixed.
+func plainText(e *Entry, st *bodyStats) bool {
+	return !st.escapes && !st.ctl && (!st.high || e.validUTF8()) && bytes.IndexByte(e.Body, 0x7f) < 0
+}
+
 // appendText appends e's whole text rendering.
 func (r *renderer) appendText(dst []byte, e *Entry) []byte {
+	if st := e.bodyStats(); plainText(e, &st) {
+		return r.appendPlainText(dst, e)
+	}
 	var p entryPart
 	p.begin(FormatText, e, &Cursor{})
 	var buf [TimeLen + 8]byte
@@ -166,11 +176,33 @@ func (r *renderer) appendText(dst []byte, e *Entry) []byte {
 	return out.dst
 }
 
+// countPrefix stands for a prefix when only its length counts.
+var countPrefix [TimeLen + 8]byte
+
 // textSize is the length of e's text rendering.
 func textSize(e *Entry) int64 {
 	var p entryPart
 	p.begin(FormatText, e, &Cursor{})
-	out := textOut{count: true, prefix: make([]byte, TimeLen+2+len(sourceNames[e.Source]))}
+	out := textOut{count: true, prefix: countPrefix[:TimeLen+2+len(sourceNames[e.Source])]}
 	walkText(&out, &p, 1<<62)
 	return out.n
+}
+
+// appendPlainText appends the text rendering of a body that plainText
+// accepts.
+func (r *renderer) appendPlainText(dst []byte, e *Entry) []byte {
+	body := e.Body
+	for {
+		dst = r.appendTextPrefix(dst, e)
+		nl := bytes.IndexByte(body, '\n')
+		if nl < 0 {
+			dst = append(dst, body...)
+			return append(dst, '\n')
+		}
+		dst = append(dst, body[:nl+1]...)
+		body = body[nl+1:]
+		if len(body) == 0 {
+			return dst
+		}
+	}
 }
