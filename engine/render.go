@@ -20,8 +20,7 @@ const (
 
 // renderer appends entries in one format. The zero value is ready to use.
 type renderer struct {
-	tf  timeFormatter
-	tmp []byte
+	tf timeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,20 +64,17 @@ func TestMountMemoryBoundedByLine(t *testing.T) {
 		t.Fatalf("build: %v: %s", err, out)
 	}
 	dir := filepath.Join(t.TempDir(), "mnt")
-	out, stderr, err := shErr(30*time.Second, fmt.Sprintf("%s mount --daemon --home %s %s", q(plain), q(home), q(dir)))
+	banner, stderr, err := shErr(30*time.Second, q(plain)+" mount --daemon --home "+q(home)+" "+q(dir))
 	if err != nil {
-		requireFUSE(t, fmt.Sprintf("mount --daemon: %v: %s", err, stderr))
+		requireFUSE(t, "mount --daemon: "+err.Error()+": "+stderr)
 	}
-	var pid int
-	if i := strings.Index(out, "(pid "); i < 0 {
-		t.Fatalf("no pid in the banner %q", out)
-	} else if _, err := fmt.Sscanf(out[i:], "(pid %d)", &pid); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	m := regexp.MustCompile(`\(pid ([0-9]+)\)`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no pid in the banner %q", banner)
 	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		_ = unix.Unmount(dir, unix.MNT_DETACH)
-	})
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	const textLen = len("2026-05-01T10:00:00.000Z stdout \n")
 	merged := 5<<20*textLen + textLen - 1 + len("after\n")
 	for _, c := range []struct {
