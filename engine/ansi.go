@@ -26,18 +26,6 @@ func stripANSI(b []byte) []byte {
 	return b[:w]
 }
 
-// appendStripped appends src to dst without its ANSI escape sequences.
-func appendStripped(dst, src []byte) []byte {
-	for {
-		i := bytes.IndexByte(src, esc)
-		if i < 0 {
-			return append(dst, src...)
-		}
-		dst = append(dst, src[:i]...)
-		src = src[skipEscape(src, i):]
-	}
-}
-
 // skipEscape returns the index just past the escape sequence at b[i].
 func skipEscape(b []byte, i int) int {
 	if i+1 >= len(b) {

@@ -17,11 +17,13 @@ type batch struct {
 }
 
 // runBatch merges everything after start up to the bounds of files and
-// measures view v of it. It takes ownership of files.
-func runBatch(v View, files *fileSet, start State) (*batch, error) {
-	seg := &segment{view: v, files: files, cps: []checkpoint{{state: start, runMax: minKey}}}
+// measures view v of it; wit is the witness of the files start was reached
+// in. It takes ownership of files.
+func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error) {
+	seg := &segment{view: v, files: files, wit: takeWitness(files), cps: []checkpoint{{state: start, runMax: minKey}}}
+	from := restartRewritten(wit, files, start)
 	var m merger
-	if err := m.reset(files, v.stream(), start); err != nil {
+	if err := m.reset(files, v.stream(), from); err != nil {
 		files.release()
 		var g *errGeneration
 		if errors.As(err, &g) {
@@ -103,6 +105,6 @@ func appendBatch(seg *segment, b *batch) {
 	}
 	seg.size += b.seg.size
 	seg.files.release()
-	seg.files = b.seg.files
+	seg.files, seg.wit = b.seg.files, b.seg.wit
 	seg.ready = false
 }

@@ -23,7 +23,8 @@ type Follow struct {
 	size    int64
 	modTime time.Time // newest mtime of the files the stream has read
 	end     State
-	err     error // sticky: removal, missed rotation
+	wit     *witness // of the files end was reached in
+	err     error    // sticky: removal, missed rotation
 }
 
 // OpenFollow opens view v for following.
@@ -43,7 +44,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 	}
 	seg := x.segment(v)
 	return &Follow{sb: s, view: v, segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
-		modTime: files.modTime(v.Mask), end: x.end, lastMax: maxKey}, nil
+		modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}, nil
 }
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
@@ -90,7 +91,7 @@ func (f *Follow) Advance() (bool, error) {
 		return false, err
 	}
 	chain, mtime := len(files.chain), files.modTime(f.view.Mask)
-	b, err := runBatch(f.view, files, f.end)
+	b, err := runBatch(f.view, files, f.end, f.wit)
 	if err = f.sb.lostPosition(err, chain); err != nil {
 		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrMissedRotation) {
 			f.err = err
@@ -100,7 +101,7 @@ func (f *Follow) Advance() (bool, error) {
 	if b == nil {
 		return false, nil
 	}
-	f.end = b.end
+	f.end, f.wit = b.end, b.seg.wit
 	last := f.segs[len(f.segs)-1]
 	ordered := b.entries > 0 && len(f.segs) > 1 && canAppend(last, f.lastMax, b)
 	if b.seg.size == 0 { // nothing of this view: keep only what coalescing needs

@@ -10,6 +10,7 @@ type index struct {
 	stream SourceMask
 	views  []View
 	files  *fileSet // the bounds it describes
+	wit    *witness // of files, taken before they were read
 	cps    []checkpoint
 	end    State // every complete line below the bounds consumed
 	total  [maxTracked]int64
@@ -34,14 +35,18 @@ func (x *index) newCheckpoint() checkpoint {
 // update brings the index to files, which the index then holds. It resumes
 // from the latest checkpoint that the new bytes cannot have changed: SPEC §2
 // makes a view a pure function of the files, so a line appended with an
-// early timestamp is merged where it belongs, not at the end.
+// early timestamp is merged where it belongs, not at the end. A file that
+// changed other than by an append — even to the same size — makes every
+// checkpoint stale.
 func (x *index) update(files *fileSet) error {
-	if x.files != nil && x.files.sameAs(files) {
+	rewritten := x.files != nil && anyChanged(x.wit.changed(files))
+	if x.files != nil && !rewritten && x.files.sameAs(files) {
 		files.release()
 		return nil
 	}
+	wit := takeWitness(files)
 	from := 0
-	if x.files != nil && !x.mustRebuild(files) {
+	if x.files != nil && !rewritten && !x.mustRebuild(files) {
 		from = x.resumePoint(files)
 	}
 	if x.files == nil || from == 0 {
@@ -56,7 +61,11 @@ func (x *index) update(files *fileSet) error {
 	}
 	err := x.run(files)
 	x.files.release()
-	x.files = files
+	x.files, x.wit = files, wit
+	if err != nil { // rebuild at the next update rather than keep a broken index
+		x.files.release()
+		x.files, x.wit = nil, nil
+	}
 	return err
 }
 
@@ -136,12 +145,15 @@ func (x *index) run(files *fileSet) error {
 	}
 	x.end = x.m.drained()
 	x.counts = counts()
-	return x.m.err()
+	err := x.m.err()
+	x.m.releaseBuffers()
+	x.m = merger{} // keep no buffer a long line grew while idle
+	return err
 }
 
 // segment returns a snapshot of view v over the index as it stands.
 func (x *index) segment(v View) *segment {
 	slot := trackedIndex(v)
-	return &segment{view: v, slot: slot, files: x.files.clone(), cps: x.cps[:len(x.cps):len(x.cps)],
+	return &segment{view: v, slot: slot, files: x.files.clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],
 		size: x.total[slot], cache: x.cache}
 }

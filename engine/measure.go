@@ -11,6 +11,7 @@ import (
 type bodyStats struct {
 	newlines  int  // '\n' bytes
 	escapes   bool // holds ESC: the text size needs stripping
+	ctl       bool // holds a byte below 0x20 but '\n' and tab: the text view escapes it
 	high      bool // holds bytes outside ASCII
 	jsonExtra int  // bytes a JSON string adds by escaping
 }
@@ -22,6 +23,11 @@ var byteClass = func() (t [256]uint8) {
 	}
 	for _, c := range []byte{'"', '\\', '\n', '\r', '\t', '\b', '\f'} {
 		t[c] = classJSONShort
+	}
+	for c := 0; c < 0x20; c++ {
+		if c != '\n' && c != '\t' {
+			t[c] |= classCtl
+		}
 	}
 	t['\n'] |= classNewline
 	t[esc] |= classEscape
@@ -37,6 +43,7 @@ const (
 	classNewline
 	classEscape
 	classHigh
+	classCtl
 )
 
 // measure gathers body's stats, skipping eight plain bytes at a time.
@@ -75,6 +82,7 @@ func (st *bodyStats) add(c byte) {
 		st.newlines++
 	}
 	st.escapes = st.escapes || k&classEscape != 0
+	st.ctl = st.ctl || k&classCtl != 0
 	st.high = st.high || k&classHigh != 0
 }
 
@@ -84,7 +92,7 @@ func sizeOf(f Format, e *Entry, st *bodyStats) int64 {
 	case FormatRaw:
 		return int64(len(e.Body))
 	case FormatText:
-		if st.escapes {
+		if !plainText(e, st) {
 			return textSize(e)
 		}
 		var last byte

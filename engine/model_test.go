@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"regexp"
@@ -365,8 +366,26 @@ func modelText(e mEntry) []byte {
 	}
 	for _, p := range pieces {
 		b = append(b, prefix...)
-		b = append(b, p...)
+		b = append(b, modelEscape(p)...)
 		b = append(b, '\n')
+	}
+	return b
+}
+
+// modelEscape makes a stripped piece safe as SPEC §3 says: a final '\r'
+// dropped; bytes below 0x20 but tab, 0x7f and bytes not part of valid UTF-8
+// written \xNN.
+func modelEscape(p []byte) []byte {
+	p = bytes.TrimSuffix(p, []byte{'\r'})
+	var b []byte
+	for len(p) > 0 {
+		r, size := utf8.DecodeRune(p)
+		if (r == utf8.RuneError && size == 1) || (size == 1 && ((r < 0x20 && r != '\t') || r == 0x7f)) {
+			b = fmt.Appendf(b, "\\x%02x", p[0])
+		} else {
+			b = append(b, p[:size]...)
+		}
+		p = p[size:]
 	}
 	return b
 }

@@ -11,9 +11,11 @@ type Reader struct {
 	view    View
 	st      State
 	files   *fileSet // held between reads: their inodes stay ours
+	wit     *witness // of files, taken before they were read
 	m       merger
 	r       renderer
 	pending []byte
+	part    entryPart // the entry whose rendering goes on after pending
 }
 
 // NewReader returns a reader of view v positioned at st.
@@ -23,8 +25,8 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
-	r.st = st
-	r.pending = r.pending[:0]
+	r.st, r.wit = st, nil
+	r.pending, r.part = r.pending[:0], entryPart{}
 }
 
 // State returns the reader's position: the entries before it were returned
@@ -50,14 +52,23 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// render renders at least want bytes, or up to the end of the files.
+// render renders at least want bytes, or up to the end of the files, or
+// the next piece of a long entry.
 func (r *Reader) render(want int) error {
+	if !r.part.done() { // the merger still holds the entry: go on with it
+		r.pending = r.r.appendPiece(r.pending, &r.part)
+		if len(r.pending) > 0 {
+			return nil
+		}
+	}
 	files, err := openFileSet(r.sb.table)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
 	}
 	r.files.release()
 	r.files = files
+	r.st = restartRewritten(r.wit, files, r.st)
+	r.wit = takeWitness(files)
 	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
 		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}
@@ -67,10 +78,14 @@ func (r *Reader) render(want int) error {
 			r.st = r.m.drained()
 			return r.m.err()
 		}
-		if r.view.Mask.Has(e.Source) {
-			r.pending = r.r.appendEntry(r.pending, r.view.Format, e, &r.m.state.Cursor)
-		}
 		r.st = r.m.state
+		if r.view.Mask.Has(e.Source) {
+			r.part.begin(r.view.Format, e, &r.m.state.Cursor)
+			r.pending = r.r.appendPiece(r.pending, &r.part)
+			if !r.part.done() {
+				return nil
+			}
+		}
 	}
 	return r.m.err()
 }

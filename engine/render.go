@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/base64"
-	"strconv"
 )
 
 // Format is how a view's entries become bytes (SPEC §3).
@@ -13,7 +11,8 @@ const (
 	// FormatRaw concatenates the bodies: the program's bytes as written.
 	FormatRaw Format = iota
 	// FormatText writes "<TIME> <SOURCE> <piece>\n" for each line of a
-	// body, ANSI escapes stripped.
+	// body, ANSI escapes stripped and control bytes and invalid UTF-8
+	// escaped (textview.go).
 	FormatText
 	// FormatJSON writes one JSON object per entry, with its cursor.
 	FormatJSON
@@ -21,8 +20,7 @@ const (
 
 // renderer appends entries in one format. The zero value is ready to use.
 type renderer struct {
-	tf  timeFormatter
-	tmp []byte
+	tf timeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).
@@ -36,55 +34,15 @@ func (r *renderer) appendEntry(dst []byte, f Format, e *Entry, c *Cursor) []byte
 	return r.appendJSON(dst, e, c)
 }
 
-func (r *renderer) appendText(dst []byte, e *Entry) []byte {
-	body := e.Body
-	if bytes.IndexByte(body, esc) >= 0 {
-		r.tmp = appendStripped(r.tmp[:0], body)
-		body = r.tmp
-	}
-	ts := r.tf.format(e.Time)
-	src := sourceNames[e.Source]
-	for {
-		dst = append(dst, ts...)
-		dst = append(dst, ' ')
-		dst = append(dst, src...)
-		dst = append(dst, ' ')
-		nl := bytes.IndexByte(body, '\n')
-		if nl < 0 {
-			dst = append(dst, body...)
-			return append(dst, '\n')
-		}
-		dst = append(dst, body[:nl+1]...)
-		body = body[nl+1:]
-		if len(body) == 0 {
-			return dst
-		}
-	}
-}
-
 func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
-	dst = append(dst, `{"t":"`...)
-	dst = append(dst, r.tf.format(e.Time)...)
-	dst = append(dst, `","s":"`...)
-	dst = append(dst, sourceNames[e.Source]...)
-	dst = append(dst, `","d":"`...)
+	dst = r.appendJSONHead(dst, e)
 	b64 := !e.validUTF8()
 	if b64 {
 		dst = base64.StdEncoding.AppendEncode(dst, e.Body)
 	} else {
 		dst = appendJSONString(dst, e.Body)
 	}
-	dst = append(dst, '"')
-	if e.HasID {
-		dst = append(dst, `,"id":`...)
-		dst = strconv.AppendUint(dst, e.ID, 10)
-	}
-	if b64 {
-		dst = append(dst, `,"e":"b64"`...)
-	}
-	dst = append(dst, `,"cursor":"`...)
-	dst = c.AppendText(dst)
-	return append(dst, "\"}\n"...)
+	return appendJSONTail(dst, e, b64, c)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -123,34 +81,6 @@ func appendJSONString(dst, s []byte) []byte {
 func entrySize(f Format, e *Entry) int64 {
 	st := measure(e.Body)
 	return sizeOf(f, e, &st)
-}
-
-// textSize is len(appendText(e)): every piece costs the prefix and a
-// newline, and the newlines of the stripped body end pieces.
-func textSize(e *Entry) int64 {
-	n, newlines, last := strippedStats(e.Body)
-	return textSizeOf(e.Source, n, newlines, last)
-}
-
-// strippedStats returns the length, newline count and last byte of body
-// with its ANSI escapes stripped.
-func strippedStats(body []byte) (n, newlines int, last byte) {
-	for len(body) > 0 {
-		i := bytes.IndexByte(body, esc)
-		seg := body
-		if i >= 0 {
-			seg = body[:i]
-			body = body[skipEscape(body, i):]
-		} else {
-			body = nil
-		}
-		if len(seg) > 0 {
-			n += len(seg)
-			newlines += bytes.Count(seg, []byte{'\n'})
-			last = seg[len(seg)-1]
-		}
-	}
-	return n, newlines, last
 }
 
 var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)

@@ -115,7 +115,7 @@ func TestRenderFormats(t *testing.T) {
 		"2026-05-01T10:00:00.005Z stdout a\n" +
 		"2026-05-01T10:00:00.005Z stdout \n" +
 		"2026-05-01T10:00:00.005Z stdout b\n" +
-		"2026-05-01T10:00:00.006Z system sys \"q\" \\ \t\x01\n"
+		"2026-05-01T10:00:00.006Z system sys \"q\" \\ \t\\x01\n"
 	if got := string(snap(t, sb, ViewMerged)); got != wantText {
 		t.Errorf("merged:\n%q\nwant:\n%q", got, wantText)
 	}

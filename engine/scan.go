@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 )
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
@@ -28,6 +29,7 @@ type Scanner struct {
 	st    State
 	last  State // state after the last entry that passed the time filter
 	files *fileSet
+	wit   *witness // of files, taken before they were read
 	m     merger
 }
 
@@ -57,6 +59,8 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 	}
 	sc.files.release()
 	sc.files = files
+	sc.st = restartRewritten(sc.wit, files, sc.st)
+	sc.wit = takeWitness(files)
 	if err := sc.m.reset(files, sc.q.Mask, sc.st); err != nil {
 		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
 	}
@@ -113,10 +117,57 @@ func (sc *Scanner) Close() {
 	sc.files = nil
 }
 
+// Replay calls fn for the first n wanted entries after from, reading the
+// files of the last pass again without moving the scanner: --tail keeps
+// only the positions of the last entries of a pass, not their renderings.
+func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) error) error {
+	if sc.files == nil || n <= 0 {
+		return nil
+	}
+	var m merger
+	defer m.releaseBuffers()
+	if err := m.reset(sc.files, sc.q.Mask, from); err != nil {
+		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
+	}
+	for n > 0 {
+		e, ok := m.next()
+		if !ok {
+			break
+		}
+		if !sc.q.wants(e) {
+			continue
+		}
+		after := m.state
+		if err := fn(e, &after); err != nil {
+			return err
+		}
+		n--
+	}
+	return m.err()
+}
+
 // Renderer renders entries as the views do. The zero value is ready to use.
-type Renderer struct{ r renderer }
+type Renderer struct {
+	r    renderer
+	part entryPart
+	buf  []byte
+}
 
 // Append appends e in format f; after is the state once e is consumed.
+// The whole rendering is held in memory: Write bounds it.
 func (r *Renderer) Append(dst []byte, f Format, e *Entry, after *State) []byte {
 	return r.r.appendEntry(dst, f, e, &after.Cursor)
+}
+
+// Write writes e in format f to w; after is the state once e is consumed.
+// A long entry is rendered and written in pieces of bounded size.
+func (r *Renderer) Write(w io.Writer, f Format, e *Entry, after *State) error {
+	r.part.begin(f, e, &after.Cursor)
+	for !r.part.done() {
+		r.buf = r.r.appendPiece(r.buf[:0], &r.part)
+		if _, err := w.Write(r.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }

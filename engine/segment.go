@@ -27,6 +27,7 @@ type segment struct {
 	view  View
 	slot  int // the view's slot in checkpoint offsets
 	files *fileSet
+	wit   *witness     // of files: a file rewritten in place loses the bytes
 	cps   []checkpoint // cps[0] is the start; offsets are from the start
 	size  int64
 
@@ -35,10 +36,11 @@ type segment struct {
 	mu      sync.Mutex
 	m       merger
 	r       renderer
-	ready   bool   // m and pending continue at next
-	next    int64  // offset of pending[0]
-	pending []byte // rendered bytes not yet returned
-	chunk   []byte // a chunk being rendered for the cache
+	ready   bool      // m, pending and part continue at next
+	next    int64     // offset of pending[0]
+	pending []byte    // rendered bytes not yet returned
+	part    entryPart // the entry whose rendering goes on after pending
+	chunk   []byte    // a chunk being rendered for the cache
 	resume  resumePoint
 }
 
@@ -70,11 +72,12 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
-		if s.ready && err == nil {
+		if s.ready && err == nil && s.part.done() {
 			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.state}
 		}
 		s.m.releaseBuffers()
-		s.pending, s.chunk, s.ready = nil, nil, false
+		s.m = merger{} // nor the decoding buffers a long line grew
+		s.pending, s.chunk, s.ready, s.part = nil, nil, false, entryPart{}
 	}
 	if err != nil && n == 0 {
 		return 0, err
@@ -85,10 +88,15 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// chunkMax is the largest chunk rendered into memory for the render cache;
+// a larger one (a chunk holding a huge entry) is served by rendering in
+// pieces every time.
+const chunkMax = 4 << 20
+
 // fillCached serves p from whole chunks — the bytes between two
 // checkpoints — through the render cache, rendering and storing a chunk
-// that is not there yet. It stops at the last checkpoint: the tail after it
-// is not a whole chunk.
+// that is not there yet. It stops at the last checkpoint (the tail after it
+// is not a whole chunk) and before a chunk larger than chunkMax.
 func (s *segment) fillCached(p []byte, off int64) (int, error) {
 	n := 0
 	for s.cache != nil && n < len(p) && off < s.size {
@@ -97,6 +105,9 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 			break
 		}
 		from, to := s.cps[i].offs[s.slot], s.cps[i+1].offs[s.slot]
+		if to-from > chunkMax {
+			break
+		}
 		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot}
 		sp, ok := s.cache.lookup(k)
 		if !ok {
@@ -126,8 +137,8 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 // renderChunk renders the view's bytes between checkpoints i and i+1,
 // continuing the merge if it stands at checkpoint i.
 func (s *segment) renderChunk(i int) ([]byte, error) {
-	if !s.ready || len(s.pending) != 0 || s.m.state != s.cps[i].state {
-		if err := s.m.reset(s.files, s.view.stream(), s.cps[i].state); err != nil {
+	if !s.ready || len(s.pending) != 0 || !s.part.done() || s.m.state != s.cps[i].state {
+		if err := s.reset(s.cps[i].state); err != nil {
 			return nil, err
 		}
 	}
@@ -145,13 +156,14 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.state.Cursor)
 		}
 	}
-	s.next, s.pending, s.ready = s.cps[i+1].offs[s.slot], s.pending[:0], true
+	s.next, s.pending, s.ready, s.part = s.cps[i+1].offs[s.slot], s.pending[:0], true, entryPart{}
 	return s.chunk, nil
 }
 
 // fill copies the segment's bytes at off into p. Entries that fit are
 // rendered straight into p; the one that straddles its end is rendered into
-// pending, and the rest of it is served by the next call.
+// pending, and the rest of it is served by the next call. A long entry is
+// rendered into pending piece by piece.
 func (s *segment) fill(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < s.size {
@@ -164,7 +176,7 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 		}
 		s.next += int64(len(s.pending))
 		s.pending = s.pending[:0]
-		if off == s.next && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
+		if off == s.next && s.part.done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
 			c, ok := s.renderInto(p[n:])
 			n += c
 			off += int64(c)
@@ -185,8 +197,8 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 const directMin = 4 << 10
 
 // renderInto renders whole entries straight into p while they fit, and
-// the first that does not into pending. ok is false at the end of the
-// merge.
+// the first that does not, or the first piece of a long one, into pending.
+// ok is false at the end of the merge.
 func (s *segment) renderInto(p []byte) (n int, ok bool) {
 	for {
 		e, more := s.m.next()
@@ -195,6 +207,11 @@ func (s *segment) renderInto(p []byte) (n int, ok bool) {
 		}
 		if !s.view.Mask.Has(e.Source) {
 			continue
+		}
+		if len(e.Body) > wholeMax {
+			s.part.begin(s.view.Format, e, &s.m.state.Cursor)
+			s.pending = s.r.appendPiece(s.pending[:0], &s.part)
+			return n, true
 		}
 		out := s.r.appendEntry(p[n:n], s.view.Format, e, &s.m.state.Cursor)
 		if len(out) > len(p)-n { // append moved it: it did not fit
@@ -225,27 +242,42 @@ func (s *segment) checkpointBefore(off int64) int64 {
 func (s *segment) seek(off int64) error {
 	cp := &s.cps[s.checkpointIndex(off)]
 	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
-		if s.m.reset(s.files, s.view.stream(), r.state) == nil {
-			s.next, s.pending, s.ready = r.off, s.pending[:0], true
+		if s.reset(r.state) == nil {
+			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, entryPart{}
 			return nil
 		}
 	}
-	if err := s.m.reset(s.files, s.view.stream(), cp.state); err != nil {
+	if err := s.reset(cp.state); err != nil {
 		return err
 	}
-	s.next, s.pending, s.ready = cp.offs[s.slot], s.pending[:0], true
+	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, entryPart{}
 	return nil
 }
 
-// renderNext renders the next entry of the view into pending.
+// reset positions the merge at st, unless a file the segment reads was
+// rewritten in place since its bytes were measured.
+func (s *segment) reset(st State) error {
+	if anyChanged(s.wit.changed(s.files)) {
+		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
+	}
+	return s.m.reset(s.files, s.view.stream(), st)
+}
+
+// renderNext renders the next piece of the entry in progress, or the
+// next entry of the view (its first piece if it is long), into pending.
 func (s *segment) renderNext() bool {
+	if !s.part.done() {
+		s.pending = s.r.appendPiece(s.pending, &s.part)
+		return true
+	}
 	for {
 		e, ok := s.m.next()
 		if !ok {
 			return false
 		}
 		if s.view.Mask.Has(e.Source) {
-			s.pending = s.r.appendEntry(s.pending, s.view.Format, e, &s.m.state.Cursor)
+			s.part.begin(s.view.Format, e, &s.m.state.Cursor)
+			s.pending = s.r.appendPiece(s.pending, &s.part)
 			return true
 		}
 	}

@@ -58,7 +58,6 @@ type logsRun struct {
 	cursorTo *cursorFile // nil without --cursor-file
 	out      *bufio.Writer
 	render   engine.Renderer
-	buf      []byte
 }
 
 func runLogs(c *cli.Context) error {
@@ -200,26 +199,29 @@ func (r *logsRun) run(ctx context.Context) error {
 	return err
 }
 
-// snapshot prints what exists now, or its last --tail entries.
+// snapshot prints what exists now, or its last --tail entries: the pass
+// keeps the position before each of the last N entries, not their
+// renderings (one entry may render to hundreds of MB), and then reads them
+// again from the first of those positions.
 func (r *logsRun) snapshot(sc *engine.Scanner) error {
 	if r.tail < 0 {
 		return sc.Next(r.print)
 	}
-	ring := newTailRing(r.tail)
-	err := sc.Next(func(e *engine.Entry, after *engine.State) error {
-		ring.add(r.render.Append(ring.slot(), r.format, e, after))
+	ring := tailRing{max: r.tail}
+	before := sc.State()
+	err := sc.Next(func(_ *engine.Entry, after *engine.State) error {
+		ring.add(before)
+		before = *after
 		return nil
 	})
-	if err != nil {
+	if err != nil || ring.len() == 0 {
 		return err
 	}
-	return ring.each(func(b []byte) error { _, err := r.out.Write(b); return err })
+	return sc.Replay(ring.oldest(), ring.len(), r.print)
 }
 
 func (r *logsRun) print(e *engine.Entry, after *engine.State) error {
-	r.buf = r.render.Append(r.buf[:0], r.format, e, after)
-	_, err := r.out.Write(r.buf)
-	return err
+	return r.render.Write(r.out, r.format, e, after)
 }
 
 // flush writes buffered output and then the cursor file, so that the file
@@ -234,41 +236,31 @@ func (r *logsRun) flush(sc *engine.Scanner) error {
 	return r.cursorTo.write(sc.LastState().Cursor.String())
 }
 
-// tailRing keeps the rendering of the last n entries.
+// tailRing keeps the last max states added. It grows with what is added,
+// so a huge --tail costs only what the log holds.
 type tailRing struct {
-	items [][]byte
-	next  int
-	full  bool
+	max   int
+	items []engine.State
+	next  int // where the next state goes once the ring is full
 }
 
-func newTailRing(n int) *tailRing { return &tailRing{items: make([][]byte, n)} }
-
-// slot returns a buffer to render the next entry into.
-func (t *tailRing) slot() []byte {
-	if len(t.items) == 0 {
-		return nil
+func (t *tailRing) add(st engine.State) {
+	switch {
+	case t.max <= 0:
+	case len(t.items) < t.max:
+		t.items = append(t.items, st)
+	default:
+		t.items[t.next] = st
+		t.next = (t.next + 1) % t.max
 	}
-	return t.items[t.next][:0]
 }
 
-func (t *tailRing) add(b []byte) {
-	if len(t.items) == 0 {
-		return
-	}
-	t.items[t.next] = b
-	t.next = (t.next + 1) % len(t.items)
-	t.full = t.full || t.next == 0
-}
+func (t *tailRing) len() int { return len(t.items) }
 
-func (t *tailRing) each(fn func([]byte) error) error {
-	start, n := 0, t.next
-	if t.full {
-		start, n = t.next, len(t.items)
+// oldest returns the first state of the ring; it must not be empty.
+func (t *tailRing) oldest() engine.State {
+	if len(t.items) < t.max {
+		return t.items[0]
 	}
-	for i := range n {
-		if err := fn(t.items[(start+i)%len(t.items)]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.items[t.next]
 }

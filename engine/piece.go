@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"encoding/base64"
+	"strconv"
+)
+
+// wholeMax is the longest body rendered whole: its rendering is at most
+// about 33 times as long (text: one prefix per newline), 0.5 MiB. A longer
+// body is rendered in pieces of about pieceLen bytes, so that memory is
+// bounded by the line, not by its rendering (one 10 MiB exec.log line of
+// newline escapes renders to 170 MB of text).
+const wholeMax = 16 << 10
+
+// pieceLen is the size a piece of a long entry's rendering aims at.
+const pieceLen = 64 << 10
+
+// Phases of a piecewise rendering.
+const (
+	partHead = iota // JSON: the keys before "d"
+	partBody
+	partTail // JSON: the keys after "d"
+	partDone
+)
+
+// entryPart is the resumable position of an entry being rendered in
+// pieces: a phase and an offset into the body. The entry's body must stay
+// valid until the rendering is done (the merger is not advanced meanwhile).
+type entryPart struct {
+	e       *Entry
+	f       Format
+	c       Cursor
+	phase   int
+	off     int  // next body byte
+	b64     bool // JSON: the body is written as base64
+	open    bool // text: the current line has its prefix
+	started bool // text: a line was begun
+}
+
+// done reports whether the whole entry was rendered.
+func (p *entryPart) done() bool { return p.e == nil || p.phase == partDone }
+
+// begin starts rendering e in format f; c is its cursor (JSON only).
+func (p *entryPart) begin(f Format, e *Entry, c *Cursor) {
+	*p = entryPart{e: e, f: f, c: *c, phase: partBody}
+	if f == FormatJSON {
+		p.phase, p.b64 = partHead, !e.validUTF8()
+	}
+}
+
+// appendPiece appends the next piece of p's entry to dst: the whole entry if
+// its body is short, else about pieceLen bytes.
+func (r *renderer) appendPiece(dst []byte, p *entryPart) []byte {
+	if p.done() {
+		return dst
+	}
+	if len(p.e.Body) <= wholeMax {
+		p.phase = partDone
+		return r.appendEntry(dst, p.f, p.e, &p.c)
+	}
+	limit := len(dst) + pieceLen
+	for len(dst) < limit && p.phase != partDone {
+		switch p.phase {
+		case partHead:
+			dst = r.appendJSONHead(dst, p.e)
+			p.phase = partBody
+		case partTail:
+			dst = appendJSONTail(dst, p.e, p.b64, &p.c)
+			p.phase = partDone
+		default:
+			dst = r.appendBodyPiece(dst, p, limit)
+		}
+	}
+	return dst
+}
+
+// appendBodyPiece appends the rendering of body bytes from p.off until dst
+// reaches limit or the body ends.
+func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
+	body := p.e.Body
+	room := max(limit-len(dst), 1)
+	switch {
+	case p.f == FormatRaw:
+		end := p.off + min(room, len(body)-p.off)
+		dst = append(dst, body[p.off:end]...)
+		p.off = end
+	case p.f == FormatText:
+		return r.appendTextPiece(dst, p, limit)
+	case p.b64:
+		n := min(max(room/4*3, 3), len(body)-p.off)
+		dst = base64.StdEncoding.AppendEncode(dst, body[p.off:p.off+n])
+		p.off += n
+	default:
+		n := min(max(room/6, 1), len(body)-p.off)
+		dst = appendJSONString(dst, body[p.off:p.off+n])
+		p.off += n
+	}
+	if p.off == len(body) {
+		p.phase = partTail
+		if p.f == FormatRaw {
+			p.phase = partDone
+		}
+	}
+	return dst
+}
+
+// appendTextPiece renders p's text body from p.off on until dst reaches
+// limit or the body ends.
+func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
+	var buf [TimeLen + 8]byte
+	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], p.e)}
+	walkText(&out, p, limit)
+	return out.dst
+}
+
+// appendTextPrefix appends "<TIME> <SOURCE> ".
+func (r *renderer) appendTextPrefix(dst []byte, e *Entry) []byte {
+	dst = append(dst, r.tf.format(e.Time)...)
+	dst = append(dst, ' ')
+	dst = append(dst, sourceNames[e.Source]...)
+	return append(dst, ' ')
+}
+
+// appendJSONHead appends the keys of a JSON rendering before d's value.
+func (r *renderer) appendJSONHead(dst []byte, e *Entry) []byte {
+	dst = append(dst, `{"t":"`...)
+	dst = append(dst, r.tf.format(e.Time)...)
+	dst = append(dst, `","s":"`...)
+	dst = append(dst, sourceNames[e.Source]...)
+	return append(dst, `","d":"`...)
+}
+
+// appendJSONTail appends the keys of a JSON rendering after d's value.
+func appendJSONTail(dst []byte, e *Entry, b64 bool, c *Cursor) []byte {
+	dst = append(dst, '"')
+	if e.HasID {
+		dst = append(dst, `,"id":`...)
+		dst = strconv.AppendUint(dst, e.ID, 10)
+	}
+	if b64 {
+		dst = append(dst, `,"e":"b64"`...)
+	}
+	dst = append(dst, `,"cursor":"`...)
+	dst = c.AppendText(dst)
+	return append(dst, "\"}\n"...)
+}

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"testing"
+	"unicode/utf8"
+)
+
+// textAlphabet holds the bytes that matter to the text view's escaping:
+// ANSI escapes, line ends, controls, tab, DEL, backslash and pieces of
+// valid and invalid UTF-8.
+var textAlphabet = []string{"a", "b ", "\n", "\r", "\r\n", "\t", "\x00", "\x01", "\x7f", "\x1b", "\x1b[", "m", "\x1b[0m",
+	"\x1b]0;t\x07", "\x1b\\", "\\", "é", "\xc3", "\xa9", "€", "\xe2\x82", "\xac", "😀", "\xf0\x9f", "\x98\x80", "\xff", "\x80", "\u2028"}
+
+func randomTextBody(rng *rand.Rand, n int) []byte {
+	var b []byte
+	for range rng.Intn(n + 1) {
+		b = append(b, textAlphabet[rng.Intn(len(textAlphabet))]...)
+	}
+	return b
+}
+
+// TestTextEscapingProperty compares the text rendering of random bodies
+// with the model's straightforward one (strip, split at '\n', drop a final
+// '\r', escape byte by byte), and every way the engine computes its size —
+// the walker, the stats of measure and those the JSON parser gathers —
+// with the bytes rendered.
+func TestTextEscapingProperty(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	var r renderer
+	for i := range 20000 {
+		body := randomTextBody(rng, 12)
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(numSources)), Origin: OriginRuntime, Body: body}
+		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		want := modelText(mEntry{time: e.Time, source: e.Source, body: body})
+		if string(got) != string(want) {
+			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
+		}
+		if n := entrySize(FormatText, &e); n != int64(len(got)) {
+			t.Fatalf("body %q: entrySize %d, rendered %d bytes", body, n, len(got))
+		}
+		if !utf8.Valid(body) {
+			continue
+		}
+		d, err := json.Marshal(string(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := fmt.Appendf(nil, `{"t":"%s","s":"stdout","d":%s}`, tsAt(1), d)
+		or := originReader{origin: OriginExec, mask: MaskAll}
+		x, ok := or.execEntry(line)
+		if !ok || string(x.Body) != string(body) {
+			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
+		}
+		st := x.bodyStats()
+		if n, want := sizeOf(FormatText, &x, &st), len(r.appendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
+			t.Fatalf("line %s: sizeOf with the parser's stats %d, rendered %d bytes", line, n, want)
+		}
+	}
+}
+
+// TestTextEscapingExamples pins SPEC §3's escaping on examples.
+func TestTextEscapingExamples(t *testing.T) {
+	var r renderer
+	for _, c := range []struct{ body, want string }{
+		{"crlf\r\n", `crlf` + "\n"},
+		{"cr\r", `cr` + "\n"},
+		{"\r\n", "\n"},
+		{"a\rb\n", `a\x0db` + "\n"},
+		{"nul\x00 bel\x07 del\x7f tab\t\n", `nul\x00 bel\x07 del\x7f tab` + "\t\n"},
+		{"bad \xff\xc3 utf8 é €\n", `bad \xff\xc3 utf8 é €` + "\n"},
+		{"\x1b[31mred\x1b[0m\r\n", "red\n"},
+		{"cr before an escape\r\x1b[0m\n", "cr before an escape\n"},
+		{"split \xc3\x1b[0m\xa9\n", "split é\n"},
+		{"a\n\r", "a\n" + tsAt(0) + " stdout \n"},
+		{`back\slash`, `back\slash` + "\n"},
+	} {
+		e := Entry{Time: nsAt(0), Source: SourceStdout, Body: []byte(c.body)}
+		want := tsAt(0) + " stdout " + c.want
+		if got := string(r.appendEntry(nil, FormatText, &e, &Cursor{})); got != want {
+			t.Errorf("%q: %q, want %q", c.body, got, want)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+)
+
+// witnessLen is how many bytes below a file's bound a witness keeps.
+const witnessLen = 64
+
+// ErrRewritten is returned by a read that must render again bytes of a
+// file that was truncated or rewritten in place since they were shown: the
+// bytes are gone from the disk.
+var ErrRewritten = errors.New("a log file was rewritten in place since this handle was opened")
+
+// witness remembers the last bytes below the bound of every file of a
+// fileSet. A file truncated and written again keeps its inode and may grow
+// past its old size, which its inode and size alone cannot tell from an
+// append: its witness can, because an append leaves every byte below the
+// old bound in place. The witness is taken before the bytes it vouches for
+// are read, so a rewrite racing with that read is seen at the next look.
+// A rewrite that puts back the same witnessLen bytes just below the old
+// bound is taken for an append.
+type witness struct {
+	marks []fileMark
+}
+
+// fileMark is one file's bound and the bytes just below it.
+type fileMark struct {
+	origin Origin
+	gen    uint64
+	size   int64
+	at     int64 // file offset of tail
+	n      int   // bytes of tail known; fewer than size-at if a read failed
+	tail   [witnessLen]byte
+}
+
+// takeWitness reads the witness of files.
+func takeWitness(files *fileSet) *witness {
+	w := &witness{}
+	for o := range NumOrigins {
+		for _, f := range files.origin(o) {
+			mk := fileMark{origin: o, gen: f.gen, size: f.size, at: max(f.size-witnessLen, 0)}
+			mk.n, _ = f.f.ReadAt(mk.tail[:f.size-mk.at], mk.at)
+			w.marks = append(w.marks, mk)
+		}
+	}
+	return w
+}
+
+// changed reports, per origin, whether a file the witness saw is in files
+// (by inode) but was not only appended to: it is smaller than its old
+// bound, or the bytes below that bound differ. A file that left files is
+// not changed: rotation and replacement are told by inode.
+func (w *witness) changed(files *fileSet) (c [NumOrigins]bool) {
+	if w == nil {
+		return c
+	}
+	var buf [witnessLen]byte
+	for i := range w.marks {
+		mk := &w.marks[i]
+		for _, f := range files.origin(mk.origin) {
+			if f.gen != mk.gen {
+				continue
+			}
+			if f.size < mk.size {
+				c[mk.origin] = true
+				break
+			}
+			n, _ := f.f.ReadAt(buf[:mk.n], mk.at)
+			if n != mk.n || !bytes.Equal(buf[:n], mk.tail[:mk.n]) {
+				c[mk.origin] = true
+			}
+			break
+		}
+	}
+	return c
+}
+
+// anyChanged reports whether any origin of c changed.
+func anyChanged(c [NumOrigins]bool) bool {
+	return c[OriginExec] || c[OriginRuntime] || c[OriginKernel]
+}
+
+// restartRewritten returns st with every text origin whose file w saw was
+// rewritten in place since moved to that origin's start: SPEC §2 restarts a
+// truncated text log. exec.log keeps its offset, as microsandbox's reader
+// does.
+func restartRewritten(w *witness, files *fileSet, st State) State {
+	c := w.changed(files)
+	for o := OriginRuntime; o < NumOrigins; o++ {
+		if c[o] {
+			st.Cursor[o] = Pos{}
+		}
+	}
+	return st
+}
