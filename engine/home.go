@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoSandbox is wrapped by errors about a sandbox that does not exist.
@@ -17,13 +20,25 @@ var ErrNoSandbox = errors.New("no such sandbox")
 // sandbox. It hands out one Sandbox per name and follows changes through one
 // shared Watcher. Safe for concurrent use.
 type Home struct {
-	dir      string
-	root     string // <dir>/sandboxes
-	watcher  *Watcher
-	cacheDir string // render caches; "" for none
+	dir         string
+	root        string // <dir>/sandboxes
+	watcher     *Watcher
+	cacheDir    string // render caches; "" for none
+	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
+	cacheOnce   sync.Once
+	caches      *cacheStore
+
+	now       func() time.Time // the clock of idle times (tests set it)
+	idleAfter time.Duration
+	maxLive   int
+	kick      chan struct{} // wakes the sweeper when live outgrows maxLive
+	sweepDone chan struct{}
+	sweepWG   sync.WaitGroup
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
+	live      map[*Sandbox]struct{} // sandboxes holding state
 }
 
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
@@ -33,11 +48,15 @@ func OpenHome(dir string) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
-	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir()}
+	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
+		now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive, live: make(map[*Sandbox]struct{}),
+		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err
 	}
+	h.sweepWG.Add(1)
+	go h.sweeper()
 	return h, nil
 }
 
@@ -55,10 +74,47 @@ func DefaultCacheDir() string {
 }
 
 // SetCacheDir sets where views keep rendered chunks for fast re-reading:
-// unlinked files, removed by the kernel when the views close. The default is
-// DefaultCacheDir(); "" renders every read instead. Call it before any view
-// is opened.
+// one file, <dir>/msb-logfs-cache.<pid>/chunks.<n>, removed by Close. The
+// default is DefaultCacheDir(); "" renders every read instead. Call it
+// before any view is opened.
 func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
+
+// SetCacheBudget bounds the bytes the render cache holds on disk (whole
+// blocks); 0 means DefaultCacheBudget of the cache directory. Call it
+// before any view is opened.
+func (h *Home) SetCacheBudget(bytes int64) { h.cacheBudget = max(bytes, 0) }
+
+// CacheUsed returns the bytes the render cache holds allocated on disk.
+func (h *Home) CacheUsed() int64 {
+	if s := h.cacheStore(); s != nil {
+		return s.Used()
+	}
+	return 0
+}
+
+// DefaultCacheBudget is the render cache's budget unless told otherwise:
+// a tenth of the size of the filesystem that holds dir, at most 1 GiB (and
+// 0, no cache, where dir cannot be measured).
+func DefaultCacheBudget(dir string) int64 {
+	var st unix.Statfs_t
+	if dir == "" || unix.Statfs(dir, &st) != nil || st.Bsize <= 0 {
+		return 0
+	}
+	return min(1<<30, int64(st.Blocks)*st.Bsize/10)
+}
+
+// cacheStore returns the home's render cache, made at first use with the
+// directory and budget set then.
+func (h *Home) cacheStore() *cacheStore {
+	h.cacheOnce.Do(func() {
+		budget := h.cacheBudget
+		if budget == 0 {
+			budget = DefaultCacheBudget(h.cacheDir)
+		}
+		h.caches = newCacheStore(h.cacheDir, budget)
+	})
+	return h.caches
+}
 
 // Dir returns the home directory.
 func (h *Home) Dir() string { return h.dir }
@@ -66,8 +122,17 @@ func (h *Home) Dir() string { return h.dir }
 // SandboxesDir returns <home>/sandboxes.
 func (h *Home) SandboxesDir() string { return h.root }
 
-// Close stops the watcher and wakes every waiter.
-func (h *Home) Close() error { return h.watcher.close() }
+// Close stops the watcher and the sweeper, wakes every waiter and removes
+// the render cache's file (open handles keep reading it).
+func (h *Home) Close() error {
+	err := h.watcher.close()
+	h.closeOnce.Do(func() {
+		close(h.sweepDone)
+		h.sweepWG.Wait()
+	})
+	h.cacheStore().close()
+	return err
+}
 
 // List returns the names of the sandboxes that exist now, sorted.
 func (h *Home) List() ([]string, error) {
@@ -115,12 +180,16 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sandboxes[name]
+	if s != nil {
+		s.touch()
+	}
 	if s != nil && !s.isRemoved() && s.gone() { // removed and made again
 		s.removed.Store(true)
 		s.notify()
 	}
 	if s == nil || s.isRemoved() {
 		s = newSandbox(h, name)
+		s.touch()
 		h.sandboxes[name] = s
 		h.watcher.watchSandbox(s)
 	}

@@ -29,11 +29,13 @@ type Scanner struct {
 	last  State // state after the last entry that passed the time filter
 	files *fileSet
 	m     merger
+
+	unhold func() // the sandbox is held until Close
 }
 
 // NewScanner returns a scanner positioned at q.From.
 func (s *Sandbox) NewScanner(q Query) *Scanner {
-	return &Scanner{sb: s, q: q, st: q.From, last: q.From}
+	return &Scanner{sb: s, unhold: s.hold(), q: q, st: q.From, last: q.From}
 }
 
 // State returns the state after everything read so far.
@@ -111,6 +113,7 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 func (sc *Scanner) Close() {
 	sc.files.release()
 	sc.files = nil
+	sc.unhold()
 }
 
 // Renderer renders entries as the views do. The zero value is ready to use.
