@@ -44,12 +44,23 @@ type Home struct {
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
 // exist yet.
 func OpenHome(dir string) (*Home, error) {
+	return openHome(dir, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive})
+}
+
+// homeConfig is what tests may change of a Home before it starts.
+type homeConfig struct {
+	now       func() time.Time
+	idleAfter time.Duration
+	maxLive   int
+}
+
+func openHome(dir string, cfg homeConfig) (*Home, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
-		now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive, live: make(map[*Sandbox]struct{}),
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}),
 		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
