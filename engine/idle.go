@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"runtime/debug"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -113,12 +114,23 @@ func (h *Home) sweeper() {
 func (h *Home) sweep() {
 	now := h.now()
 	live := h.liveByAge()
+	dropped := 0
 	for i, s := range live {
-		if s.idle(now) || len(live)-i > h.maxLive {
-			s.tryDropState()
+		if (s.idle(now) || len(live)-i > h.maxLive) && s.tryDropState() {
+			dropped++
 		}
 	}
 	h.forgetIdle(now)
+	if dropped > 0 && liveNow(h) == 0 {
+		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
+	}
+}
+
+// liveNow returns how many sandboxes hold state.
+func liveNow(h *Home) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
 }
 
 // liveByAge returns the sandboxes holding state, least recently used first.

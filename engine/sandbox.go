@@ -150,7 +150,9 @@ func (s *Sandbox) indexFor(v View, files *fileSet) (*index, error) {
 		x = newIndex(v.stream(), s.home.cacheStore())
 		s.indexes[v.stream()] = x
 	}
-	if err := x.update(files.clone()); err != nil {
+	err := x.update(files.clone())
+	x.m.releaseBuffers() // an idle index keeps no read buffers: update resets the merger
+	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
 	return x, nil
