@@ -147,8 +147,14 @@ func (w *Watcher) poll() {
 	}
 }
 
+// pollOnce looks at the sandboxes that handles hold: only their followers
+// wait for changes (and a sandbox that nothing holds is forgotten when
+// idle), so the poll's cost follows what is followed, not what exists.
 func (w *Watcher) pollOnce() {
 	w.home.each(func(s *Sandbox) {
+		if s.holds.Load() == 0 {
+			return
+		}
 		if s.gone() {
 			s.markRemoved()
 			return
