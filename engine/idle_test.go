@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -284,4 +286,36 @@ func emfileChild(t *testing.T) {
 		t.Fatalf("all %d sandboxes hold state under a limit of %d descriptors: no eviction happened", len(names), limit)
 	}
 	t.Log("every sandbox read under the limit")
+}
+
+// TestStatSandboxOpensNothing: listing and stat-ing sandbox directories
+// makes no Sandbox and opens no file; it sees boot-error.json, and refuses
+// a missing sandbox and one reached through a symbolic link.
+func TestStatSandboxOpensNothing(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 30, 10)
+	mkSandbox(t, home, "failed").appendRaw(BootErrorName, `{"error":"boom"}`)
+	if err := os.Symlink(filepath.Join(home, "sandboxes", names[0]), filepath.Join(home, "sandboxes", "link")); err != nil {
+		t.Fatal(err)
+	}
+	h := openTestHome(t, home)
+	fds := openFDs(t)
+	listed, err := h.List()
+	if err != nil || len(listed) != len(names)+1 {
+		t.Fatalf("List: %d names (%v), want %d", len(listed), err, len(names)+1)
+	}
+	for _, n := range listed {
+		boot, err := h.StatSandbox(n)
+		if err != nil || boot != (n == "failed") {
+			t.Fatalf("StatSandbox(%s) = %v, %v", n, boot, err)
+		}
+	}
+	for _, n := range []string{"link", "nope", "..", ""} {
+		if _, err := h.StatSandbox(n); !errors.Is(err, ErrNoSandbox) {
+			t.Fatalf("StatSandbox(%q): %v, want ErrNoSandbox", n, err)
+		}
+	}
+	if knownCount(h) != 0 || openFDs(t) != fds {
+		t.Fatalf("after listing and stat: %d sandboxes made, %d descriptors (was %d)", knownCount(h), openFDs(t), fds)
+	}
 }

@@ -81,3 +81,41 @@ func allocatedUnder(t *testing.T, dir string) int64 {
 	}
 	return total
 }
+
+// fdsUnder lists the descriptors of pid open on files under dir.
+func fdsUnder(t *testing.T, pid int, dir string) []string {
+	t.Helper()
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+			out = append(out, target)
+		}
+	}
+	return out
+}
+
+// inotifyWatches counts the inotify watches of pid.
+func inotifyWatches(t *testing.T, pid int) int {
+	t.Helper()
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink(filepath.Join(fdDir, e.Name())); target == "anon_inode:inotify" {
+			info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += strings.Count(string(info), "inotify wd:")
+		}
+	}
+	return n
+}

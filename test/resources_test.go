@@ -148,3 +148,26 @@ func exitCode(err error) int {
 // maxChunk bounds one render-cache chunk of the corpus (checkpoints every
 // 48 KiB of input; a rendered chunk of merged.jsonl is a few times that).
 const maxChunk = 512 << 10
+
+// TestListingTreeTouchesNoSandbox: `ls -l` and `stat` of every sandbox
+// directory work by stat alone: the mount opens no log file and watches
+// no sandbox for them (each watch would mean a sandbox made and kept).
+func TestListingTreeTouchesNoSandbox(t *testing.T) {
+	home := t.TempDir()
+	names, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: 300, Lines: 5, Word: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mount(t, home)
+	out := sh(t, 30*time.Second, "ls -l "+q(m.dir)+" && stat -c '%n %F' "+q(m.dir)+"/*")
+	if n := strings.Count(out, "directory"); n != len(names) {
+		t.Fatalf("stat saw %d directories, want %d", n, len(names))
+	}
+	pid := m.cmd.Process.Pid
+	if files := fdsUnder(t, pid, home); len(files) != 0 {
+		t.Fatalf("the mount holds %d files of the home open after ls -l: %v", len(files), files[:min(3, len(files))])
+	}
+	if w := inotifyWatches(t, pid); w > 2 {
+		t.Fatalf("the mount watches %d paths after ls -l of %d sandboxes, want at most 2 (the home and its sandboxes dir)", w, len(names))
+	}
+}
