@@ -25,11 +25,11 @@ func (r *runner) grep() error {
 	if err != nil {
 		return err
 	}
-	ref, refOut, err := timeCmd("grep", "-rl", word, filepath.Join(home, "sandboxes"))
-	if err != nil {
+	if _, _, err := timeCmd("grep", "-rl", word, filepath.Join(home, "sandboxes")); err != nil { // warms the page cache
 		return fmt.Errorf("grep -r over the logs directories: %w", err)
 	}
-	if ref, refOut, err = timeCmd("grep", "-rl", word, filepath.Join(home, "sandboxes")); err != nil { // warm
+	ref, refOut, err := timeCmd("grep", "-rl", word, filepath.Join(home, "sandboxes"))
+	if err != nil {
 		return err
 	}
 	m, mnt, err := r.mount("grep", home, names[0], []string{"prlimit", "--nofile=1024:1024"})
