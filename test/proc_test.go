@@ -11,15 +11,24 @@ import (
 	"testing"
 )
 
-// fdCount counts the open descriptors of pid.
-func fdCount(t *testing.T, pid int) int {
+// fdTargets returns what each open descriptor of pid names, by number.
+func fdTargets(t *testing.T, pid int) map[string]string {
 	t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(fdDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(ents)
+	out := make(map[string]string, len(ents))
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(fdDir, e.Name())) // "" if it closed meanwhile
+		out[e.Name()] = target
+	}
+	return out
 }
+
+// fdCount counts the open descriptors of pid.
+func fdCount(t *testing.T, pid int) int { return len(fdTargets(t, pid)) }
 
 // procStatus returns field name of /proc/PID/status in KiB (VmRSS, VmHWM).
 func procStatus(t *testing.T, pid int, name string) int64 {
@@ -85,14 +94,9 @@ func allocatedUnder(t *testing.T, dir string) int64 {
 // fdsUnder lists the descriptors of pid open on files under dir.
 func fdsUnder(t *testing.T, pid int, dir string) []string {
 	t.Helper()
-	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, err := os.ReadDir(fdDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, e := range ents {
-		if target, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+	for _, target := range fdTargets(t, pid) {
+		if strings.HasPrefix(target, dir+"/") {
 			out = append(out, target)
 		}
 	}
@@ -102,15 +106,10 @@ func fdsUnder(t *testing.T, pid int, dir string) []string {
 // inotifyWatches counts the inotify watches of pid.
 func inotifyWatches(t *testing.T, pid int) int {
 	t.Helper()
-	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, err := os.ReadDir(fdDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, e := range ents {
-		if target, _ := os.Readlink(filepath.Join(fdDir, e.Name())); target == "anon_inode:inotify" {
-			info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+	for fd, target := range fdTargets(t, pid) {
+		if target == "anon_inode:inotify" {
+			info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd))
 			if err != nil {
 				t.Fatal(err)
 			}
