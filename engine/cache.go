@@ -76,7 +76,7 @@ func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 	s := c.pool
 	s.mu.Lock()
 	ch := c.chunks[k]
-	if ch == nil || off < 0 || off > int64(ch.n) {
+	if ch == nil || off < 0 || off >= int64(ch.n) {
 		s.mu.Unlock()
 		return 0, false
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +60,23 @@ func openFDs(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// selfWatches counts the process's inotify watches.
+func selfWatches(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); target == "anon_inode:inotify" {
+			info, _ := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+			n += strings.Count(string(info), "inotify wd:")
+		}
+	}
+	return n
 }
 
 // heldFiles counts the log files the sandbox's table holds open.
@@ -138,6 +156,9 @@ func TestIdleSandboxesGiveBackTheirState(t *testing.T) {
 		if n := heldFiles(sb); n != 0 {
 			t.Fatalf("%s still holds %d log files", sb.Name(), n)
 		}
+	}
+	if w := selfWatches(t); w > 2 {
+		t.Fatalf("after IdleAfter: %d inotify watches, want at most 2 (the home's)", w)
 	}
 	if got := openFDs(t); got > fds0+1 { // the cache file may stay open
 		t.Fatalf("after IdleAfter: %d descriptors, want at most %d", got, fds0+1)

@@ -80,6 +80,14 @@ func (w *Watcher) watchSandbox(s *Sandbox) {
 	}
 }
 
+// unwatchSandbox removes the watches of a sandbox that is forgotten.
+func (w *Watcher) unwatchSandbox(s *Sandbox) {
+	dir := filepath.Join(w.home.root, s.name)
+	for _, p := range []string{filepath.Join(dir, "logs"), dir} {
+		_ = w.fsw.Remove(p) // not watched (any more): nothing to do
+	}
+}
+
 func (w *Watcher) run() {
 	defer w.wg.Done()
 	for {
