@@ -94,3 +94,41 @@ func TestSmallCacheBudgetKeepsBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheWriteFailureOnlyCostsSpeed: when the cache file cannot be
+// written (a full disk fails the same way), nothing is stored, no space is
+// counted, and every view still reads its bytes.
+func TestCacheWriteFailureOnlyCostsSpeed(t *testing.T) {
+	d := newSandboxDir(t)
+	writeLines(d, 0, 5000)
+	dir := t.TempDir()
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir) })
+	if _, err := sb.Stat(ViewMerged); err != nil { // makes the cache file
+		t.Fatal(err)
+	}
+	s := sb.home.cacheStore()
+	s.mu.Lock()
+	if s.f == nil || s.f.path == "" {
+		s.mu.Unlock()
+		t.Fatal("no cache file")
+	}
+	readOnly, err := os.Open(s.f.path)
+	if err != nil {
+		s.mu.Unlock()
+		t.Fatal(err)
+	}
+	s.f.f.Close()
+	s.f.f = readOnly // every write now fails with EBADF
+	s.mu.Unlock()
+	for _, v := range []View{ViewMerged, ViewMergedJSON, ViewStdout} {
+		want := uncached(t, d, v)
+		for range 2 {
+			if got := snap(t, sb, v); !bytes.Equal(got, want) {
+				t.Fatalf("%v: %d bytes with a failing cache, %d rendered", v, len(got), len(want))
+			}
+		}
+	}
+	if used := sb.home.CacheUsed(); used != 0 {
+		t.Fatalf("failed writes count %d bytes", used)
+	}
+}
