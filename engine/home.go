@@ -39,6 +39,7 @@ type Home struct {
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
 	live      map[*Sandbox]struct{} // sandboxes holding state
+	dirSeen   map[string]time.Time  // when StatSandbox saw each sandbox exist
 }
 
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
@@ -60,7 +61,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
-		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}),
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
 		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
@@ -167,11 +168,26 @@ func (h *Home) List() ([]string, error) {
 // StatSandbox reports whether sandbox name exists and has a
 // boot-error.json, by stat alone: it opens no file and makes no Sandbox,
 // so that listing and stat-ing thousands of sandbox directories stays
-// cheap (three system calls each). The result wraps ErrNoSandbox when the
-// sandbox does not exist.
+// cheap. The result wraps ErrNoSandbox when the sandbox does not exist.
+//
+// That a sandbox exists (two lstat calls) is remembered for HoldFor, as a
+// file's state is (SPEC §3): `ls -l` looks each directory up and then
+// stats it, and the second check costs one stat, of boot-error.json,
+// which is always looked at afresh. Only sandboxes that exist are
+// remembered, so the memory is bounded by the directories on disk; the
+// sweeper drops the old ones.
 func (h *Home) StatSandbox(name string) (bootError bool, err error) {
-	if !h.exists(name) {
-		return false, fmt.Errorf("%w: %q", ErrNoSandbox, name)
+	now := h.now()
+	h.mu.Lock()
+	seen, ok := h.dirSeen[name]
+	h.mu.Unlock()
+	if !ok || now.Sub(seen) >= HoldFor {
+		if !h.exists(name) {
+			return false, fmt.Errorf("%w: %q", ErrNoSandbox, name)
+		}
+		h.mu.Lock()
+		h.dirSeen[name] = now
+		h.mu.Unlock()
 	}
 	var st unix.Stat_t
 	err = unix.Fstatat(unix.AT_FDCWD, filepath.Join(h.root, name, "logs", BootErrorName), &st, unix.AT_SYMLINK_NOFOLLOW)

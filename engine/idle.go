@@ -168,6 +168,11 @@ func (h *Home) forgetIdle(now time.Time) {
 			h.watcher.unwatchSandbox(s)
 		}
 	}
+	for name, at := range h.dirSeen {
+		if now.Sub(at) >= HoldFor {
+			delete(h.dirSeen, name)
+		}
+	}
 }
 
 // reclaim gives back every descriptor that state holds: called when an

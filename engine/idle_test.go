@@ -319,7 +319,8 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 	if err := os.Symlink(filepath.Join(home, "sandboxes", names[0]), filepath.Join(home, "sandboxes", "link")); err != nil {
 		t.Fatal(err)
 	}
-	h := openTestHome(t, home)
+	clock := newFakeClock()
+	h := openClockedHome(t, home, clock, MaxLive)
 	fds := openFDs(t)
 	listed, err := h.List()
 	if err != nil || len(listed) != len(names)+1 {
@@ -338,5 +339,24 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 	}
 	if knownCount(h) != 0 || openFDs(t) != fds {
 		t.Fatalf("after listing and stat: %d sandboxes made, %d descriptors (was %d)", knownCount(h), openFDs(t), fds)
+	}
+
+	// A removed sandbox is still shown for HoldFor, then no more.
+	if err := os.RemoveAll(filepath.Join(home, "sandboxes", names[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.StatSandbox(names[1]); err != nil {
+		t.Fatalf("within HoldFor of its last stat: %v", err)
+	}
+	clock.advance(HoldFor)
+	if _, err := h.StatSandbox(names[1]); !errors.Is(err, ErrNoSandbox) {
+		t.Fatalf("HoldFor after its removal: %v, want ErrNoSandbox", err)
+	}
+	h.sweep()
+	h.mu.Lock()
+	remembered := len(h.dirSeen)
+	h.mu.Unlock()
+	if remembered != 0 {
+		t.Fatalf("the sweep kept %d stale directory stats", remembered)
 	}
 }
