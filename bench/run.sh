@@ -6,8 +6,10 @@
 # (bench/loopback, passthrough off, so both pay a round trip per read).
 # Then, through fresh mounts of their own small sandboxes, the append →
 # visible latency of a .follow reader under a steady write rate with
-# rotation (bench/latency), and what many idle `cat X.follow` readers cost
-# the mount process (bench/idle).
+# rotation (bench/latency), what many idle `cat X.follow` readers cost
+# the mount process (bench/idle), and what many sandboxes cost it
+# (bench/many: grep -r over 2,000 sandboxes, the cache budget, ls -l of
+# 10,000).
 # Prints a table and appends it to $BENCH_DIR/results.txt.
 #
 # Environment:
@@ -21,6 +23,8 @@
 #   BENCH_LATENCY_DURATION  how long it appends (default 10s)
 #   BENCH_IDLE_READERS      idle readers of bench/idle (default 1000)
 #   BENCH_IDLE_MEASURE      its idle window (default 10s)
+#   BENCH_MANY_SANDBOXES    sandboxes grep -r walks in bench/many (default 2000)
+#   BENCH_MANY_TREE         sandboxes of its ls -l figures (default 10000)
 #
 # Caches are not dropped (that needs privileges and is unreliable): every
 # figure is taken with the logs already in the page cache.
@@ -41,6 +45,8 @@ BENCH_LATENCY_RATE="${BENCH_LATENCY_RATE:-20000}"
 BENCH_LATENCY_DURATION="${BENCH_LATENCY_DURATION:-10s}"
 BENCH_IDLE_READERS="${BENCH_IDLE_READERS:-1000}"
 BENCH_IDLE_MEASURE="${BENCH_IDLE_MEASURE:-10s}"
+BENCH_MANY_SANDBOXES="${BENCH_MANY_SANDBOXES:-2000}"
+BENCH_MANY_TREE="${BENCH_MANY_TREE:-10000}"
 BENCH_ROTATE=40MiB
 BENCH_SEED=1
 SANDBOX=big
@@ -189,6 +195,7 @@ build() {
 	go build -o "$BIN/loopback" ./bench/loopback || die "./bench/loopback does not build"
 	go build -o "$BIN/latency" ./bench/latency || die "./bench/latency does not build"
 	go build -o "$BIN/idle" ./bench/idle || die "./bench/idle does not build"
+	go build -o "$BIN/many" ./bench/many || die "./bench/many does not build"
 }
 
 generate_corpus() {
@@ -526,6 +533,33 @@ bench_idle() {
 		warn "idle readers: $(kv "$kvf" exited_nonzero) cats exited non-zero after SIGTERM: $(grep -m1 -A1 'cat errors' "$WORK/idle.out" | tail -n1 | tr -s ' ')"
 }
 
+# bench_many: many sandboxes on mounts of their own: grep -r over
+# BENCH_MANY_SANDBOXES under RLIMIT_NOFILE=1024 against grep -r over their
+# logs directories, the mount's fds and RSS 15 s after; the render cache
+# with --cache-size 16MiB over every view of a 64 MiB sandbox; mount ready,
+# ls and ls -l of BENCH_MANY_TREE sandboxes.
+bench_many() {
+	if ! fuse_usable; then
+		warn "FUSE is not usable here: many sandboxes skipped"
+		return 0
+	fi
+	local kvf="$WORK/many.kv" n="$BENCH_MANY_SANDBOXES" tree="$BENCH_MANY_TREE"
+	log "many sandboxes: grep -r over $n, cache budget, ls -l of $tree"
+	run_tool many "$kvf" "$BIN/many" -bin "$BIN/msb-logfs" -sandboxes "$n" -tree "$tree" || true
+	if [ -z "$(kv "$kvf" grep_mount_s)" ]; then
+		row "many: grep -r over $n sandboxes" FAILED "" "" ""
+		return 0
+	fi
+	row "grep -r logs dirs of $n (reference)" "$(kv "$kvf" grep_ref_s)" "" "1x grep" ""
+	row "many: grep -r over $n sandboxes" "$(kv "$kvf" grep_mount_s)" "" "$(kv "$kvf" grep_ratio)x slower" "$(kv "$kvf" grep_hwm_kib)"
+	row "many: mount RSS 15 s after the grep" "" "" "" "$(kv "$kvf" grep_rss_kib_idle)"
+	row "many: cache on disk, --cache-size 16MiB" "" "$(kv "$kvf" cache_most_bytes)" "" ""
+	row "many: $tree sandboxes, mount ready" "$(kv "$kvf" tree_ready_s)" "" "" ""
+	row "many: ls of $tree sandboxes" "$(kv "$kvf" tree_ls_s)" "" "" ""
+	row "many: ls -l of $tree sandboxes" "$(kv "$kvf" tree_lsl_s)" "" "" ""
+	NOTES+=("many sandboxes: mount fds right after grep -r $(kv "$kvf" grep_fds_after), 15 s later $(kv "$kvf" grep_fds_idle) (RLIMIT_NOFILE 1024); every view of the 64 MiB sandbox is $(fmt_bytes "$(kv "$kvf" cache_views_bytes)")")
+}
+
 # ---------------------------------------------------------------- report
 
 fmt_secs() {
@@ -616,6 +650,7 @@ main() {
 	bench_mount
 	bench_latency
 	bench_idle
+	bench_many
 	report
 }
 

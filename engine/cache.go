@@ -1,29 +1,27 @@
 package engine
 
 import (
-	"fmt"
-	"os"
+	"container/list"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
-// renderCache keeps rendered chunks of a stream's views — the bytes of one
-// view between two consecutive checkpoints — in an unlinked temporary
-// file, so that reading a view again costs a pread from the page cache
-// instead of parsing and rendering. A chunk is keyed by the serial numbers
-// of the two checkpoints around it: the index never gives a serial twice,
-// so a chunk that a re-merge changed is simply a different key, and a
-// snapshot that still holds the old checkpoints still finds its own bytes.
-// The file is removed by the kernel when the last segment using it is gone.
-// Safe for concurrent use.
+// renderCache keeps rendered chunks of one index's views — the bytes of one
+// view between two consecutive checkpoints — in the home's cacheStore, so
+// that reading a view again costs a pread from the page cache instead of
+// parsing and rendering. A chunk is keyed by the serial numbers of the two
+// checkpoints around it: the index never gives a serial twice, so a chunk
+// that a re-merge changed is simply a different key, and a snapshot that
+// still holds the old checkpoints still finds its own bytes. A new index
+// (after a rebuild or an eviction) gets a new renderCache, so its serials,
+// which start again at 1, never meet the old keys.
+//
+// Ownership: the index holds one reference and every segment made from it
+// one more; the last release frees every chunk of the cache at once. A
+// nil *renderCache is a cache that keeps nothing. Safe for concurrent use.
 type renderCache struct {
-	f     *os.File
-	limit int64
-
-	mu     sync.Mutex
-	size   int64
-	chunks map[chunkKey]span
+	pool   *cacheStore
+	refs   int                      // guarded by store.mu
+	chunks map[chunkKey]*cacheChunk // guarded by store.mu
 }
 
 type chunkKey struct {
@@ -31,70 +29,281 @@ type chunkKey struct {
 	slot     int
 }
 
-type span struct {
-	off int64
-	n   int
+// cacheChunk is one stored chunk: n bytes at off of the store's file, in an
+// extent of alloc bytes (whole blocks). All fields are guarded by store.mu.
+type cacheChunk struct {
+	owner *renderCache
+	key   chunkKey
+	off   int64
+	n     int
+	alloc int64
+	pins  int           // reads in progress: not evicted meanwhile
+	el    *list.Element // in store.lru
 }
 
-// cacheLimit bounds one cache file; past it, chunks are no longer added.
-const cacheLimit = 4 << 30
-
-// newRenderCache returns a cache in dir, or nil if no file can be made
-// there (reads then render every time).
-func newRenderCache(dir string) *renderCache {
-	if dir == "" {
-		return nil
+// acquire takes one more reference.
+func (c *renderCache) acquire() {
+	if c == nil {
+		return
 	}
-	f, err := tempFile(dir)
-	if err != nil {
-		return nil
-	}
-	return &renderCache{f: f, limit: cacheLimit, chunks: make(map[chunkKey]span)}
+	c.pool.mu.Lock()
+	c.refs++
+	c.pool.mu.Unlock()
 }
 
-// tempFile opens an anonymous file in dir (O_TMPFILE), or creates and
-// unlinks one where the filesystem lacks O_TMPFILE.
-func tempFile(dir string) (*os.File, error) {
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err == nil {
-		return os.NewFile(uintptr(fd), dir+"/(render cache)"), nil
+// release drops one reference; the last frees every chunk.
+func (c *renderCache) release() {
+	if c == nil {
+		return
 	}
-	f, err := os.CreateTemp(dir, ".msb-logfs-cache-*")
-	if err != nil {
-		return nil, fmt.Errorf("render cache: %w", err)
+	s := c.pool
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.refs--
+	if c.refs > 0 {
+		return
 	}
-	os.Remove(f.Name())
-	return f, nil
+	for _, ch := range c.chunks {
+		s.drop(ch)
+	}
+	s.caches--
+	s.closeIfDone()
 }
 
-// lookup returns where chunk k is stored.
-func (c *renderCache) lookup(k chunkKey) (span, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sp, ok := c.chunks[k]
-	return sp, ok
+// read copies chunk k's bytes from off within the chunk into p. ok is false
+// when the chunk is not stored (or could not be read): the caller renders.
+func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
+	s := c.pool
+	s.mu.Lock()
+	ch := c.chunks[k]
+	if ch == nil || off < 0 || off >= int64(ch.n) {
+		s.mu.Unlock()
+		return 0, false
+	}
+	s.lru.MoveToFront(ch.el)
+	ch.pins++
+	at, want := ch.off+off, min(int64(len(p)), int64(ch.n)-off)
+	f := s.f
+	s.mu.Unlock()
+
+	n, err := f.ReadAt(p[:want], at)
+
+	s.mu.Lock()
+	ch.pins--
+	s.mu.Unlock()
+	return n, err == nil || n == int(want)
 }
 
-// store keeps data as chunk k, unless the file is full or a write fails.
+// store keeps data as chunk k, unless it is there already, the budget
+// cannot make room for it, or the write fails (a full disk): a chunk not
+// kept only costs a render at its next read.
 func (c *renderCache) store(k chunkKey, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.chunks[k]; ok || c.size+int64(len(data)) > c.limit {
+	s := c.pool
+	s.mu.Lock()
+	if _, ok := c.chunks[k]; ok || c.refs <= 0 {
+		s.mu.Unlock()
 		return
 	}
-	if _, err := c.f.WriteAt(data, c.size); err != nil {
+	alloc := s.roundUp(int64(len(data)))
+	off, ok := s.reserve(alloc)
+	f := s.f
+	s.mu.Unlock()
+	if !ok {
 		return
 	}
-	c.chunks[k] = span{off: c.size, n: len(data)}
-	c.size += int64(len(data))
+
+	_, err := f.WriteAt(data, off)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := c.chunks[k]; err != nil || dup || c.refs <= 0 {
+		s.unreserve(off, alloc)
+		return
+	}
+	ch := &cacheChunk{owner: c, key: k, off: off, n: len(data), alloc: alloc}
+	ch.el = s.lru.PushFront(ch)
+	c.chunks[k] = ch
 }
 
-// readAt reads chunk bytes: sp's bytes from off within the chunk.
-func (c *renderCache) readAt(p []byte, sp span, off int64) (int, error) {
-	want := min(int64(len(p)), int64(sp.n)-off)
-	n, err := c.f.ReadAt(p[:want], sp.off+off)
-	if err != nil && n < int(want) {
-		return n, fmt.Errorf("render cache: %w", err)
+// cacheStore is the render cache of a Home: one file that holds the chunks
+// of every renderCache, within a budget of allocated bytes. Space is
+// counted in whole blocks; the least recently read chunk goes first; a
+// freed chunk's blocks are punched out of the file (so the disk gets them
+// back) and reused by later chunks. Safe for concurrent use.
+type cacheStore struct {
+	dir    string // where the cache directory is made
+	budget int64  // bytes the file may hold allocated
+
+	mu      sync.Mutex
+	f       *cacheFile // nil until the first cache is made
+	closed  bool       // the home closed: no new cache
+	caches  int        // renderCaches not yet fully released
+	used    int64      // bytes allocated to chunks and writes in flight
+	end     int64      // the file's high-water mark
+	free    []extent   // freed extents below end, sorted, merged
+	lru     list.List  // of *cacheChunk, most recently used first
+	noPunch bool       // the filesystem cannot punch holes
+}
+
+// extent is a block-aligned stretch of the cache file.
+type extent struct{ off, n int64 }
+
+func newCacheStore(dir string, budget int64) *cacheStore {
+	return &cacheStore{dir: dir, budget: budget}
+}
+
+// newCache returns a new, empty renderCache with one reference, or nil when
+// the store keeps nothing.
+func (s *cacheStore) newCache() *renderCache {
+	if s == nil || s.dir == "" || s.budget <= 0 {
+		return nil
 	}
-	return n, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || !s.open() {
+		return nil
+	}
+	s.caches++
+	return &renderCache{pool: s, refs: 1, chunks: make(map[chunkKey]*cacheChunk)}
+}
+
+// roundUp returns n in whole blocks of the cache file.
+func (s *cacheStore) roundUp(n int64) int64 {
+	b := s.f.block
+	return (n + b - 1) / b * b
+}
+
+// reserve finds alloc bytes for a chunk, evicting the least recently used
+// chunks as long as the budget or the file's room demands. Called with
+// s.mu held.
+func (s *cacheStore) reserve(alloc int64) (int64, bool) {
+	if alloc <= 0 || alloc > s.budget {
+		return 0, false
+	}
+	for {
+		if s.used+alloc <= s.budget {
+			if off, ok := s.takeFree(alloc); ok {
+				s.used += alloc
+				return off, true
+			}
+			if s.end+alloc <= s.maxEnd() {
+				off := s.end
+				s.end += alloc
+				s.used += alloc
+				return off, true
+			}
+		}
+		if !s.evictOne() {
+			return 0, false
+		}
+	}
+}
+
+// maxEnd bounds the file's size: twice the budget where freed blocks are
+// punched out (allocated bytes stay within the budget, the apparent size
+// leaves room for fragments), the budget itself where they cannot be.
+func (s *cacheStore) maxEnd() int64 {
+	if s.noPunch {
+		return s.budget
+	}
+	return 2 * s.budget
+}
+
+// evictOne drops the least recently used chunk that no read holds.
+func (s *cacheStore) evictOne() bool {
+	for el := s.lru.Back(); el != nil; el = el.Prev() {
+		if ch := el.Value.(*cacheChunk); ch.pins == 0 {
+			s.drop(ch)
+			return true
+		}
+	}
+	return false
+}
+
+// drop frees a chunk's blocks. Called with s.mu held.
+func (s *cacheStore) drop(ch *cacheChunk) {
+	delete(ch.owner.chunks, ch.key)
+	s.lru.Remove(ch.el)
+	s.unreserve(ch.off, ch.alloc)
+}
+
+// unreserve gives an extent back: its blocks are punched out of the file
+// and it joins the free list. Called with s.mu held.
+func (s *cacheStore) unreserve(off, n int64) {
+	s.used -= n
+	if !s.noPunch && s.f.punch(off, n) != nil {
+		s.noPunch = true
+	}
+	s.addFree(extent{off, n})
+	if s.used == 0 { // nothing stored: start the file afresh
+		s.free, s.end = nil, 0
+	}
+}
+
+// takeFree takes alloc bytes from the first free extent that holds them.
+func (s *cacheStore) takeFree(alloc int64) (int64, bool) {
+	for i, e := range s.free {
+		if e.n < alloc {
+			continue
+		}
+		if e.n == alloc {
+			s.free = append(s.free[:i], s.free[i+1:]...)
+		} else {
+			s.free[i] = extent{e.off + alloc, e.n - alloc}
+		}
+		return e.off, true
+	}
+	return 0, false
+}
+
+// addFree inserts e into the free list, merging it with its neighbours; a
+// free extent that reaches the end lowers the end instead.
+func (s *cacheStore) addFree(e extent) {
+	i := 0
+	for i < len(s.free) && s.free[i].off < e.off {
+		i++
+	}
+	s.free = append(s.free, extent{})
+	copy(s.free[i+1:], s.free[i:])
+	s.free[i] = e
+	if i+1 < len(s.free) && s.free[i].off+s.free[i].n == s.free[i+1].off {
+		s.free[i].n += s.free[i+1].n
+		s.free = append(s.free[:i+1], s.free[i+2:]...)
+	}
+	if i > 0 && s.free[i-1].off+s.free[i-1].n == s.free[i].off {
+		s.free[i-1].n += s.free[i].n
+		s.free = append(s.free[:i], s.free[i+1:]...)
+		i--
+	}
+	if last := s.free[i]; i == len(s.free)-1 && last.off+last.n == s.end {
+		s.end = last.off
+		s.free = s.free[:i]
+	}
+}
+
+// Used returns the bytes the cache holds allocated, in whole blocks.
+func (s *cacheStore) Used() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used
+}
+
+// close stops new caches and removes the cache file's name; the file
+// itself is closed once the last cache is released.
+func (s *cacheStore) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.f != nil {
+		s.f.unlink()
+	}
+	s.closeIfDone()
+}
+
+// closeIfDone closes the file of a closed store that no cache uses.
+func (s *cacheStore) closeIfDone() {
+	if s.closed && s.caches == 0 && s.f != nil {
+		s.f.close()
+		s.f = nil
+	}
 }

@@ -61,6 +61,9 @@ type fileTable struct {
 	// irregular holds, per log name, the identity of the file last reported
 	// as not regular, so that each is logged once (at most one per name).
 	irregular map[string]fileID
+	// reclaim frees descriptors held by idle state; an open that fails
+	// with EMFILE or ENFILE calls it and tries once more.
+	reclaim func()
 }
 
 // fileID identifies a file: its device and inode number.
@@ -84,7 +87,9 @@ var errNotRegular = errors.New("not a regular file")
 // openRoot opens <home>/sandboxes, the directory every file is opened
 // beneath.
 func (t *fileTable) openRoot() (int, error) {
-	dir, err := unix.Open(t.root, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	dir, err := retryFD(t.reclaim, func() (int, error) {
+		return unix.Open(t.root, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	})
 	if err != nil {
 		return -1, &fs.PathError{Op: "open", Path: t.root, Err: err}
 	}
@@ -124,9 +129,11 @@ func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
 // returns it with one reference, or fs.ErrNotExist.
 func (t *fileTable) open(dir int, file string) (fileRef, error) {
 	rel := filepath.Join(t.name, "logs", file)
-	fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	fd, err := retryFD(t.reclaim, func() (int, error) {
+		return unix.Openat2(dir, rel, &unix.OpenHow{
+			Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
 	})
 	if err != nil {
 		if err == unix.ENOENT {

@@ -13,8 +13,9 @@ import (
 // appended after it, in arrival order. Bytes once shown never change.
 // Safe for concurrent use.
 type Follow struct {
-	sb   *Sandbox
-	view View
+	sb     *Sandbox
+	view   View
+	unhold func() // the sandbox is held while the follow is open
 
 	mu      sync.Mutex
 	segs    []*segment
@@ -43,7 +44,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	seg := x.segment(v)
-	return &Follow{sb: s, view: v, segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
+	return &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
 		modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}, nil
 }
 
@@ -160,5 +161,6 @@ func (f *Follow) Close() error {
 		s.release()
 	}
 	f.segs, f.starts = nil, nil
+	f.unhold()
 	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoSandbox is wrapped by errors about a sandbox that does not exist.
@@ -17,27 +20,55 @@ var ErrNoSandbox = errors.New("no such sandbox")
 // sandbox. It hands out one Sandbox per name and follows changes through one
 // shared Watcher. Safe for concurrent use.
 type Home struct {
-	dir      string
-	root     string // <dir>/sandboxes
-	watcher  *Watcher
-	cacheDir string // render caches; "" for none
+	dir         string
+	root        string // <dir>/sandboxes
+	watcher     *Watcher
+	cacheDir    string // render caches; "" for none
+	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
+	cacheOnce   sync.Once
+	caches      *cacheStore
+
+	now       func() time.Time // the clock of idle times (tests set it)
+	idleAfter time.Duration
+	maxLive   int
+	kick      chan struct{} // wakes the sweeper when live outgrows maxLive
+	sweepDone chan struct{}
+	sweepWG   sync.WaitGroup
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
+	live      map[*Sandbox]struct{} // sandboxes holding state
+	dirSeen   map[string]time.Time  // when StatSandbox saw each sandbox exist
 }
 
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
 // exist yet.
 func OpenHome(dir string) (*Home, error) {
+	return openHome(dir, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive})
+}
+
+// homeConfig is what tests may change of a Home before it starts.
+type homeConfig struct {
+	now       func() time.Time
+	idleAfter time.Duration
+	maxLive   int
+}
+
+func openHome(dir string, cfg homeConfig) (*Home, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
-	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir()}
+	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
+		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err
 	}
+	h.sweepWG.Add(1)
+	go h.sweeper()
 	return h, nil
 }
 
@@ -55,10 +86,47 @@ func DefaultCacheDir() string {
 }
 
 // SetCacheDir sets where views keep rendered chunks for fast re-reading:
-// unlinked files, removed by the kernel when the views close. The default is
-// DefaultCacheDir(); "" renders every read instead. Call it before any view
-// is opened.
+// one file, <dir>/msb-logfs-cache.<pid>/chunks.<n>, removed by Close. The
+// default is DefaultCacheDir(); "" renders every read instead. Call it
+// before any view is opened.
 func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
+
+// SetCacheBudget bounds the bytes the render cache holds on disk (whole
+// blocks); 0 means DefaultCacheBudget of the cache directory. Call it
+// before any view is opened.
+func (h *Home) SetCacheBudget(bytes int64) { h.cacheBudget = max(bytes, 0) }
+
+// CacheUsed returns the bytes the render cache holds allocated on disk.
+func (h *Home) CacheUsed() int64 {
+	if s := h.cacheStore(); s != nil {
+		return s.Used()
+	}
+	return 0
+}
+
+// DefaultCacheBudget is the render cache's budget unless told otherwise:
+// a tenth of the size of the filesystem that holds dir, at most 1 GiB (and
+// 0, no cache, where dir cannot be measured).
+func DefaultCacheBudget(dir string) int64 {
+	var st unix.Statfs_t
+	if dir == "" || unix.Statfs(dir, &st) != nil || st.Bsize <= 0 {
+		return 0
+	}
+	return min(1<<30, int64(st.Blocks)*st.Bsize/10)
+}
+
+// cacheStore returns the home's render cache, made at first use with the
+// directory and budget set then.
+func (h *Home) cacheStore() *cacheStore {
+	h.cacheOnce.Do(func() {
+		budget := h.cacheBudget
+		if budget == 0 {
+			budget = DefaultCacheBudget(h.cacheDir)
+		}
+		h.caches = newCacheStore(h.cacheDir, budget)
+	})
+	return h.caches
+}
 
 // Dir returns the home directory.
 func (h *Home) Dir() string { return h.dir }
@@ -66,8 +134,17 @@ func (h *Home) Dir() string { return h.dir }
 // SandboxesDir returns <home>/sandboxes.
 func (h *Home) SandboxesDir() string { return h.root }
 
-// Close stops the watcher and wakes every waiter.
-func (h *Home) Close() error { return h.watcher.close() }
+// Close stops the watcher and the sweeper, wakes every waiter and removes
+// the render cache's file (open handles keep reading it).
+func (h *Home) Close() error {
+	err := h.watcher.close()
+	h.closeOnce.Do(func() {
+		close(h.sweepDone)
+		h.sweepWG.Wait()
+	})
+	h.cacheStore().close()
+	return err
+}
 
 // List returns the names of the sandboxes that exist now, sorted.
 func (h *Home) List() ([]string, error) {
@@ -80,12 +157,41 @@ func (h *Home) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && h.exists(e.Name()) {
+		if e.IsDir() && h.isDir(filepath.Join(h.root, e.Name(), "logs")) { // e.IsDir: no symbolic link
 			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// StatSandbox reports whether sandbox name exists and has a
+// boot-error.json, by stat alone: it opens no file and makes no Sandbox,
+// so that listing and stat-ing thousands of sandbox directories stays
+// cheap. The result wraps ErrNoSandbox when the sandbox does not exist.
+//
+// That a sandbox exists (two lstat calls) is remembered for HoldFor, as a
+// file's state is (SPEC §3): `ls -l` looks each directory up and then
+// stats it, and the second check costs one stat, of boot-error.json,
+// which is always looked at afresh. Only sandboxes that exist are
+// remembered, so the memory is bounded by the directories on disk; the
+// sweeper drops the old ones.
+func (h *Home) StatSandbox(name string) (bootError bool, err error) {
+	now := h.now()
+	h.mu.Lock()
+	seen, ok := h.dirSeen[name]
+	h.mu.Unlock()
+	if !ok || now.Sub(seen) >= HoldFor {
+		if !h.exists(name) {
+			return false, fmt.Errorf("%w: %q", ErrNoSandbox, name)
+		}
+		h.mu.Lock()
+		h.dirSeen[name] = now
+		h.mu.Unlock()
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(unix.AT_FDCWD, filepath.Join(h.root, name, "logs", BootErrorName), &st, unix.AT_SYMLINK_NOFOLLOW)
+	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
 }
 
 // exists reports whether <root>/<name>/logs is a directory, following no
@@ -94,13 +200,13 @@ func (h *Home) exists(name string) bool {
 	if !validName(name) {
 		return false
 	}
-	for _, p := range []string{filepath.Join(h.root, name), filepath.Join(h.root, name, "logs")} {
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.IsDir() {
-			return false
-		}
-	}
-	return true
+	return h.isDir(filepath.Join(h.root, name)) && h.isDir(filepath.Join(h.root, name, "logs"))
+}
+
+// isDir reports whether path is a directory, not a symbolic link to one.
+func (h *Home) isDir(path string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
 func validName(name string) bool {
@@ -108,19 +214,32 @@ func validName(name string) bool {
 }
 
 // Sandbox returns the sandbox name, or an error wrapping ErrNoSandbox.
+// A sandbox handed out before costs one statx: its logs directory is still
+// the one it reads (the files themselves are opened refusing any symbolic
+// link on the way).
 func (h *Home) Sandbox(name string) (*Sandbox, error) {
+	if s := h.lookup(name); s != nil && !s.isRemoved() {
+		if id, ok := identify(s.LogsDir()); ok && id == s.dir {
+			s.touch()
+			return s, nil
+		}
+	}
 	if !h.exists(name) {
 		return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sandboxes[name]
+	if s != nil {
+		s.touch()
+	}
 	if s != nil && !s.isRemoved() && s.gone() { // removed and made again
 		s.removed.Store(true)
 		s.notify()
 	}
 	if s == nil || s.isRemoved() {
 		s = newSandbox(h, name)
+		s.touch()
 		h.sandboxes[name] = s
 		h.watcher.watchSandbox(s)
 	}

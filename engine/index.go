@@ -17,13 +17,13 @@ type index struct {
 	counts Counts // lines skipped below the bounds
 	m      merger
 
-	cacheDir string       // where render caches go; "" for none
-	cache    *renderCache // rendered chunks of the current checkpoints
+	cacheSrc *cacheStore  // where render caches come from; nil for none
+	cache    *renderCache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
 }
 
-func newIndex(stream SourceMask, cacheDir string) *index {
-	return &index{stream: stream, views: trackedViews(stream), cacheDir: cacheDir}
+func newIndex(stream SourceMask, caches *cacheStore) *index {
+	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches}
 }
 
 // newCheckpoint returns a checkpoint with a serial never given before.
@@ -53,7 +53,8 @@ func (x *index) update(files *fileSet) error {
 		cp := x.newCheckpoint()
 		cp.runMax = minKey
 		x.cps = []checkpoint{cp}
-		x.cache = newRenderCache(x.cacheDir) // the old one stays with the snapshots that use it
+		x.cache.release() // the snapshots that use it hold their own references
+		x.cache = x.cacheSrc.newCache()
 	} else if from < len(x.cps)-1 {
 		x.cps = append([]checkpoint(nil), x.cps[:from+1]...) // snapshots may hold the old array
 	} else {
@@ -154,6 +155,7 @@ func (x *index) run(files *fileSet) error {
 // segment returns a snapshot of view v over the index as it stands.
 func (x *index) segment(v View) *segment {
 	slot := trackedIndex(v)
+	x.cache.acquire()
 	return &segment{view: v, slot: slot, files: x.files.clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],
 		size: x.total[slot], cache: x.cache}
 }

@@ -8,6 +8,7 @@ import "fmt"
 // appended since. It backs the seek file. Not safe for concurrent use.
 type Reader struct {
 	sb      *Sandbox
+	unhold  func() // the sandbox is held until Close
 	view    View
 	st      State
 	files   *fileSet // held between reads: their inodes stay ours
@@ -20,7 +21,7 @@ type Reader struct {
 
 // NewReader returns a reader of view v positioned at st.
 func (s *Sandbox) NewReader(v View, st State) *Reader {
-	return &Reader{sb: s, view: v, st: st}
+	return &Reader{sb: s, unhold: s.hold(), view: v, st: st}
 }
 
 // SetState repositions the reader; bytes not yet read are dropped.
@@ -37,6 +38,7 @@ func (r *Reader) State() State { return r.st }
 func (r *Reader) Close() {
 	r.files.release()
 	r.files = nil
+	r.unhold()
 }
 
 // Read fills p with rendered entries after the reader's position. It

@@ -30,7 +30,9 @@ type Sandbox struct {
 	table *fileTable
 
 	removed atomic.Bool
-	dir     dirIdentity // of the logs directory this Sandbox reads
+	dir     dirIdentity  // of the logs directory this Sandbox reads
+	holds   atomic.Int32 // open handles (see hold)
+	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
 
 	mu      sync.Mutex
 	shown   *fileSet // the state stat and open show, held for HoldFor
@@ -48,6 +50,7 @@ func newSandbox(h *Home, name string) *Sandbox {
 		indexes: make(map[SourceMask]*index),
 		changed: make(chan struct{}),
 	}
+	s.table.reclaim = h.reclaim
 	s.dir, _ = identify(s.LogsDir())
 	return s
 }
@@ -118,6 +121,7 @@ func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 // current returns the state to show, refreshing it when the held one is
 // older than HoldFor. Called with s.mu held.
 func (s *Sandbox) current() (*fileSet, error) {
+	s.touch()
 	if s.shown != nil && time.Since(s.shownAt) < HoldFor {
 		return s.shown, nil
 	}
@@ -128,6 +132,9 @@ func (s *Sandbox) current() (*fileSet, error) {
 	if s.shown != nil && s.shown.sameAs(files) {
 		files.release()
 	} else {
+		if s.shown == nil {
+			s.gotState()
+		}
 		s.shown.release()
 		s.shown = files
 	}
@@ -140,10 +147,12 @@ func (s *Sandbox) current() (*fileSet, error) {
 func (s *Sandbox) indexFor(v View, files *fileSet) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
-		x = newIndex(v.stream(), s.home.cacheDir)
+		x = newIndex(v.stream(), s.home.cacheStore())
 		s.indexes[v.stream()] = x
 	}
-	if err := x.update(files.clone()); err != nil {
+	err := x.update(files.clone())
+	x.m.releaseBuffers() // an idle index keeps no read buffers: update resets the merger
+	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
 	return x, nil
@@ -208,6 +217,7 @@ func (s *Sandbox) EndState() (State, error) {
 type Snapshot struct {
 	seg     *segment
 	modTime time.Time
+	unhold  func()
 }
 
 // OpenSnapshot fixes view v as it is now.
@@ -225,7 +235,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask)}, nil
+	return &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}, nil
 }
 
 // Size returns the snapshot's length.
@@ -240,6 +250,7 @@ func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.readA
 // Close releases the snapshot's files.
 func (s *Snapshot) Close() error {
 	s.seg.release()
+	s.unhold()
 	return nil
 }
 

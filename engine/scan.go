@@ -31,11 +31,13 @@ type Scanner struct {
 	files *fileSet
 	wit   *witness // of files, taken before they were read
 	m     merger
+
+	unhold func() // the sandbox is held until Close
 }
 
 // NewScanner returns a scanner positioned at q.From.
 func (s *Sandbox) NewScanner(q Query) *Scanner {
-	return &Scanner{sb: s, q: q, st: q.From, last: q.From}
+	return &Scanner{sb: s, unhold: s.hold(), q: q, st: q.From, last: q.From}
 }
 
 // State returns the state after everything read so far.
@@ -115,6 +117,7 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 func (sc *Scanner) Close() {
 	sc.files.release()
 	sc.files = nil
+	sc.unhold()
 }
 
 // Replay calls fn for the first n wanted entries after from, reading the

@@ -109,27 +109,22 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 			break
 		}
 		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot}
-		sp, ok := s.cache.lookup(k)
-		if !ok {
-			data, err := s.renderChunk(i)
-			if err != nil {
-				return n, err
-			}
-			if int64(len(data)) != to-from {
-				return n, fmt.Errorf("chunk %d of %v rendered %d bytes, index says %d", i, s.view, len(data), to-from)
-			}
-			s.cache.store(k, data)
-			c := copy(p[n:], data[off-from:])
+		if c, ok := s.cache.read(k, p[n:], off-from); ok {
 			n += c
 			off += int64(c)
 			continue
 		}
-		c, err := s.cache.readAt(p[n:], sp, off-from)
-		n += c
-		off += int64(c)
+		data, err := s.renderChunk(i)
 		if err != nil {
 			return n, err
 		}
+		if int64(len(data)) != to-from {
+			return n, fmt.Errorf("chunk %d of %v rendered %d bytes, index says %d", i, s.view, len(data), to-from)
+		}
+		s.cache.store(k, data)
+		c := copy(p[n:], data[off-from:])
+		n += c
+		off += int64(c)
 	}
 	return n, nil
 }
@@ -289,5 +284,7 @@ func (s *segment) release() {
 	defer s.mu.Unlock()
 	s.files.release()
 	s.files = nil
+	s.cache.release()
+	s.cache = nil
 	s.ready = false
 }

@@ -80,6 +80,14 @@ func (w *Watcher) watchSandbox(s *Sandbox) {
 	}
 }
 
+// unwatchSandbox removes the watches of a sandbox that is forgotten.
+func (w *Watcher) unwatchSandbox(s *Sandbox) {
+	dir := filepath.Join(w.home.root, s.name)
+	for _, p := range []string{filepath.Join(dir, "logs"), dir} {
+		_ = w.fsw.Remove(p) // not watched (any more): nothing to do
+	}
+}
+
 func (w *Watcher) run() {
 	defer w.wg.Done()
 	for {
@@ -147,8 +155,14 @@ func (w *Watcher) poll() {
 	}
 }
 
+// pollOnce looks at the sandboxes that handles hold: only their followers
+// wait for changes (and a sandbox that nothing holds is forgotten when
+// idle), so the poll's cost follows what is followed, not what exists.
 func (w *Watcher) pollOnce() {
 	w.home.each(func(s *Sandbox) {
+		if s.holds.Load() == 0 {
+			return
+		}
 		if s.gone() {
 			s.markRemoved()
 			return

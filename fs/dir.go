@@ -30,7 +30,8 @@ var (
 // entries returns the files the directory lists now, and an errno when the
 // sandbox is gone.
 func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
-	if _, err := d.st.sandbox(d.name); err != nil {
+	bootError, err := d.st.home.StatSandbox(d.name) // by stat: no log file is opened
+	if err != nil {
 		return nil, syscall.ENOENT
 	}
 	var ents []fuse.DirEntry
@@ -38,7 +39,7 @@ func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
 		if !f.Listed && !d.st.opts.ListAll {
 			continue
 		}
-		if f.Kind == cursorfs.KindBootError && !d.hasBootError() {
+		if f.Kind == cursorfs.KindBootError && !bootError {
 			continue
 		}
 		ents = append(ents, fuse.DirEntry{Name: f.Name, Mode: syscall.S_IFREG, Ino: d.fileIno(i)})
@@ -47,11 +48,6 @@ func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
 }
 
 var bootErrorIndex = cursorfs.LookupFile("boot-error.json")
-
-func (d *sandboxDir) hasBootError() bool {
-	_, _, err := cursorfs.StatBootError(d.st.home, d.name)
-	return err == nil
-}
 
 func (d *sandboxDir) fileIno(i int) uint64 { return d.ino + 1 + uint64(i) }
 

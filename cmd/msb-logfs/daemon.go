@@ -54,7 +54,7 @@ func daemonize(cfg mountConfig) error {
 
 // daemonArgs rebuilds the mount command line without --daemon.
 func daemonArgs(cfg mountConfig) []string {
-	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir}
+	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir, "--cache-size", cfg.cacheSize}
 	for flag, on := range map[string]bool{"--allow-other": cfg.opts.AllowOther, "--list-all": cfg.opts.ListAll, "--debug": cfg.opts.Debug} {
 		if on {
 			args = append(args, flag)

@@ -45,7 +45,8 @@ Examples:
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
 			&cli.StringFlag{Name: "cache-dir", Value: engine.DefaultCacheDir(), EnvVars: []string{"MSB_LOGFS_CACHE_DIR"},
-				Usage: "keep rendered views for fast re-reading in unlinked files in `DIR` (\"\" renders every read)"},
+				Usage: "keep rendered views for fast re-reading in `DIR`/" + engine.CacheDirPrefix + "<pid>/ (\"\" renders every read)"},
+			&cli.StringFlag{Name: "cache-size", Usage: "bound the render cache on disk to `SIZE` (16MiB, 1GiB, 500MB; 0: no cache; default: a tenth of the cache filesystem, at most 1GiB)"},
 		},
 		Action: runMount,
 	}
@@ -53,10 +54,11 @@ Examples:
 
 // mountConfig is what a mount needs, from the flags.
 type mountConfig struct {
-	home     string
-	mnt      string
-	cacheDir string
-	opts     logfs.Options
+	home      string
+	mnt       string
+	cacheDir  string
+	cacheSize string // as given; "" for the default
+	opts      logfs.Options
 }
 
 func runMount(c *cli.Context) error {
@@ -91,7 +93,10 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	if err != nil {
 		return mountConfig{}, err
 	}
-	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), opts: logfs.Options{
+	if _, err := cacheBudget(c.String("cache-size")); err != nil {
+		return mountConfig{}, usageError(fmt.Errorf("mount: --cache-size: %w", err))
+	}
+	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
 		AllowOther:  c.Bool("allow-other"),
 		DirectMount: os.Geteuid() == 0,
@@ -122,7 +127,7 @@ func startMount(cfg mountConfig) (*mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	home.SetCacheDir(cfg.cacheDir)
+	setCache(home, cfg)
 	fsys := cursorfs.New(home)
 	srv, err := logfs.Mount(cfg.mnt, fsys, cfg.opts)
 	if err != nil {
@@ -135,6 +140,29 @@ func startMount(cfg mountConfig) (*mount, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// cacheBudget parses --cache-size: -1 for the default.
+func cacheBudget(size string) (int64, error) {
+	if size == "" {
+		return -1, nil
+	}
+	return parseSize(size)
+}
+
+// setCache gives home the cache directory and budget of cfg (checked by
+// mountConfigOf): a budget of 0 keeps no cache.
+func setCache(home *engine.Home, cfg mountConfig) {
+	budget, _ := cacheBudget(cfg.cacheSize)
+	switch {
+	case budget == 0:
+		home.SetCacheDir("")
+	case budget > 0:
+		home.SetCacheDir(cfg.cacheDir)
+		home.SetCacheBudget(budget)
+	default:
+		home.SetCacheDir(cfg.cacheDir)
+	}
 }
 
 // banner is the startup line.

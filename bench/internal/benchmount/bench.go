@@ -52,7 +52,7 @@ func (b *Bench) prepare(bin string, opts msbwriter.Options) error {
 		return err
 	}
 	var err error
-	if b.Bin, err = binary(bin, b.Dir); err != nil {
+	if b.Bin, err = Binary(bin, b.Dir); err != nil {
 		return err
 	}
 	b.Sandbox, err = msbwriter.Create(b.Home, b.Name, opts)
@@ -97,8 +97,8 @@ func (b *Bench) Follow(file string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// binary returns bin, or builds ./cmd/msb-logfs into dir when bin is "".
-func binary(bin, dir string) (string, error) {
+// Binary returns bin, or builds ./cmd/msb-logfs into dir when bin is "".
+func Binary(bin, dir string) (string, error) {
 	if bin != "" {
 		if _, err := os.Stat(bin); err != nil {
 			return "", err

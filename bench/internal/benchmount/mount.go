@@ -26,23 +26,40 @@ type Mount struct {
 // startMount starts `bin mount --home home mnt`, its output to logPath, and
 // waits until ready (the sandbox's directory in the mount) exists.
 func startMount(ctx context.Context, bin, home, mnt, logPath, ready string) (*Mount, error) {
-	m, err := spawnMount(bin, home, mnt, logPath)
+	return StartMount(ctx, Spec{Bin: bin, Home: home, Mnt: mnt, LogPath: logPath, Ready: ready})
+}
+
+// Spec describes a mount to start.
+type Spec struct {
+	Bin, Home, Mnt string
+	LogPath        string   // the mount process's output
+	Ready          string   // a path that exists once the mount is ready
+	Prefix         []string // runs the mount through this command line (prlimit …)
+	Flags          []string // more flags of msb-logfs mount
+}
+
+// StartMount starts the mount of spec and waits until it is ready.
+func StartMount(ctx context.Context, spec Spec) (*Mount, error) {
+	m, err := spawnMount(spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.waitReady(ctx, ready); err != nil {
+	if err := m.waitReady(ctx, spec.Ready); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-func spawnMount(bin, home, mnt, logPath string) (*Mount, error) {
+func spawnMount(spec Spec) (*Mount, error) {
+	bin, mnt, logPath := spec.Bin, spec.Mnt, spec.LogPath
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "mount", "--home", home, mnt)
+	args := append([]string{}, spec.Prefix...)
+	args = append(append(append(args, bin, "mount", "--home", spec.Home), spec.Flags...), "--", mnt)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should this process be killed outright, the mount unmounts itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// allocated returns the bytes the file at path holds on disk.
+func allocated(t testing.TB, path string) int64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
+}
+
+// TestCacheBudgetEvictsLeastRecentlyUsed: the store keeps at most its budget
+// allocated, on disk too; it evicts the chunk read least recently; a chunk
+// larger than the budget is not kept; the last release frees everything.
+func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
+	s := newCacheStore(t.TempDir(), 3*4096)
+	c := s.newCache()
+	if c == nil || s.f.path == "" {
+		t.Fatal("no named cache file")
+	}
+	block := s.f.block
+	if block != 4096 {
+		t.Skipf("the cache directory's blocks are %d bytes; the test counts in 4 KiB", block)
+	}
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 4000) }
+	key := func(i int) chunkKey { return chunkKey{from: uint64(i), to: uint64(i + 1)} }
+	for i := range 3 {
+		c.store(key(i), chunk(i))
+	}
+	buf := make([]byte, 4000)
+	if n, ok := c.read(key(0), buf, 0); !ok || n != 4000 || !bytes.Equal(buf, chunk(0)) {
+		t.Fatalf("chunk 0: %d bytes, ok %v", n, ok)
+	}
+	c.store(key(3), chunk(3)) // evicts chunk 1, the least recently used
+	for i, want := range []bool{true, false, true, true} {
+		n, ok := c.read(key(i), buf, 100)
+		if ok != want || ok && (n != 3900 || !bytes.Equal(buf[:n], chunk(i)[100:])) {
+			t.Fatalf("chunk %d: ok %v (want %v), %d bytes", i, ok, want, n)
+		}
+	}
+	if used, disk := s.Used(), allocated(t, s.f.path); used > 3*4096 || disk > 3*4096 {
+		t.Fatalf("used %d, on disk %d: over the budget of %d", used, disk, 3*4096)
+	}
+	c.store(key(9), make([]byte, 4*4096))
+	if _, ok := c.read(key(9), buf, 0); ok {
+		t.Fatal("a chunk over the budget was kept")
+	}
+	path := s.f.path
+	c.release()
+	if s.Used() != 0 || allocated(t, path) != 0 {
+		t.Fatalf("released: used %d, on disk %d", s.Used(), allocated(t, path))
+	}
+	s.close()
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Fatalf("closed: the cache directory is still there (%v)", err)
+	}
+}
+
+// TestSmallCacheBudgetKeepsBytes: with a budget smaller than one view,
+// every view reads the same bytes as an uncached render, twice, and the
+// cache file holds at most the budget on disk.
+func TestSmallCacheBudgetKeepsBytes(t *testing.T) {
+	d := newSandboxDir(t)
+	writeLines(d, 0, 20000)
+	const budget = 96 << 10
+	dir := t.TempDir()
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir); h.SetCacheBudget(budget) })
+	cacheFile := filepath.Join(dir, CacheDirPrefix+strconv.Itoa(os.Getpid()), "chunks.")
+	for _, v := range []View{ViewMerged, ViewMergedJSON, ViewStdout} { // the views with content
+		want := uncached(t, d, v)
+		for range 2 {
+			if got := snap(t, sb, v); !bytes.Equal(got, want) {
+				t.Fatalf("%v: %d bytes through a %d-byte cache differ from the %d rendered", v, len(got), budget, len(want))
+			}
+		}
+		if len(want) < 2*budget {
+			t.Fatalf("%v: %d bytes: the view must outgrow the budget", v, len(want))
+		}
+		used := sb.home.CacheUsed()
+		files, _ := filepath.Glob(cacheFile + "*")
+		if used == 0 || used > budget || len(files) != 1 || allocated(t, files[0]) > budget {
+			t.Fatalf("%v: cache used %d, files %v: want one file within %d bytes", v, used, files, budget)
+		}
+	}
+}
+
+// TestCacheWriteFailureOnlyCostsSpeed: when the cache file cannot be
+// written (a full disk fails the same way), nothing is stored, no space is
+// counted, and every view still reads its bytes.
+func TestCacheWriteFailureOnlyCostsSpeed(t *testing.T) {
+	d := newSandboxDir(t)
+	writeLines(d, 0, 5000)
+	dir := t.TempDir()
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir) })
+	if _, err := sb.Stat(ViewMerged); err != nil { // makes the cache file
+		t.Fatal(err)
+	}
+	s := sb.home.cacheStore()
+	s.mu.Lock()
+	if s.f == nil || s.f.path == "" {
+		s.mu.Unlock()
+		t.Fatal("no cache file")
+	}
+	readOnly, err := os.Open(s.f.path)
+	if err != nil {
+		s.mu.Unlock()
+		t.Fatal(err)
+	}
+	s.f.f.Close()
+	s.f.f = readOnly // every write now fails with EBADF
+	s.mu.Unlock()
+	for _, v := range []View{ViewMerged, ViewMergedJSON, ViewStdout} {
+		want := uncached(t, d, v)
+		for range 2 {
+			if got := snap(t, sb, v); !bytes.Equal(got, want) {
+				t.Fatalf("%v: %d bytes with a failing cache, %d rendered", v, len(got), len(want))
+			}
+		}
+	}
+	if used := sb.home.CacheUsed(); used != 0 {
+		t.Fatalf("failed writes count %d bytes", used)
+	}
+}

@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"errors"
+	"runtime/debug"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// IdleAfter is how long a sandbox's state — its shown file set, its
+// indexes and their render caches — is kept after its last use. Handles
+// never depend on it: each holds its own files and cache reference.
+const IdleAfter = 3 * time.Second
+
+// MaxLive bounds how many sandboxes hold state at once: past it, the least
+// recently used give theirs up at once. Each holds at most 3 log files
+// open (exec.log.N share one descriptor per inode: up to 7).
+const MaxLive = 64
+
+// Ownership of a sandbox's state. A Sandbox owns its shown file set and its
+// indexes; an index owns its file set and one reference to its render
+// cache. Handles (Snapshot, Follow, Reader, Scanner) own clones: their
+// files and their cache reference, released by their Close. The Home owns
+// the set of sandboxes that hold state (live) and one sweeper goroutine
+// that takes state away from sandboxes idle for IdleAfter, or the least
+// recently used ones past MaxLive, and forgets sandboxes that nothing
+// holds, so that the home's map holds only sandboxes in use. A sandbox
+// that a handle holds is never forgotten: its followers are woken through
+// the map.
+
+// hold marks s as held by a handle until the returned release is called
+// (once; later calls do nothing).
+func (s *Sandbox) hold() (release func()) {
+	s.holds.Add(1)
+	s.touch()
+	var done atomic.Bool
+	return func() {
+		if done.CompareAndSwap(false, true) {
+			s.holds.Add(-1)
+			s.touch()
+		}
+	}
+}
+
+// touch records a use of s now.
+func (s *Sandbox) touch() { s.lastUse.Store(s.home.now().UnixNano()) }
+
+// idle reports whether s was last used IdleAfter or more before now.
+func (s *Sandbox) idle(now time.Time) bool {
+	return now.UnixNano()-s.lastUse.Load() >= int64(s.home.idleAfter)
+}
+
+// gotState records that s holds state now. Called with s.mu held.
+func (s *Sandbox) gotState() {
+	h := s.home
+	h.mu.Lock()
+	h.live[s] = struct{}{}
+	over := len(h.live) > h.maxLive
+	h.mu.Unlock()
+	if over {
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// dropState releases the shown file set and the indexes of s, and takes s
+// out of the live set. Called with s.mu held.
+func (s *Sandbox) dropState() {
+	s.shown.release()
+	s.shown = nil
+	for k, x := range s.indexes {
+		x.release()
+		delete(s.indexes, k)
+	}
+	s.home.mu.Lock()
+	delete(s.home.live, s)
+	s.home.mu.Unlock()
+}
+
+// release drops the index's files and its reference to its render cache.
+func (x *index) release() {
+	x.files.release()
+	x.files = nil
+	x.cache.release()
+	x.cache = nil
+}
+
+// sweeper runs sweep every half IdleAfter and whenever the live set
+// outgrows MaxLive, until the home closes.
+func (h *Home) sweeper() {
+	defer h.sweepWG.Done()
+	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-h.sweepDone:
+			return
+		case <-t.C:
+		case <-h.kick:
+		}
+		h.sweep()
+	}
+}
+
+// sweep takes state away from idle sandboxes and from the least recently
+// used ones past MaxLive, then forgets the sandboxes that hold nothing. A
+// sandbox busy now (its lock taken) is in use, hence not idle: it is
+// skipped, so the sweep never waits for a request.
+func (h *Home) sweep() {
+	now := h.now()
+	live := h.liveByAge()
+	dropped := 0
+	for i, s := range live {
+		if (s.idle(now) || len(live)-i > h.maxLive) && s.tryDropState() {
+			dropped++
+		}
+	}
+	h.forgetIdle(now)
+	if dropped > 0 && liveNow(h) == 0 {
+		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
+	}
+}
+
+// liveNow returns how many sandboxes hold state.
+func liveNow(h *Home) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
+}
+
+// liveByAge returns the sandboxes holding state, least recently used first.
+func (h *Home) liveByAge() []*Sandbox {
+	h.mu.Lock()
+	list := make([]*Sandbox, 0, len(h.live))
+	for s := range h.live {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].lastUse.Load() < list[j].lastUse.Load() })
+	return list
+}
+
+// tryDropState drops the state of s unless s is busy.
+func (s *Sandbox) tryDropState() bool {
+	if !s.mu.TryLock() {
+		return false
+	}
+	defer s.mu.Unlock()
+	s.dropState()
+	return true
+}
+
+// forgetIdle removes from the map the idle sandboxes that no handle holds
+// and that hold no state, and their inotify watches: a later lookup makes
+// a fresh one and watches it again. The watches are removed under h.mu,
+// as Home.Sandbox adds them, so a new sandbox's watch is never removed.
+func (h *Home) forgetIdle(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, s := range h.sandboxes {
+		if _, busy := h.live[s]; !busy && s.holds.Load() == 0 && s.idle(now) {
+			delete(h.sandboxes, name)
+			h.watcher.unwatchSandbox(s)
+		}
+	}
+	for name, at := range h.dirSeen {
+		if now.Sub(at) >= HoldFor {
+			delete(h.dirSeen, name)
+		}
+	}
+}
+
+// reclaim gives back every descriptor that state holds: called when an
+// open fails for want of descriptors (EMFILE, ENFILE), before one retry.
+// Sandboxes busy now are skipped (the caller's own among them).
+func (h *Home) reclaim() {
+	for _, s := range h.liveByAge() {
+		s.tryDropState()
+	}
+}
+
+// fdShortage reports whether err says the process or the system ran out
+// of file descriptors.
+func fdShortage(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}
+
+// retryFD runs open, and once more after reclaim if it failed for want of
+// descriptors.
+func retryFD(reclaim func(), open func() (int, error)) (int, error) {
+	fd, err := open()
+	if err != nil && fdShortage(err) && reclaim != nil {
+		reclaim()
+		fd, err = open()
+	}
+	return fd, err
+}

@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(baseTime.UnixNano())
+	return c
+}
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// openClockedHome opens a home whose idle times follow clock and that lets
+// at most maxLive sandboxes hold state.
+func openClockedHome(t testing.TB, dir string, clock *fakeClock, maxLive int) *Home {
+	t.Helper()
+	h, err := openHome(dir, homeConfig{now: clock.now, idleAfter: IdleAfter, maxLive: maxLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// writeSmallSandboxes makes n sandboxes sb000… with a few lines in each of
+// exec.log (lines of them), runtime.log and kernel.log.
+func writeSmallSandboxes(t testing.TB, home string, n, lines int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("sb%03d", i)
+		d := mkSandbox(t, home, names[i])
+		writeLines(d, 0, lines)
+		d.kernel(rl(5, fmt.Sprintf("kernel of %s", names[i])))
+	}
+	return names
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// selfWatches counts the process's inotify watches.
+func selfWatches(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); target == "anon_inode:inotify" {
+			info, _ := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+			n += strings.Count(string(info), "inotify wd:")
+		}
+	}
+	return n
+}
+
+// heldFiles counts the log files the sandbox's table holds open.
+func heldFiles(s *Sandbox) int {
+	s.table.mu.Lock()
+	defer s.table.mu.Unlock()
+	return len(s.table.byID)
+}
+
+// liveCount and knownCount return the sizes of the home's live set and map.
+func liveCount(h *Home) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
+}
+
+func knownCount(h *Home) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sandboxes)
+}
+
+var everyView = []View{ViewMerged, ViewMergedJSON, ViewStdout, ViewStderr, ViewOutput, ViewSystem}
+
+// readEveryView stats and reads every view of the sandbox name.
+func readEveryView(t testing.TB, h *Home, name string) [][]byte {
+	t.Helper()
+	sb, err := h.Sandbox(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, v := range everyView {
+		if _, err := sb.Stat(v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, snap(t, sb, v))
+	}
+	return out
+}
+
+// TestIdleSandboxesGiveBackTheirState: once idle for IdleAfter, sandboxes
+// close their log files, free their render cache and leave the home's map;
+// read again, every view shows the same bytes.
+func TestIdleSandboxesGiveBackTheirState(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 20, 2000) // a few chunks each
+	clock := newFakeClock()
+	h := openClockedHome(t, home, clock, 1000)
+	h.SetCacheDir(t.TempDir())
+	fds0 := openFDs(t)
+	first := map[string][][]byte{}
+	var sbs []*Sandbox
+	for _, n := range names {
+		first[n] = readEveryView(t, h, n)
+		sb, _ := h.Sandbox(n)
+		sbs = append(sbs, sb)
+	}
+	if got := openFDs(t); got < fds0+3*len(names) {
+		t.Fatalf("while in use: %d descriptors, want at least %d (3 log files per sandbox)", got, fds0+3*len(names))
+	}
+	if liveCount(h) != len(names) || h.CacheUsed() == 0 {
+		t.Fatalf("while in use: %d sandboxes hold state, cache %d bytes", liveCount(h), h.CacheUsed())
+	}
+
+	clock.advance(IdleAfter - time.Millisecond)
+	h.sweep()
+	if liveCount(h) != len(names) {
+		t.Fatalf("before IdleAfter: %d of %d sandboxes kept their state", liveCount(h), len(names))
+	}
+	clock.advance(time.Millisecond)
+	h.sweep()
+	if liveCount(h) != 0 || knownCount(h) != 0 || h.CacheUsed() != 0 {
+		t.Fatalf("after IdleAfter: %d hold state, %d known, cache %d bytes; want 0, 0, 0", liveCount(h), knownCount(h), h.CacheUsed())
+	}
+	for _, sb := range sbs {
+		if n := heldFiles(sb); n != 0 {
+			t.Fatalf("%s still holds %d log files", sb.Name(), n)
+		}
+	}
+	if w := selfWatches(t); w > 2 {
+		t.Fatalf("after IdleAfter: %d inotify watches, want at most 2 (the home's)", w)
+	}
+	if got := openFDs(t); got > fds0+1 { // the cache file may stay open
+		t.Fatalf("after IdleAfter: %d descriptors, want at most %d", got, fds0+1)
+	}
+	for _, n := range names {
+		again := readEveryView(t, h, n)
+		for i, v := range everyView {
+			if !bytes.Equal(again[i], first[n][i]) {
+				t.Fatalf("%s %v: re-indexed bytes differ", n, v)
+			}
+		}
+	}
+}
+
+// TestHeldSandboxKeepsWhatItNeeds: an open snapshot keeps its bytes across
+// a rotation and an idle sweep, and a held sandbox stays in the map, so its
+// follower is still woken by the watcher; once closed, it is let go.
+func TestHeldSandboxKeepsWhatItNeeds(t *testing.T) {
+	d := newSandboxDir(t)
+	writeLines(d, 0, 3000)
+	clock := newFakeClock()
+	h := openClockedHome(t, d.home, clock, 1000)
+	h.SetCacheDir(t.TempDir())
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sb.OpenSnapshot(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := readAllAt(t, s, s.Size(), 1<<16)
+	fl := openFollower(t, sb, ViewStdout)
+	fl.read()
+
+	d.rotate()
+	writeLines(d, 3000, 10)
+	clock.advance(IdleAfter)
+	h.sweep()
+	if liveCount(h) != 0 {
+		t.Fatal("an idle held sandbox kept its index")
+	}
+	if h.lookup(d.name) != sb {
+		t.Fatal("a held sandbox was forgotten")
+	}
+	if got := readAllAt(t, s, s.Size(), 7777); !bytes.Equal(got, before) {
+		t.Fatal("the snapshot's bytes changed after rotation and sweep")
+	}
+	changed := sb.Changed()
+	d.exec(jl(9000, "stdout", "after the sweep\n"))
+	if !waitChanged(changed, 5*time.Second) {
+		t.Fatal("the follower of a swept, held sandbox was not woken")
+	}
+	if got := fl.next(); !bytes.Contains(got, []byte("after the sweep\n")) {
+		t.Fatalf("follower read %q after the sweep", tail(got, 80))
+	}
+
+	s.Close()
+	fl.f.Close()
+	clock.advance(IdleAfter)
+	h.sweep()
+	if knownCount(h) != 0 || heldFiles(sb) != 0 {
+		t.Fatalf("closed: %d known sandboxes, %d files held; want 0, 0", knownCount(h), heldFiles(sb))
+	}
+}
+
+// TestLiveSandboxesAreBounded: past maxLive sandboxes holding state, the
+// least recently used give it up, at once (the sweeper is woken) and
+// whatever the idle time.
+func TestLiveSandboxesAreBounded(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 12, 300)
+	clock := newFakeClock()
+	const maxLive = 4
+	h := openClockedHome(t, home, clock, maxLive)
+	h.SetCacheDir("")
+	var sbs []*Sandbox
+	for _, n := range names {
+		clock.advance(time.Millisecond)
+		sb, err := h.Sandbox(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			t.Fatal(err)
+		}
+		sbs = append(sbs, sb)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for liveCount(h) > maxLive && time.Now().Before(deadline) {
+		<-time.After(time.Millisecond)
+	}
+	if n := liveCount(h); n > maxLive {
+		t.Fatalf("%d sandboxes hold state, want at most %d", n, maxLive)
+	}
+	for i, sb := range sbs {
+		kept := heldFiles(sb) > 0
+		if recent := i >= len(sbs)-maxLive; kept != recent {
+			t.Fatalf("%s (used %d of %d): holds files %v, want %v", sb.Name(), i+1, len(sbs), kept, recent)
+		}
+	}
+}
+
+// TestOpenRetriesAfterEMFILE: under a descriptor limit too low for every
+// sandbox's files, an open that fails with EMFILE evicts idle state and
+// succeeds. It runs in a child process, whose RLIMIT_NOFILE it lowers.
+func TestOpenRetriesAfterEMFILE(t *testing.T) {
+	if os.Getenv("MSB_LOGFS_EMFILE_CHILD") == "1" {
+		emfileChild(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenRetriesAfterEMFILE$", "-test.v")
+	cmd.Env = append(os.Environ(), "MSB_LOGFS_EMFILE_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("every sandbox read under the limit")) {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func emfileChild(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 40, 300)
+	h := openClockedHome(t, home, newFakeClock(), 1000) // never idle, never over
+	h.SetCacheDir("")
+	var was unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
+		t.Fatal(err)
+	}
+	limit := uint64(openFDs(t) + 30)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: was.Max}); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &was)
+	for _, n := range names {
+		sb, err := h.Sandbox(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range everyView {
+			if _, err := sb.Stat(v); err != nil {
+				t.Fatalf("%s %v under RLIMIT_NOFILE=%d: %v", n, v, limit, err)
+			}
+		}
+	}
+	if liveCount(h) >= len(names) {
+		t.Fatalf("all %d sandboxes hold state under a limit of %d descriptors: no eviction happened", len(names), limit)
+	}
+	t.Log("every sandbox read under the limit")
+}
+
+// TestStatSandboxOpensNothing: listing and stat-ing sandbox directories
+// makes no Sandbox and opens no file; it sees boot-error.json, and refuses
+// a missing sandbox and one reached through a symbolic link.
+func TestStatSandboxOpensNothing(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 30, 10)
+	mkSandbox(t, home, "failed").appendRaw(BootErrorName, `{"error":"boom"}`)
+	if err := os.Symlink(filepath.Join(home, "sandboxes", names[0]), filepath.Join(home, "sandboxes", "link")); err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	h := openClockedHome(t, home, clock, MaxLive)
+	fds := openFDs(t)
+	listed, err := h.List()
+	if err != nil || len(listed) != len(names)+1 {
+		t.Fatalf("List: %d names (%v), want %d", len(listed), err, len(names)+1)
+	}
+	for _, n := range listed {
+		boot, err := h.StatSandbox(n)
+		if err != nil || boot != (n == "failed") {
+			t.Fatalf("StatSandbox(%s) = %v, %v", n, boot, err)
+		}
+	}
+	for _, n := range []string{"link", "nope", "..", ""} {
+		if _, err := h.StatSandbox(n); !errors.Is(err, ErrNoSandbox) {
+			t.Fatalf("StatSandbox(%q): %v, want ErrNoSandbox", n, err)
+		}
+	}
+	if knownCount(h) != 0 || openFDs(t) != fds {
+		t.Fatalf("after listing and stat: %d sandboxes made, %d descriptors (was %d)", knownCount(h), openFDs(t), fds)
+	}
+
+	// A removed sandbox is still shown for HoldFor, then no more.
+	if err := os.RemoveAll(filepath.Join(home, "sandboxes", names[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.StatSandbox(names[1]); err != nil {
+		t.Fatalf("within HoldFor of its last stat: %v", err)
+	}
+	clock.advance(HoldFor)
+	if _, err := h.StatSandbox(names[1]); !errors.Is(err, ErrNoSandbox) {
+		t.Fatalf("HoldFor after its removal: %v, want ErrNoSandbox", err)
+	}
+	h.sweep()
+	h.mu.Lock()
+	remembered := len(h.dirSeen)
+	h.mu.Unlock()
+	if remembered != 0 {
+		t.Fatalf("the sweep kept %d stale directory stats", remembered)
+	}
+}
