@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -358,5 +359,29 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 	h.mu.Unlock()
 	if remembered != 0 {
 		t.Fatalf("the sweep kept %d stale directory stats", remembered)
+	}
+}
+
+// TestCloseEndsTheSweeper: the sweeper is the home's one goroutine besides
+// the watcher's, and Close (once or twice) ends them all.
+func TestCloseEndsTheSweeper(t *testing.T) {
+	home := newHomeDir(t)
+	writeSmallSandboxes(t, home, 3, 10)
+	before := runtime.NumGoroutine()
+	for range 5 {
+		h, err := OpenHome(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readEveryView(t, h, "sb000")
+		h.Close()
+		h.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		<-time.After(time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after closing 5 homes, %d before", n, before)
 	}
 }
