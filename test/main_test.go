@@ -93,18 +93,18 @@ func mount(t *testing.T, home string, flags ...string) *mountProc {
 // mountAt mounts home at dir and waits until it is ready.
 func mountAt(t *testing.T, home, dir string, flags ...string) *mountProc {
 	t.Helper()
-	return mountVia(t, nil, home, dir, flags...)
+	return mountVia(t, nil, binary, home, dir, flags...)
 }
 
-// mountVia mounts home at dir by running the mount command through the
+// mountVia mounts home at dir by running the binary bin through the
 // command line prefix (prlimit …; none if nil), and waits until it is ready.
-func mountVia(t *testing.T, prefix []string, home, dir string, flags ...string) *mountProc {
+func mountVia(t *testing.T, prefix []string, bin, home, dir string, flags ...string) *mountProc {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		requireFUSE(t, "/dev/fuse is missing")
 	}
 	args := append([]string{}, prefix...)
-	args = append(append(args, binary, "mount", "--home", home), flags...)
+	args = append(append(args, bin, "mount", "--home", home), flags...)
 	cmd := exec.Command(args[0], append(args[1:], dir)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // unmounts if the test binary dies
 	m := &mountProc{t: t, dir: dir, home: home, cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}

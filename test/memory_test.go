@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,15 +68,29 @@ const (
 	bigJSONMin = 10 << 20
 )
 
-// plainBinary builds msb-logfs without -race (the race detector multiplies
-// memory) for the memory tests.
+// plain is msb-logfs built without the race detector, for the tests that
+// measure memory (the race detector multiplies it). It is built at first
+// use, once for the whole test binary.
+var plain struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// plainBinary returns the path of the plain build.
 func plainBinary(t *testing.T) string {
 	t.Helper()
-	plain := filepath.Join(t.TempDir(), "msb-logfs")
-	if out, err := exec.Command("go", "build", "-o", plain, "github.com/microsandbox/msb-logfs/cmd/msb-logfs").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
+	plain.once.Do(func() {
+		plain.path = filepath.Join(filepath.Dir(binary), "msb-logfs-plain")
+		out, err := exec.Command("go", "build", "-o", plain.path, "github.com/microsandbox/msb-logfs/cmd/msb-logfs").CombinedOutput()
+		if err != nil {
+			plain.err = fmt.Errorf("build msb-logfs without -race: %v: %s", err, out)
+		}
+	})
+	if plain.err != nil {
+		t.Fatal(plain.err)
 	}
-	return plain
+	return plain.path
 }
 
 // TestLogsMemoryBoundedByLine: `logs` prints bigLineHome's line in every
