@@ -74,7 +74,7 @@ func (rc rewriteCase) rewrite(t *testing.T, d *tdir, file, data string) {
 func newRewriteSandbox(t *testing.T, n int) *tdir {
 	d := newSandboxDir(t)
 	var ex []string
-	for i := range 3000 {
+	for i := range 1200 {
 		ex = append(ex, jlID(int64(i), []string{"stdout", "stderr", "output", "system"}[i%4],
 			fmt.Sprintf("chunk %d %s\n", i, strings.Repeat("x", i%97)), 1))
 	}
@@ -114,7 +114,7 @@ func TestTextLogRewrittenInPlace(t *testing.T) {
 				if file == KernelLogName {
 					tag = "NEW-kernel-"
 				}
-				rc.rewrite(t, d, file, joinLines(textLines(1500, rc.size(n), tag)))
+				rc.rewrite(t, d, file, joinLines(textLines(500, rc.size(n), tag)))
 				checkAfter(t, d, sb, "after the rewrite")
 				d.appendRaw(file, joinLines(textLines(2900, 2, tag+"+")))
 				checkAfter(t, d, sb, "after an append to the rewritten file")
@@ -132,7 +132,7 @@ func TestExecLogRewrittenInPlace(t *testing.T) {
 			sb := d.open()
 			checkAfter(t, d, sb, "before")
 			var ex []string
-			for i := range rc.size(3000) {
+			for i := range rc.size(1200) {
 				ex = append(ex, jlID(int64(i), "stdout", fmt.Sprintf("NEW %d %s\n", i, strings.Repeat("y", i%97)), 2))
 			}
 			rc.rewrite(t, d, ExecLogName, strings.Join(ex, ""))
