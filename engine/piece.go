@@ -44,7 +44,7 @@ func (p *entryPart) done() bool { return p.e == nil || p.phase == partDone }
 func (p *entryPart) begin(f Format, e *Entry, c *Cursor) {
 	*p = entryPart{e: e, f: f, c: *c, phase: partBody}
 	if f == FormatJSON {
-		p.phase, p.b64 = partHead, !e.validUTF8()
+		p.phase = partHead
 	}
 }
 
@@ -63,7 +63,7 @@ func (r *renderer) appendPiece(dst []byte, p *entryPart) []byte {
 		switch p.phase {
 		case partHead:
 			dst = r.appendJSONHead(dst, p.e)
-			p.phase = partBody
+			p.phase, p.b64 = partBody, !p.e.validUTF8()
 		case partTail:
 			dst = appendJSONTail(dst, p.e, p.b64, &p.c)
 			p.phase = partDone

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -83,4 +84,38 @@ func TestTextEscapingExamples(t *testing.T) {
 			t.Errorf("%q: %q, want %q", c.body, got, want)
 		}
 	}
+}
+
+// FuzzTextRender: for any body, the text rendering equals the model's,
+// its size is what the index computes, and rendering it in pieces (the
+// body repeated past wholeMax) equals rendering it whole.
+func FuzzTextRender(f *testing.F) {
+	for _, s := range textAlphabet {
+		f.Add([]byte(s + "x\r\n" + s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var r renderer
+		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: OriginKernel, Body: body}
+		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
+			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
+		}
+		st := e.bodyStats()
+		if n := sizeOf(FormatText, &e, &st); n != int64(len(got)) {
+			t.Fatalf("body %q: size %d, rendered %d bytes", body, n, len(got))
+		}
+		if len(body) == 0 {
+			return
+		}
+		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, wholeMax/len(body)+1)}
+		var p entryPart
+		p.begin(FormatText, &long, &Cursor{})
+		var pieces []byte
+		for !p.done() {
+			pieces = r.appendPiece(pieces, &p)
+		}
+		if whole := r.appendEntry(nil, FormatText, &long, &Cursor{}); string(pieces) != string(whole) {
+			t.Fatalf("body %q repeated: pieces differ from the whole rendering", body)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -40,14 +41,32 @@ func textLines(ms int64, n int, tag string) []string {
 
 // rewriteCase is one way of changing a log file other than by appending.
 type rewriteCase struct {
-	name string
-	size func(old int) int // lines of the new file, from the old count
+	name    string
+	size    func(old int) int // lines of the new file, from the old count
+	replace bool              // a new file renamed over the old one, else the same inode rewritten
 }
 
 var rewriteCases = []rewriteCase{
-	{"smaller", func(old int) int { return old / 3 }},
-	{"equal", func(old int) int { return old }},
-	{"larger", func(old int) int { return old * 3 }},
+	{"smaller", func(old int) int { return old / 3 }, false},
+	{"equal", func(old int) int { return old }, false},
+	{"larger", func(old int) int { return old * 3 }, false},
+	{"replaced", func(old int) int { return old * 2 }, true},
+}
+
+// rewrite changes file to data as rc says.
+func (rc rewriteCase) rewrite(t *testing.T, d *tdir, file, data string) {
+	t.Helper()
+	if !rc.replace {
+		d.writeFile(file, data)
+		return
+	}
+	tmp := d.path(file + ".new")
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, d.path(file)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // newRewriteSandbox writes an exec.log of several checkpoints, interleaved
@@ -55,7 +74,7 @@ var rewriteCases = []rewriteCase{
 func newRewriteSandbox(t *testing.T, n int) *tdir {
 	d := newSandboxDir(t)
 	var ex []string
-	for i := range 3000 {
+	for i := range 1200 {
 		ex = append(ex, jlID(int64(i), []string{"stdout", "stderr", "output", "system"}[i%4],
 			fmt.Sprintf("chunk %d %s\n", i, strings.Repeat("x", i%97)), 1))
 	}
@@ -95,7 +114,7 @@ func TestTextLogRewrittenInPlace(t *testing.T) {
 				if file == KernelLogName {
 					tag = "NEW-kernel-"
 				}
-				d.writeFile(file, joinLines(textLines(1500, rc.size(n), tag)))
+				rc.rewrite(t, d, file, joinLines(textLines(500, rc.size(n), tag)))
 				checkAfter(t, d, sb, "after the rewrite")
 				d.appendRaw(file, joinLines(textLines(2900, 2, tag+"+")))
 				checkAfter(t, d, sb, "after an append to the rewritten file")
@@ -113,10 +132,10 @@ func TestExecLogRewrittenInPlace(t *testing.T) {
 			sb := d.open()
 			checkAfter(t, d, sb, "before")
 			var ex []string
-			for i := range rc.size(3000) {
+			for i := range rc.size(1200) {
 				ex = append(ex, jlID(int64(i), "stdout", fmt.Sprintf("NEW %d %s\n", i, strings.Repeat("y", i%97)), 2))
 			}
-			d.writeFile(ExecLogName, strings.Join(ex, ""))
+			rc.rewrite(t, d, ExecLogName, strings.Join(ex, ""))
 			checkAfter(t, d, sb, "after the rewrite")
 		})
 	}
@@ -128,38 +147,49 @@ func TestExecLogRewrittenInPlace(t *testing.T) {
 // and otherwise fails with ErrRewritten — never other bytes; views opened
 // afterwards equal a fresh Home's.
 func TestRewriteWithOpenHandles(t *testing.T) {
-	for _, rc := range rewriteCases {
-		t.Run(rc.name, func(t *testing.T) {
-			const n = 60
-			d := newRewriteSandbox(t, n)
-			sb := d.open()
-			old := snap(t, sb, ViewMerged)
-			s, err := sb.OpenSnapshot(ViewMerged)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			fl := openFollower(t, sb, ViewSystem)
-			fl.read()
+	for _, file := range []string{RuntimeLogName, KernelLogName} {
+		for _, rc := range rewriteCases {
+			t.Run(file+"/"+rc.name, func(t *testing.T) { rewriteWithOpenHandles(t, file, rc) })
+		}
+	}
+}
 
-			newLines := textLines(5000, rc.size(n), "NEW-runtime")
-			d.writeFile(RuntimeLogName, joinLines(newLines))
-			var want strings.Builder
-			for i := range newLines {
-				fmt.Fprintf(&want, "%s system NEW-runtime-%04d\n", tsAt(5000+3*int64(i)), i)
-			}
-			compareBytes(t, "the follower after the rewrite", fl.waitAdvance(), []byte(want.String()))
-			checkAfter(t, d, sb, "after the rewrite")
+func rewriteWithOpenHandles(t *testing.T, file string, rc rewriteCase) {
+	tag := "NEW-runtime"
+	if file == KernelLogName {
+		tag = "NEW-kernel-"
+	}
+	const n = 60
+	d := newRewriteSandbox(t, n)
+	sb := d.open()
+	old := snap(t, sb, ViewMerged)
+	s, err := sb.OpenSnapshot(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fl := openFollower(t, sb, ViewSystem)
+	fl.read()
 
-			buf := make([]byte, s.Size())
-			for off := int64(0); off < s.Size(); off += 4096 {
-				c, err := s.ReadAt(buf[off:min(off+4096, s.Size())], off)
-				if err != nil && !errors.Is(err, ErrRewritten) && err != io.EOF {
-					t.Fatalf("old snapshot at %d: %v", off, err)
-				}
-				compareBytes(t, fmt.Sprintf("old snapshot at %d", off), buf[off:off+int64(c)], old[off:off+int64(c)])
-			}
-		})
+	newLines := textLines(5000, rc.size(n), tag)
+	rc.rewrite(t, d, file, joinLines(newLines))
+	var want strings.Builder
+	for i := range newLines {
+		fmt.Fprintf(&want, "%s system %s-%04d\n", tsAt(5000+3*int64(i)), tag, i)
+	}
+	compareBytes(t, "the follower after the rewrite", fl.waitAdvance(), []byte(want.String()))
+	checkAfter(t, d, sb, "after the rewrite")
+
+	buf := make([]byte, s.Size())
+	for off := int64(0); off < s.Size(); off += 4096 {
+		c, err := s.ReadAt(buf[off:min(off+4096, s.Size())], off)
+		if err != nil && !errors.Is(err, ErrRewritten) && err != io.EOF {
+			t.Fatalf("old snapshot at %d: %v", off, err)
+		}
+		compareBytes(t, fmt.Sprintf("old snapshot at %d", off), buf[off:off+int64(c)], old[off:off+int64(c)])
+	}
+	if rc.replace { // the old file is still open: its bytes are all there
+		compareBytes(t, "old snapshot of a replaced file", readAllAt(t, s, s.Size(), 4096), old)
 	}
 }
 
