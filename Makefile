@@ -52,6 +52,8 @@ demo:
 	$(GO) build -o $(BIN)/msb-logfs ./cmd/msb-logfs
 	$(BIN)/msb-logfs demo $(MOUNTPOINT)
 
+# .ci/fuzz runs `go test -run='^$$' -fuzz=^Target$$ -fuzztime=$(FUZZTIME)` for
+# each target it finds (or each one named in FUZZ_TARGETS).
 fuzz:
 	GO=$(GO) bash .ci/fuzz $(FUZZTIME) $(FUZZ_TARGETS)
 
