@@ -82,6 +82,9 @@ func TestSmallCacheBudgetThroughMount(t *testing.T) {
 		"output":       {"--source", "output"},
 		"system":       {"--source", "system", "--timestamps"},
 	}
+	// The most the cache held right after a read: idle release (a few
+	// seconds without a handle) may empty it between two views.
+	var most int64
 	for file, args := range views {
 		want := logsOutput(t, home, "big", args...)
 		for pass := range 2 {
@@ -89,13 +92,15 @@ func TestSmallCacheBudgetThroughMount(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%s, pass %d: %d bytes through the mount, `logs %s` prints %d", file, pass, len(got), strings.Join(args, " "), len(want))
 			}
-			if disk := allocatedUnder(t, ownDir); disk > budget+maxChunk {
+			disk := allocatedUnder(t, ownDir)
+			if disk > budget+maxChunk {
 				t.Fatalf("%s, pass %d: the cache holds %d bytes on disk, budget %d", file, pass, disk, budget)
 			}
+			most = max(most, disk)
 		}
 	}
-	if disk := allocatedUnder(t, ownDir); disk == 0 {
-		t.Fatal("the cache holds nothing: the budget was not exercised")
+	if most == 0 {
+		t.Fatal("the cache never held anything: the budget was not exercised")
 	}
 	if _, err := m.signal(syscall.SIGINT, 10*time.Second); err != nil {
 		t.Fatal(err)
