@@ -1,0 +1,84 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/microsandbox/msb-logfs/cursorfs/cursorfstest"
+)
+
+// TestConformanceMount runs the conformance table of cursorfs through a
+// real mount, with raw system calls (open, pread, read, write, fstat).
+func TestConformanceMount(t *testing.T) {
+	home, w := cursorfstest.NewHome(t, 200)
+	m := mount(t, home)
+	cursorfstest.Run(t, cursorfstest.Env{Target: mountTarget{m.path(cursorfstest.Box)}, W: w})
+}
+
+// mountTarget is the conformance Target of a sandbox directory of a mount.
+type mountTarget struct{ dir string }
+
+func (g mountTarget) List() ([]string, error) {
+	ents, err := os.ReadDir(g.dir)
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, unwrapErrno(err)
+}
+
+func (g mountTarget) Size(name string) (int64, error) {
+	var st unix.Stat_t
+	err := unix.Stat(filepath.Join(g.dir, name), &st)
+	return st.Size, err
+}
+
+func (g mountTarget) Open(name string, flags int) (cursorfstest.File, error) {
+	fd, err := unix.Open(filepath.Join(g.dir, name), flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return rawFile(fd), nil
+}
+
+// rawFile is a file descriptor used with plain system calls, outside Go's
+// poller.
+type rawFile int
+
+func (f rawFile) ReadAt(p []byte, off int64) (int, error) {
+	return retry(func() (int, error) { return unix.Pread(int(f), p, off) })
+}
+func (f rawFile) Read(p []byte) (int, error) {
+	return retry(func() (int, error) { return unix.Read(int(f), p) })
+}
+func (f rawFile) Write(p []byte) (int, error) { return unix.Write(int(f), p) }
+func (f rawFile) Close() error                { return unix.Close(int(f)) }
+
+func (f rawFile) Size() (int64, error) {
+	var st unix.Stat_t
+	err := unix.Fstat(int(f), &st)
+	return st.Size, err
+}
+
+// retry calls read again while it fails with EINTR (the Go runtime's
+// signals interrupt a blocked read, as Go's own os package retries).
+func retry(read func() (int, error)) (int, error) {
+	for {
+		n, err := read()
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// unwrapErrno returns the errno inside err, or err.
+func unwrapErrno(err error) error {
+	if errno := errnoOf(err); errno != 0 {
+		return errno
+	}
+	return err
+}
