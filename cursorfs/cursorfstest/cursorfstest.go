@@ -35,7 +35,8 @@ type File interface {
 type Target interface {
 	// List returns the names the directory lists.
 	List() ([]string, error)
-	// Size returns the size stat by name shows.
+	// Size returns the size stat by name shows to a process that does not
+	// have the file open.
 	Size(name string) (int64, error)
 	// Open opens name with open(2) flags.
 	Open(name string, flags int) (File, error)
