@@ -26,7 +26,7 @@ var kinds = [...]kind{
 	KindBootError: bootErrorKind{},
 }
 
-// sandbox returns the engine's sandbox of n.
+// sb returns the engine's sandbox of n.
 func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbox) }
 
 // viewStat is the stat of a view: the size an open now would show.
@@ -39,41 +39,33 @@ func viewStat(n *Node) (int64, time.Time, error) {
 	return st.Size, st.ModTime, err
 }
 
-type snapshotKind struct{ readOnlyKind }
-
-func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-
-func (snapshotKind) open(n *Node) (Handle, error) {
+// openView opens n's view of its sandbox with open.
+func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, error)) (Handle, error) {
 	sb, err := n.sb()
 	if err != nil {
 		return nil, err
 	}
-	return OpenSnapshot(sb, Files[n.index].View)
+	h, err := open(sb, Files[n.index].View)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
+
+type snapshotKind struct{ readOnlyKind }
+
+func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
+func (snapshotKind) open(n *Node) (Handle, error)           { return openView(n, OpenSnapshot) }
 
 type followKind struct{ readOnlyKind }
 
 func (followKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-
-func (followKind) open(n *Node) (Handle, error) {
-	sb, err := n.sb()
-	if err != nil {
-		return nil, err
-	}
-	return n.fs.OpenFollow(sb, Files[n.index].View)
-}
+func (followKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenFollow) }
 
 type liveKind struct{ readOnlyKind }
 
 func (liveKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-
-func (liveKind) open(n *Node) (Handle, error) {
-	sb, err := n.sb()
-	if err != nil {
-		return nil, err
-	}
-	return n.fs.OpenLive(sb, Files[n.index].View)
-}
+func (liveKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenLive) }
 
 // seekKind is a stream: it shows no size.
 type seekKind struct{}
@@ -113,7 +105,11 @@ func (cursorKind) open(n *Node) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenCursor(sb)
+	b, err := OpenCursor(sb)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 type bootErrorKind struct{ readOnlyKind }
@@ -128,7 +124,13 @@ func (bootErrorKind) stat(n *Node) (int64, time.Time, error) {
 	return size, mt, nil
 }
 
-func (bootErrorKind) open(n *Node) (Handle, error) { return OpenBootError(n.fs.home, n.sandbox) }
+func (bootErrorKind) open(n *Node) (Handle, error) {
+	b, err := OpenBootError(n.fs.home, n.sandbox)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 // readOnlyKind is a kind that is never opened for writing.
 type readOnlyKind struct{}
