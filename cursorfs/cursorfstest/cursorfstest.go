@@ -223,8 +223,10 @@ func checkFollow(t *testing.T, e Env) {
 func checkLive(t *testing.T, e Env) {
 	snap := readAll(t, open(t, e, "stdout", syscall.O_RDONLY), 0)
 	f := open(t, e, "stdout.live", syscall.O_RDONLY)
-	first := readAll(t, f, 0)                                                   // ends at once: a read at the end is end of file
-	if !bytes.HasPrefix(first, snap) || !bytes.HasSuffix(first, []byte("\n")) { // a snapshot may be held up to 100 ms old
+	// A live read at the end is end of file, at once; a snapshot may be
+	// held up to 100 ms old, so the live bytes start with it.
+	first := readAll(t, f, 0)
+	if !bytes.HasPrefix(first, snap) || !bytes.HasSuffix(first, []byte("\n")) {
 		t.Fatalf("live shows %d bytes, not starting with the snapshot's %d", len(first), len(snap))
 	}
 	if size := fstat(t, f); size != int64(len(first)) {
