@@ -54,6 +54,14 @@ func TestTgidOfThread(t *testing.T) {
 	}
 }
 
+// TestInoStrideHoldsFiles: the inode numbers of a sandbox's files stay
+// below the next sandbox's directory.
+func TestInoStrideHoldsFiles(t *testing.T) {
+	if len(cursorfs.Files)+1 > inoStride {
+		t.Fatalf("%d files do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	}
+}
+
 func TestFuseFlags(t *testing.T) {
 	for in, want := range map[cursorfs.OpenFlags]uint32{
 		0:                 0,

@@ -273,7 +273,7 @@ func checkSeek(t *testing.T, e Env) {
 
 func checkWritesRefused(t *testing.T, e Env) {
 	for _, name := range []string{"merged", "stdout.follow", "stdout.live", "cursor"} {
-		for _, flags := range []int{syscall.O_WRONLY, syscall.O_RDWR, syscall.O_WRONLY | syscall.O_TRUNC} {
+		for _, flags := range []int{syscall.O_WRONLY, syscall.O_RDWR, syscall.O_WRONLY | syscall.O_TRUNC, syscall.O_RDONLY | syscall.O_TRUNC} {
 			f, err := e.Open(name, flags)
 			if err == nil {
 				f.Close()
