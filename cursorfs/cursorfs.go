@@ -1,8 +1,13 @@
-// Package cursorfs holds the state of the open files of the msb-logfs
-// filesystem, over the views of package engine, without any FUSE import, so
-// that it can be tested without a mount.
+// Package cursorfs holds the files of the msb-logfs filesystem and the
+// state of their open handles, over the views of package engine, without
+// any FUSE import, so that it can be tested without a mount. It is the one
+// owner of per-file behaviour: FS.Lookup resolves a name of a sandbox
+// directory to a Node; a Node has Stat (what stat by name shows) and Open,
+// which returns a Handle (Read, Write, Stat for fstat, Close, and the open
+// flags the kernel needs). Each Kind of file is one entry of the kinds
+// table (kinds.go); the FUSE adapter never switches on it.
 //
-// There are three kinds of handles:
+// The handles:
 //
 //   - Snapshot: a view fixed at its open; reads at any offset give the same
 //     bytes and its size and times never change.
@@ -11,12 +16,15 @@
 //     it takes in what was appended, and if there is still nothing it fails
 //     with EAGAIN (non-blocking) or blocks until the sandbox changes, the
 //     request is interrupted (EINTR) or the filesystem shuts down (EOF).
+//   - Live: a follow handle whose read at the end returns end of file at
+//     once, and whose size grows as it takes in appended entries.
 //   - Seek: a server-side position in merged.jsonl that each written line
 //     (a cursor, "start", "end" or an RFC 3339 time) moves.
+//   - Bytes: content read whole at open (cursor, boot-error.json).
 //
-// FS ties them to one home and owns the shutdown channel that ends every
-// blocked read at unmount. Files describes the names a sandbox directory
-// shows, and which of them are listed.
+// FS ties them to one home, decides owners and modes (owners.go), and owns
+// the shutdown channel that ends every blocked read at unmount. Files
+// describes the names a sandbox directory shows, and which are listed.
 package cursorfs
 
 import (
@@ -32,13 +40,16 @@ import (
 // Safe for concurrent use.
 type FS struct {
 	home     *engine.Home
+	owners   owners
 	shutdown chan struct{}
 	once     sync.Once
 }
 
 // New returns the handle state of a filesystem over home.
 func New(home *engine.Home) *FS {
-	return &FS{home: home, shutdown: make(chan struct{})}
+	f := &FS{home: home, shutdown: make(chan struct{})}
+	f.owners = newOwners(f)
+	return f
 }
 
 // Home returns the home the filesystem shows.

@@ -9,6 +9,7 @@ type Kind uint8
 const (
 	KindSnapshot  Kind = iota // a view fixed at open
 	KindFollow                // a view followed from its open
+	KindLive                  // a follow whose reads at the end are end of file
 	KindSeek                  // the cursor-positioned merged.jsonl reader
 	KindCursor                // the end cursor and a newline
 	KindBootError             // boot-error.json, when present
@@ -19,7 +20,7 @@ type File struct {
 	Name string
 	Kind Kind
 	View engine.View // snapshot and follow files
-	// Listed is whether readdir shows the name. Follow files and seek are
+	// Listed is whether readdir shows the name. Follow and live files and seek are
 	// found by name only, so that tools that walk the tree never open a
 	// file whose reads block (like mergerfs's .mergerfs control file).
 	Listed bool
@@ -42,6 +43,11 @@ var Files = []File{
 	{Name: "output.follow", Kind: KindFollow, View: engine.ViewOutput},
 	{Name: "system.follow", Kind: KindFollow, View: engine.ViewSystem},
 	{Name: "seek", Kind: KindSeek},
+	{Name: "merged.live", Kind: KindLive, View: engine.ViewMerged},
+	{Name: "stdout.live", Kind: KindLive, View: engine.ViewStdout},
+	{Name: "stderr.live", Kind: KindLive, View: engine.ViewStderr},
+	{Name: "output.live", Kind: KindLive, View: engine.ViewOutput},
+	{Name: "system.live", Kind: KindLive, View: engine.ViewSystem},
 }
 
 // LookupFile returns the index in Files of name, or -1.

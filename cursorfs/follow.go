@@ -17,6 +17,7 @@ import (
 // appended after it, in arrival order. Bytes once shown never change.
 // Safe for concurrent use.
 type Follow struct {
+	readOnly
 	fs     *FS
 	sb     *engine.Sandbox
 	f      *engine.Follow
@@ -132,6 +133,9 @@ func (h *Follow) Size() int64 {
 	_, _ = h.f.Advance() // errors show at the next read
 	return h.f.Size()
 }
+
+// Stat returns the handle's current length (see Size) and time.
+func (h *Follow) Stat() (int64, time.Time) { return h.Size(), h.ModTime() }
 
 // ModTime returns the newest modification time of the files the handle
 // has shown bytes of.

@@ -132,7 +132,7 @@ func readSeek(t testing.TB, s *Seek) []byte {
 	var out []byte
 	buf := make([]byte, 1000)
 	for {
-		n, err := s.Read(buf)
+		n, err := s.Read(context.Background(), buf, 0, false)
 		must(t, err)
 		if n == 0 {
 			return out

@@ -246,7 +246,7 @@ func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
 		}
 	}
 	want := uint32(needRead)
-	if f.Kind == KindSeek {
+	if kinds[f.Kind].writable() {
 		want |= 2
 	}
 	return perm(objs, want), nil
@@ -265,7 +265,7 @@ func SourceFiles(f File) []string {
 	for i := 1; i < engine.ChainLen; i++ {
 		names = append(names, fmt.Sprintf("%s.%d", engine.ExecLogName, i))
 	}
-	if f.Kind == KindSnapshot || f.Kind == KindFollow {
+	if f.Kind == KindSnapshot || f.Kind == KindFollow || f.Kind == KindLive {
 		if !f.View.Mask.Has(engine.SourceSystem) {
 			return names
 		}

@@ -2,9 +2,11 @@ package cursorfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
@@ -33,10 +35,10 @@ func OpenSeek(sb *engine.Sandbox) *Seek {
 	return &Seek{sb: sb, r: sb.NewReader(engine.ViewMergedJSON, engine.State{})}
 }
 
-// Read renders merged.jsonl from the handle's position. At the end of what
-// exists it returns 0 (end of file); a later Read returns what was appended
-// since.
-func (s *Seek) Read(p []byte) (int, error) {
+// Read renders merged.jsonl from the handle's position; off is ignored (a
+// stream's reads all arrive at 0). At the end of what exists it returns 0
+// (end of file) at once; a later Read returns what was appended since.
+func (s *Seek) Read(_ context.Context, p []byte, _ int64, _ bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.r.Read(p)
@@ -51,19 +53,31 @@ func (s *Seek) Read(p []byte) (int, error) {
 // current end, an RFC 3339 time at the first merged entry at or after it.
 // Anything else fails with an error that Errno maps to EINVAL, and leaves
 // the position unchanged. Bytes not yet read are dropped.
-func (s *Seek) Write(line []byte) error {
+// It returns len(line) when the position moved.
+func (s *Seek) Write(line []byte) (int, error) {
 	st, err := s.parse(line)
 	if err != nil {
-		return fmt.Errorf("seek %s: %w", s.sb.Name(), err)
+		return 0, fmt.Errorf("seek %s: %w", s.sb.Name(), err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.r.SetState(st)
 	if string(bytes.TrimSpace(line)) == "end" {
-		return s.drain()
+		if err := s.drain(); err != nil {
+			return 0, err
+		}
 	}
-	return nil
+	return len(line), nil
 }
+
+// Stat returns no size (a stream) and the sandbox's time now.
+func (s *Seek) Stat() (int64, time.Time) {
+	mt, _ := s.sb.ModTime() // a removed sandbox shows the zero time
+	return 0, mt
+}
+
+// Flags makes seek a stream whose position the server keeps.
+func (s *Seek) Flags() OpenFlags { return DirectIO | Stream | NonSeekable }
 
 // parse turns a written line into a state.
 func (s *Seek) parse(line []byte) (engine.State, error) {

@@ -30,7 +30,7 @@ func jsonLines(t testing.TB, data []byte) []map[string]any {
 
 func writeOK(t testing.TB, s *Seek, line string) {
 	t.Helper()
-	if err := s.Write([]byte(line)); err != nil {
+	if _, err := s.Write([]byte(line)); err != nil {
 		t.Fatalf("write %q: %v", line, err)
 	}
 }
@@ -72,7 +72,7 @@ func TestSeekBadLinesKeepPosition(t *testing.T) {
 	writeOK(t, s, all[4]["cursor"].(string))
 	for _, bad := range []string{"", "\n", "garbage\n", "AAAA\n", foreign.String() + "\n", "2026-13-45T99:00:00Z\n", "start\nend\n", "yesterday",
 		"end\nstart\n", "start\n\n", "\nstart\n", "start\r\nend", all[0]["cursor"].(string) + "\n" + all[9]["cursor"].(string) + "\n"} {
-		err := s.Write([]byte(bad))
+		_, err := s.Write([]byte(bad))
 		if Errno(err) != 22 { // EINVAL
 			t.Fatalf("write %q: %v, want EINVAL", bad, err)
 		}
@@ -111,7 +111,7 @@ func TestSeekStartEndTime(t *testing.T) {
 
 func TestSeekBadPositionError(t *testing.T) {
 	b := newBox(t, "box", 1, 0)
-	err := OpenSeek(b.sb).Write([]byte("nonsense"))
+	_, err := OpenSeek(b.sb).Write([]byte("nonsense"))
 	if !errors.Is(err, engine.ErrInvalidCursor) && !errors.Is(err, ErrBadPosition) {
 		t.Fatalf("error %v wraps neither ErrInvalidCursor nor ErrBadPosition", err)
 	}

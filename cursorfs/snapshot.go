@@ -1,6 +1,7 @@
 package cursorfs
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -11,6 +12,7 @@ import (
 // Snapshot is an open snapshot file: its content, size and times are fixed
 // at open. Safe for concurrent use.
 type Snapshot struct {
+	readOnly
 	snap *engine.Snapshot
 }
 
@@ -28,6 +30,14 @@ func OpenSnapshot(sb *engine.Sandbox, v engine.View) (*Snapshot, error) {
 func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) {
 	return readAtNoEOF(s.snap, p, off)
 }
+
+// Read reads at off (see ReadAt): content fixed at open never blocks.
+func (s *Snapshot) Read(_ context.Context, p []byte, off int64, _ bool) (int, error) {
+	return s.ReadAt(p, off)
+}
+
+// Stat returns the size and time fixed at open.
+func (s *Snapshot) Stat() (int64, time.Time) { return s.Size(), s.ModTime() }
 
 // Size returns the length fixed at open.
 func (s *Snapshot) Size() int64 { return s.snap.Size() }
@@ -53,6 +63,7 @@ func readAtNoEOF(r io.ReaderAt, p []byte, off int64) (int, error) {
 // Bytes is an open file whose whole content was read at open (cursor,
 // boot-error.json). Safe for concurrent use.
 type Bytes struct {
+	readOnly
 	data    []byte
 	modTime time.Time
 }
@@ -72,6 +83,14 @@ func (b *Bytes) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return copy(p, b.data[off:]), nil
 }
+
+// Read reads at off (see ReadAt).
+func (b *Bytes) Read(_ context.Context, p []byte, off int64, _ bool) (int, error) {
+	return b.ReadAt(p, off)
+}
+
+// Stat returns the content's length and time.
+func (b *Bytes) Stat() (int64, time.Time) { return b.Size(), b.ModTime() }
 
 // Size returns the content's length.
 func (b *Bytes) Size() int64 { return int64(len(b.data)) }

@@ -28,7 +28,7 @@ func TestSeekAbsurdCursorEINVAL(t *testing.T) {
 	writeOK(t, s, first+"\n")
 	for _, off := range []uint64{1 << 63, 1<<64 - 1, uint64(fi.Size()) + 1, 3} {
 		c := engine.Cursor{{Gen: ino, Offset: off}}
-		if err := s.Write([]byte(c.String() + "\n")); Errno(err) != syscall.EINVAL {
+		if _, err := s.Write([]byte(c.String() + "\n")); Errno(err) != syscall.EINVAL {
 			t.Errorf("offset %d: write gave %v, want EINVAL", off, err)
 		}
 	}

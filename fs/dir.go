@@ -2,12 +2,11 @@ package fs
 
 import (
 	"context"
+	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-
-	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
 // sandboxDir is <mountpoint>/<sandbox>/. It holds no engine object: the
@@ -30,50 +29,41 @@ var (
 // entries returns the files the directory lists now, and an errno when the
 // sandbox is gone.
 func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
-	bootError, err := d.st.home.StatSandbox(d.name) // by stat: no log file is opened
+	list, err := d.st.fsys.List(d.name, d.st.opts.ListAll) // by stat: no log file is opened
 	if err != nil {
 		return nil, syscall.ENOENT
 	}
-	var ents []fuse.DirEntry
-	for i, f := range cursorfs.Files {
-		if !f.Listed && !d.st.opts.ListAll {
-			continue
-		}
-		if f.Kind == cursorfs.KindBootError && !bootError {
-			continue
-		}
-		ents = append(ents, fuse.DirEntry{Name: f.Name, Mode: syscall.S_IFREG, Ino: d.fileIno(i)})
+	ents := make([]fuse.DirEntry, 0, len(list))
+	for _, e := range list {
+		ents = append(ents, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFREG, Ino: d.fileIno(e.Index)})
 	}
 	return ents, 0
 }
 
-var bootErrorIndex = cursorfs.LookupFile("boot-error.json")
-
 func (d *sandboxDir) fileIno(i int) uint64 { return d.ino + 1 + uint64(i) }
 
-// Getattr describes the directory; its time moves when boot-error.json
-// appears or goes, the only change of its listing.
+// Getattr describes the directory; its time moves when its listing
+// changes (boot-error.json appears or goes).
 func (d *sandboxDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	ents, errno := d.entries()
 	if errno != 0 {
 		return errno
 	}
-	key := "-"
-	for _, e := range ents {
-		if e.Name == cursorfs.Files[bootErrorIndex].Name {
-			key = "boot-error"
-		}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name
 	}
-	p, errno := d.st.sandboxPerm(d.name)
-	if errno != 0 {
-		return errno
+	key := strings.Join(names, "\x00")
+	p, err := d.st.fsys.SandboxPerm(d.name)
+	if err != nil {
+		return permErrno(err)
 	}
 	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 0, p)
 	return 0
 }
 
 // Readdir lists the snapshot files, cursor, boot-error.json when present,
-// and with ListAll the follow files and seek.
+// and with ListAll the follow and live files and seek.
 func (d *sandboxDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	ents, errno := d.entries()
 	if errno != 0 {
@@ -84,15 +74,13 @@ func (d *sandboxDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 
 // Lookup finds any file of the sandbox, listed or not.
 func (d *sandboxDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	i := cursorfs.LookupFile(name)
-	if i < 0 {
+	node, err := d.st.fsys.Lookup(d.name, name)
+	if err != nil {
 		return nil, syscall.ENOENT
 	}
-	n := &fileNode{st: d.st, sandbox: d.name, file: cursorfs.Files[i]}
-	var a fuse.AttrOut
-	if errno := n.statByName(&a.Attr); errno != 0 {
+	n := &fileNode{st: d.st, node: node}
+	if errno := n.statByName(&out.Attr); errno != 0 {
 		return nil, errno
 	}
-	out.Attr = a.Attr
-	return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.fileIno(i)}), 0
+	return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.fileIno(node.Index())}), 0
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"syscall"
-	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -13,18 +12,18 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
-// fileNode is one file of a sandbox directory. It keeps its open handles so
-// that an fstat, which reaches FUSE as a plain GETATTR without the file
-// handle, can be answered with the caller's handle.
+// fileNode is one file of a sandbox directory: a cursorfs.Node, which owns
+// the file's behaviour. It keeps its open handles so that an fstat, which
+// reaches FUSE as a plain GETATTR without the file handle, can be answered
+// with the caller's handle.
 type fileNode struct {
 	gofs.Inode
 	readOnlyNode
-	st      *state
-	sandbox string
-	file    cursorfs.File
+	st   *state
+	node *cursorfs.Node
 
 	mu      sync.Mutex
-	handles []handle // open, oldest first
+	handles []*handle // open, oldest first
 }
 
 var (
@@ -34,20 +33,26 @@ var (
 )
 
 // Getattr answers stat by name with the state an open now would show, and
-// fstat with the caller's handle: a snapshot's fixed size and times, a
-// follow handle's current length.
+// fstat with the caller's handle (its own size and times).
 func (n *fileNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	if h := n.handleFor(ctx, f); h != nil {
-		return n.attr(&out.Attr, h.size(), h.modTime())
+	h := n.handleFor(ctx, f)
+	if h == nil {
+		return n.statByName(&out.Attr)
 	}
-	return n.statByName(&out.Attr)
+	p, err := n.node.Perm()
+	if err != nil {
+		return errnoOf(err)
+	}
+	size, mtime := h.h.Stat()
+	fileAttr(&out.Attr, cursorfs.Attr{Size: size, ModTime: mtime, Perm: p})
+	return 0
 }
 
 // handleFor returns the handle a GETATTR is about: the one it names, else
 // the newest handle of this file that the calling process opened, else nil
 // (a stat by name).
-func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) handle {
-	if h, ok := f.(handle); ok && n.st.rec.namedHandle(ctx) {
+func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) *handle {
+	if h, ok := f.(*handle); ok && n.st.rec.namedHandle(ctx) {
 		return h
 	}
 	n.mu.Lock()
@@ -60,7 +65,7 @@ func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) handle {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i := len(n.handles) - 1; i >= 0; i-- {
-		if proc != 0 && n.handles[i].owner() == proc {
+		if proc != 0 && n.handles[i].proc == proc {
 			return n.handles[i]
 		}
 	}
@@ -69,120 +74,59 @@ func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) handle {
 
 // statByName fills the attributes an open now would show.
 func (n *fileNode) statByName(a *fuse.Attr) syscall.Errno {
-	size, mtime, err := n.stat()
+	attr, err := n.node.Stat()
 	if err != nil {
 		return errnoOf(err)
 	}
-	return n.attr(a, size, mtime)
-}
-
-func (n *fileNode) stat() (int64, time.Time, error) {
-	if n.file.Kind == cursorfs.KindBootError {
-		size, mt, err := cursorfs.StatBootError(n.st.home, n.sandbox)
-		if err != nil {
-			return 0, time.Time{}, syscall.ENOENT // missing, a link or not a regular file
-		}
-		return size, mt, nil
-	}
-	sb, err := n.st.sandbox(n.sandbox)
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	switch n.file.Kind {
-	case cursorfs.KindSnapshot, cursorfs.KindFollow:
-		st, err := sb.Stat(n.file.View)
-		return st.Size, st.ModTime, err
-	case cursorfs.KindCursor:
-		mt, err := sb.ModTime()
-		return cursorfs.CursorSize, mt, err
-	}
-	mt, err := sb.ModTime() // seek: a stream, no size
-	return 0, mt, err
-}
-
-// attr fills the attributes of the file with size and mtime, and the owner
-// and mode that the disk grants.
-func (n *fileNode) attr(a *fuse.Attr, size int64, mtime time.Time) syscall.Errno {
-	p, errno := n.st.filePerm(n.sandbox, n.file)
-	if errno != 0 {
-		return errno
-	}
-	fileAttr(a, size, mtime, p)
+	fileAttr(a, attr)
 	return 0
 }
 
 // fileAttr fills the attributes of a regular file.
-func fileAttr(a *fuse.Attr, size int64, mtime time.Time, p cursorfs.Perm) {
+func fileAttr(a *fuse.Attr, attr cursorfs.Attr) {
 	a.Mode = syscall.S_IFREG
-	setPerm(a, p)
+	setPerm(a, attr.Perm)
 	a.Nlink = 1
-	a.Size = uint64(size)
+	a.Size = uint64(attr.Size)
 	a.Blksize = readSize
-	a.Blocks = (uint64(size) + 511) / 512
-	setTimes(a, mtime)
+	a.Blocks = (uint64(attr.Size) + 511) / 512
+	setTimes(a, attr.ModTime)
 }
 
-// Open opens the file: a write is refused with EROFS, except on seek.
+// Open opens the file; cursorfs refuses writes (EROFS) except on seek.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if errno := n.checkOpen(flags); errno != 0 {
-		return nil, 0, errno
-	}
-	h, err := n.open()
+	ch, err := n.node.Open(int(flags))
 	if err != nil {
-		slog.Debug("open", "sandbox", n.sandbox, "file", n.file.Name, "err", err)
+		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
 		return nil, 0, errnoOf(err)
 	}
-	h.setBase(n, callerProcess(ctx))
+	h := &handle{h: ch, node: n, proc: callerProcess(ctx)}
 	n.mu.Lock()
 	n.handles = append(n.handles, h)
 	n.mu.Unlock()
-	return h, openFlags(n.file.Kind), 0
+	return h, fuseFlags(ch.Flags()), 0
 }
 
-func (n *fileNode) checkOpen(flags uint32) syscall.Errno {
-	if flags&(syscall.O_TRUNC|syscall.O_CREAT) != 0 {
-		return syscall.EROFS
+// fuseFlags maps cursorfs open flags onto FOPEN flags.
+func fuseFlags(f cursorfs.OpenFlags) uint32 {
+	var out uint32
+	for _, m := range []struct {
+		in  cursorfs.OpenFlags
+		out uint32
+	}{
+		{cursorfs.DirectIO, fuse.FOPEN_DIRECT_IO},
+		{cursorfs.Stream, fuse.FOPEN_STREAM},
+		{cursorfs.NonSeekable, fuse.FOPEN_NONSEEKABLE},
+	} {
+		if f&m.in != 0 {
+			out |= m.out
+		}
 	}
-	if flags&syscall.O_ACCMODE != syscall.O_RDONLY && n.file.Kind != cursorfs.KindSeek {
-		return syscall.EROFS
-	}
-	return 0
-}
-
-// openFlags returns the FOPEN flags of a kind (see the package comment).
-func openFlags(k cursorfs.Kind) uint32 {
-	if k == cursorfs.KindSeek {
-		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_STREAM | fuse.FOPEN_NONSEEKABLE
-	}
-	return fuse.FOPEN_DIRECT_IO
-}
-
-// open makes the handle of the file's kind.
-func (n *fileNode) open() (handle, error) {
-	if n.file.Kind == cursorfs.KindBootError {
-		b, err := cursorfs.OpenBootError(n.st.home, n.sandbox)
-		return newReadAtHandle(b), err
-	}
-	sb, err := n.st.sandbox(n.sandbox)
-	if err != nil {
-		return nil, err
-	}
-	switch n.file.Kind {
-	case cursorfs.KindSnapshot:
-		s, err := cursorfs.OpenSnapshot(sb, n.file.View)
-		return newReadAtHandle(s), err
-	case cursorfs.KindFollow:
-		f, err := n.st.fsys.OpenFollow(sb, n.file.View)
-		return &followHandle{f: f}, err
-	case cursorfs.KindCursor:
-		b, err := cursorfs.OpenCursor(sb)
-		return newReadAtHandle(b), err
-	}
-	return &seekHandle{s: cursorfs.OpenSeek(sb)}, nil
+	return out
 }
 
 // forget drops a released handle.
-func (n *fileNode) forget(h handle) {
+func (n *fileNode) forget(h *handle) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i, o := range n.handles {

@@ -1,20 +1,19 @@
 // Package fs is the FUSE face of msb-logfs: a go-fuse v2 node tree whose
 // root lists the sandboxes of a home and whose sandbox directories hold the
-// snapshot, follow, seek, cursor and boot-error files. It is a thin adapter:
-// every open file's state lives in package cursorfs.
+// files of package cursorfs. It is a thin adapter with no knowledge of
+// kinds of file: a file is a cursorfs.Node (Stat, Open) and an open file a
+// cursorfs.Handle (Read, Write, Stat, Close, and its open flags as data).
+// What stays here is what only FUSE needs: inode numbers, the O_NONBLOCK
+// of a READ and whether a GETATTR named its handle (raw.go), and finding
+// the caller's handle for an fstat that names none (file.go).
 //
 // Attribute and entry timeouts are zero, so the kernel asks again at every
 // stat and lookup: sandboxes appear and disappear at once, and sizes are
-// exact. Every file is opened with FOPEN_DIRECT_IO: the page cache is per
-// inode, while two handles of one file may hold different bytes (snapshots
-// of different moments), and a follow read must reach the server to block.
-// The seek file is also a stream (FOPEN_STREAM|FOPEN_NONSEEKABLE), so that
-// a read blocked on it never holds the file position a write needs.
+// exact.
 package fs
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/microsandbox/msb-logfs/cursorfs"
-	"github.com/microsandbox/msb-logfs/engine"
 )
 
 // Options configure a mount.
@@ -53,6 +51,7 @@ func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
 // fsys.Shutdown, which ends blocked readers).
 func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	zero := time.Duration(0)
+	fsys.SetAllowOther(o.AllowOther)
 	st := newState(fsys, o)
 	// Every node sets its owner and mode itself (perm.go): no defaults.
 	opts := &gofs.Options{
@@ -102,12 +101,9 @@ const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {
-	fsys     *cursorfs.FS
-	home     *engine.Home
-	opts     Options
-	rec      *recorder
-	uid, gid uint32 // the mounting user's
-	perms    *cursorfs.Perms
+	fsys *cursorfs.FS
+	opts Options
+	rec  *recorder
 
 	mu    sync.Mutex
 	inos  map[string]uint64 // sandbox name → inode number of its directory
@@ -119,8 +115,7 @@ type state struct {
 func newState(fsys *cursorfs.FS, o Options) *state {
 	now := time.Now()
 	return &state{
-		fsys: fsys, home: fsys.Home(), opts: o,
-		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), perms: cursorfs.NewPerms(fsys.Home()),
+		fsys: fsys, opts: o,
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
 		list: listing{mtime: now}, start: now,
 	}
@@ -152,15 +147,6 @@ func (s *state) dirListing(name string) *listing {
 		s.dirs[name] = l
 	}
 	return l
-}
-
-// sandbox returns the sandbox name, or ENOENT's error.
-func (s *state) sandbox(name string) (*engine.Sandbox, error) {
-	sb, err := s.home.Sandbox(name)
-	if err != nil {
-		return nil, err
-	}
-	return sb, nil
 }
 
 // listing gives a directory a modification time that moves only when its

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
 	"github.com/microsandbox/msb-logfs/cursorfs"
@@ -53,24 +54,23 @@ func TestTgidOfThread(t *testing.T) {
 	}
 }
 
-func TestOpenFlags(t *testing.T) {
-	n := &fileNode{file: cursorfs.Files[cursorfs.LookupFile("merged")]}
-	for flags, want := range map[uint32]syscall.Errno{
-		syscall.O_RDONLY:                   0,
-		syscall.O_WRONLY:                   syscall.EROFS,
-		syscall.O_RDWR:                     syscall.EROFS,
-		syscall.O_RDONLY | syscall.O_TRUNC: syscall.EROFS,
+// TestInoStrideHoldsFiles: the inode numbers of a sandbox's files stay
+// below the next sandbox's directory.
+func TestInoStrideHoldsFiles(t *testing.T) {
+	if len(cursorfs.Files)+1 > inoStride {
+		t.Fatalf("%d files do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	}
+}
+
+func TestFuseFlags(t *testing.T) {
+	for in, want := range map[cursorfs.OpenFlags]uint32{
+		0:                 0,
+		cursorfs.DirectIO: fuse.FOPEN_DIRECT_IO,
+		cursorfs.DirectIO | cursorfs.Stream | cursorfs.NonSeekable: fuse.FOPEN_DIRECT_IO | fuse.FOPEN_STREAM | fuse.FOPEN_NONSEEKABLE,
 	} {
-		if got := n.checkOpen(flags); got != want {
-			t.Errorf("open merged with %#x: %v, want %v", flags, got, want)
+		if got := fuseFlags(in); got != want {
+			t.Errorf("fuseFlags(%#x) = %#x, want %#x", in, got, want)
 		}
-	}
-	seek := &fileNode{file: cursorfs.Files[cursorfs.LookupFile("seek")]}
-	if got := seek.checkOpen(syscall.O_RDWR); got != 0 {
-		t.Errorf("open seek read-write: %v", got)
-	}
-	if openFlags(cursorfs.KindSeek)&(1<<4) == 0 || openFlags(cursorfs.KindFollow) != 1 {
-		t.Errorf("open flags: seek %#x, follow %#x", openFlags(cursorfs.KindSeek), openFlags(cursorfs.KindFollow))
 	}
 }
 

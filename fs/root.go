@@ -29,7 +29,7 @@ var (
 
 // names lists the sandboxes now and returns the root's time.
 func (r *root) names() ([]string, time.Time, syscall.Errno) {
-	names, err := r.st.home.List()
+	names, err := r.st.fsys.Sandboxes()
 	if err != nil {
 		slog.Warn("list sandboxes", "err", err)
 		return nil, time.Time{}, syscall.EIO
@@ -43,9 +43,9 @@ func (r *root) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut
 	if errno != 0 {
 		return errno
 	}
-	p, errno := r.st.rootPerm()
-	if errno != 0 {
-		return errno
+	p, err := r.st.fsys.RootPerm()
+	if err != nil {
+		return permErrno(err)
 	}
 	dirAttr(&out.Attr, mtime, len(names), p)
 	return 0

@@ -148,8 +148,8 @@ func writeLines(t *testing.T, w *msbwriter.Sandbox, from, to int) {
 }
 
 // TestListing: a sandbox directory lists the snapshot files and cursor
-// (and boot-error.json once there is one); the follow files and seek are
-// found by name only, unless --list-all.
+// (and boot-error.json once there is one); the follow and live files and
+// seek are found by name only, unless --list-all.
 func TestListing(t *testing.T) {
 	home := corpusHome(t, "box", 64<<10)
 	m := mount(t, home)
@@ -163,7 +163,8 @@ func TestListing(t *testing.T) {
 	if got := ls(m.path("box")); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("ls: %v, want %v", got, want)
 	}
-	for _, n := range []string{"merged.follow", "stdout.follow", "stderr.follow", "output.follow", "system.follow", "seek"} {
+	for _, n := range []string{"merged.follow", "stdout.follow", "stderr.follow", "output.follow", "system.follow", "seek",
+		"merged.live", "stdout.live", "stderr.live", "output.live", "system.live"} {
 		sh(t, 5*time.Second, "stat "+q(m.path("box", n))+" >/dev/null && ls -l "+q(m.path("box", n))+" >/dev/null")
 	}
 	w, err := msbwriter.Create(home, "box", msbwriter.Options{})
@@ -182,7 +183,7 @@ func TestListing(t *testing.T) {
 		t.Fatalf("boot-error.json: %q", got)
 	}
 	all := mount(t, home, "--list-all")
-	if got := ls(all.path("box")); len(got) != len(want)+1+6 {
+	if got := ls(all.path("box")); len(got) != len(want)+1+11 {
 		t.Fatalf("ls with --list-all: %v", got)
 	}
 }

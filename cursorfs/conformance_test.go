@@ -1,0 +1,119 @@
+package cursorfs
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/cursorfs/cursorfstest"
+	"github.com/microsandbox/msb-logfs/engine"
+)
+
+// TestConformance runs the conformance table against cursorfs directly;
+// test/ runs the same table through a real mount.
+func TestConformance(t *testing.T) {
+	home, w := cursorfstest.NewHome(t, 200)
+	h, err := engine.OpenHome(home)
+	must(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	fsys := New(h)
+	t.Cleanup(fsys.Shutdown)
+	cursorfstest.Run(t, cursorfstest.Env{Target: target{fsys}, W: w})
+}
+
+// target is the conformance Target of sandbox cursorfstest.Box of an FS.
+type target struct{ fs *FS }
+
+func (g target) List() ([]string, error) {
+	ents, err := g.fs.List(cursorfstest.Box, false)
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name
+	}
+	return names, errnoErr(err)
+}
+
+func (g target) Size(name string) (int64, error) {
+	n, err := g.fs.Lookup(cursorfstest.Box, name)
+	if err != nil {
+		return 0, errnoErr(err)
+	}
+	a, err := n.Stat()
+	return a.Size, errnoErr(err)
+}
+
+func (g target) Open(name string, flags int) (cursorfstest.File, error) {
+	n, err := g.fs.Lookup(cursorfstest.Box, name)
+	if err != nil {
+		return nil, errnoErr(err)
+	}
+	h, err := n.Open(flags)
+	if err != nil {
+		return nil, errnoErr(err)
+	}
+	return &file{h: h, flags: flags}, nil
+}
+
+// file is an open Handle as the table uses it: reads of a blocking handle
+// give up after a minute (EINTR) so that a bug fails instead of hanging.
+type file struct {
+	h     Handle
+	flags int
+	pos   int64
+}
+
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := f.h.Read(ctx, p, off, f.flags&syscall.O_NONBLOCK != 0)
+	return n, errnoErr(err)
+}
+
+func (f *file) Read(p []byte) (int, error) {
+	n, err := f.ReadAt(p, f.pos)
+	f.pos += int64(n)
+	return n, err
+}
+
+func (f *file) Write(p []byte) (int, error) {
+	if f.flags&syscall.O_ACCMODE == syscall.O_RDONLY {
+		return 0, syscall.EBADF // the kernel's answer; the handle's own is tested too
+	}
+	n, err := f.h.Write(p)
+	return n, errnoErr(err)
+}
+
+func (f *file) Size() (int64, error) {
+	size, _ := f.h.Stat()
+	return size, nil
+}
+
+func (f *file) Close() error { return errnoErr(f.h.Close()) }
+
+// errnoErr turns an error into its errno, as a system call returns it.
+func errnoErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return Errno(err)
+}
+
+// TestReadOnlyHandleWrite: every handle but seek's refuses a write itself
+// (EBADF), whatever the caller checked before.
+func TestReadOnlyHandleWrite(t *testing.T) {
+	b := newBox(t, "box", 10, 0)
+	for _, name := range []string{"merged", "stdout.follow", "stdout.live", "cursor"} {
+		n, err := b.fs.Lookup("box", name)
+		must(t, err)
+		h, err := n.Open(syscall.O_RDONLY)
+		must(t, err)
+		if _, err := h.Write([]byte("start\n")); Errno(err) != syscall.EBADF {
+			t.Errorf("write to %s: %v, want EBADF", name, err)
+		}
+		if h.Flags() != DirectIO {
+			t.Errorf("%s: open flags %#x, want DirectIO", name, h.Flags())
+		}
+		must(t, h.Close())
+	}
+}

@@ -1,0 +1,138 @@
+package cursorfs
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+)
+
+// kind is the behaviour of one Kind of file: what stat by name shows,
+// what an open returns, and whether it may be opened for writing. Adding
+// a kind of file is adding a kind here and its names to Files.
+type kind interface {
+	stat(n *Node) (int64, time.Time, error)
+	open(n *Node) (Handle, error)
+	writable() bool
+}
+
+var kinds = [...]kind{
+	KindSnapshot:  snapshotKind{},
+	KindFollow:    followKind{},
+	KindLive:      liveKind{},
+	KindSeek:      seekKind{},
+	KindCursor:    cursorKind{},
+	KindBootError: bootErrorKind{},
+}
+
+// sb returns the engine's sandbox of n.
+func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbox) }
+
+// viewStat is the stat of a view: the size an open now would show.
+func viewStat(n *Node) (int64, time.Time, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	st, err := sb.Stat(Files[n.index].View)
+	return st.Size, st.ModTime, err
+}
+
+// openView opens n's view of its sandbox with open.
+func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, error)) (Handle, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return nil, err
+	}
+	h, err := open(sb, Files[n.index].View)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+type snapshotKind struct{ readOnlyKind }
+
+func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
+func (snapshotKind) open(n *Node) (Handle, error)           { return openView(n, OpenSnapshot) }
+
+type followKind struct{ readOnlyKind }
+
+func (followKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
+func (followKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenFollow) }
+
+type liveKind struct{ readOnlyKind }
+
+func (liveKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
+func (liveKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenLive) }
+
+// seekKind is a stream: it shows no size.
+type seekKind struct{}
+
+func (seekKind) stat(n *Node) (int64, time.Time, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	mt, err := sb.ModTime()
+	return 0, mt, err
+}
+
+func (seekKind) open(n *Node) (Handle, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return nil, err
+	}
+	return OpenSeek(sb), nil
+}
+
+func (seekKind) writable() bool { return true }
+
+type cursorKind struct{ readOnlyKind }
+
+func (cursorKind) stat(n *Node) (int64, time.Time, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	mt, err := sb.ModTime()
+	return CursorSize, mt, err
+}
+
+func (cursorKind) open(n *Node) (Handle, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return nil, err
+	}
+	b, err := OpenCursor(sb)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+type bootErrorKind struct{ readOnlyKind }
+
+// stat counts a missing file, a link or a file that is not regular as
+// absent.
+func (bootErrorKind) stat(n *Node) (int64, time.Time, error) {
+	size, mt, err := StatBootError(n.fs.home, n.sandbox)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("%v: %w", err, syscall.ENOENT)
+	}
+	return size, mt, nil
+}
+
+func (bootErrorKind) open(n *Node) (Handle, error) {
+	b, err := OpenBootError(n.fs.home, n.sandbox)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readOnlyKind is a kind that is never opened for writing.
+type readOnlyKind struct{}
+
+func (readOnlyKind) writable() bool { return false }
