@@ -127,20 +127,20 @@ func (d *lineDecorator) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// startText writes what comes before text: the prefix at a line's start,
-// then the colour.
+// startText writes what comes before text: the colour, then the prefix
+// at a line's start, so the colour covers the prefix too.
 func (d *lineDecorator) startText() error {
-	if !d.midLine {
-		d.midLine = true
-		if _, err := d.w.Write(d.prefix); err != nil {
+	if d.sgr != "" && !d.colored {
+		d.colored = true
+		if _, err := io.WriteString(d.w, d.sgr); err != nil {
 			return err
 		}
 	}
-	if d.sgr == "" || d.colored {
+	if d.midLine {
 		return nil
 	}
-	d.colored = true
-	_, err := io.WriteString(d.w, d.sgr)
+	d.midLine = true
+	_, err := d.w.Write(d.prefix)
 	return err
 }
 
