@@ -64,39 +64,57 @@ func TestFollowFlagAfterSandbox(t *testing.T) {
 	home := t.TempDir()
 	s := newSandbox(t, home, "foo")
 	write(t, s, 1, "stdout", "before\n")
-	cmd := exec.Command(binary, "logs", "foo", "-f", "--home", home)
-	stdout, err := cmd.StdoutPipe()
+	f := follow(t, "logs", "foo", "-f", "--home", home)
+	f.expect("before")
+	write(t, s, 2, "stdout", "after\n")
+	f.expect("after")
+	if err := f.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, f.cmd, 5*time.Second); code != 0 {
+		t.Fatalf("after SIGINT: exit %d", code)
+	}
+}
+
+// followed is a running binary whose stdout is read line by line.
+type followed struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	lines chan string // closed at the end of stdout
+}
+
+// follow starts the binary; it is killed at the end of the test.
+func follow(t *testing.T, args ...string) *followed {
+	t.Helper()
+	f := &followed{t: t, cmd: exec.Command(binary, args...), lines: make(chan string, 16)}
+	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := f.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stdout)
-	next := make(chan string)
+	t.Cleanup(func() { _ = f.cmd.Process.Kill() })
 	go func() {
-		for lines.Scan() {
-			next <- lines.Text()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			f.lines <- sc.Text()
 		}
-		close(next)
+		close(f.lines)
 	}()
-	for _, want := range []string{"before", "after"} {
-		select {
-		case got := <-next:
-			if got != want {
-				t.Fatalf("got %q, want %q", got, want)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("no %q within 5 s", want)
+	return f
+}
+
+// expect waits up to 5 s for the next line and checks it is want.
+func (f *followed) expect(want string) {
+	f.t.Helper()
+	select {
+	case got := <-f.lines:
+		if got != want {
+			f.t.Fatalf("got %q, want %q", got, want)
 		}
-		write(t, s, 2, "stdout", "after\n")
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if code := waitExit(t, cmd, 5*time.Second); code != 0 {
-		t.Fatalf("after SIGINT: exit %d", code)
+	case <-time.After(5 * time.Second):
+		f.t.Fatalf("no %q within 5 s", want)
 	}
 }
 
