@@ -214,7 +214,7 @@ func TestLogsBadInputExit2(t *testing.T) {
 	foreign := strings.TrimSpace(mustRun(t, "cursor", "--home", other, "bar"))
 	for name, args := range map[string][]string{
 		"unknown sandbox": {"logs", "--home", home, "nope"},
-		"bad since":       {"logs", "--home", home, "--since", "yesterday", "foo"},
+		"bad since":       {"logs", "--home", home, "--since", "last tuesday", "foo"},
 		"bad until":       {"logs", "--home", home, "--until", "2026-13-01T00:00:00Z", "foo"},
 		"bad source":      {"logs", "--home", home, "--source", "stdin", "foo"},
 		"bad cursor":      {"logs", "--home", home, "--after-cursor", "not a cursor", "foo"},
