@@ -112,7 +112,7 @@ func TestMountErrors(t *testing.T) {
 			t.Errorf("%s: %v, stderr %q; want one line with %q", what, err, msg, want)
 		}
 	}
-	_, stderr, err := shErr(5*time.Second, q(binary)+" mount --home /nonexistent /proc/self/nope/mnt")
+	_, stderr, err := shErr(5*time.Second, q(binary)+" mount --home "+q(t.TempDir())+" /proc/self/nope/mnt")
 	oneLine("bad mountpoint", stderr, err, "mountpoint")
 
 	// /dev/fuse hidden by a tmpfs over /dev, in a private mount namespace.

@@ -214,7 +214,7 @@ func TestLogsBadInputExit2(t *testing.T) {
 	foreign := strings.TrimSpace(mustRun(t, "cursor", "--home", other, "bar"))
 	for name, args := range map[string][]string{
 		"unknown sandbox": {"logs", "--home", home, "nope"},
-		"bad since":       {"logs", "--home", home, "--since", "yesterday", "foo"},
+		"bad since":       {"logs", "--home", home, "--since", "last tuesday", "foo"},
 		"bad until":       {"logs", "--home", home, "--until", "2026-13-01T00:00:00Z", "foo"},
 		"bad source":      {"logs", "--home", home, "--source", "stdin", "foo"},
 		"bad cursor":      {"logs", "--home", home, "--after-cursor", "not a cursor", "foo"},
@@ -261,34 +261,8 @@ func TestLogsFollow(t *testing.T) {
 	home := t.TempDir()
 	s := newSandbox(t, home, "foo")
 	write(t, s, 1, "stdout", "before\n")
-	cmd := exec.Command(binary, "logs", "--home", home, "-f", "foo")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	expect := func(want string) {
-		t.Helper()
-		select {
-		case got := <-lines:
-			if got != want {
-				t.Fatalf("got %q, want %q", got, want)
-			}
-		case <-time.After(3 * time.Second):
-			t.Fatalf("no %q within 3 s", want)
-		}
-	}
+	f := follow(t, "logs", "--home", home, "-f", "foo")
+	cmd, lines, expect := f.cmd, f.lines, f.expect
 	expect("before")
 	write(t, s, 2, "stdout", "appended\n")
 	expect("appended")

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/microsandbox/msb-logfs/engine"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,24 +15,21 @@ func cursorCommand() *cli.Command {
 "msb-logfs logs --after-cursor", write it to the mount's seek file, or hand
 it to the microsandbox SDKs.
 
-Example:
-   c=$(msb-logfs cursor foo); …; msb-logfs logs --after-cursor "$c" foo`,
+Examples:
+   c=$(msb-logfs cursor foo); …; msb-logfs logs --after-cursor "$c" foo
+   msb-logfs cursor foo --home /var/lib/microsandbox    # flags go anywhere`,
 		Flags: []cli.Flag{homeFlag()},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usageError(errors.New("cursor: want exactly one SANDBOX"))
-			}
-			dir, err := homeDir(c)
+			name, err := sandboxArg(c)
 			if err != nil {
 				return err
 			}
-			home, err := engine.OpenHome(dir)
+			home, err := openHome(c)
 			if err != nil {
 				return err
 			}
-			home.SetCacheDir("") // nothing is rendered twice
 			defer home.Close()
-			sb, err := home.Sandbox(c.Args().First())
+			sb, err := home.Sandbox(name)
 			if err != nil {
 				return usageError(err)
 			}

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"regexp"
+	"regexp/syntax"
 	"strings"
 	"syscall"
 	"time"
@@ -23,22 +26,34 @@ func logsCommand() *cli.Command {
 		Description: `Prints the entries of the chosen sources merged by time. By default the
 raw bytes the program wrote; --timestamps gives "<TIME> <SOURCE> <line>"
 lines (like the merged file of the mount), --json one object per entry with
-its cursor (like merged.jsonl).
+its cursor (like merged.jsonl). Flags may come before or after SANDBOX.
+
+On a terminal (--color auto, unless $NO_COLOR is set) stderr lines are red
+and system lines dim; --color-by-id gives each session id its own colour.
 
 Examples:
    msb-logfs logs foo                                   # stdout, stderr, output
-   msb-logfs logs -f --source all --timestamps foo      # everything, following
-   msb-logfs logs --since 5m --tail 20 foo
+   msb-logfs logs foo -ft --source all                  # everything, following
+   msb-logfs logs foo --since 5m -n 20
+   msb-logfs logs foo --since yesterday --until "2026-05-01 10:00:01"
+   msb-logfs logs foo --since 2026-05-01 --grep 'ERROR|panic'
+   msb-logfs logs foo -f --show-id --color-by-id        # tell sessions apart
+   msb-logfs logs foo --color always | less -R
    msb-logfs logs --json --cursor-file foo.cursor foo >> foo.jsonl   # incremental backup`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "source", Value: "stdout,stderr,output", Usage: "comma-separated `SOURCES`: stdout, stderr, output, system, all"},
-			&cli.StringFlag{Name: "since", Usage: "entries at or after `TIME` (RFC 3339, or 30s, 5m, 2h, 1d ago)"},
+			&cli.StringFlag{Name: "since", Usage: "entries at or after `TIME`: RFC 3339, 2026-05-01 (local midnight), \"2026-05-01 10:00:01\" (local), today, yesterday, now, or 30s, 5m, 2h, 1d, 1w ago"},
 			&cli.StringFlag{Name: "until", Usage: "entries at or before `TIME` (same forms as --since)"},
-			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last `N` entries (then follow, with -f)"},
+			&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, DefaultText: "all", Usage: "only the last `N` entries (then follow, with -f)"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing entries as they are written"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time and source"},
-			&cli.BoolFlag{Name: "json", Usage: "one JSON object per entry, with its cursor"},
+			&cli.BoolFlag{Name: "json", Usage: "one JSON object per entry, with its cursor (not with -t)"},
+			&cli.StringFlag{Name: "grep", Usage: "only entries whose body matches `REGEX` (Go syntax: (?i)error for any case)"},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the lines `WHEN`: auto (on a terminal, without $NO_COLOR), always or never"},
+			&cli.BoolFlag{Name: "no-color", Usage: "no colour (--color never)"},
+			&cli.BoolFlag{Name: "show-id", Usage: "prefix each line of an entry that has a session id with [id:N]"},
+			&cli.BoolFlag{Name: "color-by-id", Usage: "colour each session id's lines its own colour"},
 			&cli.StringFlag{Name: "after-cursor", Usage: "start after `CURSOR`"},
 			&cli.BoolFlag{Name: "show-cursor", Usage: "print the cursor after the last entry (-- cursor: …)"},
 			&cli.StringFlag{Name: "cursor-file", Usage: "resume after the cursor in `FILE` if it has one, and keep it updated"},
@@ -58,6 +73,10 @@ type logsRun struct {
 	cursorTo *cursorFile // nil without --cursor-file
 	out      *bufio.Writer
 	render   engine.Renderer
+	grep     *regexp.Regexp // nil without --grep
+	style    style
+	deco     lineDecorator // writes to out when the style adds something
+	prefix   []byte        // the [id:N] prefix's buffer
 }
 
 func runLogs(c *cli.Context) error {
@@ -79,40 +98,30 @@ func runLogs(c *cli.Context) error {
 }
 
 func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
-	if c.NArg() != 1 {
-		return nil, nil, usageError(errors.New("logs: want exactly one SANDBOX"))
-	}
-	q, err := parseQuery(c)
+	name, err := sandboxArg(c)
 	if err != nil {
+		return nil, nil, err
+	}
+	run := &logsRun{tail: -1, follow: c.Bool("follow"), show: c.Bool("show-cursor"), out: bufio.NewWriterSize(os.Stdout, 256<<10)}
+	if err := run.options(c); err != nil {
 		return nil, nil, usageError(err)
 	}
-	dir, err := homeDir(c)
+	if run.query, err = parseQuery(c); err != nil {
+		return nil, nil, usageError(err)
+	}
+	home, err := openHome(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	home, err := engine.OpenHome(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	home.SetCacheDir("") // one pass over the logs: nothing to re-read
-	sb, err := home.Sandbox(c.Args().First())
-	if err != nil {
+	if run.sb, err = home.Sandbox(name); err != nil {
 		home.Close()
 		return nil, nil, usageError(err)
 	}
-	run := &logsRun{sb: sb, query: q, tail: c.Int("tail"), follow: c.Bool("follow"),
-		show: c.Bool("show-cursor"), out: bufio.NewWriterSize(os.Stdout, 256<<10)}
 	if path := c.String("cursor-file"); path != "" {
 		if run.cursorTo, err = openCursorFile(path); err != nil {
 			home.Close()
 			return nil, nil, usageError(err)
 		}
-	}
-	switch {
-	case c.Bool("json"):
-		run.format = engine.FormatJSON
-	case c.Bool("timestamps"):
-		run.format = engine.FormatText
 	}
 	if err := run.position(c.String("after-cursor")); err != nil {
 		run.cursorTo.close()
@@ -120,6 +129,44 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 		return nil, nil, err
 	}
 	return run, home, nil
+}
+
+// options reads the flags that shape the output: --tail, the format,
+// --grep and the decoration.
+func (r *logsRun) options(c *cli.Context) error {
+	if c.IsSet("tail") {
+		if r.tail = c.Int("tail"); r.tail < 0 {
+			return fmt.Errorf("--tail %d: want a count of 0 or more", r.tail)
+		}
+	}
+	switch {
+	case c.Bool("json") && c.Bool("timestamps"):
+		return errors.New("--json and --timestamps are two formats: choose one")
+	case c.Bool("json"):
+		r.format = engine.FormatJSON
+	case c.Bool("timestamps"):
+		r.format = engine.FormatText
+	}
+	if expr := c.String("grep"); c.IsSet("grep") {
+		re, err := regexp.Compile(expr)
+		var serr *syntax.Error
+		if errors.As(err, &serr) {
+			return fmt.Errorf("--grep %q: %s", expr, serr.Code)
+		}
+		if err != nil {
+			return fmt.Errorf("--grep %q: %w", expr, err)
+		}
+		r.grep = re
+	}
+	color, err := colorMode(c.String("color"), c.Bool("no-color"), os.Stdout)
+	if err != nil {
+		return err
+	}
+	if r.format != engine.FormatJSON { // JSON carries the id; never colour
+		r.style = style{color: color, byID: c.Bool("color-by-id"), showID: c.Bool("show-id")}
+	}
+	r.deco.w = r.out
+	return nil
 }
 
 // parseQuery reads --source, --since and --until.
@@ -209,19 +256,65 @@ func (r *logsRun) snapshot(sc *engine.Scanner) error {
 	}
 	ring := tailRing{max: r.tail}
 	before := sc.State()
-	err := sc.Next(func(_ *engine.Entry, after *engine.State) error {
-		ring.add(before)
+	err := sc.Next(func(e *engine.Entry, after *engine.State) error {
+		if r.matches(e) {
+			ring.add(before)
+		}
 		before = *after
 		return nil
 	})
 	if err != nil || ring.len() == 0 {
 		return err
 	}
-	return sc.Replay(ring.oldest(), ring.len(), r.print)
+	// The ring holds the positions before the last N matching entries:
+	// the first N matching entries from the oldest are those.
+	left := ring.len()
+	err = sc.Replay(ring.oldest(), math.MaxInt, func(e *engine.Entry, after *engine.State) error {
+		if !r.matches(e) {
+			return nil
+		}
+		if err := r.write(e, after); err != nil {
+			return err
+		}
+		if left--; left == 0 {
+			return errTailDone
+		}
+		return nil
+	})
+	if errors.Is(err, errTailDone) {
+		return nil
+	}
+	return err
 }
 
+// errTailDone ends the replay of --tail once its last entry is printed.
+var errTailDone = errors.New("tail printed")
+
+// matches reports whether e passes --grep.
+func (r *logsRun) matches(e *engine.Entry) bool {
+	return r.grep == nil || r.grep.Match(e.Body)
+}
+
+// print prints e if it passes --grep.
 func (r *logsRun) print(e *engine.Entry, after *engine.State) error {
-	return r.render.Write(r.out, r.format, e, after)
+	if !r.matches(e) {
+		return nil
+	}
+	return r.write(e, after)
+}
+
+// write renders e, decorated as the style asks.
+func (r *logsRun) write(e *engine.Entry, after *engine.State) error {
+	if r.style.none() {
+		return r.render.Write(r.out, r.format, e, after)
+	}
+	var sgr string
+	r.prefix, sgr = r.style.of(e, r.prefix)
+	r.deco.begin(r.prefix, sgr)
+	if err := r.render.Write(&r.deco, r.format, e, after); err != nil {
+		return err
+	}
+	return r.deco.end()
 }
 
 // flush writes buffered output and then the cursor file, so that the file

@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
@@ -36,7 +37,12 @@ Examples:
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	if err := app.Run(os.Args); err != nil {
+	parseOnce(app)
+	args, err := commandLine(app, os.Args)
+	if err == nil {
+		err = app.Run(args)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -55,16 +61,34 @@ func homeFlag() cli.Flag {
 	}
 }
 
-// homeDir returns the home to read.
+// homeDir returns the home to read, once checkHome has found it.
 func homeDir(c *cli.Context) (string, error) {
-	if h := c.String("home"); h != "" {
-		return h, nil
+	dir := c.String("home")
+	if dir == "" {
+		user, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no --home and no $HOME: %w", err)
+		}
+		dir = user + "/.microsandbox"
 	}
-	dir, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no --home and no $HOME: %w", err)
+	return dir, checkHome(dir)
+}
+
+// checkHome refuses a home that is not a directory, with exit status 2:
+// a mistyped --home must be named as the problem, not read as a home
+// without sandboxes. Every command that reads a home calls it (through
+// homeDir) before it makes anything, such as a mountpoint.
+func checkHome(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usageError(fmt.Errorf("home %s does not exist (set it with --home or $MSB_HOME)", dir))
+	case err != nil:
+		return usageError(fmt.Errorf("home: %w", err))
+	case !fi.IsDir():
+		return usageError(fmt.Errorf("home %s is not a directory", dir))
 	}
-	return dir + "/.microsandbox", nil
+	return nil
 }
 
 // usageError makes err exit with status 2.

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/urfave/cli/v2"
+)
+
+// sandboxArg returns the one SANDBOX argument of c. A name is one
+// directory of <home>/sandboxes: one with "/" or a NUL byte, ".", ".." or
+// "" is refused before it is joined to any path, so the message never
+// names a path outside the home.
+func sandboxArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", usageError(fmt.Errorf("%s: want exactly one SANDBOX, got %d arguments", c.Command.Name, c.NArg()))
+	}
+	name := c.Args().First()
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return "", usageError(fmt.Errorf("%s: bad sandbox name %q: a name is not empty, \".\" or \"..\" and has no \"/\"", c.Command.Name, name))
+	}
+	return name, nil
+}
+
+// openHome opens the home of c for one pass over its logs.
+func openHome(c *cli.Context) (*engine.Home, error) {
+	dir, err := homeDir(c)
+	if err != nil {
+		return nil, err
+	}
+	home, err := engine.OpenHome(dir)
+	if err != nil {
+		return nil, err
+	}
+	home.SetCacheDir("") // one pass over the logs: nothing to re-read
+	return home, nil
+}
