@@ -6,7 +6,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -26,17 +25,26 @@ $MSB_HOME, else ~/.microsandbox).
 Examples:
    msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
    msb-logfs logs -f --source all --timestamps foo
-   msb-logfs cursor foo`,
+   msb-logfs cursor foo
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   (mount(8), fstab)`,
 		Commands: []*cli.Command{
 			logsCommand(),
 			cursorCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),
+			completionCommand(),
+			manCommand(),
 		},
-		ExitErrHandler: func(*cli.Context, error) {},
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
 	}
-	if err := app.Run(os.Args); err != nil {
+	args, err := fstabArgs(app, os.Args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
+		os.Exit(exitUsage)
+	}
+	if err := app.Run(args); err != nil {
 		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -70,13 +78,4 @@ func homeDir(c *cli.Context) (string, error) {
 // usageError makes err exit with status 2.
 func usageError(err error) error {
 	return cli.Exit(err.Error(), exitUsage)
-}
-
-// setupLogging sends slog output to stderr, at debug level with --debug.
-func setupLogging(debug bool) {
-	level := slog.LevelWarn
-	if debug {
-		level = slog.LevelDebug
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
 
 	"github.com/microsandbox/msb-logfs/cursorfs"
@@ -44,6 +45,7 @@ Examples:
 			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			logFormatFlag(),
 			&cli.StringFlag{Name: "cache-dir", Value: engine.DefaultCacheDir(), EnvVars: []string{"MSB_LOGFS_CACHE_DIR"},
 				Usage: "keep rendered views for fast re-reading in `DIR`/" + engine.CacheDirPrefix + "<pid>/ (\"\" renders every read)"},
 			&cli.StringFlag{Name: "cache-size", Usage: "bound the render cache on disk to `SIZE` (16MiB, 1GiB, 500MB; 0: no cache; default: a tenth of the cache filesystem, at most 1GiB)"},
@@ -58,11 +60,14 @@ type mountConfig struct {
 	mnt       string
 	cacheDir  string
 	cacheSize string // as given; "" for the default
+	logFormat string // --log-format, passed on to a daemon child
 	opts      logfs.Options
 }
 
 func runMount(c *cli.Context) error {
-	setupLogging(c.Bool("debug"))
+	if err := setupLogging(c); err != nil {
+		return err
+	}
 	if c.NArg() > 1 {
 		return usageError(errors.New("mount: at most one MOUNTPOINT"))
 	}
@@ -78,6 +83,8 @@ func runMount(c *cli.Context) error {
 		reportNotReady(err)
 		return err
 	}
+	slog.Info("mounted", "mountpoint", cfg.mnt, "home", cfg.home, "pid", os.Getpid())
+	sdNotify(daemon.SdNotifyReady)
 	reportReady(m.banner())
 	fmt.Println(m.banner())
 	m.serve()
@@ -96,7 +103,7 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	if _, err := cacheBudget(c.String("cache-size")); err != nil {
 		return mountConfig{}, usageError(fmt.Errorf("mount: --cache-size: %w", err))
 	}
-	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), opts: logfs.Options{
+	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), logFormat: c.String("log-format"), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
 		AllowOther:  c.Bool("allow-other"),
 		DirectMount: os.Geteuid() == 0,
@@ -183,15 +190,22 @@ func (m *mount) serve() {
 	defer close(stop)
 	select {
 	case s := <-sigs:
-		slog.Info("unmounting", "signal", s)
+		stopping("unmounting", "signal", s.String())
 		m.shutdown(served)
 	case <-served:
-		slog.Info("unmounted from outside")
+		stopping("unmounted from outside")
 		m.close(served)
 	case <-watchUnmount(m.cfg.mnt, m.dev, time.Second, stop):
-		slog.Info("detached from outside")
+		stopping("detached from outside")
 		m.close(served)
 	}
+	slog.Info("unmounted", "mountpoint", m.cfg.mnt)
+}
+
+// stopping tells systemd and the log that the mount is going away.
+func stopping(msg string, args ...any) {
+	sdNotify(daemon.SdNotifyStopping)
+	slog.Info(msg, args...)
 }
 
 // abort unmounts a mount that serve is not waiting on.
@@ -207,7 +221,6 @@ func (m *mount) abort() {
 // leaves the tree at once, and the process's next request fails when this
 // process exits. served is closed when the server's loop has ended.
 func (m *mount) shutdown(served <-chan struct{}) {
-	start := time.Now()
 	m.fsys.Shutdown()
 	if err := unmountServer(m.srv, served); err != nil {
 		slog.Warn("unmount busy: detaching", "mountpoint", m.cfg.mnt, "err", err)
@@ -216,7 +229,6 @@ func (m *mount) shutdown(served <-chan struct{}) {
 		}
 	}
 	m.close(served)
-	slog.Debug("unmounted", "took", time.Since(start))
 }
 
 // close ends the readers of a mount that is unmounted or detached and
