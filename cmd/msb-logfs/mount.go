@@ -119,10 +119,20 @@ type mount struct {
 	fsys    *cursorfs.FS
 	srv     *logfs.Server
 	dev     uint64
+	sigs    chan os.Signal // SIGINT and SIGTERM, caught from before the mount
 }
 
-// startMount mounts cfg and serves it in the background.
-func startMount(cfg mountConfig) (*mount, error) {
+// startMount mounts cfg and serves it in the background. SIGINT and
+// SIGTERM are caught from before the mount, so that one sent as soon as
+// the mount is ready (a systemd stop right after READY=1) unmounts it.
+func startMount(cfg mountConfig) (m *mount, err error) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer func() {
+		if err != nil {
+			signal.Stop(sigs)
+		}
+	}()
 	if err := checkFuse(cfg.opts.DirectMount); err != nil {
 		return nil, err
 	}
@@ -141,7 +151,7 @@ func startMount(cfg mountConfig) (*mount, error) {
 		home.Close()
 		return nil, lineError{err}
 	}
-	m := &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv}
+	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs}
 	if m.dev, err = mountDevice(cfg.mnt); err != nil {
 		m.abort()
 		return nil, err
@@ -181,15 +191,13 @@ func (m *mount) banner() string {
 // serve waits for SIGINT, SIGTERM or an unmount from outside, then shuts
 // the mount down.
 func (m *mount) serve() {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	defer signal.Stop(m.sigs)
 	served := make(chan struct{})
 	go func() { m.srv.Wait(); close(served) }()
 	stop := make(chan struct{})
 	defer close(stop)
 	select {
-	case s := <-sigs:
+	case s := <-m.sigs:
 		stopping("unmounting", "signal", s.String())
 		m.shutdown(served)
 	case <-served:
