@@ -38,7 +38,17 @@ Examples:
    msb-logfs mount /mnt/msb-logs &
    tail -f /mnt/msb-logs/foo/merged.follow
    grep -r ERROR /mnt/msb-logs
-   msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs`,
+   msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs
+   msb-logfs mount --log-format json /mnt/msb-logs 2>mount.log
+
+Log lines go to stderr, logfmt by default (--log-format json for JSON), at
+info level: mounted, unmounted, warnings. Under systemd (Type=notify,
+$NOTIFY_SOCKET) it sends READY=1 once the mount answers and STOPPING=1 when
+it goes. mount(8) and /etc/fstab work too, through mount.fuse3, which runs
+msb-logfs HOME MOUNTPOINT -o OPTIONS (the same as mount --daemon):
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other,cache_size=1GiB
+Options: allow_other, list_all, debug, cache_size=SIZE, cache_dir=DIR,
+log_format=FORMAT.`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.BoolFlag{Name: "allow-other", Usage: "let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root)"},
