@@ -105,7 +105,7 @@ func fstabOptions(opts []string) ([]string, error) {
 			flags = append(flags, flag, value)
 		case ok:
 			flags = append(flags, flag)
-		case o == "" || slices.Contains(genericOptions, o) || strings.HasPrefix(o, "x-"):
+		case o == "" || slices.Contains(genericOptions, o) || strings.HasPrefix(o, "x-") || strings.HasPrefix(o, "comment="):
 		default:
 			return nil, fmt.Errorf("mount: unknown option %q (known: allow_other, list_all, debug, cache_size=SIZE, cache_dir=DIR, log_format=FORMAT)", o)
 		}
