@@ -60,7 +60,8 @@ func TestMakeInstall(t *testing.T) {
 	}
 	page := filepath.Join(dest, "usr/share/man/man1/msb-logfs.1")
 	man := sh(t, 30*time.Second, "MANPAGER=cat MANWIDTH=100 man -l "+q(page))
-	for _, want := range []string{"msb-logfs - read microsandbox", "<home>/sandboxes/<name>/logs", "--log-format", "unmount"} {
+	for _, want := range []string{"msb-logfs - read microsandbox", "<home>/sandboxes/<name>/logs", "--log-format",
+		"msb-logfs unmount [options] MOUNTPOINT", "Unmounts MOUNTPOINT.", "mount -t fuse.msb-logfs"} {
 		if !strings.Contains(man, want) {
 			t.Errorf("man -l: no %q in\n%s", want, man)
 		}

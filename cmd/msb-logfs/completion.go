@@ -91,7 +91,7 @@ func manCommand() *cli.Command {
 		Usage:  "print the manual page, in roff (make install writes it)",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
-			escapeForMan(c.App)
+			prepareForMan(c.App)
 			page, err := c.App.ToManWithSection(1)
 			if err != nil {
 				return fmt.Errorf("man: %w", err)
@@ -102,13 +102,22 @@ func manCommand() *cli.Command {
 	}
 }
 
-// escapeForMan keeps the <placeholders> of the description and the flags
-// in the manual page: urfave/cli reads them as Markdown, where they would
-// be HTML tags and vanish.
-func escapeForMan(app *cli.App) {
+// prepareForMan gives the manual page what --help shows: urfave/cli's
+// page has only each command's one-line usage and flags, so each
+// command's synopsis and description (with its examples) become its
+// UsageText, which the page sets as a literal block. The <placeholders> of
+// the app's description and of the flags are escaped: urfave/cli reads
+// them as Markdown, where they would be HTML tags and vanish.
+func prepareForMan(app *cli.App) {
 	esc := strings.NewReplacer("<", `\<`, ">", `\>`).Replace
 	app.Description = esc(app.Description)
 	for _, cmd := range app.Commands {
+		if cmd.UsageText == "" {
+			cmd.UsageText = strings.TrimSpace(fmt.Sprintf("%s %s [options] %s", app.Name, cmd.Name, cmd.ArgsUsage))
+		}
+		if cmd.Description != "" {
+			cmd.UsageText += "\n\n" + cmd.Description
+		}
 		for _, f := range cmd.Flags {
 			if s, ok := f.(*cli.StringFlag); ok {
 				s.Usage = esc(s.Usage)
