@@ -54,7 +54,7 @@ func daemonize(cfg mountConfig) error {
 
 // daemonArgs rebuilds the mount command line without --daemon.
 func daemonArgs(cfg mountConfig) []string {
-	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir, "--cache-size", cfg.cacheSize}
+	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir, "--cache-size", cfg.cacheSize, "--log-format", cfg.logFormat}
 	for flag, on := range map[string]bool{"--allow-other": cfg.opts.AllowOther, "--list-all": cfg.opts.ListAll, "--debug": cfg.opts.Debug} {
 		if on {
 			args = append(args, flag)

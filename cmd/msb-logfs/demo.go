@@ -35,13 +35,16 @@ Example:
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "rate", Value: msbwriter.DefaultLiveRate, Usage: "`N` log writes per second"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			logFormatFlag(),
 		},
 		Action: runDemo,
 	}
 }
 
 func runDemo(c *cli.Context) error {
-	setupLogging(c.Bool("debug"))
+	if err := setupLogging(c); err != nil {
+		return err
+	}
 	if c.NArg() > 1 {
 		return usageError(errors.New("demo: at most one MOUNTPOINT"))
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -27,19 +26,27 @@ $MSB_HOME, else ~/.microsandbox).
 Examples:
    msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
    msb-logfs logs -f --source all --timestamps foo
-   msb-logfs cursor foo`,
+   msb-logfs cursor foo
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   (mount(8), fstab)`,
 		Commands: []*cli.Command{
 			logsCommand(),
 			cursorCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),
+			completionCommand(),
+			manCommand(),
 		},
-		ExitErrHandler: func(*cli.Context, error) {},
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
 	}
 	parseOnce(app)
-	args, err := commandLine(app, os.Args)
-	if err == nil {
+	args, err := fstabArgs(app, os.Args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
+		os.Exit(exitUsage)
+	}
+	if args, err = commandLine(app, args); err == nil {
 		err = app.Run(args)
 	}
 	if err != nil {
@@ -94,13 +101,4 @@ func checkHome(dir string) error {
 // usageError makes err exit with status 2.
 func usageError(err error) error {
 	return cli.Exit(err.Error(), exitUsage)
-}
-
-// setupLogging sends slog output to stderr, at debug level with --debug.
-func setupLogging(debug bool) {
-	level := slog.LevelWarn
-	if debug {
-		level = slog.LevelDebug
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }

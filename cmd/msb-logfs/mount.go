@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/urfave/cli/v2"
 
 	"github.com/microsandbox/msb-logfs/cursorfs"
@@ -37,13 +38,24 @@ Examples:
    msb-logfs mount /mnt/msb-logs &
    tail -f /mnt/msb-logs/foo/merged.follow
    grep -r ERROR /mnt/msb-logs
-   msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs`,
+   msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs
+   msb-logfs mount --log-format json /mnt/msb-logs 2>mount.log
+
+Log lines go to stderr, logfmt by default (--log-format json for JSON), at
+info level: mounted, unmounted, warnings. Under systemd (Type=notify,
+$NOTIFY_SOCKET) it sends READY=1 once the mount answers and STOPPING=1 when
+it goes. mount(8) and /etc/fstab work too, through mount.fuse3, which runs
+msb-logfs HOME MOUNTPOINT -o OPTIONS (the same as mount --daemon):
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other,cache_size=1GiB
+Options: allow_other, list_all, debug, cache_size=SIZE, cache_dir=DIR,
+log_format=FORMAT.`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.BoolFlag{Name: "allow-other", Usage: "let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root)"},
 			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			logFormatFlag(),
 			&cli.StringFlag{Name: "cache-dir", Value: engine.DefaultCacheDir(), EnvVars: []string{"MSB_LOGFS_CACHE_DIR"},
 				Usage: "keep rendered views for fast re-reading in `DIR`/" + engine.CacheDirPrefix + "<pid>/ (\"\" renders every read)"},
 			&cli.StringFlag{Name: "cache-size", Usage: "bound the render cache on disk to `SIZE` (16MiB, 1GiB, 500MB; 0: no cache; default: a tenth of the cache filesystem, at most 1GiB)"},
@@ -58,11 +70,14 @@ type mountConfig struct {
 	mnt       string
 	cacheDir  string
 	cacheSize string // as given; "" for the default
+	logFormat string // --log-format, passed on to a daemon child
 	opts      logfs.Options
 }
 
 func runMount(c *cli.Context) error {
-	setupLogging(c.Bool("debug"))
+	if err := setupLogging(c); err != nil {
+		return err
+	}
 	if c.NArg() > 1 {
 		return usageError(errors.New("mount: at most one MOUNTPOINT"))
 	}
@@ -78,6 +93,8 @@ func runMount(c *cli.Context) error {
 		reportNotReady(err)
 		return err
 	}
+	slog.Info("mounted", "mountpoint", cfg.mnt, "home", cfg.home, "pid", os.Getpid())
+	sdNotify(daemon.SdNotifyReady)
 	reportReady(m.banner())
 	fmt.Println(m.banner())
 	m.serve()
@@ -96,7 +113,7 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	if _, err := cacheBudget(c.String("cache-size")); err != nil {
 		return mountConfig{}, usageError(fmt.Errorf("mount: --cache-size: %w", err))
 	}
-	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), opts: logfs.Options{
+	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), logFormat: c.String("log-format"), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
 		AllowOther:  c.Bool("allow-other"),
 		DirectMount: os.Geteuid() == 0,
@@ -112,10 +129,20 @@ type mount struct {
 	fsys    *cursorfs.FS
 	srv     *logfs.Server
 	dev     uint64
+	sigs    chan os.Signal // SIGINT and SIGTERM, caught from before the mount
 }
 
-// startMount mounts cfg and serves it in the background.
-func startMount(cfg mountConfig) (*mount, error) {
+// startMount mounts cfg and serves it in the background. SIGINT and
+// SIGTERM are caught from before the mount, so that one sent as soon as
+// the mount is ready (a systemd stop right after READY=1) unmounts it.
+func startMount(cfg mountConfig) (m *mount, err error) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer func() {
+		if err != nil {
+			signal.Stop(sigs)
+		}
+	}()
 	if err := checkFuse(cfg.opts.DirectMount); err != nil {
 		return nil, err
 	}
@@ -134,7 +161,7 @@ func startMount(cfg mountConfig) (*mount, error) {
 		home.Close()
 		return nil, lineError{err}
 	}
-	m := &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv}
+	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs}
 	if m.dev, err = mountDevice(cfg.mnt); err != nil {
 		m.abort()
 		return nil, err
@@ -174,24 +201,29 @@ func (m *mount) banner() string {
 // serve waits for SIGINT, SIGTERM or an unmount from outside, then shuts
 // the mount down.
 func (m *mount) serve() {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	defer signal.Stop(m.sigs)
 	served := make(chan struct{})
 	go func() { m.srv.Wait(); close(served) }()
 	stop := make(chan struct{})
 	defer close(stop)
 	select {
-	case s := <-sigs:
-		slog.Info("unmounting", "signal", s)
+	case s := <-m.sigs:
+		stopping("unmounting", "signal", s.String())
 		m.shutdown(served)
 	case <-served:
-		slog.Info("unmounted from outside")
+		stopping("unmounted from outside")
 		m.close(served)
 	case <-watchUnmount(m.cfg.mnt, m.dev, time.Second, stop):
-		slog.Info("detached from outside")
+		stopping("detached from outside")
 		m.close(served)
 	}
+	slog.Info("unmounted", "mountpoint", m.cfg.mnt)
+}
+
+// stopping tells systemd and the log that the mount is going away.
+func stopping(msg string, args ...any) {
+	sdNotify(daemon.SdNotifyStopping)
+	slog.Info(msg, args...)
 }
 
 // abort unmounts a mount that serve is not waiting on.
@@ -207,7 +239,6 @@ func (m *mount) abort() {
 // leaves the tree at once, and the process's next request fails when this
 // process exits. served is closed when the server's loop has ended.
 func (m *mount) shutdown(served <-chan struct{}) {
-	start := time.Now()
 	m.fsys.Shutdown()
 	if err := unmountServer(m.srv, served); err != nil {
 		slog.Warn("unmount busy: detaching", "mountpoint", m.cfg.mnt, "err", err)
@@ -216,7 +247,6 @@ func (m *mount) shutdown(served <-chan struct{}) {
 		}
 	}
 	m.close(served)
-	slog.Debug("unmounted", "took", time.Since(start))
 }
 
 // close ends the readers of a mount that is unmounted or detached and

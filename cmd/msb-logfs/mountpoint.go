@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/microsandbox/msb-logfs/internal/mountinfo"
 )
 
 // defaultMountpoint is where mount mounts without an argument.
@@ -137,61 +138,23 @@ func mountDevice(mnt string) (uint64, error) {
 	return st.Dev, nil
 }
 
-// mountedAt reports whether /proc/self/mountinfo shows a mount of type
-// fstype at mnt.
-func mountedAt(mnt, fstype string) bool {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(l)
-		_, rest, ok := strings.Cut(l, " - ")
-		if ok && len(fields) > 4 && unescapeMount(fields[4]) == mnt && strings.HasPrefix(rest, fstype+" ") {
-			return true
-		}
-	}
-	return false
-}
-
-// mounted reports whether /proc/self/mountinfo shows a mount of device dev
+// mountedAt reports whether the mount table shows a mount of type fstype
 // at mnt.
-func mounted(mnt string, dev uint64) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	want := fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev))
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && fields[2] == want && unescapeMount(fields[4]) == mnt {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
+func mountedAt(mnt, fstype string) bool {
+	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool { return m.FSType == fstype })
+	return err == nil
 }
 
-// unescapeMount undoes the octal escapes of mountinfo paths (\040 etc.).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
+// mounted reports whether the mount table shows a mount of device dev at
+// mnt.
+func mounted(mnt string, dev uint64) (bool, error) {
+	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool {
+		return m.Major == unix.Major(dev) && m.Minor == unix.Minor(dev)
+	})
+	if errors.Is(err, mountinfo.ErrNotFound) {
+		return false, nil
 	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return err == nil, err
 }
 
 // watchUnmount returns a channel closed when the mount of dev at mnt
@@ -202,7 +165,7 @@ func unescapeMount(s string) string {
 func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
-		table, err := os.Open("/proc/self/mountinfo")
+		table, err := os.Open(mountinfo.Path)
 		if err == nil {
 			defer table.Close()
 		}

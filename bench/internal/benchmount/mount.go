@@ -7,10 +7,10 @@ import (
 	"log"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/internal/mountinfo"
 )
 
 // Mount is a running `msb-logfs mount`.
@@ -151,37 +151,10 @@ func ExitCode(err error) int {
 	return -1
 }
 
-// isMounted reports whether dir is a mountpoint in /proc/self/mounts.
+// isMounted reports whether dir is a mountpoint in the mount table.
 func isMounted(dir string) bool {
-	data, err := os.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return false
-	}
-	for l := range strings.SplitSeq(string(data), "\n") {
-		if fields := strings.Fields(l); len(fields) > 1 && unescapeMount(fields[1]) == dir {
-			return true
-		}
-	}
-	return false
-}
-
-// unescapeMount undoes the octal escapes (\040 for a space) of a mounts field.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	_, err := mountinfo.Find(dir, nil)
+	return err == nil
 }
 
 // unmountLeftover unmounts dir if it is still mounted, lazily if need be.
