@@ -32,11 +32,15 @@ The follow twins merged.follow, stdout.follow, stderr.follow, output.follow,
 system.follow and the cursor-positioned reader seek are reachable by name
 but not listed (unless --list-all), like mergerfs's .mergerfs control file:
 their reads block for new data, so grep -r, tar, rsync and find, which walk
-the tree, must never meet them.
+the tree, must never meet them. The live twins merged.live, stdout.live, …
+(also by name only) show the same bytes as a follow file, but a read at the
+end returns end of file and the size grows: for lnav, Fluent Bit and other
+tools that read to the end and then poll.
 
 Examples:
    msb-logfs mount /mnt/msb-logs &
    tail -f /mnt/msb-logs/foo/merged.follow
+   lnav /mnt/msb-logs/foo/merged.live
    grep -r ERROR /mnt/msb-logs
    msb-logfs mount --daemon --home ~/.microsandbox /mnt/msb-logs && msb-logfs unmount /mnt/msb-logs
    msb-logfs mount --log-format json /mnt/msb-logs 2>mount.log
@@ -52,7 +56,7 @@ log_format=FORMAT.`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.BoolFlag{Name: "allow-other", Usage: "let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root)"},
-			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow files and seek (tools that walk the tree may then block)"},
+			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow and *.live files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
 			logFormatFlag(),
@@ -194,7 +198,7 @@ func setCache(home *engine.Home, cfg mountConfig) {
 
 // banner is the startup line.
 func (m *mount) banner() string {
-	return fmt.Sprintf("msb-logfs: %s mounted at %s (pid %d). The *.follow files and seek are reachable by name but not listed, like mergerfs's .mergerfs control file, so grep -r, tar and rsync never block. Stop with Ctrl-C or `msb-logfs unmount %s`.",
+	return fmt.Sprintf("msb-logfs: %s mounted at %s (pid %d). The *.follow and *.live files and seek are reachable by name but not listed, like mergerfs's .mergerfs control file, so grep -r, tar and rsync never block or copy a growing file. Stop with Ctrl-C or `msb-logfs unmount %s`.",
 		m.home.SandboxesDir(), m.cfg.mnt, os.Getpid(), m.cfg.mnt)
 }
 
