@@ -338,7 +338,9 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 			t.Fatalf("StatSandbox(%q): %v, want ErrNoSandbox", n, err)
 		}
 	}
-	if knownCount(h) != 0 || openFDs(t) != fds {
+	// No descriptor added (others may close meanwhile: finalizers, the
+	// clean-up of earlier tests).
+	if knownCount(h) != 0 || openFDs(t) > fds {
 		t.Fatalf("after listing and stat: %d sandboxes made, %d descriptors (was %d)", knownCount(h), openFDs(t), fds)
 	}
 
