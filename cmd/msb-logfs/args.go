@@ -40,7 +40,7 @@ func commandLine(app *cli.App, args []string) ([]string, error) {
 		return args, nil
 	}
 	cmd := findCommand(app, args[1])
-	if cmd == nil || cmd.SkipFlagParsing {
+	if cmd == nil || cmd.SkipFlagParsing || completing(args) {
 		return args, nil
 	}
 	flags, rest, err := specOf(cmd).split(args[2:])
@@ -52,6 +52,18 @@ func commandLine(app *cli.App, args []string) ([]string, error) {
 		out = append(append(out, "--"), rest...)
 	}
 	return out, nil
+}
+
+// completing reports whether a shell asks for completions: the partial
+// word before urfave/cli's completion flag is no flag of ours to check.
+func completing(args []string) bool {
+	flag := "--" + cli.BashCompletionFlag.Names()[0]
+	for _, a := range args {
+		if a == flag {
+			return true
+		}
+	}
+	return false
 }
 
 // findCommand returns app's command named name (or one of its aliases).
