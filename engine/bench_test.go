@@ -420,3 +420,46 @@ func BenchmarkIndexSize(b *testing.B) {
 	b.ReportMetric(100*size/float64(benchInput), "index-%-of-input")
 	b.ReportMetric(float64(benchInput), "input-bytes")
 }
+
+// benchCold is the first read of view v through a fresh Home with a fresh
+// render cache: the Stat that builds the index (as a lookup does), then a
+// sequential read of a snapshot in 128 KiB reads.
+func benchCold(b *testing.B, v View) {
+	home := benchCorpus(b)
+	buf := make([]byte, 128<<10)
+	b.SetBytes(benchInput)
+	b.ResetTimer()
+	for b.Loop() {
+		h, err := OpenHome(home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.SetCacheDir(b.TempDir())
+		sb, err := h.Sandbox("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(v); err != nil {
+			b.Fatal(err)
+		}
+		s, err := sb.OpenSnapshot(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for off := int64(0); off < s.Size(); {
+			n, err := s.ReadAt(buf, off)
+			if err != nil && err != io.EOF {
+				b.Fatal(err)
+			}
+			off += int64(n)
+		}
+		s.Close()
+		h.Close()
+	}
+}
+
+// BenchmarkColdStdout: stat then the first read of stdout, cold.
+func BenchmarkColdStdout(b *testing.B) { benchCold(b, ViewStdout) }
+
+// BenchmarkColdMerged: stat then the first read of merged, cold.
+func BenchmarkColdMerged(b *testing.B) { benchCold(b, ViewMerged) }

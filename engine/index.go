@@ -16,6 +16,7 @@ type index struct {
 	total  [maxTracked]int64
 	counts Counts // lines skipped below the bounds
 	m      merger
+	warm   warmer // renders the asked view during a pass
 
 	cacheSrc *cacheStore  // where render caches come from; nil for none
 	cache    *renderCache // rendered chunks of the current checkpoints (one reference)
@@ -37,8 +38,9 @@ func (x *index) newCheckpoint() checkpoint {
 // makes a view a pure function of the files, so a line appended with an
 // early timestamp is merged where it belongs, not at the end. A file that
 // changed other than by an append — even to the same size — makes every
-// checkpoint stale.
-func (x *index) update(files *fileSet) error {
+// checkpoint stale. The pass renders the view in slot warm (none if < 0)
+// into the render cache as it goes.
+func (x *index) update(files *fileSet, warm int) error {
 	rewritten := x.files != nil && anyChanged(x.wit.changed(files))
 	if x.files != nil && !rewritten && x.files.sameAs(files) {
 		files.release()
@@ -60,7 +62,7 @@ func (x *index) update(files *fileSet) error {
 	} else {
 		x.cps = x.cps[: from+1 : from+1]
 	}
-	err := x.run(files)
+	err := x.run(files, warm)
 	x.files.release()
 	x.files, x.wit = files, wit
 	if err != nil { // rebuild at the next update rather than keep a broken index
@@ -112,12 +114,15 @@ func (x *index) resumePoint(files *fileSet) int {
 	return from
 }
 
-// run merges from the last checkpoint to the end of files.
-func (x *index) run(files *fileSet) error {
+// run merges from the last checkpoint to the end of files, rendering the
+// view in slot warm into the render cache.
+func (x *index) run(files *fileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
 	if err := x.m.reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
+	x.warm.start(x.views, warm, x.cache, cp.serial)
+	defer x.warm.done()
 	x.total = cp.offs
 	runMax := cp.runMax
 	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
@@ -131,7 +136,11 @@ func (x *index) run(files *fileSet) error {
 		st := e.bodyStats()
 		for i, v := range x.views {
 			if v.Mask.Has(e.Source) {
-				x.total[i] += sizeOf(v.Format, e, &st)
+				n := sizeOf(v.Format, e, &st)
+				if i == warm {
+					x.warm.add(e, n, &x.m.state.Cursor)
+				}
+				x.total[i] += n
 			}
 		}
 		if runMax.less(k) {
@@ -142,6 +151,9 @@ func (x *index) run(files *fileSet) error {
 			cp := x.newCheckpoint()
 			cp.state, cp.offs, cp.runMax, cp.counts = x.m.state, x.total, runMax, counts()
 			x.cps = append(x.cps, cp)
+			if warm >= 0 {
+				x.warm.checkpoint(cp.serial, cp.offs[warm]-x.cps[len(x.cps)-2].offs[warm])
+			}
 		}
 	}
 	x.end = x.m.drained()
