@@ -463,3 +463,30 @@ func BenchmarkColdStdout(b *testing.B) { benchCold(b, ViewStdout) }
 
 // BenchmarkColdMerged: stat then the first read of merged, cold.
 func BenchmarkColdMerged(b *testing.B) { benchCold(b, ViewMerged) }
+
+// BenchmarkStatRemounted: Stat of merged on a fresh Home whose cache dir
+// holds the index a first Home saved (a remount, logs unchanged).
+func BenchmarkStatRemounted(b *testing.B) {
+	home := benchCorpus(b)
+	dir := b.TempDir()
+	stat := func() {
+		h, err := OpenHome(home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close()
+		h.SetCacheDir(dir)
+		sb, err := h.Sandbox("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stat() // saves the index
+	b.ResetTimer()
+	for b.Loop() {
+		stat()
+	}
+}

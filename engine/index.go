@@ -21,10 +21,13 @@ type index struct {
 	cacheSrc *cacheStore  // where render caches come from; nil for none
 	cache    *renderCache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
+
+	saves   *indexStore // where the index is saved; nil for nowhere
+	savedAt int         // len(cps) at the last save or restore
 }
 
-func newIndex(stream SourceMask, caches *cacheStore) *index {
-	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches}
+func newIndex(stream SourceMask, caches *cacheStore, saves *indexStore) *index {
+	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 
 // newCheckpoint returns a checkpoint with a serial never given before.
@@ -47,6 +50,9 @@ func (x *index) update(files *fileSet, warm int) error {
 		return nil
 	}
 	wit := takeWitness(files)
+	if x.files == nil && x.restore(files, wit) {
+		return nil
+	}
 	from := 0
 	if x.files != nil && !rewritten && !x.mustRebuild(files) {
 		from = x.resumePoint(files)
@@ -68,8 +74,10 @@ func (x *index) update(files *fileSet, warm int) error {
 	if err != nil { // rebuild at the next update rather than keep a broken index
 		x.files.release()
 		x.files, x.wit = nil, nil
+		return err
 	}
-	return err
+	x.save(from == 0)
+	return nil
 }
 
 // mustRebuild reports whether files dropped the oldest exec file or

@@ -148,7 +148,7 @@ func (s *Sandbox) current() (*fileSet, error) {
 func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
-		x = newIndex(v.stream(), s.home.cacheStore())
+		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.stream()] = x
 	}
 	slot := -1
