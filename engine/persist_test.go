@@ -18,7 +18,8 @@ func indexFiles(t *testing.T, dir string) []string {
 }
 
 // statWith stats v of d through a new Home whose cache dir is dir, and
-// reports whether the index came from disk (a pass would have warmed v).
+// reports whether the index came from disk (a pass would have warmed v,
+// which must be a raw view).
 func statWith(t *testing.T, d *tdir, dir string, v View) (sb *Sandbox, restored bool) {
 	t.Helper()
 	sb = d.openWith(func(h *Home) { h.SetCacheDir(dir) })
@@ -48,14 +49,14 @@ func TestPersistedIndex(t *testing.T) {
 			}
 		}
 	}
-	if _, restored := statWith(t, d, dir, ViewMerged); restored {
+	if _, restored := statWith(t, d, dir, ViewStdout); restored {
 		t.Fatal("the first Home found an index")
 	}
 	files := indexFiles(t, dir)
 	if len(files) != 1 {
 		t.Fatalf("index files %v, want one", files)
 	}
-	sb, restored := statWith(t, d, dir, ViewMerged)
+	sb, restored := statWith(t, d, dir, ViewStdout)
 	if !restored {
 		t.Fatal("a second Home built the index again")
 	}
@@ -77,7 +78,7 @@ func TestPersistedIndex(t *testing.T) {
 		if err := os.WriteFile(files[0], bad.data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sb, restored := statWith(t, d, dir, ViewMerged)
+		sb, restored := statWith(t, d, dir, ViewStdout)
 		if restored {
 			t.Fatalf("%s: the index file was trusted", bad.what)
 		}
@@ -88,7 +89,7 @@ func TestPersistedIndex(t *testing.T) {
 	}
 
 	writeLines(d, 5000, 500) // the files changed: the saved index is stale
-	sb, restored = statWith(t, d, dir, ViewMerged)
+	sb, restored = statWith(t, d, dir, ViewStdout)
 	if restored {
 		t.Fatal("an index of other bytes was trusted")
 	}

@@ -190,7 +190,9 @@ type ViewStat struct {
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
-	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+	// A pass a stat runs renders the view only when that is cheap (a raw
+	// view is a copy of bodies): a stat of merged must not cost a render.
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *fileSet) {
 		st = ViewStat{Size: x.total[trackedIndex(v)], ModTime: files.modTime(v.Mask), Skipped: x.counts}
 	})
 	return st, err
