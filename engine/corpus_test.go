@@ -1,248 +1,44 @@
 package engine
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"os"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
-// corpusGen writes random but realistic sandbox logs for property tests:
-// exec chunks of every source (unicode, ANSI, JSON escapes, invalid UTF-8,
-// base64, big bodies), lifecycle markers, malformed and empty lines, text
-// logs with RFC 3339, uptime and missing stamps, exec.log rotation, and
-// timestamps that mostly grow but sometimes step back, so that origins
-// interleave and are not sorted.
+// corpusGen is msbwriter's Adversary writing into a test sandbox: random
+// but hostile logs for property tests (see msbwriter.Adversary).
 type corpusGen struct {
-	rng      *rand.Rand
-	d        *tdir
-	clock    int64 // ns
-	uptime   int64 // ns since kernel.log's birth
-	execLen  int64 // bytes in exec.log since the last rotation
-	rotateAt int64
-	execBuf  strings.Builder
-	rtBuf    strings.Builder
-	kBuf     strings.Builder
-	// partial lines left unterminated at the end of exec.log and
-	// runtime.log, completed by the next grow.
-	execTail, rtTail string
+	d *tdir
+	*msbwriter.Adversary
 }
 
 func newCorpusGen(d *tdir, seed uint64) *corpusGen {
-	return &corpusGen{
-		rng:      rand.New(rand.NewPCG(seed, 0x5eed)),
-		d:        d,
-		clock:    time.Now().Add(-2 * time.Second).UnixNano(),
-		rotateAt: 24 << 10,
-	}
-}
-
-// stamp formats the clock in one of the forms exec.log may hold.
-func (g *corpusGen) stamp() string {
-	t := time.Unix(0, g.clock).UTC()
-	switch g.rng.IntN(6) {
-	case 0:
-		return t.Format(time.RFC3339Nano)
-	case 1:
-		return t.In(time.FixedZone("", 2*3600)).Format("2006-01-02T15:04:05.000000-07:00")
-	case 2:
-		return t.Format("2006-01-02T15:04:05Z")
-	default:
-		return t.Format("2006-01-02T15:04:05.000Z")
-	}
-}
-
-func (g *corpusGen) tick() {
-	switch n := g.rng.IntN(100); {
-	case n < 3: // a step back
-		g.clock -= g.rng.Int64N(int64(3 * time.Second))
-	case n < 30: // same millisecond
-	default:
-		g.clock += g.rng.Int64N(int64(20 * time.Millisecond))
-	}
-	g.uptime += g.rng.Int64N(int64(15 * time.Millisecond))
-}
-
-var words = []string{"hello", "world", "héllo", "wörld", "✓", "日本語", "error:", "warn", "λ", "🦀", "\t", "x"}
-
-func (g *corpusGen) text(n int) string {
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(words[g.rng.IntN(len(words))])
-		if g.rng.IntN(12) == 0 {
-			b.WriteByte('\n')
-		} else {
-			b.WriteByte(' ')
-		}
-	}
-	return b.String()
-}
-
-// body returns a chunk of program output.
-func (g *corpusGen) body() string {
-	switch g.rng.IntN(20) {
-	case 0:
-		return ""
-	case 1:
-		return "partial line without newline"
-	case 2:
-		return "multi\nline\nchunk\n"
-	case 3:
-		return "\x1b[1;31merror\x1b[0m: red \x1b]0;title\x07text\n"
-	case 4:
-		return "tab\tcr\r\x01ctl\x7f \"quoted\" \\back\\ </script>\n"
-	case 5:
-		return "\n"
-	case 6:
-		return g.text(2048 + g.rng.IntN(6000)) // a big chunk
-	default:
-		return g.text(g.rng.IntN(120)) + "\n"
-	}
-}
-
-func (g *corpusGen) execLine() string {
-	src := []string{"stdout", "stdout", "stdout", "stderr", "output", "system"}[g.rng.IntN(6)]
-	t := g.stamp()
-	var id *uint64
-	if src != "system" && g.rng.IntN(3) > 0 {
-		v := uint64(g.rng.IntN(4))
-		if g.rng.IntN(20) == 0 {
-			v = 1<<64 - 1
-		}
-		id = &v
-	}
-	switch g.rng.IntN(40) {
-	case 0: // raw invalid UTF-8 in the JSON string: U+FFFD
-		return fmt.Sprintf(`{"t":%q,"s":%q,"d":"bad \xff\xfe bytes\xc3"}`+"\n", t, src)
-	case 1: // escapes the encoder would not write
-		return fmt.Sprintf(`{ "t" : %q , "s":%q,"d":"caf\u00e9 \ud83d\ude00 \/ \b\f\u0001 \ud800 x","extra":[1,{"a":null}],"id":null}`+"\n", t, src)
-	case 2: // base64 of bytes that are not UTF-8
-		return xline{T: t, S: src, D: "gP8A/w==", E: "b64", ID: id}.String()
-	case 3: // base64 of text
-		return xline{T: t, S: src, D: "aGVsbG8gYjY0Cg==", E: "b64", ID: id}.String()
-	case 4: // not base64: kept as is
-		return xline{T: t, S: src, D: "not base64!", E: "b64", ID: id}.String()
-	}
-	return xline{T: t, S: src, D: g.body(), ID: id}.String()
-}
-
-func (g *corpusGen) malformed() string {
-	t := g.stamp()
-	return []string{
-		"{not json\n",
-		fmt.Sprintf(`{"t":%q,"s":"bogus","d":"x"}`+"\n", t),
-		`{"t":"yesterday","s":"stdout","d":"x"}` + "\n",
-		fmt.Sprintf(`{"t":%q,"s":"stdout","d":12}`+"\n", t),
-		fmt.Sprintf(`{"t":%q,"s":"stdout","d":"x"} trailing`+"\n", t),
-		`["t","s"]` + "\n",
-		`{"s":"stdout","d":"no t"}` + "\n",
-		fmt.Sprintf(`{"t":%q,"s":"stdout","d":"x","id":-1}`+"\n", t),
-	}[g.rng.IntN(8)]
-}
-
-func (g *corpusGen) runtimeLine() string {
-	t := time.Unix(0, g.clock).UTC()
-	switch g.rng.IntN(8) {
-	case 0:
-		return "  continuation without a stamp \x1b[33mwarn\x1b[0m\n"
-	case 1:
-		return "raw \xff\xfe bytes, not UTF-8\n"
-	case 2:
-		return t.Format(time.RFC3339Nano) + "\t  tab-separated body\n"
-	case 3:
-		return t.Format("2006-01-02T15:04:05+00:00") + " offset stamps are not rule 1\n"
-	}
-	return t.Format("2006-01-02T15:04:05.000000Z") + " INFO " + g.text(g.rng.IntN(80)) + "\n"
-}
-
-func (g *corpusGen) kernelLine() string {
-	switch g.rng.IntN(6) {
-	case 0:
-		return "no stamp: console noise\n"
-	case 1:
-		return "\x1b[0;32m  OK  \x1b[0m Started unit\n"
-	}
-	return fmt.Sprintf("[%5d.%06d] %s\n", g.uptime/1e9, g.uptime%1e9/1e3, g.text(g.rng.IntN(60)))
-}
-
-func (g *corpusGen) writeExec(s string) {
-	g.execBuf.WriteString(s)
-	g.execLen += int64(len(s))
-	if g.execLen >= g.rotateAt {
-		g.flush()
-		g.d.rotate()
-		g.execLen = 0
-	}
-}
-
-func (g *corpusGen) flush() {
-	for _, f := range []struct {
-		name string
-		b    *strings.Builder
-	}{{ExecLogName, &g.execBuf}, {RuntimeLogName, &g.rtBuf}, {KernelLogName, &g.kBuf}} {
-		if f.b.Len() > 0 {
-			g.d.appendRaw(f.name, f.b.String())
-			f.b.Reset()
-		}
-	}
+	return &corpusGen{d: d, Adversary: msbwriter.NewAdversary(d.logs, seed)}
 }
 
 // write appends about n bytes of entries, then flushes. With tails, it
 // leaves a partial last line in exec.log and runtime.log.
 func (g *corpusGen) write(n int, tails bool) {
-	if g.execTail != "" { // complete the partial lines first
-		g.execBuf.WriteString(g.execTail)
-		g.rtBuf.WriteString(g.rtTail)
-		g.execTail, g.rtTail = "", ""
+	g.d.t.Helper()
+	if err := g.Write(n, tails); err != nil {
+		g.d.t.Fatal(err)
 	}
-	written := 0
-	for written < n {
-		g.tick()
-		var s string
-		switch k := g.rng.IntN(100); {
-		case k < 60:
-			s = g.execLine()
-			g.writeExec(s)
-		case k < 72:
-			s = g.runtimeLine()
-			g.rtBuf.WriteString(s)
-		case k < 84:
-			s = g.kernelLine()
-			g.kBuf.WriteString(s)
-		case k < 88:
-			s = g.malformed()
-			g.writeExec(s)
-		case k < 90:
-			s = "\n"
-			g.writeExec(s)
-		case k < 91:
-			s = "\n"
-			g.rtBuf.WriteString(s)
-		default:
-			s = xline{T: g.stamp(), S: "system", D: "lifecycle " + g.text(10)}.String()
-			g.writeExec(s)
-		}
-		written += len(s)
+}
+
+// flush appends what was generated.
+func (g *corpusGen) flush() {
+	g.d.t.Helper()
+	if err := g.Flush(); err != nil {
+		g.d.t.Fatal(err)
 	}
-	if tails {
-		g.tick()
-		l := g.execLine()
-		cut := 1 + g.rng.IntN(len(l)-1)
-		g.execBuf.WriteString(l[:cut])
-		g.execTail = l[cut:]
-		r := g.runtimeLine()
-		cut = 1 + g.rng.IntN(len(r)-1)
-		g.rtBuf.WriteString(r[:cut])
-		g.rtTail = r[cut:]
-	}
-	g.flush()
 }
 
 // stepBack moves the clock back, so that what is written next sorts before
 // entries already written.
-func (g *corpusGen) stepBack(d time.Duration) { g.clock -= int64(d) }
+func (g *corpusGen) stepBack(d time.Duration) { g.StepBack(d) }
 
 // TestCorpusGen checks that the generator writes what the property tests
 // rely on: several exec files, all three origins, malformed lines.

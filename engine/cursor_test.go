@@ -172,7 +172,7 @@ func TestResumeAcrossOrigins(t *testing.T) {
 func TestResumeFromEveryCursor(t *testing.T) {
 	d := newSandboxDir(t)
 	g := newCorpusGen(d, 11)
-	g.rotateAt = 16 << 10
+	g.RotateAt = 16 << 10
 	g.write(50<<10, true)
 	sb := d.open()
 	full := snap(t, sb, ViewMergedJSON)

@@ -33,19 +33,13 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 	if trackedIndex(v) < 0 {
 		return nil, fmt.Errorf("view %v has no index", v)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	files, err := s.current()
-	if err != nil {
-		return nil, err
-	}
-	x, err := s.indexFor(v, files)
-	if err != nil {
-		return nil, err
-	}
-	seg := x.segment(v)
-	return &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
-		modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}, nil
+	var f *Follow
+	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+		seg := x.segment(v)
+		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
+			modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}
+	})
+	return f, err
 }
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints

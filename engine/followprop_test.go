@@ -39,7 +39,7 @@ func TestFollowRandomAppends(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			d := newSandboxDir(t)
 			g := newCorpusGen(d, 100+seed)
-			g.rotateAt = 1 << 30
+			g.RotateAt = 1 << 30
 			g.write(8<<10, true)
 			sb := d.open()
 			rng := rand.New(rand.NewPCG(seed, 7))

@@ -27,6 +27,8 @@ type Home struct {
 	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
 	cacheOnce   sync.Once
 	caches      *cacheStore
+	indexOnce   sync.Once
+	indexes     *indexStore
 
 	now       func() time.Time // the clock of idle times (tests set it)
 	idleAfter time.Duration
@@ -126,6 +128,18 @@ func (h *Home) cacheStore() *cacheStore {
 		h.caches = newCacheStore(h.cacheDir, budget)
 	})
 	return h.caches
+}
+
+// indexStore returns where the home saves indexes: <cache dir>/
+// msb-logfs-index, bounded by an eighth of the cache budget (beside it:
+// the render cache keeps its whole budget), or nil with no cache.
+func (h *Home) indexStore() *indexStore {
+	s := h.cacheStore()
+	if s == nil || s.dir == "" || s.budget <= 0 {
+		return nil
+	}
+	h.indexOnce.Do(func() { h.indexes = &indexStore{dir: filepath.Join(s.dir, IndexDirName), limit: s.budget / 8} })
+	return h.indexes
 }
 
 // Dir returns the home directory.

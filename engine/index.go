@@ -16,14 +16,18 @@ type index struct {
 	total  [maxTracked]int64
 	counts Counts // lines skipped below the bounds
 	m      merger
+	warm   warmer // renders the asked view during a pass
 
 	cacheSrc *cacheStore  // where render caches come from; nil for none
 	cache    *renderCache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
+
+	saves   *indexStore // where the index is saved; nil for nowhere
+	savedAt int         // len(cps) at the last save or restore
 }
 
-func newIndex(stream SourceMask, caches *cacheStore) *index {
-	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches}
+func newIndex(stream SourceMask, caches *cacheStore, saves *indexStore) *index {
+	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 
 // newCheckpoint returns a checkpoint with a serial never given before.
@@ -37,14 +41,18 @@ func (x *index) newCheckpoint() checkpoint {
 // makes a view a pure function of the files, so a line appended with an
 // early timestamp is merged where it belongs, not at the end. A file that
 // changed other than by an append — even to the same size — makes every
-// checkpoint stale.
-func (x *index) update(files *fileSet) error {
+// checkpoint stale. The pass renders the view in slot warm (none if < 0)
+// into the render cache as it goes.
+func (x *index) update(files *fileSet, warm int) error {
 	rewritten := x.files != nil && anyChanged(x.wit.changed(files))
 	if x.files != nil && !rewritten && x.files.sameAs(files) {
 		files.release()
 		return nil
 	}
 	wit := takeWitness(files)
+	if x.files == nil && x.restore(files, wit) {
+		return nil
+	}
 	from := 0
 	if x.files != nil && !rewritten && !x.mustRebuild(files) {
 		from = x.resumePoint(files)
@@ -60,14 +68,16 @@ func (x *index) update(files *fileSet) error {
 	} else {
 		x.cps = x.cps[: from+1 : from+1]
 	}
-	err := x.run(files)
+	err := x.run(files, warm)
 	x.files.release()
 	x.files, x.wit = files, wit
 	if err != nil { // rebuild at the next update rather than keep a broken index
 		x.files.release()
 		x.files, x.wit = nil, nil
+		return err
 	}
-	return err
+	x.save(from == 0)
+	return nil
 }
 
 // mustRebuild reports whether files dropped the oldest exec file or
@@ -112,12 +122,15 @@ func (x *index) resumePoint(files *fileSet) int {
 	return from
 }
 
-// run merges from the last checkpoint to the end of files.
-func (x *index) run(files *fileSet) error {
+// run merges from the last checkpoint to the end of files, rendering the
+// view in slot warm into the render cache.
+func (x *index) run(files *fileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
 	if err := x.m.reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
+	x.warm.start(x.views, warm, x.cache, cp.serial)
+	defer x.warm.done()
 	x.total = cp.offs
 	runMax := cp.runMax
 	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
@@ -131,7 +144,11 @@ func (x *index) run(files *fileSet) error {
 		st := e.bodyStats()
 		for i, v := range x.views {
 			if v.Mask.Has(e.Source) {
-				x.total[i] += sizeOf(v.Format, e, &st)
+				n := sizeOf(v.Format, e, &st)
+				if i == warm {
+					x.warm.add(e, n, &x.m.state.Cursor)
+				}
+				x.total[i] += n
 			}
 		}
 		if runMax.less(k) {
@@ -142,6 +159,9 @@ func (x *index) run(files *fileSet) error {
 			cp := x.newCheckpoint()
 			cp.state, cp.offs, cp.runMax, cp.counts = x.m.state, x.total, runMax, counts()
 			x.cps = append(x.cps, cp)
+			if warm >= 0 {
+				x.warm.checkpoint(cp.serial, cp.offs[warm]-x.cps[len(x.cps)-2].offs[warm])
+			}
 		}
 	}
 	x.end = x.m.drained()

@@ -109,7 +109,7 @@ func TestIndexProperty(t *testing.T) {
 			t.Parallel()
 			d := newSandboxDir(t)
 			g := newCorpusGen(d, tc.seed)
-			g.rotateAt = tc.rotateAt
+			g.RotateAt = tc.rotateAt
 			g.write(160<<10, true)
 			rng := rand.New(rand.NewPCG(tc.seed, 99))
 

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/base64"
 	"unicode/utf8"
 )
@@ -193,43 +192,40 @@ func rawString(b []byte, i int) ([]byte, int, bool) {
 }
 
 // decodeString decodes the JSON string at b[i]. Invalid UTF-8 becomes U+FFFD.
-// The result aliases b when no unescaping was needed. Runs between escapes
-// are found with bytes.IndexByte, which is vectorised.
+// The result aliases b when no unescaping was needed. One eight-bytes-at-a-
+// time pass (specialIndex) finds the end of each run — the closing quote, a
+// backslash or a control character — and whether the run is all ASCII, so
+// each byte is looked at about once before it is copied.
 func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false
 	}
-	pos, quote := i+1, -1
+	pos := i + 1
 	out := p.scratch[:0]
 	p.stats = bodyStats{}
 	for {
-		if quote < pos {
-			if quote = bytes.IndexByte(b[pos:], '"'); quote < 0 {
-				return nil, len(b), false
-			}
-			quote += pos
+		k, ascii := specialIndex(b[pos:])
+		if k < 0 {
+			return nil, len(b), false
 		}
-		end := quote
-		if bs := bytes.IndexByte(b[pos:quote], '\\'); bs >= 0 {
-			end = pos + bs
+		end := pos + k
+		c := b[end]
+		if c < 0x20 {
+			return nil, end, false
 		}
 		run := b[pos:end]
-		control, high := classify(run)
-		if control {
-			return nil, pos, false
+		p.stats.high = p.stats.high || !ascii // runs hold no quote, backslash or control
+		if c == '"' && pos == i+1 && (ascii || utf8.Valid(run)) {
+			return run, end + 1, true // no escape at all: alias b
 		}
-		p.stats.high = p.stats.high || high // runs hold no quote, backslash or control
-		if end == quote && pos == i+1 && (!high || utf8.Valid(run)) {
-			return run, quote + 1, true // no escape at all: alias b
-		}
-		if high {
-			out = appendValid(out, run)
-		} else {
+		if ascii {
 			out = append(out, run...)
+		} else {
+			out = appendValid(out, run)
 		}
-		if end == quote {
+		if c == '"' {
 			p.scratch = out
-			return out, quote + 1, true
+			return out, end + 1, true
 		}
 		var ok bool
 		before := len(out)

@@ -163,22 +163,17 @@ func prevNewline(f fileRef, before int64) int64 {
 // StateAtTime returns the state just before the first merged entry whose
 // time is at or after t (or the end, if there is none).
 func (s *Sandbox) StateAtTime(t Time) (State, error) {
-	s.mu.Lock()
-	files, err := s.current()
-	var x *index
-	if err == nil {
-		x, err = s.indexFor(ViewMerged, files)
-	}
+	var start State
+	var files *fileSet
+	err := s.withIndex(ViewMerged, false, func(x *index, shown *fileSet) {
+		// runMax only grows: the entry is after the last checkpoint whose
+		// prefix stays below t.
+		i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.time.Less(t) }) - 1
+		start, files = x.cps[max(i, 0)].state, shown.clone()
+	})
 	if err != nil {
-		s.mu.Unlock()
 		return State{}, err
 	}
-	// runMax only grows: the entry is after the last checkpoint whose
-	// prefix stays below ns.
-	i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.time.Less(t) }) - 1
-	start := x.cps[max(i, 0)].state
-	files = files.clone()
-	s.mu.Unlock()
 	defer files.release()
 
 	var m merger

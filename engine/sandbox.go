@@ -142,20 +142,42 @@ func (s *Sandbox) current() (*fileSet, error) {
 	return s.shown, nil
 }
 
-// indexFor returns the index of v's stream brought up to files. Called with
-// s.mu held.
-func (s *Sandbox) indexFor(v View, files *fileSet) (*index, error) {
+// indexFor returns the index of v's stream brought up to files; a pass it
+// runs renders v into the render cache when warm is set. Called with s.mu
+// held.
+func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
-		x = newIndex(v.stream(), s.home.cacheStore())
+		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.stream()] = x
 	}
-	err := x.update(files.clone())
+	slot := -1
+	if warm {
+		slot = trackedIndex(v)
+	}
+	err := x.update(files.clone(), slot)
 	x.m.releaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
 	return x, nil
+}
+
+// withIndex calls fn, with s.mu held, with the files to show now and the
+// index of v's stream brought up to them (see indexFor for warm).
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files, err := s.current()
+	if err != nil {
+		return err
+	}
+	x, err := s.indexFor(v, files, warm)
+	if err != nil {
+		return err
+	}
+	fn(x, files)
+	return nil
 }
 
 // ViewStat is what stat shows of a view.
@@ -167,17 +189,13 @@ type ViewStat struct {
 
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	files, err := s.current()
-	if err != nil {
-		return ViewStat{}, err
-	}
-	x, err := s.indexFor(v, files)
-	if err != nil {
-		return ViewStat{}, err
-	}
-	return ViewStat{Size: x.total[trackedIndex(v)], ModTime: files.modTime(v.Mask), Skipped: x.counts}, nil
+	var st ViewStat
+	// A pass a stat runs renders the view only when that is cheap (a raw
+	// view is a copy of bodies): a stat of merged must not cost a render.
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *fileSet) {
+		st = ViewStat{Size: x.total[trackedIndex(v)], ModTime: files.modTime(v.Mask), Skipped: x.counts}
+	})
+	return st, err
 }
 
 // ModTime returns the newest mtime of the sandbox's log files.
@@ -199,17 +217,9 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	files, err := s.current()
-	if err != nil {
-		return State{}, err
-	}
-	x, err := s.indexFor(ViewMerged, files)
-	if err != nil {
-		return State{}, err
-	}
-	return x.end, nil
+	var st State
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) { st = x.end })
+	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
@@ -225,17 +235,11 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 	if trackedIndex(v) < 0 {
 		return nil, fmt.Errorf("view %v has no index", v)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	files, err := s.current()
-	if err != nil {
-		return nil, err
-	}
-	x, err := s.indexFor(v, files)
-	if err != nil {
-		return nil, err
-	}
-	return &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}, nil
+	var snap *Snapshot
+	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}
+	})
+	return snap, err
 }
 
 // Size returns the snapshot's length.

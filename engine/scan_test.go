@@ -30,7 +30,7 @@ func scanAll(t testing.TB, sc *Scanner, f Format) []byte {
 func TestScanMatchesViews(t *testing.T) {
 	d := newSandboxDir(t)
 	g := newCorpusGen(d, 31)
-	g.rotateAt = 20 << 10
+	g.RotateAt = 20 << 10
 	g.write(60<<10, true)
 	sb := d.open()
 	for _, nv := range allViews {

@@ -39,31 +39,3 @@ func specialIndex(b []byte) (int, bool) {
 	}
 	return -1, high&msb == 0
 }
-
-// classify reports whether b holds a control character and whether it holds
-// a byte outside ASCII, sixteen bytes at a time.
-func classify(b []byte) (control, high bool) {
-	var ctl, hi uint64
-	n := len(b)
-	i := 0
-	for ; i+16 <= n; i += 16 {
-		w := binary.LittleEndian.Uint64(b[i : i+8])
-		v := binary.LittleEndian.Uint64(b[i+8 : i+16])
-		ctl |= (w-lsb*0x20)&^w | (v-lsb*0x20)&^v
-		hi |= w | v
-	}
-	if i+8 <= n {
-		w := binary.LittleEndian.Uint64(b[i : i+8])
-		ctl |= (w - lsb*0x20) &^ w
-		hi |= w
-		i += 8
-	}
-	for ; i < n; i++ {
-		c := b[i]
-		if c < 0x20 {
-			ctl |= msb
-		}
-		hi |= uint64(c)
-	}
-	return ctl&msb != 0, hi&msb != 0
-}

@@ -13,7 +13,11 @@
 //     boot-error.json.
 //   - AppendLine: the fast, hand-written JSONL encoder of one chunk.
 //   - GenerateCorpus: a large, realistic, seeded and deterministic sandbox
-//     for tests and benchmarks (cmd/msb-loggen is its command line).
+//     for tests and benchmarks (cmd/msb-loggen is its command line); the
+//     engine's benchmarks use it too.
+//   - Adversary: hostile logs written a little at a time for the engine's
+//     property tests (clock steps back, partial last lines, escapes the
+//     encoder would not write, malformed and empty lines, rotation).
 //   - RunLive: a human-readable live mix for `msb-logfs demo`.
 //
 // What does not: reading. Nothing in msb-logfs reads logs back through this

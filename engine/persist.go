@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// IndexDirName is the directory under the cache directory that holds
+// persisted indexes, shared by every process that uses the directory.
+const IndexDirName = "msb-logfs-index"
+
+// indexStore keeps the sparse index of each stream on disk, named by what
+// identifies the content it describes (see fileSetKey), so that a remount
+// or a second process starts with the index instead of a full pass. A file
+// is a header, the index, and a SHA-256 over both: a stale, truncated or
+// corrupt file is never trusted — its name no longer matches the files, or
+// it fails the checksum or the range checks, and the index is built again.
+// The directory is bounded by limit bytes: after a save, the files read
+// least recently go first. Safe for concurrent use.
+type indexStore struct {
+	dir   string
+	limit int64
+	mu    sync.Mutex // orders this process's saves and trims
+}
+
+// indexMagic starts every index file; its last byte is the format version.
+const indexMagic = "MSBIDX\x00\x01"
+
+// indexHeadLen is how many bytes of the head of each file the key covers.
+const indexHeadLen = 4096
+
+// maxIndexFile bounds the size of an index file read back: a checkpoint per
+// 48 KiB of a chain of five files of at most 1 GiB each is about 20 MiB.
+const maxIndexFile = 64 << 20
+
+// fileSetKey returns the identity of the content of files as a stream
+// reads it: for every file, its device, inode, birth time, size, a
+// checksum of its first 4 KiB and its last 64 bytes below the size (what
+// the witness keeps). Two fileSets with one key hold the same bytes, but
+// for a rewrite that keeps a file's size, head and tail.
+func fileSetKey(stream SourceMask, files *fileSet) ([]byte, error) {
+	k := append([]byte(indexMagic), byte(stream))
+	for o := range NumOrigins {
+		refs := files.origin(o)
+		k = append(k, byte(o), byte(len(refs)))
+		for _, f := range refs {
+			var head [indexHeadLen]byte
+			var tail [witnessLen]byte
+			n := min(f.size, indexHeadLen)
+			if _, err := f.f.ReadAt(head[:n], 0); err != nil {
+				return nil, fmt.Errorf("key of %s: %w", f.f.Name(), err)
+			}
+			at := max(f.size-witnessLen, 0)
+			if _, err := f.f.ReadAt(tail[:f.size-at], at); err != nil {
+				return nil, fmt.Errorf("key of %s: %w", f.f.Name(), err)
+			}
+			h := sha256.Sum256(append(head[:n], tail[:f.size-at]...))
+			k = binary.LittleEndian.AppendUint32(k, f.id.major)
+			k = binary.LittleEndian.AppendUint32(k, f.id.minor)
+			k = binary.LittleEndian.AppendUint64(k, f.id.ino)
+			k = appendTime(k, f.birth)
+			k = binary.LittleEndian.AppendUint64(k, uint64(f.size))
+			k = append(k, h[:]...)
+		}
+	}
+	return k, nil
+}
+
+// path returns the file that holds the index of key.
+func (s *indexStore) path(key []byte) string {
+	h := sha256.Sum256(key)
+	return filepath.Join(s.dir, hex.EncodeToString(h[:16])+".idx")
+}
+
+// load reads the index of key; ok is false when there is none or it cannot
+// be trusted.
+func (s *indexStore) load(key []byte) (saved savedIndex, ok bool) {
+	if s == nil {
+		return saved, false
+	}
+	p := s.path(key)
+	f, err := os.Open(p)
+	if err != nil {
+		return saved, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() > maxIndexFile || fi.Size() < sha256.Size {
+		return saved, false
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return saved, false
+	}
+	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+	if h := sha256.Sum256(body); !bytes.Equal(h[:], sum) || !bytes.HasPrefix(body, key) {
+		return saved, false
+	}
+	saved, ok = decodeIndex(body[len(key):])
+	if ok {
+		now := time.Now()
+		_ = os.Chtimes(p, now, now) // the modification time orders trimming
+	}
+	return saved, ok
+}
+
+// save writes the index of key (to a new file, renamed over the old one),
+// then trims the directory to its limit. A failure only costs a pass later.
+func (s *indexStore) save(key []byte, saved *savedIndex) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("index store: %w", err)
+	}
+	b := encodeIndex(append([]byte(nil), key...), saved)
+	h := sha256.Sum256(b)
+	b = append(b, h[:]...)
+	if int64(len(b)) > min(s.limit, maxIndexFile) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(s.dir, "tmp-*")
+	if err != nil {
+		return fmt.Errorf("index store: %w", err)
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), s.path(key))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("index store: %w", err)
+	}
+	return s.trim()
+}
+
+// trim removes the least recently used index files (by modification
+// time, which load refreshes) until the directory holds at most limit bytes.
+func (s *indexStore) trim() error {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("index store: %w", err)
+	}
+	type file struct {
+		path string
+		size int64
+		used int64
+	}
+	var files []file
+	var total int64
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		files = append(files, file{filepath.Join(s.dir, e.Name()), fi.Size(), fi.ModTime().UnixNano()})
+		total += fi.Size()
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].used < files[j].used })
+	for _, f := range files {
+		if total <= s.limit {
+			break
+		}
+		if err := os.Remove(f.path); err == nil || errors.Is(err, os.ErrNotExist) {
+			total -= f.size
+		}
+	}
+	return nil
+}
+
+// saveEvery is how many checkpoints an extension adds before the index is
+// saved again (a full pass is always saved): a growing log is not rewritten
+// to disk at every look.
+const saveEvery = 64
+
+// restore takes the saved index of files, which the index then holds,
+// if there is one that can be trusted. Called on an index that holds none.
+func (x *index) restore(files *fileSet, wit *witness) bool {
+	if x.saves == nil {
+		return false
+	}
+	key, err := fileSetKey(x.stream, files)
+	if err != nil {
+		return false
+	}
+	saved, ok := x.saves.load(key)
+	if !ok || !statesIn(files, &saved) {
+		return false
+	}
+	x.cache.release()
+	x.cache = x.cacheSrc.newCache()
+	x.cps, x.end, x.total, x.counts = saved.cps, saved.end, saved.total, saved.counts
+	x.serial = saved.cps[len(saved.cps)-1].serial
+	x.files, x.wit, x.savedAt = files, wit, len(x.cps)
+	return true
+}
+
+// statesIn reports whether every position of saved is in files.
+func statesIn(files *fileSet, saved *savedIndex) bool {
+	for i := range saved.cps {
+		if !stateIn(files, &saved.cps[i].state) {
+			return false
+		}
+	}
+	return stateIn(files, &saved.end)
+}
+
+func stateIn(files *fileSet, st *State) bool {
+	for o, p := range st.Cursor {
+		if p.IsStart() {
+			continue
+		}
+		in := false
+		for _, f := range files.origin(Origin(o)) {
+			in = in || (f.gen == p.Gen && p.Offset <= uint64(f.size))
+		}
+		if !in {
+			return false
+		}
+	}
+	return true
+}
+
+// save writes the index after a pass that built it or added saveEvery
+// checkpoints since the last save.
+func (x *index) save(full bool) {
+	if x.saves == nil || (!full && len(x.cps) < x.savedAt+saveEvery) {
+		return
+	}
+	key, err := fileSetKey(x.stream, x.files)
+	if err != nil {
+		return
+	}
+	if x.saves.save(key, &savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts}) == nil {
+		x.savedAt = len(x.cps)
+	}
+}

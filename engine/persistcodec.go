@@ -1,0 +1,172 @@
+package engine
+
+import "encoding/binary"
+
+// savedIndex is what an index file holds besides its key.
+type savedIndex struct {
+	cps    []checkpoint
+	end    State
+	total  [maxTracked]int64
+	counts Counts
+}
+
+// Fixed sizes of the encoding, all little-endian.
+const (
+	timeLen       = 8 + 4
+	stateLen      = int(NumOrigins) * (16 + timeLen)
+	countsLen     = 3 * 8
+	checkpointLen = 8 + stateLen + maxTracked*8 + timeLen + 1 + countsLen
+)
+
+func appendTime(b []byte, t Time) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.Sec))
+	return binary.LittleEndian.AppendUint32(b, t.Nsec)
+}
+
+func appendState(b []byte, st *State) []byte {
+	for _, p := range st.Cursor {
+		b = binary.LittleEndian.AppendUint64(b, p.Gen)
+		b = binary.LittleEndian.AppendUint64(b, p.Offset)
+	}
+	for _, t := range st.Prev {
+		b = appendTime(b, t)
+	}
+	return b
+}
+
+func appendCounts(b []byte, c Counts) []byte {
+	for _, n := range [3]int{c.Malformed, c.TooLong, c.Empty} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	}
+	return b
+}
+
+// encodeIndex appends x to b.
+func encodeIndex(b []byte, x *savedIndex) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(x.cps)))
+	for i := range x.cps {
+		cp := &x.cps[i]
+		b = binary.LittleEndian.AppendUint64(b, cp.serial)
+		b = appendState(b, &cp.state)
+		for _, o := range cp.offs {
+			b = binary.LittleEndian.AppendUint64(b, uint64(o))
+		}
+		b = appendTime(b, cp.runMax.time)
+		b = append(b, byte(cp.runMax.origin))
+		b = appendCounts(b, cp.counts)
+	}
+	b = appendState(b, &x.end)
+	for _, t := range x.total {
+		b = binary.LittleEndian.AppendUint64(b, uint64(t))
+	}
+	return appendCounts(b, x.counts)
+}
+
+// decoder reads the encoding from b at off; ok turns false at the first
+// value that does not fit.
+type decoder struct {
+	b   []byte
+	off int
+	ok  bool
+}
+
+func (d *decoder) u64() uint64 {
+	if !d.ok || len(d.b)-d.off < 8 {
+		d.ok = false
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b[d.off:])
+	d.off += 8
+	return v
+}
+
+func (d *decoder) i64() int64 {
+	v := d.u64()
+	if int64(v) < 0 {
+		d.ok = false
+	}
+	return int64(v)
+}
+
+func (d *decoder) time() Time {
+	sec := int64(d.u64())
+	if !d.ok || len(d.b)-d.off < 4 {
+		d.ok = false
+		return Time{}
+	}
+	nsec := binary.LittleEndian.Uint32(d.b[d.off:])
+	d.off += 4
+	if nsec >= 2e9 {
+		d.ok = false
+	}
+	return Time{Sec: sec, Nsec: nsec}
+}
+
+func (d *decoder) state() (st State) {
+	for o := range st.Cursor {
+		st.Cursor[o] = Pos{Gen: d.u64(), Offset: d.u64()}
+		if int64(st.Cursor[o].Offset) < 0 {
+			d.ok = false
+		}
+	}
+	for o := range st.Prev {
+		st.Prev[o] = d.time()
+	}
+	return st
+}
+
+func (d *decoder) counts() Counts {
+	return Counts{Malformed: int(d.i64()), TooLong: int(d.i64()), Empty: int(d.i64())}
+}
+
+// decodeIndex decodes b, checking every count and range: the number of
+// checkpoints against the bytes there are, serials increasing, every
+// view's offsets not decreasing and within its total.
+func decodeIndex(b []byte) (x savedIndex, ok bool) {
+	d := decoder{b: b, ok: true}
+	n := d.u64()
+	fixed := uint64(stateLen + maxTracked*8 + countsLen)
+	if !d.ok || n == 0 || n > uint64(len(b))/uint64(checkpointLen) || uint64(len(b)-d.off) != n*uint64(checkpointLen)+fixed {
+		return x, false
+	}
+	x.cps = make([]checkpoint, n)
+	for i := range x.cps {
+		cp := &x.cps[i]
+		cp.serial = d.u64()
+		cp.state = d.state()
+		for v := range cp.offs {
+			cp.offs[v] = d.i64()
+		}
+		cp.runMax.time = d.time()
+		if d.ok && d.off < len(b) {
+			cp.runMax.origin = Origin(b[d.off])
+			d.off++
+		}
+		cp.counts = d.counts()
+		if !d.ok || cp.runMax.origin > NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
+			return x, false
+		}
+	}
+	x.end = d.state()
+	for v := range x.total {
+		x.total[v] = d.i64()
+		if x.total[v] < x.cps[n-1].offs[v] {
+			return x, false
+		}
+	}
+	x.counts = d.counts()
+	return x, d.ok && d.off == len(b) && x.cps[0].serial > 0 && x.cps[0].offs == [maxTracked]int64{}
+}
+
+// checkpointAfter reports whether b can follow a in one index.
+func checkpointAfter(a, b *checkpoint) bool {
+	if b.serial <= a.serial {
+		return false
+	}
+	for v := range a.offs {
+		if b.offs[v] < a.offs[v] {
+			return false
+		}
+	}
+	return true
+}
