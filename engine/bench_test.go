@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -23,7 +24,16 @@ import (
 //	go test -run='^$' -bench=. -benchmem ./engine/
 
 func TestMain(m *testing.M) {
+	// Homes that keep the default cache dir write their caches and saved
+	// indexes here, not to /var/tmp.
+	cache, err := os.MkdirTemp("", "msb-logfs-engine-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("MSB_LOGFS_CACHE_DIR", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if benchHome != "" {
 		os.RemoveAll(benchHome)
 	}

@@ -28,6 +28,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	_ = os.Chmod(dir, 0o755) // the non-root test runs it as another user
+	// Render caches and saved indexes of every mount the tests start go
+	// here, not to /var/tmp; sticky and open to all, like /tmp, for the
+	// non-root mount.
+	cache := filepath.Join(dir, "cache")
+	if err := os.Mkdir(cache, 0o777); err == nil {
+		_ = os.Chmod(cache, 0o777|os.ModeSticky)
+	}
+	os.Setenv("MSB_LOGFS_CACHE_DIR", cache)
 	binary = filepath.Join(dir, "msb-logfs")
 	// Built with the race detector: the mount's own goroutines are
 	// checked by every end-to-end test.

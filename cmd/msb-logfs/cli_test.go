@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "msb-logfs")
+	// Caches and saved indexes of the commands the tests run go here, not
+	// to /var/tmp.
+	os.Setenv("MSB_LOGFS_CACHE_DIR", dir)
 	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
