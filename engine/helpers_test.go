@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
 // This file holds the helpers every test file shares: a temporary
@@ -137,24 +139,8 @@ func rotateChain(logs string) error {
 	return f.Close()
 }
 
-// xline is one exec.log line in the field order microsandbox writes.
-type xline struct {
-	T  string  `json:"t"`
-	S  string  `json:"s"`
-	D  string  `json:"d"`
-	ID *uint64 `json:"id,omitempty"`
-	E  string  `json:"e,omitempty"`
-}
-
-func (x xline) String() string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b) // Encode adds the newline
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(x); err != nil {
-		panic(err)
-	}
-	return b.String()
-}
+// xline is an exec.log line encoded by encoding/json.
+type xline = msbwriter.JSONLine
 
 // jl returns an exec.log line (with its newline) of source s at baseTime+ms.
 func jl(ms int64, s, d string) string { return xline{T: tsAt(ms), S: s, D: d}.String() }

@@ -125,13 +125,13 @@ func (g *Adversary) execLine() string {
 	case 1: // escapes the encoder would not write
 		return fmt.Sprintf(`{ "t" : %q , "s":%q,"d":"caf\u00e9 \ud83d\ude00 \/ \b\f\u0001 \ud800 x","extra":[1,{"a":null}],"id":null}`+"\n", t, src)
 	case 2: // base64 of bytes that are not UTF-8
-		return xline{T: t, S: src, D: "gP8A/w==", E: "b64", ID: id}.String()
+		return JSONLine{T: t, S: src, D: "gP8A/w==", E: "b64", ID: id}.String()
 	case 3: // base64 of text
-		return xline{T: t, S: src, D: "aGVsbG8gYjY0Cg==", E: "b64", ID: id}.String()
+		return JSONLine{T: t, S: src, D: "aGVsbG8gYjY0Cg==", E: "b64", ID: id}.String()
 	case 4: // not base64: kept as is
-		return xline{T: t, S: src, D: "not base64!", E: "b64", ID: id}.String()
+		return JSONLine{T: t, S: src, D: "not base64!", E: "b64", ID: id}.String()
 	}
-	return xline{T: t, S: src, D: g.body(), ID: id}.String()
+	return JSONLine{T: t, S: src, D: g.body(), ID: id}.String()
 }
 
 func (g *Adversary) malformed() string {
@@ -272,7 +272,7 @@ func (g *Adversary) entry() (string, error) {
 		g.rtBuf.WriteString("\n")
 		return "\n", nil
 	default:
-		s = xline{T: g.stamp(), S: "system", D: "lifecycle " + g.text(10)}.String()
+		s = JSONLine{T: g.stamp(), S: "system", D: "lifecycle " + g.text(10)}.String()
 	}
 	return s, g.writeExec(s)
 }
@@ -281,9 +281,10 @@ func (g *Adversary) entry() (string, error) {
 // entries already written.
 func (g *Adversary) StepBack(d time.Duration) { g.clock -= int64(d) }
 
-// xline is one exec.log line in the field order microsandbox writes,
-// encoded by encoding/json (which escapes differently from AppendLine).
-type xline struct {
+// JSONLine is one exec.log line in the field order microsandbox writes,
+// encoded by encoding/json (which escapes differently from AppendLine): an
+// independent encoder for tests of readers.
+type JSONLine struct {
 	T  string  `json:"t"`
 	S  string  `json:"s"`
 	D  string  `json:"d"`
@@ -291,7 +292,8 @@ type xline struct {
 	E  string  `json:"e,omitempty"`
 }
 
-func (x xline) String() string {
+// String returns the line with its newline.
+func (x JSONLine) String() string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b) // Encode adds the newline
 	enc.SetEscapeHTML(false)
