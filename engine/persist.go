@@ -29,7 +29,10 @@ const IndexDirName = "msb-logfs-index"
 type indexStore struct {
 	dir   string
 	limit int64
-	mu    sync.Mutex // orders this process's saves and trims
+
+	mu      sync.Mutex // orders this process's saves and trims
+	used    int64      // bytes in dir as of the last trim, plus this process's saves since
+	counted bool       // used was counted by a trim
 }
 
 // indexMagic starts every index file; its last byte is the format version.
@@ -130,6 +133,10 @@ func (s *indexStore) save(key []byte, saved *savedIndex) error {
 	if int64(len(b)) > min(s.limit, maxIndexFile) {
 		return nil
 	}
+	var replaced int64
+	if fi, err := os.Stat(s.path(key)); err == nil {
+		replaced = fi.Size()
+	}
 	tmp, err := os.CreateTemp(s.dir, "tmp-*")
 	if err != nil {
 		return fmt.Errorf("index store: %w", err)
@@ -145,11 +152,20 @@ func (s *indexStore) save(key []byte, saved *savedIndex) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("index store: %w", err)
 	}
+	s.used += int64(len(b)) - replaced
+	if s.counted && s.used <= s.limit {
+		return nil
+	}
 	return s.trim()
 }
 
 // trim removes the least recently used index files (by modification
-// time, which load refreshes) until the directory holds at most limit bytes.
+// time, which load refreshes) until the directory holds at most 90 % of
+// limit bytes, and counts what it holds. It lists the whole directory, so
+// save calls it only at its first save and when its count passes the
+// limit: not at every save, which made a walk over thousands of small
+// sandboxes quadratic. Another process's saves are counted at the next
+// trim.
 func (s *indexStore) trim() error {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -172,15 +188,21 @@ func (s *indexStore) trim() error {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].used < files[j].used })
 	for _, f := range files {
-		if total <= s.limit {
+		if total <= s.limit/10*9 {
 			break
 		}
 		if err := os.Remove(f.path); err == nil || errors.Is(err, os.ErrNotExist) {
 			total -= f.size
 		}
 	}
+	s.used, s.counted = total, true
 	return nil
 }
+
+// minSavedCheckpoints is the least an index must hold to be saved: one of
+// less than a checkpoint interval of input (a small sandbox) is built again
+// faster than it is keyed, written and read back.
+const minSavedCheckpoints = 2
 
 // saveEvery is how many checkpoints an extension adds before the index is
 // saved again (a full pass is always saved): a growing log is not rewritten
@@ -238,7 +260,7 @@ func stateIn(files *fileSet, st *State) bool {
 // save writes the index after a pass that built it or added saveEvery
 // checkpoints since the last save.
 func (x *index) save(full bool) {
-	if x.saves == nil || (!full && len(x.cps) < x.savedAt+saveEvery) {
+	if x.saves == nil || len(x.cps) < minSavedCheckpoints || (!full && len(x.cps) < x.savedAt+saveEvery) {
 		return
 	}
 	key, err := fileSetKey(x.stream, x.files)

@@ -123,6 +123,48 @@ func TestIndexStoreBound(t *testing.T) {
 	}
 }
 
+// TestIndexStoreCountsWithoutListing: saves under the limit keep an exact
+// count of the directory without listing it again (a walk over thousands
+// of small sandboxes saved in quadratic time when every save listed it);
+// the count is right after replacing a file and after a trim.
+func TestIndexStoreCountsWithoutListing(t *testing.T) {
+	s := &indexStore{dir: t.TempDir(), limit: 1 << 20}
+	x := &savedIndex{cps: make([]checkpoint, 8)}
+	for i := range x.cps {
+		x.cps[i].serial = uint64(i + 1)
+	}
+	onDisk := func() int64 {
+		ents, _ := os.ReadDir(s.dir)
+		var total int64
+		for _, e := range ents {
+			fi, _ := e.Info()
+			total += fi.Size()
+		}
+		return total
+	}
+	for i := range 30 {
+		if err := s.save([]byte{byte(i % 20)}, x); err != nil { // 10 replace a file
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// A file another process wrote: seen at the next listing.
+			if err := os.WriteFile(filepath.Join(s.dir, "other"), make([]byte, 100), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := onDisk() - 100; s.used != got {
+		t.Fatalf("counted %d bytes, the directory holds %d of this process's", s.used, got)
+	}
+	s.limit = s.used / 2
+	if err := s.save([]byte{99}, x); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(); s.used != got || got > s.limit {
+		t.Fatalf("after a trim: counted %d, on disk %d, limit %d", s.used, got, s.limit)
+	}
+}
+
 // FuzzDecodeIndex: decoding any bytes never panics, and what it accepts
 // keeps the invariants reads rely on.
 func FuzzDecodeIndex(f *testing.F) {
