@@ -59,6 +59,7 @@ func (d *sandboxDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 		return permErrno(err)
 	}
 	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 0, p)
+	out.SetTimeout(dirTimeout)
 	return 0
 }
 
