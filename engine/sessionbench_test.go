@@ -86,6 +86,12 @@ func BenchmarkSessions(b *testing.B) {
 	if n != benchSessions {
 		b.Fatalf("%d sessions, want %d", n, benchSessions)
 	}
+	x := sb.indexes[MaskAll]
+	ids := len(x.tail)
+	for _, cp := range x.cps {
+		ids += len(cp.ids)
+	}
+	b.ReportMetric(float64(ids)/float64(len(x.cps)), "ids/interval")
 }
 
 // readSnapshot reads a snapshot of v whole in 128 KiB reads and returns
@@ -129,3 +135,16 @@ func BenchmarkSessionSmallRead(b *testing.B) {
 // BenchmarkSessionReadStdout: stdout of the whole sandbox, the reference
 // of BenchmarkSessionSmallRead.
 func BenchmarkSessionReadStdout(b *testing.B) { benchSessionRead(b, ViewStdout) }
+
+// BenchmarkSessionStat: a stat of one view of one session (what `ls -l
+// sessions/*/` costs per file once warm).
+func BenchmarkSessionStat(b *testing.B) {
+	sb := sessionsSandbox(b, true)
+	id := uint64(0)
+	for b.Loop() {
+		id = id%benchSessions + 1
+		if _, err := sb.Stat(ViewMergedJSON.Session(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
