@@ -113,16 +113,8 @@ func TestSessionProperty(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprint("seed", tc.seed), func(t *testing.T) {
 			t.Parallel()
-			d := newSandboxDir(t)
-			g := newCorpusGen(d, tc.seed)
-			g.RotateAt = tc.rotateAt
-			g.write(150<<10, true)
+			d, g, sb := adversarySandbox(t, tc.seed, tc.rotateAt, 150<<10, tc.noCache)
 			rng := rand.New(rand.NewPCG(tc.seed, 7))
-			sb := d.openWith(func(h *Home) {
-				if tc.noCache {
-					h.SetCacheDir("")
-				}
-			})
 			before := checkSessions(t, d, sb, rng)
 			if len(before) < 3 {
 				t.Fatalf("only %d sessions: the corpus does not exercise sessions", len(before))
