@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -220,10 +221,19 @@ func TestSessionAppears(t *testing.T) {
 	}
 	checkNoSession(t, sb, 3)
 	d.exec(jlID(5000, "output", "\x1b[1mthree\x1b[0m\r\n", 3))
-	expireHold(sb)
-	list, err = sb.Sessions()
-	if err != nil || len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
-		t.Fatalf("after an append: Sessions = %+v, %v; want session 3 with one output entry", list, err)
+	// Listed once the held state is older than HoldFor: wait for it.
+	for deadline := time.Now().Add(10 * HoldFor); ; {
+		list, err = sb.Sessions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 3 || time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
+	}
+	if len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
+		t.Fatalf("after an append: Sessions = %+v; want session 3 with one output entry", list)
 	}
 	if got := string(snap(t, sb, ViewMerged.Session(3))); got != tsAt(5000)+" output three\n" {
 		t.Fatalf("merged of session 3 = %q", got)
