@@ -153,18 +153,15 @@ func TestSessionProperty(t *testing.T) {
 }
 
 // sessionLog writes exec.log lines: n entries of session 1 (about 100
-// bytes each), with a few entries of session 2 before entry mid (and
-// before entry mid2 if it is in range), and the markers of a session's
-// start and end, which have no id.
-func sessionLog(d *tdir, n, mid, mid2 int) {
+// bytes each), with k stdout lines and one stderr line of session 2
+// before each entry of mids, and the markers of a session's start and end,
+// which have no id.
+func sessionLog(d *tdir, n, k int, mids ...int) {
 	var b strings.Builder
 	b.WriteString(jl(0, "system", "session 1 started"))
 	for i := range n {
-		if i == mid || i == mid2 {
-			for k := range 3 {
-				b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("session two line %d\n", k), 2))
-			}
-			b.WriteString(jlID(int64(i), "stderr", "session two error\n", 2))
+		if slices.Contains(mids, i) {
+			b.WriteString(sessionTwo(i, k))
 		}
 		b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("line %06d of session one %s\n", i, strings.Repeat("x", 40)), 1))
 	}
@@ -172,14 +169,38 @@ func sessionLog(d *tdir, n, mid, mid2 int) {
 	d.exec(b.String())
 }
 
+// sessionTwo returns k stdout lines and one stderr line of session 2 at
+// time ms.
+func sessionTwo(ms, k int) string {
+	var b strings.Builder
+	for j := range k {
+		b.WriteString(jlID(int64(ms), "stdout", fmt.Sprintf("session two line %d\n", j), 2))
+	}
+	b.WriteString(jlID(int64(ms), "stderr", "session two error\n", 2))
+	return b.String()
+}
+
+// twoStdout is the stdout of k lines of session 2.
+func twoStdout(k int) string {
+	var b strings.Builder
+	for j := range k {
+		fmt.Fprintf(&b, "session two line %d\n", j)
+	}
+	return b.String()
+}
+
 // TestSessionReadSkipsIntervals: reading a small session parses only the
-// intervals where its id occurs, with and without the render cache, and
-// the session list is not a parse at all.
+// intervals where its id occurs, with and without the render cache, with
+// reads smaller and larger than the session's part of an interval.
 func TestSessionReadSkipsIntervals(t *testing.T) {
-	for _, noCache := range []bool{false, true} {
-		t.Run(fmt.Sprint("noCache=", noCache), func(t *testing.T) {
+	for _, tc := range []struct {
+		noCache bool
+		k, read int // lines of session 2 per part, bytes per read
+	}{{false, 3, 4096}, {true, 3, 4096}, {false, 400, 8192}, {true, 400, 8192}} {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			noCache := tc.noCache
 			d := newSandboxDir(t)
-			sessionLog(d, 20000, 5000, 15000) // about 2 MiB, 40 intervals
+			sessionLog(d, 20000, tc.k, 5000, 15000) // about 2 MiB, 40 intervals
 			sb := d.openWith(func(h *Home) {
 				if noCache {
 					h.SetCacheDir("")
@@ -193,13 +214,13 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := readAllAt(t, s, s.Size(), 4096)
-				if two := "session two line 0\nsession two line 1\nsession two line 2\n"; nv.name == "stdout" && string(got) != two+two {
+				got := readAllAt(t, s, s.Size(), tc.read)
+				if two := twoStdout(tc.k); nv.name == "stdout" && string(got) != two+two {
 					t.Fatalf("session 2 stdout = %q", got)
 				}
-				// The two intervals holding session 2, and the next ones if
-				// they straddle a checkpoint, plus a line or two.
-				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > 4*checkpointEvery+8192 {
+				// The intervals holding session 2 (its lines and the ones
+				// around them), plus a line or two.
+				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > int64(4*checkpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
 					t.Fatalf("%s of session 2: parsed %d bytes of input to read %d bytes (the log is %d)", nv.name, p, len(got), fileSize(t, d.path(ExecLogName)))
 				}
 				s.Close()
@@ -213,7 +234,7 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 // expires; one of no entry is ENOENT meanwhile.
 func TestSessionAppears(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 3000, 1000, -1)
+	sessionLog(d, 3000, 3, 1000)
 	sb := d.open()
 	list, err := sb.Sessions()
 	if err != nil || len(list) != 2 {
@@ -244,7 +265,7 @@ func TestSessionAppears(t *testing.T) {
 // TestSessionViewRefused: only the views of the full merge have sessions.
 func TestSessionViewRefused(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 10, 5, -1)
+	sessionLog(d, 10, 3, 5)
 	sb := d.open()
 	for _, v := range []View{ViewSystem.Session(1), {Mask: 1 << SourceSystem, Format: FormatJSON, ByID: true, ID: 1}} {
 		if _, err := sb.Stat(v); err == nil || !strings.Contains(err.Error(), "session views exist only") {
@@ -264,7 +285,7 @@ func TestSessionViewRefused(t *testing.T) {
 // section is corrupt (its checksum made right again) is rebuilt.
 func TestSessionPersisted(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 6000, 3000, -1)
+	sessionLog(d, 6000, 3, 3000)
 	d.exec(jlID(7000, "stdout", "late\n", 9))
 	dir := t.TempDir()
 	first, restored := statWith(t, d, dir, ViewStdout)
@@ -351,11 +372,11 @@ func rewriteIndexFile(t *testing.T, path string, saved *savedIndex, bad func(ids
 // not exist at its open; a Reader of a session view from the start does too.
 func TestSessionFollowAndReader(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 2000, 1000, -1)
+	sessionLog(d, 2000, 3, 1000)
 	sb := d.open()
 	f2 := openFollower(t, sb, ViewStdout.Session(2))
 	f5 := openFollower(t, sb, ViewMerged.Session(5))
-	if got := string(f2.read()); got != "session two line 0\nsession two line 1\nsession two line 2\n" {
+	if got := string(f2.read()); got != twoStdout(3) {
 		t.Fatalf("follow of session 2 at its open: %q", got)
 	}
 	if got := f5.read(); len(got) != 0 {
