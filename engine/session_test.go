@@ -99,8 +99,10 @@ func checkNoSession(t *testing.T, sb *Sandbox, id uint64) {
 // lines, appends between opens, entries that sort before merged ones),
 // every view of every session equals the model byte for byte, read whole,
 // at random offsets and through a Reader; Sessions and Session equal the
-// model's aggregate and cursor, also through a fresh Home; a session
-// snapshot opened before the growth keeps its bytes.
+// model's aggregate and cursor, also through a fresh Home; the sandbox's
+// views read after the sessions' are still the model's (no chunk of a
+// session is served for them); a session snapshot opened before the
+// growth keeps its bytes.
 func TestSessionProperty(t *testing.T) {
 	cases := []struct {
 		seed     uint64
@@ -120,6 +122,7 @@ func TestSessionProperty(t *testing.T) {
 			if len(before) < 3 {
 				t.Fatalf("only %d sessions: the corpus does not exercise sessions", len(before))
 			}
+			checkViews(t, d, sb) // the sandbox's views after its sessions' (one render cache)
 			var held []*Snapshot
 			var heldWant [][]byte
 			for id, views := range before {
