@@ -471,3 +471,45 @@ func TestSessionFollowRandomAppends(t *testing.T) {
 		})
 	}
 }
+
+// TestScanSessions: a Scanner of some session ids yields exactly the
+// model's entries of those sessions, in merge order, with their merged
+// cursors; a Replay counts only those entries.
+func TestScanSessions(t *testing.T) {
+	d, _, sb := adversarySandbox(t, 21, 20<<10, 100<<10, false)
+	m := buildModel(t, d.logs)
+	all, curs := m.merge(MaskDefault) // exec only: the text logs' positions stay at their start
+	var want []scanned
+	for i, e := range all {
+		if e.id != nil && (*e.id == 1 || *e.id == 3) {
+			want = append(want, scanned{string(e.body), curs[i].String()})
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("only %d entries of sessions 1 and 3", len(want))
+	}
+	q := Query{Mask: MaskDefault, IDs: []uint64{3, 1}}
+	if got := scanEntries(t, sb, q); !slices.Equal(got, want) {
+		t.Fatalf("Scanner of sessions 1 and 3: %d entries, the model %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	sc := sb.NewScanner(q)
+	defer sc.Close()
+	if err := sc.Next(func(*Entry, *State) error { return nil }); err != nil { // Replay reads the files of the last pass
+		t.Fatal(err)
+	}
+	var got []string
+	if err := sc.Replay(State{}, 5, func(e *Entry, _ *State) error { got = append(got, string(e.Body)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 || got[4] != want[4].body {
+		t.Fatalf("Replay of 5 entries of sessions 1 and 3: %q, want the model's first five", got)
+	}
+}
+
+func firstDiff(a, b []scanned) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
