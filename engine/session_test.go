@@ -409,11 +409,7 @@ func TestSessionFollowAndReader(t *testing.T) {
 func TestSessionFollowRandomAppends(t *testing.T) {
 	for seed := uint64(1); seed <= 2; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			d := newSandboxDir(t)
-			g := newCorpusGen(d, 200+seed)
-			g.RotateAt = 1 << 30
-			g.write(4<<10, true)
-			sb := d.open()
+			d, g, sb := adversarySandbox(t, 200+seed, 1<<30, 4<<10, false)
 			rng := rand.New(rand.NewPCG(seed, 9))
 			type followed struct {
 				v     View
