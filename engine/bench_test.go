@@ -329,3 +329,23 @@ func BenchmarkStatRemounted(b *testing.B) {
 		stat()
 	}
 }
+
+// serial runs bench with parse-ahead off: the reference for its gain,
+// measured in the same run (name the benchmark …Serial).
+func serial(bench func(*testing.B)) func(*testing.B) {
+	return func(b *testing.B) {
+		saved := aheadMaxWorkers
+		aheadMaxWorkers = 1
+		defer func() { aheadMaxWorkers = saved }()
+		bench(b)
+	}
+}
+
+// BenchmarkReadStdoutSerial: BenchmarkReadStdout without parse-ahead.
+func BenchmarkReadStdoutSerial(b *testing.B) { serial(BenchmarkReadStdout)(b) }
+
+// BenchmarkReadMergedSerial: BenchmarkReadMerged without parse-ahead.
+func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
+
+// BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
+func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }

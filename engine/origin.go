@@ -28,12 +28,20 @@ type originReader struct {
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
+
+	// exec: parse on other cores once a long read is under way
+	// (pipeline.go). ahead is the running parse-ahead, owned by this
+	// reader: stopped by start, stopAhead and at its end.
+	mayAhead bool
+	set      *fileSet // the files start was given, for ahead's own clone
+	ahead    *parseAhead
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
 func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
+	r.stopAhead() // and no parse-ahead until the merger allows it again
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0
@@ -58,6 +66,28 @@ func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 
 // next returns the next entry and the position just past it.
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
+	if r.ahead != nil {
+		return r.nextAhead()
+	}
+	if r.mayAhead && r.read >= aheadAfter {
+		r.mayAhead = false
+		if r.startAhead() {
+			return r.nextAhead()
+		}
+	}
+	return r.nextLine()
+}
+
+// pos returns the position of the next unconsumed byte.
+func (r *originReader) pos() Pos {
+	if r.ahead != nil {
+		return r.ahead.pos
+	}
+	return r.scan.pos()
+}
+
+// nextLine returns the next entry that r's own scanner finds.
+func (r *originReader) nextLine() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
 		r.read += int64(len(line))

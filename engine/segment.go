@@ -255,6 +255,7 @@ func (s *segment) reset(st State) error {
 	if anyChanged(s.wit.changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
 	}
+	s.m.allowAhead() // release and the end of a read call releaseBuffers
 	return s.m.reset(s.files, s.view.stream(), st)
 }
 
@@ -282,6 +283,7 @@ func (s *segment) renderNext() bool {
 func (s *segment) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.m.releaseBuffers() // stops a parse-ahead before its files go
 	s.files.release()
 	s.files = nil
 	s.cache.release()
