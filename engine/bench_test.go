@@ -182,8 +182,25 @@ func benchView(b *testing.B, v View, cache bool) {
 // BenchmarkReadStdout: parsing and rendering of the raw stdout view.
 func BenchmarkReadStdout(b *testing.B) { benchView(b, ViewStdout, false) }
 
+// BenchmarkReadStdoutSerial: BenchmarkReadStdout without parse-ahead.
+func BenchmarkReadStdoutSerial(b *testing.B) { serial(BenchmarkReadStdout)(b) }
+
 // BenchmarkReadMerged: the merged text view.
 func BenchmarkReadMerged(b *testing.B) { benchView(b, ViewMerged, false) }
+
+// BenchmarkReadMergedSerial: BenchmarkReadMerged without parse-ahead.
+func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
+
+// serial runs bench with parse-ahead off: the reference for its gain,
+// measured in the same run (name the benchmark …Serial).
+func serial(bench func(*testing.B)) func(*testing.B) {
+	return func(b *testing.B) {
+		saved := aheadMaxWorkers
+		aheadMaxWorkers = 1
+		defer func() { aheadMaxWorkers = saved }()
+		bench(b)
+	}
+}
 
 // BenchmarkReadMergedJSON: merged.jsonl.
 func BenchmarkReadMergedJSON(b *testing.B) { benchView(b, ViewMergedJSON, false) }
@@ -237,6 +254,9 @@ func BenchmarkIndexBuild(b *testing.B) {
 		h.Close()
 	}
 }
+
+// BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
+func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }
 
 // BenchmarkIndexSize reports the memory the sparse indexes take, in bytes
 // and as a percentage of the input.
@@ -330,22 +350,29 @@ func BenchmarkStatRemounted(b *testing.B) {
 	}
 }
 
-// serial runs bench with parse-ahead off: the reference for its gain,
-// measured in the same run (name the benchmark …Serial).
-func serial(bench func(*testing.B)) func(*testing.B) {
-	return func(b *testing.B) {
-		saved := aheadMaxWorkers
-		aheadMaxWorkers = 1
-		defer func() { aheadMaxWorkers = saved }()
-		bench(b)
+// BenchmarkStatCold: the first Stat of merged on a fresh Home with a fresh
+// cache dir (what a first `stat merged` through a mount costs: the index
+// pass, its key and its save).
+func BenchmarkStatCold(b *testing.B) {
+	home := benchCorpus(b)
+	b.SetBytes(benchInput)
+	b.ResetTimer()
+	for b.Loop() {
+		h, err := OpenHome(home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.SetCacheDir(b.TempDir())
+		sb, err := h.Sandbox("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+		h.Close()
 	}
 }
 
-// BenchmarkReadStdoutSerial: BenchmarkReadStdout without parse-ahead.
-func BenchmarkReadStdoutSerial(b *testing.B) { serial(BenchmarkReadStdout)(b) }
-
-// BenchmarkReadMergedSerial: BenchmarkReadMerged without parse-ahead.
-func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
-
-// BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
-func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }
+// BenchmarkStatColdSerial: BenchmarkStatCold without parse-ahead.
+func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }

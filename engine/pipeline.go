@@ -38,8 +38,9 @@ import (
 var (
 	// aheadSpan is the input of one span, in bytes.
 	aheadSpan int64 = 512 << 10
-	// aheadBigLine is the longest line a worker parses.
-	aheadBigLine = 1 << 20
+	// aheadBigLine is the longest line a worker parses (the corpus's
+	// 1 MiB chunks are lines of 1.1 MB).
+	aheadBigLine = 2 << 20
 	// aheadAfter is how much a reader reads serially before it starts
 	// parsing ahead: a short read (a random 4 KiB read of a view renders
 	// from a checkpoint 48 KiB back) never starts workers.
@@ -49,6 +50,9 @@ var (
 	// aheadMaxWorkers bounds the workers of one reader.
 	aheadMaxWorkers = 4
 )
+
+// aheadKeep is the largest decoding buffer a worker keeps after a span.
+const aheadKeep = 1 << 20
 
 // aheadLive counts the parse-ahead workers running in the process.
 var aheadLive atomic.Int64
@@ -244,7 +248,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	if w.scan.long {
 		b.rest = w.scan.off
 	}
-	if cap(w.json.scratch) > 2*a.long { // keep no large buffer
+	if cap(w.json.scratch) > aheadKeep || cap(w.json.b64) > aheadKeep { // a long line grew them
 		w.json = jsonParser{}
 	}
 }
