@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -376,3 +377,25 @@ func BenchmarkStatCold(b *testing.B) {
 
 // BenchmarkStatColdSerial: BenchmarkStatCold without parse-ahead.
 func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }
+
+// BenchmarkParseLines: the exec.log parser alone over the lines of the
+// corpus's oldest file, in memory (no reads, no merge).
+func BenchmarkParseLines(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", chainName(ChainLen-1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p jsonParser
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		for rest := data; len(rest) > 0; {
+			nl := bytes.IndexByte(rest, '\n')
+			if nl < 0 {
+				break
+			}
+			p.parse(rest[:nl])
+			rest = rest[nl+1:]
+		}
+	}
+}
