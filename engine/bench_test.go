@@ -256,6 +256,30 @@ func BenchmarkIndexBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkIndexBuildSystem: Stat of system on a fresh Home builds the
+// system stream's index (its own merge, see docs/engine.md) over the
+// whole corpus.
+func BenchmarkIndexBuildSystem(b *testing.B) {
+	home := benchCorpus(b)
+	b.SetBytes(benchInput)
+	b.ResetTimer()
+	for b.Loop() {
+		h, err := OpenHome(home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.SetCacheDir("")
+		sb, err := h.Sandbox("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewSystem); err != nil {
+			b.Fatal(err)
+		}
+		h.Close()
+	}
+}
+
 // BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
 func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }
 

@@ -21,6 +21,10 @@ type execLine struct {
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
 type jsonParser struct {
+	// only, when not 0, is the sources whose bodies are decoded: the d of
+	// a canonical line of another source is validated, not decoded (its
+	// entry is not yielded, but a bad one is still a malformed line).
+	only    SourceMask
 	stats   bodyStats // of the string decodeString decoded last
 	times   timeCache
 	scratch []byte // unescaped d
@@ -53,7 +57,12 @@ func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
 	if !ok || !hasAt(line, i, `,"d":"`) {
 		return e, false
 	}
-	if e.body, i, ok = p.decodeString(line, i+5); !ok {
+	if p.skips(sRaw) {
+		i, ok = skipString(line, i+5)
+	} else {
+		e.body, i, ok = p.decodeString(line, i+5)
+	}
+	if !ok {
 		return e, false
 	}
 	e.stats = p.stats
@@ -152,6 +161,46 @@ func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 		return e, false
 	}
 	return p.finish(e, tRaw, sRaw, b64)
+}
+
+// skips reports whether the body of a line of source sRaw is not wanted.
+func (p *jsonParser) skips(sRaw []byte) bool {
+	if p.only == 0 {
+		return false
+	}
+	src, ok := ParseSource(string(sRaw))
+	return ok && !p.only.Has(src)
+}
+
+// skipString validates the JSON string at b[i] as decodeString would
+// decode it, without decoding it, and returns the index past it.
+func skipString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	for pos := i + 1; ; {
+		k, _ := specialIndex(b[pos:])
+		if k < 0 {
+			return len(b), false
+		}
+		end := pos + k
+		if c := b[end]; c == '"' {
+			return end + 1, true
+		} else if c < 0x20 || end+1 >= len(b) {
+			return end, false
+		}
+		switch b[end+1] { // after a backslash: what unescape accepts
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			pos = end + 2
+		case 'u':
+			if _, ok := hex4(b, end+2); !ok {
+				return end, false
+			}
+			pos = end + 6
+		default:
+			return end, false
+		}
+	}
 }
 
 // decodeBase64 decodes s; if it does not decode, s is the body as is.

@@ -42,6 +42,7 @@ type originReader struct {
 // for text origins. ok is false if p's generation is not among files.
 func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 	r.stopAhead() // and no parse-ahead until the merger allows it again
+	r.json.only = r.mask
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0

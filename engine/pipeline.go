@@ -194,6 +194,7 @@ func (a *parseAhead) work() {
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
 	var w originReader
 	w.origin, w.mask = OriginExec, a.mask
+	w.json.only = a.mask
 	defer w.scan.releaseBuffer()
 	for {
 		var b *spanBatch
@@ -249,7 +250,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 		b.rest = w.scan.off
 	}
 	if cap(w.json.scratch) > aheadKeep || cap(w.json.b64) > aheadKeep { // a long line grew them
-		w.json = jsonParser{}
+		w.json = jsonParser{only: a.mask}
 	}
 }
 
