@@ -233,9 +233,10 @@ func BenchmarkRandomRead4K(b *testing.B) {
 	}
 }
 
-// BenchmarkIndexBuild: Stat of merged on a fresh Home builds the index
-// over the whole corpus.
-func BenchmarkIndexBuild(b *testing.B) {
+// benchStat is the first Stat of v on a fresh Home, which builds v's
+// index over the whole corpus; with cacheDir, a fresh cache dir of its
+// own (where the index is saved), else none.
+func benchStat(b *testing.B, v View, cacheDir bool) {
 	home := benchCorpus(b)
 	b.SetBytes(benchInput)
 	b.ResetTimer()
@@ -244,41 +245,29 @@ func BenchmarkIndexBuild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h.SetCacheDir("")
+		dir := ""
+		if cacheDir {
+			dir = b.TempDir()
+		}
+		h.SetCacheDir(dir)
 		sb, err := h.Sandbox("bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
+		if _, err := sb.Stat(v); err != nil {
 			b.Fatal(err)
 		}
 		h.Close()
 	}
 }
 
-// BenchmarkIndexBuildSystem: Stat of system on a fresh Home builds the
-// system stream's index (its own merge, see docs/engine.md) over the
-// whole corpus.
-func BenchmarkIndexBuildSystem(b *testing.B) {
-	home := benchCorpus(b)
-	b.SetBytes(benchInput)
-	b.ResetTimer()
-	for b.Loop() {
-		h, err := OpenHome(home)
-		if err != nil {
-			b.Fatal(err)
-		}
-		h.SetCacheDir("")
-		sb, err := h.Sandbox("bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewSystem); err != nil {
-			b.Fatal(err)
-		}
-		h.Close()
-	}
-}
+// BenchmarkIndexBuild: Stat of merged on a fresh Home builds the index
+// over the whole corpus.
+func BenchmarkIndexBuild(b *testing.B) { benchStat(b, ViewMerged, false) }
+
+// BenchmarkIndexBuildSystem: the same for the system stream's index (its
+// own merge, see docs/engine.md).
+func BenchmarkIndexBuildSystem(b *testing.B) { benchStat(b, ViewSystem, false) }
 
 // BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
 func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }
@@ -378,26 +367,7 @@ func BenchmarkStatRemounted(b *testing.B) {
 // BenchmarkStatCold: the first Stat of merged on a fresh Home with a fresh
 // cache dir (what a first `stat merged` through a mount costs: the index
 // pass, its key and its save).
-func BenchmarkStatCold(b *testing.B) {
-	home := benchCorpus(b)
-	b.SetBytes(benchInput)
-	b.ResetTimer()
-	for b.Loop() {
-		h, err := OpenHome(home)
-		if err != nil {
-			b.Fatal(err)
-		}
-		h.SetCacheDir(b.TempDir())
-		sb, err := h.Sandbox("bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
-			b.Fatal(err)
-		}
-		h.Close()
-	}
-}
+func BenchmarkStatCold(b *testing.B) { benchStat(b, ViewMerged, true) }
 
 // BenchmarkStatColdSerial: BenchmarkStatCold without parse-ahead.
 func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }
