@@ -196,9 +196,10 @@ func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
 // measured in the same run (name the benchmark …Serial).
 func serial(bench func(*testing.B)) func(*testing.B) {
 	return func(b *testing.B) {
-		saved := aheadMaxWorkers
-		aheadMaxWorkers = 1
-		defer func() { aheadMaxWorkers = saved }()
+		c := *aheadNow()
+		c.workers = 1
+		saved := aheadSettings.Swap(&c)
+		defer aheadSettings.Store(saved)
 		bench(b)
 	}
 }

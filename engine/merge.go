@@ -89,7 +89,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 		if !r.start(fl, st.Cursor[o], st.Prev[o]) {
 			return &errGeneration{pos: st.Cursor[o]}
 		}
-		r.mayAhead = m.ahead && o == OriginExec && aheadWorkers() > 1
+		r.mayAhead = m.ahead && o == OriginExec && aheadNow().aheadWorkers() > 1
 		m.fill(o)
 	}
 	return nil

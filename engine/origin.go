@@ -70,7 +70,7 @@ func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	if r.ahead != nil {
 		return r.nextAhead()
 	}
-	if r.mayAhead && r.read >= aheadAfter {
+	if r.mayAhead && r.read >= aheadNow().after {
 		r.mayAhead = false
 		if r.startAhead() {
 			return r.nextAhead()

@@ -10,7 +10,7 @@ import (
 
 // Parse-ahead: the files of the exec chain are independent until the
 // merge, so a long read parses them on other cores. The rest of the chain
-// from the reader's position is cut into spans of aheadSpan bytes of one
+// from the reader's position is cut into spans of 512 KiB of one
 // file; a span owns the lines that start in it. Workers parse spans, in
 // order of their index, into batches: entries with their bodies copied
 // into the batch, the position after each, and the bytes and skipped lines
@@ -18,7 +18,7 @@ import (
 // reader replays the batches in span order, so that everything it yields
 // and counts is what a serial read yields and counts, entry by entry.
 //
-// A worker stops before a line longer than aheadBigLine: the rest of its
+// A worker stops before a line longer than 2 MiB: the rest of its
 // span, from that line on, is parsed by the merge's reader itself, with
 // its own scanner, as a serial read would (so a worker's buffers stay
 // small and a long line is held once).
@@ -28,28 +28,38 @@ import (
 // 2 × workers batches exist: a worker takes a free batch before it takes
 // the next span, and the reader gives a batch back once it has moved past
 // it, so at most that many spans are parsed and not yet consumed. A
-// batch holds the entries of one span: at most aheadSpan plus one line of
-// at most aheadBigLine of input, decoded (a body is at most three times
+// batch holds the entries of one span: at most 512 KiB plus one line of
+// at most 2 MiB of input, decoded (a body is at most three times
 // its JSON string, when every byte is invalid UTF-8 and becomes U+FFFD).
 // The workers end when the reader reaches the end of the spans, on a read
 // error, and when the reader is reset or releases its buffers (stop
 // waits for them).
 
-var (
-	// aheadSpan is the input of one span, in bytes.
-	aheadSpan int64 = 512 << 10
-	// aheadBigLine is the longest line a worker parses (the corpus's
-	// 1 MiB chunks are lines of 1.1 MB).
-	aheadBigLine = 2 << 20
-	// aheadAfter is how much a reader reads serially before it starts
-	// parsing ahead: a short read (a random 4 KiB read of a view renders
-	// from a checkpoint 48 KiB back) never starts workers.
-	aheadAfter int64 = 256 << 10
-	// aheadMin is the least input left that is worth parsing ahead.
-	aheadMin int64 = 2 << 20
-	// aheadMaxWorkers bounds the workers of one reader.
-	aheadMaxWorkers = 4
-)
+// aheadConfig is the parse-ahead's settings.
+type aheadConfig struct {
+	span    int64 // the input of one span, in bytes
+	bigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
+	// after is how much a reader reads serially before it starts parsing
+	// ahead: a short read (a random 4 KiB read of a view renders from a
+	// checkpoint 48 KiB back) never starts workers.
+	after   int64
+	least   int64 // the least input left that is worth parsing ahead
+	workers int   // the most workers of one reader
+}
+
+var aheadDefaults = aheadConfig{span: 512 << 10, bigLine: 2 << 20, after: 256 << 10, least: 2 << 20, workers: 4}
+
+// aheadSettings holds the settings in use when not the defaults (tests
+// and the …Serial benchmarks set others).
+var aheadSettings atomic.Pointer[aheadConfig]
+
+// aheadNow returns the settings in use.
+func aheadNow() *aheadConfig {
+	if c := aheadSettings.Load(); c != nil {
+		return c
+	}
+	return &aheadDefaults
+}
 
 // aheadKeep is the largest decoding buffer a worker keeps after a span.
 const aheadKeep = 1 << 20
@@ -58,9 +68,9 @@ const aheadKeep = 1 << 20
 var aheadLive atomic.Int64
 
 // aheadWorkers returns how many workers a parse-ahead runs: one per core
-// the Go scheduler uses, at most aheadMaxWorkers. Below two, the reader
-// parses serially (one core gains nothing from a hand-over).
-func aheadWorkers() int { return min(runtime.GOMAXPROCS(0), aheadMaxWorkers) }
+// the Go scheduler uses, at most c.workers. Below two, the reader parses
+// serially (one core gains nothing from a hand-over).
+func (c *aheadConfig) aheadWorkers() int { return min(runtime.GOMAXPROCS(0), c.workers) }
 
 // span is the part of one file of the chain whose lines a worker parses.
 type span struct {
@@ -97,7 +107,7 @@ type parseAhead struct {
 	files *fileSet // the clone the workers read
 	chain []fileRef
 	mask  SourceMask
-	long  int // aheadBigLine at the start
+	long  int // the settings' bigLine at the start
 	spans []span
 	taken atomic.Int64 // spans taken by workers
 	free  chan *spanBatch
@@ -120,15 +130,16 @@ type parseAhead struct {
 // ahead are dropped.
 func (r *originReader) startAhead() bool {
 	s := &r.scan
-	workers := aheadWorkers()
+	c := aheadNow()
+	workers := c.aheadWorkers()
 	if r.set == nil || s.err != nil || s.limited || workers < 2 || s.idx >= len(s.files) {
 		return false
 	}
-	spans, left := cutSpans(s.files, s.idx, s.off)
-	if left < aheadMin {
+	spans, left := cutSpans(s.files, s.idx, s.off, c.span)
+	if left < c.least {
 		return false
 	}
-	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: aheadBigLine, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
@@ -147,10 +158,11 @@ func (r *originReader) startAhead() bool {
 	return true
 }
 
-// cutSpans cuts the chain from offset off of files[idx] into spans, and
-// returns them with the bytes they cover. Every file has at least one
-// span, so that the position after the last one is in the last file.
-func cutSpans(files []fileRef, idx int, off int64) ([]span, int64) {
+// cutSpans cuts the chain from offset off of files[idx] into spans of
+// length bytes, and returns them with the bytes they cover. Every file has
+// at least one span, so that the position after the last one is in the
+// last file.
+func cutSpans(files []fileRef, idx int, off, length int64) ([]span, int64) {
 	var spans []span
 	var left int64
 	for i := idx; i < len(files); i++ {
@@ -160,8 +172,8 @@ func cutSpans(files []fileRef, idx int, off int64) ([]span, int64) {
 		}
 		size := max(files[i].size, from)
 		left += size - from
-		for at, first := from, true; first || at < size; at, first = at+aheadSpan, false {
-			spans = append(spans, span{idx: i, from: at, to: min(at+aheadSpan, size), first: first})
+		for at, first := from, true; first || at < size; at, first = at+length, false {
+			spans = append(spans, span{idx: i, from: at, to: min(at+length, size), first: first})
 		}
 	}
 	return spans, left

@@ -20,11 +20,10 @@ type aheadKnobs struct {
 // at least four cores for the scheduler, so that several workers run even
 // on a small machine, until the test ends.
 func withAhead(t testing.TB, k aheadKnobs) {
-	span, big, after, least, workers := aheadSpan, aheadBigLine, aheadAfter, aheadMin, aheadMaxWorkers
 	procs := runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0)))
-	aheadSpan, aheadBigLine, aheadAfter, aheadMin, aheadMaxWorkers = k.span, k.bigLine, k.after, 0, 4
+	saved := aheadSettings.Swap(&aheadConfig{span: k.span, bigLine: k.bigLine, after: k.after, workers: 4})
 	t.Cleanup(func() {
-		aheadSpan, aheadBigLine, aheadAfter, aheadMin, aheadMaxWorkers = span, big, after, least, workers
+		aheadSettings.Store(saved)
 		runtime.GOMAXPROCS(procs)
 	})
 }
