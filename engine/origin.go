@@ -23,8 +23,9 @@ type originReader struct {
 	origin Origin
 	scan   lineScanner
 	json   jsonParser
-	prev   Time // text: the timestamp the next unstamped line inherits
-	birth  Time // text: the file's birth time
+	line   execLine // exec: the line being parsed
+	prev   Time     // text: the timestamp the next unstamped line inherits
+	birth  Time     // text: the file's birth time
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
@@ -102,7 +103,7 @@ func (r *originReader) nextLine() (e Entry, end Pos, ok bool) {
 			continue
 		}
 		if r.origin == OriginExec {
-			if e, ok = r.execEntry(line[:len(line)-1]); ok {
+			if r.execEntry(line[:len(line)-1], &e) {
 				return e, end, true
 			}
 			continue
@@ -111,16 +112,19 @@ func (r *originReader) nextLine() (e Entry, end Pos, ok bool) {
 	}
 }
 
-func (r *originReader) execEntry(line []byte) (Entry, bool) {
-	x, ok := r.json.parse(line)
-	if !ok {
+// execEntry parses an exec.log line into e; false for a line skipped (bad,
+// or of a source the reader does not yield).
+func (r *originReader) execEntry(line []byte, e *Entry) bool {
+	x := &r.line
+	if !r.json.parseInto(line, x) {
 		r.counts.Malformed++
-		return Entry{}, false
+		return false
 	}
 	if !r.mask.Has(x.source) {
-		return Entry{}, false
+		return false
 	}
-	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}, true
+	*e = Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}
+	return true
 }
 
 // textEntry parses a text line, given with its newline. The body is the
