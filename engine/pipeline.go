@@ -25,9 +25,11 @@ import (
 //
 // Bounds and ownership. A parseAhead is owned by one originReader; it holds
 // its own clone of the fileSet, released when it stops. At most
-// 2 × workers batches exist: a worker takes a free batch before it takes
-// the next span, and the reader gives a batch back once it has moved past
-// it, so at most that many spans are parsed and not yet consumed. A
+// 2 × workers batches exist, plus the reader's own: a worker takes a free
+// batch before it takes the next span, and the reader gives a batch back
+// once it has moved past it, so at most that many spans are parsed and
+// not yet consumed; the reader parses a span itself, into its own batch,
+// only when no worker has taken it. A
 // batch holds the entries of one span: at most 512 KiB plus one line of
 // at most 2 MiB of input, decoded (a body is at most three times
 // its JSON string, when every byte is invalid UTF-8 and becomes U+FFFD).
@@ -45,6 +47,10 @@ type aheadConfig struct {
 	after   int64
 	least   int64 // the least input left that is worth parsing ahead
 	workers int   // the most workers of one reader
+	// readerFirst makes the reader take the next span itself whenever no
+	// worker has, even when a batch may be on its way (tests use it to
+	// exercise both ways a span is parsed).
+	readerFirst bool
 }
 
 var aheadDefaults = aheadConfig{span: 512 << 10, bigLine: 2 << 20, after: 256 << 10, least: 2 << 20, workers: 4}
@@ -107,7 +113,8 @@ type parseAhead struct {
 	files *fileSet // the clone the workers read
 	chain []fileRef
 	mask  SourceMask
-	long  int // the settings' bigLine at the start
+	long  int  // the settings' bigLine at the start
+	first bool // the settings' readerFirst at the start
 	spans []span
 	taken atomic.Int64 // spans taken by workers
 	free  chan *spanBatch
@@ -116,13 +123,15 @@ type parseAhead struct {
 	wg    sync.WaitGroup
 
 	// The reader's side.
-	got      int        // spans received
-	cur      *spanBatch // the span being replayed
-	at       int        // its next record
-	tailDone bool       // its trailing counts were added
-	inRest   bool       // the reader's scanner parses the rest of its span
-	done     bool       // every span replayed, or an error
-	pos      Pos        // the position of the next unconsumed byte
+	self     originReader // parses a span no worker has taken yet
+	own      *spanBatch   // the batch self parses into, not one of free's
+	got      int          // spans received
+	cur      *spanBatch   // the span being replayed
+	at       int          // its next record
+	tailDone bool         // its trailing counts were added
+	inRest   bool         // the reader's scanner parses the rest of its span
+	done     bool         // every span replayed, or an error
+	pos      Pos          // the position of the next unconsumed byte
 }
 
 // startAhead starts parsing the rest of the chain ahead, from the
@@ -139,8 +148,10 @@ func (r *originReader) startAhead() bool {
 	if left < c.least {
 		return false
 	}
-	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
+	a.self.origin, a.self.mask, a.self.json.only = OriginExec, r.mask, r.mask
+	a.own = &spanBatch{}
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
 	a.ready = make([]chan *spanBatch, n)
@@ -195,8 +206,9 @@ func (a *parseAhead) stop() {
 	}
 	close(a.quit)
 	a.wg.Wait()
+	a.self.scan.releaseBuffer()
 	a.files.release()
-	a.files, a.chain, a.cur, a.free, a.ready = nil, nil, nil, nil, nil
+	a.files, a.chain, a.cur, a.own, a.free, a.ready = nil, nil, nil, nil, nil, nil
 	a.done = true
 }
 
@@ -332,19 +344,38 @@ func (r *originReader) nextAhead() (Entry, Pos, bool) {
 			}
 		}
 		a.cur = nil
-		a.free <- b // room: this spanBatch came from free
+		if b != a.own {
+			a.free <- b // room: this batch came from free
+		}
 	}
 	return Entry{}, Pos{}, false
 }
 
-// receive takes the next span's spanBatch, or stops a at the end or on an
-// error (which r's scanner then reports).
+// receive takes the next span's batch, or stops a at the end or on an
+// error (which r's scanner then reports). If no worker has taken that span
+// yet (they are all busy, or not scheduled on a busy machine), the reader
+// parses it itself rather than wait.
 func (a *parseAhead) receive(r *originReader) {
 	if a.got == len(a.spans) {
 		a.stop()
 		return
 	}
-	b := <-a.ready[a.got%len(a.ready)]
+	slot := a.ready[a.got%len(a.ready)]
+	var b *spanBatch
+	if !a.first {
+		select {
+		case b = <-slot:
+		default:
+		}
+	}
+	if b == nil {
+		if a.taken.CompareAndSwap(int64(a.got), int64(a.got)+1) {
+			b = a.own
+			a.parse(&a.self, b, a.spans[a.got])
+		} else {
+			b = <-slot
+		}
+	}
 	a.got++
 	if b.err != nil {
 		r.scan.err = b.err

@@ -11,9 +11,10 @@ import (
 
 // aheadKnobs are the parse-ahead settings a test runs with.
 type aheadKnobs struct {
-	span    int64
-	bigLine int
-	after   int64
+	span        int64
+	bigLine     int
+	after       int64
+	readerFirst bool
 }
 
 // withAhead sets the parse-ahead knobs (any input is then long enough) and
@@ -21,7 +22,7 @@ type aheadKnobs struct {
 // on a small machine, until the test ends.
 func withAhead(t testing.TB, k aheadKnobs) {
 	procs := runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0)))
-	saved := aheadSettings.Swap(&aheadConfig{span: k.span, bigLine: k.bigLine, after: k.after, workers: 4})
+	saved := aheadSettings.Swap(&aheadConfig{span: k.span, bigLine: k.bigLine, after: k.after, workers: 4, readerFirst: k.readerFirst})
 	t.Cleanup(func() {
 		aheadSettings.Store(saved)
 		runtime.GOMAXPROCS(procs)
@@ -121,16 +122,19 @@ func hostileChain(t testing.TB, seed uint64, long int) *tdir {
 // several workers yields, entry by entry, what a serial merge yields —
 // entries, states, bytes read and skipped lines — and ends in the same
 // state, for every stream, from the start and from states inside the
-// chain, with spans from one byte to larger than a file, and a worker's
-// longest line below some lines of the chain.
+// chain, with spans from 13 bytes to larger than a file, a worker's
+// longest line below some lines of the chain, and spans parsed by the
+// reader itself whenever no worker took them first.
 func TestParseAheadMatchesSerial(t *testing.T) {
 	for _, k := range []aheadKnobs{
 		{span: 13, bigLine: 4 << 10, after: 0},
 		{span: 97, bigLine: 300, after: 0},
 		{span: 4 << 10, bigLine: 300, after: 5 << 10},
 		{span: 1 << 20, bigLine: 1 << 20, after: 0},
+		{span: 97, bigLine: 300, after: 0, readerFirst: true},
+		{span: 4 << 10, bigLine: 300, after: 5 << 10, readerFirst: true},
 	} {
-		t.Run(fmt.Sprintf("span%d-long%d-after%d", k.span, k.bigLine, k.after), func(t *testing.T) {
+		t.Run(fmt.Sprintf("span%d-long%d-after%d-readerfirst%v", k.span, k.bigLine, k.after, k.readerFirst), func(t *testing.T) {
 			withAhead(t, k)
 			d := hostileChain(t, uint64(k.span), 2000)
 			files, err := openFileSet(d.open().table)
