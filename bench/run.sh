@@ -25,6 +25,7 @@
 #   BENCH_IDLE_MEASURE      its idle window (default 10s)
 #   BENCH_MANY_SANDBOXES    sandboxes grep -r walks in bench/many (default 2000)
 #   BENCH_MANY_TREE         sandboxes of its ls -l figures (default 10000)
+#   BENCH_ENGINE_MB         corpus of the engine's go test benchmarks (default 200)
 #
 # Caches are not dropped (that needs privileges and is unreliable): every
 # figure is taken with the logs already in the page cache.
@@ -47,6 +48,7 @@ BENCH_IDLE_READERS="${BENCH_IDLE_READERS:-1000}"
 BENCH_IDLE_MEASURE="${BENCH_IDLE_MEASURE:-10s}"
 BENCH_MANY_SANDBOXES="${BENCH_MANY_SANDBOXES:-2000}"
 BENCH_MANY_TREE="${BENCH_MANY_TREE:-10000}"
+BENCH_ENGINE_MB="${BENCH_ENGINE_MB:-200}"
 BENCH_ROTATE=40MiB
 BENCH_SEED=1
 SANDBOX=big
@@ -457,7 +459,9 @@ time_stat() {
 
 # bench_cold: the first read through a fresh mount with a fresh cache dir
 # (lookup, index, render: issue 9) against jq and a plain scan of the
-# files, then the first stat after a remount over the cache dir of
+# files; through another, a cold stat of merged and the first cat of
+# merged after it (a stat does not render merged, so the cat parses
+# again); then the first stat after a remount over the cache dir of
 # bench_mount (its saved index).
 bench_cold() {
 	fuse_usable || return 0
@@ -467,9 +471,41 @@ bench_cold() {
 		NOTES+=("first cat stdout through a fresh mount: $(calc '$1 / $2' "$M_SECS" "$CAT_SECONDS")x the time of cat exec.log* (a plain scan)")
 	fi
 	stop_mount
+	start_mount "$WORK/cache-cold-merged" || return 0
+	time_stat "mount: first stat merged (cold, again)" "$d/merged"
+	timed_row "mount: then first cat merged" "$EXEC_BYTES" cat -- "$d/merged" || true
+	stop_mount
 	start_mount "$WORK/cache-main" || return 0
 	time_stat "mount: first stat merged after remount" "$d/merged"
 	stop_mount
+}
+
+# ---------------------------------------------------------------- engine
+
+# bench_engine: the engine's own MB/s (go test -bench over a corpus of
+# BENCH_ENGINE_MB, msbwriter's generator), each with parse-ahead and
+# then without it (its …Serial twin: what GOMAXPROCS=1 runs), in one test
+# binary run: the ratio is the parse-ahead's gain.
+bench_engine() {
+	local out="$WORK/engine.out" name ns mbs base
+	log "engine benchmarks (${BENCH_ENGINE_MB} MiB corpus)"
+	if ! go test -c -o "$BIN/engine.test" ./engine; then
+		warn "engine benchmarks do not build"
+		return 0
+	fi
+	if ! (cd engine && MSB_BENCH_MB="$BENCH_ENGINE_MB" timeout -k 10 "$BENCH_TIMEOUT" "$BIN/engine.test" \
+		-test.run='^$' -test.benchtime=3x \
+		-test.bench='^Benchmark(ReadStdout|ReadMerged|IndexBuild)(Serial)?$|^BenchmarkStatCold$') >"$out" 2>&1; then
+		warn "engine benchmarks failed: $(tail -n 3 "$out" | tr '\n' ' ')"
+		return 0
+	fi
+	for name in ReadStdout ReadMerged IndexBuild StatCold; do
+		read -r ns mbs < <(awk -v b="Benchmark$name-" 'index($1, b) == 1 { print $3, $5 }' "$out")
+		[ -n "$ns" ] || continue
+		base=$(awk -v b="Benchmark${name}Serial-" 'index($1, b) == 1 { print $3 }' "$out")
+		row "engine: $name" "$(calc '$1 / 1e9' "$ns")" "$(calc '$1 * $2 / 1e3' "$mbs" "$ns")" \
+			"$([ -n "$base" ] && echo "$(calc '$1 / $2' "$base" "$ns")x serial")" ""
+	done
 }
 
 # ---------------------------------------------------------------- follow
@@ -676,6 +712,7 @@ main() {
 	bench_cli
 	bench_mount
 	bench_cold
+	bench_engine
 	bench_latency
 	bench_idle
 	bench_many

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -193,8 +194,26 @@ func benchView(b *testing.B, v View, cache bool) {
 // BenchmarkReadStdout: parsing and rendering of the raw stdout view.
 func BenchmarkReadStdout(b *testing.B) { benchView(b, ViewStdout, false) }
 
+// BenchmarkReadStdoutSerial: BenchmarkReadStdout without parse-ahead.
+func BenchmarkReadStdoutSerial(b *testing.B) { serial(BenchmarkReadStdout)(b) }
+
 // BenchmarkReadMerged: the merged text view.
 func BenchmarkReadMerged(b *testing.B) { benchView(b, ViewMerged, false) }
+
+// BenchmarkReadMergedSerial: BenchmarkReadMerged without parse-ahead.
+func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
+
+// serial runs bench with parse-ahead off: the reference for its gain,
+// measured in the same run (name the benchmark …Serial).
+func serial(bench func(*testing.B)) func(*testing.B) {
+	return func(b *testing.B) {
+		c := *aheadNow()
+		c.workers = 1
+		saved := aheadSettings.Swap(&c)
+		defer aheadSettings.Store(saved)
+		bench(b)
+	}
+}
 
 // BenchmarkReadMergedJSON: merged.jsonl.
 func BenchmarkReadMergedJSON(b *testing.B) { benchView(b, ViewMergedJSON, false) }
@@ -226,9 +245,10 @@ func BenchmarkRandomRead4K(b *testing.B) {
 	}
 }
 
-// BenchmarkIndexBuild: Stat of merged on a fresh Home builds the index
-// over the whole corpus.
-func BenchmarkIndexBuild(b *testing.B) {
+// benchStat is the first Stat of v on a fresh Home, which builds v's
+// index over the whole corpus; with cacheDir, a fresh cache dir of its
+// own (where the index is saved), else none.
+func benchStat(b *testing.B, v View, cacheDir bool) {
 	home := benchCorpus(b)
 	b.SetBytes(benchInput)
 	b.ResetTimer()
@@ -237,17 +257,32 @@ func BenchmarkIndexBuild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h.SetCacheDir("")
+		dir := ""
+		if cacheDir {
+			dir = b.TempDir()
+		}
+		h.SetCacheDir(dir)
 		sb, err := h.Sandbox("bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
+		if _, err := sb.Stat(v); err != nil {
 			b.Fatal(err)
 		}
 		h.Close()
 	}
 }
+
+// BenchmarkIndexBuild: Stat of merged on a fresh Home builds the index
+// over the whole corpus.
+func BenchmarkIndexBuild(b *testing.B) { benchStat(b, ViewMerged, false) }
+
+// BenchmarkIndexBuildSystem: the same for the system stream's index (its
+// own merge, see docs/engine.md).
+func BenchmarkIndexBuildSystem(b *testing.B) { benchStat(b, ViewSystem, false) }
+
+// BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
+func BenchmarkIndexBuildSerial(b *testing.B) { serial(BenchmarkIndexBuild)(b) }
 
 // BenchmarkIndexSize reports the memory the sparse indexes take, in bytes
 // and as a percentage of the input.
@@ -338,5 +373,35 @@ func BenchmarkStatRemounted(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		stat()
+	}
+}
+
+// BenchmarkStatCold: the first Stat of merged on a fresh Home with a fresh
+// cache dir (what a first `stat merged` through a mount costs: the index
+// pass, its key and its save).
+func BenchmarkStatCold(b *testing.B) { benchStat(b, ViewMerged, true) }
+
+// BenchmarkStatColdSerial: BenchmarkStatCold without parse-ahead.
+func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }
+
+// BenchmarkParseLines: the exec.log parser alone over the lines of the
+// corpus's oldest file, in memory (no reads, no merge).
+func BenchmarkParseLines(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", chainName(ChainLen-1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p jsonParser
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		for rest := data; len(rest) > 0; {
+			nl := bytes.IndexByte(rest, '\n')
+			if nl < 0 {
+				break
+			}
+			p.parse(rest[:nl])
+			rest = rest[nl+1:]
+		}
 	}
 }

@@ -131,6 +131,7 @@ func (x *index) resumePoint(files *fileSet) int {
 // view in slot warm into the render cache.
 func (x *index) run(files *fileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
+	x.m.allowAhead() // run ends with releaseBuffers
 	if err := x.m.reset(files, x.stream, cp.state); err != nil {
 		return err
 	}

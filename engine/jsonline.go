@@ -21,6 +21,10 @@ type execLine struct {
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
 type jsonParser struct {
+	// only, when not 0, is the sources whose bodies are decoded: the d of
+	// a canonical line of another source is validated, not decoded (its
+	// entry is not yielded, but a bad one is still a malformed line).
+	only    SourceMask
 	stats   bodyStats // of the string decodeString decoded last
 	times   timeCache
 	scratch []byte // unescaped d
@@ -30,31 +34,46 @@ type jsonParser struct {
 // parse parses line (without its newline). ok is false when the line is not
 // a valid entry: bad JSON, unknown s, missing or unparseable t.
 func (p *jsonParser) parse(line []byte) (execLine, bool) {
-	if e, ok := p.parseCanonical(line); ok {
-		return e, true
+	var e execLine
+	ok := p.parseInto(line, &e)
+	return e, ok
+}
+
+// parseInto is parse into e, which it overwrites: the hot path, which
+// copies no result.
+func (p *jsonParser) parseInto(line []byte, e *execLine) bool {
+	*e = execLine{}
+	if p.parseCanonical(line, e) {
+		return true
 	}
-	return p.parseAny(line)
+	*e = execLine{}
+	return p.parseAny(line, e)
 }
 
 // parseCanonical parses the layout microsandbox writes,
 // {"t":"…","s":"…","d":"…"} with an optional ,"e":"b64" and ,"id":N, with
 // no white space. ok is false for anything else, which parseAny then
 // parses (or rejects) in full.
-func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
+func (p *jsonParser) parseCanonical(line []byte, e *execLine) bool {
 	const head = `{"t":"`
 	if len(line) < len(head) || string(line[:len(head)]) != head {
-		return e, false
+		return false
 	}
 	tRaw, i, ok := rawString(line, len(head)-1)
 	if !ok || !hasAt(line, i, `,"s":"`) {
-		return e, false
+		return false
 	}
 	sRaw, i, ok := rawString(line, i+5)
 	if !ok || !hasAt(line, i, `,"d":"`) {
-		return e, false
+		return false
 	}
-	if e.body, i, ok = p.decodeString(line, i+5); !ok {
-		return e, false
+	if p.skips(sRaw) {
+		i, ok = skipString(line, i+5)
+	} else {
+		e.body, i, ok = p.decodeString(line, i+5)
+	}
+	if !ok {
+		return false
 	}
 	e.stats = p.stats
 	b64 := hasAt(line, i, `,"e":"b64"`)
@@ -63,29 +82,29 @@ func (p *jsonParser) parseCanonical(line []byte) (e execLine, ok bool) {
 	}
 	if hasAt(line, i, `,"id":`) {
 		if e.id, e.hasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
-			return e, false
+			return false
 		}
 	}
 	if i != len(line)-1 || line[i] != '}' {
-		return e, false
+		return false
 	}
 	return p.finish(e, tRaw, sRaw, b64)
 }
 
 // finish checks and converts the fields both parsers found: the source, the
 // time, and a base64 body.
-func (p *jsonParser) finish(e execLine, tRaw, sRaw []byte, b64 bool) (execLine, bool) {
+func (p *jsonParser) finish(e *execLine, tRaw, sRaw []byte, b64 bool) bool {
 	var ok bool
 	if e.source, ok = ParseSource(string(sRaw)); !ok {
-		return e, false
+		return false
 	}
 	if e.time, ok = p.times.parse(tRaw); !ok {
-		return e, false
+		return false
 	}
 	if b64 {
 		e.body, e.b64 = p.decodeBase64(e.body)
 	}
-	return e, true
+	return true
 }
 
 func hasAt(b []byte, i int, s string) bool {
@@ -93,25 +112,25 @@ func hasAt(b []byte, i int, s string) bool {
 }
 
 // parseAny parses any JSON object line.
-func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
+func (p *jsonParser) parseAny(line []byte, e *execLine) bool {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
-		return e, false
+		return false
 	}
 	i = skipWS(line, i+1)
 	var tRaw, sRaw, eRaw []byte
-	var haveT, haveS, b64 bool
+	var haveT, haveS, b64, ok bool
 	if i < len(line) && line[i] == '}' {
-		return e, false
+		return false
 	}
 	for {
 		key, j, kok := rawString(line, i)
 		if !kok {
-			return e, false
+			return false
 		}
 		j = skipWS(line, j)
 		if j >= len(line) || line[j] != ':' {
-			return e, false
+			return false
 		}
 		j = skipWS(line, j+1)
 		switch string(key) {
@@ -133,25 +152,65 @@ func (p *jsonParser) parseAny(line []byte) (e execLine, ok bool) {
 			j, ok = skipValue(line, j, 0)
 		}
 		if !ok {
-			return e, false
+			return false
 		}
 		j = skipWS(line, j)
 		if j >= len(line) {
-			return e, false
+			return false
 		}
 		if line[j] == '}' {
 			i = j + 1
 			break
 		}
 		if line[j] != ',' {
-			return e, false
+			return false
 		}
 		i = skipWS(line, j+1)
 	}
 	if skipWS(line, i) != len(line) || !haveT || !haveS {
-		return e, false
+		return false
 	}
 	return p.finish(e, tRaw, sRaw, b64)
+}
+
+// skips reports whether the body of a line of source sRaw is not wanted.
+func (p *jsonParser) skips(sRaw []byte) bool {
+	if p.only == 0 || p.only == MaskAll {
+		return false
+	}
+	src, ok := ParseSource(string(sRaw))
+	return ok && !p.only.Has(src)
+}
+
+// skipString validates the JSON string at b[i] as decodeString would
+// decode it, without decoding it, and returns the index past it.
+func skipString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	for pos := i + 1; ; {
+		k, _ := specialIndex(b[pos:])
+		if k < 0 {
+			return len(b), false
+		}
+		end := pos + k
+		if c := b[end]; c == '"' {
+			return end + 1, true
+		} else if c < 0x20 || end+1 >= len(b) {
+			return end, false
+		}
+		switch b[end+1] { // after a backslash: what unescape accepts
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			pos = end + 2
+		case 'u':
+			if _, ok := hex4(b, end+2); !ok {
+				return end, false
+			}
+			pos = end + 6
+		default:
+			return end, false
+		}
+	}
 }
 
 // decodeBase64 decodes s; if it does not decode, s is the body as is.

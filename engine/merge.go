@@ -48,7 +48,16 @@ type merger struct {
 	has    [NumOrigins]bool
 	last   int // origin of the entry returned last, or -1
 	state  State
+	// ahead lets the exec reader parse ahead on other cores during a long
+	// read (pipeline.go). Set by owners that stop the merger — reset or
+	// releaseBuffers — before they drop it.
+	ahead bool
 }
+
+// allowAhead lets the merger parse exec.log ahead on other cores from its
+// next reset on. The caller must call releaseBuffers (or reset) before it
+// drops the merger: that stops the goroutines.
+func (m *merger) allowAhead() { m.ahead = true }
 
 // errGeneration reports an exec position whose file is not in the chain.
 type errGeneration struct{ pos Pos }
@@ -71,6 +80,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 		}
 		r := &m.r[o]
 		r.origin, r.mask = o, mask
+		r.set = files
 		fl := files.origin(o)
 		if o != OriginExec && !textPosValid(fl, st.Cursor[o]) {
 			st.Cursor[o] = Pos{}
@@ -79,6 +89,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 		if !r.start(fl, st.Cursor[o], st.Prev[o]) {
 			return &errGeneration{pos: st.Cursor[o]}
 		}
+		r.mayAhead = m.ahead && o == OriginExec && aheadNow().aheadWorkers() > 1
 		m.fill(o)
 	}
 	return nil
@@ -125,7 +136,7 @@ func (m *merger) drained() State {
 	st := m.state
 	for o := range NumOrigins {
 		if m.active[o] {
-			st.Cursor[o] = m.r[o].scan.pos()
+			st.Cursor[o] = m.r[o].pos()
 			if o != OriginExec {
 				st.Prev[o] = m.r[o].prev
 			}
@@ -138,6 +149,7 @@ func (m *merger) drained() State {
 // must be reset before its next use.
 func (m *merger) releaseBuffers() {
 	for o := range NumOrigins {
+		m.r[o].stopAhead()
 		m.r[o].scan.releaseBuffer()
 		m.has[o] = false
 	}

@@ -23,17 +23,27 @@ type originReader struct {
 	origin Origin
 	scan   lineScanner
 	json   jsonParser
-	prev   Time // text: the timestamp the next unstamped line inherits
-	birth  Time // text: the file's birth time
+	line   execLine // exec: the line being parsed
+	prev   Time     // text: the timestamp the next unstamped line inherits
+	birth  Time     // text: the file's birth time
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
+
+	// exec: parse on other cores once a long read is under way
+	// (pipeline.go). ahead is the running parse-ahead, owned by this
+	// reader: stopped by start, stopAhead and at its end.
+	mayAhead bool
+	set      *fileSet // the files start was given, for ahead's own clone
+	ahead    *parseAhead
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
 func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
+	r.stopAhead() // and no parse-ahead until the merger allows it again
+	r.json.only = r.mask
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0
@@ -58,6 +68,28 @@ func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 
 // next returns the next entry and the position just past it.
 func (r *originReader) next() (e Entry, end Pos, ok bool) {
+	if r.ahead != nil {
+		return r.nextAhead()
+	}
+	if r.mayAhead && r.read >= aheadNow().after {
+		r.mayAhead = false
+		if r.startAhead() {
+			return r.nextAhead()
+		}
+	}
+	return r.nextLine()
+}
+
+// pos returns the position of the next unconsumed byte.
+func (r *originReader) pos() Pos {
+	if r.ahead != nil {
+		return r.ahead.pos
+	}
+	return r.scan.pos()
+}
+
+// nextLine returns the next entry that r's own scanner finds.
+func (r *originReader) nextLine() (e Entry, end Pos, ok bool) {
 	for {
 		line, end, ok := r.scan.next()
 		r.read += int64(len(line))
@@ -71,7 +103,7 @@ func (r *originReader) next() (e Entry, end Pos, ok bool) {
 			continue
 		}
 		if r.origin == OriginExec {
-			if e, ok = r.execEntry(line[:len(line)-1]); ok {
+			if r.execEntry(line[:len(line)-1], &e) {
 				return e, end, true
 			}
 			continue
@@ -80,16 +112,19 @@ func (r *originReader) next() (e Entry, end Pos, ok bool) {
 	}
 }
 
-func (r *originReader) execEntry(line []byte) (Entry, bool) {
-	x, ok := r.json.parse(line)
-	if !ok {
+// execEntry parses an exec.log line into e; false for a line skipped (bad,
+// or of a source the reader does not yield).
+func (r *originReader) execEntry(line []byte, e *Entry) bool {
+	x := &r.line
+	if !r.json.parseInto(line, x) {
 		r.counts.Malformed++
-		return Entry{}, false
+		return false
 	}
 	if !r.mask.Has(x.source) {
-		return Entry{}, false
+		return false
 	}
-	return Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}, true
+	*e = Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}
+	return true
 }
 
 // textEntry parses a text line, given with its newline. The body is the

@@ -25,6 +25,17 @@ type lineScanner struct {
 	err   error // first read error
 	// tooLong counts the lines skipped for being longer than MaxLineLen.
 	tooLong int
+	// A scanner given a limit (limit, stopLong) reads only the lines that
+	// start before offset stopOff of files[stopIdx], and stops before a line
+	// longer than stopLong (> 0), setting long: a parse-ahead worker leaves
+	// such a line to the merge's own reader.
+	limited bool
+	stopIdx int
+	stopOff int64
+	long    bool
+	// stopLong is the longest line a limited scanner yields; 0: no bound
+	// but MaxLineLen.
+	stopLong int
 }
 
 // chunkPool recycles read buffers: a handle keeps one only while it reads.
@@ -45,6 +56,18 @@ func (s *lineScanner) reset(files []fileRef, idx int, off int64) {
 	s.files, s.idx, s.off = files, idx, off
 	s.r, s.w = 0, 0
 	s.err = nil
+	s.limited, s.long, s.stopLong = false, false, 0
+}
+
+// limit bounds the scanner, after reset, to the lines that start before
+// offset off of files[idx] and are at most long bytes (0: MaxLineLen).
+func (s *lineScanner) limit(idx int, off int64, long int) {
+	s.limited, s.stopIdx, s.stopOff, s.stopLong = true, idx, off, long
+}
+
+// past reports whether the next line starts at or beyond the limit.
+func (s *lineScanner) past() bool {
+	return s.limited && (s.idx > s.stopIdx || s.idx == s.stopIdx && s.off >= s.stopOff)
 }
 
 // pos returns the position of the next unconsumed byte.
@@ -60,8 +83,12 @@ func (s *lineScanner) pos() Pos {
 // the scanner's buffer (or a copy of a rotated file's unterminated tail, given
 // a newline) and may be modified in place by the caller until the next call.
 func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
-	for s.idx < len(s.files) {
+	for s.idx < len(s.files) && !s.past() {
 		if nl := bytes.IndexByte(s.buf[s.r:s.w], '\n'); nl >= 0 {
+			if s.stopLong > 0 && nl > s.stopLong {
+				s.long = true
+				return nil, Pos{}, false
+			}
 			line = s.buf[s.r : s.r+nl+1]
 			s.r += nl + 1
 			s.off += int64(nl + 1)
@@ -70,6 +97,10 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 				continue
 			}
 			return line, s.pos(), true
+		}
+		if s.stopLong > 0 && s.w-s.r > s.stopLong {
+			s.long = true
+			return nil, Pos{}, false
 		}
 		if s.fill() {
 			continue

@@ -316,6 +316,7 @@ func (s *segment) reset(st State) error {
 		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
 	}
 	s.parsed += s.m.read()
+	s.m.allowAhead() // release and the end of a read call releaseBuffers
 	return s.m.reset(s.files, s.view.stream(), st)
 }
 
@@ -343,6 +344,7 @@ func (s *segment) renderNext() bool {
 func (s *segment) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.m.releaseBuffers() // stops a parse-ahead before its files go
 	s.files.release()
 	s.files = nil
 	s.cache.release()

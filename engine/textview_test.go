@@ -51,7 +51,8 @@ func TestTextEscapingProperty(t *testing.T) {
 		}
 		line := fmt.Appendf(nil, `{"t":"%s","s":"stdout","d":%s}`, tsAt(1), d)
 		or := originReader{origin: OriginExec, mask: MaskAll}
-		x, ok := or.execEntry(line)
+		var x Entry
+		ok := or.execEntry(line, &x)
 		if !ok || string(x.Body) != string(body) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}

@@ -1,0 +1,391 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Parse-ahead: the files of the exec chain are independent until the
+// merge, so a long read parses them on other cores. The rest of the chain
+// from the reader's position is cut into spans of 512 KiB of one
+// file; a span owns the lines that start in it. Workers parse spans, in
+// order of their index, into batches: entries with their bodies copied
+// into the batch, the position after each, and the bytes and skipped lines
+// the reader's own scanner would have counted before each. The merge's
+// reader replays the batches in span order, so that everything it yields
+// and counts is what a serial read yields and counts, entry by entry.
+//
+// A worker stops before a line longer than 2 MiB: the rest of its
+// span, from that line on, is parsed by the merge's reader itself, with
+// its own scanner, as a serial read would (so a worker's buffers stay
+// small and a long line is held once).
+//
+// Bounds and ownership. A parseAhead is owned by one originReader; it holds
+// its own clone of the fileSet, released when it stops. At most
+// 2 × workers batches exist, plus the reader's own: a worker takes a free
+// batch before it takes the next span, and the reader gives a batch back
+// once it has moved past it, so at most that many spans are parsed and
+// not yet consumed; the reader parses a span itself, into its own batch,
+// only when no worker has taken it. A
+// batch holds the entries of one span: at most 512 KiB plus one line of
+// at most 2 MiB of input, decoded (a body is at most three times
+// its JSON string, when every byte is invalid UTF-8 and becomes U+FFFD).
+// The workers end when the reader reaches the end of the spans, on a read
+// error, and when the reader is reset or releases its buffers (stop
+// waits for them).
+
+// aheadConfig is the parse-ahead's settings.
+type aheadConfig struct {
+	span    int64 // the input of one span, in bytes
+	bigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
+	// after is how much a reader reads serially before it starts parsing
+	// ahead: a short read (a random 4 KiB read of a view renders from a
+	// checkpoint 48 KiB back) never starts workers.
+	after   int64
+	least   int64 // the least input left that is worth parsing ahead
+	workers int   // the most workers of one reader
+	// readerFirst makes the reader take the next span itself whenever no
+	// worker has, even when a batch may be on its way (tests use it to
+	// exercise both ways a span is parsed).
+	readerFirst bool
+}
+
+var aheadDefaults = aheadConfig{span: 512 << 10, bigLine: 2 << 20, after: 256 << 10, least: 2 << 20, workers: 4}
+
+// aheadSettings holds the settings in use when not the defaults (tests
+// and the …Serial benchmarks set others).
+var aheadSettings atomic.Pointer[aheadConfig]
+
+// aheadNow returns the settings in use.
+func aheadNow() *aheadConfig {
+	if c := aheadSettings.Load(); c != nil {
+		return c
+	}
+	return &aheadDefaults
+}
+
+// aheadKeep is the largest decoding buffer a worker keeps after a span.
+const aheadKeep = 1 << 20
+
+// aheadLive counts the parse-ahead workers running in the process.
+var aheadLive atomic.Int64
+
+// aheadWorkers returns how many workers a parse-ahead runs: one per core
+// the Go scheduler uses, at most c.workers. Below two, the reader parses
+// serially (one core gains nothing from a hand-over).
+func (c *aheadConfig) aheadWorkers() int { return min(runtime.GOMAXPROCS(0), c.workers) }
+
+// span is the part of one file of the chain whose lines a worker parses.
+type span struct {
+	idx      int   // the file's index in the chain
+	from, to int64 // the lines that start in [from, to)
+	first    bool  // a line starts at from: the reader's position or the file's start
+}
+
+// record is one entry of a spanBatch, with what the reader counts up to it.
+type record struct {
+	e       Entry // its body is data[body:bodyEnd] of the spanBatch
+	body    int
+	bodyEnd int
+	end     Pos
+	read    int64  // bytes of lines scanned since the previous record, its own included
+	skipped Counts // lines skipped since the previous record
+}
+
+// spanBatch is the parsed content of one span.
+type spanBatch struct {
+	recs  []record
+	data  []byte // the bodies
+	read  int64  // bytes scanned after the last record
+	skip  Counts // lines skipped after the last record
+	empty bool   // no line starts in the span
+	end   Pos    // the position after the span's last line
+	rest  int64  // >= 0: the worker stopped before a long line there
+	err   error
+}
+
+// parseAhead runs the workers of one reader and hands their batches over
+// in span order.
+type parseAhead struct {
+	files *fileSet // the clone the workers read
+	chain []fileRef
+	mask  SourceMask
+	long  int  // the settings' bigLine at the start
+	first bool // the settings' readerFirst at the start
+	spans []span
+	taken atomic.Int64 // spans taken by workers
+	free  chan *spanBatch
+	ready []chan *spanBatch // span i's spanBatch is sent on ready[i%len(ready)]
+	quit  chan struct{}
+	wg    sync.WaitGroup
+
+	// The reader's side.
+	self     originReader // parses a span no worker has taken yet
+	own      *spanBatch   // the batch self parses into, not one of free's
+	got      int          // spans received
+	cur      *spanBatch   // the span being replayed
+	at       int          // its next record
+	tailDone bool         // its trailing counts were added
+	inRest   bool         // the reader's scanner parses the rest of its span
+	done     bool         // every span replayed, or an error
+	pos      Pos          // the position of the next unconsumed byte
+}
+
+// startAhead starts parsing the rest of the chain ahead, from the
+// position of r's scanner, if enough is left. The bytes r's scanner read
+// ahead are dropped.
+func (r *originReader) startAhead() bool {
+	s := &r.scan
+	c := aheadNow()
+	workers := c.aheadWorkers()
+	if r.set == nil || s.err != nil || s.limited || workers < 2 || s.idx >= len(s.files) {
+		return false
+	}
+	spans, left := cutSpans(s.files, s.idx, s.off, c.span)
+	if left < c.least {
+		return false
+	}
+	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a.chain = a.files.origin(OriginExec)
+	a.self.origin, a.self.mask, a.self.json.only = OriginExec, r.mask, r.mask
+	a.own = &spanBatch{}
+	n := 2 * workers
+	a.free = make(chan *spanBatch, n)
+	a.ready = make([]chan *spanBatch, n)
+	for i := range n {
+		a.free <- &spanBatch{}
+		a.ready[i] = make(chan *spanBatch, 1)
+	}
+	a.wg.Add(workers)
+	aheadLive.Add(int64(workers))
+	for range workers {
+		go a.work()
+	}
+	s.releaseBuffer()
+	r.ahead = a
+	return true
+}
+
+// cutSpans cuts the chain from offset off of files[idx] into spans of
+// length bytes, and returns them with the bytes they cover. Every file has
+// at least one span, so that the position after the last one is in the
+// last file.
+func cutSpans(files []fileRef, idx int, off, length int64) ([]span, int64) {
+	var spans []span
+	var left int64
+	for i := idx; i < len(files); i++ {
+		from := int64(0)
+		if i == idx {
+			from = off
+		}
+		size := max(files[i].size, from)
+		left += size - from
+		for at, first := from, true; first || at < size; at, first = at+length, false {
+			spans = append(spans, span{idx: i, from: at, to: min(at+length, size), first: first})
+		}
+	}
+	return spans, left
+}
+
+// stopAhead stops r's parse-ahead, if any, and waits for its workers.
+func (r *originReader) stopAhead() {
+	if r.ahead != nil {
+		r.ahead.stop()
+		r.ahead = nil
+	}
+	r.mayAhead = false
+}
+
+// stop ends the workers, waits for them and releases the files.
+func (a *parseAhead) stop() {
+	if a.files == nil {
+		return
+	}
+	close(a.quit)
+	a.wg.Wait()
+	a.self.scan.releaseBuffer()
+	a.files.release()
+	a.files, a.chain, a.cur, a.own, a.free, a.ready = nil, nil, nil, nil, nil, nil
+	a.done = true
+}
+
+// work parses spans until none is left or the reader stops.
+func (a *parseAhead) work() {
+	defer a.wg.Done()
+	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
+	var w originReader
+	w.origin, w.mask = OriginExec, a.mask
+	w.json.only = a.mask
+	defer w.scan.releaseBuffer()
+	for {
+		var b *spanBatch
+		select {
+		case b = <-a.free:
+		case <-a.quit:
+			return
+		}
+		i := int(a.taken.Add(1)) - 1
+		if i >= len(a.spans) {
+			return
+		}
+		a.parse(&w, b, a.spans[i])
+		select {
+		case a.ready[i%len(a.ready)] <- b: // never full: see parseAhead
+		case <-a.quit:
+			return
+		}
+	}
+}
+
+// parse parses the lines that start in sp into b, with w.
+func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
+	*b = spanBatch{recs: b.recs[:0], data: b.data[:0], rest: -1}
+	from := sp.from
+	if !sp.first {
+		var ok bool
+		var err error
+		if from, ok, err = lineStart(a.chain[sp.idx], sp.from, sp.to); err != nil || !ok {
+			b.empty, b.err = true, err
+			return
+		}
+	}
+	w.scan.reset(a.chain, sp.idx, from)
+	w.scan.limit(sp.idx, sp.to, a.long)
+	w.read, w.counts = 0, Counts{}
+	var read int64
+	var counts Counts
+	for {
+		e, end, ok := w.nextLine()
+		if !ok {
+			break
+		}
+		rec := record{e: e, body: len(b.data), end: end, read: w.read - read, skipped: w.counts.minus(counts)}
+		b.data = append(b.data, e.Body...)
+		rec.e.Body, rec.bodyEnd = nil, len(b.data)
+		b.recs = append(b.recs, rec)
+		read, counts = w.read, w.counts
+	}
+	b.read, b.skip = w.read-read, w.counts.minus(counts)
+	b.end, b.err = w.scan.pos(), w.scan.err
+	if w.scan.long {
+		b.rest = w.scan.off
+	}
+	if cap(w.json.scratch) > aheadKeep || cap(w.json.b64) > aheadKeep { // a long line grew them
+		w.json = jsonParser{only: a.mask}
+	}
+}
+
+// lineStart returns the first offset in [from, to) of f at which a line
+// starts (the byte before it is a newline); ok is false if none does.
+func lineStart(f fileRef, from, to int64) (int64, bool, error) {
+	var buf [16 << 10]byte
+	for at := from - 1; at < to-1; {
+		n, err := f.f.ReadAt(buf[:min(int64(len(buf)), to-1-at)], at)
+		for i, c := range buf[:n] {
+			if c == '\n' {
+				return at + int64(i) + 1, true, nil
+			}
+		}
+		at += int64(n)
+		if err != nil && err != io.EOF {
+			return 0, false, fmt.Errorf("read %s: %w", f.f.Name(), err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return 0, false, nil
+}
+
+// nextAhead returns the next entry of the batches, in span order.
+func (r *originReader) nextAhead() (Entry, Pos, bool) {
+	a := r.ahead
+	for !a.done {
+		if a.cur == nil {
+			a.receive(r)
+			continue
+		}
+		b := a.cur
+		if a.at < len(b.recs) {
+			rec := &b.recs[a.at]
+			a.at++
+			r.read += rec.read
+			r.counts.Add(rec.skipped)
+			e := rec.e
+			e.Body = b.data[rec.body:rec.bodyEnd:rec.bodyEnd]
+			return e, rec.end, true
+		}
+		if !a.tailDone {
+			a.tailDone = true
+			r.read += b.read
+			r.counts.Add(b.skip)
+			if !b.empty {
+				a.pos = b.end
+			}
+			if b.rest >= 0 {
+				sp := a.spans[a.got-1]
+				r.scan.reset(a.chain, sp.idx, b.rest)
+				r.scan.limit(sp.idx, sp.to, 0)
+				a.inRest = true
+			}
+		}
+		if a.inRest {
+			if e, end, ok := r.nextLine(); ok {
+				return e, end, true
+			}
+			a.inRest = false
+			a.pos = r.scan.pos()
+			if r.scan.err != nil {
+				a.stop()
+				break
+			}
+		}
+		a.cur = nil
+		if b != a.own {
+			a.free <- b // room: this batch came from free
+		}
+	}
+	return Entry{}, Pos{}, false
+}
+
+// receive takes the next span's batch, or stops a at the end or on an
+// error (which r's scanner then reports). If no worker has taken that span
+// yet (they are all busy, or not scheduled on a busy machine), the reader
+// parses it itself rather than wait.
+func (a *parseAhead) receive(r *originReader) {
+	if a.got == len(a.spans) {
+		a.stop()
+		return
+	}
+	slot := a.ready[a.got%len(a.ready)]
+	var b *spanBatch
+	if !a.first {
+		select {
+		case b = <-slot:
+		default:
+		}
+	}
+	if b == nil {
+		if a.taken.CompareAndSwap(int64(a.got), int64(a.got)+1) {
+			b = a.own
+			a.parse(&a.self, b, a.spans[a.got])
+		} else {
+			b = <-slot
+		}
+	}
+	a.got++
+	if b.err != nil {
+		r.scan.err = b.err
+		a.stop()
+		return
+	}
+	a.cur, a.at, a.tailDone = b, 0, false
+}
+
+// minus returns c less o.
+func (c Counts) minus(o Counts) Counts {
+	return Counts{Malformed: c.Malformed - o.Malformed, TooLong: c.TooLong - o.TooLong, Empty: c.Empty - o.Empty}
+}
