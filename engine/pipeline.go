@@ -24,8 +24,9 @@ import (
 // small and a long line is held once).
 //
 // Bounds and ownership. A parseAhead is owned by one originReader; it holds
-// its own clone of the fileSet, released when it stops. At most
-// 2 × workers batches exist, plus the reader's own: a worker takes a free
+// its own clone of the fileSet, released when it stops. The workers of all
+// the process's reads together are at most GOMAXPROCS (takeWorkers). At
+// most 2 × workers batches exist, plus the reader's own: a worker takes a free
 // batch before it takes the next span, and the reader gives a batch back
 // once it has moved past it, so at most that many spans are parsed and
 // not yet consumed; the reader parses a span itself, into its own batch,
@@ -72,6 +73,24 @@ const aheadKeep = 1 << 20
 
 // aheadLive counts the parse-ahead workers running in the process.
 var aheadLive atomic.Int64
+
+// takeWorkers reserves up to want workers in aheadLive, so that the
+// workers of every read of the process together never outnumber the cores
+// the Go scheduler uses (nor their batches 2 × GOMAXPROCS): a read that
+// finds none free reads serially, as it would on one core. Each worker
+// gives its place back when it ends.
+func takeWorkers(want int) int {
+	for {
+		live := aheadLive.Load()
+		n := min(int64(want), int64(runtime.GOMAXPROCS(0))-live)
+		if n < 1 {
+			return 0
+		}
+		if aheadLive.CompareAndSwap(live, live+n) {
+			return int(n)
+		}
+	}
+}
 
 // aheadWorkers returns how many workers a parse-ahead runs: one per core
 // the Go scheduler uses, at most c.workers. Below two, the reader parses
@@ -140,13 +159,16 @@ type parseAhead struct {
 func (r *originReader) startAhead() bool {
 	s := &r.scan
 	c := aheadNow()
-	workers := c.aheadWorkers()
-	if r.set == nil || s.err != nil || s.limited || workers < 2 || s.idx >= len(s.files) {
+	if r.set == nil || s.err != nil || s.limited || c.aheadWorkers() < 2 || s.idx >= len(s.files) {
 		return false
 	}
 	spans, left := cutSpans(s.files, s.idx, s.off, c.span)
 	if left < c.least {
 		return false
+	}
+	workers := takeWorkers(c.aheadWorkers())
+	if workers == 0 {
+		return false // every core already parses ahead for another read
 	}
 	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
@@ -160,7 +182,6 @@ func (r *originReader) startAhead() bool {
 		a.ready[i] = make(chan *spanBatch, 1)
 	}
 	a.wg.Add(workers)
-	aheadLive.Add(int64(workers))
 	for range workers {
 		go a.work()
 	}

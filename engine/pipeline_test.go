@@ -174,6 +174,65 @@ func TestParseAheadOneCore(t *testing.T) {
 	}
 }
 
+// TestParseAheadSharesCores: the workers of two reads at once together
+// never outnumber the scheduler's cores; a read that finds none free reads
+// serially and yields the same entries; the places are given back.
+func TestParseAheadSharesCores(t *testing.T) {
+	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20})
+	d := hostileChain(t, 3, 100)
+	files, err := openFileSet(d.open().table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.release()
+	want := runMerge(t, files, MaskAll, State{}, false)
+	var ms [3]merger
+	var got [3][]Entry
+	ahead := make([]bool, len(ms))
+	for i := range ms {
+		ms[i].allowAhead()
+		if err := ms[i].reset(files, MaskAll, State{}); err != nil {
+			t.Fatal(err)
+		}
+		defer ms[i].releaseBuffers()
+	}
+	for more := true; more; {
+		more = false
+		for i := range ms { // one entry of each read in turn
+			e, ok := ms[i].next()
+			if !ok {
+				continue
+			}
+			more = true
+			c := *e
+			c.Body = bytes.Clone(e.Body)
+			got[i] = append(got[i], c)
+			ahead[i] = ahead[i] || ms[i].r[OriginExec].ahead != nil
+			if n := aheadLive.Load(); n > int64(runtime.GOMAXPROCS(0)) {
+				t.Fatalf("%d parse-ahead workers on %d cores", n, runtime.GOMAXPROCS(0))
+			}
+		}
+	}
+	if !ahead[0] {
+		t.Fatal("the first read never parsed ahead: the test proves nothing")
+	}
+	if ahead[1] && ahead[2] {
+		t.Fatal("three reads all parsed ahead on four cores with four workers each")
+	}
+	for i := range ms {
+		if len(got[i]) != len(want.steps) {
+			t.Fatalf("read %d: %d entries, a serial read gives %d", i, len(got[i]), len(want.steps))
+		}
+		for j, e := range got[i] {
+			if w := want.steps[j].e; e.Time != w.Time || e.Source != w.Source || !bytes.Equal(e.Body, w.Body) {
+				t.Fatalf("read %d entry %d = %+v, a serial read gives %+v", i, j, e, w)
+			}
+		}
+		ms[i].releaseBuffers()
+	}
+	waitWorkers(t, "after three reads", runtime.NumGoroutine())
+}
+
 // waitWorkers waits until no parse-ahead worker runs and the goroutine
 // count is back to base, or fails after a deadline.
 func waitWorkers(t testing.TB, what string, base int) {
