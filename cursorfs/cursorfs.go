@@ -75,7 +75,7 @@ func (f *FS) shutDown() bool {
 
 // Errno maps an error of a handle to the errno a read or write returns:
 // nil and io.EOF are 0, a syscall.Errno is itself, an invalid cursor or time
-// is EINVAL, a missing sandbox ENOENT, anything else EIO.
+// is EINVAL, a missing sandbox or session ENOENT, anything else EIO.
 func Errno(err error) syscall.Errno {
 	var errno syscall.Errno
 	switch {
@@ -85,7 +85,7 @@ func Errno(err error) syscall.Errno {
 		return errno
 	case errors.Is(err, engine.ErrInvalidCursor), errors.Is(err, ErrBadPosition):
 		return syscall.EINVAL
-	case errors.Is(err, engine.ErrNoSandbox):
+	case errors.Is(err, engine.ErrNoSandbox), errors.Is(err, engine.ErrNoSession):
 		return syscall.ENOENT
 	}
 	return syscall.EIO

@@ -24,6 +24,7 @@ var kinds = [...]kind{
 	KindSeek:      seekKind{},
 	KindCursor:    cursorKind{},
 	KindBootError: bootErrorKind{},
+	KindInfo:      infoKind{},
 }
 
 // sb returns the engine's sandbox of n.
@@ -35,7 +36,7 @@ func viewStat(n *Node) (int64, time.Time, error) {
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	st, err := sb.Stat(Files[n.index].View)
+	st, err := sb.Stat(n.view())
 	return st.Size, st.ModTime, err
 }
 
@@ -45,7 +46,7 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 	if err != nil {
 		return nil, err
 	}
-	h, err := open(sb, Files[n.index].View)
+	h, err := open(sb, n.view())
 	if err != nil {
 		return nil, err
 	}

@@ -105,11 +105,19 @@ type state struct {
 	opts Options
 	rec  *recorder
 
-	mu    sync.Mutex
-	inos  map[string]uint64 // sandbox name → inode number of its directory
-	dirs  map[string]*listing
-	list  listing // the root's
-	start time.Time
+	mu       sync.Mutex
+	inos     map[string]uint64 // sandbox name → inode number of its directory
+	dirs     map[string]*listing
+	sessInos map[sessionKey]uint64 // inode numbers of session directories
+	sessDirs map[string]*listing   // of the sandboxes' sessions directories
+	list     listing               // the root's
+	start    time.Time
+}
+
+// sessionKey names a session directory.
+type sessionKey struct {
+	sandbox string
+	id      uint64
 }
 
 func newState(fsys *cursorfs.FS, o Options) *state {
@@ -117,6 +125,7 @@ func newState(fsys *cursorfs.FS, o Options) *state {
 	return &state{
 		fsys: fsys, opts: o,
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
+		sessInos: make(map[sessionKey]uint64), sessDirs: make(map[string]*listing),
 		list: listing{mtime: now}, start: now,
 	}
 }
@@ -137,14 +146,50 @@ func (s *state) sandboxIno(name string) uint64 {
 	return ino
 }
 
-// dirListing returns the listing record of sandbox name's directory.
-func (s *state) dirListing(name string) *listing {
+// sessionIno returns the stable inode number of the directory of session
+// id of sandbox: session directories take numbers from sessionInoBase up,
+// in the order they are first met, each followed by those of its files
+// (base+1+index in cursorfs.SessionFiles). Like the sandboxes', the
+// numbers of a mount's life are kept: one map entry per session met.
+func (s *state) sessionIno(sandbox string, id uint64) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.dirs[name]
+	k := sessionKey{sandbox, id}
+	ino, ok := s.sessInos[k]
+	if !ok {
+		ino = sessionInoBase + uint64(len(s.sessInos))*sessionStride
+		s.sessInos[k] = ino
+	}
+	return ino
+}
+
+// Session directories' inode numbers: far above the sandboxes' (which
+// would need 2^57 sandboxes to reach them), with room for the files of
+// cursorfs.SessionFiles after each.
+const (
+	sessionInoBase = 1 << 62
+	sessionStride  = 16
+)
+
+// dirListing returns the listing record of sandbox name's directory.
+func (s *state) dirListing(name string) *listing {
+	return s.listingIn(s.dirs, name)
+}
+
+// sessionsListing returns the listing record of the sessions directory of
+// sandbox name.
+func (s *state) sessionsListing(name string) *listing {
+	return s.listingIn(s.sessDirs, name)
+}
+
+// listingIn returns the listing record of name in m, made on first use.
+func (s *state) listingIn(m map[string]*listing, name string) *listing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := m[name]
 	if l == nil {
 		l = &listing{mtime: s.start}
-		s.dirs[name] = l
+		m[name] = l
 	}
 	return l
 }

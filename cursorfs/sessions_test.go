@@ -1,0 +1,148 @@
+package cursorfs
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/msbwriter"
+)
+
+// TestParseSessionName: only the canonical decimal form of a 64-bit id
+// names a session directory.
+func TestParseSessionName(t *testing.T) {
+	for name, want := range map[string]uint64{"0": 0, "7": 7, "18446744073709551615": 1<<64 - 1} {
+		if id, ok := ParseSessionName(name); !ok || id != want {
+			t.Errorf("%q: %d %v, want %d", name, id, ok, want)
+		}
+	}
+	for _, name := range []string{"", "007", "00", "+7", "-7", "7x", "x7", " 7", "7 ", "0x7", "1e3", "18446744073709551616", "99999999999999999999", "٣"} {
+		if id, ok := ParseSessionName(name); ok {
+			t.Errorf("%q: session %d, want none", name, id)
+		}
+	}
+}
+
+// TestFormatTimeNano: nine digits of fraction, UTC, leap seconds as :60.
+func TestFormatTimeNano(t *testing.T) {
+	for _, c := range []struct {
+		t    engine.Time
+		want string
+	}{
+		{engine.TimeOf(time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)), "2026-05-01T10:00:00.123456789Z"},
+		{engine.TimeOf(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)), "2026-05-01T10:00:00.000000000Z"},
+		{engine.Time{Sec: time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC).Unix(), Nsec: 1e9 + 5}, "2016-12-31T23:59:60.000000005Z"},
+		{engine.MinTime, "0000-01-01T00:00:00.000000000Z"},
+	} {
+		if got := FormatTimeNano(c.t); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.t, got, c.want)
+		}
+	}
+}
+
+// TestAppendSessionJSON: the info object has its keys in order, sources
+// in the order stdout, stderr, output, and parses as JSON.
+func TestAppendSessionJSON(t *testing.T) {
+	c, err := engine.ParseCursor("AwECAwQFBgcIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := engine.SessionInfo{
+		ID:      42,
+		First:   engine.TimeOf(time.Date(2026, 5, 1, 10, 0, 0, 5, time.UTC)),
+		Last:    engine.TimeOf(time.Date(2026, 5, 1, 11, 0, 0, 0, time.UTC)),
+		Sources: 1<<engine.SourceOutput | 1<<engine.SourceStdout,
+		Entries: 3, Bytes: 17, Cursor: c,
+	}
+	got := string(AppendSessionJSON(nil, si))
+	want := `{"id":42,"first":"2026-05-01T10:00:00.000000005Z","last":"2026-05-01T11:00:00.000000000Z","sources":["stdout","output"],"entries":3,"bytes":17,"cursor":"` + c.String() + "\"}\n"
+	if got != want {
+		t.Fatalf("\n got %s\nwant %s", got, want)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(got), &v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionLookup: the sandbox lists sessions/ last; a session's names
+// resolve, others are ENOENT; an absent session is an error wrapping
+// fs.ErrNotExist that maps to ENOENT; its info is ENOENT too.
+func TestSessionLookup(t *testing.T) {
+	b := newBox(t, "box", 3, 0)
+	ents, err := b.fs.List("box", false)
+	must(t, err)
+	if last := ents[len(ents)-1]; last.Name != SessionsDir || !last.Dir {
+		t.Errorf("last entry %+v, want the sessions directory", last)
+	}
+	for _, f := range SessionFiles {
+		if _, err := b.fs.LookupSession("box", 1, f.Name); err != nil {
+			t.Errorf("%s: %v", f.Name, err)
+		}
+	}
+	for _, name := range []string{"system", "seek", "cursor", "", "info.follow"} {
+		if _, err := b.fs.LookupSession("box", 1, name); Errno(err) != syscall.ENOENT {
+			t.Errorf("%q: %v, want ENOENT", name, err)
+		}
+	}
+	if _, err := b.fs.Session("box", 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.fs.Session("box", 9)
+	if !errors.Is(err, fs.ErrNotExist) || Errno(err) != syscall.ENOENT {
+		t.Errorf("absent session: %v", err)
+	}
+	if _, err := b.fs.Session("nope", 1); Errno(err) != syscall.ENOENT {
+		t.Errorf("absent sandbox: %v", err)
+	}
+	n, err := b.fs.LookupSession("box", 9, "info")
+	must(t, err)
+	if _, err := n.Stat(); Errno(err) != syscall.ENOENT {
+		t.Errorf("info of an absent session: %v, want ENOENT", err)
+	}
+	if ListSession(true)[len(SessionFiles)-1].Name != "output.live" || len(ListSession(false)) != 6 {
+		t.Errorf("ListSession: %v / %v", ListSession(false), ListSession(true))
+	}
+}
+
+// TestSessionInfoFile: info shows the session's fields as JSON, its stat
+// size is what an open reads, and its time is the last entry's.
+func TestSessionInfoFile(t *testing.T) {
+	b := newBox(t, "box", 0, 0)
+	t1 := time.Date(2026, 5, 1, 10, 0, 0, 123e6, time.UTC) // msbwriter writes milliseconds
+	t2 := t1.Add(time.Second)
+	must(t, b.w.Exec(msbwriter.Chunk{Time: t1, Source: msbwriter.SourceStdout, Data: []byte("ab"), ID: 3, HasID: true}))
+	must(t, b.w.Exec(msbwriter.Chunk{Time: t2, Source: "output", Data: []byte("cde\n"), ID: 3, HasID: true}))
+	must(t, b.w.Exec(msbwriter.Chunk{Time: t2, Source: msbwriter.SourceStdout, Data: []byte("other\n"), ID: 4, HasID: true}))
+	n, err := b.fs.LookupSession("box", 3, "info")
+	must(t, err)
+	a, err := n.Stat()
+	must(t, err)
+	h, err := n.Open(syscall.O_RDONLY)
+	must(t, err)
+	defer h.Close()
+	data := readAll(t, h.(*Bytes))
+	if int64(len(data)) != a.Size || !a.ModTime.Equal(t2) {
+		t.Errorf("stat: %d bytes at %v; read %d bytes, last entry at %v", a.Size, a.ModTime, len(data), t2)
+	}
+	var info struct {
+		ID          uint64
+		First, Last string
+		Sources     []string
+		Entries     int64
+		Bytes       int64
+		Cursor      string
+	}
+	must(t, json.Unmarshal(data, &info))
+	if info.ID != 3 || info.First != "2026-05-01T10:00:00.123000000Z" || info.Last != "2026-05-01T10:00:01.123000000Z" ||
+		len(info.Sources) != 2 || info.Sources[1] != "output" || info.Entries != 2 || info.Bytes != 6 {
+		t.Errorf("info: %s", data)
+	}
+	if _, err := engine.ParseCursor(info.Cursor); err != nil {
+		t.Errorf("info cursor: %v", err)
+	}
+}
