@@ -55,10 +55,28 @@ func TestTgidOfThread(t *testing.T) {
 }
 
 // TestInoStrideHoldsFiles: the inode numbers of a sandbox's files stay
-// below the next sandbox's directory.
+// below its sessions directory's, the last of its stride; a session's
+// files stay below the next session's directory.
 func TestInoStrideHoldsFiles(t *testing.T) {
-	if len(cursorfs.Files)+1 > inoStride {
-		t.Fatalf("%d files do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	if len(cursorfs.Files)+1 > inoStride-1 {
+		t.Fatalf("%d files and sessions/ do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	}
+	if len(cursorfs.SessionFiles)+1 > sessionStride {
+		t.Fatalf("%d session files do not fit an inode stride of %d", len(cursorfs.SessionFiles), sessionStride)
+	}
+}
+
+// TestSessionInos: a session directory's inode number is stable, distinct
+// from every other session's (of any sandbox), and far from the
+// sandboxes'.
+func TestSessionInos(t *testing.T) {
+	st := newState(nil, Options{})
+	a, b, c := st.sessionIno("x", 1), st.sessionIno("x", 2), st.sessionIno("y", 1)
+	if a == b || a == c || b == c || st.sessionIno("x", 1) != a || st.sessionIno("y", 1) != c {
+		t.Fatalf("session inodes %d %d %d, then %d %d", a, b, c, st.sessionIno("x", 1), st.sessionIno("y", 1))
+	}
+	if box := st.sandboxIno("x"); a < sessionInoBase || box >= sessionInoBase || b-a < sessionStride {
+		t.Fatalf("sandbox %d, sessions %d %d", box, a, b)
 	}
 }
 
