@@ -4,18 +4,16 @@ package engine
 type View struct {
 	Mask   SourceMask
 	Format Format
-	ByID   bool
-	ID     uint64
 }
 
 // The views the filesystem shows (SPEC §3).
 var (
-	ViewMerged     = View{Mask: MaskAll, Format: FormatText}
-	ViewMergedJSON = View{Mask: MaskAll, Format: FormatJSON}
-	ViewStdout     = View{Mask: 1 << SourceStdout, Format: FormatRaw}
-	ViewStderr     = View{Mask: 1 << SourceStderr, Format: FormatRaw}
-	ViewOutput     = View{Mask: 1 << SourceOutput, Format: FormatRaw}
-	ViewSystem     = View{Mask: 1 << SourceSystem, Format: FormatText}
+	ViewMerged     = View{MaskAll, FormatText}
+	ViewMergedJSON = View{MaskAll, FormatJSON}
+	ViewStdout     = View{1 << SourceStdout, FormatRaw}
+	ViewStderr     = View{1 << SourceStderr, FormatRaw}
+	ViewOutput     = View{1 << SourceOutput, FormatRaw}
+	ViewSystem     = View{1 << SourceSystem, FormatText}
 )
 
 // stream returns the merge a view is a subsequence of. Views that read only
@@ -34,7 +32,7 @@ func trackedViews(stream SourceMask) []View {
 	if stream == MaskAll {
 		return []View{ViewMerged, ViewMergedJSON, ViewStdout, ViewStderr, ViewOutput}
 	}
-	return []View{{Mask: stream, Format: FormatText}, {Mask: stream, Format: FormatJSON}}
+	return []View{{stream, FormatText}, {stream, FormatJSON}}
 }
 
 // maxTracked bounds len(trackedViews(…)).
