@@ -47,7 +47,7 @@ func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error)
 			b.max = k
 		}
 		b.entries++
-		if v.Mask.Has(e.Source) {
+		if v.includes(e) {
 			st := e.bodyStats()
 			seg.size += sizeOf(v.Format, e, &st)
 		}

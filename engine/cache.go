@@ -27,6 +27,8 @@ type renderCache struct {
 type chunkKey struct {
 	from, to uint64 // checkpoint serials
 	slot     int
+	byID     bool   // a session view's chunk: only session id's entries
+	id       uint64 // the session, when byID
 }
 
 // cacheChunk is one stored chunk: n bytes at off of the store's file, in an

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -30,8 +29,8 @@ type Follow struct {
 
 // OpenFollow opens view v for following.
 func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
-	if trackedIndex(v) < 0 {
-		return nil, fmt.Errorf("view %v has no index", v)
+	if err := v.check(); err != nil {
+		return nil, err
 	}
 	var f *Follow
 	err := s.withIndex(v, true, func(x *index, files *fileSet) {

@@ -14,7 +14,10 @@ type index struct {
 	cps    []checkpoint
 	end    State // every complete line below the bounds consumed
 	total  [maxTracked]int64
-	counts Counts // lines skipped below the bounds
+	counts Counts   // lines skipped below the bounds
+	tail   []idStat // the sessions after the last checkpoint, by id
+	ids    idTally  // of the pass in progress
+	sess   sessionAgg
 	m      merger
 	warm   warmer // renders the asked view during a pass
 
@@ -57,7 +60,9 @@ func (x *index) update(files *fileSet, warm int) error {
 	if x.files != nil && !rewritten && !x.mustRebuild(files) {
 		from = x.resumePoint(files)
 	}
+	x.sess.truncate(from + 1)
 	if x.files == nil || from == 0 {
+		x.sess.truncate(0)
 		cp := x.newCheckpoint()
 		cp.runMax = minKey
 		x.cps = []checkpoint{cp}
@@ -132,6 +137,9 @@ func (x *index) run(files *fileSet, warm int) error {
 	x.warm.start(x.views, warm, x.cache, cp.serial)
 	defer x.warm.done()
 	x.total = cp.offs
+	x.ids.reset()
+	tally := x.stream == MaskAll
+	var size [maxTracked]int64
 	runMax := cp.runMax
 	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
 	var mark int64
@@ -143,13 +151,18 @@ func (x *index) run(files *fileSet, warm int) error {
 		k := key{e.Time, e.Origin}
 		st := e.bodyStats()
 		for i, v := range x.views {
-			if v.Mask.Has(e.Source) {
+			size[i] = 0
+			if v.includes(e) {
 				n := sizeOf(v.Format, e, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.state.Cursor)
 				}
 				x.total[i] += n
+				size[i] = n
 			}
+		}
+		if tally && e.HasID {
+			x.ids.add(e, &size)
 		}
 		if runMax.less(k) {
 			runMax = k
@@ -158,6 +171,7 @@ func (x *index) run(files *fileSet, warm int) error {
 			mark = x.m.read()
 			cp := x.newCheckpoint()
 			cp.state, cp.offs, cp.runMax, cp.counts = x.m.state, x.total, runMax, counts()
+			cp.ids = x.ids.take()
 			x.cps = append(x.cps, cp)
 			if warm >= 0 {
 				x.warm.checkpoint(cp.serial, cp.offs[warm]-x.cps[len(x.cps)-2].offs[warm])
@@ -166,6 +180,9 @@ func (x *index) run(files *fileSet, warm int) error {
 	}
 	x.end = x.m.drained()
 	x.counts = counts()
+	x.tail = x.ids.take()
+	x.ids.reset()
+	x.sess.changed()
 	err := x.m.err()
 	x.m.releaseBuffers()
 	x.m = merger{} // keep no buffer a long line grew while idle
@@ -174,6 +191,9 @@ func (x *index) run(files *fileSet, warm int) error {
 
 // segment returns a snapshot of view v over the index as it stands.
 func (x *index) segment(v View) *segment {
+	if v.ByID {
+		return x.sessionSegment(v)
+	}
 	slot := trackedIndex(v)
 	x.cache.acquire()
 	return &segment{view: v, slot: slot, files: x.files.clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],

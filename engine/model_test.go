@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -339,9 +340,63 @@ func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
 	}
 }
 
+// sessionMerge returns the entries of session id that mask selects, in
+// the order of the full merge, and the full merge's cursor after each.
+func (m *model) sessionMerge(mask SourceMask, id uint64) ([]mEntry, []Cursor) {
+	all, curs := m.merge(MaskAll)
+	var es []mEntry
+	var cs []Cursor
+	for i, e := range all {
+		if e.id != nil && *e.id == id && mask.Has(e.source) {
+			es = append(es, e)
+			cs = append(cs, curs[i])
+		}
+	}
+	return es, cs
+}
+
+// viewEntries returns the entries of view v, session views included, and
+// the cursor after each.
+func (m *model) viewEntries(v View) ([]mEntry, []Cursor) {
+	if v.ByID {
+		return m.sessionMerge(v.Mask, v.ID)
+	}
+	return m.merge(v.Mask)
+}
+
+// sessions returns the model's sessions by id: first and last entry times
+// in merge order, sources, entries, body bytes, and the cursor after the
+// last entry.
+func (m *model) sessions() []SessionInfo {
+	all, curs := m.merge(MaskAll)
+	by := map[uint64]*SessionInfo{}
+	var ids []uint64
+	for i, e := range all {
+		if e.id == nil {
+			continue
+		}
+		s := by[*e.id]
+		if s == nil {
+			s = &SessionInfo{ID: *e.id, First: e.time}
+			by[*e.id] = s
+			ids = append(ids, *e.id)
+		}
+		s.Last, s.Cursor = e.time, curs[i]
+		s.Sources |= 1 << e.source
+		s.Entries++
+		s.Bytes += int64(len(e.body))
+	}
+	slices.Sort(ids)
+	out := make([]SessionInfo, len(ids))
+	for i, id := range ids {
+		out[i] = *by[id]
+	}
+	return out
+}
+
 // render renders a raw or text view the way SPEC §3 says.
 func (m *model) render(v View) []byte {
-	es, _ := m.merge(v.Mask)
+	es, _ := m.viewEntries(v)
 	var b []byte
 	for _, e := range es {
 		switch v.Format {
@@ -391,8 +446,11 @@ func modelEscape(p []byte) []byte {
 }
 
 // jsonl returns the decoded merged.jsonl entries of the model.
-func (m *model) jsonl() []jentry {
-	es, curs := m.merge(MaskAll)
+func (m *model) jsonl() []jentry { return m.jsonlOf(m.merge(MaskAll)) }
+
+// jsonlOf returns the decoded JSON Lines of entries es, whose cursors are
+// curs.
+func (m *model) jsonlOf(es []mEntry, curs []Cursor) []jentry {
 	out := make([]jentry, len(es))
 	for i, e := range es {
 		j := jentry{

@@ -36,7 +36,7 @@ type indexStore struct {
 }
 
 // indexMagic starts every index file; its last byte is the format version.
-const indexMagic = "MSBIDX\x00\x01"
+const indexMagic = "MSBIDX\x00\x02"
 
 // indexHeadLen is how many bytes of the head of each file the key covers.
 const indexHeadLen = 4096
@@ -225,7 +225,8 @@ func (x *index) restore(files *fileSet, wit *witness) bool {
 	}
 	x.cache.release()
 	x.cache = x.cacheSrc.newCache()
-	x.cps, x.end, x.total, x.counts = saved.cps, saved.end, saved.total, saved.counts
+	x.cps, x.end, x.total, x.counts, x.tail = saved.cps, saved.end, saved.total, saved.counts, saved.tail
+	x.sess.truncate(0)
 	x.serial = saved.cps[len(saved.cps)-1].serial
 	x.files, x.wit, x.savedAt = files, wit, len(x.cps)
 	return true
@@ -267,7 +268,7 @@ func (x *index) save(full bool) {
 	if err != nil {
 		return
 	}
-	if x.saves.save(key, &savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts}) == nil {
+	if x.saves.save(key, &savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts, tail: x.tail}) == nil {
 		x.savedAt = len(x.cps)
 	}
 }

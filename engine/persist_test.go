@@ -171,6 +171,12 @@ func FuzzDecodeIndex(f *testing.F) {
 	x := &savedIndex{cps: []checkpoint{{serial: 1}, {serial: 2, offs: [maxTracked]int64{5, 9}}}, total: [maxTracked]int64{7, 9}}
 	f.Add(encodeIndex(nil, x))
 	f.Add([]byte{})
+	withIDs := *x
+	withIDs.cps = []checkpoint{x.cps[0], x.cps[1]}
+	withIDs.cps[1].ids = []idStat{{id: 3, entries: 2, bytes: 4, size: [maxTracked]int64{3, 4}, sources: 1 << SourceStdout},
+		{id: 1<<64 - 1, entries: 1, size: [maxTracked]int64{2, 5}, first: Time{Sec: 9}, last: Time{Sec: 9, Nsec: 1e9}, sources: 1 << SourceSystem}}
+	withIDs.tail = []idStat{{id: 7, entries: 1, size: [maxTracked]int64{2}, sources: 1 << SourceOutput}}
+	f.Add(encodeIndex(nil, &withIDs))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, ok := decodeIndex(b)
 		if !ok {
@@ -186,5 +192,28 @@ func FuzzDecodeIndex(f *testing.F) {
 				t.Fatal("accepted a total below a checkpoint")
 			}
 		}
+		for i := 1; i < len(got.cps); i++ { // the ids of the interval that ends at cps[i]
+			checkDecodedIDs(t, got.cps[i].ids, got.cps[i].offs, got.cps[i-1].offs)
+		}
+		checkDecodedIDs(t, got.tail, got.total, got.cps[len(got.cps)-1].offs)
+		if len(got.cps[0].ids) != 0 {
+			t.Fatal("accepted sessions before the first checkpoint")
+		}
 	})
+}
+
+// checkDecodedIDs checks what decodeIndex promises of the sessions of one
+// interval: ids increasing, sizes within the interval's.
+func checkDecodedIDs(t *testing.T, ids []idStat, to, from [maxTracked]int64) {
+	t.Helper()
+	for j := range ids {
+		if j > 0 && ids[j].id <= ids[j-1].id {
+			t.Fatal("accepted ids out of order")
+		}
+		for v, n := range ids[j].size {
+			if n < 0 || n > to[v]-from[v] {
+				t.Fatal("accepted a session size outside its interval")
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ type savedIndex struct {
 	end    State
 	total  [maxTracked]int64
 	counts Counts
+	tail   []idStat // the sessions after the last checkpoint
 }
 
 // Fixed sizes of the encoding, all little-endian.
@@ -16,6 +17,7 @@ const (
 	stateLen      = int(NumOrigins) * (16 + timeLen)
 	countsLen     = 3 * 8
 	checkpointLen = 8 + stateLen + maxTracked*8 + timeLen + 1 + countsLen
+	idStatLen     = 3*8 + maxTracked*8 + 2*timeLen + 1
 )
 
 func appendTime(b []byte, t Time) []byte {
@@ -59,7 +61,29 @@ func encodeIndex(b []byte, x *savedIndex) []byte {
 	for _, t := range x.total {
 		b = binary.LittleEndian.AppendUint64(b, uint64(t))
 	}
-	return appendCounts(b, x.counts)
+	b = appendCounts(b, x.counts)
+	for i := range x.cps {
+		b = appendIDs(b, x.cps[i].ids)
+	}
+	return appendIDs(b, x.tail)
+}
+
+// appendIDs appends a count and the stats of one interval's sessions.
+func appendIDs(b []byte, ids []idStat) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(ids)))
+	for i := range ids {
+		st := &ids[i]
+		b = binary.LittleEndian.AppendUint64(b, st.id)
+		b = binary.LittleEndian.AppendUint64(b, uint64(st.entries))
+		b = binary.LittleEndian.AppendUint64(b, uint64(st.bytes))
+		for _, n := range st.size {
+			b = binary.LittleEndian.AppendUint64(b, uint64(n))
+		}
+		b = appendTime(b, st.first)
+		b = appendTime(b, st.last)
+		b = append(b, byte(st.sources))
+	}
+	return b
 }
 
 // decoder reads the encoding from b at off; ok turns false at the first
@@ -126,7 +150,7 @@ func decodeIndex(b []byte) (x savedIndex, ok bool) {
 	d := decoder{b: b, ok: true}
 	n := d.u64()
 	fixed := uint64(stateLen + maxTracked*8 + countsLen)
-	if !d.ok || n == 0 || n > uint64(len(b))/uint64(checkpointLen) || uint64(len(b)-d.off) != n*uint64(checkpointLen)+fixed {
+	if !d.ok || n == 0 || n > uint64(len(b))/uint64(checkpointLen) || uint64(len(b)-d.off) < n*uint64(checkpointLen)+fixed {
 		return x, false
 	}
 	x.cps = make([]checkpoint, n)
@@ -155,7 +179,57 @@ func decodeIndex(b []byte) (x savedIndex, ok bool) {
 		}
 	}
 	x.counts = d.counts()
-	return x, d.ok && d.off == len(b) && x.cps[0].serial > 0 && x.cps[0].offs == [maxTracked]int64{}
+	for i := range x.cps {
+		var room [maxTracked]int64 // the interval's size in each view
+		if i > 0 {
+			room = subSizes(x.cps[i].offs, x.cps[i-1].offs)
+		}
+		x.cps[i].ids = d.ids(room)
+	}
+	x.tail = d.ids(subSizes(x.total, x.cps[n-1].offs))
+	return x, d.ok && d.off == len(b) && x.cps[0].serial > 0 && x.cps[0].offs == [maxTracked]int64{} && len(x.cps[0].ids) == 0
+}
+
+func subSizes(a, b [maxTracked]int64) [maxTracked]int64 {
+	for v := range a {
+		a[v] -= b[v]
+	}
+	return a
+}
+
+// ids decodes one interval's sessions: a count within the bytes there
+// are, ids strictly increasing, at least one entry each, sources of
+// exec.log only, sizes within the interval's size in each view.
+func (d *decoder) ids(room [maxTracked]int64) []idStat {
+	n := d.u64()
+	if !d.ok || n > uint64(len(d.b)-d.off)/idStatLen {
+		d.ok = false
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	ids := make([]idStat, n)
+	for i := range ids {
+		st := &ids[i]
+		st.id, st.entries, st.bytes = d.u64(), d.i64(), d.i64()
+		for v := range st.size {
+			st.size[v] = d.i64()
+			if st.size[v] > room[v] {
+				d.ok = false
+			}
+		}
+		st.first, st.last = d.time(), d.time()
+		if d.ok && d.off < len(d.b) {
+			st.sources = SourceMask(d.b[d.off])
+			d.off++
+		}
+		if !d.ok || st.entries < 1 || st.sources == 0 || st.sources&^MaskAll != 0 || (i > 0 && st.id <= ids[i-1].id) {
+			d.ok = false
+			return nil
+		}
+	}
+	return ids
 }
 
 // checkpointAfter reports whether b can follow a in one index.

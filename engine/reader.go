@@ -81,7 +81,7 @@ func (r *Reader) render(want int) error {
 			return r.m.err()
 		}
 		r.st = r.m.state
-		if r.view.Mask.Has(e.Source) {
+		if r.view.includes(e) {
 			r.part.begin(r.view.Format, e, &r.m.state.Cursor)
 			r.pending = r.r.appendPiece(r.pending, &r.part)
 			if !r.part.done() {

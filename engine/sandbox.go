@@ -152,7 +152,7 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 		s.indexes[v.stream()] = x
 	}
 	slot := -1
-	if warm {
+	if warm && !v.ByID { // the pass renders sandbox views only
 		slot = trackedIndex(v)
 	}
 	err := x.update(files.clone(), slot)
@@ -190,11 +190,22 @@ type ViewStat struct {
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
+	if err := v.check(); err != nil {
+		return st, err
+	}
+	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
 	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *fileSet) {
-		st = ViewStat{Size: x.total[trackedIndex(v)], ModTime: files.modTime(v.Mask), Skipped: x.counts}
+		size := x.total[trackedIndex(v)]
+		if v.ByID {
+			size, serr = s.sessionSize(x, v)
+		}
+		st = ViewStat{Size: size, ModTime: files.modTime(v.Mask), Skipped: x.counts}
 	})
+	if err == nil {
+		err = serr
+	}
 	return st, err
 }
 
@@ -232,13 +243,22 @@ type Snapshot struct {
 
 // OpenSnapshot fixes view v as it is now.
 func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
-	if trackedIndex(v) < 0 {
-		return nil, fmt.Errorf("view %v has no index", v)
+	if err := v.check(); err != nil {
+		return nil, err
 	}
 	var snap *Snapshot
+	var serr error
 	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+		if v.ByID {
+			if _, serr = s.sessionSize(x, v); serr != nil {
+				return
+			}
+		}
 		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}
 	})
+	if err == nil {
+		err = serr
+	}
 	return snap, err
 }
 

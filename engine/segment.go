@@ -16,8 +16,9 @@ type checkpoint struct {
 	serial uint64 // unique within its index's life: names cached chunks
 	state  State
 	offs   [maxTracked]int64
-	runMax key    // the largest key of the entries before it
-	counts Counts // lines skipped before it
+	runMax key      // the largest key of the entries before it
+	counts Counts   // lines skipped before it
+	ids    []idStat // the sessions of the interval that ends here, by id; shared, never changed
 }
 
 // segment is a bounded stretch of one view: from the state of cps[0] to the
@@ -42,6 +43,8 @@ type segment struct {
 	part    entryPart // the entry whose rendering goes on after pending
 	chunk   []byte    // a chunk being rendered for the cache
 	resume  resumePoint
+	at      int   // the checkpoint the merge last started from or reached
+	parsed  int64 // input bytes the segment's merges scanned (tests)
 }
 
 // resumePoint is where the last read that reached the end of what existed
@@ -76,6 +79,7 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.state}
 		}
 		s.m.releaseBuffers()
+		s.parsed += s.m.read()
 		s.m = merger{} // nor the decoding buffers a long line grew
 		s.pending, s.chunk, s.ready, s.part = nil, nil, false, entryPart{}
 	}
@@ -108,7 +112,7 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 		if to-from > chunkMax {
 			break
 		}
-		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot}
+		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot, byID: s.view.ByID, id: s.view.ID}
 		if c, ok := s.cache.read(k, p[n:], off-from); ok {
 			n += c
 			off += int64(c)
@@ -147,11 +151,11 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("chunk %d of %v: the merge ended before its checkpoint", i, s.view)
 		}
-		if s.view.Mask.Has(e.Source) {
+		if s.view.includes(e) {
 			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.state.Cursor)
 		}
 	}
-	s.next, s.pending, s.ready, s.part = s.cps[i+1].offs[s.slot], s.pending[:0], true, entryPart{}
+	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, entryPart{}, i+1
 	return s.chunk, nil
 }
 
@@ -171,6 +175,9 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 		}
 		s.next += int64(len(s.pending))
 		s.pending = s.pending[:0]
+		if err := s.skipGap(off); err != nil {
+			return n, err
+		}
 		if off == s.next && s.part.done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
 			c, ok := s.renderInto(p[n:])
 			n += c
@@ -200,7 +207,7 @@ func (s *segment) renderInto(p []byte) (n int, ok bool) {
 		if !more {
 			return n, false
 		}
-		if !s.view.Mask.Has(e.Source) {
+		if !s.view.includes(e) {
 			continue
 		}
 		if len(e.Body) > wholeMax {
@@ -220,6 +227,27 @@ func (s *segment) renderInto(p []byte) (n int, ok bool) {
 	}
 }
 
+// skipGap moves the merge of a session segment, standing between entries
+// at off, to the last checkpoint at off if it has not started from or
+// reached it: the checkpoints of a session segment bound only the
+// intervals that hold the session, and the merge does not parse those in
+// between. Everything before that checkpoint renders before off, so the
+// jump skips nothing of the view.
+func (s *segment) skipGap(off int64) error {
+	if !s.view.ByID || off != s.next || !s.part.done() {
+		return nil
+	}
+	i := s.checkpointIndex(off)
+	if i <= s.at || s.cps[i].offs[s.slot] != off {
+		return nil
+	}
+	if err := s.reset(s.cps[i].state); err != nil {
+		return err
+	}
+	s.at = i
+	return nil
+}
+
 // checkpointIndex returns the last checkpoint at or before off.
 func (s *segment) checkpointIndex(off int64) int {
 	return max(sort.Search(len(s.cps), func(i int) bool { return s.cps[i].offs[s.slot] > off })-1, 0)
@@ -235,7 +263,9 @@ func (s *segment) checkpointBefore(off int64) int64 {
 // seek positions the merge at the last checkpoint at or before off, or at
 // the resume point if that is nearer.
 func (s *segment) seek(off int64) error {
-	cp := &s.cps[s.checkpointIndex(off)]
+	i := s.checkpointIndex(off)
+	cp := &s.cps[i]
+	s.at = i
 	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
 		if s.reset(r.state) == nil {
 			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, entryPart{}
@@ -255,6 +285,7 @@ func (s *segment) reset(st State) error {
 	if anyChanged(s.wit.changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
 	}
+	s.parsed += s.m.read()
 	return s.m.reset(s.files, s.view.stream(), st)
 }
 
@@ -270,7 +301,7 @@ func (s *segment) renderNext() bool {
 		if !ok {
 			return false
 		}
-		if s.view.Mask.Has(e.Source) {
+		if s.view.includes(e) {
 			s.part.begin(s.view.Format, e, &s.m.state.Cursor)
 			s.pending = s.r.appendPiece(s.pending, &s.part)
 			return true

@@ -11,7 +11,7 @@ import (
 
 // rewriteViews are the views compared after a rewrite.
 var rewriteViews = []View{ViewMerged, ViewMergedJSON, ViewStdout, ViewStderr, ViewOutput, ViewSystem,
-	{1 << SourceSystem, FormatJSON}}
+	{Mask: 1 << SourceSystem, Format: FormatJSON}}
 
 // scanView renders view v through a Scanner, as the logs command does.
 func scanView(t testing.TB, sb *Sandbox, v View) []byte {

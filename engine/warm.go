@@ -31,7 +31,7 @@ func (w *warmer) start(views []View, slot int, cache *renderCache, from uint64) 
 
 // add renders e, whose rendered size is size, into the chunk in progress.
 func (w *warmer) add(e *Entry, size int64, c *Cursor) {
-	if w.slot < 0 || !w.whole || !w.view.Mask.Has(e.Source) {
+	if w.slot < 0 || !w.whole || !w.view.includes(e) {
 		return
 	}
 	if size > chunkMax-int64(len(w.buf)) {

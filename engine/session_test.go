@@ -1,0 +1,375 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sessionViews are the views a session has, by the name of their file.
+var sessionViews = allViews[:5]
+
+// checkSessions compares, for every session of the model and an id no
+// entry has, every session view of sb (a snapshot, random reads, a Reader
+// from the start) with the model, and Sessions and Session with the
+// model's aggregate. It returns the views' bytes by id and name.
+func checkSessions(t *testing.T, d *tdir, sb *Sandbox, rng *rand.Rand) map[uint64]map[string][]byte {
+	t.Helper()
+	m := buildModel(t, d.logs)
+	want := m.sessions()
+	got, err := sb.Sessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Sessions: %d sessions, the model has %d (%+v vs %+v)", len(got), len(want), got, want)
+	}
+	out := make(map[uint64]map[string][]byte)
+	for i, w := range want {
+		g := got[i]
+		if g.Cursor != (Cursor{}) {
+			t.Fatalf("Sessions filled the cursor of session %d", g.ID)
+		}
+		g.Cursor = w.Cursor
+		if g != w {
+			t.Fatalf("Sessions()[%d] = %+v, the model says %+v", i, got[i], w)
+		}
+		one, err := sb.Session(w.ID)
+		if err != nil {
+			t.Fatalf("Session(%d): %v", w.ID, err)
+		}
+		if one != w {
+			t.Fatalf("Session(%d) = %+v, the model says %+v", w.ID, one, w)
+		}
+		out[w.ID] = make(map[string][]byte)
+		for _, nv := range sessionViews {
+			v := nv.v.Session(w.ID)
+			name := fmt.Sprintf("session %d %s", w.ID, nv.name)
+			st, err := sb.Stat(v)
+			if err != nil {
+				t.Fatalf("Stat(%s): %v", name, err)
+			}
+			full := snap(t, sb, v)
+			if st.Size != int64(len(full)) {
+				t.Fatalf("%s: Stat size %d, a full read gives %d bytes", name, st.Size, len(full))
+			}
+			if v.Format == FormatJSON {
+				compareJSONL(t, name, parseJSONL(t, full), m.jsonlOf(m.viewEntries(v)))
+			} else {
+				compareBytes(t, name, full, m.render(v))
+			}
+			compareBytes(t, name+" through a Reader", readerAll(t, sb, v, State{}), full)
+			checkRandomReads(t, sb, namedView{name, v}, full, rng, 4)
+			out[w.ID][nv.name] = full
+		}
+	}
+	checkNoSession(t, sb, 12345)
+	return out
+}
+
+// checkNoSession checks that id is refused as a session that does not exist.
+func checkNoSession(t *testing.T, sb *Sandbox, id uint64) {
+	t.Helper()
+	_, err := sb.Session(id)
+	if !errors.Is(err, ErrNoSession) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Session(%d) of no entry: %v, want ErrNoSession and fs.ErrNotExist", id, err)
+	}
+	if _, err := sb.Stat(ViewStdout.Session(id)); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("Stat of session %d: %v, want ErrNoSession", id, err)
+	}
+	if s, err := sb.OpenSnapshot(ViewMerged.Session(id)); !errors.Is(err, ErrNoSession) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("OpenSnapshot of session %d: %v, want ErrNoSession", id, err)
+	}
+}
+
+// TestSessionProperty: for random hostile corpora (several interleaved
+// ids, entries without id, system markers, text logs, rotations, partial
+// lines, appends between opens, entries that sort before merged ones),
+// every view of every session equals the model byte for byte, read whole,
+// at random offsets and through a Reader; Sessions and Session equal the
+// model's aggregate and cursor, also through a fresh Home; a session
+// snapshot opened before the growth keeps its bytes.
+func TestSessionProperty(t *testing.T) {
+	cases := []struct {
+		seed     uint64
+		rotateAt int64
+		noCache  bool
+	}{
+		{11, 1 << 30, false},
+		{12, 48 << 10, true},
+		{13, 20 << 10, false}, // the chain drops files: rebuilds
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint("seed", tc.seed), func(t *testing.T) {
+			t.Parallel()
+			d := newSandboxDir(t)
+			g := newCorpusGen(d, tc.seed)
+			g.RotateAt = tc.rotateAt
+			g.write(150<<10, true)
+			rng := rand.New(rand.NewPCG(tc.seed, 7))
+			sb := d.openWith(func(h *Home) {
+				if tc.noCache {
+					h.SetCacheDir("")
+				}
+			})
+			before := checkSessions(t, d, sb, rng)
+			if len(before) < 3 {
+				t.Fatalf("only %d sessions: the corpus does not exercise sessions", len(before))
+			}
+			var held []*Snapshot
+			var heldWant [][]byte
+			for id, views := range before {
+				s, err := sb.OpenSnapshot(ViewMergedJSON.Session(id))
+				if err != nil {
+					t.Fatal(err)
+				}
+				held, heldWant = append(held, s), append(heldWant, views["merged.jsonl"])
+			}
+			for step := range 3 {
+				if step == 1 {
+					g.stepBack(2 * time.Second)
+				}
+				g.write(40<<10, step < 2)
+				expireHold(sb)
+				grown := checkSessions(t, d, sb, rng)
+				fresh := d.open()
+				for id, views := range grown {
+					for _, nv := range sessionViews {
+						compareBytes(t, fmt.Sprintf("step %d: session %d %s, fresh Home", step, id, nv.name),
+							snap(t, fresh, nv.v.Session(id)), views[nv.name])
+					}
+				}
+			}
+			for i, s := range held {
+				compareBytes(t, "a session snapshot opened before the growth", readAllAt(t, s, s.Size(), 7000), heldWant[i])
+				s.Close()
+			}
+		})
+	}
+}
+
+// sessionLog writes exec.log lines: n entries of session 1 (about 100
+// bytes each), with a few entries of session 2 before entry mid (and
+// before entry mid2 if it is in range), and the markers of a session's
+// start and end, which have no id.
+func sessionLog(d *tdir, n, mid, mid2 int) {
+	var b strings.Builder
+	b.WriteString(jl(0, "system", "session 1 started"))
+	for i := range n {
+		if i == mid || i == mid2 {
+			for k := range 3 {
+				b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("session two line %d\n", k), 2))
+			}
+			b.WriteString(jlID(int64(i), "stderr", "session two error\n", 2))
+		}
+		b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("line %06d of session one %s\n", i, strings.Repeat("x", 40)), 1))
+	}
+	b.WriteString(jl(int64(n), "system", "session 1 exited"))
+	d.exec(b.String())
+}
+
+// TestSessionReadSkipsIntervals: reading a small session parses only the
+// intervals where its id occurs, with and without the render cache, and
+// the session list is not a parse at all.
+func TestSessionReadSkipsIntervals(t *testing.T) {
+	for _, noCache := range []bool{false, true} {
+		t.Run(fmt.Sprint("noCache=", noCache), func(t *testing.T) {
+			d := newSandboxDir(t)
+			sessionLog(d, 20000, 5000, 15000) // about 2 MiB, 40 intervals
+			sb := d.openWith(func(h *Home) {
+				if noCache {
+					h.SetCacheDir("")
+				}
+			})
+			if _, err := sb.Stat(ViewMerged); err != nil {
+				t.Fatal(err)
+			}
+			for _, nv := range sessionViews {
+				s, err := sb.OpenSnapshot(nv.v.Session(2))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := readAllAt(t, s, s.Size(), 4096)
+				if two := "session two line 0\nsession two line 1\nsession two line 2\n"; nv.name == "stdout" && string(got) != two+two {
+					t.Fatalf("session 2 stdout = %q", got)
+				}
+				// The two intervals holding session 2, and the next ones if
+				// they straddle a checkpoint, plus a line or two.
+				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > 4*checkpointEvery+8192 {
+					t.Fatalf("%s of session 2: parsed %d bytes of input to read %d bytes (the log is %d)", nv.name, p, len(got), fileSize(t, d.path(ExecLogName)))
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+// TestSessionAppears: a session whose first entry is appended after the
+// index was built is listed, statted and read once the held state
+// expires; one of no entry is ENOENT meanwhile.
+func TestSessionAppears(t *testing.T) {
+	d := newSandboxDir(t)
+	sessionLog(d, 3000, 1000, -1)
+	sb := d.open()
+	list, err := sb.Sessions()
+	if err != nil || len(list) != 2 {
+		t.Fatalf("Sessions = %+v, %v; want sessions 1 and 2", list, err)
+	}
+	checkNoSession(t, sb, 3)
+	d.exec(jlID(5000, "output", "\x1b[1mthree\x1b[0m\r\n", 3))
+	expireHold(sb)
+	list, err = sb.Sessions()
+	if err != nil || len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
+		t.Fatalf("after an append: Sessions = %+v, %v; want session 3 with one output entry", list, err)
+	}
+	if got := string(snap(t, sb, ViewMerged.Session(3))); got != tsAt(5000)+" output three\n" {
+		t.Fatalf("merged of session 3 = %q", got)
+	}
+	checkSessions(t, d, sb, rand.New(rand.NewPCG(1, 2)))
+}
+
+// TestSessionViewRefused: only the views of the full merge have sessions.
+func TestSessionViewRefused(t *testing.T) {
+	d := newSandboxDir(t)
+	sessionLog(d, 10, 5, -1)
+	sb := d.open()
+	for _, v := range []View{ViewSystem.Session(1), {Mask: 1 << SourceSystem, Format: FormatJSON, ByID: true, ID: 1}} {
+		if _, err := sb.Stat(v); err == nil || !strings.Contains(err.Error(), "session views exist only") {
+			t.Fatalf("Stat(%v): %v, want a refusal", v, err)
+		}
+		if _, err := sb.OpenSnapshot(v); err == nil {
+			t.Fatalf("OpenSnapshot(%v) accepted a session of the system view", v)
+		}
+		if _, err := sb.OpenFollow(v); err == nil {
+			t.Fatalf("OpenFollow(%v) accepted a session of the system view", v)
+		}
+	}
+}
+
+// TestSessionPersisted: a Home that restores the saved index lists the
+// same sessions and reads the same session bytes; an index file whose ids
+// section is corrupt (its checksum made right again) is rebuilt.
+func TestSessionPersisted(t *testing.T) {
+	d := newSandboxDir(t)
+	sessionLog(d, 6000, 3000, -1)
+	d.exec(jlID(7000, "stdout", "late\n", 9))
+	dir := t.TempDir()
+	first, restored := statWith(t, d, dir, ViewStdout)
+	if restored {
+		t.Fatal("the first Home found an index")
+	}
+	want, err := first.Sessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBytes := snap(t, first, ViewMergedJSON.Session(2))
+	sb, restored := statWith(t, d, dir, ViewStdout)
+	if !restored {
+		t.Fatal("a second Home built the index again")
+	}
+	got, err := sb.Sessions()
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("restored Sessions = %+v, %v; want %+v", got, err, want)
+	}
+	if one, err := sb.Session(9); err != nil || one.Entries != 1 {
+		t.Fatalf("restored Session(9) = %+v, %v", one, err)
+	}
+	compareBytes(t, "restored session 2", snap(t, sb, ViewMergedJSON.Session(2)), wantBytes)
+
+	files := indexFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("index files %v", files)
+	}
+	x := sb.indexes[MaskAll]
+	saved := savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts, tail: x.tail}
+	for _, c := range []struct {
+		what string
+		bad  func(ids []idStat)
+	}{
+		{"ids not increasing", func(ids []idStat) { ids[0].id, ids[1].id = ids[1].id, ids[0].id }},
+		{"a size past its interval's", func(ids []idStat) { ids[1].size[0] += 1 << 40 }},
+		{"a negative size", func(ids []idStat) { ids[1].size[2] = -1 }},
+		{"no entry", func(ids []idStat) { ids[1].entries = 0 }},
+		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << numSources }},
+	} {
+		rewriteIndexFile(t, files[0], &saved, c.bad)
+		sb, restored = statWith(t, d, dir, ViewStdout)
+		if restored {
+			t.Fatalf("%s: the index file was trusted", c.what)
+		}
+		if got, err := sb.Sessions(); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: rebuilt Sessions = %+v, %v; want %+v", c.what, got, err, want)
+		}
+	}
+}
+
+// rewriteIndexFile rewrites the index file at path, whose content is
+// saved, with bad applied to the ids of the first interval with two
+// sessions, and a right checksum.
+func rewriteIndexFile(t *testing.T, path string, saved *savedIndex, bad func(ids []idStat)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := b[:len(b)-sha256.Size]
+	enc := encodeIndex(nil, saved)
+	key := body[:len(body)-len(enc)]
+	if !bytes.Equal(body[len(key):], enc) {
+		t.Fatal("the index file does not hold the index")
+	}
+	c := *saved
+	c.cps = slices.Clone(saved.cps)
+	i := slices.IndexFunc(c.cps, func(cp checkpoint) bool { return len(cp.ids) >= 2 })
+	if i < 0 {
+		t.Fatal("no interval with two sessions")
+	}
+	c.cps[i].ids = slices.Clone(c.cps[i].ids)
+	bad(c.cps[i].ids)
+	out := encodeIndex(bytes.Clone(key), &c)
+	sum := sha256.Sum256(out)
+	if err := os.WriteFile(path, append(out, sum[:]...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionFollowAndReader: a follow of a session view sees only that
+// session's entries, including ones appended later and a session that did
+// not exist at its open; a Reader of a session view from the start does too.
+func TestSessionFollowAndReader(t *testing.T) {
+	d := newSandboxDir(t)
+	sessionLog(d, 2000, 1000, -1)
+	sb := d.open()
+	f2 := openFollower(t, sb, ViewStdout.Session(2))
+	f5 := openFollower(t, sb, ViewMerged.Session(5))
+	if got := string(f2.read()); got != "session two line 0\nsession two line 1\nsession two line 2\n" {
+		t.Fatalf("follow of session 2 at its open: %q", got)
+	}
+	if got := f5.read(); len(got) != 0 {
+		t.Fatalf("follow of session 5, which has no entry yet: %q", got)
+	}
+	d.exec(jlID(3000, "stdout", "one more of one\n", 1), jlID(3001, "stdout", "two again\n", 2), jlID(3002, "stderr", "five\n", 5))
+	if got := string(f2.next()); got != "two again\n" {
+		t.Fatalf("follow of session 2 after an append: %q", got)
+	}
+	if got := string(f5.next()); got != tsAt(3002)+" stderr five\n" {
+		t.Fatalf("follow of session 5 after its first entry: %q", got)
+	}
+	m := buildModel(t, d.logs)
+	v := ViewMergedJSON.Session(1)
+	compareJSONL(t, "Reader of session 1", parseJSONL(t, readerAll(t, sb, v, State{})), m.jsonlOf(m.viewEntries(v)))
+	if !bytes.Contains(snap(t, d.open(), ViewStderr.Session(5)), []byte("five")) {
+		t.Fatal("session 5 is not in a new snapshot")
+	}
+}
