@@ -59,6 +59,9 @@ func runSessions(c *cli.Context) error {
 	if c.Bool("json") {
 		var b []byte
 		for _, si := range list {
+			if si, err = sb.Session(si.ID); err != nil { // with its cursor
+				return fmt.Errorf("sessions of %s: %w", name, err)
+			}
 			b = cursorfs.AppendSessionJSON(b[:0], si)
 			if _, err := out.Write(b); err != nil {
 				return fmt.Errorf("output: %w", err)
