@@ -41,13 +41,14 @@ import (
 type FS struct {
 	home     *engine.Home
 	owners   owners
+	recent   *recentSessions
 	shutdown chan struct{}
 	once     sync.Once
 }
 
 // New returns the handle state of a filesystem over home.
 func New(home *engine.Home) *FS {
-	f := &FS{home: home, shutdown: make(chan struct{})}
+	f := &FS{home: home, recent: newRecentSessions(), shutdown: make(chan struct{})}
 	f.owners = newOwners(f)
 	return f
 }

@@ -38,7 +38,9 @@ func (n *Node) info() ([]byte, time.Time, error) {
 // a newline: its id, the times of its first and last entries (RFC 3339,
 // UTC, nanoseconds), the sources it wrote to (stdout, stderr, output, in
 // that order), its count of entries and of body bytes, and the cursor of
-// its last entry. The info files and `msb-logfs sessions --json` write it.
+// its last entry ("" when it is not known: a session that left the exec
+// chain before its cursor was asked for). The info files and `msb-logfs
+// sessions --json` write it.
 //
 //	{"id":7,"first":"…","last":"…","sources":["stdout"],"entries":2,"bytes":9,"cursor":"…"}
 func AppendSessionJSON(b []byte, si engine.SessionInfo) []byte {
@@ -50,7 +52,9 @@ func AppendSessionJSON(b []byte, si engine.SessionInfo) []byte {
 		b = strconv.AppendQuote(b, name)
 	}
 	b = fmt.Appendf(b, `],"entries":%d,"bytes":%d,"cursor":"`, si.Entries, si.Bytes)
-	b = si.Cursor.AppendText(b)
+	if si.Cursor != (engine.Cursor{}) {
+		b = si.Cursor.AppendText(b)
+	}
 	return append(b, "\"}\n"...)
 }
 

@@ -37,6 +37,9 @@ func viewStat(n *Node) (int64, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	st, err := sb.Stat(n.view())
+	if last, gone := n.goneSession(err); gone {
+		return 0, last, nil
+	}
 	return st.Size, st.ModTime, err
 }
 
@@ -56,7 +59,13 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 type snapshotKind struct{ readOnlyKind }
 
 func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-func (snapshotKind) open(n *Node) (Handle, error)           { return openView(n, OpenSnapshot) }
+func (snapshotKind) open(n *Node) (Handle, error) {
+	h, err := openView(n, OpenSnapshot)
+	if last, gone := n.goneSession(err); gone {
+		return NewBytes(nil, last), nil
+	}
+	return h, err
+}
 
 type followKind struct{ readOnlyKind }
 

@@ -1,6 +1,7 @@
 package cursorfs
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"syscall"
@@ -63,20 +64,29 @@ func (f *FS) Sessions(sandbox string) ([]engine.SessionInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions of %s: %w", sandbox, err)
 	}
+	f.recent.saw(sandbox, list...)
 	return list, nil
 }
 
-// Session returns session id of sandbox, or an error wrapping
-// engine.ErrNoSession (and fs.ErrNotExist) when the sandbox has none.
+// Session returns session id of sandbox, with the cursor of its last
+// entry, or an error wrapping engine.ErrNoSession (and fs.ErrNotExist) when
+// the sandbox has none. A session shown within SessionGrace that has left
+// the exec chain since is returned as it was last seen (recent.go).
 func (f *FS) Session(sandbox string, id uint64) (engine.SessionInfo, error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
 		return engine.SessionInfo{}, err
 	}
 	si, err := sb.Session(id)
+	if errors.Is(err, engine.ErrNoSession) {
+		if last, ok := f.recent.gone(sandbox, id); ok {
+			return last, nil
+		}
+	}
 	if err != nil {
 		return engine.SessionInfo{}, fmt.Errorf("sandbox %s: %w", sandbox, err)
 	}
+	f.recent.saw(sandbox, si)
 	return si, nil
 }
 

@@ -146,3 +146,83 @@ func TestSessionInfoFile(t *testing.T) {
 		t.Errorf("info cursor: %v", err)
 	}
 }
+
+// TestSessionGone: a session whose entries rotated out of the exec chain
+// is no longer listed, but stays reachable for SessionGrace after it was
+// last seen: as last seen, its views empty. Then it is ENOENT.
+func TestSessionGone(t *testing.T) {
+	b := newBox(t, "box", 3, 4<<10) // session 1
+	if _, err := b.fs.Session("box", 1); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := b.fs.Sessions("box")
+	must(t, err)
+	for i := range 400 { // session 2 pushes session 1 out of the chain
+		must(t, b.w.Exec(msbwriter.Chunk{Source: msbwriter.SourceStdout, Data: []byte(line(i)), ID: 2, HasID: true}))
+	}
+	var list []engine.SessionInfo
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(list) != 1 || list[0].ID != 2) && time.Now().Before(deadline) { // the engine holds a state 100 ms
+		list, err = b.fs.Sessions("box")
+		must(t, err)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(list) != 1 || list[0].ID != 2 {
+		t.Fatalf("sessions after the rotations: %+v", list)
+	}
+	si, err := b.fs.Session("box", 1)
+	if err != nil || si.Entries != seen[0].Entries || si.Cursor == (engine.Cursor{}) {
+		t.Fatalf("gone session 1: %+v, %v; want it as seen, %+v, with its cursor", si, err, seen[0])
+	}
+	for _, name := range []string{"stdout", "merged", "merged.jsonl"} {
+		n, err := b.fs.LookupSession("box", 1, name)
+		must(t, err)
+		a, err := n.Stat()
+		must(t, err)
+		h, err := n.Open(syscall.O_RDONLY)
+		must(t, err)
+		if data := readAll(t, h.(*Bytes)); a.Size != 0 || len(data) != 0 || !a.ModTime.Equal(GoTime(si.Last)) {
+			t.Errorf("%s of the gone session: stat %+v, read %q", name, a, data)
+		}
+		must(t, h.Close())
+	}
+	n, err := b.fs.LookupSession("box", 1, "info")
+	must(t, err)
+	if a, err := n.Stat(); err != nil || a.Size != int64(len(AppendSessionJSON(nil, si))) {
+		t.Errorf("info of the gone session: %+v, %v", a, err)
+	}
+	b.fs.recent.now = func() time.Time { return time.Now().Add(SessionGrace) }
+	if _, err := b.fs.Session("box", 1); Errno(err) != syscall.ENOENT {
+		t.Errorf("session 1 after its grace: %v, want ENOENT", err)
+	}
+	if _, err := n.Stat(); Errno(err) != syscall.ENOENT {
+		t.Errorf("its info after its grace: %v, want ENOENT", err)
+	}
+}
+
+// TestRecentSessionsBound: past maxRecent, what was not seen within the
+// grace is dropped, and then everything.
+func TestRecentSessionsBound(t *testing.T) {
+	r := newRecentSessions()
+	old := time.Now().Add(-SessionGrace)
+	r.now = func() time.Time { return old }
+	for id := range uint64(maxRecent / 2) {
+		r.saw("a", engine.SessionInfo{ID: id})
+	}
+	r.now = time.Now
+	for id := range uint64(maxRecent/2 + 10) {
+		r.saw("b", engine.SessionInfo{ID: id})
+	}
+	if len(r.m) != maxRecent/2+10 {
+		t.Fatalf("%d kept, want the %d recent ones", len(r.m), maxRecent/2+10)
+	}
+	if _, ok := r.gone("a", 1); ok {
+		t.Error("an old session is still there")
+	}
+	for id := range uint64(maxRecent) {
+		r.saw("c", engine.SessionInfo{ID: id})
+	}
+	if len(r.m) > maxRecent {
+		t.Fatalf("%d kept, over the bound %d", len(r.m), maxRecent)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	iofs "io/fs"
 	"strconv"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -47,6 +48,7 @@ func (d *sessionsDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.
 		return permErrno(err)
 	}
 	dirAttr(&out.Attr, d.st.sessionsListing(d.sandbox).observe(string(key)), len(list), p)
+	keepCtime(&out.Attr, d.st.start)
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -106,6 +108,7 @@ func (d *sessionDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 		return permErrno(err)
 	}
 	dirAttr(&out.Attr, cursorfs.GoTime(si.Last), 0, p)
+	keepCtime(&out.Attr, cursorfs.GoTime(si.First))
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -131,6 +134,16 @@ func (d *sessionDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		return nil, syscall.ENOENT
 	}
 	return lookupFile(ctx, &d.Inode, d.st, node, d.ino+1+uint64(node.Index()), out)
+}
+
+// keepCtime sets a's ctime to t. The directories of sessions change
+// while a sandbox runs (a session starts, a session writes), and GNU tar
+// reports a directory whose ctime moved while it read it as "changed as we
+// read it" (and exits 1): their mtime says when their listing or their
+// session last changed, their ctime stays put — the mount's start for
+// sessions/, the session's first entry for sessions/<id>/.
+func keepCtime(a *fuse.Attr, t time.Time) {
+	a.Ctime, a.Ctimensec = uint64(t.Unix()), uint32(t.Nanosecond())
 }
 
 // sessionErrno maps an error of finding a session: a missing sandbox or

@@ -178,6 +178,10 @@ func checkSessionTimes(t *testing.T, m *mountProc, s *sessionWriter) {
 	if !fi1.ModTime().After(fi0.ModTime()) {
 		t.Errorf("sessions/ mtime did not move when a session appeared: %v -> %v", fi0.ModTime(), fi1.ModTime())
 	}
+	// tar compares ctimes: a directory's must stay put while sessions come.
+	if c0, c1 := fi0.Sys().(*syscall.Stat_t).Ctim, fi1.Sys().(*syscall.Stat_t).Ctim; c0 != c1 {
+		t.Errorf("sessions/ ctime moved when a session appeared: %v -> %v", c0, c1)
+	}
 	for ino, p := range inos {
 		if got := inode(t, m.path("box", "sessions", p)); got != ino {
 			t.Errorf("sessions/%s: inode %d, then %d", p, ino, got)
