@@ -373,3 +373,75 @@ func TestSessionFollowAndReader(t *testing.T) {
 		t.Fatal("session 5 is not in a new snapshot")
 	}
 }
+
+// TestSessionFollowRandomAppends: followers of every session view of
+// every id the adversary writes (some not written yet at their open),
+// advanced after random appends (out-of-order times, text logs, partial
+// lines, rotations), end up holding exactly the model's entries of their
+// session: the raw views byte for byte (exec order), the others as the
+// same multiset of lines or entries (a follower shows arrival order).
+func TestSessionFollowRandomAppends(t *testing.T) {
+	for seed := uint64(1); seed <= 2; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			d := newSandboxDir(t)
+			g := newCorpusGen(d, 200+seed)
+			g.RotateAt = 1 << 30
+			g.write(4<<10, true)
+			sb := d.open()
+			rng := rand.New(rand.NewPCG(seed, 9))
+			type followed struct {
+				v     View
+				fl    *follower
+				shown []byte
+			}
+			var fls []*followed
+			for _, id := range []uint64{0, 1, 2, 3, 1<<64 - 1} {
+				for _, nv := range sessionViews {
+					fl := openFollower(t, sb, nv.v.Session(id))
+					fls = append(fls, &followed{v: nv.v.Session(id), fl: fl, shown: fl.read()})
+				}
+			}
+			for round := range 8 {
+				if rng.IntN(3) == 0 {
+					g.stepBack(time.Duration(rng.IntN(2000)) * time.Millisecond)
+				}
+				if round == 4 {
+					g.flush()
+					d.rotate()
+				}
+				g.write(rng.IntN(6<<10), rng.IntN(2) == 0)
+				for _, f := range fls {
+					f.shown = append(f.shown, f.fl.next()...)
+				}
+			}
+			g.write(0, false)
+			m := buildModel(t, d.logs)
+			nonEmpty := 0
+			for _, f := range fls {
+				f.shown = append(f.shown, f.fl.next()...)
+				name := fmt.Sprintf("follow of %v", f.v)
+				switch f.v.Format {
+				case FormatRaw:
+					compareBytes(t, name, f.shown, m.render(f.v))
+				case FormatText:
+					got, w := splitLines(f.shown), splitLines(m.render(f.v))
+					slices.Sort(got)
+					slices.Sort(w)
+					if !slices.Equal(got, w) {
+						t.Fatalf("%s: %d lines, the model %d, not the same multiset", name, len(got), len(w))
+					}
+				case FormatJSON:
+					if got, w := entryKeys(parseJSONL(t, f.shown)), entryKeys(m.jsonlOf(m.viewEntries(f.v))); !slices.Equal(got, w) {
+						t.Fatalf("%s: %d entries, the model %d, not the same set", name, len(got), len(w))
+					}
+				}
+				if len(f.shown) > 0 {
+					nonEmpty++
+				}
+			}
+			if nonEmpty < 15 {
+				t.Fatalf("only %d of %d followers showed anything: the corpus does not exercise them", nonEmpty, len(fls))
+			}
+		})
+	}
+}

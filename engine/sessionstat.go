@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"io/fs"
-	"slices"
 	"sort"
 )
 
@@ -31,7 +30,13 @@ type SessionInfo struct {
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) { out = slices.Clone(x.sessions()) })
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
+		sums := x.sessions()
+		out = make([]SessionInfo, len(sums))
+		for i := range sums {
+			out[i] = sums[i].SessionInfo
+		}
+	})
 	return out, err
 }
 
@@ -41,11 +46,12 @@ func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
 	werr := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
-		var ok bool
-		if info, ok = x.session(id); !ok {
+		sum, ok := x.session(id)
+		if !ok {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
 			return
 		}
+		info = sum.SessionInfo
 		if info.Cursor, err = x.sessionEnd(id); err != nil {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, err)
 		}
@@ -57,12 +63,18 @@ func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
 }
 
 // sessionAgg is the index's sessions summed over its checkpoints, kept so
-// that a listing does not go over every interval again.
+// that a listing or a stat does not go over every interval again.
 type sessionAgg struct {
-	upTo int                     // checkpoints summed into by
-	by   map[uint64]*SessionInfo // the sessions of cps[:upTo]
-	list []SessionInfo           // with the tail, by ID, when ok
+	upTo int                    // checkpoints summed into by
+	by   map[uint64]*sessionSum // the sessions of cps[:upTo]
+	list []sessionSum           // with the tail, by ID, when ok
 	ok   bool
+}
+
+// sessionSum is a session and its size in each tracked view.
+type sessionSum struct {
+	SessionInfo
+	size [maxTracked]int64
 }
 
 // truncate forgets what was summed of checkpoints n and after.
@@ -76,33 +88,34 @@ func (a *sessionAgg) truncate(n int) {
 // changed marks the list stale: the index grew.
 func (a *sessionAgg) changed() { a.ok = false }
 
-// fold adds an interval's stat of a session to info.
-func fold(info *SessionInfo, st *idStat) {
-	if info.Entries == 0 {
-		info.ID, info.First = st.id, st.first
+// fold adds an interval's stat of a session to sum.
+func fold(sum *sessionSum, st *idStat) {
+	if sum.Entries == 0 {
+		sum.ID, sum.First = st.id, st.first
 	}
-	info.Last = st.last
-	info.Sources |= st.sources
-	info.Entries += st.entries
-	info.Bytes += st.bytes
+	sum.Last = st.last
+	sum.Sources |= st.sources
+	sum.Entries += st.entries
+	sum.Bytes += st.bytes
+	addSizes(&sum.size, &st.size)
 }
 
 // sessions returns the index's sessions by ID; the caller must not change
 // the slice.
-func (x *index) sessions() []SessionInfo {
+func (x *index) sessions() []sessionSum {
 	a := &x.sess
 	if a.ok {
 		return a.list
 	}
 	if a.by == nil {
-		a.by = make(map[uint64]*SessionInfo)
+		a.by = make(map[uint64]*sessionSum)
 	}
 	for ; a.upTo < len(x.cps); a.upTo++ {
 		ids := x.cps[a.upTo].ids
 		for i := range ids {
 			info := a.by[ids[i].id]
 			if info == nil {
-				info = &SessionInfo{}
+				info = &sessionSum{}
 				a.by[ids[i].id] = info
 			}
 			fold(info, &ids[i])
@@ -121,7 +134,7 @@ func (x *index) sessions() []SessionInfo {
 			fold(&list[j], st)
 			continue
 		}
-		list = append(list, SessionInfo{})
+		list = append(list, sessionSum{})
 		fold(&list[len(list)-1], st)
 	}
 	if len(list) > n {
@@ -132,13 +145,13 @@ func (x *index) sessions() []SessionInfo {
 }
 
 // session returns session id of the index.
-func (x *index) session(id uint64) (SessionInfo, bool) {
+func (x *index) session(id uint64) (sessionSum, bool) {
 	list := x.sessions()
 	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= id })
 	if i < len(list) && list[i].ID == id {
 		return list[i], true
 	}
-	return SessionInfo{}, false
+	return sessionSum{}, false
 }
 
 // sessionEnd returns the merged cursor just after the last entry of
@@ -185,9 +198,9 @@ func (x *index) sessionEnd(id uint64) (Cursor, error) {
 // sessionSize returns the size of session view v in index x, or an error
 // wrapping ErrNoSession if x holds no entry of the session.
 func (s *Sandbox) sessionSize(x *index, v View) (int64, error) {
-	if _, ok := x.session(v.ID); !ok {
+	sum, ok := x.session(v.ID)
+	if !ok {
 		return 0, fmt.Errorf("sandbox %s: session %d: %w", s.name, v.ID, ErrNoSession)
 	}
-	_, size := x.sessionCheckpoints(v.ID)
-	return size[trackedIndex(v)], nil
+	return sum.size[trackedIndex(v)], nil
 }

@@ -16,6 +16,13 @@ type CorpusOptions struct {
 	RotateAt   int64     // exec.log rotation size, e.g. 40 MiB so 200 MiB fits the 5-file chain; 0 means DefaultRotateAt
 	Seed       int64     // the same seed (and options) gives the same bytes
 	Start      time.Time // first timestamp; zero means 2026-05-01T10:00:00Z
+	// Sessions, when > 0, writes that many exec sessions, ids 1..Sessions,
+	// of at least TotalBytes/(Sessions+Interleave) each (less the big
+	// chunks), Interleave of them live at once
+	// (each chunk goes to one of the live sessions at random); 0 keeps the
+	// default: a few sessions one after another.
+	Sessions   int
+	Interleave int // sessions live at once when Sessions > 0; 0 means 1
 }
 
 // CorpusReport says what GenerateCorpus wrote.
@@ -78,6 +85,9 @@ func GenerateCorpusReport(home, name string, opts CorpusOptions) (CorpusReport, 
 	if opts.TotalBytes <= 0 {
 		return CorpusReport{}, fmt.Errorf("msbwriter: corpus TotalBytes must be > 0, got %d", opts.TotalBytes)
 	}
+	if opts.Sessions < 0 || opts.Interleave < 0 {
+		return CorpusReport{}, fmt.Errorf("msbwriter: corpus Sessions (%d) and Interleave (%d) must be >= 0", opts.Sessions, opts.Interleave)
+	}
 	g, err := newCorpus(home, name, opts)
 	if err != nil {
 		return CorpusReport{}, err
@@ -105,6 +115,20 @@ type corpus struct {
 	bigAt       []int64 // exec byte offsets at which big chunks go
 	nextSession int64   // exec byte offset of the next session switch
 	rep         CorpusReport
+	cur         uint64 // the id of the chunks written now
+
+	// With CorpusOptions.Sessions: the sessions to write, how many live
+	// at once, each one's share of the bytes, and the live ones.
+	sessions, interleave int
+	share                int64
+	live                 []liveSession
+}
+
+// liveSession is a session of an interleaved corpus and the exec bytes
+// written for it so far.
+type liveSession struct {
+	id    uint64
+	bytes int64
 }
 
 func newCorpus(home, name string, opts CorpusOptions) (*corpus, error) {
@@ -130,6 +154,13 @@ func newCorpus(home, name string, opts CorpusOptions) (*corpus, error) {
 		g.bigAt = append(g.bigAt, (2*k+1)*opts.TotalBytes/(2*nbig))
 	}
 	g.nextSession = opts.TotalBytes / sessionCount
+	if opts.Sessions > 0 {
+		g.sessions, g.interleave = opts.Sessions, max(1, min(opts.Interleave, opts.Sessions))
+		// The big chunks are no session's share; the last sessions run to
+		// the end, so every session starts before it.
+		rest := opts.TotalBytes - int64(len(g.bigAt))<<20
+		g.share = max(1, rest/int64(opts.Sessions+g.interleave))
+	}
 	var err error
 	keepAll := opts.TotalBytes <= ChainLen*rotateAt
 	if g.exec, err = newChainWriter(dir, rotateAt, keepAll); err != nil {
@@ -171,7 +202,12 @@ func (g *corpus) boot() error {
 	if err := g.runtimeLine("INFO runtime: sandbox booted, starting exec relay"); err != nil {
 		return err
 	}
-	return g.startSession()
+	for range max(1, g.interleave) {
+		if err := g.startSession(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // step writes one exec chunk (and maybe a text-log line), advancing time.
@@ -181,6 +217,8 @@ func (g *corpus) step() error {
 	switch {
 	case len(g.bigAt) > 0 && g.rep.ExecBytes >= g.bigAt[0]:
 		err = g.bigChunk()
+	case g.sessions > 0:
+		err = g.interleaved()
 	case g.rep.ExecBytes >= g.nextSession && g.rep.Sessions < sessionCount:
 		err = g.switchSession()
 	default:
@@ -229,7 +267,7 @@ func (g *corpus) mixedChunk() error {
 
 // chunk writes g.data as one well-formed line of source src.
 func (g *corpus) chunk(src string) error {
-	g.line = AppendLine(g.line[:0], Chunk{Time: g.now, Source: src, Data: g.data, ID: g.rep.Sessions, HasID: true})
+	g.line = AppendLine(g.line[:0], Chunk{Time: g.now, Source: src, Data: g.data, ID: g.cur, HasID: true})
 	if err := g.execLine(g.line); err != nil {
 		return err
 	}
@@ -259,6 +297,10 @@ func (g *corpus) bigChunk() error {
 // startSession begins the next session with a system marker.
 func (g *corpus) startSession() error {
 	g.rep.Sessions++
+	g.cur = g.rep.Sessions
+	if g.sessions > 0 {
+		g.live = append(g.live, liveSession{id: g.cur})
+	}
 	g.data = append(g.data[:0], "exec session "...)
 	g.data = strconv.AppendUint(g.data, g.rep.Sessions, 10)
 	g.data = append(g.data, " started: /bin/sh -c ./run.sh"...)
@@ -278,6 +320,29 @@ func (g *corpus) switchSession() error {
 	return g.startSession()
 }
 
+// interleaved writes one chunk of a live session picked at random, or ends
+// it once it has its share of the bytes and starts the next session, while
+// there is one to start.
+func (g *corpus) interleaved() error {
+	i := g.c.rng.IntN(len(g.live))
+	g.cur = g.live[i].id
+	if g.live[i].bytes >= g.share && g.rep.Sessions < uint64(g.sessions) {
+		g.data = append(g.data[:0], "exec session "...)
+		g.data = strconv.AppendUint(g.data, g.cur, 10)
+		g.data = append(g.data, " exited with code 0"...)
+		if err := g.chunk(SourceSystem); err != nil {
+			return err
+		}
+		g.live = append(g.live[:i], g.live[i+1:]...)
+		g.tick()
+		return g.startSession()
+	}
+	before := g.rep.ExecBytes
+	err := g.mixedChunk()
+	g.live[i].bytes += g.rep.ExecBytes - before
+	return err
+}
+
 // malformed writes one line a reader must skip: truncated JSON, an unknown
 // "s", a bad "t", or text that is not JSON at all.
 func (g *corpus) malformed() error {
@@ -287,10 +352,10 @@ func (g *corpus) malformed() error {
 		g.line = AppendLine(g.line[:0], Chunk{Time: g.now, Source: SourceStdout, Data: g.data})
 		g.line = append(g.line[:1+g.c.rng.IntN(len(g.line)-3)], '\n')
 	case 1:
-		g.line = AppendLine(g.line[:0], Chunk{Time: g.now, Source: "stdin", Data: g.data, ID: g.rep.Sessions, HasID: true})
+		g.line = AppendLine(g.line[:0], Chunk{Time: g.now, Source: "stdin", Data: g.data, ID: g.cur, HasID: true})
 	case 2:
 		g.line = append(g.line[:0], `{"t":"2026-13-45T25:61:00Z","s":"stdout","d":"bad time","id":`...)
-		g.line = strconv.AppendUint(g.line, g.rep.Sessions, 10)
+		g.line = strconv.AppendUint(g.line, g.cur, 10)
 		g.line = append(g.line, "}\n"...)
 	default:
 		g.line = append(g.line[:0], "thread 'main' panicked at src/relay.rs:88:5 (not JSON)\n"...)

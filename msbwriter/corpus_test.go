@@ -225,3 +225,73 @@ func BenchmarkGenerateCorpus(b *testing.B) {
 		}
 	}
 }
+
+// TestGenerateCorpusInterleavedSessions: with Sessions and Interleave,
+// ids 1..Sessions all appear, about
+// Interleave of them live at once and never more, each with a share of
+// the bytes; the same options give the same bytes. (A session's markers
+// are system entries, which have no id.)
+func TestGenerateCorpusInterleavedSessions(t *testing.T) {
+	home := t.TempDir()
+	opts := CorpusOptions{TotalBytes: 8 << 20, RotateAt: 2 << 20, Seed: 3, Sessions: 40, Interleave: 4}
+	rep, err := GenerateCorpusReport(home, "x", opts)
+	must(t, err)
+	if rep.Sessions != 40 {
+		t.Fatalf("report says %d sessions, want 40", rep.Sessions)
+	}
+	first, last := map[uint64]int{}, map[uint64]int{}
+	bytesOf := map[uint64]int{}
+	n := 0
+	for i := ChainLen - 1; i >= 0; i-- {
+		b, err := os.ReadFile(filepath.Join(LogsDir(home, "x"), ChainName(i)))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		must(t, err)
+		for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+			var w wireLine
+			if json.Unmarshal(line, &w) != nil || w.ID == nil {
+				continue
+			}
+			if *w.ID < 1 || *w.ID > 40 {
+				t.Fatalf("session id %d, want 1..40", *w.ID)
+			}
+			if _, ok := first[*w.ID]; !ok {
+				first[*w.ID] = n
+			}
+			last[*w.ID] = n
+			bytesOf[*w.ID] += len(line)
+			n++
+		}
+	}
+	if len(first) != 40 {
+		t.Fatalf("%d sessions in the chain, want 40", len(first))
+	}
+	most := 0
+	for k := 0; k < n; k += 97 {
+		live := 0
+		for id, f := range first {
+			if f <= k && k <= last[id] {
+				live++
+			}
+		}
+		most = max(most, live)
+	}
+	if most != 4 {
+		t.Fatalf("at most %d sessions live at once, want 4", most)
+	}
+	share := (8<<20 - 2<<20) / 44
+	for id := uint64(1); id <= 36; id++ { // the last ones run to the end
+		if n := bytesOf[id]; n < share*9/10 || (n > 2*share && n < 1<<20) { // malformed lines count for the writer
+			t.Fatalf("session %d has %d bytes, far from its share %d", id, n, share)
+		}
+	}
+	again := t.TempDir()
+	must(t, GenerateCorpus(again, "x", opts))
+	if !bytes.Equal(readFile(t, LogsDir(home, "x"), ExecLog), readFile(t, LogsDir(again, "x"), ExecLog)) {
+		t.Fatal("the same options gave other bytes")
+	}
+	if err := GenerateCorpus(t.TempDir(), "x", CorpusOptions{TotalBytes: 1, Sessions: -1}); err == nil {
+		t.Fatal("Sessions -1 accepted")
+	}
+}

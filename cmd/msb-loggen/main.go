@@ -37,7 +37,7 @@ func main() {
 	}
 }
 
-const usage = `usage: msb-loggen -home DIR [-name NAME] [-size 200MiB] [-rotate 40MiB] [-seed 1] [-start RFC3339]
+const usage = `usage: msb-loggen -home DIR [-name NAME] [-size 200MiB] [-rotate 40MiB] [-seed 1] [-start RFC3339] [-sessions N [-interleave K]]
        msb-loggen -home DIR [-name NAME] -live RATE [-rotate 40MiB]
 
 Writes <home>/sandboxes/<name>/logs the way microsandbox does: exec.log as
@@ -47,6 +47,7 @@ Without -live it writes a seeded corpus of -size bytes and exits; with
 
 examples:
   msb-loggen -home /tmp/msb -name bench -size 200MiB -rotate 40MiB -seed 1
+  msb-loggen -home /tmp/msb -name many -size 200MiB -sessions 1000 -interleave 8
   msb-loggen -home /tmp/msb -name live -live 50 -rotate 64KiB
 
 flags:
@@ -88,6 +89,8 @@ func parse(args []string, stdout io.Writer) (config, error) {
 	rotate := fs.String("rotate", "40MiB", "exec.log rotation size")
 	seed := fs.Int64("seed", 1, "random seed: the same seed writes the same bytes (corpus)")
 	start := fs.String("start", msbwriter.DefaultCorpusStart.Format(time.RFC3339), "first timestamp, RFC 3339 (corpus)")
+	sessions := fs.Int("sessions", 0, "write `N` exec sessions, ids 1..N, instead of a few one after another (corpus)")
+	interleave := fs.Int("interleave", 1, "how many of the -sessions are live at once, their chunks interleaved (corpus)")
 	fs.IntVar(&cfg.live, "live", 0, "write live at about `RATE` lines a second until SIGINT/SIGTERM, instead of a corpus")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,8 +107,12 @@ func parse(args []string, stdout io.Writer) (config, error) {
 	if cfg.live < 0 {
 		return cfg, fmt.Errorf("-live %d: the rate must be positive", cfg.live)
 	}
+	if *sessions < 0 || *interleave < 1 {
+		return cfg, fmt.Errorf("-sessions %d -interleave %d: want -sessions >= 0 and -interleave >= 1 (see msb-loggen -help)", *sessions, *interleave)
+	}
 	var err error
 	cfg.corpus, err = options(cfg.home, *size, *rotate, *start, *seed)
+	cfg.corpus.Sessions, cfg.corpus.Interleave = *sessions, *interleave
 	return cfg, err
 }
 

@@ -40,7 +40,7 @@ func TestHelpOnStdout(t *testing.T) {
 
 func TestBadFlagIsOneLine(t *testing.T) {
 	bin := build(t)
-	for _, args := range [][]string{{"-bogus"}, {"-home", t.TempDir(), "-size", "lots"}, {"-home", t.TempDir(), "-live", "-3"}, {"-home", t.TempDir(), "extra"}} {
+	for _, args := range [][]string{{"-bogus"}, {"-home", t.TempDir(), "-size", "lots"}, {"-home", t.TempDir(), "-live", "-3"}, {"-home", t.TempDir(), "extra"}, {"-home", t.TempDir(), "-sessions", "-1"}, {"-home", t.TempDir(), "-sessions", "3", "-interleave", "0"}} {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.Command(bin, args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -102,4 +102,34 @@ func TestLiveRotatesAndStopsOnSIGTERM(t *testing.T) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// TestSessionsFlag: -sessions N -interleave K writes ids 1..N, the same
+// bytes as msbwriter with those options.
+func TestSessionsFlag(t *testing.T) {
+	bin := build(t)
+	home, lib := t.TempDir(), t.TempDir()
+	out, err := exec.Command(bin, "-home", home, "-name", "s", "-size", "4MiB", "-rotate", "1MiB", "-sessions", "30", "-interleave", "3").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	opts := msbwriter.CorpusOptions{TotalBytes: 4 << 20, RotateAt: 1 << 20, Seed: 1, Start: msbwriter.DefaultCorpusStart, Sessions: 30, Interleave: 3}
+	if err := msbwriter.GenerateCorpus(lib, "s", opts); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for i := range msbwriter.ChainLen {
+		name := msbwriter.ChainName(i)
+		a, errA := os.ReadFile(filepath.Join(msbwriter.LogsDir(home, "s"), name))
+		b, errB := os.ReadFile(filepath.Join(msbwriter.LogsDir(lib, "s"), name))
+		if (errA == nil) != (errB == nil) || !bytes.Equal(a, b) {
+			t.Fatalf("%s: the command and msbwriter differ (%v, %v)", name, errA, errB)
+		}
+		all = append(all, a...)
+	}
+	for _, id := range []string{`"id":1}`, `"id":30}`} {
+		if !bytes.Contains(all, []byte(id)) {
+			t.Fatalf("no %s in the exec chain", id)
+		}
+	}
 }
