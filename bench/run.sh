@@ -601,13 +601,13 @@ bench_sessions() {
 		return 0
 	fi
 	local home="$BENCH_DIR/sessions-home" kvf="$WORK/sessions.kv" n="$BENCH_SESSIONS"
-	local want="size=$BENCH_SIZE rotate=$BENCH_ROTATE seed=$BENCH_SEED sessions=$n"
+	local want="size=$BENCH_SIZE rotate=$BENCH_ROTATE seed=$BENCH_SEED sessions=$n interleave=8"
 	if [ ! -f "$home/.msb-loggen-done" ] || [ "$(cat "$home/.msb-loggen-done")" != "$want" ]; then
 		log "generating the sessions corpus in $home ($want)"
 		rm -rf --one-file-system -- "$home"
 		mkdir -p "$home"
 		if ! "$BIN/msb-loggen" -home "$home" -name "$SANDBOX" -size "$BENCH_SIZE" \
-			-rotate "$BENCH_ROTATE" -seed "$BENCH_SEED" -sessions "$n" >&2; then
+			-rotate "$BENCH_ROTATE" -seed "$BENCH_SEED" -sessions "$n" -interleave 8 >&2; then
 			warn "msb-loggen -sessions $n failed: no sessions figures"
 			row "sessions: ls sessions/ ($n)" FAILED "" "" ""
 			return 0
