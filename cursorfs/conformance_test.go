@@ -12,26 +12,22 @@ import (
 
 // TestConformance runs the conformance table against cursorfs directly;
 // test/ runs the same table through a real mount.
-func TestConformance(t *testing.T) {
-	home, w := cursorfstest.NewHome(t, 200)
-	h, err := engine.OpenHome(home)
-	must(t, err)
-	t.Cleanup(func() { _ = h.Close() })
-	fsys := New(h)
-	t.Cleanup(fsys.Shutdown)
-	cursorfstest.Run(t, cursorfstest.Env{Target: target{fs: fsys}, W: w})
-}
+func TestConformance(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, false)) }
 
 // TestConformanceSession runs the session table against cursorfs directly;
 // test/ runs it through a real mount.
-func TestConformanceSession(t *testing.T) {
+func TestConformanceSession(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, true)) }
+
+// conformanceEnv makes the table's home and the Target of its sandbox's
+// directory, or of its session's.
+func conformanceEnv(t *testing.T, session bool) cursorfstest.Env {
 	home, w := cursorfstest.NewHome(t, 200)
 	h, err := engine.OpenHome(home)
 	must(t, err)
 	t.Cleanup(func() { _ = h.Close() })
 	fsys := New(h)
 	t.Cleanup(fsys.Shutdown)
-	cursorfstest.Run(t, cursorfstest.Env{Target: target{fs: fsys, session: true}, W: w, Session: true})
+	return cursorfstest.Env{Target: target{fs: fsys, session: session}, W: w, Session: session}
 }
 
 // target is the conformance Target of sandbox cursorfstest.Box of an FS,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/cursorfs/cursorfstest"
 	"github.com/microsandbox/msb-logfs/engine"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -129,14 +130,7 @@ func TestSessionInfoFile(t *testing.T) {
 	if int64(len(data)) != a.Size || !a.ModTime.Equal(t2) {
 		t.Errorf("stat: %d bytes at %v; read %d bytes, last entry at %v", a.Size, a.ModTime, len(data), t2)
 	}
-	var info struct {
-		ID          uint64
-		First, Last string
-		Sources     []string
-		Entries     int64
-		Bytes       int64
-		Cursor      string
-	}
+	var info cursorfstest.Info
 	must(t, json.Unmarshal(data, &info))
 	if info.ID != 3 || info.First != "2026-05-01T10:00:00.123000000Z" || info.Last != "2026-05-01T10:00:01.123000000Z" ||
 		len(info.Sources) != 2 || info.Sources[1] != "output" || info.Entries != 2 || info.Bytes != 6 {

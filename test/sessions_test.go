@@ -82,13 +82,20 @@ func (s *sessionWriter) interleave(from, n int) {
 	}
 }
 
+// sessionMount mounts a new home whose sandbox box holds rounds of
+// interleave, rotating at rotateAt (0: microsandbox's 10 MiB).
+func sessionMount(t *testing.T, rounds int, rotateAt int64) (*sessionWriter, *mountProc) {
+	t.Helper()
+	home := t.TempDir()
+	s := newSessionWriter(t, home, "box", rotateAt)
+	s.interleave(0, rounds)
+	return s, mount(t, home)
+}
+
 // TestSessionsMount: a live sandbox with three interleaved sessions, one
 // in a PTY, through a real mount and real tools.
 func TestSessionsMount(t *testing.T) {
-	home := t.TempDir()
-	s := newSessionWriter(t, home, "box", 32<<10) // rotates; nothing leaves the chain
-	s.interleave(0, 300)
-	m := mount(t, home)
+	s, m := sessionMount(t, 300, 32<<10) // rotates; nothing leaves the chain
 	dir := m.path("box", "sessions")
 
 	// Listed in the order of the ids.
@@ -195,10 +202,7 @@ func checkSessionTimes(t *testing.T, m *mountProc, s *sessionWriter) {
 // TestSessionsBadNames: names that are no session's are ENOENT, and so
 // are a session's names that only a sandbox has.
 func TestSessionsBadNames(t *testing.T) {
-	home := t.TempDir()
-	s := newSessionWriter(t, home, "box", 0)
-	s.interleave(0, 2)
-	m := mount(t, home)
+	_, m := sessionMount(t, 2, 0)
 	for _, p := range []string{"abc", "99999999999999999999", "18446744073709551616", "007", "+7", "7x", "-7", "5", "0",
 		"7/system", "7/seek", "7/cursor", "7/nope", "7/system.follow", "5/info"} {
 		_, err := os.Stat(m.path("box", "sessions", p))
@@ -217,10 +221,7 @@ func TestSessionsBadNames(t *testing.T) {
 // TestSessionsFollow: tail -f of a session's merged.follow shows the last
 // lines of that session only, then its appends, and never another's.
 func TestSessionsFollow(t *testing.T) {
-	home := t.TempDir()
-	s := newSessionWriter(t, home, "box", 0)
-	s.interleave(0, 50)
-	m := mount(t, home)
+	s, m := sessionMount(t, 50, 0)
 	tail := startReader(t, "tail", "-f", m.path("box", "sessions", "12", "merged.follow"))
 	for i := 40; i < 50; i++ {
 		if l := tail.next(t, 5*time.Second); !strings.HasSuffix(l, fmt.Sprintf(" stdout test case_%04d ... ok", i)) {
@@ -249,10 +250,8 @@ func TestSessionsFollow(t *testing.T) {
 // the session snapshots (never a follow file); the CLI's logs --id and
 // sessions --json agree with the mount's files.
 func TestSessionsWalkersAndCLI(t *testing.T) {
-	home := t.TempDir()
-	s := newSessionWriter(t, home, "box", 16<<10)
-	s.interleave(0, 100)
-	m := mount(t, home)
+	_, m := sessionMount(t, 100, 16<<10)
+	home := m.home
 	grep := sh(t, 30*time.Second, fmt.Sprintf("grep -r -l 'case_0042' %s", q(m.dir)))
 	for _, want := range []string{"box/sessions/12/stdout", "box/sessions/12/merged", "box/sessions/12/merged.jsonl", "box/stdout"} {
 		if !strings.Contains(grep, filepath.Join(m.dir, want)+"\n") {

@@ -38,19 +38,12 @@ Examples:
 }
 
 func runSessions(c *cli.Context) error {
-	name, err := sandboxArg(c)
-	if err != nil {
-		return err
-	}
-	home, err := openHome(c)
+	sb, home, err := openSandbox(c)
 	if err != nil {
 		return err
 	}
 	defer home.Close()
-	sb, err := home.Sandbox(name)
-	if err != nil {
-		return usageError(err)
-	}
+	name := sb.Name()
 	list, err := sb.Sessions()
 	if err != nil {
 		return fmt.Errorf("sessions of %s: %w", name, err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/cursorfs/cursorfstest"
 )
 
 // TestSessionsCommand: sessions prints one aligned line per session, by
@@ -27,14 +29,7 @@ func TestSessionsCommand(t *testing.T) {
 		t.Fatalf("--json: %q, want 3 lines", out)
 	}
 	for i, id := range []uint64{1, 2, 12} {
-		var v struct {
-			ID          uint64
-			First, Last string
-			Sources     []string
-			Entries     int64
-			Bytes       int64
-			Cursor      string
-		}
+		var v cursorfstest.Info
 		dec := json.NewDecoder(strings.NewReader(lines[i]))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&v); err != nil || v.ID != id || v.Cursor == "" || !strings.HasSuffix(v.First, "000000Z") {
