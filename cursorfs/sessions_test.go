@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -218,5 +220,49 @@ func TestRecentSessionsBound(t *testing.T) {
 	}
 	if len(r.m) > maxRecent {
 		t.Fatalf("%d kept, over the bound %d", len(r.m), maxRecent)
+	}
+}
+
+// TestSessionFilePerm: with AllowOther, a session's files have the owner
+// and mode of the sandbox's stdout (the exec chain's): a 0600 exec.log
+// makes them 0400, while runtime.log, which they are not made of, does
+// not count; without AllowOther they are 0444, never writable.
+func TestSessionFilePerm(t *testing.T) {
+	b := newBox(t, "box", 3, 0)
+	logs := filepath.Join(b.dir, "sandboxes", "box", "logs")
+	must(t, os.Chmod(filepath.Join(logs, "runtime.log"), 0o600))
+	for _, f := range SessionFiles {
+		n, err := b.fs.LookupSession("box", 1, f.Name)
+		must(t, err)
+		if p, err := n.Perm(); err != nil || p.Mode != fileMode {
+			t.Errorf("%s without AllowOther: %+v %v, want mode %o", f.Name, p, err, fileMode)
+		}
+	}
+	b.fs.SetAllowOther(true)
+	must(t, os.Chmod(b.dir, 0o755)) // t.TempDir's are 0700: let others reach the logs
+	must(t, os.Chmod(filepath.Dir(b.dir), 0o755))
+	merged, err := b.fs.Lookup("box", "merged")
+	must(t, err)
+	for _, c := range []struct {
+		mode os.FileMode
+		want uint32
+	}{{0o644, 0o444}, {0o600, 0o400}} {
+		mode, want := c.mode, c.want
+		must(t, os.Chmod(filepath.Join(logs, "exec.log"), mode))
+		b.fs.owners.perms = NewPerms(b.home) // nothing held from before
+		stdout, err := b.fs.Lookup("box", "stdout")
+		must(t, err)
+		sp, err := stdout.Perm()
+		must(t, err)
+		for _, f := range SessionFiles {
+			n, err := b.fs.LookupSession("box", 1, f.Name)
+			must(t, err)
+			if p, err := n.Perm(); err != nil || p != sp || p.Mode != want {
+				t.Errorf("exec.log %o: %s: %+v %v, want stdout's %+v, mode %o", mode, f.Name, p, err, sp, want)
+			}
+		}
+		if p, err := merged.Perm(); err != nil || p.Mode != 0o400 { // the 0600 runtime.log counts there
+			t.Errorf("exec.log %o: the sandbox's merged: %+v %v, want mode 400", mode, p, err)
+		}
 	}
 }
