@@ -108,9 +108,9 @@ type state struct {
 	mu       sync.Mutex
 	inos     map[string]uint64 // sandbox name → inode number of its directory
 	dirs     map[string]*listing
-	sessInos map[sessionKey]uint64 // inode numbers of session directories
-	sessDirs map[string]*listing   // of the sandboxes' sessions directories
-	list     listing               // the root's
+	sessInos map[sessionKey]sessionRec // session directories met
+	sessDirs map[string]*listing       // of the sandboxes' sessions directories
+	list     listing                   // the root's
 	start    time.Time
 }
 
@@ -120,12 +120,19 @@ type sessionKey struct {
 	id      uint64
 }
 
+// sessionRec is what the mount keeps of a session directory it has met:
+// its inode number and when it met it (its ctime).
+type sessionRec struct {
+	ino  uint64
+	born time.Time
+}
+
 func newState(fsys *cursorfs.FS, o Options) *state {
 	now := time.Now()
 	return &state{
 		fsys: fsys, opts: o,
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
-		sessInos: make(map[sessionKey]uint64), sessDirs: make(map[string]*listing),
+		sessInos: make(map[sessionKey]sessionRec), sessDirs: make(map[string]*listing),
 		list: listing{mtime: now}, start: now,
 	}
 }
@@ -151,16 +158,20 @@ func (s *state) sandboxIno(name string) uint64 {
 // in the order they are first met, each followed by those of its files
 // (base+1+index in cursorfs.SessionFiles). Like the sandboxes', the
 // numbers of a mount's life are kept: one map entry per session met.
-func (s *state) sessionIno(sandbox string, id uint64) uint64 {
+func (s *state) sessionIno(sandbox string, id uint64) uint64 { return s.session(sandbox, id).ino }
+
+// session returns the record of the directory of session id of sandbox,
+// made when first met.
+func (s *state) session(sandbox string, id uint64) sessionRec {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := sessionKey{sandbox, id}
-	ino, ok := s.sessInos[k]
+	rec, ok := s.sessInos[k]
 	if !ok {
-		ino = sessionInoBase + uint64(len(s.sessInos))*sessionStride
-		s.sessInos[k] = ino
+		rec = sessionRec{ino: sessionInoBase + uint64(len(s.sessInos))*sessionStride, born: time.Now()}
+		s.sessInos[k] = rec
 	}
-	return ino
+	return rec
 }
 
 // Session directories' inode numbers: far above the sandboxes' (which

@@ -77,7 +77,8 @@ func (d *sessionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	s := &sessionDir{st: d.st, sandbox: d.sandbox, id: id, ino: d.st.sessionIno(d.sandbox, id)}
+	rec := d.st.session(d.sandbox, id)
+	s := &sessionDir{st: d.st, sandbox: d.sandbox, id: id, ino: rec.ino, born: rec.born}
 	return lookupDir(ctx, &d.Inode, s, s.ino, out)
 }
 
@@ -89,6 +90,7 @@ type sessionDir struct {
 	sandbox string
 	id      uint64
 	ino     uint64
+	born    time.Time // when the mount met it: its ctime
 }
 
 var (
@@ -108,7 +110,7 @@ func (d *sessionDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 		return permErrno(err)
 	}
 	dirAttr(&out.Attr, cursorfs.GoTime(si.Last), 0, p)
-	keepCtime(&out.Attr, cursorfs.GoTime(si.First))
+	keepCtime(&out.Attr, d.born)
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -141,7 +143,8 @@ func (d *sessionDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 // reports a directory whose ctime moved while it read it as "changed as we
 // read it" (and exits 1): their mtime says when their listing or their
 // session last changed, their ctime stays put — the mount's start for
-// sessions/, the session's first entry for sessions/<id>/.
+// sessions/, the time the mount met the session for sessions/<id>/ (not
+// its first entry, which moves when its oldest entries rotate out).
 func keepCtime(a *fuse.Attr, t time.Time) {
 	a.Ctime, a.Ctimensec = uint64(t.Unix()), uint32(t.Nanosecond())
 }
