@@ -80,8 +80,12 @@ func writeBenchCorpus(home string, total int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	logs := filepath.Join(home, "sandboxes", "bench", "logs")
-	ents, err := os.ReadDir(logs)
+	return dirSize(filepath.Join(home, "sandboxes", "bench", "logs"))
+}
+
+// dirSize returns the bytes of the files in dir.
+func dirSize(dir string) (int64, error) {
+	ents, err := os.ReadDir(dir)
 	var n int64
 	for _, e := range ents {
 		fi, ierr := e.Info()
@@ -97,7 +101,19 @@ func writeBenchCorpus(home string, total int64) (int64, error) {
 // the render cache (without it, every read parses and renders).
 func benchSandbox(b *testing.B, cache bool) *Sandbox {
 	b.Helper()
-	home := benchCorpus(b)
+	sb := openBenchSandbox(b, benchCorpus(b), "bench", cache)
+	for _, v := range []View{ViewMerged, ViewSystem} {
+		if _, err := sb.Stat(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return sb
+}
+
+// openBenchSandbox opens sandbox name of home through a Home closed at
+// the end of the benchmark, with or without the render cache.
+func openBenchSandbox(b *testing.B, home, name string, cache bool) *Sandbox {
+	b.Helper()
 	h, err := OpenHome(home)
 	if err != nil {
 		b.Fatal(err)
@@ -106,14 +122,9 @@ func benchSandbox(b *testing.B, cache bool) *Sandbox {
 		h.SetCacheDir("")
 	}
 	b.Cleanup(func() { h.Close() })
-	sb, err := h.Sandbox("bench")
+	sb, err := h.Sandbox(name)
 	if err != nil {
 		b.Fatal(err)
-	}
-	for _, v := range []View{ViewMerged, ViewSystem} {
-		if _, err := sb.Stat(v); err != nil {
-			b.Fatal(err)
-		}
 	}
 	return sb
 }

@@ -85,6 +85,23 @@ func checkRandomReads(t *testing.T, sb *Sandbox, nv namedView, full []byte, rng 
 	}
 }
 
+// adversarySandbox writes about n bytes of the adversary corpus of seed,
+// rotating at rotateAt and leaving partial last lines, and opens it with
+// or without the render cache.
+func adversarySandbox(t *testing.T, seed uint64, rotateAt int64, n int, noCache bool) (*tdir, *corpusGen, *Sandbox) {
+	t.Helper()
+	d := newSandboxDir(t)
+	g := newCorpusGen(d, seed)
+	g.RotateAt = rotateAt
+	g.write(n, true)
+	sb := d.openWith(func(h *Home) {
+		if noCache {
+			h.SetCacheDir("")
+		}
+	})
+	return d, g, sb
+}
+
 // TestIndexProperty is the index property test: for random corpora, every
 // view read at random offsets and sizes equals the same slice of a full
 // read, which equals the reference model; after the files grow (with
@@ -107,17 +124,8 @@ func TestIndexProperty(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprint("seed", tc.seed), func(t *testing.T) {
 			t.Parallel()
-			d := newSandboxDir(t)
-			g := newCorpusGen(d, tc.seed)
-			g.RotateAt = tc.rotateAt
-			g.write(160<<10, true)
+			d, g, sb := adversarySandbox(t, tc.seed, tc.rotateAt, 160<<10, tc.noCache)
 			rng := rand.New(rand.NewPCG(tc.seed, 99))
-
-			sb := d.openWith(func(h *Home) {
-				if tc.noCache {
-					h.SetCacheDir("")
-				}
-			})
 			views := checkViews(t, d, sb)
 			if n := len(sb.indexes[MaskAll].cps); n < 3 {
 				t.Fatalf("only %d checkpoints: the corpus does not exercise the index", n)

@@ -4,19 +4,23 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
-// as a view of them would be), after From, with a time in [Since, Until]
-// where those are set (the zero Time is unbounded).
+// as a view of them would be), of the sessions IDs if any are given, after
+// From, with a time in [Since, Until] where those are set (the zero Time is
+// unbounded).
 type Query struct {
 	Mask         SourceMask
+	IDs          []uint64 // when not empty, only entries with one of these session ids
 	From         State
 	Since, Until Time
 }
 
 func (q Query) wants(e *Entry) bool {
-	return q.Mask.Has(e.Source) && (q.Since.IsZero() || !e.Time.Less(q.Since)) && (q.Until.IsZero() || !q.Until.Less(e.Time))
+	return q.Mask.Has(e.Source) && (len(q.IDs) == 0 || (e.HasID && slices.Contains(q.IDs, e.ID))) &&
+		(q.Since.IsZero() || !e.Time.Less(q.Since)) && (q.Until.IsZero() || !q.Until.Less(e.Time))
 }
 
 // Scanner reads a query's entries from its position to the current end of

@@ -179,7 +179,7 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 			return n, err
 		}
 		if off == s.next && s.part.done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
-			c, ok := s.renderInto(p[n:])
+			c, ok := s.renderInto(p[n:], off)
 			n += c
 			off += int64(c)
 			s.next = off
@@ -198,10 +198,12 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 // directMin is the least room in a read buffer worth rendering into.
 const directMin = 4 << 10
 
-// renderInto renders whole entries straight into p while they fit, and
-// the first that does not, or the first piece of a long one, into pending.
-// ok is false at the end of the merge.
-func (s *segment) renderInto(p []byte) (n int, ok bool) {
+// renderInto renders whole entries straight into p, at offset off, while
+// they fit, and the first that does not, or the first piece of a long one,
+// into pending. It stops at the next checkpoint of a session segment, where
+// skipGap may jump. ok is false at the end of the merge.
+func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
+	stop := s.nextCheckpoint(off)
 	for {
 		e, more := s.m.next()
 		if !more {
@@ -221,7 +223,7 @@ func (s *segment) renderInto(p []byte) (n int, ok bool) {
 			return n, true
 		}
 		n += len(out)
-		if len(p)-n < directMin {
+		if len(p)-n < directMin || off+int64(n) == stop {
 			return n, true
 		}
 	}
@@ -241,11 +243,39 @@ func (s *segment) skipGap(off int64) error {
 	if i <= s.at || s.cps[i].offs[s.slot] != off {
 		return nil
 	}
-	if err := s.reset(s.cps[i].state); err != nil {
-		return err
+	if !s.adjacent(s.at, i) { // an interval without the session lies between
+		if err := s.reset(s.cps[i].state); err != nil {
+			return err
+		}
 	}
 	s.at = i
 	return nil
+}
+
+// adjacent reports whether checkpoints from..to follow one another in
+// their index (consecutive serials), so that the merge goes through them
+// without parsing an interval the segment skips.
+func (s *segment) adjacent(from, to int) bool {
+	for j := from + 1; j <= to; j++ {
+		if s.cps[j].serial != s.cps[j-1].serial+1 {
+			return false
+		}
+	}
+	return true
+}
+
+// nextCheckpoint returns the offset of the first checkpoint of a session
+// segment at or after off that the merge has not started from or reached,
+// or -1.
+func (s *segment) nextCheckpoint(off int64) int64 {
+	if !s.view.ByID {
+		return -1
+	}
+	j := max(sort.Search(len(s.cps), func(j int) bool { return s.cps[j].offs[s.slot] >= off }), s.at+1)
+	if j >= len(s.cps) {
+		return -1
+	}
+	return s.cps[j].offs[s.slot]
 }
 
 // checkpointIndex returns the last checkpoint at or before off.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -98,8 +99,10 @@ func checkNoSession(t *testing.T, sb *Sandbox, id uint64) {
 // lines, appends between opens, entries that sort before merged ones),
 // every view of every session equals the model byte for byte, read whole,
 // at random offsets and through a Reader; Sessions and Session equal the
-// model's aggregate and cursor, also through a fresh Home; a session
-// snapshot opened before the growth keeps its bytes.
+// model's aggregate and cursor, also through a fresh Home; the sandbox's
+// views read after the sessions' are still the model's (no chunk of a
+// session is served for them); a session snapshot opened before the
+// growth keeps its bytes.
 func TestSessionProperty(t *testing.T) {
 	cases := []struct {
 		seed     uint64
@@ -113,20 +116,13 @@ func TestSessionProperty(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprint("seed", tc.seed), func(t *testing.T) {
 			t.Parallel()
-			d := newSandboxDir(t)
-			g := newCorpusGen(d, tc.seed)
-			g.RotateAt = tc.rotateAt
-			g.write(150<<10, true)
+			d, g, sb := adversarySandbox(t, tc.seed, tc.rotateAt, 150<<10, tc.noCache)
 			rng := rand.New(rand.NewPCG(tc.seed, 7))
-			sb := d.openWith(func(h *Home) {
-				if tc.noCache {
-					h.SetCacheDir("")
-				}
-			})
 			before := checkSessions(t, d, sb, rng)
 			if len(before) < 3 {
 				t.Fatalf("only %d sessions: the corpus does not exercise sessions", len(before))
 			}
+			checkViews(t, d, sb) // the sandbox's views after its sessions' (one render cache)
 			var held []*Snapshot
 			var heldWant [][]byte
 			for id, views := range before {
@@ -160,18 +156,15 @@ func TestSessionProperty(t *testing.T) {
 }
 
 // sessionLog writes exec.log lines: n entries of session 1 (about 100
-// bytes each), with a few entries of session 2 before entry mid (and
-// before entry mid2 if it is in range), and the markers of a session's
-// start and end, which have no id.
-func sessionLog(d *tdir, n, mid, mid2 int) {
+// bytes each), with k stdout lines and one stderr line of session 2
+// before each entry of mids, and the markers of a session's start and end,
+// which have no id.
+func sessionLog(d *tdir, n, k int, mids ...int) {
 	var b strings.Builder
 	b.WriteString(jl(0, "system", "session 1 started"))
 	for i := range n {
-		if i == mid || i == mid2 {
-			for k := range 3 {
-				b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("session two line %d\n", k), 2))
-			}
-			b.WriteString(jlID(int64(i), "stderr", "session two error\n", 2))
+		if slices.Contains(mids, i) {
+			b.WriteString(sessionTwo(i, k))
 		}
 		b.WriteString(jlID(int64(i), "stdout", fmt.Sprintf("line %06d of session one %s\n", i, strings.Repeat("x", 40)), 1))
 	}
@@ -179,14 +172,38 @@ func sessionLog(d *tdir, n, mid, mid2 int) {
 	d.exec(b.String())
 }
 
+// sessionTwo returns k stdout lines and one stderr line of session 2 at
+// time ms.
+func sessionTwo(ms, k int) string {
+	var b strings.Builder
+	for j := range k {
+		b.WriteString(jlID(int64(ms), "stdout", fmt.Sprintf("session two line %d\n", j), 2))
+	}
+	b.WriteString(jlID(int64(ms), "stderr", "session two error\n", 2))
+	return b.String()
+}
+
+// twoStdout is the stdout of k lines of session 2.
+func twoStdout(k int) string {
+	var b strings.Builder
+	for j := range k {
+		fmt.Fprintf(&b, "session two line %d\n", j)
+	}
+	return b.String()
+}
+
 // TestSessionReadSkipsIntervals: reading a small session parses only the
-// intervals where its id occurs, with and without the render cache, and
-// the session list is not a parse at all.
+// intervals where its id occurs, with and without the render cache, with
+// reads smaller and larger than the session's part of an interval.
 func TestSessionReadSkipsIntervals(t *testing.T) {
-	for _, noCache := range []bool{false, true} {
-		t.Run(fmt.Sprint("noCache=", noCache), func(t *testing.T) {
+	for _, tc := range []struct {
+		noCache bool
+		k, read int // lines of session 2 per part, bytes per read
+	}{{false, 3, 4096}, {true, 3, 4096}, {false, 400, 8192}, {true, 400, 8192}} {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			noCache := tc.noCache
 			d := newSandboxDir(t)
-			sessionLog(d, 20000, 5000, 15000) // about 2 MiB, 40 intervals
+			sessionLog(d, 20000, tc.k, 5000, 15000) // about 2 MiB, 40 intervals
 			sb := d.openWith(func(h *Home) {
 				if noCache {
 					h.SetCacheDir("")
@@ -200,13 +217,13 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := readAllAt(t, s, s.Size(), 4096)
-				if two := "session two line 0\nsession two line 1\nsession two line 2\n"; nv.name == "stdout" && string(got) != two+two {
+				got := readAllAt(t, s, s.Size(), tc.read)
+				if two := twoStdout(tc.k); nv.name == "stdout" && string(got) != two+two {
 					t.Fatalf("session 2 stdout = %q", got)
 				}
-				// The two intervals holding session 2, and the next ones if
-				// they straddle a checkpoint, plus a line or two.
-				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > 4*checkpointEvery+8192 {
+				// The intervals holding session 2 (its lines and the ones
+				// around them), plus a line or two.
+				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > int64(4*checkpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
 					t.Fatalf("%s of session 2: parsed %d bytes of input to read %d bytes (the log is %d)", nv.name, p, len(got), fileSize(t, d.path(ExecLogName)))
 				}
 				s.Close()
@@ -220,7 +237,7 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 // expires; one of no entry is ENOENT meanwhile.
 func TestSessionAppears(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 3000, 1000, -1)
+	sessionLog(d, 3000, 3, 1000)
 	sb := d.open()
 	list, err := sb.Sessions()
 	if err != nil || len(list) != 2 {
@@ -228,10 +245,19 @@ func TestSessionAppears(t *testing.T) {
 	}
 	checkNoSession(t, sb, 3)
 	d.exec(jlID(5000, "output", "\x1b[1mthree\x1b[0m\r\n", 3))
-	expireHold(sb)
-	list, err = sb.Sessions()
-	if err != nil || len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
-		t.Fatalf("after an append: Sessions = %+v, %v; want session 3 with one output entry", list, err)
+	// Listed once the held state is older than HoldFor: wait for it.
+	for deadline := time.Now().Add(10 * HoldFor); ; {
+		list, err = sb.Sessions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 3 || time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
+	}
+	if len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
+		t.Fatalf("after an append: Sessions = %+v; want session 3 with one output entry", list)
 	}
 	if got := string(snap(t, sb, ViewMerged.Session(3))); got != tsAt(5000)+" output three\n" {
 		t.Fatalf("merged of session 3 = %q", got)
@@ -242,7 +268,7 @@ func TestSessionAppears(t *testing.T) {
 // TestSessionViewRefused: only the views of the full merge have sessions.
 func TestSessionViewRefused(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 10, 5, -1)
+	sessionLog(d, 10, 3, 5)
 	sb := d.open()
 	for _, v := range []View{ViewSystem.Session(1), {Mask: 1 << SourceSystem, Format: FormatJSON, ByID: true, ID: 1}} {
 		if _, err := sb.Stat(v); err == nil || !strings.Contains(err.Error(), "session views exist only") {
@@ -262,7 +288,7 @@ func TestSessionViewRefused(t *testing.T) {
 // section is corrupt (its checksum made right again) is rebuilt.
 func TestSessionPersisted(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 6000, 3000, -1)
+	sessionLog(d, 6000, 3, 3000)
 	d.exec(jlID(7000, "stdout", "late\n", 9))
 	dir := t.TempDir()
 	first, restored := statWith(t, d, dir, ViewStdout)
@@ -349,11 +375,11 @@ func rewriteIndexFile(t *testing.T, path string, saved *savedIndex, bad func(ids
 // not exist at its open; a Reader of a session view from the start does too.
 func TestSessionFollowAndReader(t *testing.T) {
 	d := newSandboxDir(t)
-	sessionLog(d, 2000, 1000, -1)
+	sessionLog(d, 2000, 3, 1000)
 	sb := d.open()
 	f2 := openFollower(t, sb, ViewStdout.Session(2))
 	f5 := openFollower(t, sb, ViewMerged.Session(5))
-	if got := string(f2.read()); got != "session two line 0\nsession two line 1\nsession two line 2\n" {
+	if got := string(f2.read()); got != twoStdout(3) {
 		t.Fatalf("follow of session 2 at its open: %q", got)
 	}
 	if got := f5.read(); len(got) != 0 {
@@ -383,11 +409,7 @@ func TestSessionFollowAndReader(t *testing.T) {
 func TestSessionFollowRandomAppends(t *testing.T) {
 	for seed := uint64(1); seed <= 2; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			d := newSandboxDir(t)
-			g := newCorpusGen(d, 200+seed)
-			g.RotateAt = 1 << 30
-			g.write(4<<10, true)
-			sb := d.open()
+			d, g, sb := adversarySandbox(t, 200+seed, 1<<30, 4<<10, false)
 			rng := rand.New(rand.NewPCG(seed, 9))
 			type followed struct {
 				v     View
@@ -444,4 +466,46 @@ func TestSessionFollowRandomAppends(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScanSessions: a Scanner of some session ids yields exactly the
+// model's entries of those sessions, in merge order, with their merged
+// cursors; a Replay counts only those entries.
+func TestScanSessions(t *testing.T) {
+	d, _, sb := adversarySandbox(t, 21, 20<<10, 100<<10, false)
+	m := buildModel(t, d.logs)
+	all, curs := m.merge(MaskDefault) // exec only: the text logs' positions stay at their start
+	var want []scanned
+	for i, e := range all {
+		if e.id != nil && (*e.id == 1 || *e.id == 3) {
+			want = append(want, scanned{string(e.body), curs[i].String()})
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("only %d entries of sessions 1 and 3", len(want))
+	}
+	q := Query{Mask: MaskDefault, IDs: []uint64{3, 1}}
+	if got := scanEntries(t, sb, q); !slices.Equal(got, want) {
+		t.Fatalf("Scanner of sessions 1 and 3: %d entries, the model %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	sc := sb.NewScanner(q)
+	defer sc.Close()
+	if err := sc.Next(func(*Entry, *State) error { return nil }); err != nil { // Replay reads the files of the last pass
+		t.Fatal(err)
+	}
+	var got []string
+	if err := sc.Replay(State{}, 5, func(e *Entry, _ *State) error { got = append(got, string(e.Body)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 || got[4] != want[4].body {
+		t.Fatalf("Replay of 5 entries of sessions 1 and 3: %q, want the model's first five", got)
+	}
+}
+
+func firstDiff(a, b []scanned) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
 }

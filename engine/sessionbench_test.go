@@ -2,7 +2,6 @@ package engine
 
 import (
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -40,35 +39,11 @@ func sessionsSandbox(b *testing.B, cache bool) *Sandbox {
 	if sessionsErr != nil {
 		b.Fatal(sessionsErr)
 	}
-	h, err := OpenHome(home)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if !cache {
-		h.SetCacheDir("")
-	}
-	b.Cleanup(func() { h.Close() })
-	sb, err := h.Sandbox("sessions")
-	if err != nil {
-		b.Fatal(err)
-	}
+	sb := openBenchSandbox(b, home, "sessions", cache)
 	if _, err := sb.Stat(ViewMerged); err != nil {
 		b.Fatal(err)
 	}
 	return sb
-}
-
-func dirSize(dir string) (int64, error) {
-	ents, err := os.ReadDir(dir)
-	var n int64
-	for _, e := range ents {
-		fi, ierr := e.Info()
-		if ierr != nil {
-			return 0, ierr
-		}
-		n += fi.Size()
-	}
-	return n, err
 }
 
 // BenchmarkSessions: the session list of a sandbox whose index is built

@@ -54,6 +54,7 @@ const (
 	kernelEvery  = 800 // about one kernel.log line per this many chunks
 	bigEvery     = 50 << 20
 	sessionCount = 4
+	markerBytes  = 256                    // about a session's start and exit markers
 	bootOffset   = 350 * time.Millisecond // kernel uptime at Start
 )
 
@@ -156,9 +157,10 @@ func newCorpus(home, name string, opts CorpusOptions) (*corpus, error) {
 	g.nextSession = opts.TotalBytes / sessionCount
 	if opts.Sessions > 0 {
 		g.sessions, g.interleave = opts.Sessions, max(1, min(opts.Interleave, opts.Sessions))
-		// The big chunks are no session's share; the last sessions run to
-		// the end, so every session starts before it.
-		rest := opts.TotalBytes - int64(len(g.bigAt))<<20
+		// The big chunks (1 MiB and their escapes) and the start and exit
+		// markers are no session's share; the last sessions run to the
+		// end, so every session starts before it.
+		rest := opts.TotalBytes - int64(len(g.bigAt))*(5<<20/4) - int64(opts.Sessions)*markerBytes
 		g.share = max(1, rest/int64(opts.Sessions+g.interleave))
 	}
 	var err error

@@ -280,7 +280,7 @@ func TestGenerateCorpusInterleavedSessions(t *testing.T) {
 	if most != 4 {
 		t.Fatalf("at most %d sessions live at once, want 4", most)
 	}
-	share := (8<<20 - 2<<20) / 44
+	share := (8<<20 - 2*(5<<20/4) - 40*markerBytes) / 44
 	for id := uint64(1); id <= 36; id++ { // the last ones run to the end
 		if n := bytesOf[id]; n < share*9/10 || (n > 2*share && n < 1<<20) { // malformed lines count for the writer
 			t.Fatalf("session %d has %d bytes, far from its share %d", id, n, share)
