@@ -77,7 +77,7 @@ type logsRun struct {
 	out      *bufio.Writer
 	render   engine.Renderer
 	grep     *regexp.Regexp // nil without --grep
-	ids      idSet          // nil without --id
+	ids      []uint64       // --id: the engine's Query.IDs
 	style    style
 	deco     lineDecorator // writes to out when the style adds something
 	prefix   []byte        // the [id:N] prefix's buffer
@@ -113,6 +113,7 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 	if run.query, err = parseQuery(c); err != nil {
 		return nil, nil, usageError(err)
 	}
+	run.query.IDs = run.ids
 	home, err := openHome(c)
 	if err != nil {
 		return nil, nil, err
@@ -299,9 +300,9 @@ func (r *logsRun) snapshot(sc *engine.Scanner) error {
 // errTailDone ends the replay of --tail once its last entry is printed.
 var errTailDone = errors.New("tail printed")
 
-// matches reports whether e passes --id and --grep.
+// matches reports whether e passes --grep.
 func (r *logsRun) matches(e *engine.Entry) bool {
-	return r.ids.has(e) && (r.grep == nil || r.grep.Match(e.Body))
+	return r.grep == nil || r.grep.Match(e.Body)
 }
 
 // print prints e if it passes --grep.
