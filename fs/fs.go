@@ -13,7 +13,9 @@
 package fs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -108,23 +110,9 @@ type state struct {
 	mu       sync.Mutex
 	inos     map[string]uint64 // sandbox name → inode number of its directory
 	dirs     map[string]*listing
-	sessInos map[sessionKey]sessionRec // session directories met
-	sessDirs map[string]*listing       // of the sandboxes' sessions directories
-	list     listing                   // the root's
+	sessDirs map[string]*listing // of the sandboxes' sessions directories
+	list     listing             // the root's
 	start    time.Time
-}
-
-// sessionKey names a session directory.
-type sessionKey struct {
-	sandbox string
-	id      uint64
-}
-
-// sessionRec is what the mount keeps of a session directory it has met:
-// its inode number and when it met it (its ctime).
-type sessionRec struct {
-	ino  uint64
-	born time.Time
 }
 
 func newState(fsys *cursorfs.FS, o Options) *state {
@@ -132,8 +120,8 @@ func newState(fsys *cursorfs.FS, o Options) *state {
 	return &state{
 		fsys: fsys, opts: o,
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
-		sessInos: make(map[sessionKey]sessionRec), sessDirs: make(map[string]*listing),
-		list: listing{mtime: now}, start: now,
+		sessDirs: make(map[string]*listing),
+		list:     listing{mtime: now}, start: now,
 	}
 }
 
@@ -153,25 +141,18 @@ func (s *state) sandboxIno(name string) uint64 {
 	return ino
 }
 
-// sessionIno returns the stable inode number of the directory of session
-// id of sandbox: session directories take numbers from sessionInoBase up,
-// in the order they are first met, each followed by those of its files
-// (base+1+index in cursorfs.SessionFiles). Like the sandboxes', the
-// numbers of a mount's life are kept: one map entry per session met.
-func (s *state) sessionIno(sandbox string, id uint64) uint64 { return s.session(sandbox, id).ino }
-
-// session returns the record of the directory of session id of sandbox,
-// made when first met.
-func (s *state) session(sandbox string, id uint64) sessionRec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := sessionKey{sandbox, id}
-	rec, ok := s.sessInos[k]
-	if !ok {
-		rec = sessionRec{ino: sessionInoBase + uint64(len(s.sessInos))*sessionStride, born: time.Now()}
-		s.sessInos[k] = rec
-	}
-	return rec
+// sessionIno returns the inode number of the directory of session id of
+// sandbox: a hash of both, so that it is the same for the mount's life (and
+// across mounts) without a table that grows with every session met. The
+// numbers lie in [sessionInoBase, 2^63), sessionStride apart, each
+// followed by those of the session's files (base+1+index in
+// cursorfs.SessionFiles). Two sessions share a number with a chance of
+// about n²/2^59 for n sessions (10^-6 for a million).
+func sessionIno(sandbox string, id uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(sandbox))
+	h.Write(binary.LittleEndian.AppendUint64([]byte{0}, id))
+	return sessionInoBase + h.Sum64()%sessionSlots*sessionStride
 }
 
 // Session directories' inode numbers: far above the sandboxes' (which
@@ -180,6 +161,7 @@ func (s *state) session(sandbox string, id uint64) sessionRec {
 const (
 	sessionInoBase = 1 << 62
 	sessionStride  = 16
+	sessionSlots   = (1<<63 - sessionInoBase) / sessionStride
 )
 
 // dirListing returns the listing record of sandbox name's directory.

@@ -64,7 +64,7 @@ func (d *sessionsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errn
 		ents = append(ents, fuse.DirEntry{
 			Name: strconv.FormatUint(si.ID, 10),
 			Mode: syscall.S_IFDIR,
-			Ino:  d.st.sessionIno(d.sandbox, si.ID),
+			Ino:  sessionIno(d.sandbox, si.ID),
 		})
 	}
 	return gofs.NewListDirStream(ents), 0
@@ -77,8 +77,7 @@ func (d *sessionsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOu
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	rec := d.st.session(d.sandbox, id)
-	s := &sessionDir{st: d.st, sandbox: d.sandbox, id: id, ino: rec.ino, born: rec.born}
+	s := &sessionDir{st: d.st, sandbox: d.sandbox, id: id, ino: sessionIno(d.sandbox, id)}
 	return lookupDir(ctx, &d.Inode, s, s.ino, out)
 }
 
@@ -90,7 +89,6 @@ type sessionDir struct {
 	sandbox string
 	id      uint64
 	ino     uint64
-	born    time.Time // when the mount met it: its ctime
 }
 
 var (
@@ -110,7 +108,7 @@ func (d *sessionDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 		return permErrno(err)
 	}
 	dirAttr(&out.Attr, cursorfs.GoTime(si.Last), 0, p)
-	keepCtime(&out.Attr, d.born)
+	keepCtime(&out.Attr, d.st.start)
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -142,9 +140,8 @@ func (d *sessionDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 // while a sandbox runs (a session starts, a session writes), and GNU tar
 // reports a directory whose ctime moved while it read it as "changed as we
 // read it" (and exits 1): their mtime says when their listing or their
-// session last changed, their ctime stays put — the mount's start for
-// sessions/, the time the mount met the session for sessions/<id>/ (not
-// its first entry, which moves when its oldest entries rotate out).
+// session last changed, their ctime stays put: the mount's start (not a
+// session's first entry, which moves when its oldest entries rotate out).
 func keepCtime(a *fuse.Attr, t time.Time) {
 	a.Ctime, a.Ctimensec = uint64(t.Unix()), uint32(t.Nanosecond())
 }
