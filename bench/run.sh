@@ -9,7 +9,8 @@
 # rotation (bench/latency), what many idle `cat X.follow` readers cost
 # the mount process (bench/idle), and what many sandboxes cost it
 # (bench/many: grep -r over 2,000 sandboxes, the cache budget, ls -l of
-# 10,000).
+# 10,000), and what sessions cost (bench/sessions: ls sessions/ of a
+# BENCH_SIZE sandbox of BENCH_SESSIONS sessions, cat of a small session).
 # Prints a table and appends it to $BENCH_DIR/results.txt.
 #
 # Environment:
@@ -26,6 +27,7 @@
 #   BENCH_MANY_SANDBOXES    sandboxes grep -r walks in bench/many (default 2000)
 #   BENCH_MANY_TREE         sandboxes of its ls -l figures (default 10000)
 #   BENCH_ENGINE_MB         corpus of the engine's go test benchmarks (default 200)
+#   BENCH_SESSIONS          sessions of bench/sessions's sandbox (default 1000)
 #
 # Caches are not dropped (that needs privileges and is unreliable): every
 # figure is taken with the logs already in the page cache.
@@ -49,6 +51,7 @@ BENCH_IDLE_MEASURE="${BENCH_IDLE_MEASURE:-10s}"
 BENCH_MANY_SANDBOXES="${BENCH_MANY_SANDBOXES:-2000}"
 BENCH_MANY_TREE="${BENCH_MANY_TREE:-10000}"
 BENCH_ENGINE_MB="${BENCH_ENGINE_MB:-200}"
+BENCH_SESSIONS="${BENCH_SESSIONS:-1000}"
 BENCH_ROTATE=40MiB
 BENCH_SEED=1
 SANDBOX=big
@@ -199,6 +202,7 @@ build() {
 	go build -o "$BIN/latency" ./bench/latency || die "./bench/latency does not build"
 	go build -o "$BIN/idle" ./bench/idle || die "./bench/idle does not build"
 	go build -o "$BIN/many" ./bench/many || die "./bench/many does not build"
+	go build -o "$BIN/sessions" ./bench/sessions || die "./bench/sessions does not build"
 }
 
 generate_corpus() {
@@ -623,6 +627,43 @@ bench_many() {
 	NOTES+=("many sandboxes: mount fds right after grep -r $(kv "$kvf" grep_fds_after), 15 s later $(kv "$kvf" grep_fds_idle) (RLIMIT_NOFILE 1024); every view of the 64 MiB sandbox is $(fmt_bytes "$(kv "$kvf" cache_views_bytes)")")
 }
 
+# bench_sessions: a sandbox of BENCH_SIZE with BENCH_SESSIONS sessions
+# (msb-loggen -sessions, kept in $BENCH_DIR/sessions-home between runs),
+# through a mount of its own: ls sessions/ warm (goal: under 50 ms), and
+# cat of a small session's stdout against cat of the sandbox's.
+bench_sessions() {
+	if ! fuse_usable; then
+		warn "FUSE is not usable here: sessions skipped"
+		return 0
+	fi
+	local home="$BENCH_DIR/sessions-home" kvf="$WORK/sessions.kv" n="$BENCH_SESSIONS"
+	local want="size=$BENCH_SIZE rotate=$BENCH_ROTATE seed=$BENCH_SEED sessions=$n interleave=8"
+	if [ ! -f "$home/.msb-loggen-done" ] || [ "$(cat "$home/.msb-loggen-done")" != "$want" ]; then
+		log "generating the sessions corpus in $home ($want)"
+		rm -rf --one-file-system -- "$home"
+		mkdir -p "$home"
+		if ! "$BIN/msb-loggen" -home "$home" -name "$SANDBOX" -size "$BENCH_SIZE" \
+			-rotate "$BENCH_ROTATE" -seed "$BENCH_SEED" -sessions "$n" -interleave 8 >&2; then
+			warn "msb-loggen -sessions $n failed: no sessions figures"
+			row "sessions: ls sessions/ ($n)" FAILED "" "" ""
+			return 0
+		fi
+		echo "$want" >"$home/.msb-loggen-done"
+	fi
+	log "sessions: ls sessions/ of $n sessions, cat of a small session"
+	run_tool sessions "$kvf" "$BIN/sessions" -bin "$BIN/msb-logfs" -home "$home" -name "$SANDBOX" || true
+	if [ -z "$(kv "$kvf" ls_warm_p50_s)" ]; then
+		row "sessions: ls sessions/ ($n)" FAILED "" "" ""
+		return 0
+	fi
+	row "sessions: first ls sessions/ ($(kv "$kvf" sessions))" "$(kv "$kvf" ls_first_s)" "" "" ""
+	row "sessions: ls sessions/ (warm, median)" "$(kv "$kvf" ls_warm_p50_s)" "" "" ""
+	row "mount: cat stdout (warm, reference)" "$(kv "$kvf" cat_sandbox_s)" "$(kv "$kvf" cat_sandbox_bytes)" "1x stdout" ""
+	row "sessions: cat sessions/$(kv "$kvf" small_session)/stdout (warm)" "$(kv "$kvf" cat_session_s)" "$(kv "$kvf" small_bytes)" "$(kv "$kvf" cat_ratio)x faster" ""
+	[ "$(calc '($1 < 0.05)' "$(kv "$kvf" ls_warm_p50_s)")" = 1 ] ||
+		warn "sessions: warm ls sessions/ took $(fmt_secs "$(kv "$kvf" ls_warm_p50_s)") (goal: under 50 ms)"
+}
+
 # ---------------------------------------------------------------- report
 
 fmt_secs() {
@@ -716,6 +757,7 @@ main() {
 	bench_latency
 	bench_idle
 	bench_many
+	bench_sessions
 	report
 }
 

@@ -12,30 +12,56 @@ import (
 
 // TestConformance runs the conformance table against cursorfs directly;
 // test/ runs the same table through a real mount.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, false)) }
+
+// TestConformanceSession runs the session table against cursorfs directly;
+// test/ runs it through a real mount.
+func TestConformanceSession(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, true)) }
+
+// conformanceEnv makes the table's home and the Target of its sandbox's
+// directory, or of its session's.
+func conformanceEnv(t *testing.T, session bool) cursorfstest.Env {
 	home, w := cursorfstest.NewHome(t, 200)
 	h, err := engine.OpenHome(home)
 	must(t, err)
 	t.Cleanup(func() { _ = h.Close() })
 	fsys := New(h)
 	t.Cleanup(fsys.Shutdown)
-	cursorfstest.Run(t, cursorfstest.Env{Target: target{fsys}, W: w})
+	return cursorfstest.Env{Target: target{fs: fsys, session: session}, W: w, Session: session}
 }
 
-// target is the conformance Target of sandbox cursorfstest.Box of an FS.
-type target struct{ fs *FS }
+// target is the conformance Target of sandbox cursorfstest.Box of an FS,
+// or of its session cursorfstest.SessionID.
+type target struct {
+	fs      *FS
+	session bool
+}
 
 func (g target) List() ([]string, error) {
 	ents, err := g.fs.List(cursorfstest.Box, false)
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name
+	if g.session {
+		_, err = g.fs.Session(cursorfstest.Box, cursorfstest.SessionID)
+		ents = ListSession(false)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if !e.Dir {
+			names = append(names, e.Name)
+		}
 	}
 	return names, errnoErr(err)
 }
 
+// lookup resolves name in the target's directory.
+func (g target) lookup(name string) (*Node, error) {
+	if g.session {
+		return g.fs.LookupSession(cursorfstest.Box, cursorfstest.SessionID, name)
+	}
+	return g.fs.Lookup(cursorfstest.Box, name)
+}
+
 func (g target) Size(name string) (int64, error) {
-	n, err := g.fs.Lookup(cursorfstest.Box, name)
+	n, err := g.lookup(name)
 	if err != nil {
 		return 0, errnoErr(err)
 	}
@@ -44,7 +70,7 @@ func (g target) Size(name string) (int64, error) {
 }
 
 func (g target) Open(name string, flags int) (cursorfstest.File, error) {
-	n, err := g.fs.Lookup(cursorfstest.Box, name)
+	n, err := g.lookup(name)
 	if err != nil {
 		return nil, errnoErr(err)
 	}

@@ -41,13 +41,14 @@ import (
 type FS struct {
 	home     *engine.Home
 	owners   owners
+	recent   *recentSessions
 	shutdown chan struct{}
 	once     sync.Once
 }
 
 // New returns the handle state of a filesystem over home.
 func New(home *engine.Home) *FS {
-	f := &FS{home: home, shutdown: make(chan struct{})}
+	f := &FS{home: home, recent: newRecentSessions(), shutdown: make(chan struct{})}
 	f.owners = newOwners(f)
 	return f
 }
@@ -75,7 +76,7 @@ func (f *FS) shutDown() bool {
 
 // Errno maps an error of a handle to the errno a read or write returns:
 // nil and io.EOF are 0, a syscall.Errno is itself, an invalid cursor or time
-// is EINVAL, a missing sandbox ENOENT, anything else EIO.
+// is EINVAL, a missing sandbox or session ENOENT, anything else EIO.
 func Errno(err error) syscall.Errno {
 	var errno syscall.Errno
 	switch {
@@ -85,7 +86,7 @@ func Errno(err error) syscall.Errno {
 		return errno
 	case errors.Is(err, engine.ErrInvalidCursor), errors.Is(err, ErrBadPosition):
 		return syscall.EINVAL
-	case errors.Is(err, engine.ErrNoSandbox):
+	case errors.Is(err, engine.ErrNoSandbox), errors.Is(err, engine.ErrNoSession):
 		return syscall.ENOENT
 	}
 	return syscall.EIO

@@ -13,6 +13,7 @@ const (
 	KindSeek                  // the cursor-positioned merged.jsonl reader
 	KindCursor                // the end cursor and a newline
 	KindBootError             // boot-error.json, when present
+	KindInfo                  // a session's info: JSON fixed at open
 )
 
 // File is one name of a sandbox directory.

@@ -24,6 +24,7 @@ var kinds = [...]kind{
 	KindSeek:      seekKind{},
 	KindCursor:    cursorKind{},
 	KindBootError: bootErrorKind{},
+	KindInfo:      infoKind{},
 }
 
 // sb returns the engine's sandbox of n.
@@ -35,7 +36,10 @@ func viewStat(n *Node) (int64, time.Time, error) {
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	st, err := sb.Stat(Files[n.index].View)
+	st, err := sb.Stat(n.view())
+	if last, gone := n.goneSession(err); gone {
+		return 0, last, nil
+	}
 	return st.Size, st.ModTime, err
 }
 
@@ -45,7 +49,7 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 	if err != nil {
 		return nil, err
 	}
-	h, err := open(sb, Files[n.index].View)
+	h, err := open(sb, n.view())
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +59,13 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 type snapshotKind struct{ readOnlyKind }
 
 func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-func (snapshotKind) open(n *Node) (Handle, error)           { return openView(n, OpenSnapshot) }
+func (snapshotKind) open(n *Node) (Handle, error) {
+	h, err := openView(n, OpenSnapshot)
+	if last, gone := n.goneSession(err); gone {
+		return NewBytes(nil, last), nil
+	}
+	return h, err
+}
 
 type followKind struct{ readOnlyKind }
 

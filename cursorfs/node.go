@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// Node is one file of a sandbox directory, resolved by name. It owns the
-// file's behaviour: what stat by name shows and what an open returns. A
-// Node holds no engine object: the sandbox is found again at every Stat
-// and Open, so a sandbox removed and created again is shown afresh.
+// Node is one file of a sandbox directory or of one of its session
+// directories, resolved by name. It owns the file's behaviour: what stat
+// by name shows and what an open returns. A Node holds no engine object:
+// the sandbox is found again at every Stat and Open, so a sandbox removed
+// and created again is shown afresh.
 type Node struct {
 	fs      *FS
 	sandbox string
-	index   int // in Files
+	index   int // in Files, or in SessionFiles for a session's file
+	session *uint64
 }
 
 // Attr is what stat shows of a file: its size, modification time (also its
@@ -56,10 +60,12 @@ const (
 	NonSeekable
 )
 
-// Entry is a name a sandbox directory lists.
+// Entry is a name a sandbox or session directory lists.
 type Entry struct {
 	Name  string
-	Index int // in Files: stable, inode numbers derive from it
+	Index int // in Files or SessionFiles: stable, inode numbers derive from it
+	// Dir is set for the sessions directory (Index is then -1).
+	Dir bool
 }
 
 // Lookup resolves name in sandbox's directory, listed or not. It fails
@@ -75,7 +81,8 @@ func (f *FS) Lookup(sandbox, name string) (*Node, error) {
 
 // List returns the names sandbox's directory lists now: with all, also
 // the files found by name only. boot-error.json is there only when the
-// sandbox has one. No log file is opened.
+// sandbox has one; the sessions directory comes last. No log file is
+// opened.
 func (f *FS) List(sandbox string, all bool) ([]Entry, error) {
 	bootError, err := f.home.StatSandbox(sandbox)
 	if err != nil {
@@ -88,16 +95,42 @@ func (f *FS) List(sandbox string, all bool) ([]Entry, error) {
 		}
 		ents = append(ents, Entry{Name: file.Name, Index: i})
 	}
-	return ents, nil
+	return append(ents, Entry{Name: SessionsDir, Index: -1, Dir: true}), nil
 }
 
 // Sandboxes returns the names of the sandboxes that exist now.
 func (f *FS) Sandboxes() ([]string, error) { return f.home.List() }
 
-// Name returns the file's name.
-func (n *Node) Name() string { return Files[n.index].Name }
+// file returns the node's entry of Files or SessionFiles.
+func (n *Node) file() File {
+	if n.session != nil {
+		return SessionFiles[n.index]
+	}
+	return Files[n.index]
+}
 
-// Index returns the file's index in Files.
+// view returns the view of a snapshot, follow or live file: a session's
+// file shows that session's part of its view.
+func (n *Node) view() engine.View {
+	if n.session != nil {
+		return SessionFiles[n.index].View.Session(*n.session)
+	}
+	return Files[n.index].View
+}
+
+// Name returns the file's name.
+func (n *Node) Name() string { return n.file().Name }
+
+// Path returns the file's path in the mount, below the sandbox's directory.
+func (n *Node) Path() string {
+	if n.session != nil {
+		return fmt.Sprintf("%s/%d/%s", SessionsDir, *n.session, n.Name())
+	}
+	return n.Name()
+}
+
+// Index returns the file's index in Files, or in SessionFiles for a
+// session's file.
 func (n *Node) Index() int { return n.index }
 
 // Sandbox returns the name of the file's sandbox.
@@ -106,7 +139,7 @@ func (n *Node) Sandbox() string { return n.sandbox }
 // Stat returns what an open now would show: its size and time, and the
 // file's owner and mode.
 func (n *Node) Stat() (Attr, error) {
-	size, mt, err := kinds[Files[n.index].Kind].stat(n)
+	size, mt, err := kinds[n.file().Kind].stat(n)
 	if err != nil {
 		return Attr{}, err
 	}
@@ -117,21 +150,26 @@ func (n *Node) Stat() (Attr, error) {
 	return Attr{Size: size, ModTime: mt, Perm: p}, nil
 }
 
-// Perm returns the file's owner and mode.
-func (n *Node) Perm() (Perm, error) { return n.fs.filePerm(n.sandbox, n.index) }
+// Perm returns the file's owner and mode. A session's files are all made
+// of the exec chain and read-only: they share the mode of stdout.
+func (n *Node) Perm() (Perm, error) {
+	if n.session != nil {
+		return n.fs.filePerm(n.sandbox, stdoutIndex)
+	}
+	return n.fs.filePerm(n.sandbox, n.index)
+}
 
 // Open opens the file with the open(2) flags given. Creating, truncating
 // and writing are refused with EROFS, except writing seek.
 func (n *Node) Open(flags int) (Handle, error) {
-	file := Files[n.index]
-	k := kinds[file.Kind]
+	k := kinds[n.file().Kind]
 	if flags&(syscall.O_TRUNC|syscall.O_CREAT) != 0 ||
 		(flags&syscall.O_ACCMODE != syscall.O_RDONLY && !k.writable()) {
-		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, file.Name, syscall.EROFS)
+		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.Path(), syscall.EROFS)
 	}
 	h, err := k.open(n)
 	if err != nil {
-		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, file.Name, err)
+		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.Path(), err)
 	}
 	return h, nil
 }

@@ -7,6 +7,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
 // sandboxDir is <mountpoint>/<sandbox>/. It holds no engine object: the
@@ -35,12 +37,20 @@ func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
 	}
 	ents := make([]fuse.DirEntry, 0, len(list))
 	for _, e := range list {
+		if e.Dir {
+			ents = append(ents, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.sessionsIno()})
+			continue
+		}
 		ents = append(ents, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFREG, Ino: d.fileIno(e.Index)})
 	}
 	return ents, 0
 }
 
 func (d *sandboxDir) fileIno(i int) uint64 { return d.ino + 1 + uint64(i) }
+
+// sessionsIno is the inode number of the sessions directory: the last of
+// the sandbox's stride.
+func (d *sandboxDir) sessionsIno() uint64 { return d.ino + inoStride - 1 }
 
 // Getattr describes the directory; its time moves when its listing
 // changes (boot-error.json appears or goes).
@@ -58,7 +68,7 @@ func (d *sandboxDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 	if err != nil {
 		return permErrno(err)
 	}
-	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 0, p)
+	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 1, p)
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -73,15 +83,38 @@ func (d *sandboxDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 	return gofs.NewListDirStream(ents), 0
 }
 
-// Lookup finds any file of the sandbox, listed or not.
+// Lookup finds any file of the sandbox, listed or not, and its sessions
+// directory.
 func (d *sandboxDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if name == cursorfs.SessionsDir {
+		s := &sessionsDir{st: d.st, sandbox: d.name, ino: d.sessionsIno()}
+		return lookupDir(ctx, &d.Inode, s, s.ino, out)
+	}
 	node, err := d.st.fsys.Lookup(d.name, name)
 	if err != nil {
 		return nil, syscall.ENOENT
 	}
-	n := &fileNode{st: d.st, node: node}
+	return lookupFile(ctx, &d.Inode, d.st, node, d.fileIno(node.Index()), out)
+}
+
+// lookupFile makes the inode of a file of a directory.
+func lookupFile(ctx context.Context, parent *gofs.Inode, st *state, node *cursorfs.Node, ino uint64, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	n := &fileNode{st: st, node: node}
 	if errno := n.statByName(&out.Attr); errno != 0 {
 		return nil, errno
 	}
-	return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.fileIno(node.Index())}), 0
+	return parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
+}
+
+// lookupDir makes the inode of a directory d, found when its Getattr
+// succeeds; the kernel keeps it for dirTimeout.
+func lookupDir(ctx context.Context, parent *gofs.Inode, d gofs.InodeEmbedder, ino uint64, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	var a fuse.AttrOut
+	if errno := d.(gofs.NodeGetattrer).Getattr(ctx, nil, &a); errno != 0 {
+		return nil, errno
+	}
+	out.Attr = a.Attr
+	out.SetEntryTimeout(dirTimeout)
+	out.SetAttrTimeout(dirTimeout)
+	return parent.NewInode(ctx, d, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 }

@@ -13,7 +13,9 @@
 package fs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -105,11 +107,12 @@ type state struct {
 	opts Options
 	rec  *recorder
 
-	mu    sync.Mutex
-	inos  map[string]uint64 // sandbox name → inode number of its directory
-	dirs  map[string]*listing
-	list  listing // the root's
-	start time.Time
+	mu       sync.Mutex
+	inos     map[string]uint64 // sandbox name → inode number of its directory
+	dirs     map[string]*listing
+	sessDirs map[string]*listing // of the sandboxes' sessions directories
+	list     listing             // the root's
+	start    time.Time
 }
 
 func newState(fsys *cursorfs.FS, o Options) *state {
@@ -117,7 +120,8 @@ func newState(fsys *cursorfs.FS, o Options) *state {
 	return &state{
 		fsys: fsys, opts: o,
 		inos: make(map[string]uint64), dirs: make(map[string]*listing),
-		list: listing{mtime: now}, start: now,
+		sessDirs: make(map[string]*listing),
+		list:     listing{mtime: now}, start: now,
 	}
 }
 
@@ -137,14 +141,48 @@ func (s *state) sandboxIno(name string) uint64 {
 	return ino
 }
 
+// sessionIno returns the inode number of the directory of session id of
+// sandbox: a hash of both, so that it is the same for the mount's life (and
+// across mounts) without a table that grows with every session met. The
+// numbers lie in [sessionInoBase, 2^63), sessionStride apart, each
+// followed by those of the session's files (base+1+index in
+// cursorfs.SessionFiles). Two sessions share a number with a chance of
+// about n²/2^59 for n sessions (10^-6 for a million).
+func sessionIno(sandbox string, id uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(sandbox))
+	h.Write(binary.LittleEndian.AppendUint64([]byte{0}, id))
+	return sessionInoBase + h.Sum64()%sessionSlots*sessionStride
+}
+
+// Session directories' inode numbers: far above the sandboxes' (which
+// would need 2^57 sandboxes to reach them), with room for the files of
+// cursorfs.SessionFiles after each.
+const (
+	sessionInoBase = 1 << 62
+	sessionStride  = 16
+	sessionSlots   = (1<<63 - sessionInoBase) / sessionStride
+)
+
 // dirListing returns the listing record of sandbox name's directory.
 func (s *state) dirListing(name string) *listing {
+	return s.listingIn(s.dirs, name)
+}
+
+// sessionsListing returns the listing record of the sessions directory of
+// sandbox name.
+func (s *state) sessionsListing(name string) *listing {
+	return s.listingIn(s.sessDirs, name)
+}
+
+// listingIn returns the listing record of name in m, made on first use.
+func (s *state) listingIn(m map[string]*listing, name string) *listing {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.dirs[name]
+	l := m[name]
 	if l == nil {
 		l = &listing{mtime: s.start}
-		s.dirs[name] = l
+		m[name] = l
 	}
 	return l
 }

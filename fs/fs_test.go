@@ -55,10 +55,35 @@ func TestTgidOfThread(t *testing.T) {
 }
 
 // TestInoStrideHoldsFiles: the inode numbers of a sandbox's files stay
-// below the next sandbox's directory.
+// below its sessions directory's, the last of its stride; a session's
+// files stay below the next session's directory.
 func TestInoStrideHoldsFiles(t *testing.T) {
-	if len(cursorfs.Files)+1 > inoStride {
-		t.Fatalf("%d files do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	if len(cursorfs.Files)+1 > inoStride-1 {
+		t.Fatalf("%d files and sessions/ do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
+	}
+	if len(cursorfs.SessionFiles)+1 > sessionStride {
+		t.Fatalf("%d session files do not fit an inode stride of %d", len(cursorfs.SessionFiles), sessionStride)
+	}
+}
+
+// TestSessionInos: a session directory's inode number is stable, distinct
+// from every other session's (of any sandbox), and far from the
+// sandboxes'.
+func TestSessionInos(t *testing.T) {
+	st := newState(nil, Options{})
+	seen := map[uint64]string{}
+	for _, sb := range []string{"x", "y", "x\x00", ""} {
+		for id := range uint64(20000) {
+			ino := sessionIno(sb, id)
+			key := fmt.Sprintf("%q/%d", sb, id)
+			if other, dup := seen[ino]; dup || ino < sessionInoBase || ino >= 1<<63 || ino%sessionStride != 0 || sessionIno(sb, id) != ino {
+				t.Fatalf("%s: inode %d (shared with %q)", key, ino, other)
+			}
+			seen[ino] = key
+		}
+	}
+	if box := st.sandboxIno("x"); box >= sessionInoBase {
+		t.Fatalf("sandbox inode %d among the sessions'", box)
 	}
 }
 

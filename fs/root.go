@@ -68,14 +68,7 @@ func (r *root) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // no log file.
 func (r *root) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	d := &sandboxDir{st: r.st, name: name, ino: r.st.sandboxIno(name)}
-	var a fuse.AttrOut
-	if errno := d.Getattr(ctx, nil, &a); errno != 0 {
-		return nil, errno
-	}
-	out.Attr = a.Attr
-	out.SetEntryTimeout(dirTimeout)
-	out.SetAttrTimeout(dirTimeout)
-	return r.NewInode(ctx, d, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.ino}), 0
+	return lookupDir(ctx, &r.Inode, d, d.ino, out)
 }
 
 // dirTimeout is how long the kernel may keep a sandbox directory's entry

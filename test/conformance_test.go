@@ -24,6 +24,15 @@ func TestConformanceMount(t *testing.T) {
 	cursorfstest.Run(t, cursorfstest.Env{Target: mountTarget{m.path(cursorfstest.Box)}, W: w})
 }
 
+// TestConformanceSessionMount runs the session table of cursorfs through a
+// real mount, on sessions/1/.
+func TestConformanceSessionMount(t *testing.T) {
+	home, w := cursorfstest.NewHome(t, 200)
+	m := mount(t, home)
+	dir := m.path(cursorfstest.Box, "sessions", strconv.Itoa(cursorfstest.SessionID))
+	cursorfstest.Run(t, cursorfstest.Env{Target: mountTarget{dir}, W: w, Session: true})
+}
+
 // mountTarget is the conformance Target of a sandbox directory of a mount.
 type mountTarget struct{ dir string }
 

@@ -44,13 +44,14 @@ func TestGrepManySandboxesUnderFDLimit(t *testing.T) {
 	var want []string
 	for _, n := range names {
 		for _, f := range []string{"merged", "merged.jsonl", "stdout"} {
-			want = append(want, m.path(n, f))
+			want = append(want, m.path(n, f), m.path(n, "sessions", "1", f)) // its one session's too
 		}
 	}
+	sort.Strings(want)
 	got := lines([]byte(out))
 	sort.Strings(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("grep -rl found %d files, want %d (merged, merged.jsonl, stdout of each sandbox); first: %q", len(got), len(want), firstLines(out, 3))
+		t.Fatalf("grep -rl found %d files, want %d (merged, merged.jsonl, stdout of each sandbox and of its session); first: %q", len(got), len(want), firstLines(out, 3))
 	}
 	t.Logf("grep -r over %d sandboxes: %v; fds %d, VmRSS %d KiB right after", len(names), took, fdCount(t, pid), procStatus(t, pid, "VmRSS"))
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func TestListing(t *testing.T) {
 		sort.Strings(names)
 		return names
 	}
-	want := []string{"cursor", "merged", "merged.jsonl", "output", "stderr", "stdout", "system"}
+	want := []string{"cursor", "merged", "merged.jsonl", "output", "sessions", "stderr", "stdout", "system"}
 	if got := ls(m.path("box")); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("ls: %v, want %v", got, want)
 	}
@@ -185,5 +186,14 @@ func TestListing(t *testing.T) {
 	all := mount(t, home, "--list-all")
 	if got := ls(all.path("box")); len(got) != len(want)+1+11 {
 		t.Fatalf("ls with --list-all: %v", got)
+	}
+	// A session's directory: its snapshots and info; with --list-all
+	// also its follow and live files.
+	session := []string{"info", "merged", "merged.jsonl", "output", "stderr", "stdout"}
+	if got := ls(m.path("box", "sessions", "1")); strings.Join(got, " ") != strings.Join(session, " ") {
+		t.Fatalf("ls sessions/1: %v, want %v", got, session)
+	}
+	if got := ls(all.path("box", "sessions", "1")); len(got) != len(session)+8 || !slices.Contains(got, "output.live") {
+		t.Fatalf("ls sessions/1 with --list-all: %v", got)
 	}
 }

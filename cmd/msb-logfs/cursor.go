@@ -20,19 +20,11 @@ Examples:
    msb-logfs cursor foo --home /var/lib/microsandbox    # flags go anywhere`,
 		Flags: []cli.Flag{homeFlag()},
 		Action: func(c *cli.Context) error {
-			name, err := sandboxArg(c)
-			if err != nil {
-				return err
-			}
-			home, err := openHome(c)
+			sb, home, err := openSandbox(c)
 			if err != nil {
 				return err
 			}
 			defer home.Close()
-			sb, err := home.Sandbox(name)
-			if err != nil {
-				return usageError(err)
-			}
 			cur, err := sb.EndCursor()
 			if err != nil {
 				return err

@@ -97,6 +97,9 @@ Try, in another terminal:
    tail -f $M/demo/merged.follow          # every source, live, with timestamps
    cat $M/demo/stdout.follow              # the program's own bytes, live
    grep -r FAILED $M                      # walks the tree, never blocks
+   ls -v $M/demo/sessions                 # one directory per exec session
+   S=$(ls -v $M/demo/sessions | tail -n1); cat $M/demo/sessions/$S/info; tail -f $M/demo/sessions/$S/merged.follow
+                                          # the newest session: its times and counts, then its lines
    cat $M/demo/cursor                     # where the logs end now
    exec 3<>$M/demo/seek; printf '%%s\n' "$(cat $M/demo/cursor)" >&3; sleep 2; cat <&3
                                           # everything after a saved cursor, as JSON Lines

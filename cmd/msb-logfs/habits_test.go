@@ -200,7 +200,7 @@ func TestSandboxNameRefused(t *testing.T) {
 	s := newSandbox(t, home, "foo")
 	write(t, s, 1, "stdout", "secret\n")
 	for _, name := range []string{"../sandboxes/foo", "..", ".", "", "a/b", "/etc"} {
-		for _, cmd := range []string{"logs", "cursor"} {
+		for _, cmd := range []string{"logs", "cursor", "sessions"} {
 			out, errOut, code := run(t, cmd, "--home", home, name)
 			if code != 2 || out != "" || !strings.Contains(errOut, "bad sandbox name") || strings.Contains(errOut, home) {
 				t.Errorf("%s %q: exit %d, stdout %q, stderr %q", cmd, name, code, out, errOut)
@@ -213,11 +213,12 @@ func TestSandboxNameRefused(t *testing.T) {
 // logs for the new flags, on stdout with status 0.
 func TestHelpHasExamples(t *testing.T) {
 	for cmd, wants := range map[string][]string{
-		"logs":    {"Examples:", "logs foo -ft", "-n 20", "--since yesterday", "--grep", "--show-id --color-by-id", "--color always | less -R"},
-		"cursor":  {"Examples:", "cursor foo --home"},
-		"mount":   {"Example"},
-		"unmount": {"Example"},
-		"demo":    {"Example"},
+		"logs":     {"Examples:", "logs foo -ft", "-n 20", "--since yesterday", "--grep", "--show-id --color-by-id", "--color always | less -R", "--id 7 -f", "--id 3,7"},
+		"sessions": {"Examples:", "sessions foo --json | jq"},
+		"cursor":   {"Examples:", "cursor foo --home"},
+		"mount":    {"Example"},
+		"unmount":  {"Example"},
+		"demo":     {"Example"},
 	} {
 		out := mustRun(t, cmd, "--help")
 		for _, want := range wants {

@@ -38,6 +38,8 @@ Examples:
    msb-logfs logs foo --since yesterday --until "2026-05-01 10:00:01"
    msb-logfs logs foo --since 2026-05-01 --grep 'ERROR|panic'
    msb-logfs logs foo -f --show-id --color-by-id        # tell sessions apart
+   msb-logfs logs foo --id 7 -f                         # what session 7 prints
+   msb-logfs logs foo --id 3,7 --show-id --grep error   # two sessions, tagged
    msb-logfs logs foo --color always | less -R
    msb-logfs logs --json --cursor-file foo.cursor foo >> foo.jsonl   # incremental backup`,
 		Flags: []cli.Flag{
@@ -49,6 +51,7 @@ Examples:
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing entries as they are written"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time and source"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per entry, with its cursor (not with -t)"},
+			&cli.StringSliceFlag{Name: "id", Usage: "only the entries of session `ID` (repeat it or give a comma list: --id 3,7)"},
 			&cli.StringFlag{Name: "grep", Usage: "only entries whose body matches `REGEX` (Go syntax: (?i)error for any case)"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the lines `WHEN`: auto (on a terminal, without $NO_COLOR), always or never"},
 			&cli.BoolFlag{Name: "no-color", Usage: "no colour (--color never)"},
@@ -74,6 +77,7 @@ type logsRun struct {
 	out      *bufio.Writer
 	render   engine.Renderer
 	grep     *regexp.Regexp // nil without --grep
+	ids      []uint64       // --id: the engine's Query.IDs
 	style    style
 	deco     lineDecorator // writes to out when the style adds something
 	prefix   []byte        // the [id:N] prefix's buffer
@@ -109,6 +113,7 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 	if run.query, err = parseQuery(c); err != nil {
 		return nil, nil, usageError(err)
 	}
+	run.query.IDs = run.ids
 	home, err := openHome(c)
 	if err != nil {
 		return nil, nil, err
@@ -158,6 +163,11 @@ func (r *logsRun) options(c *cli.Context) error {
 		}
 		r.grep = re
 	}
+	ids, err := parseIDs(c.StringSlice("id"))
+	if err != nil {
+		return err
+	}
+	r.ids = ids
 	color, err := colorMode(c.String("color"), c.Bool("no-color"), os.Stdout)
 	if err != nil {
 		return err

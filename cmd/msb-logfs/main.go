@@ -27,10 +27,12 @@ Examples:
    msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
    msb-logfs logs -f --source all --timestamps foo
    msb-logfs cursor foo
+   msb-logfs sessions foo && msb-logfs logs foo --id 7
    mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   (mount(8), fstab)`,
 		Commands: []*cli.Command{
 			logsCommand(),
 			cursorCommand(),
+			sessionsCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),

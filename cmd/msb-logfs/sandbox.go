@@ -36,3 +36,22 @@ func openHome(c *cli.Context) (*engine.Home, error) {
 	home.SetCacheDir("") // one pass over the logs: nothing to re-read
 	return home, nil
 }
+
+// openSandbox opens the home of c and its one SANDBOX argument; the caller
+// closes the home. An unknown sandbox is a usage error (status 2).
+func openSandbox(c *cli.Context) (*engine.Sandbox, *engine.Home, error) {
+	name, err := sandboxArg(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	home, err := openHome(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := home.Sandbox(name)
+	if err != nil {
+		home.Close()
+		return nil, nil, usageError(err)
+	}
+	return sb, home, nil
+}

@@ -45,14 +45,19 @@ type Target interface {
 // Box is the name of the sandbox the checks read.
 const Box = "box"
 
-// Env is a Target over a home whose sandbox Box is written by W.
+// Env is a Target over a home whose sandbox Box is written by W. With
+// Session, the Target is the directory of session SessionID of Box
+// (sessions/1/) instead of Box's own.
 type Env struct {
 	Target
-	W *msbwriter.Sandbox
+	W       *msbwriter.Sandbox
+	Session bool
 }
 
 // NewHome makes a home in a new temporary directory with sandbox Box
-// holding lines stdout lines, and returns it with its writer.
+// holding lines stdout lines of session SessionID, each fourth one
+// followed by a line of session OtherSession, and returns it with its
+// writer.
 func NewHome(t testing.TB, lines int) (string, *msbwriter.Sandbox) {
 	t.Helper()
 	home := t.TempDir()
@@ -62,17 +67,31 @@ func NewHome(t testing.TB, lines int) (string, *msbwriter.Sandbox) {
 	}
 	t.Cleanup(func() { _ = w.Close() })
 	for i := range lines {
-		appendLine(t, w, fmt.Sprintf("line %05d", i))
+		appendLine(t, w, SessionID, fmt.Sprintf("line %05d", i))
+		if i%4 == 3 {
+			appendLine(t, w, OtherSession, fmt.Sprintf("other %05d", i))
+		}
 	}
 	return home, w
 }
 
-// appendLine appends one stdout chunk holding text and a newline.
-func appendLine(t testing.TB, w *msbwriter.Sandbox, text string) {
+// appendLine appends one stdout chunk of session id holding text and a
+// newline.
+func appendLine(t testing.TB, w *msbwriter.Sandbox, id uint64, text string) {
 	t.Helper()
-	if err := w.Exec(msbwriter.Chunk{Source: msbwriter.SourceStdout, Data: []byte(text + "\n"), ID: 1, HasID: true}); err != nil {
+	if err := w.Exec(msbwriter.Chunk{Source: msbwriter.SourceStdout, Data: []byte(text + "\n"), ID: id, HasID: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// appendLine appends one stdout line of session SessionID. In a session's
+// directory a line of OtherSession comes first, which must not show.
+func (e Env) appendLine(t testing.TB, text string) {
+	t.Helper()
+	if e.Session {
+		appendLine(t, e.W, OtherSession, "not "+text)
+	}
+	appendLine(t, e.W, SessionID, text)
 }
 
 // Check is one row of the table.
@@ -81,9 +100,14 @@ type Check struct {
 	Run  func(t *testing.T, e Env)
 }
 
-// Run runs every check of the table against e, in order, as subtests.
+// Run runs every check of the table against e (SessionChecks for a
+// session's directory), in order, as subtests.
 func Run(t *testing.T, e Env) {
-	for _, c := range Checks {
+	checks := Checks
+	if e.Session {
+		checks = SessionChecks
+	}
+	for _, c := range checks {
 		t.Run(c.Name, func(t *testing.T) { c.Run(t, e) })
 	}
 }
@@ -100,26 +124,14 @@ var Checks = []Check{
 	{"writes refused", checkWritesRefused},
 }
 
-// views are the names of the views; each has a snapshot, .follow and
-// .live file.
-var views = []string{"merged", "stdout", "stderr", "output", "system"}
-
-// byName are the files found by name only.
-var byName = func() []string {
-	names := []string{"seek"}
-	for _, v := range views {
-		names = append(names, v+".follow", v+".live")
-	}
-	return names
-}()
-
 func checkNamesResolve(t *testing.T, e Env) {
-	for _, name := range append([]string{"merged.jsonl", "cursor"}, append(views, byName...)...) {
+	l := e.layout()
+	for _, name := range append(l.snapshots(), l.byName...) {
 		if _, err := e.Size(name); err != nil {
 			t.Errorf("stat %s: %v", name, err)
 		}
 	}
-	for _, name := range []string{"nope", "merged.live.live", "boot-error.json", "live", ".live", "Merged"} {
+	for _, name := range l.absent {
 		if _, err := e.Size(name); !errors.Is(err, syscall.ENOENT) {
 			t.Errorf("stat %s: %v, want ENOENT", name, err)
 		}
@@ -131,12 +143,13 @@ func checkListing(t *testing.T, e Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range append([]string{"merged.jsonl", "cursor"}, views...) {
+	l := e.layout()
+	for _, want := range l.snapshots() {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s not listed: %q", want, names)
 		}
 	}
-	for _, hidden := range byName {
+	for _, hidden := range l.byName {
 		if slices.Contains(names, hidden) {
 			t.Errorf("%s listed: %q", hidden, names)
 		}
@@ -144,7 +157,7 @@ func checkListing(t *testing.T, e Env) {
 }
 
 func checkSnapshotSize(t *testing.T, e Env) {
-	for _, name := range append([]string{"merged.jsonl", "cursor"}, views...) {
+	for _, name := range e.layout().snapshots() {
 		size, err := e.Size(name)
 		if err != nil {
 			t.Fatal(err)
@@ -167,7 +180,7 @@ func checkSnapshotStable(t *testing.T, e Env) {
 	}
 	f := open(t, e, "stdout", syscall.O_RDONLY)
 	first := readAll(t, f, 0)
-	appendLine(t, e.W, "after the snapshot")
+	e.appendLine(t, "after the snapshot")
 	waitFor(t, "stat by name to show the append", func() bool {
 		size, err := e.Size("stdout")
 		return err == nil && size > before
@@ -206,7 +219,7 @@ func checkFollow(t *testing.T, e Env) {
 		}
 		got <- buf[:n]
 	}()
-	appendLine(t, e.W, "followed")
+	e.appendLine(t, "followed")
 	select {
 	case b := <-got:
 		if string(b) != "followed\n" {
@@ -232,7 +245,7 @@ func checkLive(t *testing.T, e Env) {
 	if size := fstat(t, f); size != int64(len(first)) {
 		t.Errorf("fstat of the live handle: %d, want %d", size, len(first))
 	}
-	appendLine(t, e.W, "live append")
+	e.appendLine(t, "live append")
 	var size int64
 	waitFor(t, "fstat of the live handle to grow", func() bool {
 		size = fstat(t, f)
@@ -263,7 +276,7 @@ func checkSeek(t *testing.T, e Env) {
 	if rest := readStream(t, s); len(rest) != 0 {
 		t.Errorf("seek after end: %q, want end of file", tail(rest))
 	}
-	appendLine(t, e.W, "after end")
+	e.appendLine(t, "after end")
 	var got []byte
 	waitFor(t, "seek to show the append", func() bool {
 		got = append(got, readStream(t, s)...)
@@ -272,7 +285,7 @@ func checkSeek(t *testing.T, e Env) {
 }
 
 func checkWritesRefused(t *testing.T, e Env) {
-	for _, name := range []string{"merged", "stdout.follow", "stdout.live", "cursor"} {
+	for _, name := range []string{"merged", "stdout.follow", "stdout.live", e.layout().listed[1]} {
 		for _, flags := range []int{syscall.O_WRONLY, syscall.O_RDWR, syscall.O_WRONLY | syscall.O_TRUNC, syscall.O_RDONLY | syscall.O_TRUNC} {
 			f, err := e.Open(name, flags)
 			if err == nil {
