@@ -73,11 +73,21 @@ func (f *FS) Sessions(sandbox string) ([]engine.SessionInfo, error) {
 // the sandbox has none. A session shown within SessionGrace that has left
 // the exec chain since is returned as it was last seen (recent.go).
 func (f *FS) Session(sandbox string, id uint64) (engine.SessionInfo, error) {
+	return f.session(sandbox, id, (*engine.Sandbox).Session)
+}
+
+// SessionSummary is Session without the cursor (unless one was seen
+// before): a lookup in the index, for a stat of the session's directory.
+func (f *FS) SessionSummary(sandbox string, id uint64) (engine.SessionInfo, error) {
+	return f.session(sandbox, id, (*engine.Sandbox).SessionSummary)
+}
+
+func (f *FS) session(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
 		return engine.SessionInfo{}, err
 	}
-	si, err := sb.Session(id)
+	si, err := get(sb, id)
 	if errors.Is(err, engine.ErrNoSession) {
 		if last, ok := f.recent.gone(sandbox, id); ok {
 			return last, nil

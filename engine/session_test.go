@@ -50,6 +50,9 @@ func checkSessions(t *testing.T, d *tdir, sb *Sandbox, rng *rand.Rand) map[uint6
 		if one != w {
 			t.Fatalf("Session(%d) = %+v, the model says %+v", w.ID, one, w)
 		}
+		if sum, err := sb.SessionSummary(w.ID); err != nil || sum != got[i] {
+			t.Fatalf("SessionSummary(%d) = %+v, %v; Sessions lists %+v", w.ID, sum, err, got[i])
+		}
 		out[w.ID] = make(map[string][]byte)
 		for _, nv := range sessionViews {
 			v := nv.v.Session(w.ID)
@@ -82,6 +85,9 @@ func checkNoSession(t *testing.T, sb *Sandbox, id uint64) {
 	_, err := sb.Session(id)
 	if !errors.Is(err, ErrNoSession) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Session(%d) of no entry: %v, want ErrNoSession and fs.ErrNotExist", id, err)
+	}
+	if _, err := sb.SessionSummary(id); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("SessionSummary(%d) of no entry: %v, want ErrNoSession", id, err)
 	}
 	if _, err := sb.Stat(ViewStdout.Session(id)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("Stat of session %d: %v, want ErrNoSession", id, err)

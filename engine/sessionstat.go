@@ -43,6 +43,17 @@ func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 // Session returns session id, with the cursor just after its last entry.
 // An id the logs do not hold gives an error wrapping ErrNoSession.
 func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
+	return s.session(id, true)
+}
+
+// SessionSummary returns session id as Sessions lists it, without its
+// cursor: a lookup in the index, for a stat of its directory. An id the
+// logs do not hold gives an error wrapping ErrNoSession.
+func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
+	return s.session(id, false)
+}
+
+func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
 	werr := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
@@ -52,6 +63,9 @@ func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
 			return
 		}
 		info = sum.SessionInfo
+		if !withCursor {
+			return
+		}
 		if info.Cursor, err = x.sessionEnd(id); err != nil {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, err)
 		}

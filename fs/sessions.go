@@ -99,7 +99,7 @@ var (
 
 // Getattr describes the directory: its time is its last entry's.
 func (d *sessionDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	si, err := d.st.fsys.Session(d.sandbox, d.id)
+	si, err := d.st.fsys.SessionSummary(d.sandbox, d.id)
 	if err != nil {
 		return sessionErrno(err)
 	}
@@ -116,7 +116,7 @@ func (d *sessionDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.A
 // Readdir lists the session's snapshot files and info, and with ListAll
 // its follow and live files.
 func (d *sessionDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	if _, err := d.st.fsys.Session(d.sandbox, d.id); err != nil {
+	if _, err := d.st.fsys.SessionSummary(d.sandbox, d.id); err != nil {
 		return nil, sessionErrno(err)
 	}
 	list := cursorfs.ListSession(d.st.opts.ListAll)
