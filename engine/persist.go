@@ -36,7 +36,7 @@ type indexStore struct {
 }
 
 // indexMagic starts every index file; its last byte is the format version.
-const indexMagic = "MSBIDX\x00\x02"
+const indexMagic = "MSBIDX\x00\x03"
 
 // indexHeadLen is how many bytes of the head of each file the key covers.
 const indexHeadLen = 4096

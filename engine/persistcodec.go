@@ -11,24 +11,26 @@ type savedIndex struct {
 	tail   []idStat // the sessions after the last checkpoint
 }
 
-// Fixed sizes of the encoding, all little-endian.
+// The encoding is a sequence of varints (encoding/binary's): unsigned for
+// counts, positions and sizes, signed for the seconds of a time. The least
+// bytes an item takes (one per varint) bound the counts read back.
 const (
-	timeLen       = 8 + 4
-	stateLen      = int(NumOrigins) * (16 + timeLen)
-	countsLen     = 3 * 8
-	checkpointLen = 8 + stateLen + maxTracked*8 + timeLen + 1 + countsLen
-	idStatLen     = 3*8 + maxTracked*8 + 2*timeLen + 1
+	minTimeLen       = 2
+	minStateLen      = int(NumOrigins) * (2 + minTimeLen)
+	minCountsLen     = 3
+	minCheckpointLen = 1 + minStateLen + maxTracked + minTimeLen + 1 + minCountsLen
+	minIDStatLen     = 3 + maxTracked + 2*minTimeLen + 1
 )
 
 func appendTime(b []byte, t Time) []byte {
-	b = binary.LittleEndian.AppendUint64(b, uint64(t.Sec))
-	return binary.LittleEndian.AppendUint32(b, t.Nsec)
+	b = binary.AppendVarint(b, t.Sec)
+	return binary.AppendUvarint(b, uint64(t.Nsec))
 }
 
 func appendState(b []byte, st *State) []byte {
 	for _, p := range st.Cursor {
-		b = binary.LittleEndian.AppendUint64(b, p.Gen)
-		b = binary.LittleEndian.AppendUint64(b, p.Offset)
+		b = binary.AppendUvarint(b, p.Gen)
+		b = binary.AppendUvarint(b, p.Offset)
 	}
 	for _, t := range st.Prev {
 		b = appendTime(b, t)
@@ -38,20 +40,20 @@ func appendState(b []byte, st *State) []byte {
 
 func appendCounts(b []byte, c Counts) []byte {
 	for _, n := range [3]int{c.Malformed, c.TooLong, c.Empty} {
-		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+		b = binary.AppendUvarint(b, uint64(n))
 	}
 	return b
 }
 
 // encodeIndex appends x to b.
 func encodeIndex(b []byte, x *savedIndex) []byte {
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(x.cps)))
+	b = binary.AppendUvarint(b, uint64(len(x.cps)))
 	for i := range x.cps {
 		cp := &x.cps[i]
-		b = binary.LittleEndian.AppendUint64(b, cp.serial)
+		b = binary.AppendUvarint(b, cp.serial)
 		b = appendState(b, &cp.state)
 		for _, o := range cp.offs {
-			b = binary.LittleEndian.AppendUint64(b, uint64(o))
+			b = binary.AppendUvarint(b, uint64(o))
 		}
 		b = appendTime(b, cp.runMax.time)
 		b = append(b, byte(cp.runMax.origin))
@@ -59,7 +61,7 @@ func encodeIndex(b []byte, x *savedIndex) []byte {
 	}
 	b = appendState(b, &x.end)
 	for _, t := range x.total {
-		b = binary.LittleEndian.AppendUint64(b, uint64(t))
+		b = binary.AppendUvarint(b, uint64(t))
 	}
 	b = appendCounts(b, x.counts)
 	for i := range x.cps {
@@ -70,14 +72,14 @@ func encodeIndex(b []byte, x *savedIndex) []byte {
 
 // appendIDs appends a count and the stats of one interval's sessions.
 func appendIDs(b []byte, ids []idStat) []byte {
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(ids)))
+	b = binary.AppendUvarint(b, uint64(len(ids)))
 	for i := range ids {
 		st := &ids[i]
-		b = binary.LittleEndian.AppendUint64(b, st.id)
-		b = binary.LittleEndian.AppendUint64(b, uint64(st.entries))
-		b = binary.LittleEndian.AppendUint64(b, uint64(st.bytes))
+		b = binary.AppendUvarint(b, st.id)
+		b = binary.AppendUvarint(b, uint64(st.entries))
+		b = binary.AppendUvarint(b, uint64(st.bytes))
 		for _, n := range st.size {
-			b = binary.LittleEndian.AppendUint64(b, uint64(n))
+			b = binary.AppendUvarint(b, uint64(n))
 		}
 		b = appendTime(b, st.first)
 		b = appendTime(b, st.last)
@@ -95,12 +97,15 @@ type decoder struct {
 }
 
 func (d *decoder) u64() uint64 {
-	if !d.ok || len(d.b)-d.off < 8 {
+	if !d.ok {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
 		d.ok = false
 		return 0
 	}
-	v := binary.LittleEndian.Uint64(d.b[d.off:])
-	d.off += 8
+	d.off += n
 	return v
 }
 
@@ -113,17 +118,20 @@ func (d *decoder) i64() int64 {
 }
 
 func (d *decoder) time() Time {
-	sec := int64(d.u64())
-	if !d.ok || len(d.b)-d.off < 4 {
+	if !d.ok {
+		return Time{}
+	}
+	sec, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
 		d.ok = false
 		return Time{}
 	}
-	nsec := binary.LittleEndian.Uint32(d.b[d.off:])
-	d.off += 4
+	d.off += n
+	nsec := d.u64()
 	if nsec >= 2e9 {
 		d.ok = false
 	}
-	return Time{Sec: sec, Nsec: nsec}
+	return Time{Sec: sec, Nsec: uint32(nsec)}
 }
 
 func (d *decoder) state() (st State) {
@@ -149,8 +157,8 @@ func (d *decoder) counts() Counts {
 func decodeIndex(b []byte) (x savedIndex, ok bool) {
 	d := decoder{b: b, ok: true}
 	n := d.u64()
-	fixed := uint64(stateLen + maxTracked*8 + countsLen)
-	if !d.ok || n == 0 || n > uint64(len(b))/uint64(checkpointLen) || uint64(len(b)-d.off) < n*uint64(checkpointLen)+fixed {
+	fixed := uint64(minStateLen + maxTracked + minCountsLen)
+	if !d.ok || n == 0 || n > uint64(len(b))/uint64(minCheckpointLen) || uint64(len(b)-d.off) < n*uint64(minCheckpointLen)+fixed {
 		return x, false
 	}
 	x.cps = make([]checkpoint, n)
@@ -202,7 +210,7 @@ func subSizes(a, b [maxTracked]int64) [maxTracked]int64 {
 // exec.log only, sizes within the interval's size in each view.
 func (d *decoder) ids(room [maxTracked]int64) []idStat {
 	n := d.u64()
-	if !d.ok || n > uint64(len(d.b)-d.off)/idStatLen {
+	if !d.ok || n > uint64(len(d.b)-d.off)/uint64(minIDStatLen) {
 		d.ok = false
 		return nil
 	}
