@@ -61,11 +61,17 @@ func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) *handle {
 	if none {
 		return nil
 	}
-	proc := callerProcess(ctx)
+	tid, proc := callerThread(ctx), 0
+	callerProc := func() int { // read once, and only if a thread differs
+		if proc == 0 {
+			proc = tgid(tid)
+		}
+		return proc
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i := len(n.handles) - 1; i >= 0; i-- {
-		if proc != 0 && n.handles[i].proc == proc {
+		if n.handles[i].opener.sameCaller(tid, callerProc) {
 			return n.handles[i]
 		}
 	}
@@ -100,7 +106,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
 		return nil, 0, errnoOf(err)
 	}
-	h := &handle{h: ch, node: n, proc: callerProcess(ctx)}
+	h := &handle{h: ch, node: n, opener: opener{tid: callerThread(ctx)}}
 	n.mu.Lock()
 	n.handles = append(n.handles, h)
 	n.mu.Unlock()

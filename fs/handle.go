@@ -11,11 +11,11 @@ import (
 )
 
 // handle is an open file of a sandbox directory: a cursorfs.Handle, its
-// node and the process that opened it.
+// node and the thread that opened it.
 type handle struct {
-	h    cursorfs.Handle
-	node *fileNode
-	proc int
+	h      cursorfs.Handle
+	node   *fileNode
+	opener opener
 }
 
 var (
