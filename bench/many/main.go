@@ -64,15 +64,11 @@ func main() {
 // run makes a temporary directory, runs the three parts in it, prints
 // their figures and removes it.
 func run(ctx context.Context, cfg config) (bool, error) {
-	dir, err := os.MkdirTemp("", "msb-logfs-many.")
+	dir, bin, err := benchmount.Workdir("msb-logfs-many.", cfg.bin)
 	if err != nil {
 		return false, err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := benchmount.Binary(cfg.bin, dir)
-	if err != nil {
-		return false, err
-	}
 	r := &runner{ctx: ctx, cfg: cfg, dir: dir, bin: bin, ok: true}
 	for _, part := range []func() error{r.grep, r.cacheBudget, r.tree} {
 		if err := part(); err != nil {

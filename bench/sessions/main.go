@@ -59,15 +59,11 @@ func main() {
 
 // run mounts the home in a temporary directory, measures and unmounts.
 func run(ctx context.Context, cfg config) (bool, error) {
-	dir, err := os.MkdirTemp("", "msb-logfs-sessions.")
+	dir, bin, err := benchmount.Workdir("msb-logfs-sessions.", cfg.bin)
 	if err != nil {
 		return false, err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := benchmount.Binary(cfg.bin, dir)
-	if err != nil {
-		return false, err
-	}
 	mnt := filepath.Join(dir, "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		return false, err

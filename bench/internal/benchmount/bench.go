@@ -97,6 +97,20 @@ func (b *Bench) Follow(file string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// Workdir makes a temporary directory named after prefix and returns it
+// with the msb-logfs binary to run (see Binary). The caller removes dir.
+func Workdir(prefix, bin string) (dir, binPath string, err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	if binPath, err = Binary(bin, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, binPath, nil
+}
+
 // Binary returns bin, or builds ./cmd/msb-logfs into dir when bin is "".
 func Binary(bin, dir string) (string, error) {
 	if bin != "" {
