@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -98,6 +99,28 @@ func dirSize(dir string) (int64, error) {
 	return n, err
 }
 
+// cpuMeter measures the CPU time (user and system, all threads) the
+// process spends from now until the returned function reports it, as
+// cpu-ms/op: on a shared machine, where wall time moves with the load,
+// it tells a change of work from a change of load, and against ns/op
+// how many cores a benchmark kept busy.
+func cpuMeter(b *testing.B) func() {
+	start := cpuTime(b)
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
+		}
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // benchSandbox opens the corpus with its index built, with or without
 // the render cache (without it, every read parses and renders).
 func benchSandbox(b *testing.B, cache bool) *Sandbox {
@@ -172,6 +195,7 @@ func benchView(b *testing.B, v View, cache bool) {
 	b.SetBytes(benchInput)
 	var out int64
 	b.ResetTimer()
+	defer cpuMeter(b)()
 	for b.Loop() {
 		s, err := sb.OpenSnapshot(v)
 		if err != nil {
@@ -252,6 +276,7 @@ func benchStat(b *testing.B, v View, cacheDir bool) {
 	home := benchCorpus(b)
 	b.SetBytes(benchInput)
 	b.ResetTimer()
+	defer cpuMeter(b)()
 	for b.Loop() {
 		dir := ""
 		if cacheDir {
@@ -320,6 +345,7 @@ func benchCold(b *testing.B, v View) {
 	buf := make([]byte, 128<<10)
 	b.SetBytes(benchInput)
 	b.ResetTimer()
+	defer cpuMeter(b)()
 	for b.Loop() {
 		h, err := OpenHome(home)
 		if err != nil {
@@ -385,6 +411,7 @@ func BenchmarkParseLines(b *testing.B) {
 	var p jsonParser
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
+	defer cpuMeter(b)()
 	for b.Loop() {
 		for rest := data; len(rest) > 0; {
 			nl := bytes.IndexByte(rest, '\n')

@@ -102,7 +102,7 @@ func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 func (c *renderCache) store(k chunkKey, data []byte) {
 	s := c.pool
 	s.mu.Lock()
-	if _, ok := c.chunks[k]; ok || c.refs <= 0 {
+	if _, ok := c.chunks[k]; ok || c.refs <= 0 || !s.open() {
 		s.mu.Unlock()
 		return
 	}
@@ -137,7 +137,8 @@ type cacheStore struct {
 	budget int64  // bytes the file may hold allocated
 
 	mu      sync.Mutex
-	f       *cacheFile // nil until the first cache is made
+	f       *cacheFile // nil until the first chunk is stored
+	broken  bool       // the file could not be made: nothing is kept
 	closed  bool       // the home closed: no new cache
 	caches  int        // renderCaches not yet fully released
 	used    int64      // bytes allocated to chunks and writes in flight
@@ -162,7 +163,7 @@ func (s *cacheStore) newCache() *renderCache {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || !s.open() {
+	if s.closed || s.broken {
 		return nil
 	}
 	s.caches++

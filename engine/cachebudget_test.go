@@ -26,15 +26,22 @@ func allocated(t testing.TB, path string) int64 {
 func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 	s := newCacheStore(t.TempDir(), 3*4096)
 	c := s.newCache()
-	if c == nil || s.f.path == "" {
-		t.Fatal("no named cache file")
+	if c == nil {
+		t.Fatal("no cache")
+	}
+	if s.f != nil {
+		t.Fatal("the cache file was made before a chunk was stored")
+	}
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 4000) }
+	key := func(i int) chunkKey { return chunkKey{from: uint64(i), to: uint64(i + 1)} }
+	c.store(key(0), chunk(0))
+	if s.f == nil || s.f.path == "" {
+		t.Fatal("no named cache file after the first chunk")
 	}
 	block := s.f.block
 	if block != 4096 {
 		t.Skipf("the cache directory's blocks are %d bytes; the test counts in 4 KiB", block)
 	}
-	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 4000) }
-	key := func(i int) chunkKey { return chunkKey{from: uint64(i), to: uint64(i + 1)} }
 	for i := range 3 {
 		c.store(key(i), chunk(i))
 	}
@@ -103,9 +110,7 @@ func TestCacheWriteFailureOnlyCostsSpeed(t *testing.T) {
 	writeLines(d, 0, 5000)
 	dir := t.TempDir()
 	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir) })
-	if _, err := sb.Stat(ViewMerged); err != nil { // makes the cache file, stores merged's chunks
-		t.Fatal(err)
-	}
+	snap(t, sb, ViewMerged) // makes the cache file, stores merged's chunks
 	stored := sb.home.CacheUsed()
 	s := sb.home.cacheStore()
 	s.mu.Lock()

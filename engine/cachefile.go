@@ -30,14 +30,21 @@ type cacheFile struct {
 
 var cacheFileSerial atomic.Uint64
 
-// open makes the store's file if it has none. Called with s.mu held.
+// open makes the store's file if it has none, at the first chunk stored
+// (not when a cache is made: a stat that restores a saved index, the
+// first request after a remount, makes no file). If it cannot be made, the
+// store keeps nothing and does not try again. Called with s.mu held.
 func (s *cacheStore) open() bool {
 	if s.f != nil {
 		return true
 	}
+	if s.broken || s.closed {
+		return false
+	}
 	f, err := createCacheFile(s.dir)
 	if err != nil {
 		slog.Debug("render cache off", "err", err)
+		s.broken = true
 		return false
 	}
 	s.f = f

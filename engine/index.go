@@ -106,6 +106,10 @@ func (x *index) mustRebuild(files *fileSet) bool {
 func (x *index) resumePoint(files *fileSet) int {
 	from := len(x.cps) - 1
 	var r originReader
+	defer r.scan.releaseBuffer()
+	defer r.json.releaseBuffers()
+	var e Entry
+	var end Pos
 	for o := range NumOrigins {
 		if o != OriginExec && !x.stream.textOrigins() {
 			continue
@@ -114,8 +118,7 @@ func (x *index) resumePoint(files *fileSet) int {
 		if !r.start(files.origin(o), x.end.Cursor[o], x.end.Prev[o]) {
 			return 0
 		}
-		e, _, ok := r.next()
-		if !ok {
+		if !r.next(&e, &end) {
 			continue
 		}
 		k := key{e.Time, o}

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/base64"
 	"unicode/utf8"
 )
 
-// execLine is the result of parsing one exec.log line. Body aliases either
-// the line or the parser's scratch buffer.
+// execLine is the result of parsing one exec.log line, as the tests see
+// it (the hot path parses into an Entry). Body aliases either the line or
+// the parser's scratch buffer.
 type execLine struct {
 	time   Time
 	source Source
@@ -34,19 +36,19 @@ type jsonParser struct {
 // parse parses line (without its newline). ok is false when the line is not
 // a valid entry: bad JSON, unknown s, missing or unparseable t.
 func (p *jsonParser) parse(line []byte) (execLine, bool) {
-	var e execLine
+	var e Entry
 	ok := p.parseInto(line, &e)
-	return e, ok
+	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !e.utf8, stats: e.stats}, ok
 }
 
-// parseInto is parse into e, which it overwrites: the hot path, which
-// copies no result.
-func (p *jsonParser) parseInto(line []byte, e *execLine) bool {
-	*e = execLine{}
+// parseInto is parse into e, an exec entry, which it overwrites: the hot
+// path, which copies no result.
+func (p *jsonParser) parseInto(line []byte, e *Entry) bool {
+	*e = Entry{Origin: OriginExec}
 	if p.parseCanonical(line, e) {
 		return true
 	}
-	*e = execLine{}
+	*e = Entry{Origin: OriginExec}
 	return p.parseAny(line, e)
 }
 
@@ -54,23 +56,23 @@ func (p *jsonParser) parseInto(line []byte, e *execLine) bool {
 // {"t":"…","s":"…","d":"…"} with an optional ,"e":"b64" and ,"id":N, with
 // no white space. ok is false for anything else, which parseAny then
 // parses (or rejects) in full.
-func (p *jsonParser) parseCanonical(line []byte, e *execLine) bool {
+func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
 	const head = `{"t":"`
 	if len(line) < len(head) || string(line[:len(head)]) != head {
 		return false
 	}
-	tRaw, i, ok := rawString(line, len(head)-1)
+	tRaw, i, ok := plainString(line, len(head)-1)
 	if !ok || !hasAt(line, i, `,"s":"`) {
 		return false
 	}
-	sRaw, i, ok := rawString(line, i+5)
+	sRaw, i, ok := plainString(line, i+5)
 	if !ok || !hasAt(line, i, `,"d":"`) {
 		return false
 	}
 	if p.skips(sRaw) {
 		i, ok = skipString(line, i+5)
 	} else {
-		e.body, i, ok = p.decodeString(line, i+5)
+		e.Body, i, ok = p.decodeString(line, i+5)
 	}
 	if !ok {
 		return false
@@ -81,7 +83,7 @@ func (p *jsonParser) parseCanonical(line []byte, e *execLine) bool {
 		i += len(`,"e":"b64"`)
 	}
 	if hasAt(line, i, `,"id":`) {
-		if e.id, e.hasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
+		if e.ID, e.HasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
 			return false
 		}
 	}
@@ -93,16 +95,19 @@ func (p *jsonParser) parseCanonical(line []byte, e *execLine) bool {
 
 // finish checks and converts the fields both parsers found: the source, the
 // time, and a base64 body.
-func (p *jsonParser) finish(e *execLine, tRaw, sRaw []byte, b64 bool) bool {
+func (p *jsonParser) finish(e *Entry, tRaw, sRaw []byte, b64 bool) bool {
 	var ok bool
-	if e.source, ok = ParseSource(string(sRaw)); !ok {
+	if e.Source, ok = ParseSource(string(sRaw)); !ok {
 		return false
 	}
-	if e.time, ok = p.times.parse(tRaw); !ok {
+	if e.Time, ok = p.times.parse(tRaw); !ok {
 		return false
 	}
+	e.utf8 = true
 	if b64 {
-		e.body, e.b64 = p.decodeBase64(e.body)
+		var decoded bool
+		e.Body, decoded = p.decodeBase64(e.Body)
+		e.utf8 = !decoded
 	}
 	return true
 }
@@ -112,7 +117,7 @@ func hasAt(b []byte, i int, s string) bool {
 }
 
 // parseAny parses any JSON object line.
-func (p *jsonParser) parseAny(line []byte, e *execLine) bool {
+func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return false
@@ -141,13 +146,13 @@ func (p *jsonParser) parseAny(line []byte, e *execLine) bool {
 			sRaw, j, ok = rawString(line, j)
 			haveS = ok
 		case "d":
-			e.body, j, ok = p.decodeString(line, j)
+			e.Body, j, ok = p.decodeString(line, j)
 			e.stats = p.stats
 		case "e":
 			eRaw, j, ok = rawString(line, j)
 			b64 = ok && string(eRaw) == "b64"
 		case "id":
-			e.id, e.hasID, j, ok = parseID(line, j)
+			e.ID, e.HasID, j, ok = parseID(line, j)
 		default:
 			j, ok = skipValue(line, j, 0)
 		}
@@ -213,11 +218,20 @@ func skipString(b []byte, i int) (int, bool) {
 	}
 }
 
+// releaseBuffers gives the parser's decoding buffers back to the pools; the
+// bodies it returned are invalid after.
+func (p *jsonParser) releaseBuffers() {
+	putBuf(p.scratch)
+	putBuf(p.b64)
+	p.scratch, p.b64 = nil, nil
+}
+
 // decodeBase64 decodes s; if it does not decode, s is the body as is.
 func (p *jsonParser) decodeBase64(s []byte) ([]byte, bool) {
 	n := base64.StdEncoding.DecodedLen(len(s))
 	if cap(p.b64) < n {
-		p.b64 = make([]byte, n)
+		putBuf(p.b64)
+		p.b64 = getBuf(n)
 	}
 	m, err := base64.StdEncoding.Decode(p.b64[:n], s)
 	if err != nil {
@@ -231,6 +245,22 @@ func skipWS(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// plainString returns the bytes of the JSON string at b[i] up to the next
+// quote, unchecked, and the index past that quote. It is for the t and s
+// values of the canonical layout only: their parsers (the time's, and
+// ParseSource) accept no backslash, quote or control byte, so a value that
+// is not a plain string fails there and parseAny parses the line in full.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	n := bytes.IndexByte(b[i+1:], '"')
+	if n < 0 {
+		return nil, len(b), false
+	}
+	return b[i+1 : i+1+n], i + 2 + n, true
 }
 
 // rawString returns the bytes of a JSON string that needs no unescaping
@@ -261,6 +291,12 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	}
 	pos := i + 1
 	out := p.scratch[:0]
+	if rest := len(b) - pos; rest > cap(out) && rest > readChunk {
+		// A long string: take a buffer it fits in (unless invalid UTF-8
+		// grows it) from the pools rather than grow one by appends.
+		putBuf(p.scratch)
+		out = getBuf(rest)[:0]
+	}
 	p.stats = bodyStats{}
 	for {
 		k, ascii := specialIndex(b[pos:])

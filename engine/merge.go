@@ -104,7 +104,7 @@ func textPosValid(files []fileRef, p Pos) bool {
 }
 
 func (m *merger) fill(o Origin) {
-	m.head[o], m.end[o], m.has[o] = m.r[o].next()
+	m.has[o] = m.r[o].next(&m.head[o], &m.end[o])
 }
 
 // next returns the next entry of the merge, valid until the following call.
@@ -151,6 +151,7 @@ func (m *merger) releaseBuffers() {
 	for o := range NumOrigins {
 		m.r[o].stopAhead()
 		m.r[o].scan.releaseBuffer()
+		m.r[o].json.releaseBuffers()
 		m.has[o] = false
 	}
 	m.last = -1

@@ -23,9 +23,8 @@ type originReader struct {
 	origin Origin
 	scan   lineScanner
 	json   jsonParser
-	line   execLine // exec: the line being parsed
-	prev   Time     // text: the timestamp the next unstamped line inherits
-	birth  Time     // text: the file's birth time
+	prev   Time // text: the timestamp the next unstamped line inherits
+	birth  Time // text: the file's birth time
 	counts Counts
 	read   int64      // bytes of lines scanned, skipped ones included
 	mask   SourceMask // exec: the sources yielded
@@ -66,18 +65,21 @@ func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 	return false
 }
 
-// next returns the next entry and the position just past it.
-func (r *originReader) next() (e Entry, end Pos, ok bool) {
+// next reads the next entry into e and the position just past it into
+// end; false at the end. Entries are filled in place, not returned: an
+// Entry is 88 bytes, and copying it up three calls for every line of a
+// read was a sixth of the CPU of a serial read.
+func (r *originReader) next(e *Entry, end *Pos) bool {
 	if r.ahead != nil {
-		return r.nextAhead()
+		return r.nextAhead(e, end)
 	}
 	if r.mayAhead && r.read >= aheadNow().after {
 		r.mayAhead = false
 		if r.startAhead() {
-			return r.nextAhead()
+			return r.nextAhead(e, end)
 		}
 	}
-	return r.nextLine()
+	return r.nextLine(e, end)
 }
 
 // pos returns the position of the next unconsumed byte.
@@ -88,43 +90,41 @@ func (r *originReader) pos() Pos {
 	return r.scan.pos()
 }
 
-// nextLine returns the next entry that r's own scanner finds.
-func (r *originReader) nextLine() (e Entry, end Pos, ok bool) {
+// nextLine reads the next entry that r's own scanner finds into e and
+// the position after it into end; false at the end.
+func (r *originReader) nextLine(e *Entry, end *Pos) bool {
 	for {
-		line, end, ok := r.scan.next()
+		line, after, ok := r.scan.next()
 		r.read += int64(len(line))
 		r.counts.TooLong += r.scan.tooLong
 		r.scan.tooLong = 0
 		if !ok {
-			return e, end, false
+			return false
 		}
 		if len(line) == 1 {
 			r.counts.Empty++
 			continue
 		}
 		if r.origin == OriginExec {
-			if r.execEntry(line[:len(line)-1], &e) {
-				return e, end, true
+			if r.execEntry(line[:len(line)-1], e) {
+				*end = after
+				return true
 			}
 			continue
 		}
-		return r.textEntry(line), end, true
+		*e, *end = r.textEntry(line), after
+		return true
 	}
 }
 
 // execEntry parses an exec.log line into e; false for a line skipped (bad,
 // or of a source the reader does not yield).
 func (r *originReader) execEntry(line []byte, e *Entry) bool {
-	x := &r.line
-	if !r.json.parseInto(line, x) {
+	if !r.json.parseInto(line, e) {
 		r.counts.Malformed++
 		return false
 	}
-	if !r.mask.Has(x.source) {
-		return false
-	}
-	*e = Entry{Time: x.time, Source: x.source, Origin: OriginExec, HasID: x.hasID, ID: x.id, Body: x.body, utf8: !x.b64, stats: x.stats}
-	return true
+	return r.mask.Has(e.Source)
 }
 
 // textEntry parses a text line, given with its newline. The body is the

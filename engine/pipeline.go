@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Parse-ahead: the files of the exec chain are independent until the
@@ -104,25 +105,38 @@ type span struct {
 	first    bool  // a line starts at from: the reader's position or the file's start
 }
 
-// record is one entry of a spanBatch, with what the reader counts up to it.
+// record is one entry of a spanBatch, with what the reader counts up to
+// it: 80 bytes, half of an Entry with its position and counts, because the
+// reader reads every record from another core's cache.
 type record struct {
-	e       Entry // its body is data[body:bodyEnd] of the spanBatch
-	body    int
-	bodyEnd int
-	end     Pos
-	read    int64  // bytes of lines scanned since the previous record, its own included
-	skipped Counts // lines skipped since the previous record
+	time    Time
+	id      uint64
+	stats   bodyStats
+	bodyEnd int   // its body is data[the previous record's bodyEnd:bodyEnd]
+	end     int64 // the offset just past its line, in the span's file
+	read    int64 // bytes of lines scanned since the previous record, its own included
+	source  Source
+	hasID   bool
+	utf8    bool
+	skipped bool // lines were skipped since the previous record: the batch's next skips
+}
+
+// fill sets e to r's entry, with body.
+func (r *record) fill(e *Entry, body []byte) {
+	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body, utf8: r.utf8, stats: r.stats}
 }
 
 // spanBatch is the parsed content of one span.
 type spanBatch struct {
 	recs  []record
-	data  []byte // the bodies
-	read  int64  // bytes scanned after the last record
-	skip  Counts // lines skipped after the last record
-	empty bool   // no line starts in the span
-	end   Pos    // the position after the span's last line
-	rest  int64  // >= 0: the worker stopped before a long line there
+	data  []byte   // the bodies
+	skips []Counts // the lines skipped before each record that has skipped set
+	gen   uint64   // the generation of the span's file
+	read  int64    // bytes scanned after the last record
+	skip  Counts   // lines skipped after the last record
+	empty bool     // no line starts in the span
+	end   Pos      // the position after the span's last line
+	rest  int64    // >= 0: the worker stopped before a long line there
 	err   error
 }
 
@@ -147,6 +161,8 @@ type parseAhead struct {
 	got      int          // spans received
 	cur      *spanBatch   // the span being replayed
 	at       int          // its next record
+	bodyAt   int          // where that record's body starts in cur.data
+	skipAt   int          // cur's next skips
 	tailDone bool         // its trailing counts were added
 	inRest   bool         // the reader's scanner parses the rest of its span
 	done     bool         // every span replayed, or an error
@@ -173,12 +189,12 @@ func (r *originReader) startAhead() bool {
 	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
 	a.self.origin, a.self.mask, a.self.json.only = OriginExec, r.mask, r.mask
-	a.own = &spanBatch{}
+	a.own = getBatch()
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
 	a.ready = make([]chan *spanBatch, n)
 	for i := range n {
-		a.free <- &spanBatch{}
+		a.free <- getBatch()
 		a.ready[i] = make(chan *spanBatch, 1)
 	}
 	a.wg.Add(workers)
@@ -227,10 +243,60 @@ func (a *parseAhead) stop() {
 	}
 	close(a.quit)
 	a.wg.Wait()
+	a.recycle()
 	a.self.scan.releaseBuffer()
+	a.self.json.releaseBuffers()
 	a.files.release()
 	a.files, a.chain, a.cur, a.own, a.free, a.ready = nil, nil, nil, nil, nil, nil
 	a.done = true
+}
+
+// batchPool recycles the batches of ended parse-aheads, so that a read
+// does not grow its batches' records and bodies again (24 MB of allocation
+// per 64 MiB read, which also emptied the buffer pools at every collection).
+var batchPool = sync.Pool{New: func() any { return new(spanBatch) }}
+
+// getBatch returns an empty batch.
+func getBatch() *spanBatch { return batchPool.Get().(*spanBatch) }
+
+// putBatch gives b back for reuse, without the buffers a long line grew
+// past aheadKeep.
+func putBatch(b *spanBatch) {
+	recs, data, skips := b.recs[:0], b.data[:0], b.skips[:0]
+	if cap(data) > aheadKeep {
+		data = nil
+	}
+	if cap(recs)*int(unsafe.Sizeof(record{})) > aheadKeep {
+		recs = nil
+	}
+	*b = spanBatch{recs: recs, data: data, skips: skips} // records hold no pointer
+	batchPool.Put(b)
+}
+
+// recycle gives back every batch the reader holds or its workers left in
+// the channels; the workers have ended, each putting back in free the
+// batch it held. Each batch is in one place (free, a ready slot, cur,
+// own), so none is given back twice.
+func (a *parseAhead) recycle() {
+	for drained := false; !drained; {
+		select {
+		case b := <-a.free:
+			putBatch(b)
+		default:
+			drained = true
+		}
+	}
+	for _, slot := range a.ready {
+		select {
+		case b := <-slot:
+			putBatch(b)
+		default:
+		}
+	}
+	if a.cur != nil && a.cur != a.own {
+		putBatch(a.cur)
+	}
+	putBatch(a.own)
 }
 
 // work parses spans until none is left or the reader stops.
@@ -241,6 +307,7 @@ func (a *parseAhead) work() {
 	w.origin, w.mask = OriginExec, a.mask
 	w.json.only = a.mask
 	defer w.scan.releaseBuffer()
+	defer w.json.releaseBuffers()
 	for {
 		var b *spanBatch
 		select {
@@ -250,12 +317,14 @@ func (a *parseAhead) work() {
 		}
 		i := int(a.taken.Add(1)) - 1
 		if i >= len(a.spans) {
+			a.free <- b // never full: b came from it; recycle finds it there
 			return
 		}
 		a.parse(&w, b, a.spans[i])
 		select {
 		case a.ready[i%len(a.ready)] <- b: // never full: see parseAhead
 		case <-a.quit:
+			a.free <- b
 			return
 		}
 	}
@@ -263,7 +332,7 @@ func (a *parseAhead) work() {
 
 // parse parses the lines that start in sp into b, with w.
 func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
-	*b = spanBatch{recs: b.recs[:0], data: b.data[:0], rest: -1}
+	*b = spanBatch{recs: b.recs[:0], data: b.data[:0], skips: b.skips[:0], gen: a.chain[sp.idx].gen, rest: -1}
 	from := sp.from
 	if !sp.first {
 		var ok bool
@@ -278,15 +347,15 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	w.read, w.counts = 0, Counts{}
 	var read int64
 	var counts Counts
-	for {
-		e, end, ok := w.nextLine()
-		if !ok {
-			break
-		}
-		rec := record{e: e, body: len(b.data), end: end, read: w.read - read, skipped: w.counts.minus(counts)}
+	var e Entry
+	var end Pos
+	for w.nextLine(&e, &end) {
 		b.data = append(b.data, e.Body...)
-		rec.e.Body, rec.bodyEnd = nil, len(b.data)
-		b.recs = append(b.recs, rec)
+		b.recs = append(b.recs, record{time: e.Time, id: e.ID, stats: e.stats, bodyEnd: len(b.data), end: int64(end.Offset),
+			read: w.read - read, source: e.Source, hasID: e.HasID, utf8: e.utf8, skipped: w.counts != counts})
+		if w.counts != counts {
+			b.skips = append(b.skips, w.counts.minus(counts))
+		}
 		read, counts = w.read, w.counts
 	}
 	b.read, b.skip = w.read-read, w.counts.minus(counts)
@@ -295,14 +364,14 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 		b.rest = w.scan.off
 	}
 	if cap(w.json.scratch) > aheadKeep || cap(w.json.b64) > aheadKeep { // a long line grew them
-		w.json = jsonParser{only: a.mask}
+		w.json.releaseBuffers()
 	}
 }
 
 // lineStart returns the first offset in [from, to) of f at which a line
 // starts (the byte before it is a newline); ok is false if none does.
 func lineStart(f fileRef, from, to int64) (int64, bool, error) {
-	var buf [16 << 10]byte
+	var buf [4 << 10]byte // lines are short: most spans read only this
 	for at := from - 1; at < to-1; {
 		n, err := f.f.ReadAt(buf[:min(int64(len(buf)), to-1-at)], at)
 		for i, c := range buf[:n] {
@@ -321,8 +390,9 @@ func lineStart(f fileRef, from, to int64) (int64, bool, error) {
 	return 0, false, nil
 }
 
-// nextAhead returns the next entry of the batches, in span order.
-func (r *originReader) nextAhead() (Entry, Pos, bool) {
+// nextAhead reads the next entry of the batches, in span order, into e
+// and the position after it into end; false at the end.
+func (r *originReader) nextAhead(e *Entry, end *Pos) bool {
 	a := r.ahead
 	for !a.done {
 		if a.cur == nil {
@@ -334,10 +404,14 @@ func (r *originReader) nextAhead() (Entry, Pos, bool) {
 			rec := &b.recs[a.at]
 			a.at++
 			r.read += rec.read
-			r.counts.Add(rec.skipped)
-			e := rec.e
-			e.Body = b.data[rec.body:rec.bodyEnd:rec.bodyEnd]
-			return e, rec.end, true
+			if rec.skipped {
+				r.counts.Add(b.skips[a.skipAt])
+				a.skipAt++
+			}
+			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd])
+			a.bodyAt = rec.bodyEnd
+			*end = Pos{Gen: b.gen, Offset: uint64(rec.end)}
+			return true
 		}
 		if !a.tailDone {
 			a.tailDone = true
@@ -354,8 +428,8 @@ func (r *originReader) nextAhead() (Entry, Pos, bool) {
 			}
 		}
 		if a.inRest {
-			if e, end, ok := r.nextLine(); ok {
-				return e, end, true
+			if r.nextLine(e, end) {
+				return true
 			}
 			a.inRest = false
 			a.pos = r.scan.pos()
@@ -369,7 +443,7 @@ func (r *originReader) nextAhead() (Entry, Pos, bool) {
 			a.free <- b // room: this batch came from free
 		}
 	}
-	return Entry{}, Pos{}, false
+	return false
 }
 
 // receive takes the next span's batch, or stops a at the end or on an
@@ -403,7 +477,7 @@ func (a *parseAhead) receive(r *originReader) {
 		a.stop()
 		return
 	}
-	a.cur, a.at, a.tailDone = b, 0, false
+	a.cur, a.at, a.bodyAt, a.skipAt, a.tailDone = b, 0, 0, 0, false
 }
 
 // minus returns c less o.

@@ -41,14 +41,22 @@ type lineScanner struct {
 // chunkPool recycles read buffers: a handle keeps one only while it reads.
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 
-// releaseBuffer returns the read buffer to the pool; the scanner must be
+// releaseBuffer returns the read buffer to its pool; the scanner must be
 // reset before its next use.
 func (s *lineScanner) releaseBuffer() {
-	if cap(s.buf) == readChunk {
-		b := s.buf[:readChunk]
-		chunkPool.Put(&b)
-	}
+	putReadBuffer(s.buf)
 	s.buf, s.r, s.w = nil, 0, 0
+}
+
+// putReadBuffer gives a scanner's buffer back: a read chunk to chunkPool,
+// a buffer grown for a long line to the size-class pools.
+func putReadBuffer(b []byte) {
+	if cap(b) == readChunk {
+		b = b[:readChunk]
+		chunkPool.Put(&b)
+		return
+	}
+	putBuf(b)
 }
 
 // reset positions the scanner at offset off of files[idx].
@@ -153,13 +161,15 @@ func (s *lineScanner) compact() {
 		s.buf = (*chunkPool.Get().(*[]byte))[:readChunk]
 	}
 	if len(s.buf)-s.w < readChunk/2 {
-		grown := make([]byte, min(2*len(s.buf), MaxLineLen+1+readChunk))
+		grown := getBuf(min(2*len(s.buf), MaxLineLen+1+readChunk))
 		copy(grown, s.buf[:s.w])
+		putReadBuffer(s.buf)
 		s.buf = grown
 	}
 	if len(s.buf) > 4*readChunk && s.w < readChunk/2 { // shrink after a long line
 		small := (*chunkPool.Get().(*[]byte))[:readChunk]
 		copy(small, s.buf[:s.w])
+		putReadBuffer(s.buf)
 		s.buf = small
 	}
 }
