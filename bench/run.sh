@@ -482,6 +482,9 @@ bench_cold() {
 	start_mount "$WORK/cache-main" || return 0
 	time_stat "mount: first stat merged after remount" "$d/merged"
 	stop_mount
+	# The reference for the stat rows: stat(1) of a file on disk, i.e.
+	# what starting the stat process costs on this machine at this load.
+	time_stat "stat exec.log on disk (reference for the stat rows)" "$LOGS/exec.log"
 }
 
 # ---------------------------------------------------------------- engine
