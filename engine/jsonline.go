@@ -57,17 +57,41 @@ func (p *jsonParser) parseInto(line []byte, e *Entry) bool {
 // no white space. ok is false for anything else, which parseAny then
 // parses (or rejects) in full.
 func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
+	end, ok := p.canonicalEnd(line, e)
+	return ok && end == len(line)
+}
+
+// parseLineAt parses the canonical line at the start of buf, which holds
+// it and what follows, and returns its length with its newline: the line
+// ends at the newline just after the object's closing brace. Nothing a
+// canonical object accepts holds a newline (a string stops at any
+// control byte, t and s hold none), so no other newline comes before it,
+// and the line is found without a pass of its own. ok is false for a line
+// that is not canonical, or not whole in buf: the caller then finds the
+// line's end and parses it in full. e is overwritten either way.
+func (p *jsonParser) parseLineAt(buf []byte, e *Entry) (int, bool) {
+	*e = Entry{Origin: OriginExec}
+	end, ok := p.canonicalEnd(buf, e)
+	if !ok || end >= len(buf) || buf[end] != '\n' {
+		return 0, false
+	}
+	return end + 1, true
+}
+
+// canonicalEnd parses a canonical object at the start of b into e and
+// returns the index just past its closing brace.
+func (p *jsonParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	const head = `{"t":"`
 	if len(line) < len(head) || string(line[:len(head)]) != head {
-		return false
+		return 0, false
 	}
 	tRaw, i, ok := plainString(line, len(head)-1)
 	if !ok || !hasAt(line, i, `,"s":"`) {
-		return false
+		return 0, false
 	}
 	sRaw, i, ok := plainString(line, i+5)
 	if !ok || !hasAt(line, i, `,"d":"`) {
-		return false
+		return 0, false
 	}
 	if p.skips(sRaw) {
 		i, ok = skipString(line, i+5)
@@ -75,7 +99,7 @@ func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
 		e.Body, i, ok = p.decodeString(line, i+5)
 	}
 	if !ok {
-		return false
+		return 0, false
 	}
 	e.stats = p.stats
 	b64 := hasAt(line, i, `,"e":"b64"`)
@@ -84,13 +108,13 @@ func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
 	}
 	if hasAt(line, i, `,"id":`) {
 		if e.ID, e.HasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
-			return false
+			return 0, false
 		}
 	}
-	if i != len(line)-1 || line[i] != '}' {
-		return false
+	if i >= len(line) || line[i] != '}' || !p.finish(e, tRaw, sRaw, b64) {
+		return 0, false
 	}
-	return p.finish(e, tRaw, sRaw, b64)
+	return i + 1, true
 }
 
 // finish checks and converts the fields both parsers found: the source, the
@@ -291,12 +315,6 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	}
 	pos := i + 1
 	out := p.scratch[:0]
-	if rest := len(b) - pos; rest > cap(out) && rest > readChunk {
-		// A long string: take a buffer it fits in (unless invalid UTF-8
-		// grows it) from the pools rather than grow one by appends.
-		putBuf(p.scratch)
-		out = getBuf(rest)[:0]
-	}
 	p.stats = bodyStats{}
 	for {
 		k, ascii := specialIndex(b[pos:])
@@ -312,6 +330,9 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 		p.stats.high = p.stats.high || !ascii // runs hold no quote, backslash or control
 		if c == '"' && pos == i+1 && (ascii || utf8.Valid(run)) {
 			return run, end + 1, true // no escape at all: alias b
+		}
+		if need := len(out) + len(run); need > cap(out) && need > readChunk {
+			out = p.growScratch(out, len(run))
 		}
 		if ascii {
 			out = append(out, run...)
@@ -331,6 +352,17 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 			p.stats.add(c)
 		}
 	}
+}
+
+// growScratch returns out with room for n more bytes, in a buffer from
+// the pools that becomes the scratch: a long body's buffer is reused by
+// the next long body rather than grown again by appends.
+func (p *jsonParser) growScratch(out []byte, n int) []byte {
+	grown := getBuf(max(2*cap(out), len(out)+n))[:len(out)]
+	copy(grown, out)
+	putBuf(p.scratch)
+	p.scratch = grown
+	return grown
 }
 
 // appendValid appends s with each invalid UTF-8 sequence replaced by U+FFFD.

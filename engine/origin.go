@@ -94,6 +94,18 @@ func (r *originReader) pos() Pos {
 // the position after it into end; false at the end.
 func (r *originReader) nextLine(e *Entry, end *Pos) bool {
 	for {
+		if r.origin == OriginExec {
+			if n, ok := r.json.parseLineAt(r.scan.buffered(), e); ok {
+				if after, ok := r.scan.take(n); ok {
+					r.read += int64(n)
+					if r.mask.Has(e.Source) {
+						*end = after
+						return true
+					}
+					continue
+				}
+			}
+		}
 		line, after, ok := r.scan.next()
 		r.read += int64(len(line))
 		r.counts.TooLong += r.scan.tooLong

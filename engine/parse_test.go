@@ -509,3 +509,45 @@ func TestSkippedCountSurvivesIndexExtension(t *testing.T) {
 		t.Errorf("after growth: Skipped %+v, a fresh Home says %+v", st.Skipped, fresh.Skipped)
 	}
 }
+
+// FuzzParseLineAt: the parse that finds a line's end as it parses agrees
+// with finding the newline first and parsing the line: where it accepts
+// the line at the start of a buffer, its length is up to the first
+// newline, and the entry is the one parse gives for that line.
+func FuzzParseLineAt(f *testing.F) {
+	ok := `{"t":"2026-05-01T10:00:00.123Z","s":"stdout","d":"hi\n","id":7}`
+	f.Add([]byte(ok + "\n" + ok + "\n"))
+	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z` + "\n" + `","s":"stdout","d":"x"}` + "\n"))
+	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"std` + "\n" + `out","d":"x"}` + "\n"))
+	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stdout","d":"x` + "\n" + `"}` + "\n"))
+	f.Add([]byte(ok + "x\n"))
+	f.Add([]byte(ok + " \n"))
+	f.Add([]byte(ok))
+	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64","id":null}` + "\n"))
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		var fused, plain jsonParser
+		for pos := 0; pos < len(buf); {
+			var e Entry
+			n, ok := fused.parseLineAt(buf[pos:], &e)
+			nl := bytes.IndexByte(buf[pos:], '\n')
+			if ok {
+				if nl < 0 || n != nl+1 {
+					t.Fatalf("at %d: accepted %d bytes, the line is %d with its newline", pos, n, nl+1)
+				}
+				got := execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: bytes.Clone(e.Body), b64: !e.utf8, stats: e.stats}
+				want, wok := plain.parse(bytes.Clone(buf[pos : pos+nl]))
+				if !wok {
+					t.Fatalf("at %d: accepted %q, which parse rejects", pos, buf[pos:pos+nl])
+				}
+				if got.time != want.time || got.source != want.source || got.hasID != want.hasID || got.id != want.id ||
+					!bytes.Equal(got.body, want.body) || got.b64 != want.b64 || got.stats != want.stats {
+					t.Fatalf("at %d: %+v, parse gives %+v", pos, got, want)
+				}
+			}
+			if nl < 0 {
+				break
+			}
+			pos += nl + 1
+		}
+	})
+}

@@ -130,6 +130,29 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 	return nil, Pos{}, false
 }
 
+// buffered returns the unconsumed bytes of the current file that the
+// buffer holds (all below its bound), when the next line may be taken
+// from them with take: else nil, and the caller uses next.
+func (s *lineScanner) buffered() []byte {
+	if s.idx >= len(s.files) || s.past() {
+		return nil
+	}
+	return s.buf[s.r:s.w]
+}
+
+// take consumes the first n bytes of buffered(), a whole line with its
+// newline that its caller found, and returns the position after it, as
+// next would have; ok is false, and nothing is consumed, for a line that
+// next would not yield as it is (longer than the scanner's bounds).
+func (s *lineScanner) take(n int) (Pos, bool) {
+	if n-1 > MaxLineLen || (s.stopLong > 0 && n-1 > s.stopLong) {
+		return Pos{}, false
+	}
+	s.r += n
+	s.off += int64(n)
+	return s.pos(), true
+}
+
 // fill reads more of the current file. It reports whether it made progress.
 // A line longer than MaxLineLen is skipped here and counted.
 func (s *lineScanner) fill() bool {
