@@ -85,11 +85,11 @@ func (p *jsonParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	if len(line) < len(head) || string(line[:len(head)]) != head {
 		return 0, false
 	}
-	tRaw, i, ok := plainString(line, len(head)-1)
+	tRaw, i, ok := plainString(line, len(head)-1, len("2026-05-01T10:00:00.000000Z"))
 	if !ok || !hasAt(line, i, `,"s":"`) {
 		return 0, false
 	}
-	sRaw, i, ok := plainString(line, i+5)
+	sRaw, i, ok := plainString(line, i+5, len("stdout"))
 	if !ok || !hasAt(line, i, `,"d":"`) {
 		return 0, false
 	}
@@ -276,9 +276,15 @@ func skipWS(b []byte, i int) int {
 // values of the canonical layout only: their parsers (the time's, and
 // ParseSource) accept no backslash, quote or control byte, so a value that
 // is not a plain string fails there and parseAny parses the line in full.
-func plainString(b []byte, i int) ([]byte, int, bool) {
+// The value usually has the length guess (what microsandbox writes): a
+// quote just after that many bytes ends it without a search (a quote
+// before it would fail those parsers too).
+func plainString(b []byte, i, guess int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false
+	}
+	if end := i + 1 + guess; end < len(b) && b[end] == '"' {
+		return b[i+1 : end], end + 1, true
 	}
 	n := bytes.IndexByte(b[i+1:], '"')
 	if n < 0 {
