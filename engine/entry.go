@@ -77,6 +77,21 @@ type Entry struct {
 	Body   []byte
 	utf8   bool      // Body is a decoded JSON string: valid UTF-8, and stats hold
 	stats  bodyStats // when utf8: what the parser learnt of Body on the way
+	// sized: an index pass's parse-ahead measured the entry's renderings
+	// (sizes, by Format) on its own core, and kept the body only if the
+	// pass renders the entry (a body it does not need is nil). Only an
+	// index pass asks for it (merger.allowAhead with sized).
+	sized bool
+	sizes [numFormats]uint32
+}
+
+// rawLen returns the length of e's body, also when a sized entry's body
+// was not kept.
+func (e *Entry) rawLen() int64 {
+	if e.sized {
+		return int64(e.sizes[FormatRaw])
+	}
+	return int64(len(e.Body))
 }
 
 // bodyStats returns what the sizes of e's renderings depend on.

@@ -134,7 +134,11 @@ func (x *index) resumePoint(files *fileSet) int {
 // view in slot warm into the render cache.
 func (x *index) run(files *fileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
-	x.m.allowAhead() // run ends with releaseBuffers
+	var keep SourceMask // the bodies the pass renders
+	if warm >= 0 {
+		keep = x.views[warm].Mask
+	}
+	x.m.allowAheadSized(keep) // run ends with releaseBuffers
 	if err := x.m.reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
@@ -153,11 +157,17 @@ func (x *index) run(files *fileSet, warm int) error {
 			break
 		}
 		k := key{e.Time, e.Origin}
-		st := e.bodyStats()
+		var st bodyStats
+		if !e.sized {
+			st = e.bodyStats()
+		}
 		for i, v := range x.views {
 			size[i] = 0
 			if v.includes(e) {
-				n := sizeOf(v.Format, e, &st)
+				n := int64(e.sizes[v.Format])
+				if !e.sized {
+					n = sizeOf(v.Format, e, &st)
+				}
 				if i == warm {
 					x.warm.add(e, n, &x.m.state.Cursor)
 				}

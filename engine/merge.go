@@ -52,12 +52,21 @@ type merger struct {
 	// read (pipeline.go). Set by owners that stop the merger — reset or
 	// releaseBuffers — before they drop it.
 	ahead bool
+	// sized asks the parse-ahead for sized entries (Entry.sized) whose
+	// bodies are kept only for the sources in keep: an index pass, which
+	// renders at most one view.
+	sized bool
+	keep  SourceMask
 }
 
 // allowAhead lets the merger parse exec.log ahead on other cores from its
 // next reset on. The caller must call releaseBuffers (or reset) before it
 // drops the merger: that stops the goroutines.
-func (m *merger) allowAhead() { m.ahead = true }
+func (m *merger) allowAhead() { m.ahead, m.sized = true, false }
+
+// allowAheadSized is allowAhead for an index pass: the entries parsed
+// ahead come sized, with the bodies of the sources in keep only.
+func (m *merger) allowAheadSized(keep SourceMask) { m.ahead, m.sized, m.keep = true, true, keep }
 
 // errGeneration reports an exec position whose file is not in the chain.
 type errGeneration struct{ pos Pos }
@@ -90,6 +99,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 			return &errGeneration{pos: st.Cursor[o]}
 		}
 		r.mayAhead = m.ahead && o == OriginExec && aheadNow().aheadWorkers() > 1
+		r.sized, r.keep = m.sized, m.keep
 		m.fill(o)
 	}
 	return nil

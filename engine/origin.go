@@ -35,6 +35,8 @@ type originReader struct {
 	mayAhead bool
 	set      *fileSet // the files start was given, for ahead's own clone
 	ahead    *parseAhead
+	sized    bool       // the parse-ahead yields sized entries (merger.sized)
+	keep     SourceMask // whose bodies they keep
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest

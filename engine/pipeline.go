@@ -106,7 +106,7 @@ type span struct {
 }
 
 // record is one entry of a spanBatch, with what the reader counts up to
-// it: 80 bytes, half of an Entry with its position and counts, because the
+// it: 96 bytes, half of an Entry with its position and counts, because the
 // reader reads every record from another core's cache.
 type record struct {
 	time    Time
@@ -115,15 +115,30 @@ type record struct {
 	bodyEnd int   // its body is data[the previous record's bodyEnd:bodyEnd]
 	end     int64 // the offset just past its line, in the span's file
 	read    int64 // bytes of lines scanned since the previous record, its own included
+	sizes   [numFormats]uint32
 	source  Source
 	hasID   bool
 	utf8    bool
+	sized   bool
 	skipped bool // lines were skipped since the previous record: the batch's next skips
 }
 
 // fill sets e to r's entry, with body.
 func (r *record) fill(e *Entry, body []byte) {
-	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body, utf8: r.utf8, stats: r.stats}
+	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body, utf8: r.utf8, stats: r.stats,
+		sized: r.sized, sizes: r.sizes}
+}
+
+// measureSizes sets e's sizes in each format and marks it sized. A body
+// is at most MaxLineLen bytes, and each of its bytes renders to at most
+// 6 (a JSON \u00XX) or one text line (with a prefix of TimeLen + 8), so
+// every size fits in 32 bits.
+func measureSizes(e *Entry) {
+	st := e.bodyStats()
+	for f := range Format(numFormats) {
+		e.sizes[f] = uint32(sizeOf(f, e, &st))
+	}
+	e.sized = true
 }
 
 // spanBatch is the parsed content of one span.
@@ -146,7 +161,9 @@ type parseAhead struct {
 	files *fileSet // the clone the workers read
 	chain []fileRef
 	mask  SourceMask
-	long  int  // the settings' bigLine at the start
+	sized bool       // records are sized (originReader.sized)
+	keep  SourceMask // and keep the bodies of these sources only
+	long  int        // the settings' bigLine at the start
 	first bool // the settings' readerFirst at the start
 	spans []span
 	taken atomic.Int64 // spans taken by workers
@@ -186,7 +203,7 @@ func (r *originReader) startAhead() bool {
 	if workers == 0 {
 		return false // every core already parses ahead for another read
 	}
-	a := &parseAhead{files: r.set.clone(), mask: r.mask, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a := &parseAhead{files: r.set.clone(), mask: r.mask, sized: r.sized, keep: r.keep, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
 	a.self.origin, a.self.mask, a.self.json.only = OriginExec, r.mask, r.mask
 	a.own = getBatch()
@@ -350,9 +367,14 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	var e Entry
 	var end Pos
 	for w.nextLine(&e, &end) {
-		b.data = append(b.data, e.Body...)
+		if a.sized {
+			measureSizes(&e)
+		}
+		if !a.sized || a.keep.Has(e.Source) {
+			b.data = append(b.data, e.Body...)
+		}
 		b.recs = append(b.recs, record{time: e.Time, id: e.ID, stats: e.stats, bodyEnd: len(b.data), end: int64(end.Offset),
-			read: w.read - read, source: e.Source, hasID: e.HasID, utf8: e.utf8, skipped: w.counts != counts})
+			read: w.read - read, sizes: e.sizes, source: e.Source, hasID: e.HasID, utf8: e.utf8, sized: e.sized, skipped: w.counts != counts})
 		if w.counts != counts {
 			b.skips = append(b.skips, w.counts.minus(counts))
 		}

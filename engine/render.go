@@ -16,6 +16,8 @@ const (
 	FormatText
 	// FormatJSON writes one JSON object per entry, with its cursor.
 	FormatJSON
+
+	numFormats = iota
 )
 
 // renderer appends entries in one format. The zero value is ready to use.

@@ -42,7 +42,7 @@ func (t *idTally) add(e *Entry, size *[maxTracked]int64) {
 	}
 	st := &t.stats[i]
 	st.entries++
-	st.bytes += int64(len(e.Body))
+	st.bytes += e.rawLen()
 	for v := range st.size {
 		st.size[v] += size[v]
 	}
