@@ -164,7 +164,7 @@ type parseAhead struct {
 	sized bool       // records are sized (originReader.sized)
 	keep  SourceMask // and keep the bodies of these sources only
 	long  int        // the settings' bigLine at the start
-	first bool // the settings' readerFirst at the start
+	first bool       // the settings' readerFirst at the start
 	spans []span
 	taken atomic.Int64 // spans taken by workers
 	free  chan *spanBatch
