@@ -13,7 +13,7 @@ import (
 func TestPoolClasses(t *testing.T) {
 	for _, tc := range []struct{ n, cap int }{
 		{0, 128 << 10}, {1, 128 << 10}, {128 << 10, 128 << 10}, {128<<10 + 1, 256 << 10},
-		{1 << 20, 1 << 20}, {MaxLineLen + 1 + readChunk, 32 << 20}, {32 << 20, 32 << 20}, {32<<20 + 1, 32<<20 + 1},
+		{1 << 20, 1 << 20}, {4 << 20, 4 << 20}, {4<<20 + 1, 4<<20 + 1}, {MaxLineLen + 1 + readChunk, MaxLineLen + 1 + readChunk},
 	} {
 		b := getBuf(tc.n)
 		if len(b) != tc.n || cap(b) != tc.cap {
@@ -23,6 +23,33 @@ func TestPoolClasses(t *testing.T) {
 	}
 	putBuf(make([]byte, 100<<10)) // not a class size: left to the collector
 	putBuf(nil)
+}
+
+// TestPoolBudget: the free lists never hold more than poolBudget bytes,
+// however many buffers are given back, and a buffer given back is the
+// one the next getBuf of its class returns.
+func TestPoolBudget(t *testing.T) {
+	var held [][]byte
+	for range 3 {
+		for n := 100 << 10; n <= 8<<20; n *= 2 {
+			held = append(held, getBuf(n))
+		}
+	}
+	for _, b := range held {
+		putBuf(b)
+		if got := pooledBytes(); got > poolBudget {
+			t.Fatalf("the pools hold %d bytes, over the budget of %d", got, poolBudget)
+		}
+	}
+	if pooledBytes() == 0 {
+		t.Fatal("nothing was kept")
+	}
+	b := getBuf(200 << 10)
+	b[0] = 'x'
+	putBuf(b)
+	if c := getBuf(150 << 10); cap(c) != cap(b) || &c[:1][0] != &b[:1][0] {
+		t.Fatal("a buffer given back was not reused by the next getBuf of its class")
+	}
 }
 
 // TestLongLinesInterleavedReaders: readers of several views, each
