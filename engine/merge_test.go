@@ -315,3 +315,28 @@ func TestDirectoryNamedLikeALog(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestHoldStartsAfterThePass: the state a stat shows is held for HoldFor
+// from when the stat answers, so an open right after it shows the same
+// state even when the stat's index pass took longer than HoldFor.
+func TestHoldStartsAfterThePass(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(0, "stdout", "one\n"))
+	sb := d.open()
+	slow := func() { time.Sleep(HoldFor + 20*time.Millisecond) } // a slow pass
+	testHookIndexed.Store(&slow)
+	st, err := sb.Stat(ViewStdout)
+	testHookIndexed.Store(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.exec(jl(1, "stdout", "two\n"))
+	s, err := sb.OpenSnapshot(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Size() != st.Size {
+		t.Fatalf("open right after a slow stat shows %d bytes, the stat %d", s.Size(), st.Size)
+	}
+}

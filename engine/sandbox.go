@@ -122,7 +122,7 @@ func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 // older than HoldFor. Called with s.mu held.
 func (s *Sandbox) current() (*fileSet, error) {
 	s.touch()
-	if s.shown != nil && time.Since(s.shownAt) < HoldFor {
+	if s.holding() {
 		return s.shown, nil
 	}
 	files, err := openFileSet(s.table)
@@ -141,6 +141,16 @@ func (s *Sandbox) current() (*fileSet, error) {
 	s.shownAt = time.Now()
 	return s.shown, nil
 }
+
+// holding reports whether the state shown last is still held. Called
+// with s.mu held.
+func (s *Sandbox) holding() bool {
+	return s.shown != nil && time.Since(s.shownAt) < HoldFor
+}
+
+// testHookIndexed, when set, runs in withIndex after the index is up to
+// date: a test makes the pass look slow with it.
+var testHookIndexed atomic.Pointer[func()]
 
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
@@ -168,6 +178,7 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	refresh := !s.holding()
 	files, err := s.current()
 	if err != nil {
 		return err
@@ -175,6 +186,17 @@ func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)
 	x, err := s.indexFor(v, files, warm)
 	if err != nil {
 		return err
+	}
+	if hook := testHookIndexed.Load(); hook != nil {
+		(*hook)()
+	}
+	if refresh {
+		// The hold starts when the caller gets its answer, not before the
+		// pass that made it: a pass that took longer than HoldFor (a cold
+		// or busy sandbox, a loaded machine) used up the hold, and tar's
+		// open right after its stat saw a newer state ("file changed as we
+		// read it").
+		s.shownAt = time.Now()
 	}
 	fn(x, files)
 	return nil
