@@ -85,6 +85,15 @@ type Entry struct {
 	sizes [numFormats]uint32
 }
 
+// size returns the length of e rendered in format f: measured already for
+// a sized entry, else from its body and st, its body's stats.
+func (e *Entry) size(f Format, st *bodyStats) int64 {
+	if e.sized {
+		return int64(e.sizes[f])
+	}
+	return sizeOf(f, e, st)
+}
+
 // rawLen returns the length of e's body, also when a sized entry's body
 // was not kept.
 func (e *Entry) rawLen() int64 {

@@ -164,10 +164,7 @@ func (x *index) run(files *fileSet, warm int) error {
 		for i, v := range x.views {
 			size[i] = 0
 			if v.includes(e) {
-				n := int64(e.sizes[v.Format])
-				if !e.sized {
-					n = sizeOf(v.Format, e, &st)
-				}
+				n := e.size(v.Format, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.state.Cursor)
 				}

@@ -106,7 +106,7 @@ type span struct {
 }
 
 // record is one entry of a spanBatch, with what the reader counts up to
-// it: 96 bytes, half of an Entry with its position and counts, because the
+// it: 88 bytes, about half of an Entry with its position and counts, because the
 // reader reads every record from another core's cache.
 type record struct {
 	time    Time
@@ -119,14 +119,14 @@ type record struct {
 	source  Source
 	hasID   bool
 	utf8    bool
-	sized   bool
 	skipped bool // lines were skipped since the previous record: the batch's next skips
 }
 
-// fill sets e to r's entry, with body.
-func (r *record) fill(e *Entry, body []byte) {
+// fill sets e to r's entry, with body; sized: r's sizes were measured
+// (parseAhead.sized).
+func (r *record) fill(e *Entry, body []byte, sized bool) {
 	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body, utf8: r.utf8, stats: r.stats,
-		sized: r.sized, sizes: r.sizes}
+		sized: sized, sizes: r.sizes}
 }
 
 // measureSizes sets e's sizes in each format and marks it sized. A body
@@ -374,7 +374,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 			b.data = append(b.data, e.Body...)
 		}
 		b.recs = append(b.recs, record{time: e.Time, id: e.ID, stats: e.stats, bodyEnd: len(b.data), end: int64(end.Offset),
-			read: w.read - read, sizes: e.sizes, source: e.Source, hasID: e.HasID, utf8: e.utf8, sized: e.sized, skipped: w.counts != counts})
+			read: w.read - read, sizes: e.sizes, source: e.Source, hasID: e.HasID, utf8: e.utf8, skipped: w.counts != counts})
 		if w.counts != counts {
 			b.skips = append(b.skips, w.counts.minus(counts))
 		}
@@ -430,7 +430,7 @@ func (r *originReader) nextAhead(e *Entry, end *Pos) bool {
 				r.counts.Add(b.skips[a.skipAt])
 				a.skipAt++
 			}
-			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd])
+			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd], a.sized)
 			a.bodyAt = rec.bodyEnd
 			*end = Pos{Gen: b.gen, Offset: uint64(rec.end)}
 			return true
