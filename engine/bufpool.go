@@ -82,10 +82,3 @@ func putBuf(b []byte) {
 	p.free[class] = append(p.free[class], b[:0])
 	p.bytes += c
 }
-
-// pooledBytes returns the bytes the free lists hold.
-func pooledBytes() int {
-	bufPool.mu.Lock()
-	defer bufPool.mu.Unlock()
-	return bufPool.bytes
-}

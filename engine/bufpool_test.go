@@ -108,3 +108,10 @@ func TestLongLinesInterleavedReaders(t *testing.T) {
 		}
 	}
 }
+
+// pooledBytes returns the bytes the free lists hold.
+func pooledBytes() int {
+	bufPool.mu.Lock()
+	defer bufPool.mu.Unlock()
+	return bufPool.bytes
+}

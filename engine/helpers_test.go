@@ -483,3 +483,23 @@ func waitChanged(ch <-chan struct{}, d time.Duration) bool {
 		return false
 	}
 }
+
+// execLine is one parsed exec.log line as the tests see it (the engine
+// parses into an Entry, jsonParser.parseInto). Body aliases either the
+// line or the parser's scratch buffer.
+type execLine struct {
+	time   Time
+	source Source
+	hasID  bool
+	id     uint64
+	body   []byte
+	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
+	stats  bodyStats // of body, when not b64
+}
+
+// parse is parseInto returning an execLine.
+func (p *jsonParser) parse(line []byte) (execLine, bool) {
+	var e Entry
+	ok := p.parseInto(line, &e)
+	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !e.utf8, stats: e.stats}, ok
+}

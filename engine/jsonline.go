@@ -6,19 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// execLine is the result of parsing one exec.log line, as the tests see
-// it (the hot path parses into an Entry). Body aliases either the line or
-// the parser's scratch buffer.
-type execLine struct {
-	time   Time
-	source Source
-	hasID  bool
-	id     uint64
-	body   []byte
-	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
-	stats  bodyStats // of body, when not b64
-}
-
 // jsonParser parses exec.log lines. It is a strict, allocation-free JSON
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
@@ -33,16 +20,9 @@ type jsonParser struct {
 	b64     []byte // decoded d when e is b64
 }
 
-// parse parses line (without its newline). ok is false when the line is not
-// a valid entry: bad JSON, unknown s, missing or unparseable t.
-func (p *jsonParser) parse(line []byte) (execLine, bool) {
-	var e Entry
-	ok := p.parseInto(line, &e)
-	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !e.utf8, stats: e.stats}, ok
-}
-
-// parseInto is parse into e, an exec entry, which it overwrites: the hot
-// path, which copies no result.
+// parseInto parses line (without its newline) into e, an exec entry,
+// which it overwrites. ok is false when the line is not a valid entry: bad
+// JSON, unknown s, missing or unparseable t.
 func (p *jsonParser) parseInto(line []byte, e *Entry) bool {
 	*e = Entry{Origin: OriginExec}
 	if p.parseCanonical(line, e) {
@@ -311,10 +291,11 @@ func rawString(b []byte, i int) ([]byte, int, bool) {
 }
 
 // decodeString decodes the JSON string at b[i]. Invalid UTF-8 becomes U+FFFD.
-// The result aliases b when no unescaping was needed. One eight-bytes-at-a-
-// time pass (specialIndex) finds the end of each run — the closing quote, a
-// backslash or a control character — and whether the run is all ASCII, so
-// each byte is looked at about once before it is copied.
+// The result aliases b when no unescaping was needed. One pass of
+// specialIndex (32 bytes at a time with AVX2, else 8) finds the end of each
+// run — the closing quote, a backslash or a control character — and
+// whether the run is all ASCII, so each byte is looked at about once
+// before it is copied.
 func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false

@@ -61,8 +61,12 @@ func TestPersistedIndexThroughMount(t *testing.T) {
 		}
 		m := mount(t, home, "--cache-dir", cacheDir)
 		for file := range views {
-			if got := mustRead(t, m.path("big", file)); !bytes.Equal(got, want[file]) {
-				t.Fatalf("%s index file: %s: %d bytes through the mount, `logs` prints %d", damage.what, file, len(got), len(want[file]))
+			fi, err := os.Stat(m.path("big", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mustRead(t, m.path("big", file)); !bytes.Equal(got, want[file]) || fi.Size() != int64(len(got)) {
+				t.Fatalf("%s index file: %s: stat %d, %d bytes through the mount, `logs` prints %d", damage.what, file, fi.Size(), len(got), len(want[file]))
 			}
 		}
 		stop(m)

@@ -19,6 +19,10 @@ import (
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
+// heldState is how long a state the files showed may still be shown
+// after an append (engine.HoldFor: a stat and the open after it agree).
+const heldState = 100 * time.Millisecond
+
 // File is an open file of a Target. Errors carry the errno (errors.Is).
 type File interface {
 	// ReadAt reads at off (pread); 0 and nil at the end of file.

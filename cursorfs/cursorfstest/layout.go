@@ -6,6 +6,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The sessions of the home NewHome makes: the lines the checks append
@@ -93,6 +94,10 @@ type Info struct {
 }
 
 func checkInfo(t *testing.T, e Env) {
+	// The checks before appended lines, maybe within the 100 ms a state
+	// shown before them is held: past that, every file read below shows
+	// them, however slowly this check runs.
+	time.Sleep(heldState + 20*time.Millisecond)
 	data := readAll(t, open(t, e, "info", syscall.O_RDONLY), 0)
 	var info Info
 	dec := json.NewDecoder(bytes.NewReader(data))
