@@ -33,7 +33,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
 		seg := x.segment(v)
 		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
 			modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}

@@ -195,7 +195,7 @@ func (d *tdir) openWith(setup func(*Home)) *Sandbox {
 // instead of showing the state it holds for HoldFor.
 func expireHold(sb *Sandbox) {
 	sb.mu.Lock()
-	sb.shownAt = time.Time{}
+	sb.shownAt, sb.statAt = time.Time{}, time.Time{}
 	sb.mu.Unlock()
 }
 

@@ -340,3 +340,41 @@ func TestHoldStartsAfterThePass(t *testing.T) {
 		t.Fatalf("open right after a slow stat shows %d bytes, the stat %d", s.Size(), st.Size)
 	}
 }
+
+// TestOpenKeepsTheStatsState: an open right after a stat shows the stat's
+// state even when the stat came at the very end of that state's hold (tar:
+// lstat, open, read, fstat); an open HoldFor after the last stat shows
+// what is new.
+func TestOpenKeepsTheStatsState(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(0, "stdout", "one\n"))
+	sb := d.open()
+	if _, err := sb.Stat(ViewStdout); err != nil {
+		t.Fatal(err)
+	}
+	sb.mu.Lock()
+	sb.shownAt = time.Now().Add(-HoldFor + 20*time.Millisecond) // its hold nearly over
+	sb.mu.Unlock()
+	st, err := sb.Stat(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.exec(jl(1, "stdout", "two\n"))
+	time.Sleep(40 * time.Millisecond) // the state's hold is over, not the stat's
+	s, err := sb.OpenSnapshot(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s.Size() != st.Size {
+		t.Fatalf("open 40 ms after a stat shows %d bytes, the stat %d", s.Size(), st.Size)
+	}
+	time.Sleep(HoldFor + 20*time.Millisecond)
+	if s, err = sb.OpenSnapshot(ViewStdout); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s.Size() == st.Size {
+		t.Fatalf("open %v after the last stat still shows the old %d bytes", HoldFor+20*time.Millisecond, st.Size)
+	}
+}

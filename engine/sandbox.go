@@ -37,6 +37,7 @@ type Sandbox struct {
 	mu      sync.Mutex
 	shown   *fileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
+	statAt  time.Time // when a stat (any call but an open) last answered
 	indexes map[SourceMask]*index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
@@ -119,10 +120,10 @@ func (s *Sandbox) markRemoved() {
 func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 
 // current returns the state to show, refreshing it when the held one is
-// older than HoldFor. Called with s.mu held.
-func (s *Sandbox) current() (*fileSet, error) {
+// no longer held (holding). Called with s.mu held.
+func (s *Sandbox) current(opening bool) (*fileSet, error) {
 	s.touch()
-	if s.holding() {
+	if s.holding(opening) {
 		return s.shown, nil
 	}
 	files, err := openFileSet(s.table)
@@ -142,10 +143,17 @@ func (s *Sandbox) current() (*fileSet, error) {
 	return s.shown, nil
 }
 
-// holding reports whether the state shown last is still held. Called
-// with s.mu held.
-func (s *Sandbox) holding() bool {
-	return s.shown != nil && time.Since(s.shownAt) < HoldFor
+// holding reports whether the state shown last is still held: for
+// HoldFor after a call first showed it, and, for an open, also for HoldFor
+// after a stat showed it. So the open that follows a stat (tar: lstat,
+// open, read, fstat) shows the stat's state even when the stat came at the
+// end of the state's own HoldFor; an open then sees what was written before
+// it at most 2 × HoldFor late. Called with s.mu held.
+func (s *Sandbox) holding(opening bool) bool {
+	if s.shown == nil {
+		return false
+	}
+	return time.Since(s.shownAt) < HoldFor || opening && time.Since(s.statAt) < HoldFor
 }
 
 // testHookIndexed, when set, runs in withIndex after the index is up to
@@ -174,12 +182,22 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 }
 
 // withIndex calls fn, with s.mu held, with the files to show now and the
-// index of v's stream brought up to them (see indexFor for warm).
+// index of v's stream brought up to them (see indexFor for warm), for a
+// stat (any call but an open).
 func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)) error {
+	return s.withIndexFor(v, warm, false, fn)
+}
+
+// withIndexToOpen is withIndex for an open (see holding).
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *fileSet)) error {
+	return s.withIndexFor(v, warm, true, fn)
+}
+
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *fileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	refresh := !s.holding()
-	files, err := s.current()
+	refresh := !s.holding(opening)
+	files, err := s.current(opening)
 	if err != nil {
 		return err
 	}
@@ -197,6 +215,9 @@ func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)
 		// open right after its stat saw a newer state ("file changed as we
 		// read it").
 		s.shownAt = time.Now()
+	}
+	if !opening {
+		s.statAt = time.Now()
 	}
 	fn(x, files)
 	return nil
@@ -235,7 +256,7 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 func (s *Sandbox) ModTime() (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	files, err := s.current()
+	files, err := s.current(false)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -270,7 +291,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndex(v, true, func(x *index, files *fileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return
