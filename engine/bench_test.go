@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 	if benchHome != "" {
 		os.RemoveAll(benchHome)
 	}
+	removeManyHomes()
 	os.Exit(code)
 }
 

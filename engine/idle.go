@@ -90,8 +90,11 @@ func (x *index) release() {
 	x.cache = nil
 }
 
-// sweeper runs sweep every half IdleAfter and whenever the live set
-// outgrows MaxLive, until the home closes.
+// sweeper runs sweep every half IdleAfter, and dropExcess whenever the
+// live set outgrows MaxLive, until the home closes. A wake-up for the
+// excess costs what the live set holds (at most MaxLive and a few), never
+// what the home's map holds: a walk over thousands of sandboxes wakes it
+// at every new one.
 func (h *Home) sweeper() {
 	defer h.sweepWG.Done()
 	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
@@ -101,18 +104,32 @@ func (h *Home) sweeper() {
 		case <-h.sweepDone:
 			return
 		case <-t.C:
+			h.sweep()
 		case <-h.kick:
+			h.dropExcess(h.now())
 		}
-		h.sweep()
 	}
 }
 
 // sweep takes state away from idle sandboxes and from the least recently
 // used ones past MaxLive, then forgets the sandboxes that hold nothing. A
 // sandbox busy now (its lock taken) is in use, hence not idle: it is
-// skipped, so the sweep never waits for a request.
+// skipped, so the sweep never waits for a request. The map it walks holds
+// the sandboxes used in the last IdleAfter, so each use is walked over a
+// bounded number of times before it is forgotten.
 func (h *Home) sweep() {
 	now := h.now()
+	dropped := h.dropExcess(now)
+	h.forgetIdle(now)
+	if dropped > 0 && liveNow(h) == 0 {
+		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
+	}
+}
+
+// dropExcess takes state away from the idle sandboxes that hold it and
+// from the least recently used past MaxLive, and returns how many gave
+// it up.
+func (h *Home) dropExcess(now time.Time) int {
 	live := h.liveByAge()
 	dropped := 0
 	for i, s := range live {
@@ -120,10 +137,7 @@ func (h *Home) sweep() {
 			dropped++
 		}
 	}
-	h.forgetIdle(now)
-	if dropped > 0 && liveNow(h) == 0 {
-		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
-	}
+	return dropped
 }
 
 // liveNow returns how many sandboxes hold state.

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
+)
+
+// The walk benchmarks measure what one small sandbox costs among many,
+// the way `grep -r` over a host touches them: each op touches the next
+// sandbox of N in turn, so that by the time one is touched again the
+// other N-1 were, and the idle release has taken its state. Their ns/op
+// compared across N is the proof that nothing per request grows with the
+// number of sandboxes.
+//
+//	go test -run='^$' -bench='SmallSandboxes' -benchmem ./engine/
+
+var (
+	manyMu    sync.Mutex
+	manyHomes = map[int]manyHome{}
+)
+
+type manyHome struct {
+	dir   string
+	names []string
+}
+
+// smallSandboxes returns a home of n small sandboxes (msbwriter's
+// GenerateMany), made once per n per run.
+func smallSandboxes(b *testing.B, n int) manyHome {
+	b.Helper()
+	manyMu.Lock()
+	defer manyMu.Unlock()
+	if m, ok := manyHomes[n]; ok {
+		return m
+	}
+	dir, err := os.MkdirTemp("", "msb-logfs-many-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	names, err := msbwriter.GenerateMany(dir, msbwriter.ManyOptions{Count: n, Word: "needle"})
+	if err != nil {
+		os.RemoveAll(dir)
+		b.Fatal(err)
+	}
+	m := manyHome{dir: dir, names: names}
+	manyHomes[n] = m
+	manyDirs = append(manyDirs, dir)
+	return m
+}
+
+// manyDirs are removed by TestMain's cleanup (see removeManyHomes).
+var manyDirs []string
+
+func removeManyHomes() {
+	for _, d := range manyDirs {
+		os.RemoveAll(d)
+	}
+}
+
+// walkSizes are the numbers of sandboxes the walk benchmarks compare.
+var walkSizes = []int{2000, 10000}
+
+// BenchmarkStatSmallSandboxes is a stat of merged (what `ls -l`, `find
+// -size` and every open's lookup do) of one small sandbox among N, after
+// a first walk over all N: each sandbox is unchanged since it was last
+// looked at.
+func BenchmarkStatSmallSandboxes(b *testing.B) {
+	for _, n := range walkSizes {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			m := smallSandboxes(b, n)
+			h := openTestHome(b, m.dir)
+			stat := func(name string) {
+				if _, err := h.StatSandbox(name); err != nil {
+					b.Fatal(err)
+				}
+				sb, err := h.Sandbox(name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := sb.Stat(ViewMerged); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, name := range m.names {
+				stat(name)
+			}
+			b.ReportAllocs()
+			defer cpuMeter(b)()
+			b.ResetTimer()
+			for i := range b.N {
+				stat(m.names[i%n])
+			}
+		})
+	}
+}
+
+// BenchmarkCatSmallSandboxes is `cat merged` of one small sandbox among N
+// (stat, open, read to the end, close), after a first walk over all N.
+func BenchmarkCatSmallSandboxes(b *testing.B) {
+	for _, n := range walkSizes {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			m := smallSandboxes(b, n)
+			h := openTestHome(b, m.dir)
+			buf := make([]byte, 128<<10)
+			cat := func(name string) {
+				sb, err := h.Sandbox(name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := sb.Stat(ViewMerged); err != nil {
+					b.Fatal(err)
+				}
+				snap, err := sb.OpenSnapshot(ViewMerged)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer snap.Close()
+				if snap.Size() > int64(len(buf)) {
+					b.Fatalf("%s: merged is %d bytes, not small", name, snap.Size())
+				}
+				if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, name := range m.names {
+				cat(name)
+			}
+			b.ReportAllocs()
+			defer cpuMeter(b)()
+			b.ResetTimer()
+			for i := range b.N {
+				cat(m.names[i%n])
+			}
+		})
+	}
+}
