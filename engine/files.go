@@ -46,6 +46,7 @@ type fileRef struct {
 	*logFile
 	size  int64
 	mtime time.Time
+	ctime unix.Timespec // the last change of the inode, as the stat saw it
 }
 
 // fileTable opens the log files of one sandbox. Files are keyed by inode:
@@ -118,7 +119,7 @@ func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
 		if lf != nil {
 			lf.refs++
 			t.mu.Unlock()
-			return fileRef{logFile: lf, size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec)}, nil
+			return fileRef{logFile: lf, size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: st.Ctim}, nil
 		}
 		t.mu.Unlock()
 	}
@@ -165,7 +166,7 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
+	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)), ctime: unix.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)}}, nil
 }
 
 // acquire takes one more reference to lf.

@@ -19,6 +19,7 @@ type fileSet struct {
 	chain []fileRef
 	names []int                 // chain[i] was opened as chainName(names[i])
 	text  [NumOrigins][]fileRef // runtime and kernel: zero or one file
+	at    time.Time             // taken before the first stat of the set's files
 }
 
 // openFileSet opens the current files of the sandbox. The names are opened
@@ -59,7 +60,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 		return nil, err
 	}
 	defer unix.Close(dir)
-	s := &fileSet{table: t}
+	s := &fileSet{table: t, at: time.Now()}
 	for i := ChainLen - 1; i >= 0; i-- {
 		f, err := t.lookup(dir, chainName(i))
 		if t.skip(chainName(i), err) {
@@ -151,7 +152,7 @@ func (s *fileSet) origin(o Origin) []fileRef {
 
 // clone returns a copy holding its own references.
 func (s *fileSet) clone() *fileSet {
-	c := &fileSet{table: s.table, chain: append([]fileRef(nil), s.chain...)}
+	c := &fileSet{table: s.table, chain: append([]fileRef(nil), s.chain...), names: s.names, at: s.at}
 	for o := range s.text {
 		c.text[o] = append([]fileRef(nil), s.text[o]...)
 	}
