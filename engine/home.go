@@ -29,14 +29,16 @@ type Home struct {
 	caches      *cacheStore
 	indexOnce   sync.Once
 	indexes     *indexStore
+	parks       *parkStore // summaries of sandboxes that hold no state
 
-	now       func() time.Time // the clock of idle times (tests set it)
-	idleAfter time.Duration
-	maxLive   int
-	kick      chan struct{} // wakes the sweeper when live outgrows maxLive
-	sweepDone chan struct{}
-	sweepWG   sync.WaitGroup
-	closeOnce sync.Once
+	now        func() time.Time // the clock of idle times (tests set it)
+	idleAfter  time.Duration
+	maxLive    int
+	racyMargin time.Duration // see RacyMargin
+	kick       chan struct{} // wakes the sweeper when live outgrows maxLive
+	sweepDone  chan struct{}
+	sweepWG    sync.WaitGroup
+	closeOnce  sync.Once
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
@@ -52,9 +54,11 @@ func OpenHome(dir string) (*Home, error) {
 
 // homeConfig is what tests may change of a Home before it starts.
 type homeConfig struct {
-	now       func() time.Time
-	idleAfter time.Duration
-	maxLive   int
+	now        func() time.Time
+	idleAfter  time.Duration
+	maxLive    int
+	racyMargin time.Duration // 0 for RacyMargin
+	parkBudget int64         // 0 for ParkBudget
 }
 
 func openHome(dir string, cfg homeConfig) (*Home, error) {
@@ -62,9 +66,16 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
+	if cfg.racyMargin <= 0 {
+		cfg.racyMargin = RacyMargin
+	}
+	if cfg.parkBudget <= 0 {
+		cfg.parkBudget = ParkBudget
+	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
-		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
-		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
+		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
+		kick: make(chan struct{}, 1), sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err

@@ -68,9 +68,11 @@ func (s *Sandbox) gotState() {
 	}
 }
 
-// dropState releases the shown file set and the indexes of s, and takes s
-// out of the live set. Called with s.mu held.
+// dropState parks a summary of the indexes of s (see park), releases the
+// shown file set and the indexes, and takes s out of the live set. Called
+// with s.mu held.
 func (s *Sandbox) dropState() {
+	s.park()
 	s.shown.release()
 	s.shown = nil
 	for k, x := range s.indexes {

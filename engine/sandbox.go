@@ -41,6 +41,11 @@ type Sandbox struct {
 	indexes map[SourceMask]*index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
+
+	// probed is the stamp a stat answered from the parked summary last
+	// showed, at probedAt; nil once the sandbox holds state again.
+	probed   *stamp
+	probedAt time.Time
 }
 
 func newSandbox(h *Home, name string) *Sandbox {
@@ -130,6 +135,10 @@ func (s *Sandbox) current(opening bool) (*fileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
+	if s.shown == nil && s.probed != nil && opening && time.Since(s.statAt) < HoldFor {
+		files.boundTo(s.probed) // the open shows what the stat just before it showed
+	}
+	s.probed = nil
 	if s.shown != nil && s.shown.sameAs(files) {
 		files.release()
 	} else {
@@ -165,6 +174,10 @@ var testHookIndexed atomic.Pointer[func()]
 // held.
 func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 	x := s.indexes[v.stream()]
+	if x == nil {
+		s.unpark(files)
+		x = s.indexes[v.stream()]
+	}
 	if x == nil {
 		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.stream()] = x
@@ -239,12 +252,12 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *fileSet) {
+	err := s.withSummary(v, v.Format == FormatRaw, func(x *index, modTime time.Time) {
 		size := x.total[trackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: files.modTime(v.Mask), Skipped: x.counts}
+		st = ViewStat{Size: size, ModTime: modTime, Skipped: x.counts}
 	})
 	if err == nil {
 		err = serr
@@ -256,6 +269,9 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 func (s *Sandbox) ModTime() (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p := s.parkedNow(); p != nil {
+		return p.st.modTime(MaskAll), nil
+	}
 	files, err := s.current(false)
 	if err != nil {
 		return time.Time{}, err
@@ -272,7 +288,7 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) { st = x.end })
+	err := s.withSummary(ViewMerged, false, func(x *index, _ time.Time) { st = x.end })
 	return st, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"time"
 )
 
 // ErrNoSession is returned for a session id the sandbox's logs do not hold.
@@ -30,7 +31,7 @@ type SessionInfo struct {
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
+	err := s.withSummary(ViewMerged, false, func(x *index, _ time.Time) {
 		sums := x.sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -56,7 +57,13 @@ func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
 func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
-	werr := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
+	with := s.withIndex
+	if !withCursor { // a lookup in the index, which a parked summary answers
+		with = func(v View, warm bool, fn func(*index, *fileSet)) error {
+			return s.withSummary(v, warm, func(x *index, _ time.Time) { fn(x, nil) })
+		}
+	}
+	werr := with(ViewMerged, false, func(x *index, _ *fileSet) {
 		sum, ok := x.session(id)
 		if !ok {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
