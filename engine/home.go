@@ -263,12 +263,26 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 		s.notify()
 	}
 	if s == nil || s.isRemoved() {
+		watched := s != nil && s.watched // the watches are by path: the new one has them
 		s = newSandbox(h, name)
 		s.touch()
+		s.watched = watched
 		h.sandboxes[name] = s
-		h.watcher.watchSandbox(s)
 	}
 	return s, nil
+}
+
+// watch adds the inotify watches of s at its first Changed, if s is the
+// sandbox the map holds for its name: only waiters on Changed need them,
+// so a walk over many sandboxes adds none. The watches are added and
+// removed under h.mu, so a forgotten sandbox's removal never undoes them.
+func (h *Home) watch(s *Sandbox) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !s.watched && h.sandboxes[s.name] == s {
+		h.watcher.watchSandbox(s)
+		s.watched = true
+	}
 }
 
 // lookup returns the sandbox already handed out for name, if any.

@@ -173,15 +173,18 @@ func (s *Sandbox) tryDropState() bool {
 
 // forgetIdle removes from the map the idle sandboxes that no handle holds
 // and that hold no state, and their inotify watches: a later lookup makes
-// a fresh one and watches it again. The watches are removed under h.mu,
-// as Home.Sandbox adds them, so a new sandbox's watch is never removed.
+// a fresh one, watched again at its first Changed. The watches are removed
+// under h.mu, as Home.watch adds them, so a new sandbox's watch is never
+// removed.
 func (h *Home) forgetIdle(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, s := range h.sandboxes {
 		if _, busy := h.live[s]; !busy && s.holds.Load() == 0 && s.idle(now) {
 			delete(h.sandboxes, name)
-			h.watcher.unwatchSandbox(s)
+			if s.watched {
+				h.watcher.unwatchSandbox(s)
+			}
 		}
 	}
 	for name, at := range h.dirSeen {

@@ -30,6 +30,7 @@ type Sandbox struct {
 	table *fileTable
 
 	removed atomic.Bool
+	watched bool         // its directories are watched (see Home.watch); guarded by home.mu
 	dir     dirIdentity  // of the logs directory this Sandbox reads
 	holds   atomic.Int32 // open handles (see hold)
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
@@ -101,6 +102,7 @@ func (s *Sandbox) LogsDir() string { return s.table.path("") }
 // Changed returns a channel that is closed at the next change of the
 // sandbox's files, or when it is removed or the home closes.
 func (s *Sandbox) Changed() <-chan struct{} {
+	s.home.watch(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
