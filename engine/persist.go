@@ -212,7 +212,7 @@ const saveEvery = 64
 // restore takes the saved index of files, which the index then holds,
 // if there is one that can be trusted. Called on an index that holds none.
 func (x *index) restore(files *fileSet, wit *witness) bool {
-	if x.saves == nil {
+	if x.saves == nil || files.bytes() < checkpointEvery { // too small to have been saved (minSavedCheckpoints)
 		return false
 	}
 	key, err := fileSetKey(x.stream, files)
