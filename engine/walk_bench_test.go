@@ -141,3 +141,37 @@ func BenchmarkCatSmallSandboxes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFirstStatSmallSandboxes is the first stat of merged of a small
+// sandbox among N in a home that never saw it (a fresh mount's first walk):
+// the pass that indexes it, with the persisted indexes of its cache
+// directory.
+func BenchmarkFirstStatSmallSandboxes(b *testing.B) {
+	n := walkSizes[0]
+	m := smallSandboxes(b, n)
+	var h *Home
+	b.ReportAllocs()
+	defer cpuMeter(b)()
+	for i := range b.N {
+		if i%n == 0 {
+			b.StopTimer()
+			if h != nil {
+				h.Close()
+			}
+			var err error
+			if h, err = OpenHome(m.dir); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		sb, err := h.Sandbox(m.names[i%n])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	h.Close()
+}
