@@ -323,3 +323,93 @@ func TestParkBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestParkedConcurrent: stats, opens and session listings of a few
+// sandboxes from several goroutines, while one of them is written to and
+// the sweeper lets state go and parks it at every turn (MaxLive 1): every
+// snapshot reads as many bytes as its size, and every stat of an
+// unchanged sandbox equals a fresh home's (run with -race).
+func TestParkedConcurrent(t *testing.T) {
+	home := newHomeDir(t)
+	var dirs []*tdir
+	for i := range 4 {
+		d := mkSandbox(t, home, fmt.Sprintf("sb%d", i))
+		writeParkSandbox(d)
+		dirs = append(dirs, d)
+	}
+	time.Sleep(2 * testMargin)
+	want := make([]ViewStat, len(dirs))
+	for i, d := range dirs[1:] {
+		want[i+1], _ = fresh(t, d, ViewMerged)
+	}
+	h, err := openHome(home, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: 1, racyMargin: testMargin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	go func() { // the writer: sandbox 0 only
+		defer func() { errs <- nil }()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			dirs[0].exec(jlID(int64(2000+i), "stdout", fmt.Sprintf("line %d\n", i), 7))
+		}
+	}()
+	for g := range 4 {
+		go func() {
+			for i := 0; i < 300; i++ {
+				k := (g + i) % len(dirs)
+				sb, err := h.Sandbox(dirs[k].name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				st, err := sb.Stat(ViewMerged)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if k > 0 && st != want[k] {
+					errs <- fmt.Errorf("sb%d: Stat = %+v, want %+v", k, st, want[k])
+					return
+				}
+				if _, err := sb.Sessions(); err != nil {
+					errs <- err
+					return
+				}
+				s, err := sb.OpenSnapshot(ViewMerged)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b := make([]byte, s.Size()+1)
+				n, _ := s.ReadAt(b, 0)
+				s.Close()
+				if int64(n) != s.Size() {
+					errs <- fmt.Errorf("sb%d: snapshot of %d bytes read %d", k, s.Size(), n)
+					return
+				}
+				if i%50 == 0 {
+					h.reclaim() // lets every state go, as the sweeper does
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	<-errs
+	h.reclaim()
+	if n, _ := h.parks.stats(); n < len(dirs)-1 { // sb0 too if the writer paused for testMargin
+		t.Errorf("%d sandboxes parked, want at least the %d unchanged ones", n, len(dirs)-1)
+	}
+}
