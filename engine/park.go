@@ -109,13 +109,6 @@ func (ps *parkStore) take(name string, dir dirIdentity) *parked {
 	return p
 }
 
-// remove lets the summary of name go.
-func (ps *parkStore) remove(name string) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	ps.removeLocked(name)
-}
-
 func (ps *parkStore) removeLocked(name string) {
 	if e := ps.byName[name]; e != nil {
 		ps.used -= e.Value.(*parked).bytes
