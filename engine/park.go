@@ -180,14 +180,14 @@ func (s *Sandbox) unpark(files *fileSet) {
 }
 
 // park puts a summary of the sandbox's indexes in the home's store, if
-// the files they describe changed last RacyMargin before they were
+// it has log files and they changed last RacyMargin before they were
 // opened (see stamp). Called with s.mu held, before its state is let go.
 func (s *Sandbox) park() {
 	if s.shown == nil || s.isRemoved() {
 		return
 	}
 	st := s.shown.stamp()
-	if !st.settled(s.shown.at, s.home.racyMargin) {
+	if st == (stamp{}) || !st.settled(s.shown.at, s.home.racyMargin) { // no file: a removed sandbox would show the same stamp
 		return
 	}
 	p := &parked{name: s.name, dir: s.dir, st: st}

@@ -413,3 +413,22 @@ func TestParkedConcurrent(t *testing.T) {
 		t.Errorf("%d sandboxes parked, want at least the %d unchanged ones", n, len(dirs)-1)
 	}
 }
+
+// TestParkedNotWithoutFiles: a sandbox with no log file yet is not parked:
+// once removed, its log names would show the same (empty) stamp.
+func TestParkedNotWithoutFiles(t *testing.T) {
+	d := newSandboxDir(t)
+	time.Sleep(2 * testMargin)
+	h := openParkHome(t, d.home, testMargin, 0)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sb.Stat(ViewMerged); err != nil || st.Size != 0 {
+		t.Fatalf("Stat of an empty sandbox = %+v, %v", st, err)
+	}
+	letGo(t, sb)
+	if n, _ := h.parks.stats(); n != 0 {
+		t.Errorf("a sandbox with no log file was parked (%d)", n)
+	}
+}
