@@ -35,7 +35,6 @@ type Home struct {
 	idleAfter  time.Duration
 	maxLive    int
 	racyMargin time.Duration // see RacyMargin
-	kick       chan struct{} // wakes the sweeper when live outgrows maxLive
 	sweepDone  chan struct{}
 	sweepWG    sync.WaitGroup
 	closeOnce  sync.Once
@@ -75,7 +74,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
 		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
 		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
-		kick: make(chan struct{}, 1), sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
+		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err

@@ -24,10 +24,11 @@ const MaxLive = 64
 // indexes; an index owns its file set and one reference to its render
 // cache. Handles (Snapshot, Follow, Reader, Scanner) own clones: their
 // files and their cache reference, released by their Close. The Home owns
-// the set of sandboxes that hold state (live) and one sweeper goroutine
-// that takes state away from sandboxes idle for IdleAfter, or the least
-// recently used ones past MaxLive, and forgets sandboxes that nothing
-// holds, so that the home's map holds only sandboxes in use. A sandbox
+// the set of sandboxes that hold state (live), of which the least recently
+// used give it up as soon as the set passes MaxLive, and one sweeper
+// goroutine that takes state away from sandboxes idle for IdleAfter and
+// forgets sandboxes that nothing holds, so that the home's map holds only
+// sandboxes in use. A sandbox
 // that a handle holds is never forgotten: its followers are woken through
 // the map.
 
@@ -53,7 +54,11 @@ func (s *Sandbox) idle(now time.Time) bool {
 	return now.UnixNano()-s.lastUse.Load() >= int64(s.home.idleAfter)
 }
 
-// gotState records that s holds state now. Called with s.mu held.
+// gotState records that s holds state now and, when that takes the live
+// set past MaxLive, takes state from the least recently used others at
+// once (the busy ones skipped), in the caller: what it costs follows the
+// live set, at most MaxLive and a few, never the home's map. Called with
+// s.mu held.
 func (s *Sandbox) gotState() {
 	h := s.home
 	h.mu.Lock()
@@ -61,10 +66,7 @@ func (s *Sandbox) gotState() {
 	over := len(h.live) > h.maxLive
 	h.mu.Unlock()
 	if over {
-		select {
-		case h.kick <- struct{}{}:
-		default:
-		}
+		h.dropExcess(h.now())
 	}
 }
 
@@ -92,11 +94,7 @@ func (x *index) release() {
 	x.cache = nil
 }
 
-// sweeper runs sweep every half IdleAfter, and dropExcess whenever the
-// live set outgrows MaxLive, until the home closes. A wake-up for the
-// excess costs what the live set holds (at most MaxLive and a few), never
-// what the home's map holds: a walk over thousands of sandboxes wakes it
-// at every new one.
+// sweeper runs sweep every half IdleAfter until the home closes.
 func (h *Home) sweeper() {
 	defer h.sweepWG.Done()
 	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
@@ -107,8 +105,6 @@ func (h *Home) sweeper() {
 			return
 		case <-t.C:
 			h.sweep()
-		case <-h.kick:
-			h.dropExcess(h.now())
 		}
 	}
 }
