@@ -66,7 +66,33 @@ func (s *Sandbox) gotState() {
 	over := len(h.live) > h.maxLive
 	h.mu.Unlock()
 	if over {
-		h.dropExcess(h.now())
+		h.dropOldest()
+	}
+}
+
+// dropOldest takes state from the least recently used sandbox of the
+// live set while it is past MaxLive: one scan of the set, no sort, as a
+// walk takes the set past MaxLive by one at each new sandbox. If that
+// one is busy, dropExcess does the rest.
+func (h *Home) dropOldest() {
+	for {
+		h.mu.Lock()
+		var oldest *Sandbox
+		if len(h.live) > h.maxLive {
+			for s := range h.live {
+				if oldest == nil || s.lastUse.Load() < oldest.lastUse.Load() {
+					oldest = s
+				}
+			}
+		}
+		h.mu.Unlock()
+		if oldest == nil {
+			return
+		}
+		if !oldest.tryDropState() {
+			h.dropExcess(h.now())
+			return
+		}
 	}
 }
 
