@@ -70,79 +70,68 @@ func removeManyHomes() {
 // afresh: those two compare the same work.
 var walkSizes = []int{2000, 10000, 20000}
 
-// BenchmarkStatSmallSandboxes is a stat of merged (what `ls -l`, `find
-// -size` and every open's lookup do) of one small sandbox among N, after
-// a first walk over all N: each sandbox is unchanged since it was last
-// looked at.
-func BenchmarkStatSmallSandboxes(b *testing.B) {
+// walkBench runs op on one small sandbox among N per op, for each N of
+// walkSizes, after a first walk over all N.
+func walkBench(b *testing.B, op func(b *testing.B, h *Home, name string)) {
 	for _, n := range walkSizes {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			m := smallSandboxes(b, n)
 			h := openTestHome(b, m.dir)
-			stat := func(name string) {
-				if _, err := h.StatSandbox(name); err != nil {
-					b.Fatal(err)
-				}
-				sb, err := h.Sandbox(name)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := sb.Stat(ViewMerged); err != nil {
-					b.Fatal(err)
-				}
-			}
 			for _, name := range m.names {
-				stat(name)
+				op(b, h, name)
 			}
 			b.ReportAllocs()
 			defer cpuMeter(b)()
 			b.ResetTimer()
 			for i := range b.N {
-				stat(m.names[i%n])
+				op(b, h, m.names[i%n])
 			}
 		})
 	}
 }
 
+// BenchmarkStatSmallSandboxes is a stat of merged (what `ls -l`, `find
+// -size` and every open's lookup do) of one small sandbox among N: each
+// sandbox is unchanged since it was last looked at.
+func BenchmarkStatSmallSandboxes(b *testing.B) {
+	walkBench(b, func(b *testing.B, h *Home, name string) {
+		if _, err := h.StatSandbox(name); err != nil {
+			b.Fatal(err)
+		}
+		sb, err := h.Sandbox(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
 // BenchmarkCatSmallSandboxes is `cat merged` of one small sandbox among N
-// (stat, open, read to the end, close), after a first walk over all N.
+// (stat, open, read to the end, close).
 func BenchmarkCatSmallSandboxes(b *testing.B) {
-	for _, n := range walkSizes {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			m := smallSandboxes(b, n)
-			h := openTestHome(b, m.dir)
-			buf := make([]byte, 128<<10)
-			cat := func(name string) {
-				sb, err := h.Sandbox(name)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := sb.Stat(ViewMerged); err != nil {
-					b.Fatal(err)
-				}
-				snap, err := sb.OpenSnapshot(ViewMerged)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer snap.Close()
-				if snap.Size() > int64(len(buf)) {
-					b.Fatalf("%s: merged is %d bytes, not small", name, snap.Size())
-				}
-				if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for _, name := range m.names {
-				cat(name)
-			}
-			b.ReportAllocs()
-			defer cpuMeter(b)()
-			b.ResetTimer()
-			for i := range b.N {
-				cat(m.names[i%n])
-			}
-		})
-	}
+	buf := make([]byte, 128<<10)
+	walkBench(b, func(b *testing.B, h *Home, name string) {
+		sb, err := h.Sandbox(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+		snap, err := sb.OpenSnapshot(ViewMerged)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer snap.Close()
+		if snap.Size() > int64(len(buf)) {
+			b.Fatalf("%s: merged is %d bytes, not small", name, snap.Size())
+		}
+		if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 // BenchmarkFirstStatSmallSandboxes is the first stat of merged of a small
