@@ -432,3 +432,23 @@ func TestParkedNotWithoutFiles(t *testing.T) {
 		t.Errorf("a sandbox with no log file was parked (%d)", n)
 	}
 }
+
+// TestParkedOpenShowsTheStatStateAcrossRotation: a rotation and a write
+// between a stat answered from the summary and an open just after it: the
+// open shows what the stat showed, the rotated file at its old size.
+func TestParkedOpenShowsTheStatStateAcrossRotation(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	st, err := sb.Stat(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapFresh(t, d)
+	d.rotate()
+	d.exec(jl(2000, "stdout", "written after the rotation\n"))
+	if got := snap(t, sb, ViewMerged); int64(len(got)) != st.Size || !bytes.Equal(got, before) {
+		t.Errorf("the open after the stat read %d bytes %q; the stat showed %d: %q", len(got), got, st.Size, before)
+	}
+	time.Sleep(HoldFor)
+	letGo(t, sb)
+	checkShowsFresh(t, d, sb, "after HoldFor")
+}
