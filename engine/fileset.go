@@ -218,10 +218,3 @@ func (s *fileSet) sameAs(o *fileSet) bool {
 	}
 	return true
 }
-
-// bytes returns the sum of the bounds of the set's files.
-func (s *fileSet) bytes() int64 {
-	var n int64
-	s.each(func(f fileRef) { n += f.size })
-	return n
-}

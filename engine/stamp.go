@@ -166,3 +166,10 @@ func (fs fileStamp) bound(f fileRef) fileRef {
 	f.size, f.mtime = fs.size, time.Unix(fs.mtime.Sec, fs.mtime.Nsec)
 	return f
 }
+
+// bytes returns the sum of the bounds of the set's files.
+func (s *fileSet) bytes() int64 {
+	var n int64
+	s.each(func(f fileRef) { n += f.size })
+	return n
+}
