@@ -44,10 +44,11 @@ func (x *index) newCheckpoint() checkpoint {
 // makes a view a pure function of the files, so a line appended with an
 // early timestamp is merged where it belongs, not at the end. A file that
 // changed other than by an append — even to the same size — makes every
-// checkpoint stale. The pass renders the view in slot warm (none if < 0)
+// checkpoint stale, as does a file whose times moved at the same size.
+// The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.
 func (x *index) update(files *fileSet, warm int) error {
-	rewritten := x.files != nil && anyChanged(x.wit.changed(files))
+	rewritten := x.files != nil && (anyChanged(x.wit.changed(files)) || rewrittenAtSize(x.files, files))
 	if x.files != nil && !rewritten && x.files.sameAs(files) {
 		files.release()
 		return nil

@@ -173,3 +173,24 @@ func (s *fileSet) bytes() int64 {
 	s.each(func(f fileRef) { n += f.size })
 	return n
 }
+
+// rewrittenAtSize reports whether a file of now is one of was (by
+// identity) at the same size but written since: its mtime moved, or, under
+// the same name, its ctime did (an append grows a file; a rotation renames
+// it, which moves its ctime alone). Its last bytes may be the same.
+func rewrittenAtSize(was, now *fileSet) bool {
+	old, cur := was.stamp(), now.stamp()
+	for i := range cur {
+		f := &cur[i]
+		if f.id == (fileID{}) {
+			continue
+		}
+		for j := range old {
+			o := &old[j]
+			if o.id == f.id && o.size == f.size && (o.mtime != f.mtime || i == j && o.ctime != f.ctime) {
+				return true
+			}
+		}
+	}
+	return false
+}
