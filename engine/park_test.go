@@ -452,3 +452,84 @@ func TestParkedOpenShowsTheStatStateAcrossRotation(t *testing.T) {
 	letGo(t, sb)
 	checkShowsFresh(t, d, sb, "after HoldFor")
 }
+
+// TestLiveSeesRewriteSameSizeAndMtime: a sandbox that holds its state
+// (not parked) shows a file rewritten in place to the same size with its
+// mtime put back, once the hold is over: the last bytes (the witness) are
+// the same, only the change time tells.
+func TestLiveSeesRewriteSameSizeAndMtime(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	sb := d.open()
+	for _, v := range parkViews {
+		if _, err := sb.Stat(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := os.ReadFile(d.path(ExecLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(d.path(ExecLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.writeFile(ExecLogName, string(bytes.Replace(old, []byte(`"stdout"`), []byte(`"stderr"`), 1)))
+	if err := os.Chtimes(d.path(ExecLogName), fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range parkViews {
+		expireHold(sb)
+		got, err := sb.Stat(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantBytes := fresh(t, d, v)
+		if got != want {
+			t.Errorf("Stat(%v) = %+v, want %+v", v, got, want)
+		}
+		if b := snap(t, sb, v); !bytes.Equal(b, wantBytes) {
+			t.Errorf("%v reads %q, want %q", v, b, wantBytes)
+		}
+	}
+}
+
+// TestRotationResumesTheIndex: a rotation renames exec.log, which moves
+// its ctime alone; the index resumes from its checkpoints instead of
+// taking the renamed file for a rewritten one and parsing it all again.
+func TestRotationResumesTheIndex(t *testing.T) {
+	d := newSandboxDir(t)
+	var lines []string
+	for i := range 3000 {
+		lines = append(lines, jl(int64(1000+i), "stdout", fmt.Sprintf("line %d of the first file\n", i)))
+	}
+	d.exec(lines...)
+	sb := d.open()
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	first := func() (int, uint64) {
+		sb.mu.Lock()
+		defer sb.mu.Unlock()
+		x := sb.indexes[MaskAll]
+		return len(x.cps), x.cps[1].serial
+	}
+	n, serial := first()
+	if n < 3 {
+		t.Fatalf("the index has %d checkpoints; want a few", n)
+	}
+	time.Sleep(10 * time.Millisecond) // the rename's ctime is not the write's
+	d.rotate()
+	d.exec(jl(9000, "stdout", "after the rotation\n"))
+	expireHold(sb)
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	if n2, serial2 := first(); serial2 != serial || n2 < n {
+		t.Errorf("after a rotation the index was rebuilt: %d checkpoints, the first after the start serial %d (was %d, %d)", n2, serial2, n, serial)
+	}
+	want, _ := fresh(t, d, ViewMerged)
+	if got, err := sb.Stat(ViewMerged); err != nil || got != want {
+		t.Errorf("Stat after the rotation = %+v, %v; want %+v", got, err, want)
+	}
+}

@@ -141,7 +141,7 @@ func (s *Sandbox) current(opening bool) (*fileSet, error) {
 		files.boundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
-	if s.shown != nil && s.shown.sameAs(files) {
+	if s.shown != nil && s.shown.sameAs(files) && s.shown.stamp() == files.stamp() { // times too: a rewrite at the same size
 		files.release()
 	} else {
 		if s.shown == nil {
