@@ -125,21 +125,21 @@ func (ps *parkStore) stats() (n int, bytes int64) {
 }
 
 // withSummary calls fn, with s.mu held, with the index of v's stream and
-// the newest mtime of the files it reads, for a stat: from the parked
+// the times of the files it reads, for a stat: from the parked
 // summary when the log names still show the stamp it describes (no file
 // opened, no pass), else as withIndex does.
-func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index, modTime time.Time)) error {
+func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index, files fileTimes)) error {
 	s.mu.Lock()
 	if p := s.parkedNow(); p != nil {
 		if px := p.index(v.stream()); px != nil {
 			s.statAt = time.Now()
-			fn(px.summary(), p.st.modTime(v.Mask))
+			fn(px.summary(), &p.st)
 			s.mu.Unlock()
 			return nil
 		}
 	}
 	s.mu.Unlock()
-	return s.withIndex(v, warm, func(x *index, files *fileSet) { fn(x, files.modTime(v.Mask)) })
+	return s.withIndex(v, warm, func(x *index, files *fileSet) { fn(x, files) })
 }
 
 // parkedNow returns the sandbox's parked summary when s holds no state

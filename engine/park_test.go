@@ -461,11 +461,15 @@ func TestLiveSeesRewriteSameSizeAndMtime(t *testing.T) {
 	d := newSandboxDir(t)
 	writeParkSandbox(d)
 	sb := d.open()
+	before := map[View]ViewStat{}
 	for _, v := range parkViews {
-		if _, err := sb.Stat(v); err != nil {
+		st, err := sb.Stat(v)
+		if err != nil {
 			t.Fatal(err)
 		}
+		before[v] = st
 	}
+	time.Sleep(10 * time.Millisecond) // past the change-time clock's tick
 	old, err := os.ReadFile(d.path(ExecLogName))
 	if err != nil {
 		t.Fatal(err)
@@ -487,6 +491,10 @@ func TestLiveSeesRewriteSameSizeAndMtime(t *testing.T) {
 		want, wantBytes := fresh(t, d, v)
 		if got != want {
 			t.Errorf("Stat(%v) = %+v, want %+v", v, got, want)
+		}
+		if !got.ModTime.Equal(before[v].ModTime) || !got.ChangeTime.After(before[v].ChangeTime) {
+			t.Errorf("Stat(%v): mtime %v -> %v, change time %v -> %v; want the mtime kept, the change time later",
+				v, before[v].ModTime, got.ModTime, before[v].ChangeTime, got.ChangeTime)
 		}
 		if b := snap(t, sb, v); !bytes.Equal(b, wantBytes) {
 			t.Errorf("%v reads %q, want %q", v, b, wantBytes)

@@ -242,7 +242,11 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, fil
 type ViewStat struct {
 	Size    int64
 	ModTime time.Time
-	Skipped Counts // lines of the view's origins skipped as bad input
+	// ChangeTime is the newest ctime of the files the view reads: it moves
+	// at every write, rename or chmod, even one that puts the mtime back,
+	// so a cache of a state keyed by it never serves another's bytes.
+	ChangeTime time.Time
+	Skipped    Counts // lines of the view's origins skipped as bad input
 }
 
 // Stat returns the size and time of view v as an open now would show it.
@@ -254,12 +258,12 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withSummary(v, v.Format == FormatRaw, func(x *index, modTime time.Time) {
+	err := s.withSummary(v, v.Format == FormatRaw, func(x *index, files fileTimes) {
 		size := x.total[trackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: modTime, Skipped: x.counts}
+		st = ViewStat{Size: size, ModTime: files.modTime(v.Mask), ChangeTime: files.changeTime(v.Mask), Skipped: x.counts}
 	})
 	if err == nil {
 		err = serr
@@ -290,16 +294,17 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withSummary(ViewMerged, false, func(x *index, _ time.Time) { st = x.end })
+	err := s.withSummary(ViewMerged, false, func(x *index, _ fileTimes) { st = x.end })
 	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
 // same bytes, whatever the sandbox writes or rotates meanwhile.
 type Snapshot struct {
-	seg     *segment
-	modTime time.Time
-	unhold  func()
+	seg        *segment
+	modTime    time.Time
+	changeTime time.Time
+	unhold     func()
 }
 
 // OpenSnapshot fixes view v as it is now.
@@ -315,7 +320,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 				return
 			}
 		}
-		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}
+		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), changeTime: files.changeTime(v.Mask), unhold: s.hold()}
 	})
 	if err == nil {
 		err = serr
@@ -328,6 +333,9 @@ func (s *Snapshot) Size() int64 { return s.seg.size }
 
 // ModTime returns the snapshot's modification time.
 func (s *Snapshot) ModTime() time.Time { return s.modTime }
+
+// ChangeTime returns the snapshot's change time (see ViewStat).
+func (s *Snapshot) ChangeTime() time.Time { return s.changeTime }
 
 // ReadAt implements io.ReaderAt.
 func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.readAt(p, off) }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"time"
 )
 
 // ErrNoSession is returned for a session id the sandbox's logs do not hold.
@@ -31,7 +30,7 @@ type SessionInfo struct {
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withSummary(ViewMerged, false, func(x *index, _ time.Time) {
+	err := s.withSummary(ViewMerged, false, func(x *index, _ fileTimes) {
 		sums := x.sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -60,7 +59,7 @@ func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	with := s.withIndex
 	if !withCursor { // a lookup in the index, which a parked summary answers
 		with = func(v View, warm bool, fn func(*index, *fileSet)) error {
-			return s.withSummary(v, warm, func(x *index, _ time.Time) { fn(x, nil) })
+			return s.withSummary(v, warm, func(x *index, _ fileTimes) { fn(x, nil) })
 		}
 	}
 	werr := with(ViewMerged, false, func(x *index, _ *fileSet) {

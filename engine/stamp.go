@@ -194,3 +194,30 @@ func rewrittenAtSize(was, now *fileSet) bool {
 	}
 	return false
 }
+
+// fileTimes are the times of a sandbox's files: a fileSet's, or a stamp's.
+type fileTimes interface {
+	modTime(mask SourceMask) time.Time
+	changeTime(mask SourceMask) time.Time
+}
+
+// changeTime returns the newest ctime of the files a stream of mask reads.
+func (st *stamp) changeTime(mask SourceMask) time.Time {
+	n := ChainLen
+	if mask.textOrigins() {
+		n = len(st)
+	}
+	var newest time.Time
+	for _, f := range st[:n] {
+		if t := time.Unix(f.ctime.Sec, f.ctime.Nsec); f.id != (fileID{}) && t.After(newest) {
+			newest = t
+		}
+	}
+	return newest
+}
+
+// changeTime returns the newest ctime of the files a stream of mask reads.
+func (s *fileSet) changeTime(mask SourceMask) time.Time {
+	st := s.stamp()
+	return st.changeTime(mask)
+}
