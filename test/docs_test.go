@@ -1,0 +1,168 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// docMountpoint is the mountpoint docs/filesystem.md writes its commands for.
+const docMountpoint = "/mnt/msb-logs"
+
+// docCommand is one runnable piece of a ```sh block of a doc: a whole
+// block, or one line of a block whose commands never end.
+type docCommand struct {
+	line    int    // the doc's line of its first command
+	script  string // shell text, as the doc shows it
+	endless bool   // a follower: runs until stopped
+}
+
+// interactive reports whether a doc line needs a terminal or starts and
+// stops mounts: TestLnavLive, TestLnavFollow and the mount tests drive those.
+func interactive(line string) bool {
+	for _, prefix := range []string{"lnav /", "less ", "msb-logfs mount", "msb-logfs unmount"} {
+		if strings.HasPrefix(line, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// endless reports whether a doc line follows a file: it never ends.
+func endless(line string) bool {
+	return strings.Contains(line, ".follow") || strings.Contains(line, " logs -f ")
+}
+
+// docCommands reads the ```sh blocks of the Markdown file at path. A block
+// with a line that never ends is split into its lines, each run alone;
+// any other block runs whole, in one shell, as a reader pastes it.
+func docCommands(t *testing.T, path string) []docCommand {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cmds []docCommand
+	var block []docCommand
+	in := false
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case !in && line == "```sh":
+			in, block = true, nil
+		case in && line == "```":
+			in = false
+			cmds = append(cmds, joinBlock(block)...)
+		case in && strings.TrimSpace(line) != "" && !interactive(line):
+			block = append(block, docCommand{line: n, script: line, endless: endless(line)})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cmds
+}
+
+// joinBlock returns a block's lines as one command, or each line alone if
+// one of them never ends.
+func joinBlock(block []docCommand) []docCommand {
+	if len(block) == 0 {
+		return nil
+	}
+	var lines []string
+	for _, c := range block {
+		if c.endless {
+			return block
+		}
+		lines = append(lines, c.script)
+	}
+	return []docCommand{{line: block[0].line, script: strings.Join(lines, "\n")}}
+}
+
+// TestDocCommands runs every shell command of docs/filesystem.md on a real
+// mount, as a reader pastes it, the mount standing in for /mnt/msb-logs:
+// sandbox foo is being written, bar is a finished corpus (with ERROR
+// lines). A command that ends must exit 0 within a minute with nothing on
+// stderr; a follower must still run after 3 s, having printed the lines it
+// shows first.
+func TestDocCommands(t *testing.T) {
+	for _, tool := range []string{"jq", "rg", "rsync", "tar", "pgrep", "lnav"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed; the docs' recipes use it", tool)
+		}
+	}
+	home := corpusHome(t, "bar", 2<<20)
+	writeLive(t, home, "foo", 400, 256<<10)
+	m := mount(t, home)
+	waitFor(t, 60*time.Second, "session 7 and a panic in foo", func() bool {
+		_, err := os.Stat(m.path("foo", "sessions", "7"))
+		b, _ := os.ReadFile(m.path("foo", "stderr"))
+		return err == nil && bytes.Contains(b, []byte("panicked"))
+	})
+	env := append(os.Environ(),
+		"PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+t.TempDir(), // lnav keeps its configuration there
+		"MSB_HOME="+home)
+	work := t.TempDir()
+	cmds := docCommands(t, filepath.Join("..", "docs", "filesystem.md"))
+	if len(cmds) < 10 {
+		t.Fatalf("found %d commands in docs/filesystem.md, want its recipes", len(cmds))
+	}
+	for _, c := range cmds {
+		script := strings.ReplaceAll(c.script, docMountpoint, m.dir)
+		script = strings.ReplaceAll(script, "/var/tmp/", os.Getenv("MSB_LOGFS_CACHE_DIR")+"/")
+		stdout, stderr, exited, err := runDoc(script, env, work, c.endless)
+		switch {
+		case c.endless && exited:
+			t.Errorf("filesystem.md:%d: %s\nended (%v), want it to follow; stderr: %s", c.line, c.script, err, stderr)
+		case c.endless && !strings.Contains(c.script, "|") && stdout == "":
+			t.Errorf("filesystem.md:%d: %s\nprinted nothing in 3 s", c.line, c.script)
+		case !c.endless && err != nil:
+			t.Errorf("filesystem.md:%d:\n%s\nfailed: %v; stderr: %s", c.line, c.script, err, stderr)
+		case stderr != "":
+			t.Errorf("filesystem.md:%d: %s\nwrote to stderr: %s", c.line, c.script, stderr)
+		}
+	}
+}
+
+// runDoc runs script with bash -e in dir. An endless script is stopped
+// (its whole process group) after 3 s; any other gets a minute. exited
+// reports whether it ended by itself.
+func runDoc(script string, env []string, dir string, endless bool) (stdout, stderr string, exited bool, err error) {
+	d := time.Minute
+	if endless {
+		d = 3 * time.Second
+	}
+	cmd := exec.Command("bash", "-e", "-c", script)
+	cmd.Env, cmd.Dir = env, dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		return "", "", true, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	select {
+	case err = <-done:
+		exited = true
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		if !endless {
+			err = ctx.Err()
+		}
+	}
+	return out.String(), errOut.String(), exited, err
+}
