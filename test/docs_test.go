@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // docMountpoint is the mountpoint docs/filesystem.md writes its commands for.
@@ -165,4 +168,83 @@ func runDoc(script string, env []string, dir string, endless bool) (stdout, stde
 		}
 	}
 	return out.String(), errOut.String(), exited, err
+}
+
+// TestMmapPrivateAndInotify: what docs/filesystem.md says of mmap and
+// inotify on the mount. A private mapping of a snapshot holds the bytes a
+// read gives; inotify reports no event for the mount's files while the
+// same append fires on exec.log on disk.
+func TestMmapPrivateAndInotify(t *testing.T) {
+	home, w := quietBox(t, 200)
+	m := mount(t, home)
+
+	want := mustRead(t, m.path("box", "merged"))
+	f, err := os.Open(m.path("box", "merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mapped, err := unix.Mmap(int(f.Fd()), 0, len(want), unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatalf("private mmap of a snapshot: %v", err)
+	}
+	if !bytes.Equal(mapped, want) {
+		t.Errorf("private mmap of a snapshot: %d bytes differ from the %d read", len(mapped), len(want))
+	}
+	if err := unix.Munmap(mapped); err != nil {
+		t.Fatal(err)
+	}
+
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	watched := map[int32]string{}
+	for _, p := range []string{m.path("box", "merged"), m.path("box", "stdout.live"), m.path("box", "stdout.follow"), m.path("box"),
+		filepath.Join(sandboxDir(home, "box"), "logs", "exec.log")} {
+		wd, err := unix.InotifyAddWatch(fd, p, unix.IN_MODIFY|unix.IN_ATTRIB|unix.IN_CREATE|unix.IN_CLOSE_WRITE)
+		if err != nil {
+			t.Fatalf("inotify watch %s: %v", p, err)
+		}
+		watched[int32(wd)] = p
+	}
+	mark(t, w, "INOTIFY-MARKER")
+	seen := inotifyEvents(t, fd, watched, 2*time.Second)
+	disk := filepath.Join(sandboxDir(home, "box"), "logs", "exec.log")
+	if !seen[disk] {
+		t.Errorf("no inotify event on %s after an append", disk)
+	}
+	for p := range seen {
+		if strings.HasPrefix(p, m.dir) {
+			t.Errorf("inotify event on the mount's %s; update docs/filesystem.md", p)
+		}
+	}
+}
+
+// inotifyEvents reads the events of the non-blocking inotify fd for d and
+// returns the watched paths that had one.
+func inotifyEvents(t *testing.T, fd int, watched map[int32]string, d time.Duration) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	buf := make([]byte, 64<<10)
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, int(time.Until(end)/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		}
+		n, err := unix.Read(fd, buf)
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			seen[watched[ev.Wd]] = true
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+	return seen
 }
