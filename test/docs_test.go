@@ -104,13 +104,14 @@ func TestDocCommands(t *testing.T) {
 		}
 	}
 	home := corpusHome(t, "bar", 2<<20)
-	writeLive(t, home, "foo", 400, 256<<10)
+	writeLive(t, home, "foo", 100, 256<<10)
 	m := mount(t, home)
-	waitFor(t, 60*time.Second, "session 7 and a panic in foo", func() bool {
+	ready := waitFor(t, 60*time.Second, "session 7 and a panic in foo", func() bool {
 		_, err := os.Stat(m.path("foo", "sessions", "7"))
 		b, _ := os.ReadFile(m.path("foo", "stderr"))
 		return err == nil && bytes.Contains(b, []byte("panicked"))
 	})
+	t.Logf("foo has session 7 and a panic after %v", ready)
 	env := append(os.Environ(),
 		"PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+t.TempDir(), // lnav keeps its configuration there
@@ -123,7 +124,9 @@ func TestDocCommands(t *testing.T) {
 	for _, c := range cmds {
 		script := strings.ReplaceAll(c.script, docMountpoint, m.dir)
 		script = strings.ReplaceAll(script, "/var/tmp/", os.Getenv("MSB_LOGFS_CACHE_DIR")+"/")
+		start := time.Now()
 		stdout, stderr, exited, err := runDoc(script, env, work, c.endless)
+		t.Logf("filesystem.md:%d: %v", c.line, time.Since(start).Round(time.Millisecond))
 		switch {
 		case c.endless && exited:
 			t.Errorf("filesystem.md:%d: %s\nended (%v), want it to follow; stderr: %s", c.line, c.script, err, stderr)
