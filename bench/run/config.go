@@ -14,7 +14,7 @@ import (
 )
 
 // parts are the parts of a run, in the order they run.
-var parts = []string{"walk"}
+var parts = []string{"cli", "mount", "cold", "engine", "latency", "idle", "many", "sessions", "walk"}
 
 // config is one run's settings.
 type config struct {
@@ -170,8 +170,8 @@ func (e *envFlags) dur(p *time.Duration, name, env string, def time.Duration, us
 	e.fs.DurationVar(p, name, def, e.usage(usage, env))
 }
 
-// parseDuration reads a Go duration, or a bare number of seconds (what
-// BENCH_TIMEOUT held when run.sh read it).
+// parseDuration reads a Go duration, or a bare number of seconds
+// (BENCH_TIMEOUT=600).
 func parseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return time.Duration(n) * time.Second, nil

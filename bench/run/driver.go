@@ -30,6 +30,10 @@ type bench struct {
 	bins map[string]string // binary name → path
 	home string            // the big sandbox's home, under cfg.dir
 	t    table.Table
+
+	// The references other parts' ratios use, in seconds (0: not taken).
+	catSecs, jqSecs float64 // cat and jq of the exec files (cli)
+	diskStat        float64 // stat(1) of exec.log on disk
 }
 
 // run builds, measures every part asked for, and prints the table.
@@ -50,11 +54,15 @@ func run(ctx context.Context, cfg *config) (bool, error) {
 		return false, err
 	}
 	b.header()
+	if cfg.has("mount") || cfg.has("cold") {
+		b.diskStatRow(ctx)
+	}
 	for _, p := range []struct {
 		name string
 		run  func(context.Context) error
 	}{
-		{"walk", b.walk},
+		{"cli", b.cli}, {"mount", b.mount}, {"cold", b.cold}, {"engine", b.engine},
+		{"latency", b.latency}, {"idle", b.idle}, {"many", b.many}, {"sessions", b.sessions}, {"walk", b.walk},
 	} {
 		if !cfg.has(p.name) {
 			continue

@@ -7,15 +7,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // Timed is one timed run of a command.
 type Timed struct {
 	Wall      time.Duration
-	MaxRSSKiB int64 // the command's peak RSS (getrusage ru_maxrss)
+	MaxRSSKiB int64 // the command's peak RSS, when Cmd.PeakRSS (else 0)
 	Lines     int   // lines it wrote on stdout, when counted
 	Matched   int   // of them, those Cmd.Match reported
 }
@@ -32,7 +32,15 @@ type Cmd struct {
 	// at maxLine bytes).
 	Count bool
 	Match func(line []byte) bool
+	// PeakRSS takes the command's peak RSS with GNU time (-f %M) when
+	// /usr/bin/time is there. The rusage Go's wait returns is no use: the
+	// child is cloned with this process's memory (CLONE_VM), whose peak
+	// exec carries over into the child's.
+	PeakRSS bool
 }
+
+// gnuTime is GNU time, which forks the command from a process of its own.
+const gnuTime = "/usr/bin/time"
 
 // ErrTimeout is returned by Run for a command killed at its time limit.
 var ErrTimeout = errors.New("timed out")
@@ -47,9 +55,16 @@ func Run(ctx context.Context, c Cmd) (Timed, error) {
 	if len(c.Argv) == 0 || c.Limit <= 0 {
 		return Timed{}, fmt.Errorf("benchmount.Run: %d arguments, limit %v", len(c.Argv), c.Limit)
 	}
+	argv, rssFile, err := withGNUTime(c)
+	if err != nil {
+		return Timed{}, err
+	}
+	if rssFile != "" {
+		defer os.Remove(rssFile)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stderr tailWriter
 	lines := lineCounter{match: c.Match}
 	cmd.Stderr = &stderr
@@ -64,14 +79,12 @@ func Run(ctx context.Context, c Cmd) (Timed, error) {
 		cmd.Stdout = devNull
 	}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	t := Timed{Wall: time.Since(start)}
 	lines.flush()
 	t.Lines, t.Matched = lines.n, lines.matched
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			t.MaxRSSKiB = ru.Maxrss
-		}
+	if rssFile != "" {
+		t.MaxRSSKiB = readPeakRSS(rssFile)
 	}
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -80,6 +93,40 @@ func Run(ctx context.Context, c Cmd) (Timed, error) {
 		return t, fmt.Errorf("%s: %w: %s", short(c.Argv), err, bytes.TrimSpace(stderr.b))
 	}
 	return t, nil
+}
+
+// withGNUTime returns c's argv run under GNU time when c asks for its peak
+// RSS and GNU time is there, with the file GNU time writes it to.
+func withGNUTime(c Cmd) (argv []string, rssFile string, err error) {
+	if !c.PeakRSS {
+		return c.Argv, "", nil
+	}
+	if _, err := os.Stat(gnuTime); err != nil {
+		return c.Argv, "", nil
+	}
+	f, err := os.CreateTemp("", "bench-rss.")
+	if err != nil {
+		return nil, "", err
+	}
+	f.Close()
+	return append([]string{gnuTime, "-f", "%M", "-o", f.Name()}, c.Argv...), f.Name(), nil
+}
+
+// readPeakRSS reads the KiB GNU time wrote, 0 if it wrote none.
+func readPeakRSS(path string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	lines := strings.Fields(string(data))
+	if len(lines) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // short is argv as a command line, at most a few arguments of it.
