@@ -63,7 +63,7 @@ func parseConfig(args []string) (*config, error) {
 	env.int(&c.engineMB, "engine-mb", "BENCH_ENGINE_MB", 200, "MiB of the engine benchmarks' corpus")
 	env.int(&c.sessions, "sessions", "BENCH_SESSIONS", 1000, "sessions of bench/sessions's sandbox")
 	env.int(&c.walkSandboxes, "walk-sandboxes", "BENCH_WALK_SANDBOXES", 2000, "small sandboxes of the walk")
-	env.int(&c.walkStats, "walk-stats", "BENCH_WALK_STATS", 1000, "cold sandboxes stat-ed, and cat-ed, by the walk")
+	env.int(&c.walkStats, "walk-stats", "BENCH_WALK_STATS", 0, "cold sandboxes the walk stats, and cats (0: half of -walk-sandboxes, at most 1000)")
 	env.int(&c.scaleSandboxes, "scale-sandboxes", "BENCH_SCALE_SANDBOXES", 10000, "sandboxes of the walk's scaling figures (0: none)")
 	env.int(&c.scaleLines, "scale-lines", "BENCH_SCALE_LINES", 210, "exec lines of each scaling sandbox (210: about 24 KiB of logs)")
 	env.dur(&c.scaleIdle, "scale-idle", "BENCH_SCALE_IDLE", 60*time.Second, "wait before the scaling mount's second memory reading")
@@ -83,6 +83,9 @@ func parseConfig(args []string) (*config, error) {
 	}
 	if c.sizeBytes, err = msbwriter.ParseSize(c.size); err != nil || c.sizeBytes <= 0 {
 		return nil, fmt.Errorf("-size %q: want a size such as 200MiB (%v)", c.size, err)
+	}
+	if c.walkStats == 0 {
+		c.walkStats = min(c.walkSandboxes/2, 1000)
 	}
 	return c, c.check()
 }

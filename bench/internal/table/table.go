@@ -54,6 +54,12 @@ func (t *Table) Note(format string, args ...any) {
 // Failed is the number of failed rows.
 func (t *Table) Failed() int { return t.failed }
 
+// Rows is the rows added so far.
+func (t *Table) Rows() []Row { return t.rows }
+
+// Notes is the notes added so far.
+func (t *Table) Notes() []string { return t.notes }
+
 // Ratio formats x/ref as "1.63x name", "" if either is not positive.
 func Ratio(x, ref float64, name string) string {
 	if x <= 0 || ref <= 0 {
