@@ -132,7 +132,8 @@ func (b *bench) header() {
 	b.t.Header = append(b.t.Header,
 		fmt.Sprintf("rev %s, %s, %s, %d CPUs, load average %s", rev, runtime.Version(), uname(), runtime.NumCPU(), loadAverage()),
 		fmt.Sprintf("parts: %s; big sandbox %s: %s of exec.log rotated at %d MiB", strings.Join(b.cfg.only, ","), b.logs(), b.cfg.size, bigRotate>>20),
-		fmt.Sprintf("page cache warm; best of %d run(s) where repeated; MB = 10^6 bytes; ratio: this figure / its reference's", b.cfg.repeat),
+		fmt.Sprintf("page cache warm; best of %d run(s) where repeated; MB = 10^6 bytes", b.cfg.repeat),
+		"ratio \"Nx ref\": this time / ref's time (above 1: slower); \"Nx ref's speed\": this speed / ref's (above 1: faster)",
 		"the machine may be shared: compare the ratios of one run, not times across runs")
 }
 
