@@ -22,9 +22,9 @@
 //     of merged of the first Stats sandboxes, then cat of merged of the
 //     next Stats; none touched before on those mounts. The CPU per stat is
 //     the serving process's utime+stime over the whole stat(1) run.
-//   - The warm cat is the second cat of the big sandbox's merged, against
-//     the second plain cat of a copy of it and the second cat of that copy
-//     through the loopback.
+//   - The warm cat is the fastest of three cats of the big sandbox's
+//     merged after a first one, against the same of a plain cat of a copy
+//     of it and of a cat of that copy through the loopback.
 //   - The scaling corpus (10,000 sandboxes) has no copy (it would take
 //     minutes to make): its references are the same commands over the
 //     sandboxes' logs directories, and the walk's first grep -r.

@@ -9,9 +9,9 @@ import (
 	"github.com/microsandbox/msb-logfs/bench/internal/table"
 )
 
-// warmCat times a warm cat of the big sandbox's merged (its second cat
-// through the mount) against plain cat of a copy of it on disk and cat of
-// that copy through the loopback, each also its second.
+// warmCat times a warm cat of the big sandbox's merged through the mount
+// against plain cat of a copy of it on disk and cat of that copy through
+// the loopback, each the fastest of warmRuns after a first cat.
 func (w *walker) warmCat() {
 	name := fmt.Sprintf("walk: warm cat %s/merged", w.cfg.Big.Name)
 	m, mnt, err := w.mount(w.cfg.Big.Home, w.cfg.Big.Name)
@@ -61,14 +61,23 @@ func (w *walker) loopbackCat(dir string) (float64, error) {
 	return w.secondCat(filepath.Join(lbMnt, "merged"))
 }
 
-// secondCat cats path twice and returns the seconds of the second.
+// warmRuns is how many warm cats each side of the warm cat row gets, after
+// a first one: the fastest is reported, as a shared machine makes single
+// runs of a tenth of a second noisy.
+const warmRuns = 3
+
+// secondCat cats path once, then warmRuns times, and returns the seconds
+// of the fastest warm cat.
 func (w *walker) secondCat(path string) (float64, error) {
-	var t benchmount.Timed
-	for range 2 {
-		var err error
-		if t, err = w.run(benchmount.Cmd{Argv: []string{"cat", path}}); err != nil {
+	best := 0.0
+	for i := range warmRuns + 1 {
+		t, err := w.run(benchmount.Cmd{Argv: []string{"cat", path}})
+		if err != nil {
 			return 0, err
 		}
+		if i > 0 && (best == 0 || t.Seconds() < best) {
+			best = t.Seconds()
+		}
 	}
-	return t.Seconds(), nil
+	return best, nil
 }
