@@ -78,7 +78,8 @@ func run(ctx context.Context, cfg *config) (bool, error) {
 	return b.t.Failed() == 0, b.report()
 }
 
-// build builds msb-logfs (unless -bin names one) and the bench commands.
+// build builds msb-logfs (unless -bin names one) and the bench commands
+// the run uses.
 func (b *bench) build() error {
 	dir := filepath.Join(b.work, "bin")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -90,6 +91,9 @@ func (b *bench) build() error {
 	}
 	b.bins["msb-logfs"] = bin
 	for _, cmd := range []string{"loopback", "latency", "idle", "many", "sessions"} {
+		if !b.needs(cmd) {
+			continue
+		}
 		out := filepath.Join(dir, cmd)
 		build := exec.Command("go", "build", "-o", out, "github.com/microsandbox/msb-logfs/bench/"+cmd)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -99,6 +103,14 @@ func (b *bench) build() error {
 		b.bins[cmd] = out
 	}
 	return nil
+}
+
+// needs reports whether a part of the run uses the bench command cmd.
+func (b *bench) needs(cmd string) bool {
+	if cmd == "loopback" {
+		return b.cfg.has("mount") || b.cfg.has("walk")
+	}
+	return b.cfg.has(cmd)
 }
 
 // bigCorpus writes the big sandbox into cfg.dir/home unless the corpus
