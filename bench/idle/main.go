@@ -20,7 +20,7 @@
 //	idle [-bin msb-logfs] [-readers 1000] [-measure 10s] [-kv FILE]
 //
 // It exits 1 if a check fails; -kv also writes the figures as key=value
-// lines (for bench/run.sh).
+// lines (for bench/run).
 //
 // The extra reader does not use os.Open: that would put a FUSE file in
 // non-blocking mode and park on EAGAIN waiting for a poll readiness that

@@ -24,7 +24,7 @@
 // process used, and exits 1 if any line was lost, duplicated or reordered,
 // or if the mount misbehaved. -series adds the percentiles of each interval
 // of the run (does latency drift as exec.log grows?); -kv writes the
-// figures as key=value lines too (for bench/run.sh).
+// figures as key=value lines too (for bench/run).
 //
 // The follow file is opened with a raw blocking open(2): os.Open would put a
 // FUSE file in non-blocking mode and park on EAGAIN waiting for a poll

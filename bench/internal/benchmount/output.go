@@ -8,7 +8,7 @@ import (
 )
 
 // KV collects figures as key=value lines, one a line in the order added:
-// the -kv output that bench/run.sh reads. The zero value is empty.
+// the -kv output that bench/run reads. The zero value is empty.
 type KV struct {
 	b strings.Builder
 }
