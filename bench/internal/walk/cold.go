@@ -68,7 +68,7 @@ func (w *walker) coldStat(sides []side, names []string) {
 		Ratio: table.Ratios(table.Ratio(wall[0], wall[1], "loopback"), table.Ratio(wall[0], wall[2], "plain"))})
 	w.t.Add(table.Row{Name: "  wall time/stat, loopback (reference)", Secs: wall[1]})
 	w.t.Add(table.Row{Name: "  wall time/stat, plain copy (reference)", Secs: wall[2]})
-	w.t.Note("walk: CPU per stat is the serving process's utime+stime (/proc/PID/stat, 10 ms ticks) over the %d stats of one stat(1)", len(names))
+	w.t.Note("walk: CPU per stat is the serving process's CPU time (its threads' /proc/PID/task/*/schedstat) over the %d stats of one stat(1), divided by %d", len(names), len(names))
 }
 
 // coldCat times one cat(1) of merged of each of names on each side.

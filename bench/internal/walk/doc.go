@@ -21,7 +21,8 @@
 //   - Cold sandboxes: on another fresh mount (and a fresh loopback), stat
 //     of merged of the first Stats sandboxes, then cat of merged of the
 //     next Stats; none touched before on those mounts. The CPU per stat is
-//     the serving process's utime+stime over the whole stat(1) run.
+//     the serving process's CPU time over the whole stat(1) run (the run
+//     time of its threads, to the nanosecond, from schedstat).
 //   - The warm cat is the fastest of three cats of the big sandbox's
 //     merged after a first one, against the same of a plain cat of a copy
 //     of it and of a cat of that copy through the loopback.

@@ -116,10 +116,15 @@ func (w *walker) run(c benchmount.Cmd) (benchmount.Timed, error) {
 	return benchmount.Run(w.ctx, c)
 }
 
-// cpu is the CPU time pid has used, 0 for no process (the plain tree).
+// cpu is the CPU time pid has used, in seconds, 0 for no process (the
+// plain tree): its threads' run time to the nanosecond where the kernel
+// keeps schedstat, else utime+stime in 10 ms ticks.
 func cpu(pid int) float64 {
 	if pid == 0 {
 		return 0
+	}
+	if d, err := benchmount.ThreadCPU(pid); err == nil && d > 0 {
+		return d.Seconds()
 	}
 	s, _ := benchmount.CPUSeconds(pid)
 	return s
