@@ -33,6 +33,7 @@ func (w *walker) scale() {
 	}
 	defer w.stop(m, "msb-logfs mount of the scaling corpus")
 	pid := m.Pid()
+	start := benchmount.StatusField(pid, "VmRSS")
 	for _, c := range []struct {
 		what string
 		argv func(root string) []string
@@ -41,14 +42,17 @@ func (w *walker) scale() {
 		{"find | wc -l", func(root string) []string { return []string{"find", root} }},
 		{"du -s", func(root string) []string { return []string{"du", "-s", root} }},
 	} {
-		row := w.scaleRow(name+": "+c.what, pid, c.argv(mnt), c.argv(logs))
+		row, lines := w.scaleRow(name+": "+c.what, pid, c.argv(mnt), c.argv(logs))
 		if c.what == "grep -r "+ErrorWord {
 			row.Ratio = table.Ratios(row.Ratio, table.Ratio(row.Secs, w.grep1, "walk's grep"))
 		}
 		w.t.Add(row)
 		w.t.Add(table.Row{Name: "  over the logs on disk (reference)", Secs: w.refSecs, Failed: w.refSecs == 0})
-		if c.what == "grep -r "+ErrorWord {
+		switch c.what {
+		case "grep -r " + ErrorWord:
 			w.memoryRow(name+": RSS after grep", pid, "VmRSS")
+		case "find | wc -l":
+			w.perNodeRow(name, pid, start, lines)
 		}
 	}
 	if !sleep(w.ctx, w.cfg.Idle) {
@@ -61,8 +65,9 @@ func (w *walker) scale() {
 }
 
 // scaleRow times argv over the mount and ref over the logs on disk, and
-// returns the mount's row; the reference's seconds are left in refSecs.
-func (w *walker) scaleRow(name string, pid int, argv, ref []string) table.Row {
+// returns the mount's row and the lines argv wrote; the reference's
+// seconds are left in refSecs.
+func (w *walker) scaleRow(name string, pid int, argv, ref []string) (table.Row, int) {
 	w.refSecs = 0
 	r, err := w.run(benchmount.Cmd{Argv: ref, Count: true})
 	if err != nil {
@@ -73,10 +78,22 @@ func (w *walker) scaleRow(name string, pid int, argv, ref []string) table.Row {
 	t, err := w.run(benchmount.Cmd{Argv: argv, Count: true})
 	if err != nil {
 		w.t.Note("%s: FAILED: %v", name, err)
-		return table.Row{Name: name, Failed: true}
+		return table.Row{Name: name, Failed: true}, 0
 	}
 	w.t.Note("%s: %d lines out (%d over the logs on disk), mount CPU %.2f s", name, t.Lines, r.Lines, cpu(pid)-c0)
-	return table.Row{Name: name, Secs: t.Seconds(), Ratio: table.Ratio(t.Seconds(), w.refSecs, "logs")}
+	return table.Row{Name: name, Secs: t.Seconds(), Ratio: table.Ratio(t.Seconds(), w.refSecs, "logs")}, t.Lines
+}
+
+// perNodeRow adds what the mount holds per file or directory the kernel
+// knows once find has listed them all: the growth of its RSS since it
+// started (from startKiB) over the nodes find listed.
+func (w *walker) perNodeRow(name string, pid int, startKiB int64, nodes int) {
+	now := benchmount.StatusField(pid, "VmRSS")
+	if nodes <= 0 || startKiB < 0 || now < 0 {
+		w.t.Note("%s: no RSS per node (%d nodes, VmRSS %d KiB at start, %d KiB now)", name, nodes, startKiB, now)
+		return
+	}
+	w.t.Add(table.Row{Name: fmt.Sprintf("%s: RSS growth per node (%d nodes)", name, nodes), Bytes: max(0, (now-startKiB)<<10) / int64(nodes)})
 }
 
 // memoryRow adds pid's memory field (VmRSS, VmHWM) and fds as a row.
