@@ -28,7 +28,7 @@ help:
 	@echo "make build   build the commands in ./cmd/... into ./$(BIN)/"
 	@echo "make test    go vet, then all tests with -race (FUSE end-to-end tests need /dev/fuse)"
 	@echo "make lint    gofmt check, go vet, staticcheck"
-	@echo "make bench   whole-process benchmarks (bench/run.sh)"
+	@echo "make bench   whole-process benchmarks (bench/run; BENCH_ONLY=walk,cli,... runs some parts)"
 	@echo "make demo    live demo mount (MOUNTPOINT=dir to choose where)"
 	@echo "make install  binary, man page, bash/zsh/fish completions, systemd unit (PREFIX=$(PREFIX), DESTDIR)"
 	@echo "make uninstall  remove what make install put there"
@@ -54,8 +54,12 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# The driver takes its settings from BENCH_* variables: make bench
+# BENCH_ONLY=walk BENCH_SCALE_SANDBOXES=0 (bench/run -h lists them).
 bench:
-	bash bench/run.sh
+	mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/bench ./bench/run
+	$(BIN)/bench
 
 # Built first, then run directly, so Ctrl-C reaches the demo itself, which
 # unmounts and removes everything.
