@@ -1,0 +1,231 @@
+package ship
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/ship/checkpoint"
+)
+
+// errBatchFull stops a scanner's pass once the batch is full.
+var errBatchFull = errors.New("batch full")
+
+// errGone ends the follower of a sandbox that was removed.
+var errGone = errors.New("sandbox removed")
+
+// follower ships one sandbox: where it stands, and what it last shipped.
+type follower struct {
+	name     string
+	ready    bool         // st holds where to resume
+	st       engine.State // the state after the last acknowledged record
+	dev, ino uint64       // the logs directory st belongs to
+	lastTime engine.Time  // time of the last acknowledged record
+	// For the summary, read by another goroutine:
+	behind      atomic.Bool  // the last pass stopped with more to read
+	shippedUpTo atomic.Int64 // lastTime in Unix nanoseconds
+	lossFrom    *engine.Time // a loss was found: the time shipping stopped at, until the next exec record is read
+}
+
+// logsID returns the device and inode of a sandbox's logs directory.
+func logsID(dir string) (dev, ino uint64, err error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Dev, st.Ino, nil
+}
+
+// resolve sets f's state from its checkpoint: none, or one of an earlier
+// sandbox of that name, starts at the beginning; one whose exec.log file
+// rotation dropped resumes at the oldest file (a loss, reported); a state
+// file that is corrupt, foreign or holds a cursor that is not this
+// sandbox's is an error, and the sandbox is not shipped.
+func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
+	dev, ino, err := logsID(sb.LogsDir())
+	if err != nil {
+		return fmt.Errorf("sandbox %s: %w", f.name, err)
+	}
+	f.dev, f.ino, f.st, f.lastTime = dev, ino, engine.State{}, engine.Time{}
+	cp, err := s.cfg.Store.Load(f.name)
+	if err != nil {
+		return fmt.Errorf("%w (move it away to ship the sandbox from its start)", err)
+	}
+	if cp == nil {
+		f.ready = true
+		return nil
+	}
+	if cp.LogsDev != dev || cp.LogsIno != ino {
+		s.log.Info("sandbox made again since its checkpoint: shipping the new one from its start", "sandbox", f.name, "checkpoint", s.cfg.Store.Path(f.name))
+		f.ready = true
+		return nil
+	}
+	c, err := engine.ParseCursor(cp.Cursor)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v (move it away to ship the sandbox from its start)", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), err)
+	}
+	if t, ok := engine.ParseTime(cp.LastTime); ok {
+		f.lastTime = t
+	}
+	st, err := sb.StateAt(c)
+	if errors.Is(err, engine.ErrInvalidCursor) && !inChain(sb.LogsDir(), c[engine.OriginExec]) {
+		s.noteLoss(f, "restart")
+		c[engine.OriginExec] = engine.Pos{}
+		st, err = sb.StateAt(c)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v (move it away to ship the sandbox from its start)", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), err)
+	}
+	f.st, f.ready = st, true
+	return nil
+}
+
+// inChain reports whether exec position p is in a file of the exec chain
+// in dir now (or is the start).
+func inChain(dir string, p engine.Pos) bool {
+	if p.IsStart() {
+		return true
+	}
+	for i := range engine.ChainLen {
+		name := "exec.log"
+		if i > 0 {
+			name = fmt.Sprintf("exec.log.%d", i)
+		}
+		var st syscall.Stat_t
+		if syscall.Lstat(filepath.Join(dir, name), &st) == nil && st.Ino == p.Gen {
+			return true
+		}
+	}
+	return false
+}
+
+// noteLoss records that rotation dropped the file f's position was in
+// before it was shipped; the log line, with how much the gap spans, is
+// written when the first exec record after it is read.
+func (s *Shipper) noteLoss(f *follower, when string) {
+	s.Stats.Losses.Add(1)
+	from := f.lastTime
+	f.lossFrom = &from
+	s.log.Debug("position rotated away", "sandbox", f.name, "when", when)
+}
+
+// reportLoss writes the loss line once the first record after the gap,
+// at time to, is known (to is zero when the pass found none).
+func (s *Shipper) reportLoss(f *follower, to engine.Time) {
+	from := *f.lossFrom
+	f.lossFrom = nil
+	attrs := []any{"sandbox", f.name}
+	if !from.IsZero() {
+		attrs = append(attrs, "last_shipped", from.String())
+	}
+	if !to.IsZero() {
+		attrs = append(attrs, "resumed_at", to.String())
+		if !from.IsZero() && from.Less(to) {
+			gap := time.Duration(to.Sec-from.Sec)*time.Second + time.Duration(int64(to.Nsec)-int64(from.Nsec))
+			attrs = append(attrs, "gap", gap.Round(time.Millisecond).String())
+		}
+	}
+	s.log.Error("LOST exec.log records: rotation dropped the file holding the checkpoint before they were shipped; the records written between last_shipped and resumed_at are lost", attrs...)
+}
+
+// pass ships f's sandbox from its state: batch after batch until the end
+// of what exists, or until maxBatches were sent (more is then true, so
+// that other sandboxes get their turn). ctx stops the reading; stop, which
+// ends later, the sending of the batch in flight.
+func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more bool, err error) {
+	sb, err := s.cfg.Home.Sandbox(f.name)
+	if errors.Is(err, engine.ErrNoSandbox) {
+		return false, errGone
+	}
+	if err != nil {
+		return false, err
+	}
+	if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
+		f.ready = false // removed, or made again
+	}
+	if !f.ready {
+		if _, err := os.Lstat(sb.LogsDir()); err != nil {
+			return false, errGone
+		}
+		if err := s.resolve(f, sb); err != nil {
+			return false, err
+		}
+	}
+	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
+	defer sc.Close()
+	for range s.cfg.MaxBatchesPerPass {
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		b.reset(f.name)
+		err := sc.Next(func(e *engine.Entry, after *engine.State) error {
+			if f.lossFrom != nil && e.Origin == engine.OriginExec {
+				s.reportLoss(f, e.Time)
+			}
+			b.add(e, after)
+			if b.Len() >= s.cfg.BatchRecords || b.Bytes() >= s.cfg.BatchBytes {
+				return errBatchFull
+			}
+			return nil
+		})
+		full := errors.Is(err, errBatchFull)
+		switch {
+		case errors.Is(err, engine.ErrMissedRotation):
+			s.noteLoss(f, "follow")
+			f.st.Cursor[engine.OriginExec] = engine.Pos{}
+			if f.st, err = sb.StateAt(f.st.Cursor); err != nil {
+				return false, fmt.Errorf("sandbox %s: %w", f.name, err)
+			}
+			sc.Close()
+			sc = sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
+			continue
+		case errors.Is(err, engine.ErrRemoved):
+			return false, errGone
+		case err != nil && !full:
+			return false, err
+		}
+		if b.Len() == 0 {
+			if f.lossFrom != nil {
+				s.reportLoss(f, engine.Time{})
+			}
+			return false, nil
+		}
+		if err := s.ship(stop, f, b, sc.State()); err != nil {
+			return false, err
+		}
+		if !full {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ship delivers b, then moves f's checkpoint to st.
+func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.State) error {
+	b.seal()
+	out, err := deliver(stop, s.cfg.Sender, b, s.cfg.Backoff, s.log, &s.Stats)
+	if err != nil {
+		return err // stopped before an acknowledgement: the checkpoint stays
+	}
+	if out.rejected > 0 {
+		s.Stats.Rejected.Add(int64(out.rejected))
+		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", out.rejected, "first_cursor", b.Records[0].Cursor)
+	}
+	last := b.Records[len(b.Records)-1].Time
+	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(), LastTime: last.String(), Saved: time.Now().UTC()}
+	if err := s.cfg.Store.Save(cp); err != nil {
+		return err
+	}
+	f.st, f.lastTime = st, last
+	f.shippedUpTo.Store(last.Sec*1e9 + int64(last.Nsec))
+	s.Stats.Batches.Add(1)
+	s.Stats.Records.Add(int64(len(b.Records) - out.rejected))
+	s.Stats.Bytes.Add(int64(len(b.buf)))
+	return nil
+}
