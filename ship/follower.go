@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,10 +22,12 @@ var errGone = errors.New("sandbox removed")
 // follower ships one sandbox: where it stands, and what it last shipped.
 type follower struct {
 	name     string
-	ready    bool         // st holds where to resume
-	st       engine.State // the state after the last acknowledged record
-	dev, ino uint64       // the logs directory st belongs to
-	lastTime engine.Time  // time of the last acknowledged record
+	ready    bool            // st holds where to resume
+	st       engine.State    // the state after the last acknowledged record
+	dir      string          // the sandbox's logs directory
+	dev, ino uint64          // its identity, which st belongs to
+	fp       execFingerprint // of the exec file st is in
+	lastTime engine.Time     // time of the last acknowledged record
 	// For the summary, read by another goroutine:
 	behind      atomic.Bool  // the last pass stopped with more to read
 	shippedUpTo atomic.Int64 // lastTime in Unix nanoseconds
@@ -52,7 +53,7 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", f.name, err)
 	}
-	f.dev, f.ino, f.st, f.lastTime = dev, ino, engine.State{}, engine.Time{}
+	f.dir, f.dev, f.ino, f.st, f.lastTime, f.fp = sb.LogsDir(), dev, ino, engine.State{}, engine.Time{}, execFingerprint{}
 	cp, err := s.cfg.Store.Load(f.name)
 	if err != nil {
 		return fmt.Errorf("%w (move it away to ship the sandbox from its start)", err)
@@ -73,36 +74,21 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 	if t, ok := engine.ParseTime(cp.LastTime); ok {
 		f.lastTime = t
 	}
-	st, err := sb.StateAt(c)
-	if errors.Is(err, engine.ErrInvalidCursor) && !inChain(sb.LogsDir(), c[engine.OriginExec]) {
-		s.noteLoss(f, "restart")
-		c[engine.OriginExec] = engine.Pos{}
-		st, err = sb.StateAt(c)
+	exec := c[engine.OriginExec]
+	f.fp = execFingerprint{Gen: exec.Gen, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
+	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || uint64(cp.ExecHeadLen) > exec.Offset {
+		return fmt.Errorf("%w: %s: exec_head_len %d out of range", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen)
 	}
+	if !exec.IsStart() && !f.fp.matches(f.dir) {
+		s.noteLoss(f, "restart")
+		c[engine.OriginExec], f.fp = engine.Pos{}, execFingerprint{}
+	}
+	st, err := sb.StateAt(c)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v (move it away to ship the sandbox from its start)", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), err)
 	}
 	f.st, f.ready = st, true
 	return nil
-}
-
-// inChain reports whether exec position p is in a file of the exec chain
-// in dir now (or is the start).
-func inChain(dir string, p engine.Pos) bool {
-	if p.IsStart() {
-		return true
-	}
-	for i := range engine.ChainLen {
-		name := "exec.log"
-		if i > 0 {
-			name = fmt.Sprintf("exec.log.%d", i)
-		}
-		var st syscall.Stat_t
-		if syscall.Lstat(filepath.Join(dir, name), &st) == nil && st.Ino == p.Gen {
-			return true
-		}
-	}
-	return false
 }
 
 // noteLoss records that rotation dropped the file f's position was in
@@ -156,6 +142,10 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 		if err := s.resolve(f, sb); err != nil {
 			return false, err
 		}
+	} else if !f.fp.matches(f.dir) { // rotation dropped it since the last pass
+		if err := s.lostExec(f, sb, "follow"); err != nil {
+			return false, err
+		}
 	}
 	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
 	defer sc.Close()
@@ -177,10 +167,8 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 		full := errors.Is(err, errBatchFull)
 		switch {
 		case errors.Is(err, engine.ErrMissedRotation):
-			s.noteLoss(f, "follow")
-			f.st.Cursor[engine.OriginExec] = engine.Pos{}
-			if f.st, err = sb.StateAt(f.st.Cursor); err != nil {
-				return false, fmt.Errorf("sandbox %s: %w", f.name, err)
+			if err := s.lostExec(f, sb, "follow"); err != nil {
+				return false, err
 			}
 			sc.Close()
 			sc = sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
@@ -206,6 +194,38 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 	return true, nil
 }
 
+// fingerprint returns the fingerprint of exec position p, taken while
+// the pass's scanner holds its file (so its inode is not reused yet). A
+// file rotation already dropped from the chain gets one that matches
+// nothing: resuming from it is a loss, never a read of another file.
+func (s *Shipper) fingerprint(f *follower, p engine.Pos) execFingerprint {
+	if p.IsStart() {
+		return execFingerprint{}
+	}
+	if f.fp.Gen == p.Gen && f.fp.Len == headLen {
+		return f.fp
+	}
+	fp, err := fingerprintOf(f.dir, p)
+	if err != nil {
+		return execFingerprint{Gen: p.Gen, Len: int(min(p.Offset, headLen)), Hash: "gone"}
+	}
+	return fp
+}
+
+// lostExec moves f to the start of the exec chain after rotation dropped
+// the file it stood in, keeping its place in the text logs.
+func (s *Shipper) lostExec(f *follower, sb *engine.Sandbox, when string) error {
+	s.noteLoss(f, when)
+	c := f.st.Cursor
+	c[engine.OriginExec] = engine.Pos{}
+	st, err := sb.StateAt(c)
+	if err != nil {
+		return fmt.Errorf("sandbox %s: %w", f.name, err)
+	}
+	f.st, f.fp = st, execFingerprint{}
+	return nil
+}
+
 // ship delivers b, then moves f's checkpoint to st.
 func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.State) error {
 	b.seal()
@@ -218,11 +238,13 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", out.rejected, "first_cursor", b.Records[0].Cursor)
 	}
 	last := b.Records[len(b.Records)-1].Time
-	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(), LastTime: last.String(), Saved: time.Now().UTC()}
+	fp := s.fingerprint(f, st.Cursor[engine.OriginExec])
+	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(),
+		ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
 	if err := s.cfg.Store.Save(cp); err != nil {
 		return err
 	}
-	f.st, f.lastTime = st, last
+	f.st, f.lastTime, f.fp = st, last, fp
 	f.shippedUpTo.Store(last.Sec*1e9 + int64(last.Nsec))
 	s.Stats.Batches.Add(1)
 	s.Stats.Records.Add(int64(len(b.Records) - out.rejected))

@@ -53,6 +53,11 @@ type Checkpoint struct {
 	LogsIno uint64 `json:"logs_ino"`
 	// Cursor is the cursor after the last acknowledged record.
 	Cursor string `json:"cursor"`
+	// ExecHead and ExecHeadLen fingerprint the exec.log file the cursor is
+	// in: a hash of its first ExecHeadLen bytes. The filesystem reuses the
+	// inode number of a file rotation dropped; its first bytes differ.
+	ExecHead    string `json:"exec_head,omitempty"`
+	ExecHeadLen int    `json:"exec_head_len,omitempty"`
 	// LastTime is that record's time (RFC 3339), to say how much a loss
 	// spans.
 	LastTime string `json:"last_time,omitempty"`
