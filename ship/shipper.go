@@ -170,6 +170,10 @@ func (s *Shipper) follow(ctx, stop context.Context) error {
 	defer wg.Wait()
 	tick := time.NewTicker(s.cfg.SummaryEvery)
 	defer tick.Stop()
+	// The list is read again every second too: a logs/ directory made
+	// inside a sandbox directory made just before is not always an event.
+	relist := time.NewTicker(time.Second)
+	defer relist.Stop()
 	for {
 		listed := s.cfg.Home.ListChanged()
 		names, err := s.names()
@@ -188,6 +192,7 @@ func (s *Shipper) follow(ctx, stop context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-listed:
+		case <-relist.C:
 		case <-tick.C:
 			s.summary()
 		}
@@ -243,34 +248,50 @@ func (s *Shipper) drain(ctx, stop context.Context, f *follower) bool {
 }
 
 // followOne ships f's sandbox, then again after each change, until ctx
-// ends or the sandbox is removed. A failed sandbox is tried again at its
-// next change.
+// ends or the sandbox is removed; a sandbox made again under its name is
+// followed from its start. A failed sandbox is tried again at its next
+// change.
 func (s *Shipper) followOne(ctx, stop context.Context, f *follower) {
-	sb, err := s.cfg.Home.Sandbox(f.name)
-	if err != nil {
-		return
+	for ctx.Err() == nil {
+		sb, err := s.cfg.Home.Sandbox(f.name)
+		if err != nil {
+			s.log.Info("sandbox removed: its follower ends", "sandbox", f.name)
+			return
+		}
+		if !s.watch(ctx, stop, f, sb) {
+			return
+		}
+		f.ready = false
 	}
+}
+
+// watch ships sb after each change until ctx ends or its logs directory
+// goes; it reports whether one of the same name took its place.
+func (s *Shipper) watch(ctx, stop context.Context, f *follower, sb *engine.Sandbox) (again bool) {
 	// An idle scanner holds the sandbox, so that its changes are watched;
 	// it holds no file.
 	holder := sb.NewScanner(engine.Query{})
 	defer holder.Close()
+	dev, ino, err := logsID(sb.LogsDir())
+	if err != nil {
+		return false
+	}
 	for {
 		changed := sb.Changed()
-		if !s.drain(ctx, stop, f) {
-			if ctx.Err() != nil {
-				return
-			}
-			if _, _, err := logsID(sb.LogsDir()); err != nil {
-				return // removed
-			}
-		}
+		s.drain(ctx, stop, f)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-changed:
 		}
-		if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
-			return // removed or made again: the list loop starts a new follower
+		d, i, err := logsID(sb.LogsDir())
+		if err != nil {
+			s.log.Info("sandbox removed: its follower ends", "sandbox", f.name)
+			return false
+		}
+		if d != dev || i != ino {
+			s.log.Info("sandbox made again: following the new one", "sandbox", f.name)
+			return true
 		}
 	}
 }

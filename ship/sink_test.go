@@ -32,6 +32,7 @@ type sink struct {
 	records  []got
 	requests int
 	answer   func(w http.ResponseWriter, n int) (keep bool)
+	firsts   map[string]bool // the first cursor of every request
 }
 
 func newSink(t *testing.T) *sink {
@@ -66,6 +67,12 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	recs := decode(req.Logs())
 	s.mu.Lock()
 	s.requests++
+	if len(recs) > 0 {
+		if s.firsts == nil {
+			s.firsts = map[string]bool{}
+		}
+		s.firsts[recs[0].cursor] = true
+	}
 	answer := s.answer
 	n := s.requests
 	s.mu.Unlock()
