@@ -49,6 +49,7 @@ Examples:
 			&cli.IntFlag{Name: "batch-records", Value: ship.DefaultBatchRecords, Usage: "at most `N` records per batch"},
 			&cli.IntFlag{Name: "batch-bytes", Value: ship.DefaultBatchBytes, Usage: "close a batch at `BYTES` of bodies"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "give up one send after `DURATION` (and try again)"},
+			&cli.DurationFlag{Name: "retry-max", Value: ship.DefaultBackoff.Max, Usage: "wait at most `DURATION` between two tries of a batch (exponential backoff with jitter from 0.5 s)"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: ship.DefaultStopTimeout, Usage: "on SIGTERM, wait up to `DURATION` for the batch in flight to be acknowledged"},
 			logFormatFlag(),
 			&cli.BoolFlag{Name: "debug", Usage: "log debug lines"},
@@ -116,7 +117,10 @@ func shipConfig(c *cli.Context) (ship.Config, error) {
 		return cfg, usageError(fmt.Errorf("--batch-bytes %d: want 1 to %d", cfg.BatchBytes, 64<<20))
 	case c.Duration("timeout") <= 0 || cfg.StopTimeout <= 0:
 		return cfg, usageError(errors.New("--timeout and --stop-timeout must be positive"))
+	case c.Duration("retry-max") < ship.DefaultBackoff.Min:
+		return cfg, usageError(fmt.Errorf("--retry-max %v: want %v or more", c.Duration("retry-max"), ship.DefaultBackoff.Min))
 	}
+	cfg.Backoff = ship.Backoff{Min: ship.DefaultBackoff.Min, Max: c.Duration("retry-max")}
 	for _, name := range c.Args().Slice() {
 		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 			return cfg, usageError(fmt.Errorf("bad sandbox name %q", name))
