@@ -27,11 +27,24 @@ type follower struct {
 	dir      string          // the sandbox's logs directory
 	dev, ino uint64          // its identity, which st belongs to
 	fp       execFingerprint // of the exec file st is in
+	fpCache  execFingerprint // the last one taken, for the reading goroutine
+	spare    Batch           // the batch read while the other is sent
 	lastTime engine.Time     // time of the last acknowledged record
 	// For the summary, read by another goroutine:
 	behind      atomic.Bool  // the last pass stopped with more to read
 	shippedUpTo atomic.Int64 // lastTime in Unix nanoseconds
+	saving      chan error   // the checkpoint write in flight, if any
 	lossFrom    *engine.Time // a loss was found: the time shipping stopped at, until the next exec record is read
+}
+
+// awaitSave waits for the checkpoint write in flight, if any.
+func (f *follower) awaitSave() error {
+	if f.saving == nil {
+		return nil
+	}
+	err := <-f.saving
+	f.saving = nil
+	return err
 }
 
 // logsID returns the device and inode of a sandbox's logs directory.
@@ -53,7 +66,8 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", f.name, err)
 	}
-	f.dir, f.dev, f.ino, f.st, f.lastTime, f.fp = sb.LogsDir(), dev, ino, engine.State{}, engine.Time{}, execFingerprint{}
+	f.dir, f.dev, f.ino, f.st, f.lastTime = sb.LogsDir(), dev, ino, engine.State{}, engine.Time{}
+	f.fp, f.fpCache = execFingerprint{}, execFingerprint{}
 	cp, err := s.cfg.Store.Load(f.name)
 	if err != nil {
 		return fmt.Errorf("%w (move it away to ship the sandbox from its start)", err)
@@ -125,6 +139,11 @@ func (s *Shipper) reportLoss(f *follower, to engine.Time) {
 // that other sandboxes get their turn). ctx stops the reading; stop, which
 // ends later, the sending of the batch in flight.
 func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more bool, err error) {
+	defer func() {
+		if serr := f.awaitSave(); err == nil {
+			err = serr
+		}
+	}()
 	sb, err := s.cfg.Home.Sandbox(f.name)
 	if errors.Is(err, engine.ErrNoSandbox) {
 		return false, errGone
@@ -148,25 +167,35 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 		}
 	}
 	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
-	defer sc.Close()
-	for range s.cfg.MaxBatchesPerPass {
+	defer func() { sc.Close() }()
+	// One batch is sent (by a goroutine of its own) while the next is
+	// read: two batches per reader, used in turn.
+	var sending chan error
+	wait := func() error {
+		if sending == nil {
+			return nil
+		}
+		err := <-sending
+		sending = nil
+		return err
+	}
+	defer func() {
+		if werr := wait(); err == nil {
+			err = werr
+		}
+	}()
+	batches := [2]*Batch{b, &f.spare}
+	for i := range s.cfg.MaxBatchesPerPass {
 		if ctx.Err() != nil {
 			return false, nil
 		}
-		b.reset(f.name)
-		err := sc.Next(func(e *engine.Entry, after *engine.State) error {
-			if f.lossFrom != nil && e.Origin == engine.OriginExec {
-				s.reportLoss(f, e.Time)
-			}
-			b.add(e, after)
-			if b.Len() >= s.cfg.BatchRecords || b.Bytes() >= s.cfg.BatchBytes {
-				return errBatchFull
-			}
-			return nil
-		})
-		full := errors.Is(err, errBatchFull)
+		cur := batches[i%2]
+		full, err := s.readBatch(sc, f, cur)
 		switch {
 		case errors.Is(err, engine.ErrMissedRotation):
+			if err := wait(); err != nil {
+				return false, err
+			}
 			if err := s.lostExec(f, sb, "follow"); err != nil {
 				return false, err
 			}
@@ -175,23 +204,47 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 			continue
 		case errors.Is(err, engine.ErrRemoved):
 			return false, errGone
-		case err != nil && !full:
+		case err != nil:
 			return false, err
 		}
-		if b.Len() == 0 {
+		if cur.Len() == 0 {
 			if f.lossFrom != nil {
 				s.reportLoss(f, engine.Time{})
 			}
 			return false, nil
 		}
-		if err := s.ship(stop, f, b, sc.State()); err != nil {
+		st := sc.State()
+		fp := s.fingerprint(f, st.Cursor[engine.OriginExec])
+		if err := wait(); err != nil {
 			return false, err
 		}
+		sending = make(chan error, 1)
+		go func() { sending <- s.ship(stop, f, cur, st, fp) }()
 		if !full {
 			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// readBatch fills b from sc's position: full when it closed at its bounds
+// (more may follow), else at the end of what exists.
+func (s *Shipper) readBatch(sc *engine.Scanner, f *follower, b *Batch) (full bool, err error) {
+	b.reset(f.name)
+	err = sc.Next(func(e *engine.Entry, after *engine.State) error {
+		if f.lossFrom != nil && e.Origin == engine.OriginExec {
+			s.reportLoss(f, e.Time)
+		}
+		b.add(e, after)
+		if b.Len() >= s.cfg.BatchRecords || b.Bytes() >= s.cfg.BatchBytes {
+			return errBatchFull
+		}
+		return nil
+	})
+	if errors.Is(err, errBatchFull) {
+		return true, nil
+	}
+	return false, err
 }
 
 // fingerprint returns the fingerprint of exec position p, taken while
@@ -202,13 +255,14 @@ func (s *Shipper) fingerprint(f *follower, p engine.Pos) execFingerprint {
 	if p.IsStart() {
 		return execFingerprint{}
 	}
-	if f.fp.Gen == p.Gen && f.fp.Len == headLen {
-		return f.fp
+	if f.fpCache.Gen == p.Gen && f.fpCache.Len == headLen {
+		return f.fpCache
 	}
 	fp, err := fingerprintOf(f.dir, p)
 	if err != nil {
 		return execFingerprint{Gen: p.Gen, Len: int(min(p.Offset, headLen)), Hash: "gone"}
 	}
+	f.fpCache = fp
 	return fp
 }
 
@@ -222,12 +276,14 @@ func (s *Shipper) lostExec(f *follower, sb *engine.Sandbox, when string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", f.name, err)
 	}
-	f.st, f.fp = st, execFingerprint{}
+	f.st, f.fp, f.fpCache = st, execFingerprint{}, execFingerprint{}
 	return nil
 }
 
-// ship delivers b, then moves f's checkpoint to st.
-func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.State) error {
+// ship delivers b, then moves f's checkpoint to st, whose exec file has
+// fingerprint fp. It runs while the pass reads the next batch: it alone
+// sets f's st, lastTime, fp and saving until the pass waits for it.
+func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.State, fp execFingerprint) error {
 	b.seal()
 	out, err := deliver(stop, s.cfg.Sender, b, s.cfg.Backoff, s.log, &s.Stats)
 	if err != nil {
@@ -238,12 +294,16 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", out.rejected, "first_cursor", b.Records[0].Cursor)
 	}
 	last := b.Records[len(b.Records)-1].Time
-	fp := s.fingerprint(f, st.Cursor[engine.OriginExec])
 	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(),
 		ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
-	if err := s.cfg.Store.Save(cp); err != nil {
+	// The checkpoint is written while the next batch is read and sent;
+	// one write at a time, and the pass waits for the last.
+	if err := f.awaitSave(); err != nil {
 		return err
 	}
+	saved := make(chan error, 1)
+	go func() { saved <- s.cfg.Store.Save(cp) }()
+	f.saving = saved
 	f.st, f.lastTime, f.fp = st, last, fp
 	f.shippedUpTo.Store(last.Sec*1e9 + int64(last.Nsec))
 	s.Stats.Batches.Add(1)

@@ -38,14 +38,14 @@ func (l *lockedLog) String() string {
 
 // rig is a home, a state directory and a sink.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	home  string
 	state string
 	sink  *sink
 	log   *lockedLog
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	dir := t.TempDir()
 	return &rig{t: t, home: filepath.Join(dir, "home"), state: filepath.Join(dir, "state"), sink: newSink(t), log: &lockedLog{}}
 }
