@@ -22,20 +22,24 @@ import (
 type shipProc struct {
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
-	exited chan error
+	done   chan struct{} // closed once it ended, with err
+	err    error
 }
 
 func startShip(t *testing.T, args ...string) *shipProc {
 	t.Helper()
-	p := &shipProc{cmd: exec.Command(binary, append([]string{"ship"}, args...)...), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &shipProc{cmd: exec.Command(binary, append([]string{"ship"}, args...)...), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.exited <- p.cmd.Wait() }()
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		select {
+		case <-p.done:
+		default:
 			p.cmd.Process.Kill()
+			<-p.done
 		}
 	})
 	return p
@@ -46,9 +50,9 @@ func (p *shipProc) term(t *testing.T) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("ship after SIGTERM: %v\n%s", err, p.stderr)
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("ship after SIGTERM: %v\n%s", p.err, p.stderr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("ship did not exit after SIGTERM\n%s", p.stderr)
@@ -58,7 +62,7 @@ func (p *shipProc) term(t *testing.T) {
 // kill9 kills p.
 func (p *shipProc) kill9() {
 	p.cmd.Process.Kill()
-	<-p.exited
+	<-p.done
 }
 
 // numberedWriter writes "rec N" records to a sandbox at a steady rate,

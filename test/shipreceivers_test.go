@@ -77,16 +77,13 @@ func otelcolPath(t *testing.T) string {
 // the file exporter (JSON lines, appended).
 type collector struct {
 	bin, dir, out string
-	port          int
-	cmd           *exec.Cmd
-	exited        chan error
-	log           *lockedBuffer
+	daemon
 }
 
 func newCollector(t *testing.T) *collector {
 	bin := needTool(t, otelcolPath(t), "build it with test/otelcol/build.sh")
 	dir := t.TempDir()
-	c := &collector{bin: bin, dir: dir, out: filepath.Join(dir, "out.jsonl"), port: freePort(t), log: &lockedBuffer{}}
+	c := &collector{bin: bin, dir: dir, out: filepath.Join(dir, "out.jsonl"), daemon: newDaemon(t)}
 	cfg := fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -109,45 +106,16 @@ service:
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if c.cmd != nil {
-			c.cmd.Process.Kill()
-			<-c.exited
-		}
-	})
 	return c
 }
 
 func (c *collector) target() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
 
 func (c *collector) start(t *testing.T) {
-	t.Helper()
-	c.cmd = exec.Command(c.bin, "--config", filepath.Join(c.dir, "config.yaml"))
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c.exited = make(chan error, 1)
-	go func() { c.exited <- c.cmd.Wait() }()
-	waitFor(t, 30*time.Second, "the Collector to listen", func() bool {
-		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.port))
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
+	c.run(t, "the Collector", c.bin, "--config", filepath.Join(c.dir, "config.yaml"))
 }
 
-func (c *collector) stop(t *testing.T) {
-	t.Helper()
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the Collector did not stop:\n%s", c.log)
-	}
-	c.cmd = nil
-}
+func (c *collector) stop(t *testing.T) { c.end(t, "the Collector") }
 
 func (c *collector) records(t *testing.T) []shipped {
 	t.Helper()
@@ -185,16 +153,13 @@ func (c *collector) records(t *testing.T) []shipped {
 // the structured data and the message, one line each.
 type rsyslog struct {
 	bin, dir, out string
-	port          int
-	cmd           *exec.Cmd
-	exited        chan error
-	log           *lockedBuffer
+	daemon
 }
 
 func newRsyslog(t *testing.T) *rsyslog {
 	bin := needTool(t, "/usr/sbin/rsyslogd", "apt-get install rsyslog")
 	dir := t.TempDir()
-	r := &rsyslog{bin: bin, dir: dir, out: filepath.Join(dir, "out.log"), port: freePort(t), log: &lockedBuffer{}}
+	r := &rsyslog{bin: bin, dir: dir, out: filepath.Join(dir, "out.log"), daemon: newDaemon(t)}
 	cfg := fmt.Sprintf(`global(workDirectory="%s" maxMessageSize="64k")
 module(load="imtcp")
 template(name="msb" type="string" string="%%APP-NAME%% %%STRUCTURED-DATA%% %%msg%%\n")
@@ -204,45 +169,16 @@ input(type="imtcp" address="127.0.0.1" port="%d")
 	if err := os.WriteFile(filepath.Join(dir, "rsyslog.conf"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if r.cmd != nil {
-			r.cmd.Process.Kill()
-			<-r.exited
-		}
-	})
 	return r
 }
 
 func (r *rsyslog) target() string { return fmt.Sprintf("syslog+tcp://127.0.0.1:%d", r.port) }
 
 func (r *rsyslog) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "-n", "-f", filepath.Join(r.dir, "rsyslog.conf"), "-i", filepath.Join(r.dir, "pid"))
-	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.exited = make(chan error, 1)
-	go func() { r.exited <- r.cmd.Wait() }()
-	waitFor(t, 30*time.Second, "rsyslogd to listen", func() bool {
-		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
+	r.run(t, "rsyslogd", r.bin, "-n", "-f", filepath.Join(r.dir, "rsyslog.conf"), "-i", filepath.Join(r.dir, "pid"))
 }
 
-func (r *rsyslog) stop(t *testing.T) {
-	t.Helper()
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("rsyslogd did not stop:\n%s", r.log)
-	}
-	r.cmd = nil
-}
+func (r *rsyslog) stop(t *testing.T) { r.end(t, "rsyslogd") }
 
 var sdParam = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
 
@@ -277,4 +213,56 @@ func (r *rsyslog) records(t *testing.T) []shipped {
 		out = append(out, s)
 	}
 	return out
+}
+
+// daemon is a receiver's process, listening on port of 127.0.0.1.
+type daemon struct {
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd ended
+	log    *lockedBuffer
+}
+
+// newDaemon picks the port; run makes the test's end kill a process left running.
+func newDaemon(t *testing.T) daemon {
+	return daemon{port: freePort(t), log: &lockedBuffer{}}
+}
+
+// run starts argv and waits until it listens.
+func (d *daemon) run(t *testing.T, what string, argv ...string) {
+	t.Helper()
+	d.cmd = exec.Command(argv[0], argv[1:]...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d.exited = make(chan struct{})
+	cmd, exited := d.cmd, d.exited
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	waitFor(t, 30*time.Second, what+" to listen", func() bool {
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.port))
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+}
+
+// end stops the process with SIGTERM and waits for it.
+func (d *daemon) end(t *testing.T, what string) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not stop:\n%s", what, d.log)
+	}
 }

@@ -31,7 +31,6 @@ type receiver struct {
 	mu   sync.Mutex
 	msgs []*rfc5424.SyslogMessage
 	errs []error
-	raw  []int // the length of each message
 }
 
 func listen(t *testing.T, cfg *tls.Config) *receiver {
