@@ -3,6 +3,7 @@ package ship_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,4 +116,20 @@ func TestHugeRecord16MiB(t *testing.T) {
 	if !found {
 		t.Error("the 16 MiB record did not arrive whole")
 	}
+}
+
+// While following, a summary line is logged every SummaryEvery, naming
+// the sandboxes that are behind (here: the receiver refuses everything).
+func TestSummaryLine(t *testing.T) {
+	r := newRig(t)
+	numbered(t, r.writer("slow", 0), 0, 10)
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return false
+	})
+	_, stop := r.follow(func(c *ship.Config) { c.SummaryEvery = 100 * time.Millisecond; c.StopTimeout = 200 * time.Millisecond })
+	defer stop()
+	waitUntil(t, 10*time.Second, "a summary naming slow", func() bool {
+		return strings.Contains(r.log.String(), `msg=shipped records=0`) && strings.Contains(r.log.String(), `behind.slow="none shipped yet"`)
+	})
 }

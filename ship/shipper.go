@@ -229,8 +229,9 @@ func (s *Shipper) drain(ctx, stop context.Context, f *follower) bool {
 			return false
 		}
 		var err error
+		f.behind.Store(true) // until the pass reaches the end
 		more, err = s.pass(ctx, stop, f, &b)
-		f.behind.Store(more)
+		f.behind.Store(more || err != nil)
 		<-s.slots
 		switch {
 		case errors.Is(err, errGone):
@@ -307,7 +308,7 @@ func (s *Shipper) summary() {
 	s.mu.Lock()
 	for name, f := range s.followers {
 		if f.behind.Load() {
-			age := time.Duration(0)
+			age := time.Duration(-1) // nothing shipped yet
 			if ns := f.shippedUpTo.Load(); ns != 0 {
 				age = now.Sub(time.Unix(0, ns))
 			}
@@ -322,7 +323,11 @@ func (s *Shipper) summary() {
 			attrs = append(attrs, "behind_more", len(lags)-10)
 			break
 		}
-		attrs = append(attrs, "behind."+l.name, l.age.Round(time.Second).String())
+		age := "none shipped yet"
+		if l.age >= 0 {
+			age = l.age.Round(time.Second).String()
+		}
+		attrs = append(attrs, "behind."+l.name, age)
 	}
 	s.log.Info("shipped", attrs...)
 }
