@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -52,8 +53,10 @@ type Config struct {
 }
 
 // Sender writes batches to one syslog receiver, over one connection made
-// when first needed and again after an error.
+// when first needed and again after an error. Sends from several
+// goroutines take turns.
 type Sender struct {
+	mu   sync.Mutex // held by Send and Close: one batch on the connection at a time
 	cfg  Config
 	addr string
 	max  int
@@ -87,6 +90,13 @@ func New(cfg Config) (*Sender, error) {
 
 // Close closes the connection.
 func (s *Sender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeConn()
+}
+
+// closeConn closes the connection; s.mu is held.
+func (s *Sender) closeConn() error {
 	if s.conn == nil {
 		return nil
 	}
@@ -98,6 +108,8 @@ func (s *Sender) Close() error {
 // Send writes every record of b, then checks that the connection was not
 // reset meanwhile.
 func (s *Sender) Send(ctx context.Context, b *ship.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
@@ -108,16 +120,16 @@ func (s *Sender) Send(ctx context.Context, b *ship.Batch) error {
 	s.conn.SetDeadline(deadline)
 	for i := range b.Records {
 		if err := s.write(b.Sandbox, &b.Records[i]); err != nil {
-			s.Close()
+			s.closeConn()
 			return err
 		}
 	}
 	if err := s.w.Flush(); err != nil {
-		s.Close()
+		s.closeConn()
 		return fmt.Errorf("syslog %s: %w", s.addr, err)
 	}
 	if err := s.probe(); err != nil {
-		s.Close()
+		s.closeConn()
 		return err
 	}
 	return nil

@@ -231,3 +231,23 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(c)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
+
+// Readers of several sandboxes send at once: their batches take turns on
+// the one connection, every message whole.
+func TestConcurrentSends(t *testing.T) {
+	r := listen(t, nil)
+	s := sender(t, "syslog+tcp://"+r.ln.Addr().String(), nil)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 25 {
+				if err := s.Send(context.Background(), batch()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r.wait(t, 4*25*2)
+}
