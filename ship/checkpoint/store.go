@@ -11,6 +11,8 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,8 +99,19 @@ func (s *Store) Dir() string { return s.dir }
 // Close releases the lock.
 func (s *Store) Close() error { return s.lock.Close() }
 
-// Path returns the file of sandbox name's checkpoint.
-func (s *Store) Path(name string) string { return filepath.Join(s.dir, name+suffix) }
+// maxName is the longest file name the state directory's filesystem
+// takes (NAME_MAX).
+const maxName = 255
+
+// Path returns the file of sandbox name's checkpoint: <name>.checkpoint,
+// or for a name too long for that, long-<SHA-256 of the name>.checkpoint.
+func (s *Store) Path(name string) string {
+	if len(name)+len(suffix) > maxName {
+		sum := sha256.Sum256([]byte(name))
+		return filepath.Join(s.dir, "long-"+hex.EncodeToString(sum[:])+suffix)
+	}
+	return filepath.Join(s.dir, name+suffix)
+}
 
 // Load returns sandbox name's checkpoint, or nil when it has none. A file
 // that is not a checkpoint wraps ErrCorrupt and one of another sandbox

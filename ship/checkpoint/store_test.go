@@ -120,3 +120,24 @@ func TestOneOwner(t *testing.T) {
 	}
 	s2.Close()
 }
+
+// A sandbox name of 255 bytes (the most a directory takes) has a
+// checkpoint too.
+func TestLongName(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	name := strings.Repeat("n", 255)
+	if err := s.Save(&Checkpoint{Sandbox: name, Cursor: "AQ=="}); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := s.Load(name)
+	if err != nil || cp == nil || cp.Sandbox != name {
+		t.Fatalf("Load: %v, %v", cp, err)
+	}
+	if other, err := s.Load(strings.Repeat("n", 254) + "m"); other != nil || err != nil {
+		t.Fatalf("another long name: %v, %v", other, err)
+	}
+}
