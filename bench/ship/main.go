@@ -13,7 +13,7 @@
 //
 // Usage:
 //
-//	ship -bin msb-logfs -home HOME [-sandbox big] [-otelcol PATH] [-sandboxes 2000] [-kv FILE]
+//	ship -bin msb-logfs -home HOME [-sandbox big] [-otelcol PATH] [-sandboxes 2000] [-repeat 3] [-kv FILE]
 package main
 
 import (
@@ -27,7 +27,7 @@ import (
 
 type config struct {
 	bin, home, sandbox, otelcol, kv string
-	sandboxes                       int
+	sandboxes, repeat               int
 }
 
 func main() {
@@ -39,9 +39,10 @@ func main() {
 	flag.StringVar(&cfg.sandbox, "sandbox", "big", "the corpus sandbox")
 	flag.StringVar(&cfg.otelcol, "otelcol", "", "an OpenTelemetry Collector binary (test/otelcol/build.sh); none: that figure is skipped")
 	flag.IntVar(&cfg.sandboxes, "sandboxes", 2000, "small sandboxes of the many figure")
+	flag.IntVar(&cfg.repeat, "repeat", 3, "runs of ship --once into the sink; the fastest is reported")
 	flag.StringVar(&cfg.kv, "kv", "", "also write the figures as key=value lines to `FILE`")
 	flag.Parse()
-	if cfg.bin == "" || cfg.home == "" || cfg.sandboxes <= 0 || flag.NArg() != 0 {
+	if cfg.bin == "" || cfg.home == "" || cfg.sandboxes <= 0 || cfg.repeat <= 0 || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
 	}

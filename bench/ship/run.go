@@ -132,12 +132,20 @@ func benchOnce(cfg config, dir string) ([]string, error) {
 		return nil, err
 	}
 	defer s.close()
-	p, err := start(cfg.bin, "ship", "--home", cfg.home, "--to", s.url, "--state-dir", filepath.Join(dir, "state"), "--once", cfg.sandbox)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.wait(); err != nil {
-		return nil, fmt.Errorf("ship --once: %w", err)
+	var p *proc
+	for i := range cfg.repeat { // the fastest run: the machine may be shared
+		s.records.Store(0)
+		s.bytes.Store(0)
+		run, err := start(cfg.bin, "ship", "--home", cfg.home, "--to", s.url, "--state-dir", filepath.Join(dir, fmt.Sprintf("state%d", i)), "--once", cfg.sandbox)
+		if err != nil {
+			return nil, err
+		}
+		if err := run.wait(); err != nil {
+			return nil, fmt.Errorf("ship --once: %w", err)
+		}
+		if p == nil || run.elapsed < p.elapsed {
+			p = run
+		}
 	}
 	secs := p.elapsed.Seconds()
 	size := logsBytes(cfg.home, cfg.sandbox)
