@@ -306,3 +306,34 @@ func TestShipBadInput(t *testing.T) {
 	}
 	first.term(t)
 }
+
+// A 16 MiB record (a line just under the engine's limit) reaches the
+// real Collector whole, between its neighbours.
+func TestShipHugeRecordCollector(t *testing.T) {
+	recv := newCollector(t)
+	recv.start(t)
+	home := t.TempDir()
+	s, err := msbwriter.Create(home, "huge", msbwriter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20-64)
+	for _, d := range [][]byte{[]byte("rec 0 before\n"), big, []byte("rec 1 after\n")} {
+		if err := s.Exec(msbwriter.Chunk{Source: "stdout", Data: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	out, err := exec.Command(binary, "ship", "--home", home, "--to", recv.target(), "--state-dir", filepath.Join(t.TempDir(), "state"), "--once").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ship --once: %v\n%s", err, out)
+	}
+	recv.stop(t)
+	recs := recv.records(t)
+	if len(recs) != 3 {
+		t.Fatalf("%d records arrived, want 3", len(recs))
+	}
+	if recs[1].body != string(big) || tally(t, recs, "huge")[1] != 1 {
+		t.Fatalf("the middle record has %d bytes, want the %d-byte body whole, then rec 1", len(recs[1].body), len(big))
+	}
+}
