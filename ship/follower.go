@@ -134,6 +134,33 @@ func (s *Shipper) reportLoss(f *follower, to engine.Time) {
 	s.log.Error("LOST exec.log records: rotation dropped the file holding the checkpoint before they were shipped; the records written between last_shipped and resumed_at are lost", attrs...)
 }
 
+// position returns f's sandbox with f's state set to where shipping
+// resumes: from the checkpoint the first time (or after the sandbox was
+// made again), else from the last pass's end, unless rotation dropped its
+// file since.
+func (s *Shipper) position(f *follower) (*engine.Sandbox, error) {
+	sb, err := s.cfg.Home.Sandbox(f.name)
+	if errors.Is(err, engine.ErrNoSandbox) {
+		return nil, errGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
+		f.ready = false // removed, or made again
+	}
+	switch {
+	case !f.ready:
+		if _, err := os.Lstat(sb.LogsDir()); err != nil {
+			return nil, errGone
+		}
+		err = s.resolve(f, sb)
+	case !f.fp.matches(f.dir):
+		err = s.lostExec(f, sb, "follow")
+	}
+	return sb, err
+}
+
 // pass ships f's sandbox from its state: batch after batch until the end
 // of what exists, or until maxBatches were sent (more is then true, so
 // that other sandboxes get their turn). ctx stops the reading; stop, which
@@ -144,27 +171,9 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 			err = serr
 		}
 	}()
-	sb, err := s.cfg.Home.Sandbox(f.name)
-	if errors.Is(err, engine.ErrNoSandbox) {
-		return false, errGone
-	}
+	sb, err := s.position(f)
 	if err != nil {
 		return false, err
-	}
-	if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
-		f.ready = false // removed, or made again
-	}
-	if !f.ready {
-		if _, err := os.Lstat(sb.LogsDir()); err != nil {
-			return false, errGone
-		}
-		if err := s.resolve(f, sb); err != nil {
-			return false, err
-		}
-	} else if !f.fp.matches(f.dir) { // rotation dropped it since the last pass
-		if err := s.lostExec(f, sb, "follow"); err != nil {
-			return false, err
-		}
 	}
 	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
 	defer func() { sc.Close() }()
