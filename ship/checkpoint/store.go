@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,9 @@ const maxFileSize = 64 << 10
 
 // suffix ends the name of every checkpoint file: <sandbox>.checkpoint.
 const suffix = ".checkpoint"
+
+// tempPrefix starts the name of a checkpoint being written.
+const tempPrefix = ".tmp-"
 
 // ErrCorrupt is wrapped by Load for a file that is not a checkpoint.
 var ErrCorrupt = errors.New("corrupt checkpoint")
@@ -90,7 +94,22 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("lock state directory %s: %w", dir, err)
 	}
-	return &Store{dir: dir, lock: lock}, nil
+	s := &Store{dir: dir, lock: lock}
+	s.removeTemporaries()
+	return s, nil
+}
+
+// removeTemporaries removes the temporary files a process killed while
+// saving left behind; the lock says no other process is saving.
+func (s *Store) removeTemporaries() {
+	left, _ := filepath.Glob(filepath.Join(s.dir, tempPrefix+"*"))
+	for _, path := range left {
+		// os.CreateTemp puts digits for the "*"; a checkpoint ends in
+		// .checkpoint (the one of a sandbox named .tmp-1 too).
+		if rest := strings.TrimPrefix(filepath.Base(path), tempPrefix); rest != "" && strings.Trim(rest, "0123456789") == "" {
+			os.Remove(path)
+		}
+	}
 }
 
 // Dir returns the state directory.
@@ -160,7 +179,7 @@ func (s *Store) Save(cp *Checkpoint) error {
 		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
 	}
 	data = append(data, '\n')
-	tmp, err := os.CreateTemp(s.dir, ".tmp-*")
+	tmp, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
 	}

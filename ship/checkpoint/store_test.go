@@ -141,3 +141,30 @@ func TestLongName(t *testing.T) {
 		t.Fatalf("another long name: %v, %v", other, err)
 	}
 }
+
+// A save cut short by kill -9 leaves a temporary file: the next Open
+// removes it, and keeps the checkpoints.
+func TestOpenRemovesTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Save(&Checkpoint{Sandbox: "foo", Cursor: "AQ=="})
+	s.Save(&Checkpoint{Sandbox: ".tmp-7", Cursor: "AQ=="}) // a sandbox's name, not a temporary file
+	os.WriteFile(filepath.Join(dir, ".tmp-123"), []byte("{"), 0o600)
+	s.Close()
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(filepath.Join(dir, ".tmp-123")); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is still there: %v", err)
+	}
+	for _, name := range []string{"foo", ".tmp-7"} {
+		if cp, err := s.Load(name); err != nil || cp == nil {
+			t.Errorf("the checkpoint of %s: %v, %v", name, cp, err)
+		}
+	}
+}
