@@ -163,7 +163,10 @@ func shipProof(t *testing.T, recv shipReceiver) {
 	os.MkdirAll(filepath.Join(home, "sandboxes"), 0o755)
 	recv.start(t)
 	args := []string{"--home", home, "--to", recv.target(), "--state-dir", state, "--retry-max", "1s", "--batch-records", "500"}
-	w := writeNumbered(t, home, "proof", 2000, 256<<10)
+	// The five files hold about 6 s of writes: more than a restart of
+	// the receiver takes on a loaded machine.
+	const rotateAt = 384 << 10
+	w := writeNumbered(t, home, "proof", 2000, rotateAt)
 	pause := func() { time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond) }
 	p := startShip(t, args...)
 	for range 3 {
@@ -190,7 +193,7 @@ func shipProof(t *testing.T, recv shipReceiver) {
 		}
 		p = startShip(t, args...)
 	}
-	pause()
+	time.Sleep(5 * time.Second) // more rotations, shipped as they come
 	w.stop()
 	if w.err != nil {
 		t.Fatal(w.err)
@@ -210,7 +213,7 @@ func shipProof(t *testing.T, recv shipReceiver) {
 	if _, dupEarly := missing(count, upTo); dupEarly > 0 {
 		t.Errorf("%d records written before the kills arrived twice", dupEarly)
 	}
-	rotations := total * 160 / (256 << 10)
+	rotations := total * 160 / rotateAt
 	t.Logf("%d records, about %d rotations; %d duplicates after kill -9 and a receiver restart", total, rotations, dup)
 	if rotations < 6 {
 		t.Errorf("only about %d rotations: the oldest file was not dropped many times", rotations)
