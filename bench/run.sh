@@ -10,8 +10,7 @@
 # the mount process (bench/idle), and what many sandboxes cost it
 # (bench/many: grep -r over 2,000 sandboxes, the cache budget, ls -l of
 # 10,000), and what sessions cost (bench/sessions: ls sessions/ of a
-# BENCH_SIZE sandbox of BENCH_SESSIONS sessions, cat of a small session),
-# and msb-logfs ship's speed and footprint (bench/ship).
+# BENCH_SIZE sandbox of BENCH_SESSIONS sessions, cat of a small session).
 # Prints a table and appends it to $BENCH_DIR/results.txt.
 #
 # Environment:
@@ -204,7 +203,6 @@ build() {
 	go build -o "$BIN/idle" ./bench/idle || die "./bench/idle does not build"
 	go build -o "$BIN/many" ./bench/many || die "./bench/many does not build"
 	go build -o "$BIN/sessions" ./bench/sessions || die "./bench/sessions does not build"
-	go build -o "$BIN/ship" ./bench/ship || die "./bench/ship does not build"
 }
 
 generate_corpus() {
@@ -669,31 +667,6 @@ bench_sessions() {
 		warn "sessions: warm ls sessions/ took $(fmt_secs "$(kv "$kvf" ls_warm_p50_s)") (goal: under 50 ms)"
 }
 
-# bench_ship: msb-logfs ship --once of the corpus into an in-process sink
-# that decodes and acknowledges (vs logs --json of it), the same into the
-# Collector of test/otelcol/build.sh when it is built, and ship following
-# BENCH_MANY_SANDBOXES small sandboxes (RSS, descriptors).
-bench_ship() {
-	local kvf="$WORK/ship.kv" otelcol
-	otelcol="${MSB_LOGFS_OTELCOL:-}"
-	if [ -z "$otelcol" ]; then
-		otelcol="${XDG_CACHE_HOME:-$HOME/.cache}/msb-logfs/otelcol-$(sha256sum test/otelcol/builder.yaml | cut -c1-16)/otelcol"
-	fi
-	[ -x "$otelcol" ] || { warn "no Collector at $otelcol (test/otelcol/build.sh): ship into it skipped"; otelcol=""; }
-	log "ship: --once of the corpus into a decoding sink and the Collector; $BENCH_MANY_SANDBOXES sandboxes followed"
-	run_tool ship "$kvf" "$BIN/ship" -bin "$BIN/msb-logfs" -home "$HOME_DIR" -sandbox "$SANDBOX" \
-		-otelcol "$otelcol" -sandboxes "$BENCH_MANY_SANDBOXES" || true
-	if [ -z "$(kv "$kvf" once_s)" ]; then
-		row "ship --once into a sink" FAILED "" "" ""
-		return 0
-	fi
-	row "ship --once into a decoding sink" "$(kv "$kvf" once_s)" "$(kv "$kvf" once_log_bytes)" "$(kv "$kvf" once_vs_logs_json)x logs --json" "$(kv "$kvf" once_hwm_kib)"
-	[ -n "$(kv "$kvf" collector_s)" ] &&
-		row "ship --once into the Collector" "$(kv "$kvf" collector_s)" "$(kv "$kvf" once_log_bytes)" "" "$(kv "$kvf" collector_hwm_kib)"
-	row "ship following $(kv "$kvf" many_sandboxes) sandboxes" "$(kv "$kvf" many_shipped_s)" "" "" "$(kv "$kvf" many_hwm_kib)"
-	NOTES+=("ship: $(kv "$kvf" once_records_per_s) records/s into the sink ($(kv "$kvf" once_records) records), at most $(kv "$kvf" once_max_fds) fds; following $(kv "$kvf" many_sandboxes) sandboxes: RSS $(kv "$kvf" many_rss_kib_following) KiB, $(kv "$kvf" many_fds_following) fds (at most $(kv "$kvf" many_max_fds))")
-}
-
 # ---------------------------------------------------------------- report
 
 fmt_secs() {
@@ -788,7 +761,6 @@ main() {
 	bench_idle
 	bench_many
 	bench_sessions
-	bench_ship
 	report
 }
 
