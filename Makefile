@@ -82,7 +82,9 @@ install: build
 	$(BIN)/msb-logfs completion zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs
 	$(BIN)/msb-logfs completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/msb-logfs.service > $(DESTDIR)$(UNITDIR)/msb-logfs.service
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/msb-logfs-ship.service > $(DESTDIR)$(UNITDIR)/msb-logfs-ship.service
 	chmod 0644 $(DESTDIR)$(MANDIR)/man1/msb-logfs.1 $(DESTDIR)$(UNITDIR)/msb-logfs.service \
+		$(DESTDIR)$(UNITDIR)/msb-logfs-ship.service \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/msb-logfs \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish
@@ -92,7 +94,7 @@ uninstall:
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/msb-logfs \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish \
-		$(DESTDIR)$(UNITDIR)/msb-logfs.service
+		$(DESTDIR)$(UNITDIR)/msb-logfs.service $(DESTDIR)$(UNITDIR)/msb-logfs-ship.service
 
 # .ci/fuzz runs `go test -run='^$$' -fuzz=^Target$$ -fuzztime=$(FUZZTIME)` for
 # each target it finds (or each one named in FUZZ_TARGETS).

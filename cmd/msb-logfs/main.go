@@ -33,6 +33,7 @@ Examples:
 			logsCommand(),
 			cursorCommand(),
 			sessionsCommand(),
+			shipCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),
