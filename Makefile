@@ -20,13 +20,14 @@ INSTALL   ?= install
 # Name some to run only those: make fuzz FUZZ_TARGETS="FuzzSeekWrite".
 FUZZ_TARGETS ?=
 
-.PHONY: all help build test lint bench demo fuzz clean install uninstall
+.PHONY: all help build deps test lint bench demo fuzz clean install uninstall
 
 all: build
 
 help:
 	@echo "make build   build the commands in ./cmd/... into ./$(BIN)/"
-	@echo "make test    go vet, then all tests with -race (FUSE end-to-end tests need /dev/fuse)"
+	@echo "make deps    install the Debian packages the tests drive (.ci/packages; as a normal user, print the command)"
+	@echo "make test    make deps, go vet, then all tests with -race (FUSE end-to-end tests need /dev/fuse)"
 	@echo "make lint    gofmt check, go vet, staticcheck"
 	@echo "make bench   whole-process benchmarks (bench/run.sh)"
 	@echo "make demo    live demo mount (MOUNTPOINT=dir to choose where)"
@@ -39,8 +40,13 @@ build:
 	mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# The tools the tests drive (.ci/packages): as root, installs what is
+# missing; as a normal user, prints the apt-get command and fails.
+deps:
+	@bash .ci/deps
+
 # The end-to-end tests in ./test/ build the binary themselves.
-test:
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
 
