@@ -12,9 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
-
-	"github.com/microsandbox/msb-logfs/internal/mountinfo"
 )
 
 // defaultMountpoint is where mount mounts without an argument.
@@ -138,23 +137,35 @@ func mountDevice(mnt string) (uint64, error) {
 	return st.Dev, nil
 }
 
+// mountTable is the calling process's mount table (proc(5)); the kernel
+// wakes a poll(2) on it at every change.
+const mountTable = "/proc/self/mountinfo"
+
 // mountedAt reports whether the mount table shows a mount of type fstype
 // at mnt.
 func mountedAt(mnt, fstype string) bool {
-	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool { return m.FSType == fstype })
-	return err == nil
+	found, err := anyMount(func(m *mountinfo.Info) bool { return m.Mountpoint == mnt && m.FSType == fstype })
+	return err == nil && found
 }
 
 // mounted reports whether the mount table shows a mount of device dev at
 // mnt.
 func mounted(mnt string, dev uint64) (bool, error) {
-	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool {
-		return m.Major == unix.Major(dev) && m.Minor == unix.Minor(dev)
+	return anyMount(func(m *mountinfo.Info) bool {
+		return m.Mountpoint == mnt && m.Major == int(unix.Major(dev)) && m.Minor == int(unix.Minor(dev))
 	})
-	if errors.Is(err, mountinfo.ErrNotFound) {
-		return false, nil
+}
+
+// anyMount reports whether a line of the mount table satisfies match.
+func anyMount(match func(*mountinfo.Info) bool) (bool, error) {
+	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		ok := match(m)
+		return !ok, ok
+	})
+	if err != nil {
+		return false, fmt.Errorf("read the mount table: %w", err)
 	}
-	return err == nil, err
+	return len(mounts) > 0, nil
 }
 
 // watchUnmount returns a channel closed when the mount of dev at mnt
@@ -165,7 +176,7 @@ func mounted(mnt string, dev uint64) (bool, error) {
 func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
-		table, err := os.Open(mountinfo.Path)
+		table, err := os.Open(mountTable)
 		if err == nil {
 			defer table.Close()
 		}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/microsandbox/msb-logfs/internal/mountinfo"
+	"github.com/moby/sys/mountinfo"
 )
 
 // Mount is a running `msb-logfs mount`.
@@ -153,8 +153,8 @@ func ExitCode(err error) int {
 
 // isMounted reports whether dir is a mountpoint in the mount table.
 func isMounted(dir string) bool {
-	_, err := mountinfo.Find(dir, nil)
-	return err == nil
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
+	return err == nil && len(mounts) > 0
 }
 
 // unmountLeftover unmounts dir if it is still mounted, lazily if need be.
