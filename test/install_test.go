@@ -269,8 +269,8 @@ func TestLogFormat(t *testing.T) {
 			msgs = append(msgs, rec.Msg)
 		}
 	}
-	if strings.Join(msgs, ",") != "mounted,unmounted" {
-		t.Errorf("JSON info lines for the mountpoint: %q, want mounted, unmounted:\n%s", msgs, m.stderr)
+	if strings.Join(msgs, ",") != "mountpoint created,mounted,unmounted,mountpoint removed" {
+		t.Errorf("JSON info lines for the mountpoint: %q, want mountpoint created, mounted, unmounted, mountpoint removed:\n%s", msgs, m.stderr)
 	}
 
 	_, stderr, err := shErr(10*time.Second, q(binary)+" mount --log-format xml --home "+q(home)+" "+q(t.TempDir()))

@@ -9,7 +9,7 @@ import (
 )
 
 // lifecycleLine is a log line of the mount's lifecycle.
-var lifecycleLine = regexp.MustCompile(`level=INFO msg=(mounted|unmounting|unmounted) `)
+var lifecycleLine = regexp.MustCompile(`level=INFO msg=(mounted|unmounting|unmounted|"mountpoint created"|"mountpoint removed") `)
 
 // TestMountLogQuiet: a cat of a 47 MB view through the mount writes no
 // line at the default level but the lifecycle ones (go-fuse's per-read

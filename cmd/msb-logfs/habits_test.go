@@ -228,3 +228,12 @@ func TestHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownCommandSuggests: a mistyped command is named, with the
+// nearest command, in one line and status 2 (urfave/cli said "No help
+// topic for 'lgos'").
+func TestUnknownCommandSuggests(t *testing.T) {
+	oneLineError(t, `unknown command "lgos"; did you mean "logs"? (see msb-logfs --help)`, "lgos", "box")
+	oneLineError(t, `unknown command "mout"; did you mean "mount"?`, "mout")
+	oneLineError(t, `unknown command "frobnicate" (see msb-logfs --help)`, "frobnicate")
+}

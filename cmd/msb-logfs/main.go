@@ -48,7 +48,11 @@ Examples:
 		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
 		os.Exit(exitUsage)
 	}
-	if args, err = commandLine(app, args); err == nil {
+	err = checkCommand(app, args)
+	if err == nil {
+		args, err = commandLine(app, args)
+	}
+	if err == nil {
 		err = app.Run(args)
 	}
 	if err != nil {

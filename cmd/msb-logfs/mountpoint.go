@@ -34,29 +34,65 @@ func mountpointArg(arg, def string) (string, error) {
 
 // prepareMountpoint makes mnt a directory ready to mount on: it detaches a
 // stale mount left by a killed process ("transport endpoint is not
-// connected") and creates mnt if missing. created reports the latter.
-func prepareMountpoint(mnt string) (created bool, err error) {
+// connected") and, if create is set, makes a missing mnt and its missing
+// parents, which it returns deepest first. Without create (the mount(8)
+// form) a missing mnt is an error, as mount(8) users expect.
+func prepareMountpoint(mnt string, create bool) (created []string, err error) {
 	_, err = os.Stat(mnt)
 	if errors.Is(err, syscall.ENOTCONN) {
 		slog.Warn("detaching a stale mount left by a killed process", "mountpoint", mnt)
 		if err := detach(mnt); err != nil {
-			return false, fmt.Errorf("stale mount at %s: %w", mnt, err)
+			return nil, fmt.Errorf("stale mount at %s: %w", mnt, err)
 		}
 		_, err = os.Stat(mnt)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(mnt, 0o755); err != nil {
-			return false, fmt.Errorf("create mountpoint: %w", err)
+		if !create {
+			return nil, fmt.Errorf("mountpoint %s does not exist", mnt)
 		}
-		return true, nil
+		return makeMountpoint(mnt)
 	}
 	if err != nil {
-		return false, fmt.Errorf("mountpoint: %w", err)
+		return nil, fmt.Errorf("mountpoint: %w", err)
 	}
 	if mountedAt(mnt, "fuse.msb-logfs") {
-		return false, fmt.Errorf("%s is already a msb-logfs mount: unmount it first (msb-logfs unmount %s)", mnt, mnt)
+		return nil, fmt.Errorf("%s is already a msb-logfs mount: unmount it first (msb-logfs unmount %s)", mnt, mnt)
 	}
-	return false, nil
+	return nil, nil
+}
+
+// makeMountpoint makes the missing directory mnt and its missing parents,
+// says so in one log line, and returns what it made, deepest first.
+func makeMountpoint(mnt string) ([]string, error) {
+	var missing []string
+	for dir := mnt; ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(dir); err == nil || dir == filepath.Dir(dir) {
+			break
+		}
+		missing = append(missing, dir)
+	}
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return nil, fmt.Errorf("create mountpoint: %w", err)
+	}
+	if len(missing) == 0 { // made by someone else meanwhile
+		return nil, nil
+	}
+	slog.Info("mountpoint created", "mountpoint", mnt, "top", missing[len(missing)-1])
+	return missing, nil
+}
+
+// removeMade removes the directories makeMountpoint made, deepest first,
+// and stops at the first that is not empty.
+func removeMade(dirs []string) {
+	for _, dir := range dirs {
+		if err := os.Remove(dir); err != nil {
+			slog.Debug("keeping a directory made for the mountpoint", "dir", dir, "err", err)
+			return
+		}
+	}
+	if len(dirs) > 0 {
+		slog.Info("mountpoint removed", "mountpoint", dirs[0], "top", dirs[len(dirs)-1])
+	}
 }
 
 // detach unmounts mnt lazily: the mount leaves the tree at once and goes
