@@ -33,15 +33,18 @@ Examples:
 			logsCommand(),
 			cursorCommand(),
 			sessionsCommand(),
+			listCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),
 			completionCommand(),
 			manCommand(),
+			versionCommand(),
 		},
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
+	setVersion(app)
 	parseOnce(app)
 	args, err := fstabArgs(app, os.Args)
 	if err != nil {
