@@ -32,7 +32,7 @@ help:
 	@echo "make bench   whole-process benchmarks (bench/run.sh)"
 	@echo "make demo    live demo mount (MOUNTPOINT=dir to choose where)"
 	@echo "make install  binary, man page, bash/zsh/fish completions, systemd unit (PREFIX=$(PREFIX), DESTDIR)"
-	@echo "make uninstall  remove what make install put there"
+	@echo "make uninstall  remove what make install put there, and the directories of it left empty"
 	@echo "make fuzz    run every fuzz target, of every package, for FUZZTIME=$(FUZZTIME) each"
 	@echo "make clean   remove build output"
 
@@ -89,12 +89,20 @@ install: build
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish
 
+# The directories make install may have made for the completions and the
+# unit go too when nothing else is in them; bin and man1 stay.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/msb-logfs $(DESTDIR)$(MANDIR)/man1/msb-logfs.1 \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/msb-logfs \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish \
 		$(DESTDIR)$(UNITDIR)/msb-logfs.service
+	@for d in $(UNITDIR) $(patsubst %/,%,$(dir $(UNITDIR))) \
+		$(DATADIR)/bash-completion/completions $(DATADIR)/bash-completion \
+		$(DATADIR)/zsh/site-functions $(DATADIR)/zsh \
+		$(DATADIR)/fish/vendor_completions.d $(DATADIR)/fish; do \
+		if [ -d "$(DESTDIR)$$d" ]; then rmdir --ignore-fail-on-non-empty "$(DESTDIR)$$d"; fi; \
+	done
 
 # .ci/fuzz runs `go test -run='^$$' -fuzz=^Target$$ -fuzztime=$(FUZZTIME)` for
 # each target it finds (or each one named in FUZZ_TARGETS).

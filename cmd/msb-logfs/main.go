@@ -24,11 +24,12 @@ func main() {
 $MSB_HOME, else ~/.microsandbox).
 
 Examples:
-   msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
+   msb-logfs mount --daemon /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
    msb-logfs logs -f --source all --timestamps foo
+   msb-logfs list
    msb-logfs cursor foo
    msb-logfs sessions foo && msb-logfs logs foo --id 7
-   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   (mount(8), fstab)`,
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   # as fstab does`,
 		Commands: []*cli.Command{
 			logsCommand(),
 			cursorCommand(),
