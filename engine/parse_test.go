@@ -108,6 +108,20 @@ func TestParseExecLine(t *testing.T) {
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":01}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":tru}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, bad},
+		// A known key twice, whatever the values (serde rejects a duplicate field).
+		{`{"t":"bad","t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":1,"t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":1,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","d":"y"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","e":"b64","e":"utf8"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":-1,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":5,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":null,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","\u0069d":5,"id":5}`, bad},                // "\u0069d" is "id"
+		{`{"t":` + T + `,"s":"stdout","d":"x","u":1,"u":2}`, ok(SourceStdout, "x", -1)}, // unknown keys may repeat
+		{`{"t":` + T + `,"s":"stdout","d":"x","u":{"t":1,"t":2}}`, ok(SourceStdout, "x", -1)},
 	} {
 		var p jsonParser
 		got, gotOK := p.parse([]byte(tc.line))
