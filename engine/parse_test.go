@@ -263,7 +263,7 @@ func TestParseTextLine(t *testing.T) {
 }
 
 // TestBadInputSkippedAndCounted: malformed JSON, unknown sources, bad
-// times and empty lines are skipped and counted, and never stop the reader.
+// times, a known key twice and empty lines are skipped and counted, and never stop the reader.
 func TestBadInputSkippedAndCounted(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(
@@ -275,6 +275,7 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 		"\n",
 		jl(2, "stdout", "two\n"),
 		`{"t":"`+tsAt(3)+`","s":"stdout","d":"x"} trailing`+"\n",
+		`{"t":"bad","t":"`+tsAt(3)+`","s":"stdout","d":"duplicate key"}`+"\n",
 		jl(4, "stderr", "three\n"),
 	)
 	d.runtime(rl(5, "rt"), "", "")
@@ -285,7 +286,7 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 	if got := string(snap(t, sb, ViewStderr)); got != "three\n" {
 		t.Errorf("stderr = %q", got)
 	}
-	want := Counts{Malformed: 4, Empty: 4}
+	want := Counts{Malformed: 5, Empty: 4}
 	for _, nv := range allViews {
 		st, err := sb.Stat(nv.v)
 		if err != nil {
@@ -296,8 +297,8 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 		}
 	}
 	st, _ := sb.Stat(ViewStdout)
-	if st.Skipped.Malformed != 4 {
-		t.Errorf("Stat(stdout).Skipped = %+v, want 4 malformed", st.Skipped)
+	if st.Skipped.Malformed != 5 {
+		t.Errorf("Stat(stdout).Skipped = %+v, want 5 malformed", st.Skipped)
 	}
 }
 
