@@ -21,18 +21,7 @@ const nobody = 65534
 // root (to become the user), fusermount3, and a /dev/fuse open to everyone,
 // as distributions ship it.
 func TestNonRootMount(t *testing.T) {
-	fi, err := os.Stat("/dev/fuse")
-	switch {
-	case err != nil:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
-	case os.Geteuid() != 0:
-		requireFUSE(t, "needs root to run the mount as another user")
-	case fi.Mode().Perm()&0o006 != 0o006:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
-	}
-	if _, err := exec.LookPath("fusermount3"); err != nil {
-		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
-	}
+	requireUserMount(t)
 	dir, err := os.MkdirTemp("", "msb-logfs-nonroot-")
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +63,25 @@ func TestNonRootMount(t *testing.T) {
 	waitFor(t, 3*time.Second, "the mount to go", func() bool { return !isMounted(mnt) })
 }
 
+// requireUserMount skips (or fails, under MSB_LOGFS_REQUIRE_FUSE=1) a test
+// that mounts as another user: it needs root, fusermount3, and a
+// /dev/fuse open to everyone, as distributions ship it.
+func requireUserMount(t *testing.T) {
+	t.Helper()
+	fi, err := os.Stat("/dev/fuse")
+	switch {
+	case err != nil:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
+	case os.Geteuid() != 0:
+		requireFUSE(t, "needs root to run the mount as another user")
+	case fi.Mode().Perm()&0o006 != 0o006:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
+	}
+}
+
 func chownAll(t *testing.T, dir string) {
 	t.Helper()
 	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
@@ -92,18 +100,7 @@ func chownAll(t *testing.T, dir string) {
 // --daemon` says why in its one-line error, as the foreground form shows
 // fusermount3's own line.
 func TestDaemonShowsFusermountReason(t *testing.T) {
-	fi, err := os.Stat("/dev/fuse")
-	switch {
-	case err != nil:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
-	case os.Geteuid() != 0:
-		requireFUSE(t, "needs root to run the mount as another user")
-	case fi.Mode().Perm()&0o006 != 0o006:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
-	}
-	if _, err := exec.LookPath("fusermount3"); err != nil {
-		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
-	}
+	requireUserMount(t)
 	dir, err := os.MkdirTemp("", "msb-logfs-refused-")
 	if err != nil {
 		t.Fatal(err)

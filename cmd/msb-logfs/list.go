@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -172,16 +173,11 @@ func writeColumns(w io.Writer, rows [][]string, right map[int]bool) {
 	for _, r := range rows {
 		var line []byte
 		for i, cell := range r {
-			pad := make([]byte, width[i]-len(cell))
-			for j := range pad {
-				pad[j] = ' '
-			}
+			pad := strings.Repeat(" ", width[i]-len(cell))
 			if right[i] {
 				line = append(append(line, pad...), cell...)
-			} else if i < len(r)-1 {
-				line = append(append(line, cell...), pad...)
 			} else {
-				line = append(line, cell...)
+				line = append(append(line, cell...), pad...)
 			}
 			if i < len(r)-1 {
 				line = append(line, "  "...)
