@@ -62,6 +62,7 @@ func daemonize(cfg mountConfig) error {
 	msg, _ := io.ReadAll(io.LimitReader(r, 64<<10))
 	line := strings.TrimSpace(string(msg))
 	if banner, ok := strings.CutPrefix(line, "ready "); ok {
+		warnNoSandboxes(cfg.home)
 		fmt.Println(banner)
 		return cmd.Process.Release()
 	}
@@ -126,12 +127,16 @@ func helperLines(stderr string) string {
 	return strings.Join(said, "; ")
 }
 
-// daemonArgs rebuilds the mount command line without --daemon.
+// daemonArgs rebuilds the mount command line without --daemon, its flags
+// in a fixed order.
 func daemonArgs(cfg mountConfig) []string {
 	args := []string{"mount", "--home", cfg.home, "--cache-dir", cfg.cacheDir, "--cache-size", cfg.cacheSize, "--log-format", cfg.logFormat}
-	for flag, on := range map[string]bool{"--allow-other": cfg.opts.AllowOther, "--list-all": cfg.opts.ListAll, "--debug": cfg.opts.Debug, "--" + helperFlag: cfg.helper} {
-		if on {
-			args = append(args, flag)
+	for _, f := range []struct {
+		flag string
+		on   bool
+	}{{"--" + helperFlag, cfg.helper}, {"--allow-other", cfg.opts.AllowOther}, {"--list-all", cfg.opts.ListAll}, {"--debug", cfg.opts.Debug}} {
+		if f.on {
+			args = append(args, f.flag)
 		}
 	}
 	return append(args, "--", cfg.mnt)

@@ -102,9 +102,10 @@ func runMount(c *cli.Context) error {
 	}
 	slog.Info("mounted", "mountpoint", cfg.mnt, "home", cfg.home, "pid", os.Getpid())
 	sdNotify(daemon.SdNotifyReady)
-	if isDaemonChild() {
+	if isDaemonChild() { // the waiting parent warns
 		reportReady(m.banner(false), cfg.opts.Debug)
 	} else {
+		warnNoSandboxes(cfg.home)
 		fmt.Println(m.banner(true))
 	}
 	m.serve()
@@ -122,9 +123,6 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	}
 	if _, err := cacheBudget(c.String("cache-size")); err != nil {
 		return mountConfig{}, usageError(fmt.Errorf("mount: --cache-size: %w", err))
-	}
-	if !isDaemonChild() {
-		warnNoSandboxes(home)
 	}
 	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), logFormat: c.String("log-format"), helper: c.Bool(helperFlag), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
@@ -187,9 +185,10 @@ func startMount(cfg mountConfig) (m *mount, err error) {
 	return m, nil
 }
 
-// warnNoSandboxes warns, once, when home has no sandboxes directory: a
-// mistyped --home then shows an empty tree, and the log says where the
-// sandboxes were looked for.
+// warnNoSandboxes warns, once a mount is made, when home has no sandboxes
+// directory: a mistyped --home then shows an empty tree, and the log says
+// where the sandboxes were looked for. An error that stops the mount
+// stays the one line it is.
 func warnNoSandboxes(home string) {
 	dir := filepath.Join(home, "sandboxes")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
