@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/list"
+	"log/slog"
 	"sync"
 )
 
@@ -102,13 +103,18 @@ func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 func (c *renderCache) store(k chunkKey, data []byte) {
 	s := c.pool
 	s.mu.Lock()
-	if _, ok := c.chunks[k]; ok || c.refs <= 0 || !s.open() {
+	if _, ok := c.chunks[k]; ok || c.refs <= 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.retireIfUnlinked()
+	if !s.open() {
 		s.mu.Unlock()
 		return
 	}
 	alloc := s.roundUp(int64(len(data)))
 	off, ok := s.reserve(alloc)
-	f := s.f
+	f, gen := s.f, s.gen
 	s.mu.Unlock()
 	if !ok {
 		return
@@ -118,6 +124,9 @@ func (c *renderCache) store(k chunkKey, data []byte) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gen != gen { // the file was retired meanwhile, with its space
+		return
+	}
 	if _, dup := c.chunks[k]; err != nil || dup || c.refs <= 0 {
 		s.unreserve(off, alloc)
 		return
@@ -138,6 +147,7 @@ type cacheStore struct {
 
 	mu      sync.Mutex
 	f       *cacheFile // nil until the first chunk is stored
+	gen     uint64     // counts the files retired (retireIfUnlinked)
 	broken  bool       // the file could not be made: nothing is kept
 	closed  bool       // the home closed: no new cache
 	caches  int        // renderCaches not yet fully released
@@ -282,6 +292,28 @@ func (s *cacheStore) addFree(e extent) {
 		s.end = last.off
 		s.free = s.free[:i]
 	}
+}
+
+// retireIfUnlinked drops every chunk and closes the file when its name
+// has gone (the cache directory deleted under a running mount: the
+// deleted file would hold its disk space until exit), so that the next
+// chunk stored starts a new file. Reads in progress on the old file fail
+// and render instead; writes in progress see the generation change and
+// are not kept. Called with s.mu held, before each chunk is stored.
+func (s *cacheStore) retireIfUnlinked() {
+	if s.f == nil || !s.f.unlinked() {
+		return
+	}
+	slog.Warn("render cache file deleted: starting a new one", "file", s.f.path)
+	for el := s.lru.Front(); el != nil; el = el.Next() {
+		ch := el.Value.(*cacheChunk)
+		delete(ch.owner.chunks, ch.key)
+	}
+	s.lru.Init()
+	s.used, s.end, s.free, s.noPunch = 0, 0, nil, false
+	s.f.close()
+	s.f = nil
+	s.gen++
 }
 
 // Used returns the bytes the cache holds allocated, in whole blocks.

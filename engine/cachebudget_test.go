@@ -138,3 +138,70 @@ func TestCacheWriteFailureOnlyCostsSpeed(t *testing.T) {
 		t.Fatalf("failed writes count %d bytes", used-stored)
 	}
 }
+
+// TestCacheFileDeletedStartsAnew: when the cache directory is deleted
+// under a running store, the next chunk stored notices that the file has
+// no name left, drops the chunks it held, closes it (so the disk gets its
+// space back at once, not at exit) and starts a new file; every chunk
+// then reads back its own bytes.
+func TestCacheFileDeletedStartsAnew(t *testing.T) {
+	dir := t.TempDir()
+	s := newCacheStore(dir, 1<<20)
+	c := s.newCache()
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 5000) }
+	key := func(i int) chunkKey { return chunkKey{from: uint64(i), to: uint64(i + 1)} }
+	c.store(key(0), chunk(0))
+	c.store(key(1), chunk(1))
+	if s.f == nil || s.f.path == "" {
+		t.Fatal("no named cache file")
+	}
+	old := s.f.path
+	if err := os.RemoveAll(filepath.Dir(old)); err != nil {
+		t.Fatal(err)
+	}
+	if !heldDeleted(t, old) {
+		t.Fatalf("the deleted %s is not held open before the next store", old)
+	}
+	c.store(key(2), chunk(2))
+	if heldDeleted(t, old) {
+		t.Errorf("the deleted %s is still held open after a store", old)
+	}
+	if s.f == nil || s.f.path == "" || s.f.path == old {
+		t.Fatalf("no new named cache file: %+v", s.f)
+	}
+	if _, err := os.Stat(s.f.path); err != nil {
+		t.Fatalf("the new cache file: %v", err)
+	}
+	buf := make([]byte, 5000)
+	for i, want := range []bool{false, false, true} {
+		n, ok := c.read(key(i), buf, 0)
+		if ok != want || ok && (n != 5000 || !bytes.Equal(buf, chunk(i))) {
+			t.Errorf("chunk %d: ok %v (want %v), %d bytes", i, ok, want, n)
+		}
+	}
+	if used := s.Used(); used != s.roundUp(5000) {
+		t.Errorf("used %d after the new file's one chunk, want %d", used, s.roundUp(5000))
+	}
+	c.store(key(0), chunk(0))
+	if n, ok := c.read(key(0), buf, 0); !ok || n != 5000 || !bytes.Equal(buf, chunk(0)) {
+		t.Errorf("chunk 0 stored again: ok %v, %d bytes", ok, n)
+	}
+	c.release()
+	s.close()
+}
+
+// heldDeleted reports whether this process holds path open though it was
+// deleted, as /proc/self/fd shows it.
+func heldDeleted(t *testing.T, path string) bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path+" (deleted)" {
+			return true
+		}
+	}
+	return false
+}

@@ -146,6 +146,16 @@ func (c *cacheFile) unlink() {
 	c.path = ""
 }
 
+// unlinked reports whether the named file has lost its last name (a
+// file made without one never reports it).
+func (c *cacheFile) unlinked() bool {
+	if c.path == "" {
+		return false
+	}
+	var st unix.Stat_t
+	return unix.Fstat(int(c.f.Fd()), &st) == nil && st.Nlink == 0
+}
+
 // close unlinks and closes the file.
 func (c *cacheFile) close() {
 	c.unlink()

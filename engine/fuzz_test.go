@@ -18,13 +18,15 @@ import (
 //
 //	go test -run='^$' -fuzz='^FuzzParseExecLine$' -fuzztime=20s ./engine/
 
-// FuzzParseExecLine: the exec.log parser never panics; an entry it
-// accepts re-encodes (with encoding/json) to a line that parses back to the
+// FuzzParseExecLine: the exec.log parser never panics; it accepts no line
+// with a known key twice; an entry it accepts re-encodes (with encoding/json) to a line that parses back to the
 // same entry, and agrees with encoding/json's reading of the line.
 func FuzzParseExecLine(f *testing.F) {
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00.123Z","s":"stdout","d":"hi\n","id":7}`))
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64"}`))
 	f.Add([]byte("{\"t\":\"2026-05-01T12:00:00+02:00\",\"s\":\"system\",\"d\":\"a\xffb\\u00e9\\ud83d\\ude00\"}"))
+	f.Add([]byte(`{"t":"bad","t":"2026-05-01T10:00:00Z","s":"stdout","d":"x"}`))
+	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stdout","d":"x","\u0069d":1,"id":2}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var p jsonParser
 		in := append([]byte(nil), line...)
@@ -70,6 +72,9 @@ func FuzzParseExecLine(f *testing.F) {
 		// encoding/json's reading of the same line.
 		if !json.Valid(line) {
 			t.Fatalf("accepted a line encoding/json calls invalid: %q", line)
+		}
+		if duplicateKnownKey(line) {
+			t.Fatalf("accepted a line with a known key twice: %q", line)
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(line, &obj); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,7 +43,12 @@ type Home struct {
 	sandboxes map[string]*Sandbox
 	live      map[*Sandbox]struct{} // sandboxes holding state
 	dirSeen   map[string]time.Time  // when StatSandbox saw each sandbox exist
+	skipSaid  map[string]string     // the sandboxes List skipped, and why, as logged
 }
+
+// maxSkipSaid bounds the skipped names a Home remembers having logged; past
+// it, further skips are not logged.
+const maxSkipSaid = 1024
 
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
 // exist yet.
@@ -63,7 +69,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
-		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
 		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
@@ -171,12 +177,33 @@ func (h *Home) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && h.isDir(filepath.Join(h.root, e.Name(), "logs")) { // e.IsDir: no symbolic link
+		switch {
+		case e.IsDir() && h.isDir(filepath.Join(h.root, e.Name(), "logs")): // e.IsDir: no symbolic link
 			names = append(names, e.Name())
+		case e.Type()&fs.ModeSymlink != 0:
+			h.saySkipped(e.Name(), "a symbolic link, which is not followed")
+		case e.IsDir():
+			h.saySkipped(e.Name(), "no logs directory (or a symbolic link to one)")
 		}
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// saySkipped logs, at info level and once per name and reason, that List
+// leaves the entry name of the sandboxes directory out.
+func (h *Home) saySkipped(name, why string) {
+	h.mu.Lock()
+	said, ok := h.skipSaid[name]
+	if said != why && (ok || len(h.skipSaid) < maxSkipSaid) {
+		h.skipSaid[name] = why
+	} else {
+		why = ""
+	}
+	h.mu.Unlock()
+	if why != "" {
+		slog.Info("sandbox skipped", "sandbox", name, "why", why, "dir", filepath.Join(h.root, name))
+	}
 }
 
 // StatSandbox reports whether sandbox name exists and has a

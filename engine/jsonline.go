@@ -120,7 +120,35 @@ func hasAt(b []byte, i int, s string) bool {
 	return len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
 }
 
-// parseAny parses any JSON object line.
+// The keys parseAny knows, one bit each in its set of keys seen.
+const (
+	keyT = 1 << iota
+	keyS
+	keyD
+	keyE
+	keyID
+)
+
+// knownKey returns the bit of key, or 0 for a key parseAny ignores.
+func knownKey(key []byte) uint8 {
+	switch string(key) {
+	case "t":
+		return keyT
+	case "s":
+		return keyS
+	case "d":
+		return keyD
+	case "e":
+		return keyE
+	case "id":
+		return keyID
+	}
+	return 0
+}
+
+// parseAny parses any JSON object line. A known key that comes twice makes
+// the line invalid, whatever its values, as microsandbox's own reader
+// (serde's derived Deserialize) rejects a duplicate field.
 func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
@@ -129,6 +157,7 @@ func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
 	i = skipWS(line, i+1)
 	var tRaw, sRaw, eRaw []byte
 	var haveT, haveS, b64, ok bool
+	var seen uint8
 	if i < len(line) && line[i] == '}' {
 		return false
 	}
@@ -142,6 +171,11 @@ func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
 			return false
 		}
 		j = skipWS(line, j+1)
+		bit := knownKey(key)
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
 		switch string(key) {
 		case "t":
 			tRaw, j, ok = rawString(line, j)

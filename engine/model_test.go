@@ -116,11 +116,12 @@ func (m *model) readExec(t testing.TB, path string, last bool) {
 	}
 }
 
-// modelExecLine parses an exec.log line with encoding/json.
+// modelExecLine parses an exec.log line with encoding/json. A line with
+// a known key twice is invalid, as for serde's derived Deserialize.
 func modelExecLine(line []byte) (mEntry, bool) {
 	var e mEntry
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(line, &obj) != nil || obj == nil {
+	if json.Unmarshal(line, &obj) != nil || obj == nil || duplicateKnownKey(line) {
 		return e, false
 	}
 	var ts, src, d, enc string
@@ -155,6 +156,37 @@ func modelExecLine(line []byte) (mEntry, bool) {
 		}
 	}
 	return e, true
+}
+
+// duplicateKnownKey reports whether the JSON object line has one of the
+// keys t, s, d, e and id (after unescaping) more than once at its top
+// level, read with encoding/json's tokenizer. A line that is not an
+// object reports false.
+func duplicateKnownKey(line []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "t", "s", "d", "e", "id":
+			if seen[key] {
+				return true
+			}
+			seen[key] = true
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 var uptimeRE = regexp.MustCompile(`^\[ *([0-9]+)\.([0-9]+)\]`)

@@ -108,6 +108,20 @@ func TestParseExecLine(t *testing.T) {
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":01}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":tru}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, bad},
+		// A known key twice, whatever the values (serde rejects a duplicate field).
+		{`{"t":"bad","t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":1,"t":` + T + `,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":1,"s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","s":"stdout","d":"x"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","d":"y"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","e":"b64","e":"utf8"}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":-1,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":5,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","id":null,"id":5}`, bad},
+		{`{"t":` + T + `,"s":"stdout","d":"x","\u0069d":5,"id":5}`, bad},                // "\u0069d" is "id"
+		{`{"t":` + T + `,"s":"stdout","d":"x","u":1,"u":2}`, ok(SourceStdout, "x", -1)}, // unknown keys may repeat
+		{`{"t":` + T + `,"s":"stdout","d":"x","u":{"t":1,"t":2}}`, ok(SourceStdout, "x", -1)},
 	} {
 		var p jsonParser
 		got, gotOK := p.parse([]byte(tc.line))
@@ -249,7 +263,7 @@ func TestParseTextLine(t *testing.T) {
 }
 
 // TestBadInputSkippedAndCounted: malformed JSON, unknown sources, bad
-// times and empty lines are skipped and counted, and never stop the reader.
+// times, a known key twice and empty lines are skipped and counted, and never stop the reader.
 func TestBadInputSkippedAndCounted(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(
@@ -261,6 +275,7 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 		"\n",
 		jl(2, "stdout", "two\n"),
 		`{"t":"`+tsAt(3)+`","s":"stdout","d":"x"} trailing`+"\n",
+		`{"t":"bad","t":"`+tsAt(3)+`","s":"stdout","d":"duplicate key"}`+"\n",
 		jl(4, "stderr", "three\n"),
 	)
 	d.runtime(rl(5, "rt"), "", "")
@@ -271,7 +286,7 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 	if got := string(snap(t, sb, ViewStderr)); got != "three\n" {
 		t.Errorf("stderr = %q", got)
 	}
-	want := Counts{Malformed: 4, Empty: 4}
+	want := Counts{Malformed: 5, Empty: 4}
 	for _, nv := range allViews {
 		st, err := sb.Stat(nv.v)
 		if err != nil {
@@ -282,8 +297,8 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 		}
 	}
 	st, _ := sb.Stat(ViewStdout)
-	if st.Skipped.Malformed != 4 {
-		t.Errorf("Stat(stdout).Skipped = %+v, want 4 malformed", st.Skipped)
+	if st.Skipped.Malformed != 5 {
+		t.Errorf("Stat(stdout).Skipped = %+v, want 5 malformed", st.Skipped)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -78,6 +79,9 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,
+		// go-fuse's own lines (a failed splice falls back to a copy,
+		// once per 1 MiB read) are debug detail, not an operator's.
+		Logger: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
 	}
 	if o.AllowOther {
 		// The kernel checks every access against the owners and modes

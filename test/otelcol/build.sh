@@ -5,7 +5,8 @@
 # The binary is cached at ${XDG_CACHE_HOME:-$HOME/.cache}/msb-logfs/otelcol-<hash>/otelcol,
 # <hash> being the manifest's SHA-256 (its first 16 hex digits), so a
 # changed manifest builds a new one. The ship tests find it at the same
-# path, or at $MSB_LOGFS_OTELCOL.
+# path, or at $MSB_LOGFS_OTELCOL. With --cached it builds nothing and
+# fails when the binary is not there yet.
 #
 # `go mod tidy` of the generated sources fails on a test dependency of a
 # contrib module that the module proxy refuses; `go mod tidy -e` skips it
@@ -18,6 +19,9 @@ bin="$cache/otelcol"
 if [[ -x "$bin" ]]; then
 	echo "$bin"
 	exit 0
+fi
+if [[ "${1:-}" == --cached ]]; then
+	exit 1
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

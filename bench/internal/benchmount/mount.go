@@ -7,12 +7,12 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/microsandbox/msb-logfs/internal/mountinfo"
+	"github.com/moby/sys/mountinfo"
 )
 
 // Mount is a running mount process: `msb-logfs mount` or the loopback.
@@ -174,8 +174,8 @@ func ExitCode(err error) int {
 
 // isMounted reports whether dir is a mountpoint in the mount table.
 func isMounted(dir string) bool {
-	_, err := mountinfo.Find(dir, nil)
-	return err == nil
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
+	return err == nil && len(mounts) > 0
 }
 
 // unmountLeftover unmounts dir if it is still mounted, lazily if need be.
@@ -194,15 +194,15 @@ func unmountLeftover(dir string) {
 // killed benchmark would leave behind), detaching those that are busy, and
 // reports whether any is still there.
 func UnmountUnder(dir string) (left bool) {
-	mounts, err := mountinfo.Read()
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Clean(dir)))
 	if err != nil {
 		log.Printf("could not read the mount table: %v", err)
 		return true
 	}
 	var under []string
 	for _, m := range mounts {
-		if strings.HasPrefix(m.Point, dir+"/") {
-			under = append(under, m.Point)
+		if m.Mountpoint != filepath.Clean(dir) {
+			under = append(under, m.Mountpoint)
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(under)))
