@@ -1,11 +1,15 @@
 // Package cursorfs holds the files of the msb-logfs filesystem and the
 // state of their open handles, over the views of package engine, without
 // any FUSE import, so that it can be tested without a mount. It is the one
-// owner of per-file behaviour: FS.Lookup resolves a name of a sandbox
-// directory to a Node; a Node has Stat (what stat by name shows) and Open,
-// which returns a Handle (Read, Write, Stat for fstat, Close, and the open
-// flags the kernel needs). Each Kind of file is one entry of the kinds
-// table (kinds.go); the FUSE adapter never switches on it.
+// owner of per-file and per-directory behaviour. A Dir (the root, a
+// sandbox's directory, its sessions directory, a session's directory) has
+// List, Lookup and Stat; Lookup finds a Dir or a Node; a Node has Stat
+// (what stat by name shows) and Open, which returns a Handle (Read, Write,
+// Stat for fstat, Close, and the open flags the kernel needs). Each kind
+// of directory is one entry of the dirKinds table (dirkinds.go), each Kind
+// of file one entry of the kinds table (kinds.go); the FUSE adapter never
+// switches on them. Inode numbers, directory times and the errno of every
+// error (errors.go) are decided here too.
 //
 // The handles:
 //
@@ -23,15 +27,14 @@
 //   - Bytes: content read whole at open (cursor, boot-error.json).
 //
 // FS ties them to one home, decides owners and modes (owners.go), and owns
-// the shutdown channel that ends every blocked read at unmount. Files
-// describes the names a sandbox directory shows, and which are listed.
+// the shutdown channel that ends every blocked read at unmount. Files and
+// SessionFiles describe the names a sandbox and a session directory show,
+// and which are listed.
 package cursorfs
 
 import (
-	"errors"
-	"io"
 	"sync"
-	"syscall"
+	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
@@ -41,17 +44,26 @@ import (
 type FS struct {
 	home     *engine.Home
 	owners   owners
+	listAll  bool
 	recent   *recentSessions
+	listings *listings
 	shutdown chan struct{}
 	once     sync.Once
 }
 
 // New returns the handle state of a filesystem over home.
 func New(home *engine.Home) *FS {
-	f := &FS{home: home, recent: newRecentSessions(), shutdown: make(chan struct{})}
+	f := &FS{home: home, recent: newRecentSessions(), listings: newListings(time.Now), shutdown: make(chan struct{})}
 	f.owners = newOwners(f)
 	return f
 }
+
+// SetListAll makes the sandbox and session directories list the follow
+// and live files and seek too (on), or only the files that never block a
+// reader (off, the default): tools that walk the tree (grep -r, tar,
+// rsync, find) must never open a file whose reads block. Call it before
+// serving.
+func (f *FS) SetListAll(on bool) { f.listAll = on }
 
 // Home returns the home the filesystem shows.
 func (f *FS) Home() *engine.Home { return f.home }
@@ -72,22 +84,4 @@ func (f *FS) shutDown() bool {
 	default:
 		return false
 	}
-}
-
-// Errno maps an error of a handle to the errno a read or write returns:
-// nil and io.EOF are 0, a syscall.Errno is itself, an invalid cursor or time
-// is EINVAL, a missing sandbox or session ENOENT, anything else EIO.
-func Errno(err error) syscall.Errno {
-	var errno syscall.Errno
-	switch {
-	case err == nil, errors.Is(err, io.EOF):
-		return 0
-	case errors.As(err, &errno):
-		return errno
-	case errors.Is(err, engine.ErrInvalidCursor), errors.Is(err, ErrBadPosition):
-		return syscall.EINVAL
-	case errors.Is(err, engine.ErrNoSandbox), errors.Is(err, engine.ErrNoSession):
-		return syscall.ENOENT
-	}
-	return syscall.EIO
 }

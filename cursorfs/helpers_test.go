@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,4 +152,47 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// walk resolves path from the root one name at a time, as the kernel
+// does, without stat-ing the directories on the way.
+func walk(f *FS, path ...string) (Child, error) {
+	var c Child = f.Root()
+	for _, name := range path {
+		d, ok := c.(*Dir)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", name, syscall.ENOTDIR)
+		}
+		var err error
+		if c, err = d.Lookup(name); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// nodeAt resolves the file at path.
+func nodeAt(f *FS, path ...string) (*Node, error) {
+	c, err := walk(f, path...)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := c.(*Node)
+	if !ok {
+		return nil, fmt.Errorf("%v: %w", path, syscall.EISDIR)
+	}
+	return n, nil
+}
+
+// dirAt resolves the directory at path.
+func dirAt(f *FS, path ...string) (*Dir, error) {
+	c, err := walk(f, path...)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := c.(*Dir)
+	if !ok {
+		return nil, fmt.Errorf("%v: %w", path, syscall.ENOTDIR)
+	}
+	return d, nil
 }

@@ -60,47 +60,6 @@ const (
 	NonSeekable
 )
 
-// Entry is a name a sandbox or session directory lists.
-type Entry struct {
-	Name  string
-	Index int // in Files or SessionFiles: stable, inode numbers derive from it
-	// Dir is set for the sessions directory (Index is then -1).
-	Dir bool
-}
-
-// Lookup resolves name in sandbox's directory, listed or not. It fails
-// with ENOENT for a name that no sandbox directory holds; whether the
-// sandbox and the file exist now is for Stat to say.
-func (f *FS) Lookup(sandbox, name string) (*Node, error) {
-	i := LookupFile(name)
-	if i < 0 {
-		return nil, fmt.Errorf("%s/%s: %w", sandbox, name, syscall.ENOENT)
-	}
-	return &Node{fs: f, sandbox: sandbox, index: i}, nil
-}
-
-// List returns the names sandbox's directory lists now: with all, also
-// the files found by name only. boot-error.json is there only when the
-// sandbox has one; the sessions directory comes last. No log file is
-// opened.
-func (f *FS) List(sandbox string, all bool) ([]Entry, error) {
-	bootError, err := f.home.StatSandbox(sandbox)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", sandbox, err)
-	}
-	var ents []Entry
-	for i, file := range Files {
-		if (!file.Listed && !all) || (file.Kind == KindBootError && !bootError) {
-			continue
-		}
-		ents = append(ents, Entry{Name: file.Name, Index: i})
-	}
-	return append(ents, Entry{Name: SessionsDir, Index: -1, Dir: true}), nil
-}
-
-// Sandboxes returns the names of the sandboxes that exist now.
-func (f *FS) Sandboxes() ([]string, error) { return f.home.List() }
-
 // file returns the node's entry of Files or SessionFiles.
 func (n *Node) file() File {
 	if n.session != nil {
@@ -129,9 +88,13 @@ func (n *Node) Path() string {
 	return n.Name()
 }
 
-// Index returns the file's index in Files, or in SessionFiles for a
-// session's file.
-func (n *Node) Index() int { return n.index }
+// Ino returns the file's inode number.
+func (n *Node) Ino() uint64 {
+	if n.session != nil {
+		return inoOf(fileTag+1, n.sandbox, *n.session, n.Name())
+	}
+	return inoOf(fileTag, n.sandbox, 0, n.Name())
+}
 
 // Sandbox returns the name of the file's sandbox.
 func (n *Node) Sandbox() string { return n.sandbox }

@@ -72,3 +72,19 @@ func (f *FS) filePerm(sandbox string, i int) (Perm, error) {
 	}
 	return f.owners.perms.File(sandbox, i)
 }
+
+// sessionsPerm returns the owner and mode of sandbox's sessions directory
+// and of its session directories. They are made of the exec chain's
+// content, as the session files are: a class of users that may read
+// stdout may list and enter them, and no other.
+func (f *FS) sessionsPerm(sandbox string) (Perm, error) {
+	if !f.owners.allowOther {
+		return f.owners.mounter(dirMode), nil
+	}
+	p, err := f.filePerm(sandbox, stdoutIndex)
+	if err != nil {
+		return Perm{}, err
+	}
+	p.Mode = p.Mode&0o444 | (p.Mode&0o444)>>2
+	return p, nil
+}

@@ -3,18 +3,12 @@ package cursorfs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
-
-// ErrBadPosition is wrapped by the error of a seek write that names no
-// position: an empty line, several lines, or text that is neither a cursor,
-// "start", "end" nor an RFC 3339 time.
-var ErrBadPosition = errors.New("not a position (a cursor, start, end or an RFC 3339 time)")
 
 // maxPositionLine bounds a line written to seek.
 const maxPositionLine = 4096

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"syscall"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
@@ -98,29 +97,4 @@ func (f *FS) session(sandbox string, id uint64, get func(*engine.Sandbox, uint64
 	}
 	f.recent.saw(sandbox, si)
 	return si, nil
-}
-
-// LookupSession resolves name in the directory of session id of sandbox,
-// listed or not. Like Lookup, it fails with ENOENT only for a name that no
-// session directory holds; whether the session exists is for Session and
-// Stat to say.
-func (f *FS) LookupSession(sandbox string, id uint64, name string) (*Node, error) {
-	for i, file := range SessionFiles {
-		if file.Name == name {
-			return &Node{fs: f, sandbox: sandbox, index: i, session: &id}, nil
-		}
-	}
-	return nil, fmt.Errorf("%s/%s/%d/%s: %w", sandbox, SessionsDir, id, name, syscall.ENOENT)
-}
-
-// ListSession returns the names a session directory lists: with all, also
-// the files found by name only.
-func ListSession(all bool) []Entry {
-	var ents []Entry
-	for i, file := range SessionFiles {
-		if file.Listed || all {
-			ents = append(ents, Entry{Name: file.Name, Index: i})
-		}
-	}
-	return ents
 }

@@ -77,18 +77,20 @@ func TestAppendSessionJSON(t *testing.T) {
 // fs.ErrNotExist that maps to ENOENT; its info is ENOENT too.
 func TestSessionLookup(t *testing.T) {
 	b := newBox(t, "box", 3, 0)
-	ents, err := b.fs.List("box", false)
+	box, err := dirAt(b.fs, "box")
+	must(t, err)
+	ents, err := box.List()
 	must(t, err)
 	if last := ents[len(ents)-1]; last.Name != SessionsDir || !last.Dir {
 		t.Errorf("last entry %+v, want the sessions directory", last)
 	}
 	for _, f := range SessionFiles {
-		if _, err := b.fs.LookupSession("box", 1, f.Name); err != nil {
+		if _, err := nodeAt(b.fs, "box", "sessions", "1", f.Name); err != nil {
 			t.Errorf("%s: %v", f.Name, err)
 		}
 	}
 	for _, name := range []string{"system", "seek", "cursor", "", "info.follow"} {
-		if _, err := b.fs.LookupSession("box", 1, name); Errno(err) != syscall.ENOENT {
+		if _, err := nodeAt(b.fs, "box", "sessions", "1", name); Errno(err) != syscall.ENOENT {
 			t.Errorf("%q: %v, want ENOENT", name, err)
 		}
 	}
@@ -102,13 +104,31 @@ func TestSessionLookup(t *testing.T) {
 	if _, err := b.fs.Session("nope", 1); Errno(err) != syscall.ENOENT {
 		t.Errorf("absent sandbox: %v", err)
 	}
-	n, err := b.fs.LookupSession("box", 9, "info")
+	n, err := nodeAt(b.fs, "box", "sessions", "9", "info")
 	must(t, err)
 	if _, err := n.Stat(); Errno(err) != syscall.ENOENT {
 		t.Errorf("info of an absent session: %v, want ENOENT", err)
 	}
-	if ListSession(true)[len(SessionFiles)-1].Name != "output.live" || len(ListSession(false)) != 6 {
-		t.Errorf("ListSession: %v / %v", ListSession(false), ListSession(true))
+	session, err := dirAt(b.fs, "box", "sessions", "1")
+	must(t, err)
+	listed, err := session.List()
+	must(t, err)
+	b.fs.SetListAll(true)
+	all, err := session.List()
+	must(t, err)
+	if all[len(SessionFiles)-1].Name != "output.live" || len(listed) != 6 || len(all) != len(SessionFiles) {
+		t.Errorf("session lists %v, with ListAll %v", listed, all)
+	}
+	if _, err := session.Stat(); err != nil {
+		t.Errorf("stat of session 1: %v", err)
+	}
+	absent, err := dirAt(b.fs, "box", "sessions", "9")
+	must(t, err)
+	if _, err := absent.Stat(); Errno(err) != syscall.ENOENT {
+		t.Errorf("stat of an absent session: %v, want ENOENT", err)
+	}
+	if _, err := absent.List(); Errno(err) != syscall.ENOENT {
+		t.Errorf("list of an absent session: %v, want ENOENT", err)
 	}
 }
 
@@ -121,7 +141,7 @@ func TestSessionInfoFile(t *testing.T) {
 	must(t, b.w.Exec(msbwriter.Chunk{Time: t1, Source: msbwriter.SourceStdout, Data: []byte("ab"), ID: 3, HasID: true}))
 	must(t, b.w.Exec(msbwriter.Chunk{Time: t2, Source: "output", Data: []byte("cde\n"), ID: 3, HasID: true}))
 	must(t, b.w.Exec(msbwriter.Chunk{Time: t2, Source: msbwriter.SourceStdout, Data: []byte("other\n"), ID: 4, HasID: true}))
-	n, err := b.fs.LookupSession("box", 3, "info")
+	n, err := nodeAt(b.fs, "box", "sessions", "3", "info")
 	must(t, err)
 	a, err := n.Stat()
 	must(t, err)
@@ -171,7 +191,7 @@ func TestSessionGone(t *testing.T) {
 		t.Fatalf("gone session 1: %+v, %v; want it as seen, %+v, with its cursor", si, err, seen[0])
 	}
 	for _, name := range []string{"stdout", "merged", "merged.jsonl"} {
-		n, err := b.fs.LookupSession("box", 1, name)
+		n, err := nodeAt(b.fs, "box", "sessions", "1", name)
 		must(t, err)
 		a, err := n.Stat()
 		must(t, err)
@@ -182,7 +202,7 @@ func TestSessionGone(t *testing.T) {
 		}
 		must(t, h.Close())
 	}
-	n, err := b.fs.LookupSession("box", 1, "info")
+	n, err := nodeAt(b.fs, "box", "sessions", "1", "info")
 	must(t, err)
 	if a, err := n.Stat(); err != nil || a.Size != int64(len(AppendSessionJSON(nil, si))) {
 		t.Errorf("info of the gone session: %+v, %v", a, err)
@@ -226,13 +246,15 @@ func TestRecentSessionsBound(t *testing.T) {
 // TestSessionFilePerm: with AllowOther, a session's files have the owner
 // and mode of the sandbox's stdout (the exec chain's): a 0600 exec.log
 // makes them 0400, while runtime.log, which they are not made of, does
-// not count; without AllowOther they are 0444, never writable.
+// not count; without AllowOther they are 0444, never writable. The
+// sessions directory and the session directories, made of the same
+// content, may be listed and entered by the same users.
 func TestSessionFilePerm(t *testing.T) {
 	b := newBox(t, "box", 3, 0)
 	logs := filepath.Join(b.dir, "sandboxes", "box", "logs")
 	must(t, os.Chmod(filepath.Join(logs, "runtime.log"), 0o600))
 	for _, f := range SessionFiles {
-		n, err := b.fs.LookupSession("box", 1, f.Name)
+		n, err := nodeAt(b.fs, "box", "sessions", "1", f.Name)
 		must(t, err)
 		if p, err := n.Perm(); err != nil || p.Mode != fileMode {
 			t.Errorf("%s without AllowOther: %+v %v, want mode %o", f.Name, p, err, fileMode)
@@ -241,7 +263,7 @@ func TestSessionFilePerm(t *testing.T) {
 	b.fs.SetAllowOther(true)
 	must(t, os.Chmod(b.dir, 0o755)) // t.TempDir's are 0700: let others reach the logs
 	must(t, os.Chmod(filepath.Dir(b.dir), 0o755))
-	merged, err := b.fs.Lookup("box", "merged")
+	merged, err := nodeAt(b.fs, "box", "merged")
 	must(t, err)
 	for _, c := range []struct {
 		mode os.FileMode
@@ -250,15 +272,23 @@ func TestSessionFilePerm(t *testing.T) {
 		mode, want := c.mode, c.want
 		must(t, os.Chmod(filepath.Join(logs, "exec.log"), mode))
 		b.fs.owners.perms = NewPerms(b.home) // nothing held from before
-		stdout, err := b.fs.Lookup("box", "stdout")
+		stdout, err := nodeAt(b.fs, "box", "stdout")
 		must(t, err)
 		sp, err := stdout.Perm()
 		must(t, err)
 		for _, f := range SessionFiles {
-			n, err := b.fs.LookupSession("box", 1, f.Name)
+			n, err := nodeAt(b.fs, "box", "sessions", "1", f.Name)
 			must(t, err)
 			if p, err := n.Perm(); err != nil || p != sp || p.Mode != want {
 				t.Errorf("exec.log %o: %s: %+v %v, want stdout's %+v, mode %o", mode, f.Name, p, err, sp, want)
+			}
+		}
+		for _, path := range [][]string{{"box", "sessions"}, {"box", "sessions", "1"}} {
+			d, err := dirAt(b.fs, path...)
+			must(t, err)
+			a, err := d.Stat()
+			if dirWant := want | want>>2; err != nil || a.Perm.UID != sp.UID || a.Perm.Mode != dirWant {
+				t.Errorf("exec.log %o: %v: %+v %v, want stdout's owner, mode %o", mode, path, a.Perm, err, dirWant)
 			}
 		}
 		if p, err := merged.Perm(); err != nil || p.Mode != 0o400 { // the 0600 runtime.log counts there

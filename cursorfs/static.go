@@ -1,7 +1,6 @@
 package cursorfs
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
-
-var errNegativeOffset = errors.New("negative offset")
 
 // CursorSize is the length of the cursor file: an encoded cursor and "\n".
 var CursorSize = int64(engine.CursorLen + 1)

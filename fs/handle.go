@@ -29,7 +29,7 @@ var (
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.h.Read(ctx, dest, off, h.node.st.rec.nonblock(ctx))
 	if err != nil {
-		return nil, errnoOf(err)
+		return nil, translateError(err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }
@@ -38,7 +38,7 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n, err := h.h.Write(data)
 	if err != nil {
-		return 0, errnoOf(err)
+		return 0, translateError(err)
 	}
 	return uint32(n), 0
 }
@@ -46,5 +46,5 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 // Release forgets the handle and closes it, ending its blocked reads.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	h.node.forget(h)
-	return errnoOf(h.h.Close())
+	return translateError(h.h.Close())
 }
