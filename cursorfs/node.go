@@ -46,6 +46,28 @@ type Handle interface {
 	Close() error
 }
 
+// The handles, and the kinds and directory kinds of the tables.
+var (
+	_ Handle = (*Snapshot)(nil)
+	_ Handle = (*Bytes)(nil)
+	_ Handle = (*Follow)(nil)
+	_ Handle = (*Live)(nil)
+	_ Handle = (*Seek)(nil)
+
+	_ kind = snapshotKind{}
+	_ kind = followKind{}
+	_ kind = liveKind{}
+	_ kind = seekKind{}
+	_ kind = cursorKind{}
+	_ kind = bootErrorKind{}
+	_ kind = infoKind{}
+
+	_ dirBehaviour = rootDir{}
+	_ dirBehaviour = sandboxDir{}
+	_ dirBehaviour = sessionsDir{}
+	_ dirBehaviour = sessionDir{}
+)
+
 // OpenFlags tell the kernel how to treat an open file.
 type OpenFlags uint8
 
