@@ -34,7 +34,7 @@ func conformanceEnv(t *testing.T, session bool) cursorfstest.Env {
 	home, w := cursorfstest.NewHome(t, 200)
 	dir := []string{cursorfstest.Box}
 	if session {
-		dir = append(dir, SessionsDir, strconv.Itoa(cursorfstest.SessionID))
+		dir = append(dir, sessionsName, strconv.Itoa(cursorfstest.SessionID))
 	}
 	return cursorfstest.Env{Target: target{fs: newFS(t, home), dir: dir}, W: w, Session: session}
 }

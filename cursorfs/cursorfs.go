@@ -13,22 +13,22 @@
 //
 // The handles:
 //
-//   - Snapshot: a view fixed at its open; reads at any offset give the same
+//   - snapshotHandle: a view fixed at its open; reads at any offset give the same
 //     bytes and its size and times never change.
-//   - Follow: the view as of the open, then every entry appended after it.
+//   - followHandle: the view as of the open, then every entry appended after it.
 //     A read below the handle's current length returns at once; at the end
 //     it takes in what was appended, and if there is still nothing it fails
 //     with EAGAIN (non-blocking) or blocks until the sandbox changes, the
 //     request is interrupted (EINTR) or the filesystem shuts down (EOF).
-//   - Live: a follow handle whose read at the end returns end of file at
+//   - liveHandle: a follow handle whose read at the end returns end of file at
 //     once, and whose size grows as it takes in appended entries.
-//   - Seek: a server-side position in merged.jsonl that each written line
+//   - seekHandle: a server-side position in merged.jsonl that each written line
 //     (a cursor, "start", "end" or an RFC 3339 time) moves.
-//   - Bytes: content read whole at open (cursor, boot-error.json).
+//   - bytesHandle: content read whole at open (cursor, boot-error.json).
 //
 // FS ties them to one home, decides owners and modes (owners.go), and owns
 // the shutdown channel that ends every blocked read at unmount. Files and
-// SessionFiles describe the names a sandbox and a session directory show,
+// sessionFiles describe the names a sandbox and a session directory show,
 // and which are listed.
 package cursorfs
 
@@ -65,16 +65,10 @@ func New(home *engine.Home) *FS {
 // serving.
 func (f *FS) SetListAll(on bool) { f.listAll = on }
 
-// Home returns the home the filesystem shows.
-func (f *FS) Home() *engine.Home { return f.home }
-
 // Shutdown wakes every blocked follow reader with end-of-file; later reads
 // at the end of a follow handle return end-of-file at once. It is the first
 // step of an unmount: without blocked readers the kernel lets it proceed.
 func (f *FS) Shutdown() { f.once.Do(func() { close(f.shutdown) }) }
-
-// Done returns a channel closed by Shutdown.
-func (f *FS) Done() <-chan struct{} { return f.shutdown }
 
 // shutDown reports whether Shutdown was called.
 func (f *FS) shutDown() bool {

@@ -109,7 +109,7 @@ func (d *Dir) String() string {
 	case dirSandbox:
 		return "/" + d.sandbox
 	case dirSessions:
-		return "/" + d.sandbox + "/" + SessionsDir
+		return "/" + d.sandbox + "/" + sessionsName
 	}
-	return fmt.Sprintf("/%s/%s/%d", d.sandbox, SessionsDir, d.session)
+	return fmt.Sprintf("/%s/%s/%d", d.sandbox, sessionsName, d.session)
 }

@@ -13,7 +13,7 @@ const (
 	dirRoot     dirKind = iota // the sandboxes
 	dirSandbox                 // the files of Files and the sessions directory
 	dirSessions                // one directory per session id
-	dirSession                 // the files of SessionFiles
+	dirSession                 // the files of sessionFiles
 )
 
 // dirBehaviour is the behaviour of one kind of directory: what it lists,
@@ -61,7 +61,7 @@ func (rootDir) stat(d *Dir) (DirAttr, error) {
 	if err != nil {
 		return DirAttr{}, err
 	}
-	p, err := d.fs.RootPerm()
+	p, err := d.fs.rootPerm()
 	if err != nil {
 		return DirAttr{}, err
 	}
@@ -88,14 +88,14 @@ func (sandboxDir) list(d *Dir) ([]DirEntry, error) {
 		ents = append(ents, DirEntry{Name: file.Name, Ino: d.file(i).Ino()})
 	}
 	sessions := d.child(dirSessions, d.sandbox, 0)
-	return append(ents, DirEntry{Name: SessionsDir, Ino: sessions.Ino(), Dir: true}), nil
+	return append(ents, DirEntry{Name: sessionsName, Ino: sessions.Ino(), Dir: true}), nil
 }
 
 func (sandboxDir) lookup(d *Dir, name string) (Child, error) {
-	if name == SessionsDir {
+	if name == sessionsName {
 		return d.child(dirSessions, d.sandbox, 0), nil
 	}
-	i := LookupFile(name)
+	i := lookupFile(name)
 	if i < 0 {
 		return nil, syscall.ENOENT
 	}
@@ -107,7 +107,7 @@ func (sandboxDir) stat(d *Dir) (DirAttr, error) {
 	if err != nil {
 		return DirAttr{}, err
 	}
-	p, err := d.fs.SandboxPerm(d.sandbox)
+	p, err := d.fs.sandboxPerm(d.sandbox)
 	if err != nil {
 		return DirAttr{}, err
 	}
@@ -120,7 +120,7 @@ func (sandboxDir) stat(d *Dir) (DirAttr, error) {
 type sessionsDir struct{}
 
 func (sessionsDir) list(d *Dir) ([]DirEntry, error) {
-	list, err := d.fs.Sessions(d.sandbox)
+	list, err := d.fs.sessions(d.sandbox)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (sessionsDir) list(d *Dir) ([]DirEntry, error) {
 // lookup resolves a session id in canonical decimal; whether the sandbox
 // has that session is for the session directory's stat to say.
 func (sessionsDir) lookup(d *Dir, name string) (Child, error) {
-	id, ok := ParseSessionName(name)
+	id, ok := parseSessionName(name)
 	if !ok {
 		return nil, syscall.ENOENT
 	}
@@ -154,16 +154,16 @@ func (sessionsDir) stat(d *Dir) (DirAttr, error) {
 	return DirAttr{ModTime: mt, ChangeTime: d.fs.listings.start, Subdirs: len(ents), Perm: p, Valid: dirValid}, nil
 }
 
-// sessionDir lists the files of SessionFiles; its time is the session's
+// sessionDir lists the files of sessionFiles; its time is the session's
 // last entry's.
 type sessionDir struct{}
 
 func (sessionDir) list(d *Dir) ([]DirEntry, error) {
-	if _, err := d.fs.SessionSummary(d.sandbox, d.session); err != nil {
+	if _, err := d.fs.sessionSummary(d.sandbox, d.session); err != nil {
 		return nil, err
 	}
 	var ents []DirEntry
-	for i, file := range SessionFiles {
+	for i, file := range sessionFiles {
 		if file.Listed || d.fs.listAll {
 			ents = append(ents, DirEntry{Name: file.Name, Ino: d.sessionFile(i).Ino()})
 		}
@@ -172,7 +172,7 @@ func (sessionDir) list(d *Dir) ([]DirEntry, error) {
 }
 
 func (sessionDir) lookup(d *Dir, name string) (Child, error) {
-	for i, file := range SessionFiles {
+	for i, file := range sessionFiles {
 		if file.Name == name {
 			return d.sessionFile(i), nil
 		}
@@ -181,7 +181,7 @@ func (sessionDir) lookup(d *Dir, name string) (Child, error) {
 }
 
 func (sessionDir) stat(d *Dir) (DirAttr, error) {
-	si, err := d.fs.SessionSummary(d.sandbox, d.session)
+	si, err := d.fs.sessionSummary(d.sandbox, d.session)
 	if err != nil {
 		return DirAttr{}, err
 	}
@@ -189,7 +189,7 @@ func (sessionDir) stat(d *Dir) (DirAttr, error) {
 	if err != nil {
 		return DirAttr{}, err
 	}
-	return DirAttr{ModTime: GoTime(si.Last), ChangeTime: d.fs.listings.start, Perm: p, Valid: dirValid}, nil
+	return DirAttr{ModTime: goTime(si.Last), ChangeTime: d.fs.listings.start, Perm: p, Valid: dirValid}, nil
 }
 
 // child returns the directory of kind k for sandbox (and session).
@@ -202,7 +202,7 @@ func (d *Dir) file(i int) *Node {
 	return &Node{fs: d.fs, sandbox: d.sandbox, index: i}
 }
 
-// sessionFile returns the node of file i of SessionFiles in d's session.
+// sessionFile returns the node of file i of sessionFiles in d's session.
 func (d *Dir) sessionFile(i int) *Node {
 	id := d.session
 	return &Node{fs: d.fs, sandbox: d.sandbox, index: i, session: &id}

@@ -15,10 +15,10 @@ import (
 // at open, EBADF for a write to a read-only handle, EAGAIN and EINTR from
 // a follow read, and those of the disk.
 var (
-	// ErrBadPosition: a seek write that names no position (EINVAL): an
+	// errBadPosition: a seek write that names no position (EINVAL): an
 	// empty line, several lines, or text that is neither a cursor, "start",
 	// "end" nor an RFC 3339 time.
-	ErrBadPosition = errors.New("not a position (a cursor, start, end or an RFC 3339 time)")
+	errBadPosition = errors.New("not a position (a cursor, start, end or an RFC 3339 time)")
 	// errNegativeOffset: a read before the start of a file (EINVAL).
 	errNegativeOffset = errors.New("negative offset")
 )
@@ -34,7 +34,7 @@ func Errno(err error) syscall.Errno {
 		return 0
 	case errors.As(err, &errno):
 		return errno
-	case errors.Is(err, engine.ErrInvalidCursor), errors.Is(err, ErrBadPosition), errors.Is(err, errNegativeOffset):
+	case errors.Is(err, engine.ErrInvalidCursor), errors.Is(err, errBadPosition), errors.Is(err, errNegativeOffset):
 		return syscall.EINVAL
 	case errors.Is(err, engine.ErrNoSandbox), errors.Is(err, engine.ErrNoSession), errors.Is(err, iofs.ErrNotExist):
 		return syscall.ENOENT

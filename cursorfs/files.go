@@ -51,8 +51,8 @@ var Files = []File{
 	{Name: "system.live", Kind: KindLive, View: engine.ViewSystem},
 }
 
-// LookupFile returns the index in Files of name, or -1.
-func LookupFile(name string) int {
+// lookupFile returns the index in Files of name, or -1.
+func lookupFile(name string) int {
 	for i, f := range Files {
 		if f.Name == name {
 			return i

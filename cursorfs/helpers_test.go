@@ -97,7 +97,7 @@ func readAll(t *testing.T, r interface {
 
 // followUntil reads f from off until it holds want more bytes or the
 // deadline passes.
-func followUntil(t *testing.T, f *Follow, off int64, want int, d time.Duration) []byte {
+func followUntil(t *testing.T, f *followHandle, off int64, want int, d time.Duration) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -128,7 +128,7 @@ func engineBytes(t testing.TB, sb *engine.Sandbox, v engine.View) []byte {
 }
 
 // readSeek reads a seek handle until it returns 0.
-func readSeek(t testing.TB, s *Seek) []byte {
+func readSeek(t testing.TB, s *seekHandle) []byte {
 	t.Helper()
 	var out []byte
 	buf := make([]byte, 1000)

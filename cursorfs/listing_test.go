@@ -85,7 +85,7 @@ func TestInos(t *testing.T) {
 		for id := range uint64(2000) {
 			s := root.child(dirSession, sb, id)
 			add(s, fmt.Sprintf("%s/sessions/%d", sb, id))
-			for i, file := range SessionFiles {
+			for i, file := range sessionFiles {
 				add(s.sessionFile(i), fmt.Sprintf("%s/sessions/%d/%s", sb, id, file.Name))
 			}
 		}

@@ -17,7 +17,7 @@ import (
 type Node struct {
 	fs      *FS
 	sandbox string
-	index   int // in Files, or in SessionFiles for a session's file
+	index   int // in Files, or in sessionFiles for a session's file
 	session *uint64
 }
 
@@ -48,11 +48,11 @@ type Handle interface {
 
 // The handles, and the kinds and directory kinds of the tables.
 var (
-	_ Handle = (*Snapshot)(nil)
-	_ Handle = (*Bytes)(nil)
-	_ Handle = (*Follow)(nil)
-	_ Handle = (*Live)(nil)
-	_ Handle = (*Seek)(nil)
+	_ Handle = (*snapshotHandle)(nil)
+	_ Handle = (*bytesHandle)(nil)
+	_ Handle = (*followHandle)(nil)
+	_ Handle = (*liveHandle)(nil)
+	_ Handle = (*seekHandle)(nil)
 
 	_ kind = snapshotKind{}
 	_ kind = followKind{}
@@ -82,10 +82,10 @@ const (
 	NonSeekable
 )
 
-// file returns the node's entry of Files or SessionFiles.
+// file returns the node's entry of Files or sessionFiles.
 func (n *Node) file() File {
 	if n.session != nil {
-		return SessionFiles[n.index]
+		return sessionFiles[n.index]
 	}
 	return Files[n.index]
 }
@@ -94,7 +94,7 @@ func (n *Node) file() File {
 // file shows that session's part of its view.
 func (n *Node) view() engine.View {
 	if n.session != nil {
-		return SessionFiles[n.index].View.Session(*n.session)
+		return sessionFiles[n.index].View.Session(*n.session)
 	}
 	return Files[n.index].View
 }
@@ -102,10 +102,10 @@ func (n *Node) view() engine.View {
 // Name returns the file's name.
 func (n *Node) Name() string { return n.file().Name }
 
-// Path returns the file's path in the mount, below the sandbox's directory.
-func (n *Node) Path() string {
+// path returns the file's path in the mount, below the sandbox's directory.
+func (n *Node) path() string {
 	if n.session != nil {
-		return fmt.Sprintf("%s/%d/%s", SessionsDir, *n.session, n.Name())
+		return fmt.Sprintf("%s/%d/%s", sessionsName, *n.session, n.Name())
 	}
 	return n.Name()
 }
@@ -150,11 +150,11 @@ func (n *Node) Open(flags int) (Handle, error) {
 	k := kinds[n.file().Kind]
 	if flags&(syscall.O_TRUNC|syscall.O_CREAT) != 0 ||
 		(flags&syscall.O_ACCMODE != syscall.O_RDONLY && !k.writable()) {
-		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.Path(), syscall.EROFS)
+		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.path(), syscall.EROFS)
 	}
 	h, err := k.open(n)
 	if err != nil {
-		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.Path(), err)
+		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.path(), err)
 	}
 	return h, nil
 }
