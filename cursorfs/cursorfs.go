@@ -9,7 +9,9 @@
 // of directory is one entry of the dirKinds table (dirkinds.go), each Kind
 // of file one entry of the kinds table (kinds.go); the FUSE adapter never
 // switches on them. Inode numbers, directory times and the errno of every
-// error (errors.go) are decided here too.
+// error (errors.go) are decided here too, and which files the kernel may
+// cache: a snapshot's node pinned to one state is its own inode, whose
+// attributes and pages never change (state.go, docs/caching.md).
 //
 // The handles:
 //

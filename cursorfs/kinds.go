@@ -9,12 +9,14 @@ import (
 )
 
 // kind is the behaviour of one Kind of file: what stat by name shows,
-// what an open returns, and whether it may be opened for writing. Adding
-// a kind of file is adding a kind here and its names to Files.
+// what an open returns, whether it may be opened for writing, and whether
+// its bytes at one state never change (fixed: a snapshot's). Adding a
+// kind of file is adding a kind here and its names to Files.
 type kind interface {
 	stat(n *Node) (int64, time.Time, error)
 	open(n *Node) (Handle, error)
 	writable() bool
+	fixed() bool
 }
 
 var kinds = [...]kind{
@@ -58,6 +60,8 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 
 type snapshotKind struct{ readOnlyKind }
 
+func (snapshotKind) fixed() bool { return true }
+
 func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
 func (snapshotKind) open(n *Node) (Handle, error) {
 	h, err := openView(n, openSnapshot)
@@ -98,6 +102,7 @@ func (seekKind) open(n *Node) (Handle, error) {
 }
 
 func (seekKind) writable() bool { return true }
+func (seekKind) fixed() bool    { return false }
 
 type cursorKind struct{ readOnlyKind }
 
@@ -142,7 +147,9 @@ func (bootErrorKind) open(n *Node) (Handle, error) {
 	return b, nil
 }
 
-// readOnlyKind is a kind that is never opened for writing.
+// readOnlyKind is a kind that is never opened for writing, whose bytes
+// may change at any time.
 type readOnlyKind struct{}
 
 func (readOnlyKind) writable() bool { return false }
+func (readOnlyKind) fixed() bool    { return false }

@@ -19,6 +19,7 @@ type Node struct {
 	sandbox string
 	index   int // in Files, or in sessionFiles for a session's file
 	session *uint64
+	state   *Attr // the state a pinned node is (state.go), else nil
 }
 
 // Attr is what stat shows of a file: its size, modification time (also its
@@ -27,6 +28,12 @@ type Attr struct {
 	Size    int64
 	ModTime time.Time
 	Perm    Perm
+	// Fixed is set for a snapshot file, whose bytes at one state never
+	// change: Pin makes the node of that state.
+	Fixed bool
+	// Valid is how long the kernel may keep these attributes: a pinned
+	// node's never change.
+	Valid time.Duration
 }
 
 // Handle is an open file. Every kind of file implements it; the FUSE
@@ -80,6 +87,10 @@ const (
 	DirectIO OpenFlags = 1 << iota
 	Stream
 	NonSeekable
+	// KeepCache lets the kernel keep the file's pages across opens: the
+	// inode is one state of a snapshot (a pinned node), whose bytes never
+	// change.
+	KeepCache
 )
 
 // file returns the node's entry of Files or sessionFiles.
@@ -110,34 +121,51 @@ func (n *Node) path() string {
 	return n.Name()
 }
 
-// Ino returns the file's inode number.
+// Ino returns the file's inode number: a pinned node's is its state's.
 func (n *Node) Ino() uint64 {
+	tag, id, name := byte(fileTag), uint64(0), n.Name()
 	if n.session != nil {
-		return inoOf(fileTag+1, n.sandbox, *n.session, n.Name())
+		tag, id = tag+1, *n.session
 	}
-	return inoOf(fileTag, n.sandbox, 0, n.Name())
+	if n.state != nil {
+		tag, name = tag+2, string(n.state.appendKey([]byte(name)))
+	}
+	return inoOf(tag, n.sandbox, id, name)
 }
 
 // Sandbox returns the name of the file's sandbox.
 func (n *Node) Sandbox() string { return n.sandbox }
 
 // Stat returns what an open now would show: its size and time, and the
-// file's owner and mode.
+// file's owner and mode. A pinned node's are its state's.
 func (n *Node) Stat() (Attr, error) {
-	size, mt, err := kinds[n.file().Kind].stat(n)
+	if n.state != nil {
+		return *n.state, nil
+	}
+	k := kinds[n.file().Kind]
+	size, mt, err := k.stat(n)
 	if err != nil {
 		return Attr{}, err
 	}
-	p, err := n.Perm()
+	p, err := n.filePerm()
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Perm: p}, nil
+	return Attr{Size: size, ModTime: mt, Perm: p, Fixed: k.fixed()}, nil
 }
 
-// Perm returns the file's owner and mode. A session's files are all made
-// of the exec chain and read-only: they share the mode of stdout.
+// Perm returns the file's owner and mode; a pinned node's are its
+// state's.
 func (n *Node) Perm() (Perm, error) {
+	if n.state != nil {
+		return n.state.Perm, nil
+	}
+	return n.filePerm()
+}
+
+// filePerm returns the file's owner and mode now. A session's files are
+// all made of the exec chain and read-only: they share the mode of stdout.
+func (n *Node) filePerm() (Perm, error) {
 	if n.session != nil {
 		return n.fs.filePerm(n.sandbox, stdoutIndex)
 	}
@@ -153,6 +181,9 @@ func (n *Node) Open(flags int) (Handle, error) {
 		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.path(), syscall.EROFS)
 	}
 	h, err := k.open(n)
+	if err == nil && n.state != nil {
+		err = n.keepState(h)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.path(), err)
 	}

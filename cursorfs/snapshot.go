@@ -13,7 +13,20 @@ import (
 // at open. Safe for concurrent use.
 type snapshotHandle struct {
 	readOnly
-	snap *engine.Snapshot
+	snap   *engine.Snapshot
+	cached bool // the kernel may keep its pages (keepCache)
+}
+
+// keepCache lets the kernel keep the handle's pages: its inode is its
+// state (state.go).
+func (s *snapshotHandle) keepCache() { s.cached = true }
+
+// Flags returns KeepCache once keepCache was called, else DirectIO.
+func (s *snapshotHandle) Flags() OpenFlags {
+	if s.cached {
+		return KeepCache
+	}
+	return DirectIO
 }
 
 // openSnapshot fixes view v of sb as an open now shows it.

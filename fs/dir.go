@@ -72,10 +72,18 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		child := &dirNode{st: d.st, dir: c}
 		return d.NewInode(ctx, child, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: c.Ino()}), 0
 	case *cursorfs.Node:
-		n := &fileNode{st: d.st, node: c}
-		if errno := n.statByName(&out.Attr); errno != 0 {
-			return nil, errno
+		a, err := c.Stat()
+		if err != nil {
+			return nil, translateError(err)
 		}
+		var n gofs.InodeEmbedder = &fileNode{st: d.st, node: c}
+		if a.Fixed {
+			c = c.Pin(a)
+			a, _ = c.Stat() // the state's, with its validity
+			n = &stateNode{st: d.st, node: c}
+		}
+		fileAttr(&out.Attr, c.Ino(), a)
+		out.SetAttrTimeout(a.Valid)
 		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: c.Ino()}), 0
 	}
 	return nil, syscall.ENOENT

@@ -12,10 +12,12 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
-// fileNode is one file of a sandbox directory: a cursorfs.Node, which owns
-// the file's behaviour. It keeps its open handles so that an fstat, which
-// reaches FUSE as a plain GETATTR without the file handle, can be answered
-// with the caller's handle.
+// fileNode is a file of a sandbox or session directory whose bytes may
+// change at any time (follow, live, seek, cursor, info, boot-error.json):
+// a cursorfs.Node, which owns the file's behaviour, one inode for the
+// name. It keeps its open handles so that an fstat, which reaches FUSE as
+// a plain GETATTR without the file handle, can be answered with the
+// caller's handle.
 type fileNode struct {
 	gofs.Inode
 	readOnlyNode
@@ -95,7 +97,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
 		return nil, 0, translateError(err)
 	}
-	h := &handle{h: ch, node: n, opener: opener{tid: callerThread(ctx)}}
+	h := &handle{h: ch, st: n.st, node: n, opener: opener{tid: callerThread(ctx)}}
 	n.mu.Lock()
 	n.handles = append(n.handles, h)
 	n.mu.Unlock()
@@ -112,6 +114,7 @@ func fuseFlags(f cursorfs.OpenFlags) uint32 {
 		{cursorfs.DirectIO, fuse.FOPEN_DIRECT_IO},
 		{cursorfs.Stream, fuse.FOPEN_STREAM},
 		{cursorfs.NonSeekable, fuse.FOPEN_NONSEEKABLE},
+		{cursorfs.KeepCache, fuse.FOPEN_KEEP_CACHE},
 	} {
 		if f&m.in != 0 {
 			out |= m.out

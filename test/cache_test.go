@@ -160,6 +160,7 @@ func TestChangesSeenThroughCache(t *testing.T) {
 		c.change()
 		for _, name := range []string{"stdout", "merged"} {
 			p := m.path("box", name)
+			t.Logf("%s: waiting for %s", c.what, name)
 			got := waitContent(t, p, c.seen)
 			if took := time.Since(start); took > seenWithin {
 				t.Errorf("%s: %s seen by an open after %v, want within %v", c.what, name, took, seenWithin)

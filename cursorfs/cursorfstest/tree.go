@@ -132,7 +132,9 @@ func checkSessionDir(t *testing.T, e TreeEnv) {
 }
 
 // checkInodes: every directory and file of the tree has its own inode
-// number, readdir and stat agree on it, and it stays the same.
+// number, which stays the same while it does not change. readdir and stat
+// agree on it, but for a snapshot file, whose stat may give the number of
+// the state an open now shows (docs/caching.md): readdir gives the name's.
 func checkInodes(t *testing.T, e TreeEnv) {
 	seen := map[uint64]string{}
 	for _, dir := range treeDirs {
@@ -149,8 +151,17 @@ func checkInodes(t *testing.T, e TreeEnv) {
 				t.Errorf("%q and %q share inode %d", p, other, ent.Ino)
 			}
 			seen[ent.Ino] = p
-			if st := stat(t, e, p); st.Ino != ent.Ino || st.Dir != ent.Dir {
+			st := stat(t, e, p)
+			if st.Ino != ent.Ino && isSnapshot(ent.Name) {
+				if other, dup := seen[st.Ino]; dup {
+					t.Errorf("%q and %q share inode %d", p, other, st.Ino)
+				}
+				seen[st.Ino] = p + " (stat)"
+			} else if st.Ino != ent.Ino || st.Dir != ent.Dir {
 				t.Errorf("%s: readdir says inode %d (dir %v), stat %d (dir %v)", p, ent.Ino, ent.Dir, st.Ino, st.Dir)
+			}
+			if again := stat(t, e, p); again.Ino != st.Ino {
+				t.Errorf("%s: inode %d, then %d, with nothing written", p, st.Ino, again.Ino)
 			}
 		}
 		if again := readDir(t, e, dir); !slices.Equal(again, readDir(t, e, dir)) {
@@ -256,6 +267,11 @@ func stat(t *testing.T, e TreeEnv, path string) Stat {
 		t.Fatalf("stat %q: %v", path, err)
 	}
 	return st
+}
+
+// isSnapshot reports whether name is a snapshot file's.
+func isSnapshot(name string) bool {
+	return name == "merged.jsonl" || slices.Contains(sandboxLayout.views, name)
 }
 
 func names(ents []DirEntry) []string {
