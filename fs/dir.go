@@ -76,15 +76,25 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		if err != nil {
 			return nil, translateError(err)
 		}
-		var n gofs.InodeEmbedder = &fileNode{st: d.st, node: c}
 		if a.Fixed {
-			c = c.Pin(a)
-			a, _ = c.Stat() // the state's, with its validity
-			n = &stateNode{st: d.st, node: c}
+			return d.lookupState(ctx, name, c.Pin(a), out), 0
 		}
 		fileAttr(&out.Attr, c.Ino(), a)
-		out.SetAttrTimeout(a.Valid)
-		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: c.Ino()}), 0
+		return d.NewInode(ctx, &fileNode{st: d.st, node: c}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: c.Ino()}), 0
 	}
 	return nil, syscall.ENOENT
+}
+
+// lookupState returns the inode of the state pinned: the one the kernel
+// knows under name if it is that state, else a new one.
+func (d *dirNode) lookupState(ctx context.Context, name string, pinned *cursorfs.Node, out *fuse.EntryOut) *gofs.Inode {
+	a, _ := pinned.Stat() // a pinned node's own, with their validity
+	ino := pinned.Ino()
+	fileAttr(&out.Attr, ino, a)
+	out.SetAttrTimeout(a.Valid)
+	if known := d.GetChild(name); known != nil && known.StableAttr().Ino == ino {
+		return known
+	}
+	d.st.states.Add(1) // two lookups racing for one new state count it twice
+	return d.NewInode(ctx, &stateNode{st: d.st, node: pinned}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
 }

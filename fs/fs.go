@@ -13,6 +13,7 @@ package fs
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -39,7 +40,12 @@ type Options struct {
 type Server struct {
 	*fuse.Server
 	rec *recorder
+	st  *state
 }
+
+// KnownStates returns how many states of snapshot files the kernel knows
+// (each is a node the mount keeps until the kernel forgets it).
+func (s *Server) KnownStates() int64 { return s.st.states.Load() }
 
 // ReadsInFlight returns how many READ requests are being served now.
 func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
@@ -91,7 +97,7 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		_ = srv.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Server{Server: srv, rec: st.rec}, nil
+	return &Server{Server: srv, rec: st.rec, st: st}, nil
 }
 
 // readSize is the largest READ the kernel sends, and the block size files
@@ -100,6 +106,7 @@ const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {
-	fsys *cursorfs.FS
-	rec  *recorder
+	fsys   *cursorfs.FS
+	rec    *recorder
+	states atomic.Int64 // stateNodes the kernel knows
 }

@@ -272,3 +272,32 @@ func BenchmarkStat(b *testing.B) {
 		})
 	}
 }
+
+// TestOldStatesForgotten: a name stat-ed at state after state leaves no
+// trail of nodes: the kernel forgets a state whose entry the next lookup
+// replaced, and the mount lets its node go.
+func TestOldStatesForgotten(t *testing.T) {
+	m := mountBox(t)
+	for range 30 {
+		m.write(t, 1)
+		time.Sleep(engine.HoldFor + 10*time.Millisecond) // a new state each time
+		if _, err := os.Stat(m.path("stdout")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d states known after 30", m.srv.KnownStates())
+	waitUntil(t, 5*time.Second, "the old states to be forgotten", func() bool { return m.srv.KnownStates() <= 2 })
+	f, err := os.Open(m.path("stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m.write(t, 1)
+	time.Sleep(engine.HoldFor + 10*time.Millisecond)
+	if _, err := os.Stat(m.path("stdout")); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.srv.KnownStates(); n < 2 {
+		t.Errorf("%d states known while one is open and another was stat-ed, want 2", n)
+	}
+}

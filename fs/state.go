@@ -25,10 +25,14 @@ type stateNode struct {
 }
 
 var (
-	_ gofs.NodeGetattrer = (*stateNode)(nil)
-	_ gofs.NodeOpener    = (*stateNode)(nil)
-	_ gofs.NodeSetattrer = (*stateNode)(nil)
+	_ gofs.NodeGetattrer   = (*stateNode)(nil)
+	_ gofs.NodeOpener      = (*stateNode)(nil)
+	_ gofs.NodeSetattrer   = (*stateNode)(nil)
+	_ gofs.NodeOnForgetter = (*stateNode)(nil)
 )
+
+// OnForget counts the node out when the kernel forgets it.
+func (n *stateNode) OnForget() { n.st.states.Add(-1) }
 
 // Getattr answers stat and fstat with the state's attributes.
 func (n *stateNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
