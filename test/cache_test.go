@@ -31,13 +31,7 @@ const seenWithin = time.Second
 // the second after rotations dropped the head of the first, read in turn
 // at the same offsets, each keep their own bytes and their own size.
 func TestSnapshotStatesInterleaved(t *testing.T) {
-	home := t.TempDir()
-	w, err := msbwriter.Create(home, "rot", msbwriter.Options{RotateAt: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
-	writeLines(t, w, 0, 100)
+	home, w := rotatingBox(t, "rot", 4096, 100)
 	m := mount(t, home)
 	for _, name := range []string{"stdout", "merged"} {
 		p := m.path("rot", name)
@@ -131,13 +125,7 @@ func TestFstatFromAnotherProcess(t *testing.T) {
 // exec.log each show to the next stat and open within seenWithin, and what
 // an open shows is what the engine renders.
 func TestChangesSeenThroughCache(t *testing.T) {
-	home := t.TempDir()
-	w, err := msbwriter.Create(home, "box", msbwriter.Options{RotateAt: 8192})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
-	writeLines(t, w, 0, 40)
+	home, w := rotatingBox(t, "box", 8192, 40)
 	m := mount(t, home)
 	exec0 := filepath.Join(sandboxDir(home, "box"), "logs", "exec.log")
 	for _, c := range []struct {
@@ -197,6 +185,20 @@ with open(sys.argv[1], "rb") as f, mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARE
 			}
 		}
 	}
+}
+
+// rotatingBox makes a home with sandbox name, rotated at rotateAt bytes,
+// holding lines stdout lines, and returns it with its writer.
+func rotatingBox(t *testing.T, name string, rotateAt int64, lines int) (string, *msbwriter.Sandbox) {
+	t.Helper()
+	home := t.TempDir()
+	w, err := msbwriter.Create(home, name, msbwriter.Options{RotateAt: rotateAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	writeLines(t, w, 0, lines)
+	return home, w
 }
 
 // openRead opens p, reads it whole, and closes it when the test ends.
