@@ -15,17 +15,18 @@
 //
 // The handles:
 //
-//   - snapshotHandle: a view fixed at its open; reads at any offset give the same
-//     bytes and its size and times never change.
-//   - followHandle: the view as of the open, then every entry appended after it.
-//     A read below the handle's current length returns at once; at the end
-//     it takes in what was appended, and if there is still nothing it fails
-//     with EAGAIN (non-blocking) or blocks until the sandbox changes, the
-//     request is interrupted (EINTR) or the filesystem shuts down (EOF).
-//   - liveHandle: a follow handle whose read at the end returns end of file at
-//     once, and whose size grows as it takes in appended entries.
-//   - seekHandle: a server-side position in merged.jsonl that each written line
-//     (a cursor, "start", "end" or an RFC 3339 time) moves.
+//   - snapshotHandle: a view fixed at its open; reads at any offset give
+//     the same bytes and its size and times never change.
+//   - followHandle: the view as of the open, then every entry appended
+//     after it. A read below the handle's current length returns at once;
+//     at the end it takes in what was appended, and if there is still
+//     nothing it fails with EAGAIN (non-blocking) or blocks until the
+//     sandbox changes, the request is interrupted (EINTR) or the filesystem
+//     shuts down (EOF).
+//   - liveHandle: a follow handle whose read at the end returns end of
+//     file at once, and whose size grows as it takes in appended entries.
+//   - seekHandle: a server-side position in merged.jsonl that each written
+//     line (a cursor, "start", "end" or an RFC 3339 time) moves.
 //   - bytesHandle: content read whole at open (cursor, boot-error.json).
 //
 // FS ties them to one home, decides owners and modes (owners.go), and owns

@@ -13,8 +13,8 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// followHandle is an open follow file: the view as of its open, then every entry
-// appended after it, in arrival order. Bytes once shown never change.
+// followHandle is an open follow file: the view as of its open, then every
+// entry appended after it, in arrival order. Bytes once shown never change.
 // Safe for concurrent use.
 type followHandle struct {
 	readOnly

@@ -92,12 +92,13 @@ func inoTag(k dirKind) byte { return byte(k) + 1 }
 // fileTag is the inoTag of files.
 const fileTag = 0x80
 
-// inoOf returns the inode number of the object tag names in sandbox
-// (session, and name for a file): a hash of them, so that it is the same
-// for the mount's life and across mounts without a table that grows with
-// every object met, and any number of files fits a directory. The numbers
-// lie in [2, 2^63), below go-fuse's automatic ones; two objects share one
-// with a chance of about n²/2^64 for n objects (3·10^-9 for the 230,001 files and directories of 10,000 sandboxes).
+// inoOf returns the inode number of the object tag names in sandbox (session,
+// and name for a file): a hash of them, so that it is the same for the
+// mount's life and across mounts without a table that grows with every object
+// met, and any number of files fits a directory. The numbers lie in
+// [2, 2^63), below go-fuse's automatic ones; two objects share one with a
+// chance of about n²/2^64 for n objects (3·10^-9 for the 230,001 files and
+// directories of 10,000 sandboxes).
 func inoOf(tag byte, sandbox string, session uint64, name string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte{tag})

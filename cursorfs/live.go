@@ -7,11 +7,11 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// liveHandle is an open live file (X.live): the bytes of a follow handle, but a
-// read at the end returns end of file at once, and Stat gives the bytes
-// available to the handle now. It behaves like a log file being appended
-// to, for tools that read to end of file and then poll the size (lnav,
-// Fluent Bit, Promtail). Safe for concurrent use.
+// liveHandle is an open live file (X.live): the bytes of a follow handle, but
+// a read at the end returns end of file at once, and Stat gives the bytes
+// available to the handle now. It behaves like a log file being appended to,
+// for tools that read to end of file and then poll the size (lnav, Fluent
+// Bit, Promtail). Safe for concurrent use.
 type liveHandle struct {
 	*followHandle
 }

@@ -220,10 +220,10 @@ func dirPerm(objs []object) Perm {
 }
 
 // filePermAt returns the Perm of file f of a sandbox: read for the classes
-// that can read every log file the file is made from (those that exist
-// now; the engine reads no symbolic link, FIFO or directory in their
-// place, so those do not count), and reach them. seek, whose writes only move the writer's own
-// position, is writable by whoever may read it.
+// that can read every log file the file is made from (those that exist now;
+// the engine reads no symbolic link, FIFO or directory in their place, so
+// those do not count), and reach them. seek, whose writes only move the
+// writer's own position, is writable by whoever may read it.
 func filePermAt(home *engine.Home, sandbox string, f File) (Perm, error) {
 	dir, err := logsDir(home, sandbox)
 	if err != nil {

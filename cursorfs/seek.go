@@ -13,8 +13,8 @@ import (
 // maxPositionLine bounds a line written to seek.
 const maxPositionLine = 4096
 
-// seekHandle is an open seek file: a position in the merged view, kept here (the
-// file is a stream: every read arrives at offset 0). Reads render
+// seekHandle is an open seek file: a position in the merged view, kept here
+// (the file is a stream: every read arrives at offset 0). Reads render
 // merged.jsonl from the position; each written line moves it. A new handle
 // starts at the start. Safe for concurrent use.
 type seekHandle struct {

@@ -9,8 +9,8 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// snapshotHandle is an open snapshot file: its content, size and times are fixed
-// at open. Safe for concurrent use.
+// snapshotHandle is an open snapshot file: its content, size and times are
+// fixed at open. Safe for concurrent use.
 type snapshotHandle struct {
 	readOnly
 	snap   *engine.Snapshot

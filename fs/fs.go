@@ -1,14 +1,14 @@
-// Package fs is the FUSE face of msb-logfs: it maps go-fuse's calls onto
-// the directories, files and handles of package cursorfs and nothing else.
-// A directory is a cursorfs.Dir (List, Lookup, Stat), a file a
-// cursorfs.Node (Stat, Open) and an open file a cursorfs.Handle (Read,
-// Write, Stat, Close, and its open flags as data); what they show, their
-// inode numbers and how long the kernel may keep their attributes come
-// from cursorfs. A snapshot file is a stateNode, one inode per state
-// (state.go); any other file a fileNode. What stays here is what only FUSE needs: the O_NONBLOCK
-// of a READ and whether a GETATTR named its handle (raw.go), finding the
-// caller's handle for an fstat that names none (file.go), and the errno of
-// every error (errno.go).
+// Package fs is the FUSE face of msb-logfs: it maps go-fuse's calls onto the
+// directories, files and handles of package cursorfs and nothing else. A
+// directory is a cursorfs.Dir (List, Lookup, Stat), a file a cursorfs.Node
+// (Stat, Open) and an open file a cursorfs.Handle (Read, Write, Stat, Close,
+// and its open flags as data); what they show, their inode numbers and how
+// long the kernel may keep their attributes come from cursorfs. A snapshot
+// file is a stateNode, one inode per state (state.go); any other file a
+// fileNode. What stays here is what only FUSE needs: the O_NONBLOCK of a READ
+// and whether a GETATTR named its handle (raw.go), finding the caller's
+// handle for an fstat that names none (file.go), and the errno of every error
+// (errno.go).
 package fs
 
 import (
