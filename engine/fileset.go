@@ -199,21 +199,29 @@ func (s *fileSet) modTime(mask SourceMask) time.Time {
 	return t
 }
 
-// sameAs reports whether s and o bound the same files at the same sizes.
+// sameAs reports whether s and o bound the same files at the same sizes
+// and times: a file rewritten in place at its size shows a new time, so
+// the state shown moves (and a cache of the old one is never taken for
+// it).
 func (s *fileSet) sameAs(o *fileSet) bool {
 	if len(s.chain) != len(o.chain) {
 		return false
 	}
 	for i := range s.chain {
-		if s.chain[i].gen != o.chain[i].gen || s.chain[i].size != o.chain[i].size {
+		if !s.chain[i].same(o.chain[i]) {
 			return false
 		}
 	}
 	for k := range s.text {
 		a, b := s.text[k], o.text[k]
-		if len(a) != len(b) || (len(a) == 1 && (a[0].gen != b[0].gen || a[0].size != b[0].size)) {
+		if len(a) != len(b) || (len(a) == 1 && !a[0].same(b[0])) {
 			return false
 		}
 	}
 	return true
+}
+
+// same reports whether f and o are one file at one size and time.
+func (f fileRef) same(o fileRef) bool {
+	return f.gen == o.gen && f.size == o.size && f.mtime.Equal(o.mtime)
 }
