@@ -14,11 +14,12 @@ import (
 )
 
 // parts are the parts of a run, in the order they run.
-var parts = []string{"cli", "mount", "cold", "engine", "latency", "idle", "many", "sessions", "walk"}
+var parts = []string{"cli", "mount", "cold", "engine", "latency", "idle", "many", "sessions", "ship", "walk"}
 
 // config is one run's settings.
 type config struct {
 	dir, bin, size  string
+	otelcol         string
 	sizeBytes       int64
 	repeat          int
 	timeout         time.Duration
@@ -49,6 +50,7 @@ func parseConfig(args []string) (*config, error) {
 	env := envFlags{fs: fs}
 	env.str(&c.dir, "dir", "BENCH_DIR", filepath.Join(os.TempDir(), "msb-logfs-bench"), "work directory; keeps the corpora and results.txt between runs")
 	env.str(&c.bin, "bin", "MSB_LOGFS", "", "msb-logfs binary to measure (default: go build ./cmd/msb-logfs)")
+	env.str(&c.otelcol, "otelcol", "MSB_LOGFS_OTELCOL", "", "OpenTelemetry Collector binary of the ship part (default: what test/otelcol/build.sh builds once and caches)")
 	env.str(&c.size, "size", "BENCH_SIZE", "200MiB", "exec.log bytes of the big sandbox")
 	env.int(&c.repeat, "repeat", "BENCH_REPEAT", 1, "runs of each timed command of the cli, mount and cold parts; the fastest is reported")
 	env.dur(&c.timeout, "timeout", "BENCH_TIMEOUT", 600*time.Second, "time limit of each timed command and bench tool")

@@ -12,6 +12,7 @@ func TestConfigDefaultsFromEnvironment(t *testing.T) {
 	t.Setenv("BENCH_WALK_SANDBOXES", "500")
 	t.Setenv("BENCH_TIMEOUT", "90")
 	t.Setenv("BENCH_SCALE_IDLE", "5s")
+	t.Setenv("MSB_LOGFS_OTELCOL", "/opt/otelcol")
 	c, err := parseConfig(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -19,14 +20,17 @@ func TestConfigDefaultsFromEnvironment(t *testing.T) {
 	if !slices.Equal(c.only, []string{"walk", "cli"}) || c.walkSandboxes != 500 || c.timeout != 90*time.Second || c.scaleIdle != 5*time.Second {
 		t.Errorf("only %v, walk %d, timeout %v, idle %v", c.only, c.walkSandboxes, c.timeout, c.scaleIdle)
 	}
+	if c.otelcol != "/opt/otelcol" {
+		t.Errorf("otelcol %q from $MSB_LOGFS_OTELCOL", c.otelcol)
+	}
 	if c.sizeBytes != 200<<20 || c.scaleSandboxes != 10000 || c.nofile != 1024 {
 		t.Errorf("defaults: size %d, scale %d, nofile %d", c.sizeBytes, c.scaleSandboxes, c.nofile)
 	}
-	c, err = parseConfig([]string{"-walk-sandboxes", "300", "-only", "engine"})
+	c, err = parseConfig([]string{"-walk-sandboxes", "300", "-only", "engine,ship"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.walkSandboxes != 300 || !c.has("engine") || c.has("walk") {
+	if c.walkSandboxes != 300 || !c.has("engine") || !c.has("ship") || c.has("walk") {
 		t.Errorf("flags over the environment: walk %d, only %v", c.walkSandboxes, c.only)
 	}
 }

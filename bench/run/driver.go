@@ -62,7 +62,8 @@ func run(ctx context.Context, cfg *config) (bool, error) {
 		run  func(context.Context) error
 	}{
 		{"cli", b.cli}, {"mount", b.mount}, {"cold", b.cold}, {"engine", b.engine},
-		{"latency", b.latency}, {"idle", b.idle}, {"many", b.many}, {"sessions", b.sessions}, {"walk", b.walk},
+		{"latency", b.latency}, {"idle", b.idle}, {"many", b.many}, {"sessions", b.sessions},
+		{"ship", b.ship}, {"walk", b.walk},
 	} {
 		if !cfg.has(p.name) {
 			continue
@@ -90,7 +91,7 @@ func (b *bench) build() error {
 		return err
 	}
 	b.bins["msb-logfs"] = bin
-	for _, cmd := range []string{"loopback", "latency", "idle", "many", "sessions"} {
+	for _, cmd := range []string{"loopback", "latency", "idle", "many", "sessions", "ship"} {
 		if !b.needs(cmd) {
 			continue
 		}

@@ -14,6 +14,9 @@
 //   - engine: the engine's go test benchmarks, with and without parse-ahead;
 //   - latency, idle, many, sessions: the bench commands of those names,
 //     each through mounts of its own;
+//   - ship: bench/ship: `ship --once` of the big sandbox into a decoding
+//     OTLP sink and into a real OpenTelemetry Collector, and ship's RSS
+//     and descriptors following -many-sandboxes sandboxes;
 //   - walk: the host-wide walk (package walk): grep -r, cp -r, stat and cat
 //     over thousands of small sandboxes against the same tree copied to
 //     disk and that copy through the loopback; mmap; the scaling corpus.
