@@ -2,32 +2,32 @@ package engine
 
 import "bytes"
 
-const esc = 0x1b
+const Esc = 0x1b
 
 // stripANSI removes ANSI escape sequences from b in place and returns the
 // shortened slice: CSI (ESC [ … final byte 0x40–0x7E), OSC (ESC ] … BEL or
 // ESC \) and two-byte ESC X sequences. An unterminated sequence at the end of
 // b is removed up to the end.
-func stripANSI(b []byte) []byte {
-	i := bytes.IndexByte(b, esc)
+func StripANSI(b []byte) []byte {
+	i := bytes.IndexByte(b, Esc)
 	if i < 0 {
 		return b
 	}
 	w := i
 	for i < len(b) {
-		if b[i] != esc {
+		if b[i] != Esc {
 			b[w] = b[i]
 			w++
 			i++
 			continue
 		}
-		i = skipEscape(b, i)
+		i = SkipEscape(b, i)
 	}
 	return b[:w]
 }
 
 // skipEscape returns the index just past the escape sequence at b[i].
-func skipEscape(b []byte, i int) int {
+func SkipEscape(b []byte, i int) int {
 	if i+1 >= len(b) {
 		return len(b)
 	}
@@ -44,7 +44,7 @@ func skipEscape(b []byte, i int) int {
 			if b[j] == 0x07 {
 				return j + 1
 			}
-			if b[j] == esc && j+1 < len(b) && b[j+1] == '\\' {
+			if b[j] == Esc && j+1 < len(b) && b[j+1] == '\\' {
 				return j + 2
 			}
 		}

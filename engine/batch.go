@@ -48,7 +48,7 @@ func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error)
 		}
 		b.entries++
 		if v.includes(e) {
-			st := e.bodyStats()
+			st := e.BodyStats()
 			seg.size += sizeOf(v.Format, e, &st)
 		}
 		if m.read()-mark >= checkpointEvery {

@@ -408,7 +408,7 @@ func BenchmarkParseLines(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var p jsonParser
+	var p JSONParser
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	defer cpuMeter(b)()

@@ -20,8 +20,16 @@ import (
 // (bench: every view of the 200 MiB sandbox read in turn: 62-65 MiB
 // against 56-61). With this bound it is 54-56 MiB: the buffers kept are
 // fewer than the garbage they save (4 MiB gave 60 MiB, and was slower).
+// MaxLineLen is the longest line that is parsed; a longer one is skipped and
+// counted without being loaded whole.
+const MaxLineLen = 16 << 20
+
+// ReadChunk is the size of a line scanner's read buffer, and of the
+// growth below which a decoding buffer is not pooled.
+const ReadChunk = 64 << 10
+
 const (
-	minPoolShift = 17      // 128 KiB: the smallest class (twice readChunk)
+	minPoolShift = 17      // 128 KiB: the smallest class (twice ReadChunk)
 	maxPoolShift = 22      // 4 MiB: the largest class kept
 	poolBudget   = 8 << 20 // the bytes the free lists hold at most
 )
@@ -45,7 +53,7 @@ func poolClass(n int) (int, bool) {
 // getBuf returns a buffer of length n. Within the classes its capacity is
 // n rounded up to its class, so that putBuf can file it; above them it is
 // exact. Its content is undefined.
-func getBuf(n int) []byte {
+func GetBuf(n int) []byte {
 	class, ok := poolClass(n)
 	if !ok {
 		return make([]byte, n)
@@ -67,7 +75,7 @@ func getBuf(n int) []byte {
 // putBuf gives b back for reuse; b must not be used after. A buffer whose
 // capacity is not exactly a class size (not made by getBuf), or that the
 // budget has no room for, is left to the garbage collector.
-func putBuf(b []byte) {
+func PutBuf(b []byte) {
 	c := cap(b)
 	class, ok := poolClass(c)
 	if !ok || c != 1<<(class+minPoolShift) {

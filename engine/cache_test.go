@@ -84,14 +84,14 @@ func TestRenderCacheKeepsEverySnapshotsBytes(t *testing.T) {
 func TestParserStatsEqualMeasure(t *testing.T) {
 	bodies := []string{"", "plain", "a\nb\n", "tab\there", `quote " back \ slash`, "\x1b[31mred\x1b[0m\r\n",
 		"é日本🦀", "ctl \x01\x02\x7f", "\u2028", "mix é\n\x1b]0;t\x07\"\\"}
-	var p jsonParser
+	var p JSONParser
 	for _, b := range bodies {
 		for _, line := range []string{jl(0, "stdout", b), `{"d":` + jsonQuote(b) + `,"s":"stdout","t":"` + tsAt(0) + `"}`} {
 			x, ok := p.parse([]byte(line))
 			if !ok {
 				t.Fatalf("%q did not parse", line)
 			}
-			if want := measure(x.body); x.stats != want {
+			if want := Measure(x.body); x.stats != want {
 				t.Errorf("%q: parser stats %+v, measure %+v", b, x.stats, want)
 			}
 		}
@@ -102,7 +102,7 @@ func TestParserStatsEqualMeasure(t *testing.T) {
 		if !ok {
 			t.Fatalf("%q did not parse", d)
 		}
-		if want := measure(x.body); x.stats != want {
+		if want := Measure(x.body); x.stats != want {
 			t.Errorf("%q: parser stats %+v, measure %+v", d, x.stats, want)
 		}
 	}

@@ -15,15 +15,15 @@ const (
 	SourceStderr
 	SourceOutput
 	SourceSystem
-	numSources
+	NumSources
 )
 
-var sourceNames = [numSources]string{"stdout", "stderr", "output", "system"}
+var SourceNames = [NumSources]string{"stdout", "stderr", "output", "system"}
 
 // String returns the source's name as exec.log spells it.
 func (s Source) String() string {
-	if s < numSources {
-		return sourceNames[s]
+	if s < NumSources {
+		return SourceNames[s]
 	}
 	return fmt.Sprintf("Source(%d)", uint8(s))
 }
@@ -42,6 +42,21 @@ func ParseSource(name string) (Source, bool) {
 	}
 	return 0, false
 }
+
+// SourceMask is a set of sources.
+type SourceMask uint8
+
+// Common source sets.
+const (
+	MaskAll     SourceMask = 1<<NumSources - 1
+	MaskDefault SourceMask = 1<<SourceStdout | 1<<SourceStderr | 1<<SourceOutput
+)
+
+// Has reports whether s is in m.
+func (m SourceMask) Has(s Source) bool { return m&(1<<s) != 0 }
+
+// textOrigins reports whether a stream of m reads runtime.log and kernel.log.
+func (m SourceMask) TextOrigins() bool { return m.Has(SourceSystem) }
 
 // Origin is one of the three files (or file chains) a sandbox logs to.
 type Origin uint8
@@ -76,27 +91,35 @@ type Entry struct {
 	ID     uint64
 	Body   []byte
 	utf8   bool      // Body is a decoded JSON string: valid UTF-8, and stats hold
-	stats  bodyStats // when utf8: what the parser learnt of Body on the way
-	// sized: an index pass's parse-ahead measured the entry's renderings
-	// (sizes, by Format) on its own core, and kept the body only if the
-	// pass renders the entry (a body it does not need is nil). Only an
-	// index pass asks for it (merger.allowAhead with sized).
+	stats  BodyStats // when utf8: what the parser learnt of Body on the way
+	// sized: the entry's renderings were measured (sizes, by Format) where
+	// it was parsed, and its body kept only if its reader renders it (a
+	// body it does not need is nil). Only an index pass asks for it.
 	sized bool
-	sizes [numFormats]uint32
+	sizes [NumFormats]uint32
 }
 
-// size returns the length of e rendered in format f: measured already for
-// a sized entry, else from its body and st, its body's stats.
-func (e *Entry) size(f Format, st *bodyStats) int64 {
-	if e.sized {
-		return int64(e.sizes[f])
-	}
-	return sizeOf(f, e, st)
+// measuredSize returns the length of e rendered in format f, when e is
+// sized.
+func (e *Entry) MeasuredSize(f Format) (int64, bool) {
+	return int64(e.sizes[f]), e.sized
 }
+
+// setSizes records the lengths of e's renderings, by format, and marks it
+// sized.
+func (e *Entry) SetSizes(sizes [NumFormats]uint32) { e.sizes, e.sized = sizes, true }
+
+// decoded returns what the parser learnt of e's body while decoding it,
+// and whether it decoded it (the body is then valid UTF-8).
+func (e *Entry) Decoded() (BodyStats, bool) { return e.stats, e.utf8 }
+
+// setDecoded records that e's body is a decoded JSON string, valid UTF-8,
+// with stats st.
+func (e *Entry) SetDecoded(st BodyStats) { e.stats, e.utf8 = st, true }
 
 // rawLen returns the length of e's body, also when a sized entry's body
 // was not kept.
-func (e *Entry) rawLen() int64 {
+func (e *Entry) RawLen() int64 {
 	if e.sized {
 		return int64(e.sizes[FormatRaw])
 	}
@@ -104,12 +127,12 @@ func (e *Entry) rawLen() int64 {
 }
 
 // bodyStats returns what the sizes of e's renderings depend on.
-func (e *Entry) bodyStats() bodyStats {
+func (e *Entry) BodyStats() BodyStats {
 	if e.utf8 {
 		return e.stats
 	}
-	return measure(e.Body)
+	return Measure(e.Body)
 }
 
 // validUTF8 reports whether e's body is valid UTF-8.
-func (e *Entry) validUTF8() bool { return e.utf8 || utf8.Valid(e.Body) }
+func (e *Entry) ValidUTF8() bool { return e.utf8 || utf8.Valid(e.Body) }

@@ -194,5 +194,5 @@ func statxTime(ts unix.StatxTimestamp) int64 {
 
 // fileTime returns a file time as a Time a rendering can show.
 func fileTime(ts unix.StatxTimestamp) Time {
-	return clampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
+	return ClampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
 }

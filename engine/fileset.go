@@ -188,7 +188,7 @@ func (s *fileSet) modTime(mask SourceMask) time.Time {
 			t = f.mtime
 		}
 	})
-	if !mask.textOrigins() {
+	if !mask.TextOrigins() {
 		t = time.Time{}
 		for _, f := range s.chain {
 			if f.mtime.After(t) {

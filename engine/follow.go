@@ -43,7 +43,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
-var maxKey = key{time: timeTop, origin: NumOrigins}
+var maxKey = key{time: TimeTop, origin: NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {

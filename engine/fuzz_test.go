@@ -26,7 +26,7 @@ func FuzzParseExecLine(f *testing.F) {
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64"}`))
 	f.Add([]byte("{\"t\":\"2026-05-01T12:00:00+02:00\",\"s\":\"system\",\"d\":\"a\xffb\\u00e9\\ud83d\\ude00\"}"))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var p jsonParser
+		var p JSONParser
 		in := append([]byte(nil), line...)
 		e, ok := p.parse(line)
 		if !bytes.Equal(in, line) {
@@ -35,7 +35,7 @@ func FuzzParseExecLine(f *testing.F) {
 		if !ok {
 			return
 		}
-		if e.source >= numSources {
+		if e.source >= NumSources {
 			t.Fatalf("source %d", e.source)
 		}
 		body := append([]byte(nil), e.body...)
@@ -58,7 +58,7 @@ func FuzzParseExecLine(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var q jsonParser
+		var q JSONParser
 		e2, ok := q.parse(re)
 		if !ok {
 			t.Fatalf("re-encoded %q does not parse", re)
@@ -123,20 +123,20 @@ func FuzzParseTextLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		orig := string(line)
 		buf := append([]byte(nil), line...)
-		tl := parseTextLine(buf)
-		if tl.body < 0 || tl.body > tl.n || tl.n > len(buf) {
+		tl := ParseTextLine(buf)
+		if tl.Body < 0 || tl.Body > tl.N || tl.N > len(buf) {
 			t.Fatalf("offsets %+v for a line of %d bytes", tl, len(buf))
 		}
-		body, kind := buf[tl.body:tl.n], tl.kind
+		body, kind := buf[tl.Body:tl.N], tl.Kind
 		if len(body) > len(orig) {
 			t.Fatalf("body longer than the line")
 		}
-		if bytes.IndexByte(body, esc) >= 0 {
+		if bytes.IndexByte(body, Esc) >= 0 {
 			t.Fatalf("escape left in %q (line %q)", body, orig)
 		}
-		stripped := string(stripANSI([]byte(orig)))
+		stripped := string(StripANSI([]byte(orig)))
 		switch kind {
-		case stampRFC3339:
+		case StampRFC3339:
 			rest := strings.TrimLeft(stripped, " \t")
 			tok := rest
 			if i := strings.IndexAny(rest, " \t"); i >= 0 {
@@ -145,13 +145,13 @@ func FuzzParseTextLine(f *testing.F) {
 			if len(tok) < 20 || tok[len(tok)-1] != 'Z' {
 				t.Fatalf("rule 1 on token %q", tok)
 			}
-			if tm, ok := modelTime(tok); !ok || tm != tl.t {
-				t.Fatalf("token %q is %v (%v), parsed %v", tok, tm, ok, tl.t)
+			if tm, ok := modelTime(tok); !ok || tm != tl.T {
+				t.Fatalf("token %q is %v (%v), parsed %v", tok, tm, ok, tl.T)
 			}
 			if want := strings.TrimLeft(rest[len(tok):], " \t"); string(body) != want {
 				t.Fatalf("body %q, want %q", body, want)
 			}
-		case stampUptime:
+		case StampUptime:
 			g := uptimeFuzzRE.FindStringSubmatch(stripped)
 			if g == nil {
 				t.Fatalf("uptime stamp in %q", stripped)
@@ -160,13 +160,13 @@ func FuzzParseTextLine(f *testing.F) {
 			want.Mul(want, big.NewInt(1e9))
 			frac, _ := new(big.Int).SetString((g[2] + "000000000")[:9], 10)
 			want.Add(want, frac)
-			if !want.IsInt64() || want.Int64() != tl.up {
-				t.Fatalf("uptime of %q is %s ns, parsed %d", stripped, want, tl.up)
+			if !want.IsInt64() || want.Int64() != tl.Up {
+				t.Fatalf("uptime of %q is %s ns, parsed %d", stripped, want, tl.Up)
 			}
 			if string(body) != stripped {
 				t.Fatalf("body %q, want the whole line %q", body, stripped)
 			}
-		case stampInherited:
+		case StampInherited:
 			if string(body) != stripped {
 				t.Fatalf("body %q, want the whole line %q", body, stripped)
 			}
@@ -224,8 +224,8 @@ func rfc3339Nano(t Time) string {
 // so it is not an uptime stamp (the line inherits a time, rule 3).
 func TestUptimeOverflow(t *testing.T) {
 	for _, line := range []string{"[999999999999.000000] x", "[ 9300000000.5] x"} {
-		if tl := parseTextLine([]byte(line)); tl.kind == stampUptime {
-			t.Errorf("parseTextLine(%q): uptime %d ns, which wrapped around", line, tl.up)
+		if tl := ParseTextLine([]byte(line)); tl.Kind == StampUptime {
+			t.Errorf("parseTextLine(%q): uptime %d ns, which wrapped around", line, tl.Up)
 		}
 	}
 }

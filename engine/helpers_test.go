@@ -494,12 +494,13 @@ type execLine struct {
 	id     uint64
 	body   []byte
 	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
-	stats  bodyStats // of body, when not b64
+	stats  BodyStats // of body, when not b64
 }
 
 // parse is parseInto returning an execLine.
-func (p *jsonParser) parse(line []byte) (execLine, bool) {
+func (p *JSONParser) parse(line []byte) (execLine, bool) {
 	var e Entry
-	ok := p.parseInto(line, &e)
-	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !e.utf8, stats: e.stats}, ok
+	ok := p.ParseInto(line, &e)
+	stats, utf8 := e.Decoded()
+	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !utf8, stats: stats}, ok
 }

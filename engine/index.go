@@ -107,11 +107,11 @@ func (x *index) resumePoint(files *fileSet) int {
 	from := len(x.cps) - 1
 	var r originReader
 	defer r.scan.releaseBuffer()
-	defer r.json.releaseBuffers()
+	defer r.json.ReleaseBuffers()
 	var e Entry
 	var end Pos
 	for o := range NumOrigins {
-		if o != OriginExec && !x.stream.textOrigins() {
+		if o != OriginExec && !x.stream.TextOrigins() {
 			continue
 		}
 		r.origin, r.mask = o, x.stream
@@ -138,7 +138,7 @@ func (x *index) run(files *fileSet, warm int) error {
 	if warm >= 0 {
 		keep = x.views[warm].Mask
 	}
-	x.m.allowAheadSized(keep) // run ends with releaseBuffers
+	x.m.allowAheadSized(keep, measureSizes) // run ends with releaseBuffers
 	if err := x.m.reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
@@ -157,14 +157,14 @@ func (x *index) run(files *fileSet, warm int) error {
 			break
 		}
 		k := key{e.Time, e.Origin}
-		var st bodyStats
-		if !e.sized {
-			st = e.bodyStats()
+		var st BodyStats
+		if _, sized := e.MeasuredSize(FormatRaw); !sized {
+			st = e.BodyStats()
 		}
 		for i, v := range x.views {
 			size[i] = 0
 			if v.includes(e) {
-				n := e.size(v.Format, &st)
+				n := sizeIn(v.Format, e, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.state.Cursor)
 				}

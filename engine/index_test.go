@@ -234,7 +234,7 @@ func TestEntrySize(t *testing.T) {
 		for range rng.IntN(8) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
-		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(numSources))), Origin: Origin(rng.IntN(int(NumOrigins))), Body: []byte(b.String())}
+		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(NumSources))), Origin: Origin(rng.IntN(int(NumOrigins))), Body: []byte(b.String())}
 		if rng.IntN(2) == 0 {
 			e.HasID, e.ID = true, rng.Uint64()>>rng.IntN(64)
 		}

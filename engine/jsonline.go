@@ -9,12 +9,12 @@ import (
 // jsonParser parses exec.log lines. It is a strict, allocation-free JSON
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
-type jsonParser struct {
+type JSONParser struct {
 	// only, when not 0, is the sources whose bodies are decoded: the d of
 	// a canonical line of another source is validated, not decoded (its
 	// entry is not yielded, but a bad one is still a malformed line).
-	only    SourceMask
-	stats   bodyStats // of the string decodeString decoded last
+	Only    SourceMask
+	stats   BodyStats // of the string decodeString decoded last
 	times   timeCache
 	scratch []byte // unescaped d
 	b64     []byte // decoded d when e is b64
@@ -23,7 +23,7 @@ type jsonParser struct {
 // parseInto parses line (without its newline) into e, an exec entry,
 // which it overwrites. ok is false when the line is not a valid entry: bad
 // JSON, unknown s, missing or unparseable t.
-func (p *jsonParser) parseInto(line []byte, e *Entry) bool {
+func (p *JSONParser) ParseInto(line []byte, e *Entry) bool {
 	*e = Entry{Origin: OriginExec}
 	if p.parseCanonical(line, e) {
 		return true
@@ -36,7 +36,7 @@ func (p *jsonParser) parseInto(line []byte, e *Entry) bool {
 // {"t":"…","s":"…","d":"…"} with an optional ,"e":"b64" and ,"id":N, with
 // no white space. ok is false for anything else, which parseAny then
 // parses (or rejects) in full.
-func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
+func (p *JSONParser) parseCanonical(line []byte, e *Entry) bool {
 	end, ok := p.canonicalEnd(line, e)
 	return ok && end == len(line)
 }
@@ -49,7 +49,7 @@ func (p *jsonParser) parseCanonical(line []byte, e *Entry) bool {
 // and the line is found without a pass of its own. ok is false for a line
 // that is not canonical, or not whole in buf: the caller then finds the
 // line's end and parses it in full. e is overwritten either way.
-func (p *jsonParser) parseLineAt(buf []byte, e *Entry) (int, bool) {
+func (p *JSONParser) ParseLineAt(buf []byte, e *Entry) (int, bool) {
 	*e = Entry{Origin: OriginExec}
 	end, ok := p.canonicalEnd(buf, e)
 	if !ok || end >= len(buf) || buf[end] != '\n' {
@@ -60,7 +60,7 @@ func (p *jsonParser) parseLineAt(buf []byte, e *Entry) (int, bool) {
 
 // canonicalEnd parses a canonical object at the start of b into e and
 // returns the index just past its closing brace.
-func (p *jsonParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
+func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	const head = `{"t":"`
 	if len(line) < len(head) || string(line[:len(head)]) != head {
 		return 0, false
@@ -99,7 +99,7 @@ func (p *jsonParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 
 // finish checks and converts the fields both parsers found: the source, the
 // time, and a base64 body.
-func (p *jsonParser) finish(e *Entry, tRaw, sRaw []byte, b64 bool) bool {
+func (p *JSONParser) finish(e *Entry, tRaw, sRaw []byte, b64 bool) bool {
 	var ok bool
 	if e.Source, ok = ParseSource(string(sRaw)); !ok {
 		return false
@@ -121,7 +121,7 @@ func hasAt(b []byte, i int, s string) bool {
 }
 
 // parseAny parses any JSON object line.
-func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
+func (p *JSONParser) parseAny(line []byte, e *Entry) bool {
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return false
@@ -183,12 +183,12 @@ func (p *jsonParser) parseAny(line []byte, e *Entry) bool {
 }
 
 // skips reports whether the body of a line of source sRaw is not wanted.
-func (p *jsonParser) skips(sRaw []byte) bool {
-	if p.only == 0 || p.only == MaskAll {
+func (p *JSONParser) skips(sRaw []byte) bool {
+	if p.Only == 0 || p.Only == MaskAll {
 		return false
 	}
 	src, ok := ParseSource(string(sRaw))
-	return ok && !p.only.Has(src)
+	return ok && !p.Only.Has(src)
 }
 
 // skipString validates the JSON string at b[i] as decodeString would
@@ -198,7 +198,7 @@ func skipString(b []byte, i int) (int, bool) {
 		return i, false
 	}
 	for pos := i + 1; ; {
-		k, _ := specialIndex(b[pos:])
+		k, _ := SpecialIndex(b[pos:])
 		if k < 0 {
 			return len(b), false
 		}
@@ -224,18 +224,21 @@ func skipString(b []byte, i int) (int, bool) {
 
 // releaseBuffers gives the parser's decoding buffers back to the pools; the
 // bodies it returned are invalid after.
-func (p *jsonParser) releaseBuffers() {
-	putBuf(p.scratch)
-	putBuf(p.b64)
+func (p *JSONParser) ReleaseBuffers() {
+	PutBuf(p.scratch)
+	PutBuf(p.b64)
 	p.scratch, p.b64 = nil, nil
 }
 
+// BufferCap returns the capacity of the larger of p's decoding buffers.
+func (p *JSONParser) BufferCap() int { return max(cap(p.scratch), cap(p.b64)) }
+
 // decodeBase64 decodes s; if it does not decode, s is the body as is.
-func (p *jsonParser) decodeBase64(s []byte) ([]byte, bool) {
+func (p *JSONParser) decodeBase64(s []byte) ([]byte, bool) {
 	n := base64.StdEncoding.DecodedLen(len(s))
 	if cap(p.b64) < n {
-		putBuf(p.b64)
-		p.b64 = getBuf(n)
+		PutBuf(p.b64)
+		p.b64 = GetBuf(n)
 	}
 	m, err := base64.StdEncoding.Decode(p.b64[:n], s)
 	if err != nil {
@@ -286,7 +289,7 @@ func rawString(b []byte, i int) ([]byte, int, bool) {
 			break
 		}
 	}
-	var rare jsonParser // escaped keys and values are rare: keep p.scratch for d
+	var rare JSONParser // escaped keys and values are rare: keep p.scratch for d
 	return rare.decodeString(b, i)
 }
 
@@ -296,15 +299,15 @@ func rawString(b []byte, i int) ([]byte, int, bool) {
 // run — the closing quote, a backslash or a control character — and
 // whether the run is all ASCII, so each byte is looked at about once
 // before it is copied.
-func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
+func (p *JSONParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, false
 	}
 	pos := i + 1
 	out := p.scratch[:0]
-	p.stats = bodyStats{}
+	p.stats = BodyStats{}
 	for {
-		k, ascii := specialIndex(b[pos:])
+		k, ascii := SpecialIndex(b[pos:])
 		if k < 0 {
 			return nil, len(b), false
 		}
@@ -314,11 +317,11 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 			return nil, end, false
 		}
 		run := b[pos:end]
-		p.stats.high = p.stats.high || !ascii // runs hold no quote, backslash or control
+		p.stats.High = p.stats.High || !ascii // runs hold no quote, backslash or control
 		if c == '"' && pos == i+1 && (ascii || utf8.Valid(run)) {
 			return run, end + 1, true // no escape at all: alias b
 		}
-		if need := len(out) + len(run); need > cap(out) && need > readChunk {
+		if need := len(out) + len(run); need > cap(out) && need > ReadChunk {
 			out = p.growScratch(out, len(run))
 		}
 		if ascii {
@@ -344,10 +347,10 @@ func (p *jsonParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 // growScratch returns out with room for n more bytes, in a buffer from
 // the pools that becomes the scratch: a long body's buffer is reused by
 // the next long body rather than grown again by appends.
-func (p *jsonParser) growScratch(out []byte, n int) []byte {
-	grown := getBuf(max(2*cap(out), len(out)+n))[:len(out)]
+func (p *JSONParser) growScratch(out []byte, n int) []byte {
+	grown := GetBuf(max(2*cap(out), len(out)+n))[:len(out)]
 	copy(grown, out)
-	putBuf(p.scratch)
+	PutBuf(p.scratch)
 	p.scratch = grown
 	return grown
 }
@@ -463,7 +466,7 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		var p jsonParser
+		var p JSONParser
 		_, j, ok := p.decodeString(b, i)
 		return j, ok
 	case c == '{' || c == '[':
@@ -492,7 +495,7 @@ func skipContainer(b []byte, i, depth int) (int, bool) {
 	for {
 		var ok bool
 		if isObject {
-			var p jsonParser
+			var p JSONParser
 			if _, j, ok = p.decodeString(b, j); !ok {
 				return j, false
 			}

@@ -26,8 +26,8 @@ func FuzzParseOnly(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte, only uint8) {
 		mask := SourceMask(only) & MaskAll
-		var full, some jsonParser
-		some.only = mask
+		var full, some JSONParser
+		some.Only = mask
 		want, wok := full.parse(bytes.Clone(line))
 		got, gok := some.parse(bytes.Clone(line))
 		if gok != wok {

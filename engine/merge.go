@@ -2,21 +2,6 @@ package engine
 
 import "fmt"
 
-// SourceMask is a set of sources.
-type SourceMask uint8
-
-// Common source sets.
-const (
-	MaskAll     SourceMask = 1<<numSources - 1
-	MaskDefault SourceMask = 1<<SourceStdout | 1<<SourceStderr | 1<<SourceOutput
-)
-
-// Has reports whether s is in m.
-func (m SourceMask) Has(s Source) bool { return m&(1<<s) != 0 }
-
-// textOrigins reports whether a stream of m reads runtime.log and kernel.log.
-func (m SourceMask) textOrigins() bool { return m.Has(SourceSystem) }
-
 // State is a resumable point of a merge: the position of every origin after
 // the entries consumed so far, and the timestamp the next unstamped line of
 // each text origin inherits.
@@ -36,7 +21,7 @@ func (k key) less(o key) bool {
 }
 
 // minKey is below the key of any entry.
-var minKey = key{time: timeBottom}
+var minKey = key{time: TimeBottom}
 
 // merger yields the stable merge by timestamp of the origins a stream reads,
 // bounded by one fileSet. An origin's own order is never changed.
@@ -52,21 +37,23 @@ type merger struct {
 	// read (pipeline.go). Set by owners that stop the merger — reset or
 	// releaseBuffers — before they drop it.
 	ahead bool
-	// sized asks the parse-ahead for sized entries (Entry.sized) whose
-	// bodies are kept only for the sources in keep: an index pass, which
-	// renders at most one view.
-	sized bool
-	keep  SourceMask
+	// measure, when set, sizes the entries parsed ahead (Entry.sized),
+	// whose bodies are then kept only for the sources in keep: an index
+	// pass, which renders at most one view.
+	measure func(*Entry)
+	keep    SourceMask
 }
 
 // allowAhead lets the merger parse exec.log ahead on other cores from its
 // next reset on. The caller must call releaseBuffers (or reset) before it
 // drops the merger: that stops the goroutines.
-func (m *merger) allowAhead() { m.ahead, m.sized = true, false }
+func (m *merger) allowAhead() { m.ahead, m.measure = true, nil }
 
 // allowAheadSized is allowAhead for an index pass: the entries parsed
-// ahead come sized, with the bodies of the sources in keep only.
-func (m *merger) allowAheadSized(keep SourceMask) { m.ahead, m.sized, m.keep = true, true, keep }
+// ahead come sized by measure, with the bodies of the sources in keep only.
+func (m *merger) allowAheadSized(keep SourceMask, measure func(*Entry)) {
+	m.ahead, m.measure, m.keep = true, measure, keep
+}
 
 // errGeneration reports an exec position whose file is not in the chain.
 type errGeneration struct{ pos Pos }
@@ -83,7 +70,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 	m.state = st
 	for o := range NumOrigins {
 		m.has[o] = false
-		m.active[o] = o == OriginExec || mask.textOrigins()
+		m.active[o] = o == OriginExec || mask.TextOrigins()
 		if !m.active[o] {
 			continue
 		}
@@ -99,7 +86,7 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 			return &errGeneration{pos: st.Cursor[o]}
 		}
 		r.mayAhead = m.ahead && o == OriginExec && aheadNow().aheadWorkers() > 1
-		r.sized, r.keep = m.sized, m.keep
+		r.measure, r.keep = m.measure, m.keep
 		m.fill(o)
 	}
 	return nil
@@ -161,7 +148,7 @@ func (m *merger) releaseBuffers() {
 	for o := range NumOrigins {
 		m.r[o].stopAhead()
 		m.r[o].scan.releaseBuffer()
-		m.r[o].json.releaseBuffers()
+		m.r[o].json.ReleaseBuffers()
 		m.has[o] = false
 	}
 	m.last = -1

@@ -539,7 +539,7 @@ func TestModelStrip(t *testing.T) {
 		if got := string(modelStrip([]byte(in))); got != want {
 			t.Errorf("modelStrip(%q) = %q, want %q", in, got, want)
 		}
-		if got := string(stripANSI([]byte(in))); got != want {
+		if got := string(StripANSI([]byte(in))); got != want {
 			t.Errorf("stripANSI(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -22,7 +22,7 @@ func (c *Counts) Add(o Counts) {
 type originReader struct {
 	origin Origin
 	scan   lineScanner
-	json   jsonParser
+	json   JSONParser
 	prev   Time // text: the timestamp the next unstamped line inherits
 	birth  Time // text: the file's birth time
 	counts Counts
@@ -35,8 +35,8 @@ type originReader struct {
 	mayAhead bool
 	set      *fileSet // the files start was given, for ahead's own clone
 	ahead    *parseAhead
-	sized    bool       // the parse-ahead yields sized entries (merger.sized)
-	keep     SourceMask // whose bodies they keep
+	measure  func(*Entry) // the parse-ahead sizes its entries with it (merger.measure)
+	keep     SourceMask   // whose bodies they keep
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest
@@ -44,7 +44,7 @@ type originReader struct {
 // for text origins. ok is false if p's generation is not among files.
 func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 	r.stopAhead() // and no parse-ahead until the merger allows it again
-	r.json.only = r.mask
+	r.json.Only = r.mask
 	r.scan.tooLong = 0
 	r.counts = Counts{}
 	r.read = 0
@@ -97,7 +97,7 @@ func (r *originReader) pos() Pos {
 func (r *originReader) nextLine(e *Entry, end *Pos) bool {
 	for {
 		if r.origin == OriginExec {
-			if n, ok := r.json.parseLineAt(r.scan.buffered(), e); ok {
+			if n, ok := r.json.ParseLineAt(r.scan.buffered(), e); ok {
 				if after, ok := r.scan.take(n); ok {
 					r.read += int64(n)
 					if r.mask.Has(e.Source) {
@@ -134,7 +134,7 @@ func (r *originReader) nextLine(e *Entry, end *Pos) bool {
 // execEntry parses an exec.log line into e; false for a line skipped (bad,
 // or of a source the reader does not yield).
 func (r *originReader) execEntry(line []byte, e *Entry) bool {
-	if !r.json.parseInto(line, e) {
+	if !r.json.ParseInto(line, e) {
 		r.counts.Malformed++
 		return false
 	}
@@ -144,10 +144,10 @@ func (r *originReader) execEntry(line []byte, e *Entry) bool {
 // textEntry parses a text line, given with its newline. The body is the
 // stripped line's body, and keeps the newline (SPEC §1).
 func (r *originReader) textEntry(line []byte) Entry {
-	tl := parseTextLine(line[:len(line)-1])
-	line[tl.n] = '\n' // stripping shortened the line: move its newline up
-	if t, ok := tl.time(r.birth); ok {
+	tl := ParseTextLine(line[:len(line)-1])
+	line[tl.N] = '\n' // stripping shortened the line: move its newline up
+	if t, ok := tl.Time(r.birth); ok {
 		r.prev = t
 	}
-	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.body : tl.n+1]}
+	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.Body : tl.N+1]}
 }

@@ -109,7 +109,7 @@ func TestParseExecLine(t *testing.T) {
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":tru}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, bad},
 	} {
-		var p jsonParser
+		var p JSONParser
 		got, gotOK := p.parse([]byte(tc.line))
 		if gotOK != tc.want.valid {
 			t.Errorf("parse(%q): ok = %v, want %v", tc.line, gotOK, tc.want.valid)
@@ -135,7 +135,7 @@ func TestParseExecLine(t *testing.T) {
 // TestParseExecLineReuse checks that a parser reused across lines (as the
 // readers do) does not leak one line's body into the next.
 func TestParseExecLineReuse(t *testing.T) {
-	var p jsonParser
+	var p JSONParser
 	lines := []string{
 		`{"t":"` + tsAt(0) + `","s":"stdout","d":"first\nwith an escape and more bytes"}`,
 		`{"t":"` + tsAt(0) + `","s":"stdout","d":"b\n"}`,
@@ -171,17 +171,17 @@ func TestParseRFC3339(t *testing.T) {
 		if err != nil {
 			t.Fatalf("time.Parse(%q): %v", s, err)
 		}
-		got, ok := parseRFC3339([]byte(s))
+		got, ok := ParseRFC3339([]byte(s))
 		if !ok || got != TimeOf(want) {
 			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want)
 		}
 	}
 	// RFC 3339 allows a lower-case t and z (time.Parse does not).
-	if got, ok := parseRFC3339([]byte("2026-05-01t10:00:00z")); !ok || got != nsAt(0) {
+	if got, ok := ParseRFC3339([]byte("2026-05-01t10:00:00z")); !ok || got != nsAt(0) {
 		t.Errorf("lower case: %v, %v", got, ok)
 	}
 	// More than nine fractional digits: kept to the nanosecond.
-	if got, ok := parseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != plusNs(nsAt(0), 123456789) {
+	if got, ok := ParseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != plusNs(nsAt(0), 123456789) {
 		t.Errorf("12-digit fraction: %v, %v", got, ok)
 	}
 	for _, s := range []string{
@@ -191,7 +191,7 @@ func TestParseRFC3339(t *testing.T) {
 		"2026-05-01T10:00:00+0200", "2026-05-01T10:00:00 Z", "2026-05-01T10:00:00ZZ", "２026-05-01T10:00:00Z",
 		"-026-05-01T10:00:00Z",
 	} {
-		if got, ok := parseRFC3339([]byte(s)); ok {
+		if got, ok := ParseRFC3339([]byte(s)); ok {
 			t.Errorf("parseRFC3339(%q) = %v, want failure", s, got)
 		}
 	}
@@ -201,7 +201,7 @@ func TestParseRFC3339(t *testing.T) {
 // included (int64 nanoseconds stop at 1678 and 2262), is kept exact.
 func TestParseRFC3339OutOfRange(t *testing.T) {
 	for _, s := range []string{"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1600-06-01T00:00:00+01:00", "0000-01-01T00:00:00Z", "0000-01-01T05:00:00+05:00", "9999-12-31T23:59:59.999999999Z"} {
-		got, ok := parseRFC3339([]byte(s))
+		got, ok := ParseRFC3339([]byte(s))
 		want, _ := time.Parse(time.RFC3339, s)
 		if !ok || got != TimeOf(want) {
 			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want.UTC())
@@ -212,38 +212,38 @@ func TestParseRFC3339OutOfRange(t *testing.T) {
 func TestParseTextLine(t *testing.T) {
 	for _, tc := range []struct {
 		line, body string
-		kind       textStamp
+		kind       TextStamp
 		t          Time  // stampRFC3339
 		up         int64 // stampUptime
 	}{
-		{tsAt(0) + " hello", "hello", stampRFC3339, nsAt(0), 0},
-		{"2026-05-01T10:00:00Z body", "body", stampRFC3339, nsAt(0), 0}, // exactly 20 characters
-		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", stampRFC3339, plusNs(nsAt(0), 123456789), 0},
-		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", stampRFC3339, nsAt(5), 0},
-		{tsAt(0), "", stampRFC3339, nsAt(0), 0},
-		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", stampRFC3339, nsAt(7), 0},
-		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", stampInherited, Time{}, 0},
-		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", stampInherited, Time{}, 0},
-		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", stampInherited, Time{}, 0},
-		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", stampInherited, Time{}, 0},
-		{"[    0.000000] Linux version", "[    0.000000] Linux version", stampUptime, Time{}, 0},
-		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", stampUptime, Time{}, 12345678000},
-		{"[12.5] short", "[12.5] short", stampUptime, Time{}, 12500000000},
-		{"[123456.000001]", "[123456.000001]", stampUptime, Time{}, 123456000001000},
-		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", stampUptime, Time{}, 1e9},
-		{"[ 12.] no fraction", "[ 12.] no fraction", stampInherited, Time{}, 0},
-		{"[ 12.5 unterminated", "[ 12.5 unterminated", stampInherited, Time{}, 0},
-		{"[ abc] not a stamp", "[ abc] not a stamp", stampInherited, Time{}, 0},
-		{" [ 1.0] not at the start", " [ 1.0] not at the start", stampInherited, Time{}, 0},
-		{"plain continuation", "plain continuation", stampInherited, Time{}, 0},
-		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", stampInherited, Time{}, 0},
-		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", stampInherited, Time{}, 0},
+		{tsAt(0) + " hello", "hello", StampRFC3339, nsAt(0), 0},
+		{"2026-05-01T10:00:00Z body", "body", StampRFC3339, nsAt(0), 0}, // exactly 20 characters
+		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", StampRFC3339, plusNs(nsAt(0), 123456789), 0},
+		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", StampRFC3339, nsAt(5), 0},
+		{tsAt(0), "", StampRFC3339, nsAt(0), 0},
+		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", StampRFC3339, nsAt(7), 0},
+		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", StampInherited, Time{}, 0},
+		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", StampInherited, Time{}, 0},
+		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", StampInherited, Time{}, 0},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", StampInherited, Time{}, 0},
+		{"[    0.000000] Linux version", "[    0.000000] Linux version", StampUptime, Time{}, 0},
+		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", StampUptime, Time{}, 12345678000},
+		{"[12.5] short", "[12.5] short", StampUptime, Time{}, 12500000000},
+		{"[123456.000001]", "[123456.000001]", StampUptime, Time{}, 123456000001000},
+		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", StampUptime, Time{}, 1e9},
+		{"[ 12.] no fraction", "[ 12.] no fraction", StampInherited, Time{}, 0},
+		{"[ 12.5 unterminated", "[ 12.5 unterminated", StampInherited, Time{}, 0},
+		{"[ abc] not a stamp", "[ abc] not a stamp", StampInherited, Time{}, 0},
+		{" [ 1.0] not at the start", " [ 1.0] not at the start", StampInherited, Time{}, 0},
+		{"plain continuation", "plain continuation", StampInherited, Time{}, 0},
+		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", StampInherited, Time{}, 0},
+		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", StampInherited, Time{}, 0},
 	} {
 		line := []byte(tc.line)
-		tl := parseTextLine(line)
-		body := line[tl.body:tl.n]
-		if string(body) != tc.body || tl.kind != tc.kind || tl.t != tc.t || tl.up != tc.up {
-			t.Errorf("parseTextLine(%q) = %q, %d, %v, %d; want %q, %d, %v, %d", tc.line, body, tl.kind, tl.t, tl.up, tc.body, tc.kind, tc.t, tc.up)
+		tl := ParseTextLine(line)
+		body := line[tl.Body:tl.N]
+		if string(body) != tc.body || tl.Kind != tc.kind || tl.T != tc.t || tl.Up != tc.up {
+			t.Errorf("parseTextLine(%q) = %q, %d, %v, %d; want %q, %d, %v, %d", tc.line, body, tl.Kind, tl.T, tl.Up, tc.body, tc.kind, tc.t, tc.up)
 		}
 	}
 }
@@ -453,7 +453,7 @@ func TestLongLineSkipped(t *testing.T) {
 	if n != 2 || s.tooLong != 1 {
 		t.Errorf("%d lines, %d too long; want 2 and 1", n, s.tooLong)
 	}
-	if cap(s.buf) > MaxLineLen+readChunk {
+	if cap(s.buf) > MaxLineLen+ReadChunk {
 		t.Errorf("scanner buffer of %d bytes for a %d-byte line", cap(s.buf), len(long))
 	}
 }
@@ -525,16 +525,17 @@ func FuzzParseLineAt(f *testing.F) {
 	f.Add([]byte(ok))
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64","id":null}` + "\n"))
 	f.Fuzz(func(t *testing.T, buf []byte) {
-		var fused, plain jsonParser
+		var fused, plain JSONParser
 		for pos := 0; pos < len(buf); {
 			var e Entry
-			n, ok := fused.parseLineAt(buf[pos:], &e)
+			n, ok := fused.ParseLineAt(buf[pos:], &e)
 			nl := bytes.IndexByte(buf[pos:], '\n')
 			if ok {
 				if nl < 0 || n != nl+1 {
 					t.Fatalf("at %d: accepted %d bytes, the line is %d with its newline", pos, n, nl+1)
 				}
-				got := execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: bytes.Clone(e.Body), b64: !e.utf8, stats: e.stats}
+				stats, utf8 := e.Decoded()
+				got := execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: bytes.Clone(e.Body), b64: !utf8, stats: stats}
 				want, wok := plain.parse(bytes.Clone(buf[pos : pos+nl]))
 				if !wok {
 					t.Fatalf("at %d: accepted %q, which parse rejects", pos, buf[pos:pos+nl])

@@ -63,7 +63,7 @@ func (r *renderer) appendPiece(dst []byte, p *entryPart) []byte {
 		switch p.phase {
 		case partHead:
 			dst = r.appendJSONHead(dst, p.e)
-			p.phase, p.b64 = partBody, !p.e.validUTF8()
+			p.phase, p.b64 = partBody, !p.e.ValidUTF8()
 		case partTail:
 			dst = appendJSONTail(dst, p.e, p.b64, &p.c)
 			p.phase = partDone
@@ -115,18 +115,18 @@ func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
 
 // appendTextPrefix appends "<TIME> <SOURCE> ".
 func (r *renderer) appendTextPrefix(dst []byte, e *Entry) []byte {
-	dst = append(dst, r.tf.format(e.Time)...)
+	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, ' ')
-	dst = append(dst, sourceNames[e.Source]...)
+	dst = append(dst, SourceNames[e.Source]...)
 	return append(dst, ' ')
 }
 
 // appendJSONHead appends the keys of a JSON rendering before d's value.
 func (r *renderer) appendJSONHead(dst []byte, e *Entry) []byte {
 	dst = append(dst, `{"t":"`...)
-	dst = append(dst, r.tf.format(e.Time)...)
+	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, `","s":"`...)
-	dst = append(dst, sourceNames[e.Source]...)
+	dst = append(dst, SourceNames[e.Source]...)
 	return append(dst, `","d":"`...)
 }
 

@@ -111,11 +111,11 @@ type span struct {
 type record struct {
 	time    Time
 	id      uint64
-	stats   bodyStats
+	stats   BodyStats
 	bodyEnd int   // its body is data[the previous record's bodyEnd:bodyEnd]
 	end     int64 // the offset just past its line, in the span's file
 	read    int64 // bytes of lines scanned since the previous record, its own included
-	sizes   [numFormats]uint32
+	sizes   [NumFormats]uint32
 	source  Source
 	hasID   bool
 	utf8    bool
@@ -123,22 +123,15 @@ type record struct {
 }
 
 // fill sets e to r's entry, with body; sized: r's sizes were measured
-// (parseAhead.sized).
+// (parseAhead.measure).
 func (r *record) fill(e *Entry, body []byte, sized bool) {
-	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body, utf8: r.utf8, stats: r.stats,
-		sized: sized, sizes: r.sizes}
-}
-
-// measureSizes sets e's sizes in each format and marks it sized. A body
-// is at most MaxLineLen bytes, and each of its bytes renders to at most
-// 6 (a JSON \u00XX) or one text line (with a prefix of TimeLen + 8), so
-// every size fits in 32 bits.
-func measureSizes(e *Entry) {
-	st := e.bodyStats()
-	for f := range Format(numFormats) {
-		e.sizes[f] = uint32(sizeOf(f, e, &st))
+	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body}
+	if r.utf8 {
+		e.SetDecoded(r.stats)
 	}
-	e.sized = true
+	if sized {
+		e.SetSizes(r.sizes)
+	}
 }
 
 // spanBatch is the parsed content of one span.
@@ -158,19 +151,19 @@ type spanBatch struct {
 // parseAhead runs the workers of one reader and hands their batches over
 // in span order.
 type parseAhead struct {
-	files *fileSet // the clone the workers read
-	chain []fileRef
-	mask  SourceMask
-	sized bool       // records are sized (originReader.sized)
-	keep  SourceMask // and keep the bodies of these sources only
-	long  int        // the settings' bigLine at the start
-	first bool       // the settings' readerFirst at the start
-	spans []span
-	taken atomic.Int64 // spans taken by workers
-	free  chan *spanBatch
-	ready []chan *spanBatch // span i's spanBatch is sent on ready[i%len(ready)]
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	files   *fileSet // the clone the workers read
+	chain   []fileRef
+	mask    SourceMask
+	measure func(*Entry) // sizes each record (originReader.measure); nil: none
+	keep    SourceMask   // and keep the bodies of these sources only
+	long    int          // the settings' bigLine at the start
+	first   bool         // the settings' readerFirst at the start
+	spans   []span
+	taken   atomic.Int64 // spans taken by workers
+	free    chan *spanBatch
+	ready   []chan *spanBatch // span i's spanBatch is sent on ready[i%len(ready)]
+	quit    chan struct{}
+	wg      sync.WaitGroup
 
 	// The reader's side.
 	self     originReader // parses a span no worker has taken yet
@@ -203,9 +196,9 @@ func (r *originReader) startAhead() bool {
 	if workers == 0 {
 		return false // every core already parses ahead for another read
 	}
-	a := &parseAhead{files: r.set.clone(), mask: r.mask, sized: r.sized, keep: r.keep, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a := &parseAhead{files: r.set.clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.origin(OriginExec)
-	a.self.origin, a.self.mask, a.self.json.only = OriginExec, r.mask, r.mask
+	a.self.origin, a.self.mask, a.self.json.Only = OriginExec, r.mask, r.mask
 	a.own = getBatch()
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
@@ -262,7 +255,7 @@ func (a *parseAhead) stop() {
 	a.wg.Wait()
 	a.recycle()
 	a.self.scan.releaseBuffer()
-	a.self.json.releaseBuffers()
+	a.self.json.ReleaseBuffers()
 	a.files.release()
 	a.files, a.chain, a.cur, a.own, a.free, a.ready = nil, nil, nil, nil, nil, nil
 	a.done = true
@@ -322,9 +315,9 @@ func (a *parseAhead) work() {
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
 	var w originReader
 	w.origin, w.mask = OriginExec, a.mask
-	w.json.only = a.mask
+	w.json.Only = a.mask
 	defer w.scan.releaseBuffer()
-	defer w.json.releaseBuffers()
+	defer w.json.ReleaseBuffers()
 	for {
 		var b *spanBatch
 		select {
@@ -367,14 +360,22 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	var e Entry
 	var end Pos
 	for w.nextLine(&e, &end) {
-		if a.sized {
-			measureSizes(&e)
+		if a.measure != nil {
+			a.measure(&e)
 		}
-		if !a.sized || a.keep.Has(e.Source) {
+		if a.measure == nil || a.keep.Has(e.Source) {
 			b.data = append(b.data, e.Body...)
 		}
-		b.recs = append(b.recs, record{time: e.Time, id: e.ID, stats: e.stats, bodyEnd: len(b.data), end: int64(end.Offset),
-			read: w.read - read, sizes: e.sizes, source: e.Source, hasID: e.HasID, utf8: e.utf8, skipped: w.counts != counts})
+		stats, utf8 := e.Decoded()
+		rec := record{time: e.Time, id: e.ID, stats: stats, bodyEnd: len(b.data), end: int64(end.Offset),
+			read: w.read - read, source: e.Source, hasID: e.HasID, utf8: utf8, skipped: w.counts != counts}
+		if a.measure != nil {
+			for f := range Format(NumFormats) {
+				n, _ := e.MeasuredSize(f)
+				rec.sizes[f] = uint32(n)
+			}
+		}
+		b.recs = append(b.recs, rec)
 		if w.counts != counts {
 			b.skips = append(b.skips, w.counts.minus(counts))
 		}
@@ -385,8 +386,8 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	if w.scan.long {
 		b.rest = w.scan.off
 	}
-	if cap(w.json.scratch) > aheadKeep || cap(w.json.b64) > aheadKeep { // a long line grew them
-		w.json.releaseBuffers()
+	if w.json.BufferCap() > aheadKeep { // a long line grew them
+		w.json.ReleaseBuffers()
 	}
 }
 
@@ -430,7 +431,7 @@ func (r *originReader) nextAhead(e *Entry, end *Pos) bool {
 				r.counts.Add(b.skips[a.skipAt])
 				a.skipAt++
 			}
-			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd], a.sized)
+			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd], a.measure != nil)
 			a.bodyAt = rec.bodyEnd
 			*end = Pos{Gen: b.gen, Offset: uint64(rec.end)}
 			return true

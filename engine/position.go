@@ -103,7 +103,7 @@ func atLineStart(f fileRef, off uint64) (bool, error) {
 // else the file's birth time (rule 4). It reads the file backwards.
 func inheritedTime(f fileRef, off uint64) Time {
 	end := int64(min(off, uint64(max(f.size, 0))))
-	block := int64(readChunk)
+	block := int64(ReadChunk)
 	for end > 0 {
 		start := max(0, end-block)
 		buf := make([]byte, end-start)
@@ -122,7 +122,7 @@ func inheritedTime(f fileRef, off uint64) Time {
 				if end = prevNewline(f, start) + 1; end <= 0 {
 					return f.birth
 				}
-				block = readChunk
+				block = ReadChunk
 				continue
 			}
 			first = nl + 1
@@ -132,12 +132,12 @@ func inheritedTime(f fileRef, off uint64) Time {
 			if len(lines[i]) == 0 {
 				continue
 			}
-			if t, ok := parseTextLine(lines[i]).time(f.birth); ok {
+			if t, ok := ParseTextLine(lines[i]).Time(f.birth); ok {
 				return t
 			}
 		}
 		end = start + int64(first)
-		block = readChunk
+		block = ReadChunk
 	}
 	return f.birth
 }
@@ -145,9 +145,9 @@ func inheritedTime(f fileRef, off uint64) Time {
 // prevNewline returns the offset of the last newline of f before before, or
 // -1, reading backwards in small probes.
 func prevNewline(f fileRef, before int64) int64 {
-	var probe [readChunk]byte
+	var probe [ReadChunk]byte
 	for before > 0 {
-		start := max(0, before-readChunk)
+		start := max(0, before-ReadChunk)
 		n, err := f.f.ReadAt(probe[:before-start], start)
 		if i := bytes.LastIndexByte(probe[:n], '\n'); i >= 0 {
 			return start + int64(i)

@@ -4,25 +4,9 @@ import (
 	"encoding/base64"
 )
 
-// Format is how a view's entries become bytes (SPEC §3).
-type Format uint8
-
-const (
-	// FormatRaw concatenates the bodies: the program's bytes as written.
-	FormatRaw Format = iota
-	// FormatText writes "<TIME> <SOURCE> <piece>\n" for each line of a
-	// body, ANSI escapes stripped and control bytes and invalid UTF-8
-	// escaped (textview.go).
-	FormatText
-	// FormatJSON writes one JSON object per entry, with its cursor.
-	FormatJSON
-
-	numFormats = iota
-)
-
 // renderer appends entries in one format. The zero value is ready to use.
 type renderer struct {
-	tf timeFormatter
+	tf TimeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).
@@ -38,7 +22,7 @@ func (r *renderer) appendEntry(dst []byte, f Format, e *Entry, c *Cursor) []byte
 
 func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
 	dst = r.appendJSONHead(dst, e)
-	b64 := !e.validUTF8()
+	b64 := !e.ValidUTF8()
 	if b64 {
 		dst = base64.StdEncoding.AppendEncode(dst, e.Body)
 	} else {
@@ -53,7 +37,7 @@ const hexDigits = "0123456789abcdef"
 // must be valid UTF-8.
 func appendJSONString(dst, s []byte) []byte {
 	for {
-		i, _ := specialIndex(s)
+		i, _ := SpecialIndex(s)
 		if i < 0 {
 			return append(dst, s...)
 		}
@@ -81,7 +65,7 @@ func appendJSONString(dst, s []byte) []byte {
 // entrySize returns the length of e rendered in format f, without
 // rendering it.
 func entrySize(f Format, e *Entry) int64 {
-	st := measure(e.Body)
+	st := Measure(e.Body)
 	return sizeOf(f, e, &st)
 }
 

@@ -177,10 +177,10 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 	// The formatter caches the second: alternate between two seconds.
-	var f timeFormatter
+	var f TimeFormatter
 	for i := range 10 {
 		ns := nsAt(int64(i%2) * 1000)
-		if got, want := string(f.format(ns)), FormatTime(ns); got != want {
+		if got, want := string(f.Format(ns)), FormatTime(ns); got != want {
 			t.Fatalf("cached format %q, want %q", got, want)
 		}
 	}

@@ -7,12 +7,6 @@ import (
 	"sync"
 )
 
-// MaxLineLen is the longest line that is parsed; a longer one is skipped and
-// counted without being loaded whole.
-const MaxLineLen = 16 << 20
-
-const readChunk = 64 << 10
-
 // lineScanner reads complete lines from a sequence of files, each bounded by
 // the size it had when the sequence was taken. It never reads past a file's
 // bound, so what it yields depends only on the bytes below the bounds.
@@ -39,7 +33,7 @@ type lineScanner struct {
 }
 
 // chunkPool recycles read buffers: a handle keeps one only while it reads.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, ReadChunk); return &b }}
 
 // releaseBuffer returns the read buffer to its pool; the scanner must be
 // reset before its next use.
@@ -51,12 +45,12 @@ func (s *lineScanner) releaseBuffer() {
 // putReadBuffer gives a scanner's buffer back: a read chunk to chunkPool,
 // a buffer grown for a long line to the size-class pools.
 func putReadBuffer(b []byte) {
-	if cap(b) == readChunk {
-		b = b[:readChunk]
+	if cap(b) == ReadChunk {
+		b = b[:ReadChunk]
 		chunkPool.Put(&b)
 		return
 	}
-	putBuf(b)
+	PutBuf(b)
 }
 
 // reset positions the scanner at offset off of files[idx].
@@ -181,16 +175,16 @@ func (s *lineScanner) compact() {
 		s.r = 0
 	}
 	if len(s.buf) == 0 {
-		s.buf = (*chunkPool.Get().(*[]byte))[:readChunk]
+		s.buf = (*chunkPool.Get().(*[]byte))[:ReadChunk]
 	}
-	if len(s.buf)-s.w < readChunk/2 {
-		grown := getBuf(min(2*len(s.buf), MaxLineLen+1+readChunk))
+	if len(s.buf)-s.w < ReadChunk/2 {
+		grown := GetBuf(min(2*len(s.buf), MaxLineLen+1+ReadChunk))
 		copy(grown, s.buf[:s.w])
 		putReadBuffer(s.buf)
 		s.buf = grown
 	}
-	if len(s.buf) > 4*readChunk && s.w < readChunk/2 { // shrink after a long line
-		small := (*chunkPool.Get().(*[]byte))[:readChunk]
+	if len(s.buf) > 4*ReadChunk && s.w < ReadChunk/2 { // shrink after a long line
+		small := (*chunkPool.Get().(*[]byte))[:ReadChunk]
 		copy(small, s.buf[:s.w])
 		putReadBuffer(s.buf)
 		s.buf = small
@@ -202,7 +196,7 @@ func (s *lineScanner) compact() {
 func (s *lineScanner) skipLongLine() bool {
 	f := s.files[s.idx]
 	at := s.off + int64(s.w-s.r)
-	var probe [readChunk]byte
+	var probe [ReadChunk]byte
 	for at < f.size {
 		n, err := f.f.ReadAt(probe[:min(int64(len(probe)), f.size-at)], at)
 		if nl := bytes.IndexByte(probe[:n], '\n'); nl >= 0 {

@@ -42,7 +42,7 @@ func (t *idTally) add(e *Entry, size *[maxTracked]int64) {
 	}
 	st := &t.stats[i]
 	st.entries++
-	st.bytes += e.rawLen()
+	st.bytes += e.RawLen()
 	for v := range st.size {
 		st.size[v] += size[v]
 	}

@@ -333,7 +333,7 @@ func TestSessionPersisted(t *testing.T) {
 		{"a size past its interval's", func(ids []idStat) { ids[1].size[0] += 1 << 40 }},
 		{"a negative size", func(ids []idStat) { ids[1].size[2] = -1 }},
 		{"no entry", func(ids []idStat) { ids[1].entries = 0 }},
-		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << numSources }},
+		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << NumSources }},
 	} {
 		rewriteIndexFile(t, files[0], &saved, c.bad)
 		sb, restored = statWith(t, d, dir, ViewStdout)

@@ -2,7 +2,7 @@ package engine
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 is whether specialIndex runs specialIndexAVX2, from the CPU's
+// useAVX2 is whether SpecialIndex runs specialIndexAVX2, from the CPU's
 // features. Only a test changes it (to run the generic version).
 var useAVX2 = cpu.X86.HasAVX2
 
@@ -12,11 +12,11 @@ var useAVX2 = cpu.X86.HasAVX2
 //go:noescape
 func specialIndexAVX2(b []byte) (int, bool)
 
-// specialIndex returns the index of the first byte of b that a JSON string
+// SpecialIndex returns the index of the first byte of b that a JSON string
 // cannot hold as is ('"', '\\' or a control character), or -1, and whether
 // the bytes before it are all ASCII. It is in special_amd64.s: a jump to
 // specialIndexAVX2 when useAVX2, else to specialIndexGeneric, so that a
 // call costs one call, not two.
 //
 //go:noescape
-func specialIndex(b []byte) (int, bool)
+func SpecialIndex(b []byte) (int, bool)

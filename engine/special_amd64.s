@@ -15,7 +15,7 @@
 // of 16..31 bytes are two overlapping 16-byte windows, 8..15 bytes two
 // 8-byte ones (MOVQ: the upper half of the register is zero, and its mask
 // bits are dropped), and fewer than 8 bytes are checked one at a time.
-// specialIndex, first below, jumps to it when the CPU has AVX2 (useAVX2,
+// SpecialIndex, first below, jumps to it when the CPU has AVX2 (useAVX2,
 // set from cpu.X86.HasAVX2) and to specialIndexGeneric otherwise: one call
 // for the caller, where a Go function choosing between the two would be
 // two (it is too large to be inlined).
@@ -52,8 +52,8 @@ GLOBL specialBytes<>(SB), RODATA|NOPTR, $4
 	VPMOVMSKB X4, AX;       \
 	VPMOVMSKB X0, DX
 
-// func specialIndex(b []byte) (int, bool)
-TEXT ·specialIndex(SB), NOSPLIT, $0-33
+// func SpecialIndex(b []byte) (int, bool)
+TEXT ·SpecialIndex(SB), NOSPLIT, $0-33
 	CMPB ·useAVX2(SB), $1
 	JNE  generic
 	JMP  ·specialIndexAVX2(SB)

@@ -2,7 +2,7 @@
 
 package engine
 
-// specialIndex returns the index of the first byte of b that a JSON string
+// SpecialIndex returns the index of the first byte of b that a JSON string
 // cannot hold as is ('"', '\\' or a control character), or -1, and whether
 // the bytes before it are all ASCII.
-func specialIndex(b []byte) (int, bool) { return specialIndexGeneric(b) }
+func SpecialIndex(b []byte) (int, bool) { return specialIndexGeneric(b) }

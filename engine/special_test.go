@@ -9,13 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// specialImpl is one implementation of specialIndex under test.
+// specialImpl is one implementation of SpecialIndex under test.
 type specialImpl struct {
 	name string
 	fn   func([]byte) (int, bool)
 }
 
-// specialIndexBytewise is the definition of specialIndex, one byte at a
+// specialIndexBytewise is the definition of SpecialIndex, one byte at a
 // time: the oracle every implementation is compared with.
 func specialIndexBytewise(b []byte) (int, bool) {
 	ascii := true

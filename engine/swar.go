@@ -6,8 +6,8 @@ import (
 )
 
 const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
+	LSB = 0x0101010101010101
+	MSB = 0x8080808080808080
 )
 
 // specialIndexGeneric is the portable specialIndex: it returns the index of
@@ -21,13 +21,13 @@ func specialIndexGeneric(b []byte) (int, bool) {
 	i := 0
 	for len(b)-i >= 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		q := w ^ (lsb * '"')
-		s := w ^ (lsb * '\\')
-		m := ((w - lsb*0x20) &^ w) | ((q - lsb) &^ q) | ((s - lsb) &^ s)
-		if m &= msb; m != 0 {
+		q := w ^ (LSB * '"')
+		s := w ^ (LSB * '\\')
+		m := ((w - LSB*0x20) &^ w) | ((q - LSB) &^ q) | ((s - LSB) &^ s)
+		if m &= MSB; m != 0 {
 			k := bits.TrailingZeros64(m) / 8
 			high |= w & (1<<(8*k) - 1)
-			return i + k, high&msb == 0
+			return i + k, high&MSB == 0
 		}
 		high |= w
 		i += 8
@@ -35,9 +35,9 @@ func specialIndexGeneric(b []byte) (int, bool) {
 	for ; i < len(b); i++ {
 		c := b[i]
 		if c < 0x20 || c == '"' || c == '\\' {
-			return i, high&msb == 0
+			return i, high&MSB == 0
 		}
 		high |= uint64(c)
 	}
-	return -1, high&msb == 0
+	return -1, high&MSB == 0
 }

@@ -1,29 +1,29 @@
 package engine
 
 // textStamp is how a text line's timestamp was found (SPEC §1).
-type textStamp uint8
+type TextStamp uint8
 
 const (
-	stampInherited textStamp = iota // rules 3 and 4: previous line's, or the file's birth
-	stampRFC3339                    // rule 1: a leading RFC 3339 token
-	stampUptime                     // rule 2: a kernel uptime stamp
+	StampInherited TextStamp = iota // rules 3 and 4: previous line's, or the file's birth
+	StampRFC3339                    // rule 1: a leading RFC 3339 token
+	StampUptime                     // rule 2: a kernel uptime stamp
 )
 
 // textLine is what parseTextLine found in a line: the line without its
 // escapes is line[:n], and its body is line[body:n].
-type textLine struct {
-	n, body int
-	kind    textStamp
-	t       Time  // stampRFC3339: the time
-	up      int64 // stampUptime: nanoseconds of uptime, to add to the birth time
+type TextLine struct {
+	N, Body int
+	Kind    TextStamp
+	T       Time  // stampRFC3339: the time
+	Up      int64 // stampUptime: nanoseconds of uptime, to add to the birth time
 }
 
 // parseTextLine strips ANSI escapes from line (in place) and finds its own
 // timestamp. For stampRFC3339 the body is the rest of the line after the
 // token, leading blanks trimmed; otherwise it is the whole stripped line.
 // Every result is an offset into line, never a slice of it.
-func parseTextLine(line []byte) textLine {
-	n := len(stripANSI(line))
+func ParseTextLine(line []byte) TextLine {
+	n := len(StripANSI(line))
 	line = line[:n]
 	start := skipBlanks(line, 0)
 	end := start
@@ -31,24 +31,24 @@ func parseTextLine(line []byte) textLine {
 		end++
 	}
 	if end-start >= 20 && line[end-1] == 'Z' {
-		if t, ok := parseRFC3339(line[start:end]); ok {
-			return textLine{n: n, body: skipBlanks(line, end), kind: stampRFC3339, t: t}
+		if t, ok := ParseRFC3339(line[start:end]); ok {
+			return TextLine{N: n, Body: skipBlanks(line, end), Kind: StampRFC3339, T: t}
 		}
 	}
 	if up, ok := parseUptime(line); ok {
-		return textLine{n: n, kind: stampUptime, up: up}
+		return TextLine{N: n, Kind: StampUptime, Up: up}
 	}
-	return textLine{n: n, kind: stampInherited}
+	return TextLine{N: n, Kind: StampInherited}
 }
 
 // time returns the line's own timestamp given the file's birth time, and
 // false if it has none (it inherits one), an uptime past MaxTime included.
-func (tl textLine) time(birth Time) (Time, bool) {
-	switch tl.kind {
-	case stampRFC3339:
-		return tl.t, true
-	case stampUptime:
-		return addUptime(birth, tl.up)
+func (tl TextLine) Time(birth Time) (Time, bool) {
+	switch tl.Kind {
+	case StampRFC3339:
+		return tl.T, true
+	case StampUptime:
+		return AddUptime(birth, tl.Up)
 	}
 	return Time{}, false
 }

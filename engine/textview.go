@@ -56,8 +56,8 @@ func plainLen(b []byte) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		d := w ^ (lsb * 0x7f)
-		if ((w-lsb*0x20)&^w|(d-lsb)&^d|w)&msb != 0 {
+		d := w ^ (LSB * 0x7f)
+		if ((w-LSB*0x20)&^w|(d-LSB)&^d|w)&MSB != 0 {
 			break
 		}
 	}
@@ -70,8 +70,8 @@ func plainLen(b []byte) int {
 // skipEscapes returns the first index at or after i that does not start an
 // escape sequence.
 func skipEscapes(body []byte, i int) int {
-	for i < len(body) && body[i] == esc {
-		i = skipEscape(body, i)
+	for i < len(body) && body[i] == Esc {
+		i = SkipEscape(body, i)
 	}
 	return i
 }
@@ -159,13 +159,13 @@ func appendHexByte(dst []byte, c byte) []byte {
 
 // plainText reports whether e's body, of stats st, needs neither
 // stripping nor escaping: its text rendering is then its lines, prefixed.
-func plainText(e *Entry, st *bodyStats) bool {
-	return !st.escapes && !st.ctl && (!st.high || e.validUTF8()) && bytes.IndexByte(e.Body, 0x7f) < 0
+func plainText(e *Entry, st *BodyStats) bool {
+	return !st.Escapes && !st.Ctl && (!st.High || e.ValidUTF8()) && bytes.IndexByte(e.Body, 0x7f) < 0
 }
 
 // appendText appends e's whole text rendering.
 func (r *renderer) appendText(dst []byte, e *Entry) []byte {
-	if st := e.bodyStats(); plainText(e, &st) {
+	if st := e.BodyStats(); plainText(e, &st) {
 		return r.appendPlainText(dst, e)
 	}
 	var p entryPart
@@ -183,7 +183,7 @@ var countPrefix [TimeLen + 8]byte
 func textSize(e *Entry) int64 {
 	var p entryPart
 	p.begin(FormatText, e, &Cursor{})
-	out := textOut{count: true, prefix: countPrefix[:TimeLen+2+len(sourceNames[e.Source])]}
+	out := textOut{count: true, prefix: countPrefix[:TimeLen+2+len(SourceNames[e.Source])]}
 	walkText(&out, &p, 1<<62)
 	return out.n
 }

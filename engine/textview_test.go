@@ -33,7 +33,7 @@ func TestTextEscapingProperty(t *testing.T) {
 	var r renderer
 	for i := range 20000 {
 		body := randomTextBody(rng, 12)
-		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(numSources)), Origin: OriginRuntime, Body: body}
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(NumSources)), Origin: OriginRuntime, Body: body}
 		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
 		want := modelText(mEntry{time: e.Time, source: e.Source, body: body})
 		if string(got) != string(want) {
@@ -56,7 +56,7 @@ func TestTextEscapingProperty(t *testing.T) {
 		if !ok || string(x.Body) != string(body) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}
-		st := x.bodyStats()
+		st := x.BodyStats()
 		if n, want := sizeOf(FormatText, &x, &st), len(r.appendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
 			t.Fatalf("line %s: sizeOf with the parser's stats %d, rendered %d bytes", line, n, want)
 		}
@@ -101,7 +101,7 @@ func FuzzTextRender(f *testing.F) {
 		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
-		st := e.bodyStats()
+		st := e.BodyStats()
 		if n := sizeOf(FormatText, &e, &st); n != int64(len(got)) {
 			t.Fatalf("body %q: size %d, rendered %d bytes", body, n, len(got))
 		}

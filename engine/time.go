@@ -26,8 +26,8 @@ var (
 
 // The extremes of the merge's keys, below and above any entry's time.
 var (
-	timeBottom = Time{Sec: math.MinInt64}
-	timeTop    = Time{Sec: math.MaxInt64, Nsec: 2e9 - 1}
+	TimeBottom = Time{Sec: math.MinInt64}
+	TimeTop    = Time{Sec: math.MaxInt64, Nsec: 2e9 - 1}
 )
 
 // TimeOf returns the Time of t.
@@ -62,7 +62,7 @@ func (t Time) String() string { return FormatTime(t) }
 
 // clampTime brings t into [MinTime, MaxTime], the times a rendering can
 // show; only a file's birth time or mtime can be outside.
-func clampTime(t Time) Time {
+func ClampTime(t Time) Time {
 	switch {
 	case t.Less(MinTime):
 		return MinTime
@@ -74,7 +74,7 @@ func clampTime(t Time) Time {
 
 // addUptime returns birth plus ns nanoseconds of uptime (ns >= 0), and false
 // if that is past MaxTime.
-func addUptime(birth Time, ns int64) (Time, bool) {
+func AddUptime(birth Time, ns int64) (Time, bool) {
 	if ns < 0 || birth.Sec > MaxTime.Sec || ns/1e9 > MaxTime.Sec-max(birth.Sec, MinTime.Sec) {
 		return Time{}, false
 	}
@@ -89,4 +89,4 @@ func addUptime(birth Time, ns int64) (Time, bool) {
 }
 
 // ParseTime parses an RFC 3339 time, any offset and leap seconds included.
-func ParseTime(s string) (Time, bool) { return parseRFC3339([]byte(s)) }
+func ParseTime(s string) (Time, bool) { return ParseRFC3339([]byte(s)) }

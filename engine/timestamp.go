@@ -2,7 +2,7 @@ package engine
 
 // parseRFC3339 parses an RFC 3339 timestamp with any offset, a leap second
 // included, into a Time within [MinTime, MaxTime].
-func parseRFC3339(b []byte) (Time, bool) {
+func ParseRFC3339(b []byte) (Time, bool) {
 	secs, leap, ok := parseDateTime(b)
 	if !ok {
 		return Time{}, false
@@ -147,7 +147,7 @@ func daysSinceEpoch(y, m, d int) int64 {
 
 // timeFormatter formats a Time as 2006-01-02T15:04:05.000Z, caching the
 // part up to the second, which consecutive entries share.
-type timeFormatter struct {
+type TimeFormatter struct {
 	sec  int64
 	leap bool
 	buf  [TimeLen]byte
@@ -157,8 +157,8 @@ type timeFormatter struct {
 // TimeLen is the length of a formatted timestamp.
 const TimeLen = 24
 
-func (f *timeFormatter) format(t Time) []byte {
-	t = clampTime(t)
+func (f *TimeFormatter) Format(t Time) []byte {
+	t = ClampTime(t)
 	leap := t.Nsec >= 1e9
 	msec := t.Nsec / 1e6 % 1000
 	if !f.ok || t.Sec != f.sec || leap != f.leap {
@@ -172,7 +172,7 @@ func (f *timeFormatter) format(t Time) []byte {
 
 // formatSecond fills the date and time up to the second, for sec within
 // [MinTime, MaxTime]; a leap second shows as :60.
-func (f *timeFormatter) formatSecond(sec int64, leap bool) {
+func (f *TimeFormatter) formatSecond(sec int64, leap bool) {
 	days, rem := sec/86400, sec%86400
 	if rem < 0 {
 		days, rem = days-1, rem+86400
@@ -226,6 +226,6 @@ func civilFromDays(z int64) (y, m, d int64) {
 
 // FormatTime formats t the way every rendering shows time.
 func FormatTime(t Time) string {
-	var f timeFormatter
-	return string(f.format(t))
+	var f TimeFormatter
+	return string(f.Format(t))
 }

@@ -258,7 +258,7 @@ func TestMergerAnyState(t *testing.T) {
 	offs := []uint64{0, 1, 5, 1<<63 - 1, 1 << 63, 1<<64 - 1}
 	for _, g := range gens {
 		for _, off := range offs {
-			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]Time{timeBottom, timeTop, {Sec: 1, Nsec: 1<<32 - 1}}}
+			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]Time{TimeBottom, TimeTop, {Sec: 1, Nsec: 1<<32 - 1}}}
 			drainMerger(files, st)
 		}
 	}
@@ -343,8 +343,8 @@ func TestTimeOrderAndFormat(t *testing.T) {
 		MinTime:                   "0000-01-01T00:00:00.000Z",
 		MaxTime:                   "9999-12-31T23:59:60.999Z",
 		{MinTime.Sec - 1, 0}:      "0000-01-01T00:00:00.000Z",
-		timeBottom:                "0000-01-01T00:00:00.000Z",
-		timeTop:                   "9999-12-31T23:59:60.999Z",
+		TimeBottom:                "0000-01-01T00:00:00.000Z",
+		TimeTop:                   "9999-12-31T23:59:60.999Z",
 		{-62135596800 + 59, 1e9}:  "0001-01-01T00:00:60.000Z",
 		{253402300799 - 86400, 0}: "9999-12-30T23:59:59.000Z",
 	} {
@@ -352,9 +352,9 @@ func TestTimeOrderAndFormat(t *testing.T) {
 			t.Errorf("FormatTime(%+v) = %q, want %q", tm, got, want)
 		}
 	}
-	var f timeFormatter // the cache tells a leap second from its :59
+	var f TimeFormatter // the cache tells a leap second from its :59
 	for _, tm := range []Time{{sec, 5e8}, {sec, 1e9 + 5e8}, {sec, 5e8}} {
-		if got, want := string(f.format(tm)), FormatTime(tm); got != want {
+		if got, want := string(f.Format(tm)), FormatTime(tm); got != want {
 			t.Errorf("cached format of %+v: %q, want %q", tm, got, want)
 		}
 	}
@@ -372,12 +372,12 @@ func TestUptimeNeverOverflows(t *testing.T) {
 		{Time{Sec: MaxTime.Sec}, 0, true},
 		{Time{Sec: MaxTime.Sec - 1}, 1e9, true},
 		{Time{Sec: MaxTime.Sec - 1}, 3e9, false},
-		{timeTop, 1, false},
+		{TimeTop, 1, false},
 		{Time{Sec: math.MaxInt64 - 1}, math.MaxInt64, false},
-		{timeBottom, math.MaxInt64, true},
+		{TimeBottom, math.MaxInt64, true},
 		{Time{Sec: 0}, -1, false},
 	} {
-		got, ok := addUptime(tc.birth, tc.up)
+		got, ok := AddUptime(tc.birth, tc.up)
 		if ok != tc.ok || (ok && (got.Less(tc.birth) || MaxTime.Less(got))) {
 			t.Errorf("addUptime(%+v, %d) = %+v, %v; want ok %v", tc.birth, tc.up, got, ok, tc.ok)
 		}
@@ -395,18 +395,18 @@ func TestTimePathsAllocationFree(t *testing.T) {
 		[]byte(`{"t":"0001-01-01T00:00:00Z","s":"output","d":"y","id":3}`),
 	}
 	text := []byte("\x1b[32m2016-12-31T23:59:60.5Z\x1b[0m body")
-	var p jsonParser
-	var f timeFormatter
+	var p JSONParser
+	var f TimeFormatter
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, l := range lines {
 			e, ok := p.parse(l)
 			if !ok {
 				t.Fatalf("%s does not parse", l)
 			}
-			f.format(e.time)
+			f.Format(e.time)
 		}
 		buf := append(make([]byte, 0, 64), text...)
-		_ = parseTextLine(buf)
+		_ = ParseTextLine(buf)
 	})
 	if allocs > 1 { // the one is the text line's copy above
 		t.Errorf("%.1f allocations per run", allocs)

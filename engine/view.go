@@ -65,7 +65,7 @@ func (v View) check() error {
 // own origins (filtering first, then merging). A session view of the full
 // merge is a subsequence of it too.
 func (v View) stream() SourceMask {
-	if !v.Mask.textOrigins() || v.Mask == MaskAll {
+	if !v.Mask.TextOrigins() || v.Mask == MaskAll {
 		return MaskAll
 	}
 	return v.Mask
