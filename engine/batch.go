@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // batch is what one pass over newly appended lines produced: a segment of
@@ -72,7 +74,7 @@ func canAppend(seg *segment, segMax key, b *batch) bool {
 		return false
 	}
 	start := seg.cps[0].state
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		p := start.Cursor[o]
 		if p.IsStart() {
 			continue

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -408,7 +409,7 @@ func BenchmarkParseLines(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var p JSONParser
+	var p logline.JSONParser
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	defer cpuMeter(b)()
@@ -418,7 +419,7 @@ func BenchmarkParseLines(b *testing.B) {
 			if nl < 0 {
 				break
 			}
-			p.parse(rest[:nl])
+			parseExec(&p, rest[:nl])
 			rest = rest[nl+1:]
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // writeLines appends n exec lines from ms on, a millisecond apart, and a
@@ -84,25 +86,25 @@ func TestRenderCacheKeepsEverySnapshotsBytes(t *testing.T) {
 func TestParserStatsEqualMeasure(t *testing.T) {
 	bodies := []string{"", "plain", "a\nb\n", "tab\there", `quote " back \ slash`, "\x1b[31mred\x1b[0m\r\n",
 		"é日本🦀", "ctl \x01\x02\x7f", "\u2028", "mix é\n\x1b]0;t\x07\"\\"}
-	var p JSONParser
+	var p logline.JSONParser
 	for _, b := range bodies {
 		for _, line := range []string{jl(0, "stdout", b), `{"d":` + jsonQuote(b) + `,"s":"stdout","t":"` + tsAt(0) + `"}`} {
-			x, ok := p.parse([]byte(line))
+			x, ok := parseExec(&p, []byte(line))
 			if !ok {
 				t.Fatalf("%q did not parse", line)
 			}
-			if want := Measure(x.body); x.stats != want {
+			if want := logline.Measure(x.body); x.stats != want {
 				t.Errorf("%q: parser stats %+v, measure %+v", b, x.stats, want)
 			}
 		}
 	}
 	// \u escapes, invalid UTF-8 and surrogates.
 	for _, d := range []string{`\u0041\u00e9\u001b\u0000`, `\ud83e\udd80 \ud800 x`, "\xff\xfe ok", `\/\b\f`} {
-		x, ok := p.parse([]byte(`{"t":"` + tsAt(0) + `","s":"stdout","d":"` + d + `"}`))
+		x, ok := parseExec(&p, []byte(`{"t":"`+tsAt(0)+`","s":"stdout","d":"`+d+`"}`))
 		if !ok {
 			t.Fatalf("%q did not parse", d)
 		}
-		if want := Measure(x.body); x.stats != want {
+		if want := logline.Measure(x.body); x.stats != want {
 			t.Errorf("%q: parser stats %+v, measure %+v", d, x.stats, want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -47,7 +48,7 @@ func TestCorpusGen(t *testing.T) {
 	g := newCorpusGen(d, 1)
 	g.write(200<<10, true)
 	m := buildModel(t, d.logs)
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if len(m.origins[o]) < 20 {
 			t.Errorf("origin %v: %d entries", o, len(m.origins[o]))
 		}

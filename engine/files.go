@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"golang.org/x/sys/unix"
 )
 
@@ -194,5 +195,5 @@ func statxTime(ts unix.StatxTimestamp) int64 {
 
 // fileTime returns a file time as a Time a rendering can show.
 func fileTime(ts unix.StatxTimestamp) Time {
-	return ClampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
+	return logline.ClampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
 }

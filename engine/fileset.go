@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,8 +18,8 @@ import (
 type fileSet struct {
 	table *fileTable
 	chain []fileRef
-	names []int                 // chain[i] was opened as chainName(names[i])
-	text  [NumOrigins][]fileRef // runtime and kernel: zero or one file
+	names []int                         // chain[i] was opened as chainName(names[i])
+	text  [logline.NumOrigins][]fileRef // runtime and kernel: zero or one file
 }
 
 // openFileSet opens the current files of the sandbox. The names are opened
@@ -72,7 +73,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 		s.chain = append(s.chain, f)
 		s.names = append(s.names, i)
 	}
-	for o, name := range [NumOrigins]string{OriginRuntime: RuntimeLogName, OriginKernel: KernelLogName} {
+	for o, name := range [logline.NumOrigins]string{logline.OriginRuntime: RuntimeLogName, logline.OriginKernel: KernelLogName} {
 		if name == "" {
 			continue
 		}
@@ -142,8 +143,8 @@ func (t *fileTable) skip(name string, err error) bool {
 }
 
 // origin returns the bounded files of origin o.
-func (s *fileSet) origin(o Origin) []fileRef {
-	if o == OriginExec {
+func (s *fileSet) origin(o logline.Origin) []fileRef {
+	if o == logline.OriginExec {
 		return s.chain
 	}
 	return s.text[o]
@@ -166,7 +167,7 @@ func (s *fileSet) release() {
 	}
 	s.each(func(f fileRef) { s.table.release(f.logFile) })
 	s.chain = nil
-	s.text = [NumOrigins][]fileRef{}
+	s.text = [logline.NumOrigins][]fileRef{}
 }
 
 func (s *fileSet) each(fn func(fileRef)) {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // Follow is a followed view: the view as of its open, then every entry
@@ -43,7 +45,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
-var maxKey = key{time: TimeTop, origin: NumOrigins}
+var maxKey = key{time: logline.TimeTop, origin: logline.NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {

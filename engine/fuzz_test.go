@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // The seed corpora are in testdata/fuzz/<FuzzName>/; f.Add adds a few
@@ -26,16 +28,16 @@ func FuzzParseExecLine(f *testing.F) {
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64"}`))
 	f.Add([]byte("{\"t\":\"2026-05-01T12:00:00+02:00\",\"s\":\"system\",\"d\":\"a\xffb\\u00e9\\ud83d\\ude00\"}"))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var p JSONParser
+		var p logline.JSONParser
 		in := append([]byte(nil), line...)
-		e, ok := p.parse(line)
+		e, ok := parseExec(&p, line)
 		if !bytes.Equal(in, line) {
 			t.Fatalf("parse modified its input")
 		}
 		if !ok {
 			return
 		}
-		if e.source >= NumSources {
+		if e.source >= logline.NumSources {
 			t.Fatalf("source %d", e.source)
 		}
 		body := append([]byte(nil), e.body...)
@@ -58,8 +60,8 @@ func FuzzParseExecLine(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var q JSONParser
-		e2, ok := q.parse(re)
+		var q logline.JSONParser
+		e2, ok := parseExec(&q, re)
 		if !ok {
 			t.Fatalf("re-encoded %q does not parse", re)
 		}
@@ -123,7 +125,7 @@ func FuzzParseTextLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		orig := string(line)
 		buf := append([]byte(nil), line...)
-		tl := ParseTextLine(buf)
+		tl := logline.ParseTextLine(buf)
 		if tl.Body < 0 || tl.Body > tl.N || tl.N > len(buf) {
 			t.Fatalf("offsets %+v for a line of %d bytes", tl, len(buf))
 		}
@@ -131,12 +133,12 @@ func FuzzParseTextLine(f *testing.F) {
 		if len(body) > len(orig) {
 			t.Fatalf("body longer than the line")
 		}
-		if bytes.IndexByte(body, Esc) >= 0 {
+		if bytes.IndexByte(body, logline.Esc) >= 0 {
 			t.Fatalf("escape left in %q (line %q)", body, orig)
 		}
-		stripped := string(StripANSI([]byte(orig)))
+		stripped := string(logline.StripANSI([]byte(orig)))
 		switch kind {
-		case StampRFC3339:
+		case logline.StampRFC3339:
 			rest := strings.TrimLeft(stripped, " \t")
 			tok := rest
 			if i := strings.IndexAny(rest, " \t"); i >= 0 {
@@ -151,7 +153,7 @@ func FuzzParseTextLine(f *testing.F) {
 			if want := strings.TrimLeft(rest[len(tok):], " \t"); string(body) != want {
 				t.Fatalf("body %q, want %q", body, want)
 			}
-		case StampUptime:
+		case logline.StampUptime:
 			g := uptimeFuzzRE.FindStringSubmatch(stripped)
 			if g == nil {
 				t.Fatalf("uptime stamp in %q", stripped)
@@ -166,7 +168,7 @@ func FuzzParseTextLine(f *testing.F) {
 			if string(body) != stripped {
 				t.Fatalf("body %q, want the whole line %q", body, stripped)
 			}
-		case StampInherited:
+		case logline.StampInherited:
 			if string(body) != stripped {
 				t.Fatalf("body %q, want the whole line %q", body, stripped)
 			}
@@ -179,7 +181,7 @@ func FuzzParseTextLine(f *testing.F) {
 // FuzzParseCursor: ParseCursor never panics, rejects with ErrInvalidCursor,
 // and what it accepts round-trips through String.
 func FuzzParseCursor(f *testing.F) {
-	f.Add(Cursor{{1, 2}, {3, 4}, {5, 6}}.String())
+	f.Add(Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}.String())
 	f.Add("AQAAAAAAAAAAAAAAAAAAAAAA")
 	f.Add("not a cursor")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -203,7 +205,7 @@ func FuzzParseCursor(f *testing.F) {
 		}
 		trimmed := strings.TrimSpace(s)
 		raw, err := base64.StdEncoding.DecodeString(trimmed)
-		if err == nil && len(raw) == 1+16*int(NumOrigins) && !strings.ContainsAny(trimmed, "\r\n") && enc != trimmed {
+		if err == nil && len(raw) == 1+16*int(logline.NumOrigins) && !strings.ContainsAny(trimmed, "\r\n") && enc != trimmed {
 			t.Fatalf("a full cursor %q re-encodes as %q", trimmed, enc)
 		}
 	})
@@ -224,7 +226,7 @@ func rfc3339Nano(t Time) string {
 // so it is not an uptime stamp (the line inherits a time, rule 3).
 func TestUptimeOverflow(t *testing.T) {
 	for _, line := range []string{"[999999999999.000000] x", "[ 9300000000.5] x"} {
-		if tl := ParseTextLine([]byte(line)); tl.Kind == StampUptime {
+		if tl := logline.ParseTextLine([]byte(line)); tl.Kind == logline.StampUptime {
 			t.Errorf("parseTextLine(%q): uptime %d ns, which wrapped around", line, tl.Up)
 		}
 	}

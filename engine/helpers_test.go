@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -447,7 +448,7 @@ func splitLines(b []byte) []string {
 }
 
 // encodeCursor builds a cursor string by hand, independently of Cursor.
-func encodeCursor(pos ...Pos) string {
+func encodeCursor(pos ...logline.Pos) string {
 	raw := []byte{byte(len(pos))}
 	for _, p := range pos {
 		raw = append(raw, le64(p.Gen)...)
@@ -493,14 +494,17 @@ type execLine struct {
 	hasID  bool
 	id     uint64
 	body   []byte
-	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
-	stats  BodyStats // of body, when not b64
+	b64    bool              // body was decoded from base64 (else it is valid UTF-8)
+	stats  logline.BodyStats // of body, when not b64
 }
 
-// parse is parseInto returning an execLine.
-func (p *JSONParser) parse(line []byte) (execLine, bool) {
+// parseExec is p.ParseInto returning an execLine.
+func parseExec(p *logline.JSONParser, line []byte) (execLine, bool) {
 	var e Entry
 	ok := p.ParseInto(line, &e)
 	stats, utf8 := e.Decoded()
 	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !utf8, stats: stats}, ok
 }
+
+// pos returns the position at offset off of the file with inode gen.
+func pos(gen, off uint64) logline.Pos { return logline.Pos{Gen: gen, Offset: off} }

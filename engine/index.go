@@ -1,6 +1,10 @@
 package engine
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
 
 // index is the sparse index of one stream of a sandbox: checkpoints every
 // few tens of KiB of input, and the size of every tracked view. It is built
@@ -92,7 +96,7 @@ func (x *index) mustRebuild(files *fileSet) bool {
 	if len(old.chain) > 0 && (len(files.chain) == 0 || files.chain[0].gen != old.chain[0].gen) {
 		return true
 	}
-	for o := OriginRuntime; o < NumOrigins; o++ {
+	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		a, b := old.text[o], files.text[o]
 		if len(a) == 1 && (len(b) == 0 || b[0].gen != a[0].gen || b[0].size < a[0].size) {
 			return true
@@ -109,9 +113,9 @@ func (x *index) resumePoint(files *fileSet) int {
 	defer r.scan.releaseBuffer()
 	defer r.json.ReleaseBuffers()
 	var e Entry
-	var end Pos
-	for o := range NumOrigins {
-		if o != OriginExec && !x.stream.TextOrigins() {
+	var end logline.Pos
+	for o := range logline.NumOrigins {
+		if o != logline.OriginExec && !x.stream.TextOrigins() {
 			continue
 		}
 		r.origin, r.mask = o, x.stream
@@ -157,7 +161,7 @@ func (x *index) run(files *fileSet, warm int) error {
 			break
 		}
 		k := key{e.Time, e.Origin}
-		var st BodyStats
+		var st logline.BodyStats
 		if _, sized := e.MeasuredSize(FormatRaw); !sized {
 			st = e.BodyStats()
 		}

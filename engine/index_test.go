@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // namedView is a view with the name of its file.
@@ -228,13 +230,13 @@ func TestEntrySize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"", "a", "\n", "\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "\x1b", "\x1b[", "é", "\xff", "\"", "\\", "\t", "\x00", "\x1f", "\x7f", "😀", "\u2028", "line\n", "\r\n"}
 	var r renderer
-	c := Cursor{{1, 2}, {3, 4}, {5, 6}}
+	c := Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}
 	for range 20000 {
 		var b strings.Builder
 		for range rng.IntN(8) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
-		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(NumSources))), Origin: Origin(rng.IntN(int(NumOrigins))), Body: []byte(b.String())}
+		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(logline.NumSources))), Origin: logline.Origin(rng.IntN(int(logline.NumOrigins))), Body: []byte(b.String())}
 		if rng.IntN(2) == 0 {
 			e.HasID, e.ID = true, rng.Uint64()>>rng.IntN(64)
 		}

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // FuzzParseOnly: a parser that decodes only some sources' bodies accepts
@@ -26,10 +28,10 @@ func FuzzParseOnly(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte, only uint8) {
 		mask := SourceMask(only) & MaskAll
-		var full, some JSONParser
+		var full, some logline.JSONParser
 		some.Only = mask
-		want, wok := full.parse(bytes.Clone(line))
-		got, gok := some.parse(bytes.Clone(line))
+		want, wok := parseExec(&full, bytes.Clone(line))
+		got, gok := parseExec(&some, bytes.Clone(line))
 		if gok != wok {
 			t.Fatalf("%q: only %b accepts %v, full parser %v", line, mask, gok, wok)
 		}

@@ -3,11 +3,13 @@ package engine
 import (
 	"encoding/base64"
 	"strconv"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // sizeIn returns the length of e rendered in format f: measured already
 // for a sized entry, else from its body and st, its body's stats.
-func sizeIn(f Format, e *Entry, st *BodyStats) int64 {
+func sizeIn(f Format, e *Entry, st *logline.BodyStats) int64 {
 	if n, ok := e.MeasuredSize(f); ok {
 		return n
 	}
@@ -20,15 +22,15 @@ func sizeIn(f Format, e *Entry, st *BodyStats) int64 {
 // so every size fits in 32 bits.
 func measureSizes(e *Entry) {
 	st := e.BodyStats()
-	var sizes [NumFormats]uint32
-	for f := range Format(NumFormats) {
+	var sizes [logline.NumFormats]uint32
+	for f := range Format(logline.NumFormats) {
 		sizes[f] = uint32(sizeOf(f, e, &st))
 	}
 	e.SetSizes(sizes)
 }
 
 // sizeOf returns the length of e rendered in format f, given its stats.
-func sizeOf(f Format, e *Entry, st *BodyStats) int64 {
+func sizeOf(f Format, e *Entry, st *logline.BodyStats) int64 {
 	switch f {
 	case FormatRaw:
 		return int64(len(e.Body))
@@ -42,7 +44,7 @@ func sizeOf(f Format, e *Entry, st *BodyStats) int64 {
 		}
 		return textSizeOf(e.Source, len(e.Body), st.Newlines, last)
 	}
-	n := jsonFixed + int64(len(SourceNames[e.Source])) + int64(CursorLen)
+	n := jsonFixed + int64(len(logline.SourceNames[e.Source])) + int64(CursorLen)
 	if !st.High || e.ValidUTF8() {
 		n += int64(len(e.Body) + st.JSONExtra)
 	} else {
@@ -62,6 +64,6 @@ func textSizeOf(src Source, n, newlines int, last byte) int64 {
 	if n == 0 || last != '\n' {
 		pieces++
 	}
-	prefix := int64(TimeLen + 1 + len(SourceNames[src]) + 1)
+	prefix := int64(logline.TimeLen + 1 + len(logline.SourceNames[src]) + 1)
 	return int64(pieces)*(prefix+1) + int64(n-newlines)
 }

@@ -1,19 +1,23 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
 
 // State is a resumable point of a merge: the position of every origin after
 // the entries consumed so far, and the timestamp the next unstamped line of
 // each text origin inherits.
 type State struct {
 	Cursor Cursor
-	Prev   [NumOrigins]Time
+	Prev   [logline.NumOrigins]Time
 }
 
 // key orders entries in the merge: by time, then by origin.
 type key struct {
 	time   Time
-	origin Origin
+	origin logline.Origin
 }
 
 func (k key) less(o key) bool {
@@ -21,16 +25,16 @@ func (k key) less(o key) bool {
 }
 
 // minKey is below the key of any entry.
-var minKey = key{time: TimeBottom}
+var minKey = key{time: logline.TimeBottom}
 
 // merger yields the stable merge by timestamp of the origins a stream reads,
 // bounded by one fileSet. An origin's own order is never changed.
 type merger struct {
-	r      [NumOrigins]originReader
-	active [NumOrigins]bool
-	head   [NumOrigins]Entry
-	end    [NumOrigins]Pos
-	has    [NumOrigins]bool
+	r      [logline.NumOrigins]originReader
+	active [logline.NumOrigins]bool
+	head   [logline.NumOrigins]Entry
+	end    [logline.NumOrigins]logline.Pos
+	has    [logline.NumOrigins]bool
 	last   int // origin of the entry returned last, or -1
 	state  State
 	// ahead lets the exec reader parse ahead on other cores during a long
@@ -56,7 +60,7 @@ func (m *merger) allowAheadSized(keep SourceMask, measure func(*Entry)) {
 }
 
 // errGeneration reports an exec position whose file is not in the chain.
-type errGeneration struct{ pos Pos }
+type errGeneration struct{ pos logline.Pos }
 
 func (e *errGeneration) Error() string {
 	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d, or beyond any file's size", e.pos.Gen, e.pos.Offset, ChainLen-1)
@@ -68,9 +72,9 @@ func (e *errGeneration) Error() string {
 func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 	m.last = -1
 	m.state = st
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		m.has[o] = false
-		m.active[o] = o == OriginExec || mask.TextOrigins()
+		m.active[o] = o == logline.OriginExec || mask.TextOrigins()
 		if !m.active[o] {
 			continue
 		}
@@ -78,14 +82,14 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 		r.origin, r.mask = o, mask
 		r.set = files
 		fl := files.origin(o)
-		if o != OriginExec && !textPosValid(fl, st.Cursor[o]) {
-			st.Cursor[o] = Pos{}
-			m.state.Cursor[o] = Pos{}
+		if o != logline.OriginExec && !textPosValid(fl, st.Cursor[o]) {
+			st.Cursor[o] = logline.Pos{}
+			m.state.Cursor[o] = logline.Pos{}
 		}
 		if !r.start(fl, st.Cursor[o], st.Prev[o]) {
 			return &errGeneration{pos: st.Cursor[o]}
 		}
-		r.mayAhead = m.ahead && o == OriginExec && aheadNow().aheadWorkers() > 1
+		r.mayAhead = m.ahead && o == logline.OriginExec && aheadNow().aheadWorkers() > 1
 		r.measure, r.keep = m.measure, m.keep
 		m.fill(o)
 	}
@@ -93,25 +97,25 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 }
 
 // textPosValid reports whether p still points into the current text file.
-func textPosValid(files []fileRef, p Pos) bool {
+func textPosValid(files []fileRef, p logline.Pos) bool {
 	if p.IsStart() {
 		return true
 	}
 	return len(files) == 1 && files[0].gen == p.Gen && files[0].size >= 0 && p.Offset <= uint64(files[0].size)
 }
 
-func (m *merger) fill(o Origin) {
+func (m *merger) fill(o logline.Origin) {
 	m.has[o] = m.r[o].next(&m.head[o], &m.end[o])
 }
 
 // next returns the next entry of the merge, valid until the following call.
 func (m *merger) next() (*Entry, bool) {
 	if m.last >= 0 {
-		m.fill(Origin(m.last))
+		m.fill(logline.Origin(m.last))
 	}
 	best := -1
-	for o := range NumOrigins {
-		if m.has[o] && (best < 0 || m.keyOf(o).less(m.keyOf(Origin(best)))) {
+	for o := range logline.NumOrigins {
+		if m.has[o] && (best < 0 || m.keyOf(o).less(m.keyOf(logline.Origin(best)))) {
 			best = int(o)
 		}
 	}
@@ -125,16 +129,16 @@ func (m *merger) next() (*Entry, bool) {
 	return e, true
 }
 
-func (m *merger) keyOf(o Origin) key { return key{m.head[o].Time, o} }
+func (m *merger) keyOf(o logline.Origin) key { return key{m.head[o].Time, o} }
 
 // drained returns the state after every complete line below the bounds has
 // been consumed, skipped lines included. Call it after next returned false.
 func (m *merger) drained() State {
 	st := m.state
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if m.active[o] {
 			st.Cursor[o] = m.r[o].pos()
-			if o != OriginExec {
+			if o != logline.OriginExec {
 				st.Prev[o] = m.r[o].prev
 			}
 		}
@@ -145,7 +149,7 @@ func (m *merger) drained() State {
 // releaseBuffers returns the readers' buffers to their pools; the merger
 // must be reset before its next use.
 func (m *merger) releaseBuffers() {
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		m.r[o].stopAhead()
 		m.r[o].scan.releaseBuffer()
 		m.r[o].json.ReleaseBuffers()
@@ -157,7 +161,7 @@ func (m *merger) releaseBuffers() {
 // read returns the bytes of lines the origins scanned since reset.
 func (m *merger) read() int64 {
 	var n int64
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if m.active[o] {
 			n += m.r[o].read
 		}
@@ -168,7 +172,7 @@ func (m *merger) read() int64 {
 // counts returns the skipped lines of every origin since reset.
 func (m *merger) counts() Counts {
 	var c Counts
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if m.active[o] {
 			c.Add(m.r[o].counts)
 		}
@@ -178,7 +182,7 @@ func (m *merger) counts() Counts {
 
 // err returns the first read error of any origin.
 func (m *merger) err() error {
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if m.active[o] && m.r[o].scan.err != nil {
 			return m.r[o].scan.err
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // This file is a reference model of SPEC §1–§3, written independently of
@@ -27,15 +29,15 @@ import (
 type mEntry struct {
 	time   Time
 	source Source
-	origin Origin
+	origin logline.Origin
 	id     *uint64
 	body   []byte
-	end    Pos // the position just past the entry's line in its origin
+	end    logline.Pos // the position just past the entry's line in its origin
 }
 
 // model is the parsed content of one sandbox's logs directory.
 type model struct {
-	origins [NumOrigins][]mEntry
+	origins [logline.NumOrigins][]mEntry
 	counts  Counts
 }
 
@@ -46,8 +48,8 @@ func buildModel(t testing.TB, logs string) *model {
 	for i := ChainLen - 1; i >= 0; i-- {
 		m.readExec(t, logs+"/"+chainName(i), i == 0)
 	}
-	m.readText(t, logs+"/"+RuntimeLogName, OriginRuntime)
-	m.readText(t, logs+"/"+KernelLogName, OriginKernel)
+	m.readText(t, logs+"/"+RuntimeLogName, logline.OriginRuntime)
+	m.readText(t, logs+"/"+KernelLogName, logline.OriginKernel)
 	return m
 }
 
@@ -102,7 +104,7 @@ func (m *model) readExec(t testing.TB, path string, last bool) {
 		switch {
 		case len(line) == 0:
 			m.counts.Empty++
-		case len(line) > MaxLineLen:
+		case len(line) > logline.MaxLineLen:
 			m.counts.TooLong++
 		default:
 			e, ok := modelExecLine(line)
@@ -110,8 +112,8 @@ func (m *model) readExec(t testing.TB, path string, last bool) {
 				m.counts.Malformed++
 				continue
 			}
-			e.end = Pos{Gen: gen, Offset: ends[i]}
-			m.origins[OriginExec] = append(m.origins[OriginExec], e)
+			e.end = logline.Pos{Gen: gen, Offset: ends[i]}
+			m.origins[logline.OriginExec] = append(m.origins[logline.OriginExec], e)
 		}
 	}
 }
@@ -148,7 +150,7 @@ func modelExecLine(line []byte) (mEntry, bool) {
 	if !ok {
 		return e, false
 	}
-	e.time, e.source, e.origin, e.body = tm, s, OriginExec, []byte(d)
+	e.time, e.source, e.origin, e.body = tm, s, logline.OriginExec, []byte(d)
 	if enc == "b64" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil {
 			e.body = raw
@@ -234,7 +236,7 @@ func modelStrip(b []byte) []byte {
 	}
 }
 
-func (m *model) readText(t testing.TB, path string, o Origin) {
+func (m *model) readText(t testing.TB, path string, o logline.Origin) {
 	if !regularFile(path) {
 		return
 	}
@@ -250,7 +252,7 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 			m.counts.Empty++
 			continue
 		}
-		if len(line) > MaxLineLen {
+		if len(line) > logline.MaxLineLen {
 			m.counts.TooLong++
 			continue
 		}
@@ -273,7 +275,7 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 		m.origins[o] = append(m.origins[o], mEntry{
 			time: ts, source: SourceSystem, origin: o,
 			body: append(append([]byte(nil), body...), '\n'),
-			end:  Pos{Gen: gen, Offset: ends[i]},
+			end:  logline.Pos{Gen: gen, Offset: ends[i]},
 		})
 	}
 }
@@ -296,7 +298,7 @@ func modelUptime(birth Time, secs, frac string) (Time, bool) {
 		sum.Add(sum, big.NewInt(1))
 		nsec -= 1e9
 	}
-	if !sum.IsInt64() || sum.Int64() > MaxTime.Sec {
+	if !sum.IsInt64() || sum.Int64() > logline.MaxTime.Sec {
 		return Time{}, false
 	}
 	return Time{Sec: sum.Int64(), Nsec: uint32(nsec)}, true
@@ -305,9 +307,9 @@ func modelUptime(birth Time, secs, frac string) (Time, bool) {
 // merge returns the entries of a view (filtered per origin, then merged
 // by time, ties in origin order) and the cursor after each.
 func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
-	var seqs [NumOrigins][]mEntry
-	for o := range NumOrigins {
-		if o != OriginExec && !mask.Has(SourceSystem) {
+	var seqs [logline.NumOrigins][]mEntry
+	for o := range logline.NumOrigins {
+		if o != logline.OriginExec && !mask.Has(SourceSystem) {
 			continue
 		}
 		for _, e := range m.origins[o] {
@@ -321,7 +323,7 @@ func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
 	var cur Cursor
 	for {
 		best := -1
-		for o := range NumOrigins {
+		for o := range logline.NumOrigins {
 			if len(seqs[o]) == 0 {
 				continue
 			}
@@ -539,7 +541,7 @@ func TestModelStrip(t *testing.T) {
 		if got := string(modelStrip([]byte(in))); got != want {
 			t.Errorf("modelStrip(%q) = %q, want %q", in, got, want)
 		}
-		if got := string(StripANSI([]byte(in))); got != want {
+		if got := string(logline.StripANSI([]byte(in))); got != want {
 			t.Errorf("stripANSI(%q) = %q, want %q", in, got, want)
 		}
 	}

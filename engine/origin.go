@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
 
 // Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
 // and counted, never fatal).
@@ -20,9 +24,9 @@ func (c *Counts) Add(o Counts) {
 // originReader yields the entries of one origin in file order, each with the
 // position just past its line.
 type originReader struct {
-	origin Origin
+	origin logline.Origin
 	scan   lineScanner
-	json   JSONParser
+	json   logline.JSONParser
 	prev   Time // text: the timestamp the next unstamped line inherits
 	birth  Time // text: the file's birth time
 	counts Counts
@@ -42,7 +46,7 @@ type originReader struct {
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
-func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
+func (r *originReader) start(files []fileRef, p logline.Pos, prev Time) bool {
 	r.stopAhead() // and no parse-ahead until the merger allows it again
 	r.json.Only = r.mask
 	r.scan.tooLong = 0
@@ -71,7 +75,7 @@ func (r *originReader) start(files []fileRef, p Pos, prev Time) bool {
 // end; false at the end. Entries are filled in place, not returned: an
 // Entry is over 80 bytes, and copying it up three calls for every line of
 // a read was a sixth of the CPU of a serial read.
-func (r *originReader) next(e *Entry, end *Pos) bool {
+func (r *originReader) next(e *Entry, end *logline.Pos) bool {
 	if r.ahead != nil {
 		return r.nextAhead(e, end)
 	}
@@ -85,7 +89,7 @@ func (r *originReader) next(e *Entry, end *Pos) bool {
 }
 
 // pos returns the position of the next unconsumed byte.
-func (r *originReader) pos() Pos {
+func (r *originReader) pos() logline.Pos {
 	if r.ahead != nil {
 		return r.ahead.pos
 	}
@@ -94,9 +98,9 @@ func (r *originReader) pos() Pos {
 
 // nextLine reads the next entry that r's own scanner finds into e and
 // the position after it into end; false at the end.
-func (r *originReader) nextLine(e *Entry, end *Pos) bool {
+func (r *originReader) nextLine(e *Entry, end *logline.Pos) bool {
 	for {
-		if r.origin == OriginExec {
+		if r.origin == logline.OriginExec {
 			if n, ok := r.json.ParseLineAt(r.scan.buffered(), e); ok {
 				if after, ok := r.scan.take(n); ok {
 					r.read += int64(n)
@@ -119,7 +123,7 @@ func (r *originReader) nextLine(e *Entry, end *Pos) bool {
 			r.counts.Empty++
 			continue
 		}
-		if r.origin == OriginExec {
+		if r.origin == logline.OriginExec {
 			if r.execEntry(line[:len(line)-1], e) {
 				*end = after
 				return true
@@ -144,7 +148,7 @@ func (r *originReader) execEntry(line []byte, e *Entry) bool {
 // textEntry parses a text line, given with its newline. The body is the
 // stripped line's body, and keeps the newline (SPEC §1).
 func (r *originReader) textEntry(line []byte) Entry {
-	tl := ParseTextLine(line[:len(line)-1])
+	tl := logline.ParseTextLine(line[:len(line)-1])
 	line[tl.N] = '\n' // stripping shortened the line: move its newline up
 	if t, ok := tl.Time(r.birth); ok {
 		r.prev = t

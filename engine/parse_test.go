@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // entriesOf returns the entries of the stream of mask over the sandbox's
@@ -109,8 +111,8 @@ func TestParseExecLine(t *testing.T) {
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":tru}`, bad},
 		{`{"t":` + T + `,"s":"stdout","d":"x","u":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, bad},
 	} {
-		var p JSONParser
-		got, gotOK := p.parse([]byte(tc.line))
+		var p logline.JSONParser
+		got, gotOK := parseExec(&p, []byte(tc.line))
 		if gotOK != tc.want.valid {
 			t.Errorf("parse(%q): ok = %v, want %v", tc.line, gotOK, tc.want.valid)
 			continue
@@ -135,7 +137,7 @@ func TestParseExecLine(t *testing.T) {
 // TestParseExecLineReuse checks that a parser reused across lines (as the
 // readers do) does not leak one line's body into the next.
 func TestParseExecLineReuse(t *testing.T) {
-	var p JSONParser
+	var p logline.JSONParser
 	lines := []string{
 		`{"t":"` + tsAt(0) + `","s":"stdout","d":"first\nwith an escape and more bytes"}`,
 		`{"t":"` + tsAt(0) + `","s":"stdout","d":"b\n"}`,
@@ -145,7 +147,7 @@ func TestParseExecLineReuse(t *testing.T) {
 	}
 	want := []string{"first\nwith an escape and more bytes", "b\n", "\xff", "plain", "abc"}
 	for i, l := range lines {
-		e, ok := p.parse([]byte(l))
+		e, ok := parseExec(&p, []byte(l))
 		if !ok || string(e.body) != want[i] {
 			t.Errorf("line %d: %q, %v; want %q", i, e.body, ok, want[i])
 		}
@@ -171,17 +173,17 @@ func TestParseRFC3339(t *testing.T) {
 		if err != nil {
 			t.Fatalf("time.Parse(%q): %v", s, err)
 		}
-		got, ok := ParseRFC3339([]byte(s))
+		got, ok := logline.ParseRFC3339([]byte(s))
 		if !ok || got != TimeOf(want) {
 			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want)
 		}
 	}
 	// RFC 3339 allows a lower-case t and z (time.Parse does not).
-	if got, ok := ParseRFC3339([]byte("2026-05-01t10:00:00z")); !ok || got != nsAt(0) {
+	if got, ok := logline.ParseRFC3339([]byte("2026-05-01t10:00:00z")); !ok || got != nsAt(0) {
 		t.Errorf("lower case: %v, %v", got, ok)
 	}
 	// More than nine fractional digits: kept to the nanosecond.
-	if got, ok := ParseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != plusNs(nsAt(0), 123456789) {
+	if got, ok := logline.ParseRFC3339([]byte("2026-05-01T10:00:00.1234567891234Z")); !ok || got != plusNs(nsAt(0), 123456789) {
 		t.Errorf("12-digit fraction: %v, %v", got, ok)
 	}
 	for _, s := range []string{
@@ -191,7 +193,7 @@ func TestParseRFC3339(t *testing.T) {
 		"2026-05-01T10:00:00+0200", "2026-05-01T10:00:00 Z", "2026-05-01T10:00:00ZZ", "２026-05-01T10:00:00Z",
 		"-026-05-01T10:00:00Z",
 	} {
-		if got, ok := ParseRFC3339([]byte(s)); ok {
+		if got, ok := logline.ParseRFC3339([]byte(s)); ok {
 			t.Errorf("parseRFC3339(%q) = %v, want failure", s, got)
 		}
 	}
@@ -201,7 +203,7 @@ func TestParseRFC3339(t *testing.T) {
 // included (int64 nanoseconds stop at 1678 and 2262), is kept exact.
 func TestParseRFC3339OutOfRange(t *testing.T) {
 	for _, s := range []string{"9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1600-06-01T00:00:00+01:00", "0000-01-01T00:00:00Z", "0000-01-01T05:00:00+05:00", "9999-12-31T23:59:59.999999999Z"} {
-		got, ok := ParseRFC3339([]byte(s))
+		got, ok := logline.ParseRFC3339([]byte(s))
 		want, _ := time.Parse(time.RFC3339, s)
 		if !ok || got != TimeOf(want) {
 			t.Errorf("parseRFC3339(%q) = %v, %v; want %v", s, got, ok, want.UTC())
@@ -212,35 +214,35 @@ func TestParseRFC3339OutOfRange(t *testing.T) {
 func TestParseTextLine(t *testing.T) {
 	for _, tc := range []struct {
 		line, body string
-		kind       TextStamp
+		kind       logline.TextStamp
 		t          Time  // stampRFC3339
 		up         int64 // stampUptime
 	}{
-		{tsAt(0) + " hello", "hello", StampRFC3339, nsAt(0), 0},
-		{"2026-05-01T10:00:00Z body", "body", StampRFC3339, nsAt(0), 0}, // exactly 20 characters
-		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", StampRFC3339, plusNs(nsAt(0), 123456789), 0},
-		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", StampRFC3339, nsAt(5), 0},
-		{tsAt(0), "", StampRFC3339, nsAt(0), 0},
-		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", StampRFC3339, nsAt(7), 0},
-		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", StampInherited, Time{}, 0},
-		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", StampInherited, Time{}, 0},
-		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", StampInherited, Time{}, 0},
-		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", StampInherited, Time{}, 0},
-		{"[    0.000000] Linux version", "[    0.000000] Linux version", StampUptime, Time{}, 0},
-		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", StampUptime, Time{}, 12345678000},
-		{"[12.5] short", "[12.5] short", StampUptime, Time{}, 12500000000},
-		{"[123456.000001]", "[123456.000001]", StampUptime, Time{}, 123456000001000},
-		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", StampUptime, Time{}, 1e9},
-		{"[ 12.] no fraction", "[ 12.] no fraction", StampInherited, Time{}, 0},
-		{"[ 12.5 unterminated", "[ 12.5 unterminated", StampInherited, Time{}, 0},
-		{"[ abc] not a stamp", "[ abc] not a stamp", StampInherited, Time{}, 0},
-		{" [ 1.0] not at the start", " [ 1.0] not at the start", StampInherited, Time{}, 0},
-		{"plain continuation", "plain continuation", StampInherited, Time{}, 0},
-		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", StampInherited, Time{}, 0},
-		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", StampInherited, Time{}, 0},
+		{tsAt(0) + " hello", "hello", logline.StampRFC3339, nsAt(0), 0},
+		{"2026-05-01T10:00:00Z body", "body", logline.StampRFC3339, nsAt(0), 0}, // exactly 20 characters
+		{"2026-05-01T10:00:00.123456789Z \t  spaced", "spaced", logline.StampRFC3339, plusNs(nsAt(0), 123456789), 0},
+		{"  " + tsAt(5) + "\tleading blanks", "leading blanks", logline.StampRFC3339, nsAt(5), 0},
+		{tsAt(0), "", logline.StampRFC3339, nsAt(0), 0},
+		{"\x1b[2m" + tsAt(7) + "\x1b[0m colored stamp", "colored stamp", logline.StampRFC3339, nsAt(7), 0},
+		{"2026-05-01T12:00:00+02:00 offsets are not rule 1", "2026-05-01T12:00:00+02:00 offsets are not rule 1", logline.StampInherited, Time{}, 0},
+		{"2026-05-01T10:00Z short", "2026-05-01T10:00Z short", logline.StampInherited, Time{}, 0},
+		{"2026-13-45T10:00:00.000Z invalid", "2026-13-45T10:00:00.000Z invalid", logline.StampInherited, Time{}, 0},
+		{"xxxxxxxxxxxxxxxxxxxxxxxxZ word", "xxxxxxxxxxxxxxxxxxxxxxxxZ word", logline.StampInherited, Time{}, 0},
+		{"[    0.000000] Linux version", "[    0.000000] Linux version", logline.StampUptime, Time{}, 0},
+		{"[ 12.345678] eth0: up", "[ 12.345678] eth0: up", logline.StampUptime, Time{}, 12345678000},
+		{"[12.5] short", "[12.5] short", logline.StampUptime, Time{}, 12500000000},
+		{"[123456.000001]", "[123456.000001]", logline.StampUptime, Time{}, 123456000001000},
+		{"\x1b[32m[    1.000000]\x1b[0m ok", "[    1.000000] ok", logline.StampUptime, Time{}, 1e9},
+		{"[ 12.] no fraction", "[ 12.] no fraction", logline.StampInherited, Time{}, 0},
+		{"[ 12.5 unterminated", "[ 12.5 unterminated", logline.StampInherited, Time{}, 0},
+		{"[ abc] not a stamp", "[ abc] not a stamp", logline.StampInherited, Time{}, 0},
+		{" [ 1.0] not at the start", " [ 1.0] not at the start", logline.StampInherited, Time{}, 0},
+		{"plain continuation", "plain continuation", logline.StampInherited, Time{}, 0},
+		{"bytes \xff\xfe kept", "bytes \xff\xfe kept", logline.StampInherited, Time{}, 0},
+		{"\x1b[1;31merror\x1b[0m: \x1b]0;title\x07failed", "error: failed", logline.StampInherited, Time{}, 0},
 	} {
 		line := []byte(tc.line)
-		tl := ParseTextLine(line)
+		tl := logline.ParseTextLine(line)
 		body := line[tl.Body:tl.N]
 		if string(body) != tc.body || tl.Kind != tc.kind || tl.T != tc.t || tl.Up != tc.up {
 			t.Errorf("parseTextLine(%q) = %q, %d, %v, %d; want %q, %d, %v, %d", tc.line, body, tl.Kind, tl.T, tl.Up, tc.body, tc.kind, tc.t, tc.up)
@@ -309,9 +311,9 @@ func TestPartialTrailingLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEnd := Pos{Gen: inodeOf(t, d.path(ExecLogName)), Offset: uint64(len(jl(0, "stdout", "first\n")))}
-	if end.Cursor[OriginExec] != wantEnd {
-		t.Errorf("end cursor exec position %+v, want %+v (before the partial line)", end.Cursor[OriginExec], wantEnd)
+	wantEnd := logline.Pos{Gen: inodeOf(t, d.path(ExecLogName)), Offset: uint64(len(jl(0, "stdout", "first\n")))}
+	if end.Cursor[logline.OriginExec] != wantEnd {
+		t.Errorf("end cursor exec position %+v, want %+v (before the partial line)", end.Cursor[logline.OriginExec], wantEnd)
 	}
 	before := fl.read()
 
@@ -446,14 +448,14 @@ func TestLongLineSkipped(t *testing.T) {
 			break
 		}
 		n++
-		if len(line) > MaxLineLen+1 {
+		if len(line) > logline.MaxLineLen+1 {
 			t.Fatalf("a line of %d bytes", len(line))
 		}
 	}
 	if n != 2 || s.tooLong != 1 {
 		t.Errorf("%d lines, %d too long; want 2 and 1", n, s.tooLong)
 	}
-	if cap(s.buf) > MaxLineLen+ReadChunk {
+	if cap(s.buf) > logline.MaxLineLen+logline.ReadChunk {
 		t.Errorf("scanner buffer of %d bytes for a %d-byte line", cap(s.buf), len(long))
 	}
 }
@@ -464,8 +466,8 @@ func TestLongLineSkipped(t *testing.T) {
 func TestLine16MiBParsed(t *testing.T) {
 	d := newSandboxDir(t)
 	head := `{"t":"` + tsAt(0) + `","s":"stdout","d":"`
-	line := head + strings.Repeat("a", MaxLineLen-len(head)-2) + `"}`
-	if len(line) != MaxLineLen || MaxLineLen < 16<<20 {
+	line := head + strings.Repeat("a", logline.MaxLineLen-len(head)-2) + `"}`
+	if len(line) != logline.MaxLineLen || logline.MaxLineLen < 16<<20 {
 		t.Fatalf("line of %d bytes", len(line))
 	}
 	d.exec(line+"\n", jl(1, "stdout", "after\n"))
@@ -473,7 +475,7 @@ func TestLine16MiBParsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int64(MaxLineLen - len(head) - 2 + len("after\n")); st.Size != want || st.Skipped.TooLong != 0 {
+	if want := int64(logline.MaxLineLen - len(head) - 2 + len("after\n")); st.Size != want || st.Skipped.TooLong != 0 {
 		t.Errorf("a line of exactly %d bytes: stdout size %d (want %d), skipped %+v", len(line), st.Size, want, st.Skipped)
 	}
 }
@@ -483,7 +485,7 @@ func TestLine16MiBParsed(t *testing.T) {
 // fresh read of the same files counts them.
 func TestSkippedCountSurvivesIndexExtension(t *testing.T) {
 	d := newSandboxDir(t)
-	long := `{"t":"` + tsAt(0) + `","s":"stdout","d":"` + strings.Repeat("x", MaxLineLen) + "\"}\n"
+	long := `{"t":"` + tsAt(0) + `","s":"stdout","d":"` + strings.Repeat("x", logline.MaxLineLen) + "\"}\n"
 	var b strings.Builder
 	b.WriteString(long)
 	for i := range 2000 { // past a checkpoint
@@ -525,7 +527,7 @@ func FuzzParseLineAt(f *testing.F) {
 	f.Add([]byte(ok))
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64","id":null}` + "\n"))
 	f.Fuzz(func(t *testing.T, buf []byte) {
-		var fused, plain JSONParser
+		var fused, plain logline.JSONParser
 		for pos := 0; pos < len(buf); {
 			var e Entry
 			n, ok := fused.ParseLineAt(buf[pos:], &e)
@@ -536,7 +538,7 @@ func FuzzParseLineAt(f *testing.F) {
 				}
 				stats, utf8 := e.Decoded()
 				got := execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: bytes.Clone(e.Body), b64: !utf8, stats: stats}
-				want, wok := plain.parse(bytes.Clone(buf[pos : pos+nl]))
+				want, wok := parseExec(&plain, bytes.Clone(buf[pos:pos+nl]))
 				if !wok {
 					t.Fatalf("at %d: accepted %q, which parse rejects", pos, buf[pos:pos+nl])
 				}

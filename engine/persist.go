@@ -12,6 +12,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // IndexDirName is the directory under the cache directory that holds
@@ -52,7 +54,7 @@ const maxIndexFile = 64 << 20
 // for a rewrite that keeps a file's size, head and tail.
 func fileSetKey(stream SourceMask, files *fileSet) ([]byte, error) {
 	k := append([]byte(indexMagic), byte(stream))
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		refs := files.origin(o)
 		k = append(k, byte(o), byte(len(refs)))
 		for _, f := range refs {
@@ -248,7 +250,7 @@ func stateIn(files *fileSet, st *State) bool {
 			continue
 		}
 		in := false
-		for _, f := range files.origin(Origin(o)) {
+		for _, f := range files.origin(logline.Origin(o)) {
 			in = in || (f.gen == p.Gen && p.Offset <= uint64(f.size))
 		}
 		if !in {

@@ -1,6 +1,10 @@
 package engine
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
 
 // savedIndex is what an index file holds besides its key.
 type savedIndex struct {
@@ -16,7 +20,7 @@ type savedIndex struct {
 // bytes an item takes (one per varint) bound the counts read back.
 const (
 	minTimeLen       = 2
-	minStateLen      = int(NumOrigins) * (2 + minTimeLen)
+	minStateLen      = int(logline.NumOrigins) * (2 + minTimeLen)
 	minCountsLen     = 3
 	minCheckpointLen = 1 + minStateLen + maxTracked + minTimeLen + 1 + minCountsLen
 	minIDStatLen     = 3 + maxTracked + 2*minTimeLen + 1
@@ -137,7 +141,7 @@ func (d *decoder) time() Time {
 
 func (d *decoder) state() (st State) {
 	for o := range st.Cursor {
-		st.Cursor[o] = Pos{Gen: d.u64(), Offset: d.u64()}
+		st.Cursor[o] = logline.Pos{Gen: d.u64(), Offset: d.u64()}
 		if int64(st.Cursor[o].Offset) < 0 {
 			d.ok = false
 		}
@@ -172,11 +176,11 @@ func decodeIndex(b []byte) (x savedIndex, ok bool) {
 		}
 		cp.runMax.time = d.time()
 		if d.ok && d.off < len(b) {
-			cp.runMax.origin = Origin(b[d.off])
+			cp.runMax.origin = logline.Origin(b[d.off])
 			d.off++
 		}
 		cp.counts = d.counts()
-		if !d.ok || cp.runMax.origin > NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
+		if !d.ok || cp.runMax.origin > logline.NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
 			return x, false
 		}
 	}

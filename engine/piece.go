@@ -3,6 +3,8 @@ package engine
 import (
 	"encoding/base64"
 	"strconv"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // wholeMax is the longest body rendered whole: its rendering is at most
@@ -107,7 +109,7 @@ func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
 // appendTextPiece renders p's text body from p.off on until dst reaches
 // limit or the body ends.
 func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
-	var buf [TimeLen + 8]byte
+	var buf [logline.TimeLen + 8]byte
 	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], p.e)}
 	walkText(&out, p, limit)
 	return out.dst
@@ -117,7 +119,7 @@ func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
 func (r *renderer) appendTextPrefix(dst []byte, e *Entry) []byte {
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, ' ')
-	dst = append(dst, SourceNames[e.Source]...)
+	dst = append(dst, logline.SourceNames[e.Source]...)
 	return append(dst, ' ')
 }
 
@@ -126,7 +128,7 @@ func (r *renderer) appendJSONHead(dst []byte, e *Entry) []byte {
 	dst = append(dst, `{"t":"`...)
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, `","s":"`...)
-	dst = append(dst, SourceNames[e.Source]...)
+	dst = append(dst, logline.SourceNames[e.Source]...)
 	return append(dst, `","d":"`...)
 }
 

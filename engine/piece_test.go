@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // randomLongBody returns a body longer than wholeMax made of runs that
@@ -38,7 +40,7 @@ func TestPiecesEqualWhole(t *testing.T) {
 		if i%3 == 0 {
 			body = bytes.ToValidUTF8(body, []byte("?"))
 		}
-		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(NumSources)), HasID: i%2 == 0, ID: uint64(i), Body: body}
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), HasID: i%2 == 0, ID: uint64(i), Body: body}
 		for _, f := range []Format{FormatRaw, FormatText, FormatJSON} {
 			var r renderer
 			want := r.appendEntry(nil, f, &e, &c)

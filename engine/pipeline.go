@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // Parse-ahead: the files of the exec chain are independent until the
@@ -111,11 +113,11 @@ type span struct {
 type record struct {
 	time    Time
 	id      uint64
-	stats   BodyStats
+	stats   logline.BodyStats
 	bodyEnd int   // its body is data[the previous record's bodyEnd:bodyEnd]
 	end     int64 // the offset just past its line, in the span's file
 	read    int64 // bytes of lines scanned since the previous record, its own included
-	sizes   [NumFormats]uint32
+	sizes   [logline.NumFormats]uint32
 	source  Source
 	hasID   bool
 	utf8    bool
@@ -125,7 +127,7 @@ type record struct {
 // fill sets e to r's entry, with body; sized: r's sizes were measured
 // (parseAhead.measure).
 func (r *record) fill(e *Entry, body []byte, sized bool) {
-	*e = Entry{Time: r.time, Source: r.source, Origin: OriginExec, HasID: r.hasID, ID: r.id, Body: body}
+	*e = Entry{Time: r.time, Source: r.source, Origin: logline.OriginExec, HasID: r.hasID, ID: r.id, Body: body}
 	if r.utf8 {
 		e.SetDecoded(r.stats)
 	}
@@ -137,14 +139,14 @@ func (r *record) fill(e *Entry, body []byte, sized bool) {
 // spanBatch is the parsed content of one span.
 type spanBatch struct {
 	recs  []record
-	data  []byte   // the bodies
-	skips []Counts // the lines skipped before each record that has skipped set
-	gen   uint64   // the generation of the span's file
-	read  int64    // bytes scanned after the last record
-	skip  Counts   // lines skipped after the last record
-	empty bool     // no line starts in the span
-	end   Pos      // the position after the span's last line
-	rest  int64    // >= 0: the worker stopped before a long line there
+	data  []byte      // the bodies
+	skips []Counts    // the lines skipped before each record that has skipped set
+	gen   uint64      // the generation of the span's file
+	read  int64       // bytes scanned after the last record
+	skip  Counts      // lines skipped after the last record
+	empty bool        // no line starts in the span
+	end   logline.Pos // the position after the span's last line
+	rest  int64       // >= 0: the worker stopped before a long line there
 	err   error
 }
 
@@ -176,7 +178,7 @@ type parseAhead struct {
 	tailDone bool         // its trailing counts were added
 	inRest   bool         // the reader's scanner parses the rest of its span
 	done     bool         // every span replayed, or an error
-	pos      Pos          // the position of the next unconsumed byte
+	pos      logline.Pos  // the position of the next unconsumed byte
 }
 
 // startAhead starts parsing the rest of the chain ahead, from the
@@ -197,8 +199,8 @@ func (r *originReader) startAhead() bool {
 		return false // every core already parses ahead for another read
 	}
 	a := &parseAhead{files: r.set.clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
-	a.chain = a.files.origin(OriginExec)
-	a.self.origin, a.self.mask, a.self.json.Only = OriginExec, r.mask, r.mask
+	a.chain = a.files.origin(logline.OriginExec)
+	a.self.origin, a.self.mask, a.self.json.Only = logline.OriginExec, r.mask, r.mask
 	a.own = getBatch()
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
@@ -314,7 +316,7 @@ func (a *parseAhead) work() {
 	defer a.wg.Done()
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
 	var w originReader
-	w.origin, w.mask = OriginExec, a.mask
+	w.origin, w.mask = logline.OriginExec, a.mask
 	w.json.Only = a.mask
 	defer w.scan.releaseBuffer()
 	defer w.json.ReleaseBuffers()
@@ -358,7 +360,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	var read int64
 	var counts Counts
 	var e Entry
-	var end Pos
+	var end logline.Pos
 	for w.nextLine(&e, &end) {
 		if a.measure != nil {
 			a.measure(&e)
@@ -370,7 +372,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 		rec := record{time: e.Time, id: e.ID, stats: stats, bodyEnd: len(b.data), end: int64(end.Offset),
 			read: w.read - read, source: e.Source, hasID: e.HasID, utf8: utf8, skipped: w.counts != counts}
 		if a.measure != nil {
-			for f := range Format(NumFormats) {
+			for f := range Format(logline.NumFormats) {
 				n, _ := e.MeasuredSize(f)
 				rec.sizes[f] = uint32(n)
 			}
@@ -415,7 +417,7 @@ func lineStart(f fileRef, from, to int64) (int64, bool, error) {
 
 // nextAhead reads the next entry of the batches, in span order, into e
 // and the position after it into end; false at the end.
-func (r *originReader) nextAhead(e *Entry, end *Pos) bool {
+func (r *originReader) nextAhead(e *Entry, end *logline.Pos) bool {
 	a := r.ahead
 	for !a.done {
 		if a.cur == nil {
@@ -433,7 +435,7 @@ func (r *originReader) nextAhead(e *Entry, end *Pos) bool {
 			}
 			rec.fill(e, b.data[a.bodyAt:rec.bodyEnd:rec.bodyEnd], a.measure != nil)
 			a.bodyAt = rec.bodyEnd
-			*end = Pos{Gen: b.gen, Offset: uint64(rec.end)}
+			*end = logline.Pos{Gen: b.gen, Offset: uint64(rec.end)}
 			return true
 		}
 		if !a.tailDone {

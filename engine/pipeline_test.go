@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // aheadKnobs are the parse-ahead settings a test runs with.
@@ -61,7 +63,7 @@ func runMerge(t testing.TB, files *fileSet, mask SourceMask, st State, ahead boo
 	var run mergeRun
 	for {
 		e, ok := m.next()
-		run.ahead = run.ahead || m.r[OriginExec].ahead != nil
+		run.ahead = run.ahead || m.r[logline.OriginExec].ahead != nil
 		if !ok {
 			break
 		}
@@ -207,7 +209,7 @@ func TestParseAheadSharesCores(t *testing.T) {
 			c := *e
 			c.Body = bytes.Clone(e.Body)
 			got[i] = append(got[i], c)
-			ahead[i] = ahead[i] || ms[i].r[OriginExec].ahead != nil
+			ahead[i] = ahead[i] || ms[i].r[logline.OriginExec].ahead != nil
 			if n := aheadLive.Load(); n > int64(runtime.GOMAXPROCS(0)) {
 				t.Fatalf("%d parse-ahead workers on %d cores", n, runtime.GOMAXPROCS(0))
 			}
@@ -268,7 +270,7 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 		if err := m.reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}
-		for m.r[OriginExec].ahead == nil {
+		for m.r[logline.OriginExec].ahead == nil {
 			if _, ok := m.next(); !ok {
 				t.Fatal("the merge ended before it parsed ahead")
 			}
@@ -305,7 +307,7 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	if _, err := snap.seg.readAt(make([]byte, 20<<10), 0); err != nil {
 		t.Fatal(err)
 	}
-	if aheadLive.Load() == 0 && snap.seg.m.r[OriginExec].ahead == nil {
+	if aheadLive.Load() == 0 && snap.seg.m.r[logline.OriginExec].ahead == nil {
 		t.Fatal("a snapshot's read did not parse ahead")
 	}
 	snap.Close()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // runMergeSized is runMerge for an index pass: parse-ahead yields sized
@@ -18,7 +20,7 @@ func runMergeSized(t testing.TB, files *fileSet, mask SourceMask, keep SourceMas
 	}
 	for {
 		e, ok := m.next()
-		ahead = ahead || m.r[OriginExec].ahead != nil
+		ahead = ahead || m.r[logline.OriginExec].ahead != nil
 		if !ok {
 			break
 		}
@@ -68,7 +70,7 @@ func TestParseAheadSizedEntries(t *testing.T) {
 				}
 				sized++
 				st := w.BodyStats()
-				for f := range Format(NumFormats) {
+				for f := range Format(logline.NumFormats) {
 					if n, got := sizeOf(f, &w, &st), measured(&g, f); got != n {
 						t.Fatalf("entry %d: size %d in format %d, serial %d", i, got, f, n)
 					}

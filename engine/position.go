@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // StateAt turns a cursor into a state to resume from, against the files as
@@ -27,13 +29,13 @@ func (s *Sandbox) StateAt(c Cursor) (State, error) {
 
 func stateAt(files *fileSet, c Cursor) (State, error) {
 	st := State{Cursor: c}
-	if err := checkExecPos(files.chain, c[OriginExec]); err != nil {
+	if err := checkExecPos(files.chain, c[logline.OriginExec]); err != nil {
 		return State{}, err
 	}
-	for o := OriginRuntime; o < NumOrigins; o++ {
+	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		fl := files.origin(o)
 		if c[o].IsStart() || !textPosValid(fl, c[o]) {
-			st.Cursor[o] = Pos{}
+			st.Cursor[o] = logline.Pos{}
 			continue
 		}
 		at, err := atLineStart(fl[0], c[o].Offset)
@@ -41,7 +43,7 @@ func stateAt(files *fileSet, c Cursor) (State, error) {
 			return State{}, err
 		}
 		if !at { // the file was rewritten since: read it from its start
-			st.Cursor[o] = Pos{}
+			st.Cursor[o] = logline.Pos{}
 			continue
 		}
 		st.Prev[o] = inheritedTime(fl[0], c[o].Offset)
@@ -52,7 +54,7 @@ func stateAt(files *fileSet, c Cursor) (State, error) {
 // checkExecPos checks an exec position of a cursor against the chain: its
 // file must be in it, and its offset at the start of a line of that file,
 // or at the end of a rotated file (whose last line needs no newline).
-func checkExecPos(chain []fileRef, p Pos) error {
+func checkExecPos(chain []fileRef, p logline.Pos) error {
 	if p.IsStart() {
 		return nil
 	}
@@ -103,7 +105,7 @@ func atLineStart(f fileRef, off uint64) (bool, error) {
 // else the file's birth time (rule 4). It reads the file backwards.
 func inheritedTime(f fileRef, off uint64) Time {
 	end := int64(min(off, uint64(max(f.size, 0))))
-	block := int64(ReadChunk)
+	block := int64(logline.ReadChunk)
 	for end > 0 {
 		start := max(0, end-block)
 		buf := make([]byte, end-start)
@@ -114,15 +116,15 @@ func inheritedTime(f fileRef, off uint64) Time {
 		first := 0
 		if start > 0 {
 			nl := bytes.IndexByte(data, '\n')
-			if nl < 0 && block < MaxLineLen+2 { // one line longer than the block
-				block = min(2*block, MaxLineLen+2) // room for a whole line and both newlines
+			if nl < 0 && block < logline.MaxLineLen+2 { // one line longer than the block
+				block = min(2*block, logline.MaxLineLen+2) // room for a whole line and both newlines
 				continue
 			}
 			if nl < 0 { // longer than MaxLineLen: skipped, so it stamps nothing
 				if end = prevNewline(f, start) + 1; end <= 0 {
 					return f.birth
 				}
-				block = ReadChunk
+				block = logline.ReadChunk
 				continue
 			}
 			first = nl + 1
@@ -132,12 +134,12 @@ func inheritedTime(f fileRef, off uint64) Time {
 			if len(lines[i]) == 0 {
 				continue
 			}
-			if t, ok := ParseTextLine(lines[i]).Time(f.birth); ok {
+			if t, ok := logline.ParseTextLine(lines[i]).Time(f.birth); ok {
 				return t
 			}
 		}
 		end = start + int64(first)
-		block = ReadChunk
+		block = logline.ReadChunk
 	}
 	return f.birth
 }
@@ -145,9 +147,9 @@ func inheritedTime(f fileRef, off uint64) Time {
 // prevNewline returns the offset of the last newline of f before before, or
 // -1, reading backwards in small probes.
 func prevNewline(f fileRef, before int64) int64 {
-	var probe [ReadChunk]byte
+	var probe [logline.ReadChunk]byte
 	for before > 0 {
-		start := max(0, before-ReadChunk)
+		start := max(0, before-logline.ReadChunk)
 		n, err := f.f.ReadAt(probe[:before-start], start)
 		if i := bytes.LastIndexByte(probe[:n], '\n'); i >= 0 {
 			return start + int64(i)

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"encoding/base64"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // renderer appends entries in one format. The zero value is ready to use.
 type renderer struct {
-	tf TimeFormatter
+	tf logline.TimeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).
@@ -37,7 +39,7 @@ const hexDigits = "0123456789abcdef"
 // must be valid UTF-8.
 func appendJSONString(dst, s []byte) []byte {
 	for {
-		i, _ := SpecialIndex(s)
+		i, _ := logline.SpecialIndex(s)
 		if i < 0 {
 			return append(dst, s...)
 		}
@@ -65,8 +67,8 @@ func appendJSONString(dst, s []byte) []byte {
 // entrySize returns the length of e rendered in format f, without
 // rendering it.
 func entrySize(f Format, e *Entry) int64 {
-	st := Measure(e.Body)
+	st := logline.Measure(e.Body)
 	return sizeOf(f, e, &st)
 }
 
-var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + TimeLen)
+var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + logline.TimeLen)

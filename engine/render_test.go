@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // TestTextTimestampRules covers the four rules of SPEC §1 on runtime.log and
@@ -134,7 +136,7 @@ func TestRenderFormats(t *testing.T) {
 		if strings.HasSuffix(l, "\n") {
 			off--
 		}
-		lines = append(lines, encodeCursor(Pos{gen, off}, Pos{}, Pos{}))
+		lines = append(lines, encodeCursor(pos(gen, off), logline.Pos{}, logline.Pos{}))
 	}
 	wantJSON := "" +
 		`{"t":"2026-05-01T10:00:00.123Z","s":"stdout","d":"hi\n","id":7,"cursor":"` + lines[0] + `"}` + "\n" +
@@ -164,20 +166,20 @@ func ptr[T any](v T) *T { return &v }
 // TestFormatTime: UTC, milliseconds, truncated (not rounded).
 func TestFormatTime(t *testing.T) {
 	for ns, want := range map[Time]string{
-		{}:                         "1970-01-01T00:00:00.000Z",
-		plusNs(nsAt(0), 999999999): "2026-05-01T10:00:00.999Z",
-		plusNs(nsAt(0), 1500000):   "2026-05-01T10:00:00.001Z",
-		UnixNanoTime(-1):           "1969-12-31T23:59:59.999Z",
-		UnixNanoTime(-1000000001):  "1969-12-31T23:59:58.999Z",
-		plusNs(nsAt(86400000), -1): "2026-05-02T09:59:59.999Z",
+		{}:                                "1970-01-01T00:00:00.000Z",
+		plusNs(nsAt(0), 999999999):        "2026-05-01T10:00:00.999Z",
+		plusNs(nsAt(0), 1500000):          "2026-05-01T10:00:00.001Z",
+		logline.UnixNanoTime(-1):          "1969-12-31T23:59:59.999Z",
+		logline.UnixNanoTime(-1000000001): "1969-12-31T23:59:58.999Z",
+		plusNs(nsAt(86400000), -1):        "2026-05-02T09:59:59.999Z",
 		TimeOf(time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC)): "2262-04-11T00:00:00.000Z",
 	} {
-		if got := FormatTime(ns); got != want || len(got) != TimeLen {
+		if got := FormatTime(ns); got != want || len(got) != logline.TimeLen {
 			t.Errorf("FormatTime(%v) = %q, want %q", ns, got, want)
 		}
 	}
 	// The formatter caches the second: alternate between two seconds.
-	var f TimeFormatter
+	var f logline.TimeFormatter
 	for i := range 10 {
 		ns := nsAt(int64(i%2) * 1000)
 		if got, want := string(f.Format(ns)), FormatTime(ns); got != want {

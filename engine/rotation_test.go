@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // scanBodies drains a Scanner of query q and returns "source:body" strings.
@@ -39,7 +41,7 @@ func TestDefaultSourcesDrainExec(t *testing.T) {
 	d.runtime(rl(1, "runtime"))
 	d.kernel("[ 0.1] kernel")
 	sb := d.open()
-	got := scanBodies(t, sb, Query{Mask: MaskDefault})
+	got := scanBodies(t, sb, Query{Mask: logline.MaskDefault})
 	want := []string{"stdout:out\n", "stderr:err\n", "output:pty\n", "stdout:out2\n"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("default sources: %q, want %q", got, want)
@@ -96,7 +98,7 @@ func TestRotatedDrainedFirst(t *testing.T) {
 	if got := string(snap(t, sb, ViewStdout)); got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
-	if got := strings.Join(scanBodies(t, sb, Query{Mask: MaskDefault}), ""); got != strings.ReplaceAll(want, "file", "stdout:file") {
+	if got := strings.Join(scanBodies(t, sb, Query{Mask: logline.MaskDefault}), ""); got != strings.ReplaceAll(want, "file", "stdout:file") {
 		t.Errorf("scan = %q", got)
 	}
 	// One more rotation drops the oldest.

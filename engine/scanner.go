@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // lineScanner reads complete lines from a sequence of files, each bounded by
@@ -33,7 +35,7 @@ type lineScanner struct {
 }
 
 // chunkPool recycles read buffers: a handle keeps one only while it reads.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, ReadChunk); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, logline.ReadChunk); return &b }}
 
 // releaseBuffer returns the read buffer to its pool; the scanner must be
 // reset before its next use.
@@ -45,12 +47,12 @@ func (s *lineScanner) releaseBuffer() {
 // putReadBuffer gives a scanner's buffer back: a read chunk to chunkPool,
 // a buffer grown for a long line to the size-class pools.
 func putReadBuffer(b []byte) {
-	if cap(b) == ReadChunk {
-		b = b[:ReadChunk]
+	if cap(b) == logline.ReadChunk {
+		b = b[:logline.ReadChunk]
 		chunkPool.Put(&b)
 		return
 	}
-	PutBuf(b)
+	logline.PutBuf(b)
 }
 
 // reset positions the scanner at offset off of files[idx].
@@ -73,28 +75,28 @@ func (s *lineScanner) past() bool {
 }
 
 // pos returns the position of the next unconsumed byte.
-func (s *lineScanner) pos() Pos {
+func (s *lineScanner) pos() logline.Pos {
 	if s.idx >= len(s.files) {
-		return Pos{}
+		return logline.Pos{}
 	}
-	return Pos{Gen: s.files[s.idx].gen, Offset: uint64(s.off)}
+	return logline.Pos{Gen: s.files[s.idx].gen, Offset: uint64(s.off)}
 }
 
 // next returns the next complete line with its newline, and the position
 // just past it. ok is false at the end of the bounded files. The line aliases
 // the scanner's buffer (or a copy of a rotated file's unterminated tail, given
 // a newline) and may be modified in place by the caller until the next call.
-func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
+func (s *lineScanner) next() (line []byte, end logline.Pos, ok bool) {
 	for s.idx < len(s.files) && !s.past() {
 		if nl := bytes.IndexByte(s.buf[s.r:s.w], '\n'); nl >= 0 {
 			if s.stopLong > 0 && nl > s.stopLong {
 				s.long = true
-				return nil, Pos{}, false
+				return nil, logline.Pos{}, false
 			}
 			line = s.buf[s.r : s.r+nl+1]
 			s.r += nl + 1
 			s.off += int64(nl + 1)
-			if nl > MaxLineLen {
+			if nl > logline.MaxLineLen {
 				s.tooLong++
 				continue
 			}
@@ -102,7 +104,7 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 		}
 		if s.stopLong > 0 && s.w-s.r > s.stopLong {
 			s.long = true
-			return nil, Pos{}, false
+			return nil, logline.Pos{}, false
 		}
 		if s.fill() {
 			continue
@@ -110,7 +112,7 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 		// No newline before the bound of this file.
 		last := s.idx == len(s.files)-1
 		if last {
-			return nil, Pos{}, false
+			return nil, logline.Pos{}, false
 		}
 		if s.w > s.r { // a rotated file's unterminated tail: it can never grow
 			line = append(s.buf[s.r:s.w:s.w], '\n') // a copy: the buffer may be full
@@ -121,7 +123,7 @@ func (s *lineScanner) next() (line []byte, end Pos, ok bool) {
 		s.idx++
 		s.off, s.r, s.w = 0, 0, 0
 	}
-	return nil, Pos{}, false
+	return nil, logline.Pos{}, false
 }
 
 // buffered returns the unconsumed bytes of the current file that the
@@ -138,9 +140,9 @@ func (s *lineScanner) buffered() []byte {
 // newline that its caller found, and returns the position after it, as
 // next would have; ok is false, and nothing is consumed, for a line that
 // next would not yield as it is (longer than the scanner's bounds).
-func (s *lineScanner) take(n int) (Pos, bool) {
-	if n-1 > MaxLineLen || (s.stopLong > 0 && n-1 > s.stopLong) {
-		return Pos{}, false
+func (s *lineScanner) take(n int) (logline.Pos, bool) {
+	if n-1 > logline.MaxLineLen || (s.stopLong > 0 && n-1 > s.stopLong) {
+		return logline.Pos{}, false
 	}
 	s.r += n
 	s.off += int64(n)
@@ -155,7 +157,7 @@ func (s *lineScanner) fill() bool {
 	if fileEnd >= f.size || s.err != nil {
 		return false
 	}
-	if s.w-s.r > MaxLineLen {
+	if s.w-s.r > logline.MaxLineLen {
 		return s.skipLongLine()
 	}
 	s.compact()
@@ -175,16 +177,16 @@ func (s *lineScanner) compact() {
 		s.r = 0
 	}
 	if len(s.buf) == 0 {
-		s.buf = (*chunkPool.Get().(*[]byte))[:ReadChunk]
+		s.buf = (*chunkPool.Get().(*[]byte))[:logline.ReadChunk]
 	}
-	if len(s.buf)-s.w < ReadChunk/2 {
-		grown := GetBuf(min(2*len(s.buf), MaxLineLen+1+ReadChunk))
+	if len(s.buf)-s.w < logline.ReadChunk/2 {
+		grown := logline.GetBuf(min(2*len(s.buf), logline.MaxLineLen+1+logline.ReadChunk))
 		copy(grown, s.buf[:s.w])
 		putReadBuffer(s.buf)
 		s.buf = grown
 	}
-	if len(s.buf) > 4*ReadChunk && s.w < ReadChunk/2 { // shrink after a long line
-		small := (*chunkPool.Get().(*[]byte))[:ReadChunk]
+	if len(s.buf) > 4*logline.ReadChunk && s.w < logline.ReadChunk/2 { // shrink after a long line
+		small := (*chunkPool.Get().(*[]byte))[:logline.ReadChunk]
 		copy(small, s.buf[:s.w])
 		putReadBuffer(s.buf)
 		s.buf = small
@@ -196,7 +198,7 @@ func (s *lineScanner) compact() {
 func (s *lineScanner) skipLongLine() bool {
 	f := s.files[s.idx]
 	at := s.off + int64(s.w-s.r)
-	var probe [ReadChunk]byte
+	var probe [logline.ReadChunk]byte
 	for at < f.size {
 		n, err := f.f.ReadAt(probe[:min(int64(len(probe)), f.size-at)], at)
 		if nl := bytes.IndexByte(probe[:n], '\n'); nl >= 0 {

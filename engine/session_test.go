@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // sessionViews are the views a session has, by the name of their file.
@@ -333,7 +335,7 @@ func TestSessionPersisted(t *testing.T) {
 		{"a size past its interval's", func(ids []idStat) { ids[1].size[0] += 1 << 40 }},
 		{"a negative size", func(ids []idStat) { ids[1].size[2] = -1 }},
 		{"no entry", func(ids []idStat) { ids[1].entries = 0 }},
-		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << NumSources }},
+		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << logline.NumSources }},
 	} {
 		rewriteIndexFile(t, files[0], &saved, c.bad)
 		sb, restored = statWith(t, d, dir, ViewStdout)
@@ -480,7 +482,7 @@ func TestSessionFollowRandomAppends(t *testing.T) {
 func TestScanSessions(t *testing.T) {
 	d, _, sb := adversarySandbox(t, 21, 20<<10, 100<<10, false)
 	m := buildModel(t, d.logs)
-	all, curs := m.merge(MaskDefault) // exec only: the text logs' positions stay at their start
+	all, curs := m.merge(logline.MaskDefault) // exec only: the text logs' positions stay at their start
 	var want []scanned
 	for i, e := range all {
 		if e.id != nil && (*e.id == 1 || *e.id == 3) {
@@ -490,7 +492,7 @@ func TestScanSessions(t *testing.T) {
 	if len(want) < 10 {
 		t.Fatalf("only %d entries of sessions 1 and 3", len(want))
 	}
-	q := Query{Mask: MaskDefault, IDs: []uint64{3, 1}}
+	q := Query{Mask: logline.MaskDefault, IDs: []uint64{3, 1}}
 	if got := scanEntries(t, sb, q); !slices.Equal(got, want) {
 		t.Fatalf("Scanner of sessions 1 and 3: %d entries, the model %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}

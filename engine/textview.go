@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // The text views (merged, system, logs -t) write each entry's body, ANSI
@@ -56,8 +58,8 @@ func plainLen(b []byte) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		d := w ^ (LSB * 0x7f)
-		if ((w-LSB*0x20)&^w|(d-LSB)&^d|w)&MSB != 0 {
+		d := w ^ (logline.LSB * 0x7f)
+		if ((w-logline.LSB*0x20)&^w|(d-logline.LSB)&^d|w)&logline.MSB != 0 {
 			break
 		}
 	}
@@ -70,8 +72,8 @@ func plainLen(b []byte) int {
 // skipEscapes returns the first index at or after i that does not start an
 // escape sequence.
 func skipEscapes(body []byte, i int) int {
-	for i < len(body) && body[i] == Esc {
-		i = SkipEscape(body, i)
+	for i < len(body) && body[i] == logline.Esc {
+		i = logline.SkipEscape(body, i)
 	}
 	return i
 }
@@ -159,7 +161,7 @@ func appendHexByte(dst []byte, c byte) []byte {
 
 // plainText reports whether e's body, of stats st, needs neither
 // stripping nor escaping: its text rendering is then its lines, prefixed.
-func plainText(e *Entry, st *BodyStats) bool {
+func plainText(e *Entry, st *logline.BodyStats) bool {
 	return !st.Escapes && !st.Ctl && (!st.High || e.ValidUTF8()) && bytes.IndexByte(e.Body, 0x7f) < 0
 }
 
@@ -170,20 +172,20 @@ func (r *renderer) appendText(dst []byte, e *Entry) []byte {
 	}
 	var p entryPart
 	p.begin(FormatText, e, &Cursor{})
-	var buf [TimeLen + 8]byte
+	var buf [logline.TimeLen + 8]byte
 	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], e)}
 	walkText(&out, &p, 1<<62)
 	return out.dst
 }
 
 // countPrefix stands for a prefix when only its length counts.
-var countPrefix [TimeLen + 8]byte
+var countPrefix [logline.TimeLen + 8]byte
 
 // textSize is the length of e's text rendering.
 func textSize(e *Entry) int64 {
 	var p entryPart
 	p.begin(FormatText, e, &Cursor{})
-	out := textOut{count: true, prefix: countPrefix[:TimeLen+2+len(SourceNames[e.Source])]}
+	out := textOut{count: true, prefix: countPrefix[:logline.TimeLen+2+len(logline.SourceNames[e.Source])]}
 	walkText(&out, &p, 1<<62)
 	return out.n
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // textAlphabet holds the bytes that matter to the text view's escaping:
@@ -33,7 +35,7 @@ func TestTextEscapingProperty(t *testing.T) {
 	var r renderer
 	for i := range 20000 {
 		body := randomTextBody(rng, 12)
-		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(NumSources)), Origin: OriginRuntime, Body: body}
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), Origin: logline.OriginRuntime, Body: body}
 		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
 		want := modelText(mEntry{time: e.Time, source: e.Source, body: body})
 		if string(got) != string(want) {
@@ -50,7 +52,7 @@ func TestTextEscapingProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := fmt.Appendf(nil, `{"t":"%s","s":"stdout","d":%s}`, tsAt(1), d)
-		or := originReader{origin: OriginExec, mask: MaskAll}
+		or := originReader{origin: logline.OriginExec, mask: MaskAll}
 		var x Entry
 		ok := or.execEntry(line, &x)
 		if !ok || string(x.Body) != string(body) {
@@ -96,7 +98,7 @@ func FuzzTextRender(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r renderer
-		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: OriginKernel, Body: body}
+		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: logline.OriginKernel, Body: body}
 		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
 		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)

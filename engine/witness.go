@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"errors"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // witnessLen is how many bytes below a file's bound a witness keeps.
@@ -27,7 +29,7 @@ type witness struct {
 
 // fileMark is one file's bound and the bytes just below it.
 type fileMark struct {
-	origin Origin
+	origin logline.Origin
 	gen    uint64
 	size   int64
 	at     int64 // file offset of tail
@@ -38,7 +40,7 @@ type fileMark struct {
 // takeWitness reads the witness of files.
 func takeWitness(files *fileSet) *witness {
 	w := &witness{}
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		for _, f := range files.origin(o) {
 			mk := fileMark{origin: o, gen: f.gen, size: f.size, at: max(f.size-witnessLen, 0)}
 			mk.n, _ = f.f.ReadAt(mk.tail[:f.size-mk.at], mk.at)
@@ -52,7 +54,7 @@ func takeWitness(files *fileSet) *witness {
 // (by inode) but was not only appended to: it is smaller than its old
 // bound, or the bytes below that bound differ. A file that left files is
 // not changed: rotation and replacement are told by inode.
-func (w *witness) changed(files *fileSet) (c [NumOrigins]bool) {
+func (w *witness) changed(files *fileSet) (c [logline.NumOrigins]bool) {
 	if w == nil {
 		return c
 	}
@@ -78,8 +80,8 @@ func (w *witness) changed(files *fileSet) (c [NumOrigins]bool) {
 }
 
 // anyChanged reports whether any origin of c changed.
-func anyChanged(c [NumOrigins]bool) bool {
-	return c[OriginExec] || c[OriginRuntime] || c[OriginKernel]
+func anyChanged(c [logline.NumOrigins]bool) bool {
+	return c[logline.OriginExec] || c[logline.OriginRuntime] || c[logline.OriginKernel]
 }
 
 // restartRewritten returns st with every text origin whose file w saw was
@@ -88,9 +90,9 @@ func anyChanged(c [NumOrigins]bool) bool {
 // does.
 func restartRewritten(w *witness, files *fileSet, st State) State {
 	c := w.changed(files)
-	for o := OriginRuntime; o < NumOrigins; o++ {
+	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		if c[o] {
-			st.Cursor[o] = Pos{}
+			st.Cursor[o] = logline.Pos{}
 		}
 	}
 	return st

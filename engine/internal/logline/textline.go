@@ -1,4 +1,4 @@
-package engine
+package logline
 
 // textStamp is how a text line's timestamp was found (SPEC §1).
 type TextStamp uint8

@@ -1,4 +1,4 @@
-package engine
+package logline
 
 // Format is how a view's entries become bytes (SPEC §3).
 type Format uint8

@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package engine
+package logline
 
 // specialImpls: the generic version, the only one on this architecture.
 func specialImpls() []specialImpl {

@@ -1,4 +1,4 @@
-package engine
+package logline
 
 // parseRFC3339 parses an RFC 3339 timestamp with any offset, a leap second
 // included, into a Time within [MinTime, MaxTime].

@@ -1,6 +1,6 @@
 //go:build !amd64
 
-package engine
+package logline
 
 // SpecialIndex returns the index of the first byte of b that a JSON string
 // cannot hold as is ('"', '\\' or a control character), or -1, and whether

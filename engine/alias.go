@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
+
+// The vocabulary of entries, times and cursors that the engine's callers
+// share; logline defines it.
+type (
+	Time       = logline.Time
+	Entry      = logline.Entry
+	Source     = logline.Source
+	SourceMask = logline.SourceMask
+	Format     = logline.Format
+	Cursor     = logline.Cursor
+)
+
+// The sources, the source sets and the formats.
+const (
+	SourceStdout = logline.SourceStdout
+	SourceStderr = logline.SourceStderr
+	SourceOutput = logline.SourceOutput
+	SourceSystem = logline.SourceSystem
+
+	MaskAll = logline.MaskAll
+
+	FormatRaw  = logline.FormatRaw
+	FormatText = logline.FormatText
+	FormatJSON = logline.FormatJSON
+)
+
+// MinTime is the earliest time a rendering shows (see logline.MinTime).
+var MinTime = logline.MinTime
+
+// ErrInvalidCursor is wrapped by every error about a malformed or foreign
+// cursor.
+var ErrInvalidCursor = logline.ErrInvalidCursor
+
+// CursorLen is the length of an encoded three-origin cursor.
+var CursorLen = logline.CursorLen
+
+// TimeOf returns the Time of t.
+func TimeOf(t time.Time) Time { return logline.TimeOf(t) }
+
+// ParseTime parses an RFC 3339 time as exec.log writes it.
+func ParseTime(s string) (Time, bool) { return logline.ParseTime(s) }
+
+// FormatTime formats t as the text views show it.
+func FormatTime(t Time) string { return logline.FormatTime(t) }
+
+// ParseSource returns the Source named name.
+func ParseSource(name string) (Source, bool) { return logline.ParseSource(name) }
+
+// ParseCursor decodes a cursor string (see logline.ParseCursor).
+func ParseCursor(s string) (Cursor, error) { return logline.ParseCursor(s) }
