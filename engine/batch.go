@@ -13,7 +13,7 @@ import (
 type batch struct {
 	seg      *segment
 	end      State
-	min, max key
+	min, max Key
 	entries  int
 	restart  bool // a text log was replaced or truncated: it began again
 }
@@ -21,31 +21,31 @@ type batch struct {
 // runBatch merges everything after start up to the bounds of files and
 // measures view v of it; wit is the witness of the files start was reached
 // in. It takes ownership of files.
-func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error) {
-	seg := &segment{view: v, files: files, wit: takeWitness(files), cps: []checkpoint{{state: start, runMax: minKey}}}
-	from := restartRewritten(wit, files, start)
-	var m merger
-	if err := m.reset(files, v.stream(), from); err != nil {
-		files.release()
-		var g *errGeneration
+func runBatch(v View, files *FileSet, start State, wit *Witness) (*batch, error) {
+	seg := &segment{view: v, files: files, wit: TakeWitness(files), cps: []checkpoint{{state: start, runMax: MinKey}}}
+	from := RestartRewritten(wit, files, start)
+	var m Merger
+	if err := m.Reset(files, v.stream(), from); err != nil {
+		files.Release()
+		var g *ErrGeneration
 		if errors.As(err, &g) {
 			return nil, fmt.Errorf("%w (%v)", ErrMissedRotation, err)
 		}
 		return nil, err
 	}
-	b := &batch{seg: seg, min: maxKey, max: minKey, restart: m.state != start}
-	seg.cps[0].state = m.state // with any restarted text origin at its start
+	b := &batch{seg: seg, min: maxKey, max: MinKey, restart: m.State != start}
+	seg.cps[0].state = m.State // with any restarted text origin at its start
 	var mark int64
 	for {
-		e, ok := m.next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
-		k := key{e.Time, e.Origin}
-		if k.less(b.min) {
+		k := Key{e.Time, e.Origin}
+		if k.Less(b.min) {
 			b.min = k
 		}
-		if b.max.less(k) {
+		if b.max.Less(k) {
 			b.max = k
 		}
 		b.entries++
@@ -53,13 +53,13 @@ func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error)
 			st := e.BodyStats()
 			seg.size += sizeOf(v.Format, e, &st)
 		}
-		if m.read()-mark >= checkpointEvery {
-			mark = m.read()
-			seg.cps = append(seg.cps, checkpoint{state: m.state, offs: [maxTracked]int64{seg.size}, runMax: b.max})
+		if m.Read()-mark >= checkpointEvery {
+			mark = m.Read()
+			seg.cps = append(seg.cps, checkpoint{state: m.State, offs: [maxTracked]int64{seg.size}, runMax: b.max})
 		}
 	}
-	b.end = m.drained()
-	if err := m.err(); err != nil {
+	b.end = m.Drained()
+	if err := m.Err(); err != nil {
 		seg.release()
 		return nil, err
 	}
@@ -69,8 +69,8 @@ func runBatch(v View, files *fileSet, start State, wit *witness) (*batch, error)
 // canAppend reports whether b can be read as the continuation of seg within
 // one segment: every key of b sorts at or after seg's, so the merge over both
 // equals seg followed by b, and b's files still hold every file seg reads.
-func canAppend(seg *segment, segMax key, b *batch) bool {
-	if b.restart || b.min.less(segMax) {
+func canAppend(seg *segment, segMax Key, b *batch) bool {
+	if b.restart || b.min.Less(segMax) {
 		return false
 	}
 	start := seg.cps[0].state
@@ -80,8 +80,8 @@ func canAppend(seg *segment, segMax key, b *batch) bool {
 			continue
 		}
 		found := false
-		for _, f := range b.seg.files.origin(o) {
-			found = found || f.gen == p.Gen
+		for _, f := range b.seg.files.Origin(o) {
+			found = found || f.Gen == p.Gen
 		}
 		if !found {
 			return false
@@ -106,7 +106,7 @@ func appendBatch(seg *segment, b *batch) {
 		seg.cps = append(seg.cps, cp)
 	}
 	seg.size += b.seg.size
-	seg.files.release()
+	seg.files.Release()
 	seg.files, seg.wit = b.seg.files, b.seg.wit
 	seg.ready = false
 }

@@ -58,7 +58,7 @@ func TestCorpusGen(t *testing.T) {
 	}
 	chain := 0
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(chainName(i))); err == nil {
+		if _, err := os.Stat(d.path(ChainName(i))); err == nil {
 			chain++
 		}
 	}

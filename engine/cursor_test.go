@@ -481,12 +481,12 @@ func TestInheritedTime(t *testing.T) {
 	path := d.path(RuntimeLogName)
 	_, birth := statx(t, path)
 	sb := d.open()
-	files, err := openFileSet(sb.table)
+	files, err := OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	f := files.text[logline.OriginRuntime][0]
+	defer files.Release()
+	f := files.Text[logline.OriginRuntime][0]
 	want := []Time{birth, nsAt(100), nsAt(100), nsAt(100), nsAt(100), plusNs(birth, 3e9), nsAt(200), nsAt(300), nsAt(300)}
 	var off uint64
 	if got := inheritedTime(f, 0); got != birth {

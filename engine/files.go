@@ -25,7 +25,7 @@ const (
 )
 
 // chainName returns the name of the i-th newest exec file (0 is exec.log).
-func chainName(i int) string {
+func ChainName(i int) string {
 	if i == 0 {
 		return ExecLogName
 	}
@@ -34,18 +34,18 @@ func chainName(i int) string {
 
 // logFile is one open log file, shared by every reader of it.
 type logFile struct {
-	f     *os.File
-	gen   uint64 // inode number
-	id    fileID
-	birth Time // birth time, else mtime at open
+	File  *os.File
+	Gen   uint64 // inode number
+	ID    FileID
+	Birth Time // birth time, else mtime at open
 	refs  int  // guarded by fileTable.mu
 }
 
 // fileRef is a logFile as it was seen at one moment: its size then bounds
 // what a reader of that moment consumes.
-type fileRef struct {
+type FileRef struct {
 	*logFile
-	size  int64
+	Size  int64
 	mtime time.Time
 }
 
@@ -54,31 +54,34 @@ type fileRef struct {
 // reads the same file shares one descriptor. Files are opened with
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS below <home>/sandboxes, so a symbolic
 // link anywhere on the way is refused.
-type fileTable struct {
+type FileTable struct {
 	root string // <home>/sandboxes
 	name string // sandbox name
 	mu   sync.Mutex
-	byID map[fileID]*logFile
+	byID map[FileID]*logFile
 	// irregular holds, per log name, the identity of the file last reported
 	// as not regular, so that each is logged once (at most one per name).
-	irregular map[string]fileID
+	irregular map[string]FileID
 	// reclaim frees descriptors held by idle state; an open that fails
 	// with EMFILE or ENFILE calls it and tries once more.
 	reclaim func()
 }
 
 // fileID identifies a file: its device and inode number.
-type fileID struct {
-	major, minor uint32
-	ino          uint64
+type FileID struct {
+	Major, Minor uint32
+	Ino          uint64
 }
 
-func newFileTable(root, name string) *fileTable {
-	return &fileTable{root: root, name: name, byID: make(map[fileID]*logFile), irregular: make(map[string]fileID)}
+// newFileTable returns the table of sandbox name's files below root; an
+// open that runs out of descriptors calls reclaim (if not nil) and tries
+// once more.
+func NewFileTable(root, name string, reclaim func()) *FileTable {
+	return &FileTable{root: root, name: name, byID: make(map[FileID]*logFile), irregular: make(map[string]FileID), reclaim: reclaim}
 }
 
 // path returns the path of logs/<file>, for messages and checks.
-func (t *fileTable) path(file string) string {
+func (t *FileTable) Path(file string) string {
 	return filepath.Join(t.root, t.name, "logs", file)
 }
 
@@ -87,7 +90,7 @@ var errNotRegular = errors.New("not a regular file")
 
 // openRoot opens <home>/sandboxes, the directory every file is opened
 // beneath.
-func (t *fileTable) openRoot() (int, error) {
+func (t *FileTable) openRoot() (int, error) {
 	dir, err := retryFD(t.reclaim, func() (int, error) {
 		return unix.Open(t.root, unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
 	})
@@ -102,24 +105,24 @@ func (t *fileTable) openRoot() (int, error) {
 // of its name (its device and inode); any other is opened. Only files
 // opened by open are ever read, so a stat that a symbolic link led astray
 // can at most name a file the table opened safely itself.
-func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
+func (t *FileTable) lookup(dir int, file string) (FileRef, error) {
 	var st unix.Stat_t
 	err := unix.Fstatat(dir, filepath.Join(t.name, "logs", file), &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == unix.ENOENT {
-		return fileRef{}, fs.ErrNotExist
+		return FileRef{}, fs.ErrNotExist
 	}
 	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG { // never opened: a FIFO could block
-		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
-		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: st.Mode}
+		id := FileID{Major: unix.Major(st.Dev), Minor: unix.Minor(st.Dev), Ino: st.Ino}
+		return FileRef{}, &irregularError{path: t.Path(file), id: id, mode: st.Mode}
 	}
 	if err == nil {
-		id := fileID{major: unix.Major(st.Dev), minor: unix.Minor(st.Dev), ino: st.Ino}
+		id := FileID{Major: unix.Major(st.Dev), Minor: unix.Minor(st.Dev), Ino: st.Ino}
 		t.mu.Lock()
 		lf := t.byID[id]
 		if lf != nil {
 			lf.refs++
 			t.mu.Unlock()
-			return fileRef{logFile: lf, size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec)}, nil
+			return FileRef{logFile: lf, Size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec)}, nil
 		}
 		t.mu.Unlock()
 	}
@@ -128,7 +131,7 @@ func (t *fileTable) lookup(dir int, file string) (fileRef, error) {
 
 // open opens logs/<file> of the sandbox beneath dir (from openRoot) and
 // returns it with one reference, or fs.ErrNotExist.
-func (t *fileTable) open(dir int, file string) (fileRef, error) {
+func (t *FileTable) open(dir int, file string) (FileRef, error) {
 	rel := filepath.Join(t.name, "logs", file)
 	fd, err := retryFD(t.reclaim, func() (int, error) {
 		return unix.Openat2(dir, rel, &unix.OpenHow{
@@ -138,19 +141,19 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 	})
 	if err != nil {
 		if err == unix.ENOENT {
-			return fileRef{}, fs.ErrNotExist
+			return FileRef{}, fs.ErrNotExist
 		}
-		return fileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: err}
+		return FileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: err}
 	}
 	var stx unix.Statx_t
 	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 		unix.Close(fd)
-		return fileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
+		return FileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
 	}
-	id := fileID{major: stx.Dev_major, minor: stx.Dev_minor, ino: stx.Ino}
+	id := FileID{Major: stx.Dev_major, Minor: stx.Dev_minor, Ino: stx.Ino}
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return fileRef{}, &irregularError{path: t.path(file), id: id, mode: uint32(stx.Mode)}
+		return FileRef{}, &irregularError{path: t.Path(file), id: id, mode: uint32(stx.Mode)}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -158,42 +161,66 @@ func (t *fileTable) open(dir int, file string) (fileRef, error) {
 	if lf != nil {
 		unix.Close(fd)
 	} else {
-		lf = &logFile{f: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), gen: stx.Ino, id: id}
-		lf.birth = fileTime(stx.Mtime)
+		lf = &logFile{File: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), Gen: stx.Ino, ID: id}
+		lf.Birth = fileTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
-			lf.birth = fileTime(stx.Btime)
+			lf.Birth = fileTime(stx.Btime)
 		}
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return fileRef{logFile: lf, size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
+	return FileRef{logFile: lf, Size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
 }
 
 // acquire takes one more reference to lf.
-func (t *fileTable) acquire(lf *logFile) {
+func (t *FileTable) acquire(lf *logFile) {
 	t.mu.Lock()
 	lf.refs++
 	t.mu.Unlock()
 }
 
 // release drops one reference and closes the file after the last.
-func (t *fileTable) release(lf *logFile) {
+func (t *FileTable) release(lf *logFile) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lf.refs--
 	if lf.refs == 0 {
-		delete(t.byID, lf.id)
-		lf.f.Close()
+		delete(t.byID, lf.ID)
+		lf.File.Close()
 	}
+}
+
+// held returns how many files the table holds open.
+func (t *FileTable) Held() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byID)
 }
 
 // statxTime returns a file time in Unix nanoseconds (wrapping outside
 // 1678–2262: it only identifies a directory).
-func statxTime(ts unix.StatxTimestamp) int64 {
+func StatxTime(ts unix.StatxTimestamp) int64 {
 	return ts.Sec*1e9 + int64(ts.Nsec)
 }
 
 // fileTime returns a file time as a Time a rendering can show.
 func fileTime(ts unix.StatxTimestamp) Time {
 	return logline.ClampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
+}
+
+// fdShortage reports whether err says the process or the system ran out
+// of file descriptors.
+func fdShortage(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}
+
+// retryFD runs open, and once more after reclaim if it failed for want of
+// descriptors.
+func retryFD(reclaim func(), open func() (int, error)) (int, error) {
+	fd, err := open()
+	if err != nil && fdShortage(err) && reclaim != nil {
+		reclaim()
+		fd, err = open()
+	}
+	return fd, err
 }

@@ -15,37 +15,37 @@ import (
 // chain oldest first and the two text logs, each bounded by its size then.
 // It holds a reference to every file, so its bytes stay readable after a
 // rotation removes a name.
-type fileSet struct {
-	table *fileTable
-	chain []fileRef
-	names []int                         // chain[i] was opened as chainName(names[i])
-	text  [logline.NumOrigins][]fileRef // runtime and kernel: zero or one file
+type FileSet struct {
+	table *FileTable
+	Chain []FileRef
+	Names []int                         // chain[i] was opened as chainName(names[i])
+	Text  [logline.NumOrigins][]FileRef // runtime and kernel: zero or one file
 }
 
 // openFileSet opens the current files of the sandbox. The names are opened
 // one by one; if the chain rotated meanwhile, it tries again, so that the set
 // never misses a file.
-func openFileSet(t *fileTable) (*fileSet, error) {
+func OpenFileSet(t *FileTable) (*FileSet, error) {
 	for range 10 {
 		s, err := openFileSetOnce(t)
 		if err != nil || s.chainStillNamed() {
 			return s, err
 		}
-		s.release()
+		s.Release()
 	}
 	return nil, fmt.Errorf("sandbox %s: exec.log keeps rotating while it is opened", t.name)
 }
 
 // chainStillNamed reports whether every name of the chain still names the
 // file that was opened under it.
-func (s *fileSet) chainStillNamed() bool {
+func (s *FileSet) chainStillNamed() bool {
 	var want [ChainLen]uint64
-	for i, n := range s.names {
-		want[n] = s.chain[i].gen
+	for i, n := range s.Names {
+		want[n] = s.Chain[i].Gen
 	}
 	for n := range ChainLen {
 		var st unix.Stat_t
-		err := unix.Fstatat(unix.AT_FDCWD, s.table.path(chainName(n)), &st, unix.AT_SYMLINK_NOFOLLOW)
+		err := unix.Fstatat(unix.AT_FDCWD, s.table.Path(ChainName(n)), &st, unix.AT_SYMLINK_NOFOLLOW)
 		named := err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG // the set skips any other kind
 		if named != (want[n] != 0) || (named && st.Ino != want[n]) {
 			return false
@@ -54,24 +54,24 @@ func (s *fileSet) chainStillNamed() bool {
 	return true
 }
 
-func openFileSetOnce(t *fileTable) (*fileSet, error) {
+func openFileSetOnce(t *FileTable) (*FileSet, error) {
 	dir, err := t.openRoot()
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(dir)
-	s := &fileSet{table: t}
+	s := &FileSet{table: t}
 	for i := ChainLen - 1; i >= 0; i-- {
-		f, err := t.lookup(dir, chainName(i))
-		if t.skip(chainName(i), err) {
+		f, err := t.lookup(dir, ChainName(i))
+		if t.skip(ChainName(i), err) {
 			continue
 		}
 		if err != nil {
-			s.release()
+			s.Release()
 			return nil, err
 		}
-		s.chain = append(s.chain, f)
-		s.names = append(s.names, i)
+		s.Chain = append(s.Chain, f)
+		s.Names = append(s.Names, i)
 	}
 	for o, name := range [logline.NumOrigins]string{logline.OriginRuntime: RuntimeLogName, logline.OriginKernel: KernelLogName} {
 		if name == "" {
@@ -82,10 +82,10 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 			continue
 		}
 		if err != nil {
-			s.release()
+			s.Release()
 			return nil, err
 		}
-		s.text[o] = []fileRef{f}
+		s.Text[o] = []FileRef{f}
 	}
 	return s, nil
 }
@@ -94,7 +94,7 @@ func openFileSetOnce(t *fileTable) (*fileSet, error) {
 // directory, a socket, a device or a symbolic link. The set skips it.
 type irregularError struct {
 	path string
-	id   fileID
+	id   FileID
 	mode uint32
 }
 
@@ -124,7 +124,7 @@ func fileKind(mode uint32) string {
 // skip reports whether the lookup of name left it out of the set: it does
 // not exist, or it is not a regular file. The latter is logged once per
 // file identity at that name.
-func (t *fileTable) skip(name string, err error) bool {
+func (t *FileTable) skip(name string, err error) bool {
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
@@ -143,38 +143,38 @@ func (t *fileTable) skip(name string, err error) bool {
 }
 
 // origin returns the bounded files of origin o.
-func (s *fileSet) origin(o logline.Origin) []fileRef {
+func (s *FileSet) Origin(o logline.Origin) []FileRef {
 	if o == logline.OriginExec {
-		return s.chain
+		return s.Chain
 	}
-	return s.text[o]
+	return s.Text[o]
 }
 
 // clone returns a copy holding its own references.
-func (s *fileSet) clone() *fileSet {
-	c := &fileSet{table: s.table, chain: append([]fileRef(nil), s.chain...)}
-	for o := range s.text {
-		c.text[o] = append([]fileRef(nil), s.text[o]...)
+func (s *FileSet) Clone() *FileSet {
+	c := &FileSet{table: s.table, Chain: append([]FileRef(nil), s.Chain...)}
+	for o := range s.Text {
+		c.Text[o] = append([]FileRef(nil), s.Text[o]...)
 	}
-	c.each(func(f fileRef) { s.table.acquire(f.logFile) })
+	c.each(func(f FileRef) { s.table.acquire(f.logFile) })
 	return c
 }
 
 // release drops the set's references.
-func (s *fileSet) release() {
+func (s *FileSet) Release() {
 	if s == nil {
 		return
 	}
-	s.each(func(f fileRef) { s.table.release(f.logFile) })
-	s.chain = nil
-	s.text = [logline.NumOrigins][]fileRef{}
+	s.each(func(f FileRef) { s.table.release(f.logFile) })
+	s.Chain = nil
+	s.Text = [logline.NumOrigins][]FileRef{}
 }
 
-func (s *fileSet) each(fn func(fileRef)) {
-	for _, f := range s.chain {
+func (s *FileSet) each(fn func(FileRef)) {
+	for _, f := range s.Chain {
 		fn(f)
 	}
-	for _, fl := range s.text {
+	for _, fl := range s.Text {
 		for _, f := range fl {
 			fn(f)
 		}
@@ -182,16 +182,16 @@ func (s *fileSet) each(fn func(fileRef)) {
 }
 
 // modTime returns the newest mtime of the files a stream of mask reads.
-func (s *fileSet) modTime(mask SourceMask) time.Time {
+func (s *FileSet) ModTime(mask SourceMask) time.Time {
 	var t time.Time
-	s.each(func(f fileRef) {
+	s.each(func(f FileRef) {
 		if f.mtime.After(t) {
 			t = f.mtime
 		}
 	})
 	if !mask.TextOrigins() {
 		t = time.Time{}
-		for _, f := range s.chain {
+		for _, f := range s.Chain {
 			if f.mtime.After(t) {
 				t = f.mtime
 			}
@@ -201,18 +201,18 @@ func (s *fileSet) modTime(mask SourceMask) time.Time {
 }
 
 // sameAs reports whether s and o bound the same files at the same sizes.
-func (s *fileSet) sameAs(o *fileSet) bool {
-	if len(s.chain) != len(o.chain) {
+func (s *FileSet) SameAs(o *FileSet) bool {
+	if len(s.Chain) != len(o.Chain) {
 		return false
 	}
-	for i := range s.chain {
-		if s.chain[i].gen != o.chain[i].gen || s.chain[i].size != o.chain[i].size {
+	for i := range s.Chain {
+		if s.Chain[i].Gen != o.Chain[i].Gen || s.Chain[i].Size != o.Chain[i].Size {
 			return false
 		}
 	}
-	for k := range s.text {
-		a, b := s.text[k], o.text[k]
-		if len(a) != len(b) || (len(a) == 1 && (a[0].gen != b[0].gen || a[0].size != b[0].size)) {
+	for k := range s.Text {
+		a, b := s.Text[k], o.Text[k]
+		if len(a) != len(b) || (len(a) == 1 && (a[0].Gen != b[0].Gen || a[0].Size != b[0].Size)) {
 			return false
 		}
 	}

@@ -21,11 +21,11 @@ type Follow struct {
 	mu      sync.Mutex
 	segs    []*segment
 	starts  []int64 // offset of each segment in the stream
-	lastMax key     // largest key of the last segment (coalescing)
+	lastMax Key     // largest key of the last segment (coalescing)
 	size    int64
 	modTime time.Time // newest mtime of the files the stream has read
 	end     State
-	wit     *witness // of the files end was reached in
+	wit     *Witness // of the files end was reached in
 	err     error    // sticky: removal, missed rotation
 }
 
@@ -35,17 +35,17 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *FileSet) {
 		seg := x.segment(v)
 		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
-			modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}
+			modTime: files.ModTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}
 	})
 	return f, err
 }
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
-var maxKey = key{time: logline.TimeTop, origin: logline.NumOrigins}
+var maxKey = Key{Time: logline.TimeTop, Origin: logline.NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {
@@ -78,7 +78,7 @@ func (f *Follow) Advance() (bool, error) {
 		f.err = ErrRemoved
 		return false, f.err
 	}
-	files, err := openFileSet(f.sb.table)
+	files, err := OpenFileSet(f.sb.table)
 	if err != nil {
 		if f.sb.gone() {
 			f.sb.markRemoved()
@@ -86,7 +86,7 @@ func (f *Follow) Advance() (bool, error) {
 		}
 		return false, err
 	}
-	chain, mtime := len(files.chain), files.modTime(f.view.Mask)
+	chain, mtime := len(files.Chain), files.ModTime(f.view.Mask)
 	b, err := runBatch(f.view, files, f.end, f.wit)
 	if err = f.sb.lostPosition(err, chain); err != nil {
 		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrMissedRotation) {

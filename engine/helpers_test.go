@@ -127,7 +127,7 @@ func (d *tdir) rotate() {
 
 // rotateChain is rotate without a testing.TB, for writer goroutines.
 func rotateChain(logs string) error {
-	name := func(i int) string { return filepath.Join(logs, chainName(i)) }
+	name := func(i int) string { return filepath.Join(logs, ChainName(i)) }
 	for i := ChainLen - 2; i >= 0; i-- {
 		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

@@ -1,13 +1,10 @@
 package engine
 
 import (
-	"errors"
 	"runtime/debug"
 	"sort"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // IdleAfter is how long a sandbox's state — its shown file set, its
@@ -71,7 +68,7 @@ func (s *Sandbox) gotState() {
 // dropState releases the shown file set and the indexes of s, and takes s
 // out of the live set. Called with s.mu held.
 func (s *Sandbox) dropState() {
-	s.shown.release()
+	s.shown.Release()
 	s.shown = nil
 	for k, x := range s.indexes {
 		x.release()
@@ -84,7 +81,7 @@ func (s *Sandbox) dropState() {
 
 // release drops the index's files and its reference to its render cache.
 func (x *index) release() {
-	x.files.release()
+	x.files.Release()
 	x.files = nil
 	x.cache.release()
 	x.cache = nil
@@ -182,21 +179,4 @@ func (h *Home) reclaim() {
 	for _, s := range h.liveByAge() {
 		s.tryDropState()
 	}
-}
-
-// fdShortage reports whether err says the process or the system ran out
-// of file descriptors.
-func fdShortage(err error) bool {
-	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
-}
-
-// retryFD runs open, and once more after reclaim if it failed for want of
-// descriptors.
-func retryFD(reclaim func(), open func() (int, error)) (int, error) {
-	fd, err := open()
-	if err != nil && fdShortage(err) && reclaim != nil {
-		reclaim()
-		fd, err = open()
-	}
-	return fd, err
 }

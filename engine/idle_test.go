@@ -82,9 +82,7 @@ func selfWatches(t testing.TB) int {
 
 // heldFiles counts the log files the sandbox's table holds open.
 func heldFiles(s *Sandbox) int {
-	s.table.mu.Lock()
-	defer s.table.mu.Unlock()
-	return len(s.table.byID)
+	return s.table.Held()
 }
 
 // liveCount and knownCount return the sizes of the home's live set and map.

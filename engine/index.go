@@ -13,8 +13,8 @@ import (
 type index struct {
 	stream SourceMask
 	views  []View
-	files  *fileSet // the bounds it describes
-	wit    *witness // of files, taken before they were read
+	files  *FileSet // the bounds it describes
+	wit    *Witness // of files, taken before they were read
 	cps    []checkpoint
 	end    State // every complete line below the bounds consumed
 	total  [maxTracked]int64
@@ -22,7 +22,7 @@ type index struct {
 	tail   []idStat // the sessions after the last checkpoint, by id
 	ids    idTally  // of the pass in progress
 	sess   sessionAgg
-	m      merger
+	m      Merger
 	warm   warmer // renders the asked view during a pass
 
 	cacheSrc *cacheStore  // where render caches come from; nil for none
@@ -50,13 +50,13 @@ func (x *index) newCheckpoint() checkpoint {
 // changed other than by an append — even to the same size — makes every
 // checkpoint stale. The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.
-func (x *index) update(files *fileSet, warm int) error {
-	rewritten := x.files != nil && anyChanged(x.wit.changed(files))
-	if x.files != nil && !rewritten && x.files.sameAs(files) {
-		files.release()
+func (x *index) update(files *FileSet, warm int) error {
+	rewritten := x.files != nil && AnyChanged(x.wit.Changed(files))
+	if x.files != nil && !rewritten && x.files.SameAs(files) {
+		files.Release()
 		return nil
 	}
-	wit := takeWitness(files)
+	wit := TakeWitness(files)
 	if x.files == nil && x.restore(files, wit) {
 		return nil
 	}
@@ -68,7 +68,7 @@ func (x *index) update(files *fileSet, warm int) error {
 	if x.files == nil || from == 0 {
 		x.sess.truncate(0)
 		cp := x.newCheckpoint()
-		cp.runMax = minKey
+		cp.runMax = MinKey
 		x.cps = []checkpoint{cp}
 		x.cache.release() // the snapshots that use it hold their own references
 		x.cache = x.cacheSrc.newCache()
@@ -78,10 +78,10 @@ func (x *index) update(files *fileSet, warm int) error {
 		x.cps = x.cps[: from+1 : from+1]
 	}
 	err := x.run(files, warm)
-	x.files.release()
+	x.files.Release()
 	x.files, x.wit = files, wit
 	if err != nil { // rebuild at the next update rather than keep a broken index
-		x.files.release()
+		x.files.Release()
 		x.files, x.wit = nil, nil
 		return err
 	}
@@ -91,14 +91,14 @@ func (x *index) update(files *fileSet, warm int) error {
 
 // mustRebuild reports whether files dropped the oldest exec file or
 // replaced or truncated a text log: every checkpoint is then stale.
-func (x *index) mustRebuild(files *fileSet) bool {
+func (x *index) mustRebuild(files *FileSet) bool {
 	old := x.files
-	if len(old.chain) > 0 && (len(files.chain) == 0 || files.chain[0].gen != old.chain[0].gen) {
+	if len(old.Chain) > 0 && (len(files.Chain) == 0 || files.Chain[0].Gen != old.Chain[0].Gen) {
 		return true
 	}
 	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
-		a, b := old.text[o], files.text[o]
-		if len(a) == 1 && (len(b) == 0 || b[0].gen != a[0].gen || b[0].size < a[0].size) {
+		a, b := old.Text[o], files.Text[o]
+		if len(a) == 1 && (len(b) == 0 || b[0].Gen != a[0].Gen || b[0].Size < a[0].Size) {
 			return true
 		}
 	}
@@ -107,26 +107,20 @@ func (x *index) mustRebuild(files *fileSet) bool {
 
 // resumePoint returns the checkpoint to resume from: the last one, unless an
 // origin's first new entry sorts before entries merged after it.
-func (x *index) resumePoint(files *fileSet) int {
+func (x *index) resumePoint(files *FileSet) int {
 	from := len(x.cps) - 1
-	var r originReader
-	defer r.scan.releaseBuffer()
-	defer r.json.ReleaseBuffers()
-	var e Entry
-	var end logline.Pos
 	for o := range logline.NumOrigins {
 		if o != logline.OriginExec && !x.stream.TextOrigins() {
 			continue
 		}
-		r.origin, r.mask = o, x.stream
-		if !r.start(files.origin(o), x.end.Cursor[o], x.end.Prev[o]) {
+		k, has, ok := FirstKey(files, o, x.stream, x.end.Cursor[o], x.end.Prev[o])
+		if !ok {
 			return 0
 		}
-		if !r.next(&e, &end) {
+		if !has {
 			continue
 		}
-		k := key{e.Time, o}
-		c := sort.Search(len(x.cps), func(i int) bool { return k.less(x.cps[i].runMax) })
+		c := sort.Search(len(x.cps), func(i int) bool { return k.Less(x.cps[i].runMax) })
 		if c < len(x.cps) {
 			from = min(from, max(c-1, 0))
 		}
@@ -136,14 +130,14 @@ func (x *index) resumePoint(files *fileSet) int {
 
 // run merges from the last checkpoint to the end of files, rendering the
 // view in slot warm into the render cache.
-func (x *index) run(files *fileSet, warm int) error {
+func (x *index) run(files *FileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
 	var keep SourceMask // the bodies the pass renders
 	if warm >= 0 {
 		keep = x.views[warm].Mask
 	}
-	x.m.allowAheadSized(keep, measureSizes) // run ends with releaseBuffers
-	if err := x.m.reset(files, x.stream, cp.state); err != nil {
+	x.m.AllowAheadSized(keep, measureSizes) // run ends with releaseBuffers
+	if err := x.m.Reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
 	x.warm.start(x.views, warm, x.cache, cp.serial)
@@ -153,14 +147,14 @@ func (x *index) run(files *fileSet, warm int) error {
 	tally := x.stream == MaskAll
 	var size [maxTracked]int64
 	runMax := cp.runMax
-	counts := func() Counts { c := cp.counts; c.Add(x.m.counts()); return c }
+	counts := func() Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
 	var mark int64
 	for {
-		e, ok := x.m.next()
+		e, ok := x.m.Next()
 		if !ok {
 			break
 		}
-		k := key{e.Time, e.Origin}
+		k := Key{e.Time, e.Origin}
 		var st logline.BodyStats
 		if _, sized := e.MeasuredSize(FormatRaw); !sized {
 			st = e.BodyStats()
@@ -170,7 +164,7 @@ func (x *index) run(files *fileSet, warm int) error {
 			if v.includes(e) {
 				n := sizeIn(v.Format, e, &st)
 				if i == warm {
-					x.warm.add(e, n, &x.m.state.Cursor)
+					x.warm.add(e, n, &x.m.State.Cursor)
 				}
 				x.total[i] += n
 				size[i] = n
@@ -179,13 +173,13 @@ func (x *index) run(files *fileSet, warm int) error {
 		if tally && e.HasID {
 			x.ids.add(e, &size)
 		}
-		if runMax.less(k) {
+		if runMax.Less(k) {
 			runMax = k
 		}
-		if x.m.read()-mark >= checkpointEvery {
-			mark = x.m.read()
+		if x.m.Read()-mark >= checkpointEvery {
+			mark = x.m.Read()
 			cp := x.newCheckpoint()
-			cp.state, cp.offs, cp.runMax, cp.counts = x.m.state, x.total, runMax, counts()
+			cp.state, cp.offs, cp.runMax, cp.counts = x.m.State, x.total, runMax, counts()
 			cp.ids = x.ids.take()
 			x.cps = append(x.cps, cp)
 			if warm >= 0 {
@@ -193,14 +187,14 @@ func (x *index) run(files *fileSet, warm int) error {
 			}
 		}
 	}
-	x.end = x.m.drained()
+	x.end = x.m.Drained()
 	x.counts = counts()
 	x.tail = x.ids.take()
 	x.ids.reset()
 	x.sess.changed()
-	err := x.m.err()
-	x.m.releaseBuffers()
-	x.m = merger{} // keep no buffer a long line grew while idle
+	err := x.m.Err()
+	x.m.ReleaseBuffers()
+	x.m = Merger{} // keep no buffer a long line grew while idle
 	return err
 }
 
@@ -211,6 +205,6 @@ func (x *index) segment(v View) *segment {
 	}
 	slot := trackedIndex(v)
 	x.cache.acquire()
-	return &segment{view: v, slot: slot, files: x.files.clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],
+	return &segment{view: v, slot: slot, files: x.files.Clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],
 		size: x.total[slot], cache: x.cache}
 }

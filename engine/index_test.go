@@ -308,7 +308,7 @@ func TestSnapshotForwardSeek(t *testing.T) {
 		t.Fatalf("read at %d: %q", far, buf[:40])
 	}
 	s.seg.mu.Lock()
-	skipped := s.seg.m.counts().Malformed
+	skipped := s.seg.m.Counts().Malformed
 	s.seg.mu.Unlock()
 	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
 	// the ~90-byte lines of an interval is malformed. The read renders the

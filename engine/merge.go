@@ -15,28 +15,28 @@ type State struct {
 }
 
 // key orders entries in the merge: by time, then by origin.
-type key struct {
-	time   Time
-	origin logline.Origin
+type Key struct {
+	Time   Time
+	Origin logline.Origin
 }
 
-func (k key) less(o key) bool {
-	return k.time.Less(o.time) || (k.time == o.time && k.origin < o.origin)
+func (k Key) Less(o Key) bool {
+	return k.Time.Less(o.Time) || (k.Time == o.Time && k.Origin < o.Origin)
 }
 
 // minKey is below the key of any entry.
-var minKey = key{time: logline.TimeBottom}
+var MinKey = Key{Time: logline.TimeBottom}
 
 // merger yields the stable merge by timestamp of the origins a stream reads,
 // bounded by one fileSet. An origin's own order is never changed.
-type merger struct {
+type Merger struct {
 	r      [logline.NumOrigins]originReader
 	active [logline.NumOrigins]bool
 	head   [logline.NumOrigins]Entry
 	end    [logline.NumOrigins]logline.Pos
 	has    [logline.NumOrigins]bool
 	last   int // origin of the entry returned last, or -1
-	state  State
+	State  State
 	// ahead lets the exec reader parse ahead on other cores during a long
 	// read (pipeline.go). Set by owners that stop the merger — reset or
 	// releaseBuffers — before they drop it.
@@ -51,27 +51,31 @@ type merger struct {
 // allowAhead lets the merger parse exec.log ahead on other cores from its
 // next reset on. The caller must call releaseBuffers (or reset) before it
 // drops the merger: that stops the goroutines.
-func (m *merger) allowAhead() { m.ahead, m.measure = true, nil }
+func (m *Merger) AllowAhead() { m.ahead, m.measure = true, nil }
 
 // allowAheadSized is allowAhead for an index pass: the entries parsed
 // ahead come sized by measure, with the bodies of the sources in keep only.
-func (m *merger) allowAheadSized(keep SourceMask, measure func(*Entry)) {
+func (m *Merger) AllowAheadSized(keep SourceMask, measure func(*Entry)) {
 	m.ahead, m.measure, m.keep = true, measure, keep
 }
 
-// errGeneration reports an exec position whose file is not in the chain.
-type errGeneration struct{ pos logline.Pos }
+// parsingAhead reports whether m's exec reader parses ahead on other
+// cores now.
+func (m *Merger) ParsingAhead() bool { return m.r[logline.OriginExec].ahead != nil }
 
-func (e *errGeneration) Error() string {
+// errGeneration reports an exec position whose file is not in the chain.
+type ErrGeneration struct{ pos logline.Pos }
+
+func (e *ErrGeneration) Error() string {
 	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d, or beyond any file's size", e.pos.Gen, e.pos.Offset, ChainLen-1)
 }
 
 // reset positions m at st over files for the stream of mask. A text origin
 // whose file was replaced or truncated since st restarts from its start. An
 // exec generation that is not in the chain returns *errGeneration.
-func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
+func (m *Merger) Reset(files *FileSet, mask SourceMask, st State) error {
 	m.last = -1
-	m.state = st
+	m.State = st
 	for o := range logline.NumOrigins {
 		m.has[o] = false
 		m.active[o] = o == logline.OriginExec || mask.TextOrigins()
@@ -81,15 +85,15 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 		r := &m.r[o]
 		r.origin, r.mask = o, mask
 		r.set = files
-		fl := files.origin(o)
-		if o != logline.OriginExec && !textPosValid(fl, st.Cursor[o]) {
+		fl := files.Origin(o)
+		if o != logline.OriginExec && !TextPosValid(fl, st.Cursor[o]) {
 			st.Cursor[o] = logline.Pos{}
-			m.state.Cursor[o] = logline.Pos{}
+			m.State.Cursor[o] = logline.Pos{}
 		}
 		if !r.start(fl, st.Cursor[o], st.Prev[o]) {
-			return &errGeneration{pos: st.Cursor[o]}
+			return &ErrGeneration{pos: st.Cursor[o]}
 		}
-		r.mayAhead = m.ahead && o == logline.OriginExec && aheadNow().aheadWorkers() > 1
+		r.mayAhead = m.ahead && o == logline.OriginExec && AheadNow().aheadWorkers() > 1
 		r.measure, r.keep = m.measure, m.keep
 		m.fill(o)
 	}
@@ -97,25 +101,25 @@ func (m *merger) reset(files *fileSet, mask SourceMask, st State) error {
 }
 
 // textPosValid reports whether p still points into the current text file.
-func textPosValid(files []fileRef, p logline.Pos) bool {
+func TextPosValid(files []FileRef, p logline.Pos) bool {
 	if p.IsStart() {
 		return true
 	}
-	return len(files) == 1 && files[0].gen == p.Gen && files[0].size >= 0 && p.Offset <= uint64(files[0].size)
+	return len(files) == 1 && files[0].Gen == p.Gen && files[0].Size >= 0 && p.Offset <= uint64(files[0].Size)
 }
 
-func (m *merger) fill(o logline.Origin) {
+func (m *Merger) fill(o logline.Origin) {
 	m.has[o] = m.r[o].next(&m.head[o], &m.end[o])
 }
 
 // next returns the next entry of the merge, valid until the following call.
-func (m *merger) next() (*Entry, bool) {
+func (m *Merger) Next() (*Entry, bool) {
 	if m.last >= 0 {
 		m.fill(logline.Origin(m.last))
 	}
 	best := -1
 	for o := range logline.NumOrigins {
-		if m.has[o] && (best < 0 || m.keyOf(o).less(m.keyOf(logline.Origin(best)))) {
+		if m.has[o] && (best < 0 || m.keyOf(o).Less(m.keyOf(logline.Origin(best)))) {
 			best = int(o)
 		}
 	}
@@ -124,17 +128,17 @@ func (m *merger) next() (*Entry, bool) {
 		return nil, false
 	}
 	e := &m.head[best]
-	m.state.Cursor[best] = m.end[best]
-	m.state.Prev[best] = e.Time
+	m.State.Cursor[best] = m.end[best]
+	m.State.Prev[best] = e.Time
 	return e, true
 }
 
-func (m *merger) keyOf(o logline.Origin) key { return key{m.head[o].Time, o} }
+func (m *Merger) keyOf(o logline.Origin) Key { return Key{m.head[o].Time, o} }
 
 // drained returns the state after every complete line below the bounds has
 // been consumed, skipped lines included. Call it after next returned false.
-func (m *merger) drained() State {
-	st := m.state
+func (m *Merger) Drained() State {
+	st := m.State
 	for o := range logline.NumOrigins {
 		if m.active[o] {
 			st.Cursor[o] = m.r[o].pos()
@@ -148,7 +152,7 @@ func (m *merger) drained() State {
 
 // releaseBuffers returns the readers' buffers to their pools; the merger
 // must be reset before its next use.
-func (m *merger) releaseBuffers() {
+func (m *Merger) ReleaseBuffers() {
 	for o := range logline.NumOrigins {
 		m.r[o].stopAhead()
 		m.r[o].scan.releaseBuffer()
@@ -159,7 +163,7 @@ func (m *merger) releaseBuffers() {
 }
 
 // read returns the bytes of lines the origins scanned since reset.
-func (m *merger) read() int64 {
+func (m *Merger) Read() int64 {
 	var n int64
 	for o := range logline.NumOrigins {
 		if m.active[o] {
@@ -170,7 +174,7 @@ func (m *merger) read() int64 {
 }
 
 // counts returns the skipped lines of every origin since reset.
-func (m *merger) counts() Counts {
+func (m *Merger) Counts() Counts {
 	var c Counts
 	for o := range logline.NumOrigins {
 		if m.active[o] {
@@ -181,7 +185,7 @@ func (m *merger) counts() Counts {
 }
 
 // err returns the first read error of any origin.
-func (m *merger) err() error {
+func (m *Merger) Err() error {
 	for o := range logline.NumOrigins {
 		if m.active[o] && m.r[o].scan.err != nil {
 			return m.r[o].scan.err

@@ -108,7 +108,7 @@ func TestViewStat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set(chainName(1), t1.Add(3*time.Second))
+	set(ChainName(1), t1.Add(3*time.Second))
 	set(ExecLogName, t1.Add(time.Second))
 	set(RuntimeLogName, t1.Add(5*time.Second))
 	set(KernelLogName, t1.Add(2*time.Second))
@@ -274,7 +274,7 @@ func TestSymlinkedLogNotFollowed(t *testing.T) {
 	if err := os.Symlink(secret, d.path(RuntimeLogName)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(secret, d.path(chainName(1))); err != nil {
+	if err := os.Symlink(secret, d.path(ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	sb := d.open()

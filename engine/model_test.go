@@ -46,7 +46,7 @@ func buildModel(t testing.TB, logs string) *model {
 	t.Helper()
 	m := &model{}
 	for i := ChainLen - 1; i >= 0; i-- {
-		m.readExec(t, logs+"/"+chainName(i), i == 0)
+		m.readExec(t, logs+"/"+ChainName(i), i == 0)
 	}
 	m.readText(t, logs+"/"+RuntimeLogName, logline.OriginRuntime)
 	m.readText(t, logs+"/"+KernelLogName, logline.OriginKernel)

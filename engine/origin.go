@@ -25,7 +25,7 @@ func (c *Counts) Add(o Counts) {
 // position just past its line.
 type originReader struct {
 	origin logline.Origin
-	scan   lineScanner
+	scan   LineScanner
 	json   logline.JSONParser
 	prev   Time // text: the timestamp the next unstamped line inherits
 	birth  Time // text: the file's birth time
@@ -37,7 +37,7 @@ type originReader struct {
 	// (pipeline.go). ahead is the running parse-ahead, owned by this
 	// reader: stopped by start, stopAhead and at its end.
 	mayAhead bool
-	set      *fileSet // the files start was given, for ahead's own clone
+	set      *FileSet // the files start was given, for ahead's own clone
 	ahead    *parseAhead
 	measure  func(*Entry) // the parse-ahead sizes its entries with it (merger.measure)
 	keep     SourceMask   // whose bodies they keep
@@ -46,28 +46,28 @@ type originReader struct {
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
-func (r *originReader) start(files []fileRef, p logline.Pos, prev Time) bool {
+func (r *originReader) start(files []FileRef, p logline.Pos, prev Time) bool {
 	r.stopAhead() // and no parse-ahead until the merger allows it again
 	r.json.Only = r.mask
-	r.scan.tooLong = 0
+	r.scan.TooLong = 0
 	r.counts = Counts{}
 	r.read = 0
 	if len(files) > 0 {
-		r.birth = files[0].birth
+		r.birth = files[0].Birth
 	}
 	if p.IsStart() {
-		r.scan.reset(files, 0, 0)
+		r.scan.Reset(files, 0, 0)
 		r.prev = r.birth
 		return true
 	}
 	for i, f := range files {
-		if f.gen == p.Gen && p.Offset <= math.MaxInt64 { // no file is larger
-			r.scan.reset(files, i, int64(p.Offset))
+		if f.Gen == p.Gen && p.Offset <= math.MaxInt64 { // no file is larger
+			r.scan.Reset(files, i, int64(p.Offset))
 			r.prev = prev
 			return true
 		}
 	}
-	r.scan.reset(nil, 0, 0)
+	r.scan.Reset(nil, 0, 0)
 	return false
 }
 
@@ -79,7 +79,7 @@ func (r *originReader) next(e *Entry, end *logline.Pos) bool {
 	if r.ahead != nil {
 		return r.nextAhead(e, end)
 	}
-	if r.mayAhead && r.read >= aheadNow().after {
+	if r.mayAhead && r.read >= AheadNow().After {
 		r.mayAhead = false
 		if r.startAhead() {
 			return r.nextAhead(e, end)
@@ -112,10 +112,10 @@ func (r *originReader) nextLine(e *Entry, end *logline.Pos) bool {
 				}
 			}
 		}
-		line, after, ok := r.scan.next()
+		line, after, ok := r.scan.Next()
 		r.read += int64(len(line))
-		r.counts.TooLong += r.scan.tooLong
-		r.scan.tooLong = 0
+		r.counts.TooLong += r.scan.TooLong
+		r.scan.TooLong = 0
 		if !ok {
 			return false
 		}
@@ -154,4 +154,24 @@ func (r *originReader) textEntry(line []byte) Entry {
 		r.prev = t
 	}
 	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.Body : tl.N+1]}
+}
+
+// firstKey returns the key of the first entry of origin o of a stream of
+// mask within files after p (prev: the time its next unstamped text line
+// inherits). ok is false if p's generation is not in files; has is false
+// when no entry follows p.
+func FirstKey(files *FileSet, o logline.Origin, mask SourceMask, p logline.Pos, prev Time) (k Key, has, ok bool) {
+	var r originReader
+	defer r.scan.releaseBuffer()
+	defer r.json.ReleaseBuffers()
+	r.origin, r.mask = o, mask
+	if !r.start(files.Origin(o), p, prev) {
+		return Key{}, false, false
+	}
+	var e Entry
+	var end logline.Pos
+	if !r.next(&e, &end) {
+		return Key{}, false, true
+	}
+	return Key{e.Time, o}, true, true
 }

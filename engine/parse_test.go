@@ -15,18 +15,18 @@ import (
 // files as they are now, from the start, with their bodies copied.
 func entriesOf(t testing.TB, sb *Sandbox, mask SourceMask) []Entry {
 	t.Helper()
-	files, err := openFileSet(sb.table)
+	files, err := OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	var m merger
-	if err := m.reset(files, mask, State{}); err != nil {
+	defer files.Release()
+	var m Merger
+	if err := m.Reset(files, mask, State{}); err != nil {
 		t.Fatal(err)
 	}
 	var out []Entry
 	for {
-		e, ok := m.next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
@@ -36,7 +36,7 @@ func entriesOf(t testing.TB, sb *Sandbox, mask SourceMask) []Entry {
 			out = append(out, c)
 		}
 	}
-	if err := m.err(); err != nil {
+	if err := m.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -434,16 +434,16 @@ func TestLongLineSkipped(t *testing.T) {
 	}
 
 	// The scanner itself never holds more than the limit and a chunk.
-	files, err := openFileSet(sb.table)
+	files, err := OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	var s lineScanner
-	s.reset(files.chain, 0, 0)
+	defer files.Release()
+	var s LineScanner
+	s.Reset(files.Chain, 0, 0)
 	var n int
 	for {
-		line, _, ok := s.next()
+		line, _, ok := s.Next()
 		if !ok {
 			break
 		}
@@ -452,11 +452,11 @@ func TestLongLineSkipped(t *testing.T) {
 			t.Fatalf("a line of %d bytes", len(line))
 		}
 	}
-	if n != 2 || s.tooLong != 1 {
-		t.Errorf("%d lines, %d too long; want 2 and 1", n, s.tooLong)
+	if n != 2 || s.TooLong != 1 {
+		t.Errorf("%d lines, %d too long; want 2 and 1", n, s.TooLong)
 	}
-	if cap(s.buf) > logline.MaxLineLen+logline.ReadChunk {
-		t.Errorf("scanner buffer of %d bytes for a %d-byte line", cap(s.buf), len(long))
+	if s.BufferCap() > logline.MaxLineLen+logline.ReadChunk {
+		t.Errorf("scanner buffer of %d bytes for a %d-byte line", s.BufferCap(), len(long))
 	}
 }
 

@@ -52,28 +52,28 @@ const maxIndexFile = 64 << 20
 // checksum of its first 4 KiB and its last 64 bytes below the size (what
 // the witness keeps). Two fileSets with one key hold the same bytes, but
 // for a rewrite that keeps a file's size, head and tail.
-func fileSetKey(stream SourceMask, files *fileSet) ([]byte, error) {
+func fileSetKey(stream SourceMask, files *FileSet) ([]byte, error) {
 	k := append([]byte(indexMagic), byte(stream))
 	for o := range logline.NumOrigins {
-		refs := files.origin(o)
+		refs := files.Origin(o)
 		k = append(k, byte(o), byte(len(refs)))
 		for _, f := range refs {
 			var head [indexHeadLen]byte
-			var tail [witnessLen]byte
-			n := min(f.size, indexHeadLen)
-			if _, err := f.f.ReadAt(head[:n], 0); err != nil {
-				return nil, fmt.Errorf("key of %s: %w", f.f.Name(), err)
+			var tail [WitnessLen]byte
+			n := min(f.Size, indexHeadLen)
+			if _, err := f.File.ReadAt(head[:n], 0); err != nil {
+				return nil, fmt.Errorf("key of %s: %w", f.File.Name(), err)
 			}
-			at := max(f.size-witnessLen, 0)
-			if _, err := f.f.ReadAt(tail[:f.size-at], at); err != nil {
-				return nil, fmt.Errorf("key of %s: %w", f.f.Name(), err)
+			at := max(f.Size-WitnessLen, 0)
+			if _, err := f.File.ReadAt(tail[:f.Size-at], at); err != nil {
+				return nil, fmt.Errorf("key of %s: %w", f.File.Name(), err)
 			}
-			h := sha256.Sum256(append(head[:n], tail[:f.size-at]...))
-			k = binary.LittleEndian.AppendUint32(k, f.id.major)
-			k = binary.LittleEndian.AppendUint32(k, f.id.minor)
-			k = binary.LittleEndian.AppendUint64(k, f.id.ino)
-			k = appendTime(k, f.birth)
-			k = binary.LittleEndian.AppendUint64(k, uint64(f.size))
+			h := sha256.Sum256(append(head[:n], tail[:f.Size-at]...))
+			k = binary.LittleEndian.AppendUint32(k, f.ID.Major)
+			k = binary.LittleEndian.AppendUint32(k, f.ID.Minor)
+			k = binary.LittleEndian.AppendUint64(k, f.ID.Ino)
+			k = appendTime(k, f.Birth)
+			k = binary.LittleEndian.AppendUint64(k, uint64(f.Size))
 			k = append(k, h[:]...)
 		}
 	}
@@ -213,7 +213,7 @@ const saveEvery = 64
 
 // restore takes the saved index of files, which the index then holds,
 // if there is one that can be trusted. Called on an index that holds none.
-func (x *index) restore(files *fileSet, wit *witness) bool {
+func (x *index) restore(files *FileSet, wit *Witness) bool {
 	if x.saves == nil {
 		return false
 	}
@@ -235,7 +235,7 @@ func (x *index) restore(files *fileSet, wit *witness) bool {
 }
 
 // statesIn reports whether every position of saved is in files.
-func statesIn(files *fileSet, saved *savedIndex) bool {
+func statesIn(files *FileSet, saved *savedIndex) bool {
 	for i := range saved.cps {
 		if !stateIn(files, &saved.cps[i].state) {
 			return false
@@ -244,14 +244,14 @@ func statesIn(files *fileSet, saved *savedIndex) bool {
 	return stateIn(files, &saved.end)
 }
 
-func stateIn(files *fileSet, st *State) bool {
+func stateIn(files *FileSet, st *State) bool {
 	for o, p := range st.Cursor {
 		if p.IsStart() {
 			continue
 		}
 		in := false
-		for _, f := range files.origin(logline.Origin(o)) {
-			in = in || (f.gen == p.Gen && p.Offset <= uint64(f.size))
+		for _, f := range files.Origin(logline.Origin(o)) {
+			in = in || (f.Gen == p.Gen && p.Offset <= uint64(f.Size))
 		}
 		if !in {
 			return false

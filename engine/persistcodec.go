@@ -59,8 +59,8 @@ func encodeIndex(b []byte, x *savedIndex) []byte {
 		for _, o := range cp.offs {
 			b = binary.AppendUvarint(b, uint64(o))
 		}
-		b = appendTime(b, cp.runMax.time)
-		b = append(b, byte(cp.runMax.origin))
+		b = appendTime(b, cp.runMax.Time)
+		b = append(b, byte(cp.runMax.Origin))
 		b = appendCounts(b, cp.counts)
 	}
 	b = appendState(b, &x.end)
@@ -174,13 +174,13 @@ func decodeIndex(b []byte) (x savedIndex, ok bool) {
 		for v := range cp.offs {
 			cp.offs[v] = d.i64()
 		}
-		cp.runMax.time = d.time()
+		cp.runMax.Time = d.time()
 		if d.ok && d.off < len(b) {
-			cp.runMax.origin = logline.Origin(b[d.off])
+			cp.runMax.Origin = logline.Origin(b[d.off])
 			d.off++
 		}
 		cp.counts = d.counts()
-		if !d.ok || cp.runMax.origin > logline.NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
+		if !d.ok || cp.runMax.Origin > logline.NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
 			return x, false
 		}
 	}

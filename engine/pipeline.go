@@ -42,33 +42,40 @@ import (
 // waits for them).
 
 // aheadConfig is the parse-ahead's settings.
-type aheadConfig struct {
-	span    int64 // the input of one span, in bytes
-	bigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
+type AheadConfig struct {
+	Span    int64 // the input of one span, in bytes
+	BigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
 	// after is how much a reader reads serially before it starts parsing
 	// ahead: a short read (a random 4 KiB read of a view renders from a
 	// checkpoint 48 KiB back) never starts workers.
-	after   int64
-	least   int64 // the least input left that is worth parsing ahead
-	workers int   // the most workers of one reader
+	After   int64
+	Least   int64 // the least input left that is worth parsing ahead
+	Workers int   // the most workers of one reader
 	// readerFirst makes the reader take the next span itself whenever no
 	// worker has, even when a batch may be on its way (tests use it to
 	// exercise both ways a span is parsed).
-	readerFirst bool
+	ReaderFirst bool
 }
 
-var aheadDefaults = aheadConfig{span: 512 << 10, bigLine: 2 << 20, after: 256 << 10, least: 2 << 20, workers: 4}
+var aheadDefaults = AheadConfig{Span: 512 << 10, BigLine: 2 << 20, After: 256 << 10, Least: 2 << 20, Workers: 4}
 
 // aheadSettings holds the settings in use when not the defaults (tests
 // and the …Serial benchmarks set others).
-var aheadSettings atomic.Pointer[aheadConfig]
+var aheadSettings atomic.Pointer[AheadConfig]
 
 // aheadNow returns the settings in use.
-func aheadNow() *aheadConfig {
+func AheadNow() *AheadConfig {
 	if c := aheadSettings.Load(); c != nil {
 		return c
 	}
 	return &aheadDefaults
+}
+
+// setAhead makes c the parse-ahead's settings (nil: the defaults) and
+// returns the function that puts back the ones it replaced.
+func SetAhead(c *AheadConfig) (restore func()) {
+	saved := aheadSettings.Swap(c)
+	return func() { aheadSettings.Store(saved) }
 }
 
 // aheadKeep is the largest decoding buffer a worker keeps after a span.
@@ -76,6 +83,9 @@ const aheadKeep = 1 << 20
 
 // aheadLive counts the parse-ahead workers running in the process.
 var aheadLive atomic.Int64
+
+// aheadRunning returns how many parse-ahead workers run in the process.
+func AheadRunning() int64 { return aheadLive.Load() }
 
 // takeWorkers reserves up to want workers in aheadLive, so that the
 // workers of every read of the process together never outnumber the cores
@@ -98,7 +108,7 @@ func takeWorkers(want int) int {
 // aheadWorkers returns how many workers a parse-ahead runs: one per core
 // the Go scheduler uses, at most c.workers. Below two, the reader parses
 // serially (one core gains nothing from a hand-over).
-func (c *aheadConfig) aheadWorkers() int { return min(runtime.GOMAXPROCS(0), c.workers) }
+func (c *AheadConfig) aheadWorkers() int { return min(runtime.GOMAXPROCS(0), c.Workers) }
 
 // span is the part of one file of the chain whose lines a worker parses.
 type span struct {
@@ -153,8 +163,8 @@ type spanBatch struct {
 // parseAhead runs the workers of one reader and hands their batches over
 // in span order.
 type parseAhead struct {
-	files   *fileSet // the clone the workers read
-	chain   []fileRef
+	files   *FileSet // the clone the workers read
+	chain   []FileRef
 	mask    SourceMask
 	measure func(*Entry) // sizes each record (originReader.measure); nil: none
 	keep    SourceMask   // and keep the bodies of these sources only
@@ -186,20 +196,20 @@ type parseAhead struct {
 // ahead are dropped.
 func (r *originReader) startAhead() bool {
 	s := &r.scan
-	c := aheadNow()
+	c := AheadNow()
 	if r.set == nil || s.err != nil || s.limited || c.aheadWorkers() < 2 || s.idx >= len(s.files) {
 		return false
 	}
-	spans, left := cutSpans(s.files, s.idx, s.off, c.span)
-	if left < c.least {
+	spans, left := cutSpans(s.files, s.idx, s.off, c.Span)
+	if left < c.Least {
 		return false
 	}
 	workers := takeWorkers(c.aheadWorkers())
 	if workers == 0 {
 		return false // every core already parses ahead for another read
 	}
-	a := &parseAhead{files: r.set.clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.bigLine, first: c.readerFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
-	a.chain = a.files.origin(logline.OriginExec)
+	a := &parseAhead{files: r.set.Clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.BigLine, first: c.ReaderFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
+	a.chain = a.files.Origin(logline.OriginExec)
 	a.self.origin, a.self.mask, a.self.json.Only = logline.OriginExec, r.mask, r.mask
 	a.own = getBatch()
 	n := 2 * workers
@@ -222,7 +232,7 @@ func (r *originReader) startAhead() bool {
 // length bytes, and returns them with the bytes they cover. Every file has
 // at least one span, so that the position after the last one is in the
 // last file.
-func cutSpans(files []fileRef, idx int, off, length int64) ([]span, int64) {
+func cutSpans(files []FileRef, idx int, off, length int64) ([]span, int64) {
 	var spans []span
 	var left int64
 	for i := idx; i < len(files); i++ {
@@ -230,7 +240,7 @@ func cutSpans(files []fileRef, idx int, off, length int64) ([]span, int64) {
 		if i == idx {
 			from = off
 		}
-		size := max(files[i].size, from)
+		size := max(files[i].Size, from)
 		left += size - from
 		for at, first := from, true; first || at < size; at, first = at+length, false {
 			spans = append(spans, span{idx: i, from: at, to: min(at+length, size), first: first})
@@ -258,7 +268,7 @@ func (a *parseAhead) stop() {
 	a.recycle()
 	a.self.scan.releaseBuffer()
 	a.self.json.ReleaseBuffers()
-	a.files.release()
+	a.files.Release()
 	a.files, a.chain, a.cur, a.own, a.free, a.ready = nil, nil, nil, nil, nil, nil
 	a.done = true
 }
@@ -344,7 +354,7 @@ func (a *parseAhead) work() {
 
 // parse parses the lines that start in sp into b, with w.
 func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
-	*b = spanBatch{recs: b.recs[:0], data: b.data[:0], skips: b.skips[:0], gen: a.chain[sp.idx].gen, rest: -1}
+	*b = spanBatch{recs: b.recs[:0], data: b.data[:0], skips: b.skips[:0], gen: a.chain[sp.idx].Gen, rest: -1}
 	from := sp.from
 	if !sp.first {
 		var ok bool
@@ -354,7 +364,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 			return
 		}
 	}
-	w.scan.reset(a.chain, sp.idx, from)
+	w.scan.Reset(a.chain, sp.idx, from)
 	w.scan.limit(sp.idx, sp.to, a.long)
 	w.read, w.counts = 0, Counts{}
 	var read int64
@@ -395,10 +405,10 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 
 // lineStart returns the first offset in [from, to) of f at which a line
 // starts (the byte before it is a newline); ok is false if none does.
-func lineStart(f fileRef, from, to int64) (int64, bool, error) {
+func lineStart(f FileRef, from, to int64) (int64, bool, error) {
 	var buf [4 << 10]byte // lines are short: most spans read only this
 	for at := from - 1; at < to-1; {
-		n, err := f.f.ReadAt(buf[:min(int64(len(buf)), to-1-at)], at)
+		n, err := f.File.ReadAt(buf[:min(int64(len(buf)), to-1-at)], at)
 		for i, c := range buf[:n] {
 			if c == '\n' {
 				return at + int64(i) + 1, true, nil
@@ -406,7 +416,7 @@ func lineStart(f fileRef, from, to int64) (int64, bool, error) {
 		}
 		at += int64(n)
 		if err != nil && err != io.EOF {
-			return 0, false, fmt.Errorf("read %s: %w", f.f.Name(), err)
+			return 0, false, fmt.Errorf("read %s: %w", f.File.Name(), err)
 		}
 		if n == 0 {
 			break
@@ -447,7 +457,7 @@ func (r *originReader) nextAhead(e *Entry, end *logline.Pos) bool {
 			}
 			if b.rest >= 0 {
 				sp := a.spans[a.got-1]
-				r.scan.reset(a.chain, sp.idx, b.rest)
+				r.scan.Reset(a.chain, sp.idx, b.rest)
 				r.scan.limit(sp.idx, sp.to, 0)
 				a.inRest = true
 			}

@@ -39,7 +39,7 @@ func FuzzSandbox(f *testing.F) {
 			return
 		}
 		d := newSandboxDir(t)
-		for name, data := range map[string][]byte{chainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
+		for name, data := range map[string][]byte{ChainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
 			if len(data) > 0 || name == ExecLogName {
 				d.writeFile(name, string(data))
 			}
@@ -74,7 +74,7 @@ func FuzzCursorPositions(f *testing.F) {
 	var gens [logline.NumOrigins][]uint64
 	var sizes = map[uint64]uint64{}
 	var data = map[uint64][]byte{}
-	for _, name := range []string{chainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
+	for _, name := range []string{ChainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
 		gen := inodeOf(f, d.path(name))
 		o := map[string]logline.Origin{RuntimeLogName: logline.OriginRuntime, KernelLogName: logline.OriginKernel}[name]
 		gens[o] = append(gens[o], gen)
@@ -106,11 +106,11 @@ func FuzzCursorPositions(f *testing.F) {
 			}
 			return // a position with an offset and no file: refused by the decoder
 		}
-		files, err := openFileSet(sb.table)
+		files, err := OpenFileSet(sb.table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer files.release()
+		defer files.Release()
 		drainMerger(files, State{Cursor: c})
 
 		st, err := sb.StateAt(c)

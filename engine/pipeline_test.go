@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // aheadKnobs are the parse-ahead settings a test runs with.
@@ -24,9 +22,9 @@ type aheadKnobs struct {
 // on a small machine, until the test ends.
 func withAhead(t testing.TB, k aheadKnobs) {
 	procs := runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0)))
-	saved := aheadSettings.Swap(&aheadConfig{span: k.span, bigLine: k.bigLine, after: k.after, workers: 4, readerFirst: k.readerFirst})
+	restore := SetAhead(&AheadConfig{Span: k.span, BigLine: k.bigLine, After: k.after, Workers: 4, ReaderFirst: k.readerFirst})
 	t.Cleanup(func() {
-		aheadSettings.Store(saved)
+		restore()
 		runtime.GOMAXPROCS(procs)
 	})
 }
@@ -50,28 +48,28 @@ type mergeRun struct {
 
 // runMerge merges the stream of mask over files from st, with parse-ahead
 // allowed or not, and releases the merger.
-func runMerge(t testing.TB, files *fileSet, mask SourceMask, st State, ahead bool) mergeRun {
+func runMerge(t testing.TB, files *FileSet, mask SourceMask, st State, ahead bool) mergeRun {
 	t.Helper()
-	var m merger
-	defer m.releaseBuffers()
+	var m Merger
+	defer m.ReleaseBuffers()
 	if ahead {
-		m.allowAhead()
+		m.AllowAhead()
 	}
-	if err := m.reset(files, mask, st); err != nil {
+	if err := m.Reset(files, mask, st); err != nil {
 		t.Fatal(err)
 	}
 	var run mergeRun
 	for {
-		e, ok := m.next()
-		run.ahead = run.ahead || m.r[logline.OriginExec].ahead != nil
+		e, ok := m.Next()
+		run.ahead = run.ahead || m.ParsingAhead()
 		if !ok {
 			break
 		}
 		c := *e
 		c.Body = bytes.Clone(e.Body)
-		run.steps = append(run.steps, mergeStep{e: c, state: m.state, read: m.read(), counts: m.counts()})
+		run.steps = append(run.steps, mergeStep{e: c, state: m.State, read: m.Read(), counts: m.Counts()})
 	}
-	run.drained, run.err = m.drained(), m.err()
+	run.drained, run.err = m.Drained(), m.Err()
 	return run
 }
 
@@ -139,11 +137,11 @@ func TestParseAheadMatchesSerial(t *testing.T) {
 		t.Run(fmt.Sprintf("span%d-long%d-after%d-readerfirst%v", k.span, k.bigLine, k.after, k.readerFirst), func(t *testing.T) {
 			withAhead(t, k)
 			d := hostileChain(t, uint64(k.span), 2000)
-			files, err := openFileSet(d.open().table)
+			files, err := OpenFileSet(d.open().table)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer files.release()
+			defer files.Release()
 			for _, mask := range []SourceMask{MaskAll, 1 << SourceStdout, 1<<SourceSystem | 1<<SourceStderr} {
 				want := runMerge(t, files, mask, State{}, false)
 				got := runMerge(t, files, mask, State{}, true)
@@ -166,11 +164,11 @@ func TestParseAheadOneCore(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20})
 	runtime.GOMAXPROCS(1)
 	d := hostileChain(t, 3, 100)
-	files, err := openFileSet(d.open().table)
+	files, err := OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
+	defer files.Release()
 	if run := runMerge(t, files, MaskAll, State{}, true); run.ahead || len(run.steps) == 0 {
 		t.Fatalf("one core: parsed ahead %v, %d entries", run.ahead, len(run.steps))
 	}
@@ -182,26 +180,26 @@ func TestParseAheadOneCore(t *testing.T) {
 func TestParseAheadSharesCores(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20})
 	d := hostileChain(t, 3, 100)
-	files, err := openFileSet(d.open().table)
+	files, err := OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
+	defer files.Release()
 	want := runMerge(t, files, MaskAll, State{}, false)
-	var ms [3]merger
+	var ms [3]Merger
 	var got [3][]Entry
 	ahead := make([]bool, len(ms))
 	for i := range ms {
-		ms[i].allowAhead()
-		if err := ms[i].reset(files, MaskAll, State{}); err != nil {
+		ms[i].AllowAhead()
+		if err := ms[i].Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}
-		defer ms[i].releaseBuffers()
+		defer ms[i].ReleaseBuffers()
 	}
 	for more := true; more; {
 		more = false
 		for i := range ms { // one entry of each read in turn
-			e, ok := ms[i].next()
+			e, ok := ms[i].Next()
 			if !ok {
 				continue
 			}
@@ -209,8 +207,8 @@ func TestParseAheadSharesCores(t *testing.T) {
 			c := *e
 			c.Body = bytes.Clone(e.Body)
 			got[i] = append(got[i], c)
-			ahead[i] = ahead[i] || ms[i].r[logline.OriginExec].ahead != nil
-			if n := aheadLive.Load(); n > int64(runtime.GOMAXPROCS(0)) {
+			ahead[i] = ahead[i] || ms[i].ParsingAhead()
+			if n := AheadRunning(); n > int64(runtime.GOMAXPROCS(0)) {
 				t.Fatalf("%d parse-ahead workers on %d cores", n, runtime.GOMAXPROCS(0))
 			}
 		}
@@ -230,7 +228,7 @@ func TestParseAheadSharesCores(t *testing.T) {
 				t.Fatalf("read %d entry %d = %+v, a serial read gives %+v", i, j, e, w)
 			}
 		}
-		ms[i].releaseBuffers()
+		ms[i].ReleaseBuffers()
 	}
 	waitWorkers(t, "after three reads", runtime.NumGoroutine())
 }
@@ -239,7 +237,7 @@ func TestParseAheadSharesCores(t *testing.T) {
 // count is back to base, or fails after a deadline.
 func waitWorkers(t testing.TB, what string, base int) {
 	t.Helper()
-	if n := aheadLive.Load(); n != 0 {
+	if n := AheadRunning(); n != 0 {
 		t.Fatalf("%s: %d workers still running after the stop returned", what, n)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -259,46 +257,46 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20, after: 4 << 10})
 	d := hostileChain(t, 5, 100)
 	sb := d.openWith(func(h *Home) { h.SetCacheDir("") }) // reads render
-	files, err := openFileSet(sb.table)
+	files, err := OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
+	defer files.Release()
 	base := runtime.NumGoroutine()
-	started := func(m *merger) {
+	started := func(m *Merger) {
 		t.Helper()
-		if err := m.reset(files, MaskAll, State{}); err != nil {
+		if err := m.Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}
-		for m.r[logline.OriginExec].ahead == nil {
-			if _, ok := m.next(); !ok {
+		for !m.ParsingAhead() {
+			if _, ok := m.Next(); !ok {
 				t.Fatal("the merge ended before it parsed ahead")
 			}
 		}
-		if aheadLive.Load() == 0 {
+		if AheadRunning() == 0 {
 			t.Fatal("parse-ahead started no worker")
 		}
 	}
-	var m merger
-	m.allowAhead()
+	var m Merger
+	m.AllowAhead()
 	started(&m)
-	if err := m.reset(files, MaskAll, State{}); err != nil {
+	if err := m.Reset(files, MaskAll, State{}); err != nil {
 		t.Fatal(err)
 	}
 	waitWorkers(t, "reset", base)
 
 	started(&m)
-	m.releaseBuffers()
+	m.ReleaseBuffers()
 	waitWorkers(t, "releaseBuffers", base)
 
 	started(&m)
 	for {
-		if _, ok := m.next(); !ok {
+		if _, ok := m.Next(); !ok {
 			break
 		}
 	}
 	waitWorkers(t, "the end of the merge", base)
-	m.releaseBuffers()
+	m.ReleaseBuffers()
 
 	snap, err := sb.OpenSnapshot(ViewMerged)
 	if err != nil {
@@ -307,7 +305,7 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	if _, err := snap.seg.readAt(make([]byte, 20<<10), 0); err != nil {
 		t.Fatal(err)
 	}
-	if aheadLive.Load() == 0 && snap.seg.m.r[logline.OriginExec].ahead == nil {
+	if AheadRunning() == 0 && !snap.seg.m.ParsingAhead() {
 		t.Fatal("a snapshot's read did not parse ahead")
 	}
 	snap.Close()
@@ -315,19 +313,19 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 
 	// A read error: the exec files are closed under the workers.
 	started(&m)
-	for _, f := range files.chain {
-		f.f.Close()
+	for _, f := range files.Chain {
+		f.File.Close()
 	}
 	for {
-		if _, ok := m.next(); !ok {
+		if _, ok := m.Next(); !ok {
 			break
 		}
 	}
-	if m.err() == nil {
+	if m.Err() == nil {
 		t.Fatal("reading closed files: no error")
 	}
 	waitWorkers(t, "a read error", base)
-	m.releaseBuffers()
+	m.ReleaseBuffers()
 }
 
 // sameDecoding reports whether a and b were decoded alike, with the same

@@ -10,17 +10,17 @@ import (
 
 // runMergeSized is runMerge for an index pass: parse-ahead yields sized
 // entries that keep the bodies of keep's sources only.
-func runMergeSized(t testing.TB, files *fileSet, mask SourceMask, keep SourceMask) (steps []Entry, ahead bool) {
+func runMergeSized(t testing.TB, files *FileSet, mask SourceMask, keep SourceMask) (steps []Entry, ahead bool) {
 	t.Helper()
-	var m merger
-	defer m.releaseBuffers()
-	m.allowAheadSized(keep, measureSizes)
-	if err := m.reset(files, mask, State{}); err != nil {
+	var m Merger
+	defer m.ReleaseBuffers()
+	m.AllowAheadSized(keep, measureSizes)
+	if err := m.Reset(files, mask, State{}); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		e, ok := m.next()
-		ahead = ahead || m.r[logline.OriginExec].ahead != nil
+		e, ok := m.Next()
+		ahead = ahead || m.ParsingAhead()
 		if !ok {
 			break
 		}
@@ -28,7 +28,7 @@ func runMergeSized(t testing.TB, files *fileSet, mask SourceMask, keep SourceMas
 		c.Body = bytes.Clone(e.Body)
 		steps = append(steps, c)
 	}
-	if err := m.err(); err != nil {
+	if err := m.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return steps, ahead
@@ -41,11 +41,11 @@ func runMergeSized(t testing.TB, files *fileSet, mask SourceMask, keep SourceMas
 func TestParseAheadSizedEntries(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 97, bigLine: 300})
 	d := hostileChain(t, 5, 2000)
-	files, err := openFileSet(d.open().table)
+	files, err := OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
+	defer files.Release()
 	for _, keep := range []SourceMask{0, 1 << SourceStdout, MaskAll} {
 		t.Run(fmt.Sprintf("keep%b", keep), func(t *testing.T) {
 			want := runMerge(t, files, MaskAll, State{}, false)

@@ -11,9 +11,9 @@ type Reader struct {
 	unhold  func() // the sandbox is held until Close
 	view    View
 	st      State
-	files   *fileSet // held between reads: their inodes stay ours
-	wit     *witness // of files, taken before they were read
-	m       merger
+	files   *FileSet // held between reads: their inodes stay ours
+	wit     *Witness // of files, taken before they were read
+	m       Merger
 	r       renderer
 	pending []byte
 	part    entryPart // the entry whose rendering goes on after pending
@@ -36,7 +36,7 @@ func (r *Reader) State() State { return r.st }
 
 // Close releases the files the reader holds.
 func (r *Reader) Close() {
-	r.files.release()
+	r.files.Release()
 	r.files = nil
 	r.unhold()
 }
@@ -63,31 +63,31 @@ func (r *Reader) render(want int) error {
 			return nil
 		}
 	}
-	files, err := openFileSet(r.sb.table)
+	files, err := OpenFileSet(r.sb.table)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
 	}
-	r.files.release()
+	r.files.Release()
 	r.files = files
-	r.st = restartRewritten(r.wit, files, r.st)
-	r.wit = takeWitness(files)
-	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
-		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
+	r.st = RestartRewritten(r.wit, files, r.st)
+	r.wit = TakeWitness(files)
+	if err := r.m.Reset(files, r.view.stream(), r.st); err != nil {
+		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
 	}
 	for len(r.pending) < want {
-		e, ok := r.m.next()
+		e, ok := r.m.Next()
 		if !ok {
-			r.st = r.m.drained()
-			return r.m.err()
+			r.st = r.m.Drained()
+			return r.m.Err()
 		}
-		r.st = r.m.state
+		r.st = r.m.State
 		if r.view.includes(e) {
-			r.part.begin(r.view.Format, e, &r.m.state.Cursor)
+			r.part.begin(r.view.Format, e, &r.m.State.Cursor)
 			r.pending = r.r.appendPiece(r.pending, &r.part)
 			if !r.part.done() {
 				return nil
 			}
 		}
 	}
-	return r.m.err()
+	return r.m.Err()
 }

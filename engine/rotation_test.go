@@ -89,7 +89,7 @@ func TestRotatedDrainedFirst(t *testing.T) {
 		d.exec(jl(int64(100-i), "stdout", fmt.Sprintf("file %d\n", i)))
 	}
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(chainName(i))); err != nil {
+		if _, err := os.Stat(d.path(ChainName(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -438,35 +438,35 @@ func TestOpenFileSetDuringRotation(t *testing.T) {
 	}()
 	deadline := time.Now().Add(300 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		files, err := openFileSet(sb.table)
+		files, err := OpenFileSet(sb.table)
 		if err != nil {
 			t.Log(err) // tolerated: "keeps rotating" under this extreme rate
 			continue
 		}
 		seenGen := map[uint64]bool{}
-		for _, f := range files.chain {
-			if seenGen[f.gen] {
-				t.Errorf("file %d twice in the chain", f.gen)
+		for _, f := range files.Chain {
+			if seenGen[f.Gen] {
+				t.Errorf("file %d twice in the chain", f.Gen)
 			}
-			seenGen[f.gen] = true
+			seenGen[f.Gen] = true
 		}
-		var m merger
-		if err := m.reset(files, MaskAll, State{}); err != nil {
+		var m Merger
+		if err := m.Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}
 		last := -1
 		for {
-			e, ok := m.next()
+			e, ok := m.Next()
 			if !ok {
 				break
 			}
 			n, _ := strconv.Atoi(strings.TrimSpace(string(e.Body)))
 			if last >= 0 && n != last+1 {
-				t.Errorf("chain %v: %d after %d", files.names, n, last)
+				t.Errorf("chain %v: %d after %d", files.Names, n, last)
 			}
 			last = n
 		}
-		files.release()
+		files.Release()
 	}
 	close(stop)
 	wg.Wait()

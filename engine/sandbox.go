@@ -27,7 +27,7 @@ var ErrMissedRotation = errors.New("missed rotation: the follower fell behind th
 type Sandbox struct {
 	home  *Home
 	name  string
-	table *fileTable
+	table *FileTable
 
 	removed atomic.Bool
 	dir     dirIdentity  // of the logs directory this Sandbox reads
@@ -35,7 +35,7 @@ type Sandbox struct {
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
 
 	mu      sync.Mutex
-	shown   *fileSet // the state stat and open show, held for HoldFor
+	shown   *FileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
 	indexes map[SourceMask]*index
@@ -47,11 +47,10 @@ func newSandbox(h *Home, name string) *Sandbox {
 	s := &Sandbox{
 		home:    h,
 		name:    name,
-		table:   newFileTable(h.root, name),
+		table:   NewFileTable(h.root, name, h.reclaim),
 		indexes: make(map[SourceMask]*index),
 		changed: make(chan struct{}),
 	}
-	s.table.reclaim = h.reclaim
 	s.dir, _ = identify(s.LogsDir())
 	return s
 }
@@ -72,7 +71,7 @@ func identify(path string) (dirIdentity, bool) {
 	}
 	id := dirIdentity{ino: stx.Ino}
 	if stx.Mask&unix.STATX_BTIME != 0 {
-		id.birth = statxTime(stx.Btime)
+		id.birth = StatxTime(stx.Btime)
 	}
 	return id, true
 }
@@ -91,7 +90,7 @@ func (s *Sandbox) gone() bool {
 func (s *Sandbox) Name() string { return s.name }
 
 // LogsDir returns the sandbox's logs directory.
-func (s *Sandbox) LogsDir() string { return s.table.path("") }
+func (s *Sandbox) LogsDir() string { return s.table.Path("") }
 
 // Changed returns a channel that is closed at the next change of the
 // sandbox's files, or when it is removed or the home closes.
@@ -121,22 +120,22 @@ func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 
 // current returns the state to show, refreshing it when the held one is
 // no longer held (holding). Called with s.mu held.
-func (s *Sandbox) current(opening bool) (*fileSet, error) {
+func (s *Sandbox) current(opening bool) (*FileSet, error) {
 	s.touch()
 	if s.holding(opening) {
 		return s.shown, nil
 	}
-	files, err := openFileSet(s.table)
+	files, err := OpenFileSet(s.table)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
-	if s.shown != nil && s.shown.sameAs(files) {
-		files.release()
+	if s.shown != nil && s.shown.SameAs(files) {
+		files.Release()
 	} else {
 		if s.shown == nil {
 			s.gotState()
 		}
-		s.shown.release()
+		s.shown.Release()
 		s.shown = files
 	}
 	s.shownAt = time.Now()
@@ -163,7 +162,7 @@ var testHookIndexed atomic.Pointer[func()]
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
-func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
+func (s *Sandbox) indexFor(v View, files *FileSet, warm bool) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
 		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
@@ -173,8 +172,8 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 	if warm && !v.ByID { // the pass renders sandbox views only
 		slot = trackedIndex(v)
 	}
-	err := x.update(files.clone(), slot)
-	x.m.releaseBuffers() // an idle index keeps no read buffers: update resets the merger
+	err := x.update(files.Clone(), slot)
+	x.m.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
@@ -184,16 +183,16 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 // withIndex calls fn, with s.mu held, with the files to show now and the
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
-func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *FileSet)) error {
 	return s.withIndexFor(v, warm, false, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
-func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *FileSet)) error {
 	return s.withIndexFor(v, warm, true, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refresh := !s.holding(opening)
@@ -239,12 +238,12 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *fileSet) {
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *FileSet) {
 		size := x.total[trackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: files.modTime(v.Mask), Skipped: x.counts}
+		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), Skipped: x.counts}
 	})
 	if err == nil {
 		err = serr
@@ -260,7 +259,7 @@ func (s *Sandbox) ModTime() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return files.modTime(MaskAll), nil
+	return files.ModTime(MaskAll), nil
 }
 
 // EndCursor returns the cursor at the current end of the merged view.
@@ -272,7 +271,7 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) { st = x.end })
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) { st = x.end })
 	return st, err
 }
 
@@ -291,13 +290,13 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *FileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return
 			}
 		}
-		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), unhold: s.hold()}
+		snap = &Snapshot{seg: x.segment(v), modTime: files.ModTime(v.Mask), unhold: s.hold()}
 	})
 	if err == nil {
 		err = serr

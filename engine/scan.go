@@ -32,9 +32,9 @@ type Scanner struct {
 	q     Query
 	st    State
 	last  State // state after the last entry that passed the time filter
-	files *fileSet
-	wit   *witness // of files, taken before they were read
-	m     merger
+	files *FileSet
+	wit   *Witness // of files, taken before they were read
+	m     Merger
 
 	unhold func() // the sandbox is held until Close
 }
@@ -59,23 +59,23 @@ func (sc *Scanner) LastState() State {
 // Next calls fn for each wanted entry up to the current end of the files;
 // after is the state once the entry is consumed (its cursor).
 func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
-	files, err := openFileSet(sc.sb.table)
+	files, err := OpenFileSet(sc.sb.table)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
 	}
-	sc.files.release()
+	sc.files.Release()
 	sc.files = files
-	sc.st = restartRewritten(sc.wit, files, sc.st)
-	sc.wit = takeWitness(files)
-	if err := sc.m.reset(files, sc.q.Mask, sc.st); err != nil {
-		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
+	sc.st = RestartRewritten(sc.wit, files, sc.st)
+	sc.wit = TakeWitness(files)
+	if err := sc.m.Reset(files, sc.q.Mask, sc.st); err != nil {
+		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
 	}
 	for {
-		e, ok := sc.m.next()
+		e, ok := sc.m.Next()
 		if !ok {
 			break
 		}
-		sc.st = sc.m.state
+		sc.st = sc.m.State
 		if !sc.q.wants(e) {
 			if sc.q.Until.IsZero() || !sc.q.Until.Less(e.Time) {
 				sc.last = sc.st
@@ -87,11 +87,11 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 			return err
 		}
 	}
-	sc.st = sc.m.drained()
+	sc.st = sc.m.Drained()
 	if sc.q.Until.IsZero() {
 		sc.last = sc.st
 	}
-	return sc.m.err()
+	return sc.m.Err()
 }
 
 // Follow calls Next after every change of the sandbox until ctx is done
@@ -119,7 +119,7 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 
 // Close releases the files the scanner holds.
 func (sc *Scanner) Close() {
-	sc.files.release()
+	sc.files.Release()
 	sc.files = nil
 	sc.unhold()
 }
@@ -131,26 +131,26 @@ func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) err
 	if sc.files == nil || n <= 0 {
 		return nil
 	}
-	var m merger
-	defer m.releaseBuffers()
-	if err := m.reset(sc.files, sc.q.Mask, from); err != nil {
+	var m Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(sc.files, sc.q.Mask, from); err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
 	}
 	for n > 0 {
-		e, ok := m.next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
 		if !sc.q.wants(e) {
 			continue
 		}
-		after := m.state
+		after := m.State
 		if err := fn(e, &after); err != nil {
 			return err
 		}
 		n--
 	}
-	return m.err()
+	return m.Err()
 }
 
 // Renderer renders entries as the views do. The zero value is ready to use.

@@ -12,15 +12,15 @@ import (
 // lineScanner reads complete lines from a sequence of files, each bounded by
 // the size it had when the sequence was taken. It never reads past a file's
 // bound, so what it yields depends only on the bytes below the bounds.
-type lineScanner struct {
-	files []fileRef
+type LineScanner struct {
+	files []FileRef
 	idx   int   // current file
 	off   int64 // file offset of the next unconsumed byte
 	buf   []byte
 	r, w  int   // unconsumed bytes are buf[r:w]; buf[r] is at file offset off
 	err   error // first read error
 	// tooLong counts the lines skipped for being longer than MaxLineLen.
-	tooLong int
+	TooLong int
 	// A scanner given a limit (limit, stopLong) reads only the lines that
 	// start before offset stopOff of files[stopIdx], and stops before a line
 	// longer than stopLong (> 0), setting long: a parse-ahead worker leaves
@@ -39,7 +39,7 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, logline.ReadChunk)
 
 // releaseBuffer returns the read buffer to its pool; the scanner must be
 // reset before its next use.
-func (s *lineScanner) releaseBuffer() {
+func (s *LineScanner) releaseBuffer() {
 	putReadBuffer(s.buf)
 	s.buf, s.r, s.w = nil, 0, 0
 }
@@ -55,8 +55,11 @@ func putReadBuffer(b []byte) {
 	logline.PutBuf(b)
 }
 
+// bufferCap returns the capacity of the scanner's read buffer.
+func (s *LineScanner) BufferCap() int { return cap(s.buf) }
+
 // reset positions the scanner at offset off of files[idx].
-func (s *lineScanner) reset(files []fileRef, idx int, off int64) {
+func (s *LineScanner) Reset(files []FileRef, idx int, off int64) {
 	s.files, s.idx, s.off = files, idx, off
 	s.r, s.w = 0, 0
 	s.err = nil
@@ -65,28 +68,28 @@ func (s *lineScanner) reset(files []fileRef, idx int, off int64) {
 
 // limit bounds the scanner, after reset, to the lines that start before
 // offset off of files[idx] and are at most long bytes (0: MaxLineLen).
-func (s *lineScanner) limit(idx int, off int64, long int) {
+func (s *LineScanner) limit(idx int, off int64, long int) {
 	s.limited, s.stopIdx, s.stopOff, s.stopLong = true, idx, off, long
 }
 
 // past reports whether the next line starts at or beyond the limit.
-func (s *lineScanner) past() bool {
+func (s *LineScanner) past() bool {
 	return s.limited && (s.idx > s.stopIdx || s.idx == s.stopIdx && s.off >= s.stopOff)
 }
 
 // pos returns the position of the next unconsumed byte.
-func (s *lineScanner) pos() logline.Pos {
+func (s *LineScanner) pos() logline.Pos {
 	if s.idx >= len(s.files) {
 		return logline.Pos{}
 	}
-	return logline.Pos{Gen: s.files[s.idx].gen, Offset: uint64(s.off)}
+	return logline.Pos{Gen: s.files[s.idx].Gen, Offset: uint64(s.off)}
 }
 
 // next returns the next complete line with its newline, and the position
 // just past it. ok is false at the end of the bounded files. The line aliases
 // the scanner's buffer (or a copy of a rotated file's unterminated tail, given
 // a newline) and may be modified in place by the caller until the next call.
-func (s *lineScanner) next() (line []byte, end logline.Pos, ok bool) {
+func (s *LineScanner) Next() (line []byte, end logline.Pos, ok bool) {
 	for s.idx < len(s.files) && !s.past() {
 		if nl := bytes.IndexByte(s.buf[s.r:s.w], '\n'); nl >= 0 {
 			if s.stopLong > 0 && nl > s.stopLong {
@@ -97,7 +100,7 @@ func (s *lineScanner) next() (line []byte, end logline.Pos, ok bool) {
 			s.r += nl + 1
 			s.off += int64(nl + 1)
 			if nl > logline.MaxLineLen {
-				s.tooLong++
+				s.TooLong++
 				continue
 			}
 			return line, s.pos(), true
@@ -129,7 +132,7 @@ func (s *lineScanner) next() (line []byte, end logline.Pos, ok bool) {
 // buffered returns the unconsumed bytes of the current file that the
 // buffer holds (all below its bound), when the next line may be taken
 // from them with take: else nil, and the caller uses next.
-func (s *lineScanner) buffered() []byte {
+func (s *LineScanner) buffered() []byte {
 	if s.idx >= len(s.files) || s.past() {
 		return nil
 	}
@@ -140,7 +143,7 @@ func (s *lineScanner) buffered() []byte {
 // newline that its caller found, and returns the position after it, as
 // next would have; ok is false, and nothing is consumed, for a line that
 // next would not yield as it is (longer than the scanner's bounds).
-func (s *lineScanner) take(n int) (logline.Pos, bool) {
+func (s *LineScanner) take(n int) (logline.Pos, bool) {
 	if n-1 > logline.MaxLineLen || (s.stopLong > 0 && n-1 > s.stopLong) {
 		return logline.Pos{}, false
 	}
@@ -151,27 +154,27 @@ func (s *lineScanner) take(n int) (logline.Pos, bool) {
 
 // fill reads more of the current file. It reports whether it made progress.
 // A line longer than MaxLineLen is skipped here and counted.
-func (s *lineScanner) fill() bool {
+func (s *LineScanner) fill() bool {
 	f := s.files[s.idx]
 	fileEnd := s.off + int64(s.w-s.r)
-	if fileEnd >= f.size || s.err != nil {
+	if fileEnd >= f.Size || s.err != nil {
 		return false
 	}
 	if s.w-s.r > logline.MaxLineLen {
 		return s.skipLongLine()
 	}
 	s.compact()
-	want := min(int64(len(s.buf)-s.w), f.size-fileEnd)
-	n, err := f.f.ReadAt(s.buf[s.w:s.w+int(want)], fileEnd)
+	want := min(int64(len(s.buf)-s.w), f.Size-fileEnd)
+	n, err := f.File.ReadAt(s.buf[s.w:s.w+int(want)], fileEnd)
 	s.w += n
 	if err != nil && err != io.EOF {
-		s.err = fmt.Errorf("read %s: %w", f.f.Name(), err)
+		s.err = fmt.Errorf("read %s: %w", f.File.Name(), err)
 	}
 	return n > 0 // n == 0: the file shrank below its bound; stop here
 }
 
 // compact moves unconsumed bytes to the front and makes room to read.
-func (s *lineScanner) compact() {
+func (s *LineScanner) compact() {
 	if s.r > 0 {
 		s.w = copy(s.buf, s.buf[s.r:s.w])
 		s.r = 0
@@ -195,16 +198,16 @@ func (s *lineScanner) compact() {
 
 // skipLongLine drops the over-long line at s.r without loading the rest of
 // it. If its newline is not yet within the bound, nothing is consumed.
-func (s *lineScanner) skipLongLine() bool {
+func (s *LineScanner) skipLongLine() bool {
 	f := s.files[s.idx]
 	at := s.off + int64(s.w-s.r)
 	var probe [logline.ReadChunk]byte
-	for at < f.size {
-		n, err := f.f.ReadAt(probe[:min(int64(len(probe)), f.size-at)], at)
+	for at < f.Size {
+		n, err := f.File.ReadAt(probe[:min(int64(len(probe)), f.Size-at)], at)
 		if nl := bytes.IndexByte(probe[:n], '\n'); nl >= 0 {
 			s.off = at + int64(nl) + 1
 			s.r, s.w = 0, 0
-			s.tooLong++
+			s.TooLong++
 			return true
 		}
 		at += int64(n)
@@ -213,8 +216,8 @@ func (s *lineScanner) skipLongLine() bool {
 		}
 	}
 	if s.idx < len(s.files)-1 { // a rotated file ends the line
-		s.off, s.r, s.w = f.size, 0, 0
-		s.tooLong++
+		s.off, s.r, s.w = f.Size, 0, 0
+		s.TooLong++
 		return true
 	}
 	return false

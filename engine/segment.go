@@ -16,7 +16,7 @@ type checkpoint struct {
 	serial uint64 // unique within its index's life: names cached chunks
 	state  State
 	offs   [maxTracked]int64
-	runMax key      // the largest key of the entries before it
+	runMax Key      // the largest key of the entries before it
 	counts Counts   // lines skipped before it
 	ids    []idStat // the sessions of the interval that ends here, by id; shared, never changed
 }
@@ -27,15 +27,15 @@ type checkpoint struct {
 type segment struct {
 	view  View
 	slot  int // the view's slot in checkpoint offsets
-	files *fileSet
-	wit   *witness     // of files: a file rewritten in place loses the bytes
+	files *FileSet
+	wit   *Witness     // of files: a file rewritten in place loses the bytes
 	cps   []checkpoint // cps[0] is the start; offsets are from the start
 	size  int64
 
 	cache *renderCache // nil: render every read
 
 	mu      sync.Mutex
-	m       merger
+	m       Merger
 	r       renderer
 	ready   bool      // m, pending and part continue at next
 	next    int64     // offset of pending[0]
@@ -76,11 +76,11 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 	}
 	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
 		if s.ready && err == nil && s.part.done() {
-			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.state}
+			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.State}
 		}
-		s.m.releaseBuffers()
-		s.parsed += s.m.read()
-		s.m = merger{} // nor the decoding buffers a long line grew
+		s.m.ReleaseBuffers()
+		s.parsed += s.m.Read()
+		s.m = Merger{} // nor the decoding buffers a long line grew
 		s.pending, s.chunk, s.ready, s.part = nil, nil, false, entryPart{}
 	}
 	if err != nil && n == 0 {
@@ -136,23 +136,23 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 // renderChunk renders the view's bytes between checkpoints i and i+1,
 // continuing the merge if it stands at checkpoint i.
 func (s *segment) renderChunk(i int) ([]byte, error) {
-	if !s.ready || len(s.pending) != 0 || !s.part.done() || s.m.state != s.cps[i].state {
+	if !s.ready || len(s.pending) != 0 || !s.part.done() || s.m.State != s.cps[i].state {
 		if err := s.reset(s.cps[i].state); err != nil {
 			return nil, err
 		}
 	}
 	end := s.cps[i+1].state
 	s.chunk = s.chunk[:0]
-	for s.m.state != end {
-		e, ok := s.m.next()
+	for s.m.State != end {
+		e, ok := s.m.Next()
 		if !ok {
-			if err := s.m.err(); err != nil {
+			if err := s.m.Err(); err != nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("chunk %d of %v: the merge ended before its checkpoint", i, s.view)
 		}
 		if s.view.includes(e) {
-			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.state.Cursor)
+			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
 		}
 	}
 	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, entryPart{}, i+1
@@ -192,7 +192,7 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 			break
 		}
 	}
-	return n, s.m.err()
+	return n, s.m.Err()
 }
 
 // directMin is the least room in a read buffer worth rendering into.
@@ -205,7 +205,7 @@ const directMin = 4 << 10
 func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 	stop := s.nextCheckpoint(off)
 	for {
-		e, more := s.m.next()
+		e, more := s.m.Next()
 		if !more {
 			return n, false
 		}
@@ -213,11 +213,11 @@ func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 			continue
 		}
 		if len(e.Body) > wholeMax {
-			s.part.begin(s.view.Format, e, &s.m.state.Cursor)
+			s.part.begin(s.view.Format, e, &s.m.State.Cursor)
 			s.pending = s.r.appendPiece(s.pending[:0], &s.part)
 			return n, true
 		}
-		out := s.r.appendEntry(p[n:n], s.view.Format, e, &s.m.state.Cursor)
+		out := s.r.appendEntry(p[n:n], s.view.Format, e, &s.m.State.Cursor)
 		if len(out) > len(p)-n { // append moved it: it did not fit
 			s.pending = append(s.pending[:0], out...)
 			return n, true
@@ -312,12 +312,12 @@ func (s *segment) seek(off int64) error {
 // reset positions the merge at st, unless a file the segment reads was
 // rewritten in place since its bytes were measured.
 func (s *segment) reset(st State) error {
-	if anyChanged(s.wit.changed(s.files)) {
+	if AnyChanged(s.wit.Changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
 	}
-	s.parsed += s.m.read()
-	s.m.allowAhead() // release and the end of a read call releaseBuffers
-	return s.m.reset(s.files, s.view.stream(), st)
+	s.parsed += s.m.Read()
+	s.m.AllowAhead() // release and the end of a read call releaseBuffers
+	return s.m.Reset(s.files, s.view.stream(), st)
 }
 
 // renderNext renders the next piece of the entry in progress, or the
@@ -328,12 +328,12 @@ func (s *segment) renderNext() bool {
 		return true
 	}
 	for {
-		e, ok := s.m.next()
+		e, ok := s.m.Next()
 		if !ok {
 			return false
 		}
 		if s.view.includes(e) {
-			s.part.begin(s.view.Format, e, &s.m.state.Cursor)
+			s.part.begin(s.view.Format, e, &s.m.State.Cursor)
 			s.pending = s.r.appendPiece(s.pending, &s.part)
 			return true
 		}
@@ -344,8 +344,8 @@ func (s *segment) renderNext() bool {
 func (s *segment) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.releaseBuffers() // stops a parse-ahead before its files go
-	s.files.release()
+	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
+	s.files.Release()
 	s.files = nil
 	s.cache.release()
 	s.cache = nil

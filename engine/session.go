@@ -89,7 +89,7 @@ func (x *index) sessionSegment(v View) *segment {
 	slot := trackedIndex(v)
 	cps, size := x.sessionCheckpoints(v.ID)
 	x.cache.acquire()
-	return &segment{view: v, slot: slot, files: x.files.clone(), wit: x.wit, cps: cps,
+	return &segment{view: v, slot: slot, files: x.files.Clone(), wit: x.wit, cps: cps,
 		size: size[slot], cache: x.cache}
 }
 

@@ -30,7 +30,7 @@ type SessionInfo struct {
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) {
 		sums := x.sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -56,7 +56,7 @@ func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
 func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
-	werr := s.withIndex(ViewMerged, false, func(x *index, _ *fileSet) {
+	werr := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) {
 		sum, ok := x.session(id)
 		if !ok {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
@@ -184,23 +184,23 @@ func (x *index) sessionEnd(id uint64) (Cursor, error) {
 	if from < 0 {
 		return Cursor{}, ErrNoSession
 	}
-	var m merger
-	defer m.releaseBuffers()
-	if err := m.reset(x.files, MaskAll, x.cps[from].state); err != nil {
+	var m Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(x.files, MaskAll, x.cps[from].state); err != nil {
 		return Cursor{}, err
 	}
 	var c Cursor
 	found := false
-	for to == len(x.cps) || m.state != x.cps[to].state {
-		e, ok := m.next()
+	for to == len(x.cps) || m.State != x.cps[to].state {
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
 		if e.HasID && e.ID == id {
-			c, found = m.state.Cursor, true
+			c, found = m.State.Cursor, true
 		}
 	}
-	if err := m.err(); err != nil {
+	if err := m.Err(); err != nil {
 		return Cursor{}, err
 	}
 	if !found {

@@ -52,9 +52,9 @@ func TestTextEscapingProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := fmt.Appendf(nil, `{"t":"%s","s":"stdout","d":%s}`, tsAt(1), d)
-		or := originReader{origin: logline.OriginExec, mask: MaskAll}
+		var jp logline.JSONParser
 		var x Entry
-		ok := or.execEntry(line, &x)
+		ok := jp.ParseInto(line, &x)
 		if !ok || string(x.Body) != string(body) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}

@@ -117,7 +117,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "old\n"))
 	d.rotate()
-	if err := os.Rename(d.path(chainName(1)), d.path(chainName(2))); err != nil {
+	if err := os.Rename(d.path(ChainName(1)), d.path(ChainName(2))); err != nil {
 		t.Fatal(err)
 	}
 	d.exec(jl(1, "stdout", "new\n"))
@@ -125,7 +125,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := os.WriteFile(outside, []byte(jl(2, "stdout", "outside\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mkfifo(d.path(chainName(1)), 0o644); err != nil {
+	if err := unix.Mkfifo(d.path(ChainName(1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(d.path(RuntimeLogName), 0o755); err != nil {
@@ -136,7 +136,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := os.Symlink(outside, d.path(chainName(3))); err != nil {
+	if err := os.Symlink(outside, d.path(ChainName(3))); err != nil {
 		t.Fatal(err)
 	}
 	logs := captureLogs(t)
@@ -149,7 +149,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Errorf("stdout %q, want the two regular files' chunks", got)
 	}
 	checkEveryResume(t, sb)
-	for _, name := range []string{chainName(1), RuntimeLogName, KernelLogName, chainName(3)} {
+	for _, name := range []string{ChainName(1), RuntimeLogName, KernelLogName, ChainName(3)} {
 		if n := strings.Count(logs(), d.path(name)+":"); n != 1 {
 			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs())
 		}
@@ -158,13 +158,13 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := unix.Mkfifo(d.path("fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(d.path("fifo"), d.path(chainName(1))); err != nil {
+	if err := os.Rename(d.path("fifo"), d.path(ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	expireHold(sb)
 	checkViews(t, d, sb)
-	if n := strings.Count(logs(), d.path(chainName(1))+":"); n != 2 {
-		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chainName(1), n)
+	if n := strings.Count(logs(), d.path(ChainName(1))+":"); n != 2 {
+		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", ChainName(1), n)
 	}
 }
 
@@ -201,7 +201,7 @@ func TestCursorAbsurdOffsets(t *testing.T) {
 	d.exec(jl(2, "stdout", "c\n"), jl(3, "stdout", "d\n"))
 	d.runtime(rl(4, "r1"), rl(5, "r2"))
 	sb := d.open()
-	rotated, cur := inodeOf(t, d.path(chainName(1))), inodeOf(t, d.path(ExecLogName))
+	rotated, cur := inodeOf(t, d.path(ChainName(1))), inodeOf(t, d.path(ExecLogName))
 	rtGen, rtSize := inodeOf(t, d.path(RuntimeLogName)), uint64(fileSize(t, d.path(RuntimeLogName)))
 	curSize := uint64(fileSize(t, d.path(ExecLogName)))
 	for name, p := range map[string]logline.Pos{
@@ -218,7 +218,7 @@ func TestCursorAbsurdOffsets(t *testing.T) {
 			t.Errorf("%s %+v: StateAt gave %v, want ErrInvalidCursor", name, p, err)
 		}
 	}
-	rotatedSize := uint64(fileSize(t, d.path(chainName(1))))
+	rotatedSize := uint64(fileSize(t, d.path(ChainName(1))))
 	for name, tc := range map[string]struct {
 		c    Cursor
 		want string
@@ -250,12 +250,12 @@ func TestMergerAnyState(t *testing.T) {
 	d.runtime(rl(2, "r"), "unstamped")
 	d.kernel("[ 1.5] k")
 	sb := d.open()
-	files, err := openFileSet(sb.table)
+	files, err := OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	gens := []uint64{0, 1, files.chain[0].gen, files.text[logline.OriginRuntime][0].gen, files.text[logline.OriginKernel][0].gen}
+	defer files.Release()
+	gens := []uint64{0, 1, files.Chain[0].Gen, files.Text[logline.OriginRuntime][0].Gen, files.Text[logline.OriginKernel][0].Gen}
 	offs := []uint64{0, 1, 5, 1<<63 - 1, 1 << 63, 1<<64 - 1}
 	for _, g := range gens {
 		for _, off := range offs {
@@ -266,16 +266,16 @@ func TestMergerAnyState(t *testing.T) {
 }
 
 // drainMerger merges every source from st to the end of files.
-func drainMerger(files *fileSet, st State) (n int, err error) {
-	var m merger
-	defer m.releaseBuffers()
-	if err := m.reset(files, MaskAll, st); err != nil {
+func drainMerger(files *FileSet, st State) (n int, err error) {
+	var m Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(files, MaskAll, st); err != nil {
 		return 0, err
 	}
 	for {
-		if _, ok := m.next(); !ok {
-			m.drained()
-			return n, m.err()
+		if _, ok := m.Next(); !ok {
+			m.Drained()
+			return n, m.Err()
 		}
 		n++
 	}

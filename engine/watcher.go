@@ -196,15 +196,15 @@ func (w *Watcher) close() error {
 }
 
 // signature describes the sandbox's log files by identity and size.
-func (t *fileTable) signature() string {
+func (t *FileTable) signature() string {
 	var b strings.Builder
 	names := []string{RuntimeLogName, KernelLogName}
 	for i := range ChainLen {
-		names = append(names, chainName(i))
+		names = append(names, ChainName(i))
 	}
 	for _, n := range names {
 		var st unix.Stat_t
-		if unix.Lstat(t.path(n), &st) == nil {
+		if unix.Lstat(t.Path(n), &st) == nil {
 			fmt.Fprintf(&b, "%s:%d:%d:%d;", n, st.Ino, st.Size, st.Mtim.Nano())
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // witnessLen is how many bytes below a file's bound a witness keeps.
-const witnessLen = 64
+const WitnessLen = 64
 
 // ErrRewritten is returned by a read that must render again bytes of a
 // file that was truncated or rewritten in place since they were shown: the
@@ -23,7 +23,7 @@ var ErrRewritten = errors.New("a log file was rewritten in place since this hand
 // are read, so a rewrite racing with that read is seen at the next look.
 // A rewrite that puts back the same witnessLen bytes just below the old
 // bound is taken for an append.
-type witness struct {
+type Witness struct {
 	marks []fileMark
 }
 
@@ -34,16 +34,16 @@ type fileMark struct {
 	size   int64
 	at     int64 // file offset of tail
 	n      int   // bytes of tail known; fewer than size-at if a read failed
-	tail   [witnessLen]byte
+	tail   [WitnessLen]byte
 }
 
 // takeWitness reads the witness of files.
-func takeWitness(files *fileSet) *witness {
-	w := &witness{}
+func TakeWitness(files *FileSet) *Witness {
+	w := &Witness{}
 	for o := range logline.NumOrigins {
-		for _, f := range files.origin(o) {
-			mk := fileMark{origin: o, gen: f.gen, size: f.size, at: max(f.size-witnessLen, 0)}
-			mk.n, _ = f.f.ReadAt(mk.tail[:f.size-mk.at], mk.at)
+		for _, f := range files.Origin(o) {
+			mk := fileMark{origin: o, gen: f.Gen, size: f.Size, at: max(f.Size-WitnessLen, 0)}
+			mk.n, _ = f.File.ReadAt(mk.tail[:f.Size-mk.at], mk.at)
 			w.marks = append(w.marks, mk)
 		}
 	}
@@ -54,22 +54,22 @@ func takeWitness(files *fileSet) *witness {
 // (by inode) but was not only appended to: it is smaller than its old
 // bound, or the bytes below that bound differ. A file that left files is
 // not changed: rotation and replacement are told by inode.
-func (w *witness) changed(files *fileSet) (c [logline.NumOrigins]bool) {
+func (w *Witness) Changed(files *FileSet) (c [logline.NumOrigins]bool) {
 	if w == nil {
 		return c
 	}
-	var buf [witnessLen]byte
+	var buf [WitnessLen]byte
 	for i := range w.marks {
 		mk := &w.marks[i]
-		for _, f := range files.origin(mk.origin) {
-			if f.gen != mk.gen {
+		for _, f := range files.Origin(mk.origin) {
+			if f.Gen != mk.gen {
 				continue
 			}
-			if f.size < mk.size {
+			if f.Size < mk.size {
 				c[mk.origin] = true
 				break
 			}
-			n, _ := f.f.ReadAt(buf[:mk.n], mk.at)
+			n, _ := f.File.ReadAt(buf[:mk.n], mk.at)
 			if n != mk.n || !bytes.Equal(buf[:n], mk.tail[:mk.n]) {
 				c[mk.origin] = true
 			}
@@ -80,7 +80,7 @@ func (w *witness) changed(files *fileSet) (c [logline.NumOrigins]bool) {
 }
 
 // anyChanged reports whether any origin of c changed.
-func anyChanged(c [logline.NumOrigins]bool) bool {
+func AnyChanged(c [logline.NumOrigins]bool) bool {
 	return c[logline.OriginExec] || c[logline.OriginRuntime] || c[logline.OriginKernel]
 }
 
@@ -88,8 +88,8 @@ func anyChanged(c [logline.NumOrigins]bool) bool {
 // rewritten in place since moved to that origin's start: SPEC §2 restarts a
 // truncated text log. exec.log keeps its offset, as microsandbox's reader
 // does.
-func restartRewritten(w *witness, files *fileSet, st State) State {
-	c := w.changed(files)
+func RestartRewritten(w *Witness, files *FileSet, st State) State {
+	c := w.Changed(files)
 	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		if c[o] {
 			st.Cursor[o] = logline.Pos{}
