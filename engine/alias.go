@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -15,6 +16,19 @@ type (
 	SourceMask = logline.SourceMask
 	Format     = logline.Format
 	Cursor     = logline.Cursor
+
+	// State is a resumable point of the merge of a sandbox's logs.
+	State = chain.State
+)
+
+// The names of the files in a sandbox's logs directory, and the length of
+// the exec.log rotation chain.
+const (
+	ExecLogName    = chain.ExecLogName
+	RuntimeLogName = chain.RuntimeLogName
+	KernelLogName  = chain.KernelLogName
+	BootErrorName  = chain.BootErrorName
+	ChainLen       = chain.ChainLen
 )
 
 // The sources, the source sets and the formats.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -13,7 +14,7 @@ import (
 type batch struct {
 	seg      *segment
 	end      State
-	min, max Key
+	min, max chain.Key
 	entries  int
 	restart  bool // a text log was replaced or truncated: it began again
 }
@@ -21,19 +22,19 @@ type batch struct {
 // runBatch merges everything after start up to the bounds of files and
 // measures view v of it; wit is the witness of the files start was reached
 // in. It takes ownership of files.
-func runBatch(v View, files *FileSet, start State, wit *Witness) (*batch, error) {
-	seg := &segment{view: v, files: files, wit: TakeWitness(files), cps: []checkpoint{{state: start, runMax: MinKey}}}
-	from := RestartRewritten(wit, files, start)
-	var m Merger
+func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*batch, error) {
+	seg := &segment{view: v, files: files, wit: chain.TakeWitness(files), cps: []checkpoint{{state: start, runMax: chain.MinKey}}}
+	from := chain.RestartRewritten(wit, files, start)
+	var m chain.Merger
 	if err := m.Reset(files, v.stream(), from); err != nil {
 		files.Release()
-		var g *ErrGeneration
+		var g *chain.ErrGeneration
 		if errors.As(err, &g) {
 			return nil, fmt.Errorf("%w (%v)", ErrMissedRotation, err)
 		}
 		return nil, err
 	}
-	b := &batch{seg: seg, min: maxKey, max: MinKey, restart: m.State != start}
+	b := &batch{seg: seg, min: maxKey, max: chain.MinKey, restart: m.State != start}
 	seg.cps[0].state = m.State // with any restarted text origin at its start
 	var mark int64
 	for {
@@ -41,7 +42,7 @@ func runBatch(v View, files *FileSet, start State, wit *Witness) (*batch, error)
 		if !ok {
 			break
 		}
-		k := Key{e.Time, e.Origin}
+		k := chain.Key{Time: e.Time, Origin: e.Origin}
 		if k.Less(b.min) {
 			b.min = k
 		}
@@ -69,7 +70,7 @@ func runBatch(v View, files *FileSet, start State, wit *Witness) (*batch, error)
 // canAppend reports whether b can be read as the continuation of seg within
 // one segment: every key of b sorts at or after seg's, so the merge over both
 // equals seg followed by b, and b's files still hold every file seg reads.
-func canAppend(seg *segment, segMax Key, b *batch) bool {
+func canAppend(seg *segment, segMax chain.Key, b *batch) bool {
 	if b.restart || b.min.Less(segMax) {
 		return false
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -161,7 +162,7 @@ func BenchmarkCat(b *testing.B) {
 	logs := filepath.Join(home, "sandboxes", "bench", "logs")
 	names := []string{RuntimeLogName, KernelLogName}
 	for i := ChainLen - 1; i >= 0; i-- {
-		names = append(names, ChainName(i))
+		names = append(names, chain.ChainName(i))
 	}
 	buf := make([]byte, 128<<10)
 	b.SetBytes(benchInput)
@@ -232,9 +233,9 @@ func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
 // measured in the same run (name the benchmark …Serial).
 func serial(bench func(*testing.B)) func(*testing.B) {
 	return func(b *testing.B) {
-		c := *AheadNow()
+		c := *chain.AheadNow()
 		c.Workers = 1
-		defer SetAhead(&c)()
+		defer chain.SetAhead(&c)()
 		bench(b)
 	}
 }
@@ -404,7 +405,7 @@ func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }
 // BenchmarkParseLines: the exec.log parser alone over the lines of the
 // corpus's oldest file, in memory (no reads, no merge).
 func BenchmarkParseLines(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", ChainName(ChainLen-1)))
+	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", chain.ChainName(ChainLen-1)))
 	if err != nil {
 		b.Fatal(err)
 	}

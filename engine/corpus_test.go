@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -56,13 +57,13 @@ func TestCorpusGen(t *testing.T) {
 	if m.counts.Malformed == 0 || m.counts.Empty == 0 {
 		t.Errorf("counts %+v: want malformed and empty lines", m.counts)
 	}
-	chain := 0
+	files := 0
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(ChainName(i))); err == nil {
-			chain++
+		if _, err := os.Stat(d.path(chain.ChainName(i))); err == nil {
+			files++
 		}
 	}
-	if chain < 3 {
-		t.Errorf("%d exec files, want several", chain)
+	if files < 3 {
+		t.Errorf("%d exec files, want several", files)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -481,7 +482,7 @@ func TestInheritedTime(t *testing.T) {
 	path := d.path(RuntimeLogName)
 	_, birth := statx(t, path)
 	sb := d.open()
-	files, err := OpenFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}

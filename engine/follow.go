@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -20,13 +21,13 @@ type Follow struct {
 
 	mu      sync.Mutex
 	segs    []*segment
-	starts  []int64 // offset of each segment in the stream
-	lastMax Key     // largest key of the last segment (coalescing)
+	starts  []int64   // offset of each segment in the stream
+	lastMax chain.Key // largest key of the last segment (coalescing)
 	size    int64
 	modTime time.Time // newest mtime of the files the stream has read
 	end     State
-	wit     *Witness // of the files end was reached in
-	err     error    // sticky: removal, missed rotation
+	wit     *chain.Witness // of the files end was reached in
+	err     error          // sticky: removal, missed rotation
 }
 
 // OpenFollow opens view v for following.
@@ -35,7 +36,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndexToOpen(v, true, func(x *index, files *FileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *chain.FileSet) {
 		seg := x.segment(v)
 		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
 			modTime: files.ModTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}
@@ -45,7 +46,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 
 // maxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
-var maxKey = Key{Time: logline.TimeTop, Origin: logline.NumOrigins}
+var maxKey = chain.Key{Time: logline.TimeTop, Origin: logline.NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {
@@ -78,7 +79,7 @@ func (f *Follow) Advance() (bool, error) {
 		f.err = ErrRemoved
 		return false, f.err
 	}
-	files, err := OpenFileSet(f.sb.table)
+	files, err := chain.OpenFileSet(f.sb.table)
 	if err != nil {
 		if f.sb.gone() {
 			f.sb.markRemoved()

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -127,7 +128,7 @@ func (d *tdir) rotate() {
 
 // rotateChain is rotate without a testing.TB, for writer goroutines.
 func rotateChain(logs string) error {
-	name := func(i int) string { return filepath.Join(logs, ChainName(i)) }
+	name := func(i int) string { return filepath.Join(logs, chain.ChainName(i)) }
 	for i := ChainLen - 2; i >= 0; i-- {
 		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -13,16 +14,16 @@ import (
 type index struct {
 	stream SourceMask
 	views  []View
-	files  *FileSet // the bounds it describes
-	wit    *Witness // of files, taken before they were read
+	files  *chain.FileSet // the bounds it describes
+	wit    *chain.Witness // of files, taken before they were read
 	cps    []checkpoint
 	end    State // every complete line below the bounds consumed
 	total  [maxTracked]int64
-	counts Counts   // lines skipped below the bounds
-	tail   []idStat // the sessions after the last checkpoint, by id
-	ids    idTally  // of the pass in progress
+	counts chain.Counts // lines skipped below the bounds
+	tail   []idStat     // the sessions after the last checkpoint, by id
+	ids    idTally      // of the pass in progress
 	sess   sessionAgg
-	m      Merger
+	m      chain.Merger
 	warm   warmer // renders the asked view during a pass
 
 	cacheSrc *cacheStore  // where render caches come from; nil for none
@@ -50,13 +51,13 @@ func (x *index) newCheckpoint() checkpoint {
 // changed other than by an append — even to the same size — makes every
 // checkpoint stale. The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.
-func (x *index) update(files *FileSet, warm int) error {
-	rewritten := x.files != nil && AnyChanged(x.wit.Changed(files))
+func (x *index) update(files *chain.FileSet, warm int) error {
+	rewritten := x.files != nil && chain.AnyChanged(x.wit.Changed(files))
 	if x.files != nil && !rewritten && x.files.SameAs(files) {
 		files.Release()
 		return nil
 	}
-	wit := TakeWitness(files)
+	wit := chain.TakeWitness(files)
 	if x.files == nil && x.restore(files, wit) {
 		return nil
 	}
@@ -68,7 +69,7 @@ func (x *index) update(files *FileSet, warm int) error {
 	if x.files == nil || from == 0 {
 		x.sess.truncate(0)
 		cp := x.newCheckpoint()
-		cp.runMax = MinKey
+		cp.runMax = chain.MinKey
 		x.cps = []checkpoint{cp}
 		x.cache.release() // the snapshots that use it hold their own references
 		x.cache = x.cacheSrc.newCache()
@@ -91,7 +92,7 @@ func (x *index) update(files *FileSet, warm int) error {
 
 // mustRebuild reports whether files dropped the oldest exec file or
 // replaced or truncated a text log: every checkpoint is then stale.
-func (x *index) mustRebuild(files *FileSet) bool {
+func (x *index) mustRebuild(files *chain.FileSet) bool {
 	old := x.files
 	if len(old.Chain) > 0 && (len(files.Chain) == 0 || files.Chain[0].Gen != old.Chain[0].Gen) {
 		return true
@@ -107,13 +108,13 @@ func (x *index) mustRebuild(files *FileSet) bool {
 
 // resumePoint returns the checkpoint to resume from: the last one, unless an
 // origin's first new entry sorts before entries merged after it.
-func (x *index) resumePoint(files *FileSet) int {
+func (x *index) resumePoint(files *chain.FileSet) int {
 	from := len(x.cps) - 1
 	for o := range logline.NumOrigins {
 		if o != logline.OriginExec && !x.stream.TextOrigins() {
 			continue
 		}
-		k, has, ok := FirstKey(files, o, x.stream, x.end.Cursor[o], x.end.Prev[o])
+		k, has, ok := chain.FirstKey(files, o, x.stream, x.end.Cursor[o], x.end.Prev[o])
 		if !ok {
 			return 0
 		}
@@ -130,7 +131,7 @@ func (x *index) resumePoint(files *FileSet) int {
 
 // run merges from the last checkpoint to the end of files, rendering the
 // view in slot warm into the render cache.
-func (x *index) run(files *FileSet, warm int) error {
+func (x *index) run(files *chain.FileSet, warm int) error {
 	cp := x.cps[len(x.cps)-1]
 	var keep SourceMask // the bodies the pass renders
 	if warm >= 0 {
@@ -147,14 +148,14 @@ func (x *index) run(files *FileSet, warm int) error {
 	tally := x.stream == MaskAll
 	var size [maxTracked]int64
 	runMax := cp.runMax
-	counts := func() Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
+	counts := func() chain.Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
 	var mark int64
 	for {
 		e, ok := x.m.Next()
 		if !ok {
 			break
 		}
-		k := Key{e.Time, e.Origin}
+		k := chain.Key{Time: e.Time, Origin: e.Origin}
 		var st logline.BodyStats
 		if _, sized := e.MeasuredSize(FormatRaw); !sized {
 			st = e.BodyStats()
@@ -194,7 +195,7 @@ func (x *index) run(files *FileSet, warm int) error {
 	x.sess.changed()
 	err := x.m.Err()
 	x.m.ReleaseBuffers()
-	x.m = Merger{} // keep no buffer a long line grew while idle
+	x.m = chain.Merger{} // keep no buffer a long line grew while idle
 	return err
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // TestViewsContent pins every view of a small sandbox.
@@ -108,7 +110,7 @@ func TestViewStat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set(ChainName(1), t1.Add(3*time.Second))
+	set(chain.ChainName(1), t1.Add(3*time.Second))
 	set(ExecLogName, t1.Add(time.Second))
 	set(RuntimeLogName, t1.Add(5*time.Second))
 	set(KernelLogName, t1.Add(2*time.Second))
@@ -274,7 +276,7 @@ func TestSymlinkedLogNotFollowed(t *testing.T) {
 	if err := os.Symlink(secret, d.path(RuntimeLogName)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(secret, d.path(ChainName(1))); err != nil {
+	if err := os.Symlink(secret, d.path(chain.ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	sb := d.open()

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -38,7 +39,7 @@ type mEntry struct {
 // model is the parsed content of one sandbox's logs directory.
 type model struct {
 	origins [logline.NumOrigins][]mEntry
-	counts  Counts
+	counts  chain.Counts
 }
 
 // buildModel reads the logs directory.
@@ -46,7 +47,7 @@ func buildModel(t testing.TB, logs string) *model {
 	t.Helper()
 	m := &model{}
 	for i := ChainLen - 1; i >= 0; i-- {
-		m.readExec(t, logs+"/"+ChainName(i), i == 0)
+		m.readExec(t, logs+"/"+chain.ChainName(i), i == 0)
 	}
 	m.readText(t, logs+"/"+RuntimeLogName, logline.OriginRuntime)
 	m.readText(t, logs+"/"+KernelLogName, logline.OriginKernel)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -15,12 +16,12 @@ import (
 // files as they are now, from the start, with their bodies copied.
 func entriesOf(t testing.TB, sb *Sandbox, mask SourceMask) []Entry {
 	t.Helper()
-	files, err := OpenFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer files.Release()
-	var m Merger
+	var m chain.Merger
 	if err := m.Reset(files, mask, State{}); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +274,7 @@ func TestBadInputSkippedAndCounted(t *testing.T) {
 	if got := string(snap(t, sb, ViewStderr)); got != "three\n" {
 		t.Errorf("stderr = %q", got)
 	}
-	want := Counts{Malformed: 4, Empty: 4}
+	want := chain.Counts{Malformed: 4, Empty: 4}
 	for _, nv := range allViews {
 		st, err := sb.Stat(nv.v)
 		if err != nil {
@@ -434,12 +435,12 @@ func TestLongLineSkipped(t *testing.T) {
 	}
 
 	// The scanner itself never holds more than the limit and a chunk.
-	files, err := OpenFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer files.Release()
-	var s LineScanner
+	var s chain.LineScanner
 	s.Reset(files.Chain, 0, 0)
 	var n int
 	for {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -52,19 +53,19 @@ const maxIndexFile = 64 << 20
 // checksum of its first 4 KiB and its last 64 bytes below the size (what
 // the witness keeps). Two fileSets with one key hold the same bytes, but
 // for a rewrite that keeps a file's size, head and tail.
-func fileSetKey(stream SourceMask, files *FileSet) ([]byte, error) {
+func fileSetKey(stream SourceMask, files *chain.FileSet) ([]byte, error) {
 	k := append([]byte(indexMagic), byte(stream))
 	for o := range logline.NumOrigins {
 		refs := files.Origin(o)
 		k = append(k, byte(o), byte(len(refs)))
 		for _, f := range refs {
 			var head [indexHeadLen]byte
-			var tail [WitnessLen]byte
+			var tail [chain.WitnessLen]byte
 			n := min(f.Size, indexHeadLen)
 			if _, err := f.File.ReadAt(head[:n], 0); err != nil {
 				return nil, fmt.Errorf("key of %s: %w", f.File.Name(), err)
 			}
-			at := max(f.Size-WitnessLen, 0)
+			at := max(f.Size-chain.WitnessLen, 0)
 			if _, err := f.File.ReadAt(tail[:f.Size-at], at); err != nil {
 				return nil, fmt.Errorf("key of %s: %w", f.File.Name(), err)
 			}
@@ -213,7 +214,7 @@ const saveEvery = 64
 
 // restore takes the saved index of files, which the index then holds,
 // if there is one that can be trusted. Called on an index that holds none.
-func (x *index) restore(files *FileSet, wit *Witness) bool {
+func (x *index) restore(files *chain.FileSet, wit *chain.Witness) bool {
 	if x.saves == nil {
 		return false
 	}
@@ -235,7 +236,7 @@ func (x *index) restore(files *FileSet, wit *Witness) bool {
 }
 
 // statesIn reports whether every position of saved is in files.
-func statesIn(files *FileSet, saved *savedIndex) bool {
+func statesIn(files *chain.FileSet, saved *savedIndex) bool {
 	for i := range saved.cps {
 		if !stateIn(files, &saved.cps[i].state) {
 			return false
@@ -244,7 +245,7 @@ func statesIn(files *FileSet, saved *savedIndex) bool {
 	return stateIn(files, &saved.end)
 }
 
-func stateIn(files *FileSet, st *State) bool {
+func stateIn(files *chain.FileSet, st *State) bool {
 	for o, p := range st.Cursor {
 		if p.IsStart() {
 			continue

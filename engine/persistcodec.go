@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -11,7 +12,7 @@ type savedIndex struct {
 	cps    []checkpoint
 	end    State
 	total  [maxTracked]int64
-	counts Counts
+	counts chain.Counts
 	tail   []idStat // the sessions after the last checkpoint
 }
 
@@ -42,7 +43,7 @@ func appendState(b []byte, st *State) []byte {
 	return b
 }
 
-func appendCounts(b []byte, c Counts) []byte {
+func appendCounts(b []byte, c chain.Counts) []byte {
 	for _, n := range [3]int{c.Malformed, c.TooLong, c.Empty} {
 		b = binary.AppendUvarint(b, uint64(n))
 	}
@@ -152,8 +153,8 @@ func (d *decoder) state() (st State) {
 	return st
 }
 
-func (d *decoder) counts() Counts {
-	return Counts{Malformed: int(d.i64()), TooLong: int(d.i64()), Empty: int(d.i64())}
+func (d *decoder) counts() chain.Counts {
+	return chain.Counts{Malformed: int(d.i64()), TooLong: int(d.i64()), Empty: int(d.i64())}
 }
 
 // decodeIndex decodes b, checking every count and range: the number of

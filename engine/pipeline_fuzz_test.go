@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -39,7 +40,7 @@ func FuzzSandbox(f *testing.F) {
 			return
 		}
 		d := newSandboxDir(t)
-		for name, data := range map[string][]byte{ChainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
+		for name, data := range map[string][]byte{chain.ChainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
 			if len(data) > 0 || name == ExecLogName {
 				d.writeFile(name, string(data))
 			}
@@ -74,7 +75,7 @@ func FuzzCursorPositions(f *testing.F) {
 	var gens [logline.NumOrigins][]uint64
 	var sizes = map[uint64]uint64{}
 	var data = map[uint64][]byte{}
-	for _, name := range []string{ChainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
+	for _, name := range []string{chain.ChainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
 		gen := inodeOf(f, d.path(name))
 		o := map[string]logline.Origin{RuntimeLogName: logline.OriginRuntime, KernelLogName: logline.OriginKernel}[name]
 		gens[o] = append(gens[o], gen)
@@ -106,7 +107,7 @@ func FuzzCursorPositions(f *testing.F) {
 			}
 			return // a position with an offset and no file: refused by the decoder
 		}
-		files, err := OpenFileSet(sb.table)
+		files, err := chain.OpenFileSet(sb.table)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // aheadKnobs are the parse-ahead settings a test runs with.
@@ -22,7 +24,7 @@ type aheadKnobs struct {
 // on a small machine, until the test ends.
 func withAhead(t testing.TB, k aheadKnobs) {
 	procs := runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0)))
-	restore := SetAhead(&AheadConfig{Span: k.span, BigLine: k.bigLine, After: k.after, Workers: 4, ReaderFirst: k.readerFirst})
+	restore := chain.SetAhead(&chain.AheadConfig{Span: k.span, BigLine: k.bigLine, After: k.after, Workers: 4, ReaderFirst: k.readerFirst})
 	t.Cleanup(func() {
 		restore()
 		runtime.GOMAXPROCS(procs)
@@ -34,7 +36,7 @@ type mergeStep struct {
 	e      Entry // body copied
 	state  State
 	read   int64
-	counts Counts
+	counts chain.Counts
 }
 
 // mergeRun is a whole merge from one state: every step, the drained state
@@ -48,9 +50,9 @@ type mergeRun struct {
 
 // runMerge merges the stream of mask over files from st, with parse-ahead
 // allowed or not, and releases the merger.
-func runMerge(t testing.TB, files *FileSet, mask SourceMask, st State, ahead bool) mergeRun {
+func runMerge(t testing.TB, files *chain.FileSet, mask SourceMask, st State, ahead bool) mergeRun {
 	t.Helper()
-	var m Merger
+	var m chain.Merger
 	defer m.ReleaseBuffers()
 	if ahead {
 		m.AllowAhead()
@@ -137,7 +139,7 @@ func TestParseAheadMatchesSerial(t *testing.T) {
 		t.Run(fmt.Sprintf("span%d-long%d-after%d-readerfirst%v", k.span, k.bigLine, k.after, k.readerFirst), func(t *testing.T) {
 			withAhead(t, k)
 			d := hostileChain(t, uint64(k.span), 2000)
-			files, err := OpenFileSet(d.open().table)
+			files, err := chain.OpenFileSet(d.open().table)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +166,7 @@ func TestParseAheadOneCore(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20})
 	runtime.GOMAXPROCS(1)
 	d := hostileChain(t, 3, 100)
-	files, err := OpenFileSet(d.open().table)
+	files, err := chain.OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,13 +182,13 @@ func TestParseAheadOneCore(t *testing.T) {
 func TestParseAheadSharesCores(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20})
 	d := hostileChain(t, 3, 100)
-	files, err := OpenFileSet(d.open().table)
+	files, err := chain.OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer files.Release()
 	want := runMerge(t, files, MaskAll, State{}, false)
-	var ms [3]Merger
+	var ms [3]chain.Merger
 	var got [3][]Entry
 	ahead := make([]bool, len(ms))
 	for i := range ms {
@@ -208,7 +210,7 @@ func TestParseAheadSharesCores(t *testing.T) {
 			c.Body = bytes.Clone(e.Body)
 			got[i] = append(got[i], c)
 			ahead[i] = ahead[i] || ms[i].ParsingAhead()
-			if n := AheadRunning(); n > int64(runtime.GOMAXPROCS(0)) {
+			if n := chain.AheadRunning(); n > int64(runtime.GOMAXPROCS(0)) {
 				t.Fatalf("%d parse-ahead workers on %d cores", n, runtime.GOMAXPROCS(0))
 			}
 		}
@@ -237,7 +239,7 @@ func TestParseAheadSharesCores(t *testing.T) {
 // count is back to base, or fails after a deadline.
 func waitWorkers(t testing.TB, what string, base int) {
 	t.Helper()
-	if n := AheadRunning(); n != 0 {
+	if n := chain.AheadRunning(); n != 0 {
 		t.Fatalf("%s: %d workers still running after the stop returned", what, n)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -257,13 +259,13 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 1 << 10, bigLine: 1 << 20, after: 4 << 10})
 	d := hostileChain(t, 5, 100)
 	sb := d.openWith(func(h *Home) { h.SetCacheDir("") }) // reads render
-	files, err := OpenFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer files.Release()
 	base := runtime.NumGoroutine()
-	started := func(m *Merger) {
+	started := func(m *chain.Merger) {
 		t.Helper()
 		if err := m.Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
@@ -273,11 +275,11 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 				t.Fatal("the merge ended before it parsed ahead")
 			}
 		}
-		if AheadRunning() == 0 {
+		if chain.AheadRunning() == 0 {
 			t.Fatal("parse-ahead started no worker")
 		}
 	}
-	var m Merger
+	var m chain.Merger
 	m.AllowAhead()
 	started(&m)
 	if err := m.Reset(files, MaskAll, State{}); err != nil {
@@ -305,7 +307,7 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	if _, err := snap.seg.readAt(make([]byte, 20<<10), 0); err != nil {
 		t.Fatal(err)
 	}
-	if AheadRunning() == 0 && !snap.seg.m.ParsingAhead() {
+	if chain.AheadRunning() == 0 && !snap.seg.m.ParsingAhead() {
 		t.Fatal("a snapshot's read did not parse ahead")
 	}
 	snap.Close()

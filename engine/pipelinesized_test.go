@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // runMergeSized is runMerge for an index pass: parse-ahead yields sized
 // entries that keep the bodies of keep's sources only.
-func runMergeSized(t testing.TB, files *FileSet, mask SourceMask, keep SourceMask) (steps []Entry, ahead bool) {
+func runMergeSized(t testing.TB, files *chain.FileSet, mask SourceMask, keep SourceMask) (steps []Entry, ahead bool) {
 	t.Helper()
-	var m Merger
+	var m chain.Merger
 	defer m.ReleaseBuffers()
 	m.AllowAheadSized(keep, measureSizes)
 	if err := m.Reset(files, mask, State{}); err != nil {
@@ -41,7 +42,7 @@ func runMergeSized(t testing.TB, files *FileSet, mask SourceMask, keep SourceMas
 func TestParseAheadSizedEntries(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 97, bigLine: 300})
 	d := hostileChain(t, 5, 2000)
-	files, err := OpenFileSet(d.open().table)
+	files, err := chain.OpenFileSet(d.open().table)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -19,7 +20,7 @@ import (
 // resumes from that file's start; a valid one gets the timestamp its next
 // unstamped line inherits.
 func (s *Sandbox) StateAt(c Cursor) (State, error) {
-	files, err := OpenFileSet(s.table)
+	files, err := chain.OpenFileSet(s.table)
 	if err != nil {
 		return State{}, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
@@ -27,14 +28,14 @@ func (s *Sandbox) StateAt(c Cursor) (State, error) {
 	return stateAt(files, c)
 }
 
-func stateAt(files *FileSet, c Cursor) (State, error) {
+func stateAt(files *chain.FileSet, c Cursor) (State, error) {
 	st := State{Cursor: c}
 	if err := checkExecPos(files.Chain, c[logline.OriginExec]); err != nil {
 		return State{}, err
 	}
 	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		fl := files.Origin(o)
-		if c[o].IsStart() || !TextPosValid(fl, c[o]) {
+		if c[o].IsStart() || !chain.TextPosValid(fl, c[o]) {
 			st.Cursor[o] = logline.Pos{}
 			continue
 		}
@@ -54,21 +55,21 @@ func stateAt(files *FileSet, c Cursor) (State, error) {
 // checkExecPos checks an exec position of a cursor against the chain: its
 // file must be in it, and its offset at the start of a line of that file,
 // or at the end of a rotated file (whose last line needs no newline).
-func checkExecPos(chain []FileRef, p logline.Pos) error {
+func checkExecPos(files []chain.FileRef, p logline.Pos) error {
 	if p.IsStart() {
 		return nil
 	}
-	i := slices.IndexFunc(chain, func(f FileRef) bool { return f.Gen == p.Gen })
+	i := slices.IndexFunc(files, func(f chain.FileRef) bool { return f.Gen == p.Gen })
 	if i < 0 {
 		return fmt.Errorf("%w: exec.log generation %d is not in this sandbox's rotation chain (a cursor of another sandbox, or older than exec.log.%d)",
 			ErrInvalidCursor, p.Gen, ChainLen-1)
 	}
-	f := chain[i]
+	f := files[i]
 	name := filepath.Base(f.File.Name())
 	if p.Offset > uint64(f.Size) {
 		return fmt.Errorf("%w: exec offset %d is past the end of %s (%d bytes)", ErrInvalidCursor, p.Offset, name, f.Size)
 	}
-	if p.Offset == uint64(f.Size) && i < len(chain)-1 {
+	if p.Offset == uint64(f.Size) && i < len(files)-1 {
 		return nil
 	}
 	at, err := atLineStart(f, p.Offset)
@@ -83,7 +84,7 @@ func checkExecPos(chain []FileRef, p logline.Pos) error {
 
 // atLineStart reports whether off, at most f's size, is the start of a
 // line of f: 0, or just past a newline.
-func atLineStart(f FileRef, off uint64) (bool, error) {
+func atLineStart(f chain.FileRef, off uint64) (bool, error) {
 	if off == 0 {
 		return true, nil
 	}
@@ -103,7 +104,7 @@ func atLineStart(f FileRef, off uint64) (bool, error) {
 // inheritedTime returns the timestamp that a line at off of a text file
 // inherits: that of the nearest stamped line before off (SPEC §1 rule 3),
 // else the file's birth time (rule 4). It reads the file backwards.
-func inheritedTime(f FileRef, off uint64) Time {
+func inheritedTime(f chain.FileRef, off uint64) Time {
 	end := int64(min(off, uint64(max(f.Size, 0))))
 	block := int64(logline.ReadChunk)
 	for end > 0 {
@@ -146,7 +147,7 @@ func inheritedTime(f FileRef, off uint64) Time {
 
 // prevNewline returns the offset of the last newline of f before before, or
 // -1, reading backwards in small probes.
-func prevNewline(f FileRef, before int64) int64 {
+func prevNewline(f chain.FileRef, before int64) int64 {
 	var probe [logline.ReadChunk]byte
 	for before > 0 {
 		start := max(0, before-logline.ReadChunk)
@@ -166,8 +167,8 @@ func prevNewline(f FileRef, before int64) int64 {
 // time is at or after t (or the end, if there is none).
 func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	var start State
-	var files *FileSet
-	err := s.withIndex(ViewMerged, false, func(x *index, shown *FileSet) {
+	var files *chain.FileSet
+	err := s.withIndex(ViewMerged, false, func(x *index, shown *chain.FileSet) {
 		// runMax only grows: the entry is after the last checkpoint whose
 		// prefix stays below t.
 		i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.Time.Less(t) }) - 1
@@ -178,7 +179,7 @@ func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	}
 	defer files.Release()
 
-	var m Merger
+	var m chain.Merger
 	if err := m.Reset(files, MaskAll, start); err != nil {
 		return State{}, err
 	}

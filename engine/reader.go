@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+)
 
 // Reader reads a view sequentially from a state, in arrival order: each
 // Read renders what exists between its position and the current end of the
@@ -11,9 +15,9 @@ type Reader struct {
 	unhold  func() // the sandbox is held until Close
 	view    View
 	st      State
-	files   *FileSet // held between reads: their inodes stay ours
-	wit     *Witness // of files, taken before they were read
-	m       Merger
+	files   *chain.FileSet // held between reads: their inodes stay ours
+	wit     *chain.Witness // of files, taken before they were read
+	m       chain.Merger
 	r       renderer
 	pending []byte
 	part    entryPart // the entry whose rendering goes on after pending
@@ -63,14 +67,14 @@ func (r *Reader) render(want int) error {
 			return nil
 		}
 	}
-	files, err := OpenFileSet(r.sb.table)
+	files, err := chain.OpenFileSet(r.sb.table)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
 	}
 	r.files.Release()
 	r.files = files
-	r.st = RestartRewritten(r.wit, files, r.st)
-	r.wit = TakeWitness(files)
+	r.st = chain.RestartRewritten(r.wit, files, r.st)
+	r.wit = chain.TakeWitness(files)
 	if err := r.m.Reset(files, r.view.stream(), r.st); err != nil {
 		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
 	}

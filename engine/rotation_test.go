@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -89,7 +90,7 @@ func TestRotatedDrainedFirst(t *testing.T) {
 		d.exec(jl(int64(100-i), "stdout", fmt.Sprintf("file %d\n", i)))
 	}
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(ChainName(i))); err != nil {
+		if _, err := os.Stat(d.path(chain.ChainName(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -438,7 +439,7 @@ func TestOpenFileSetDuringRotation(t *testing.T) {
 	}()
 	deadline := time.Now().Add(300 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		files, err := OpenFileSet(sb.table)
+		files, err := chain.OpenFileSet(sb.table)
 		if err != nil {
 			t.Log(err) // tolerated: "keeps rotating" under this extreme rate
 			continue
@@ -450,7 +451,7 @@ func TestOpenFileSetDuringRotation(t *testing.T) {
 			}
 			seenGen[f.Gen] = true
 		}
-		var m Merger
+		var m chain.Merger
 		if err := m.Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +28,7 @@ var ErrMissedRotation = errors.New("missed rotation: the follower fell behind th
 type Sandbox struct {
 	home  *Home
 	name  string
-	table *FileTable
+	table *chain.FileTable
 
 	removed atomic.Bool
 	dir     dirIdentity  // of the logs directory this Sandbox reads
@@ -35,7 +36,7 @@ type Sandbox struct {
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
 
 	mu      sync.Mutex
-	shown   *FileSet // the state stat and open show, held for HoldFor
+	shown   *chain.FileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
 	indexes map[SourceMask]*index
@@ -47,7 +48,7 @@ func newSandbox(h *Home, name string) *Sandbox {
 	s := &Sandbox{
 		home:    h,
 		name:    name,
-		table:   NewFileTable(h.root, name, h.reclaim),
+		table:   chain.NewFileTable(h.root, name, h.reclaim),
 		indexes: make(map[SourceMask]*index),
 		changed: make(chan struct{}),
 	}
@@ -71,7 +72,7 @@ func identify(path string) (dirIdentity, bool) {
 	}
 	id := dirIdentity{ino: stx.Ino}
 	if stx.Mask&unix.STATX_BTIME != 0 {
-		id.birth = StatxTime(stx.Btime)
+		id.birth = chain.StatxTime(stx.Btime)
 	}
 	return id, true
 }
@@ -120,12 +121,12 @@ func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 
 // current returns the state to show, refreshing it when the held one is
 // no longer held (holding). Called with s.mu held.
-func (s *Sandbox) current(opening bool) (*FileSet, error) {
+func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 	s.touch()
 	if s.holding(opening) {
 		return s.shown, nil
 	}
-	files, err := OpenFileSet(s.table)
+	files, err := chain.OpenFileSet(s.table)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
@@ -162,7 +163,7 @@ var testHookIndexed atomic.Pointer[func()]
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
-func (s *Sandbox) indexFor(v View, files *FileSet, warm bool) (*index, error) {
+func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index, error) {
 	x := s.indexes[v.stream()]
 	if x == nil {
 		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
@@ -183,16 +184,16 @@ func (s *Sandbox) indexFor(v View, files *FileSet, warm bool) (*index, error) {
 // withIndex calls fn, with s.mu held, with the files to show now and the
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
-func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *FileSet)) error {
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, false, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
-func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *FileSet)) error {
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, true, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *FileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *chain.FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refresh := !s.holding(opening)
@@ -226,7 +227,7 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, fil
 type ViewStat struct {
 	Size    int64
 	ModTime time.Time
-	Skipped Counts // lines of the view's origins skipped as bad input
+	Skipped chain.Counts // lines of the view's origins skipped as bad input
 }
 
 // Stat returns the size and time of view v as an open now would show it.
@@ -238,7 +239,7 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *FileSet) {
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *chain.FileSet) {
 		size := x.total[trackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
@@ -271,7 +272,7 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) { st = x.end })
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *chain.FileSet) { st = x.end })
 	return st, err
 }
 
@@ -290,7 +291,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndexToOpen(v, true, func(x *index, files *FileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index, files *chain.FileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return

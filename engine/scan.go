@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
@@ -32,9 +34,9 @@ type Scanner struct {
 	q     Query
 	st    State
 	last  State // state after the last entry that passed the time filter
-	files *FileSet
-	wit   *Witness // of files, taken before they were read
-	m     Merger
+	files *chain.FileSet
+	wit   *chain.Witness // of files, taken before they were read
+	m     chain.Merger
 
 	unhold func() // the sandbox is held until Close
 }
@@ -59,14 +61,14 @@ func (sc *Scanner) LastState() State {
 // Next calls fn for each wanted entry up to the current end of the files;
 // after is the state once the entry is consumed (its cursor).
 func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
-	files, err := OpenFileSet(sc.sb.table)
+	files, err := chain.OpenFileSet(sc.sb.table)
 	if err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
 	}
 	sc.files.Release()
 	sc.files = files
-	sc.st = RestartRewritten(sc.wit, files, sc.st)
-	sc.wit = TakeWitness(files)
+	sc.st = chain.RestartRewritten(sc.wit, files, sc.st)
+	sc.wit = chain.TakeWitness(files)
 	if err := sc.m.Reset(files, sc.q.Mask, sc.st); err != nil {
 		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
 	}
@@ -131,7 +133,7 @@ func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) err
 	if sc.files == nil || n <= 0 {
 		return nil
 	}
-	var m Merger
+	var m chain.Merger
 	defer m.ReleaseBuffers()
 	if err := m.Reset(sc.files, sc.q.Mask, from); err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"sync"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // checkpointEvery is the spacing of checkpoints, in bytes of input.
@@ -16,9 +18,9 @@ type checkpoint struct {
 	serial uint64 // unique within its index's life: names cached chunks
 	state  State
 	offs   [maxTracked]int64
-	runMax Key      // the largest key of the entries before it
-	counts Counts   // lines skipped before it
-	ids    []idStat // the sessions of the interval that ends here, by id; shared, never changed
+	runMax chain.Key    // the largest key of the entries before it
+	counts chain.Counts // lines skipped before it
+	ids    []idStat     // the sessions of the interval that ends here, by id; shared, never changed
 }
 
 // segment is a bounded stretch of one view: from the state of cps[0] to the
@@ -27,15 +29,15 @@ type checkpoint struct {
 type segment struct {
 	view  View
 	slot  int // the view's slot in checkpoint offsets
-	files *FileSet
-	wit   *Witness     // of files: a file rewritten in place loses the bytes
-	cps   []checkpoint // cps[0] is the start; offsets are from the start
+	files *chain.FileSet
+	wit   *chain.Witness // of files: a file rewritten in place loses the bytes
+	cps   []checkpoint   // cps[0] is the start; offsets are from the start
 	size  int64
 
 	cache *renderCache // nil: render every read
 
 	mu      sync.Mutex
-	m       Merger
+	m       chain.Merger
 	r       renderer
 	ready   bool      // m, pending and part continue at next
 	next    int64     // offset of pending[0]
@@ -80,7 +82,7 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		}
 		s.m.ReleaseBuffers()
 		s.parsed += s.m.Read()
-		s.m = Merger{} // nor the decoding buffers a long line grew
+		s.m = chain.Merger{} // nor the decoding buffers a long line grew
 		s.pending, s.chunk, s.ready, s.part = nil, nil, false, entryPart{}
 	}
 	if err != nil && n == 0 {
@@ -312,8 +314,8 @@ func (s *segment) seek(off int64) error {
 // reset positions the merge at st, unless a file the segment reads was
 // rewritten in place since its bytes were measured.
 func (s *segment) reset(st State) error {
-	if AnyChanged(s.wit.Changed(s.files)) {
-		return fmt.Errorf("%v: %w", s.view, ErrRewritten)
+	if chain.AnyChanged(s.wit.Changed(s.files)) {
+		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
 	s.parsed += s.m.Read()
 	s.m.AllowAhead() // release and the end of a read call releaseBuffers

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // ErrNoSession is returned for a session id the sandbox's logs do not hold.
@@ -30,7 +32,7 @@ type SessionInfo struct {
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) {
+	err := s.withIndex(ViewMerged, false, func(x *index, _ *chain.FileSet) {
 		sums := x.sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -56,7 +58,7 @@ func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
 func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
-	werr := s.withIndex(ViewMerged, false, func(x *index, _ *FileSet) {
+	werr := s.withIndex(ViewMerged, false, func(x *index, _ *chain.FileSet) {
 		sum, ok := x.session(id)
 		if !ok {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
@@ -184,7 +186,7 @@ func (x *index) sessionEnd(id uint64) (Cursor, error) {
 	if from < 0 {
 		return Cursor{}, ErrNoSession
 	}
-	var m Merger
+	var m chain.Merger
 	defer m.ReleaseBuffers()
 	if err := m.Reset(x.files, MaskAll, x.cps[from].state); err != nil {
 		return Cursor{}, err

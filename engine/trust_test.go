@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"golang.org/x/sys/unix"
 )
@@ -117,7 +118,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "old\n"))
 	d.rotate()
-	if err := os.Rename(d.path(ChainName(1)), d.path(ChainName(2))); err != nil {
+	if err := os.Rename(d.path(chain.ChainName(1)), d.path(chain.ChainName(2))); err != nil {
 		t.Fatal(err)
 	}
 	d.exec(jl(1, "stdout", "new\n"))
@@ -125,7 +126,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := os.WriteFile(outside, []byte(jl(2, "stdout", "outside\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mkfifo(d.path(ChainName(1)), 0o644); err != nil {
+	if err := unix.Mkfifo(d.path(chain.ChainName(1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(d.path(RuntimeLogName), 0o755); err != nil {
@@ -136,7 +137,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := os.Symlink(outside, d.path(ChainName(3))); err != nil {
+	if err := os.Symlink(outside, d.path(chain.ChainName(3))); err != nil {
 		t.Fatal(err)
 	}
 	logs := captureLogs(t)
@@ -149,7 +150,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Errorf("stdout %q, want the two regular files' chunks", got)
 	}
 	checkEveryResume(t, sb)
-	for _, name := range []string{ChainName(1), RuntimeLogName, KernelLogName, ChainName(3)} {
+	for _, name := range []string{chain.ChainName(1), RuntimeLogName, KernelLogName, chain.ChainName(3)} {
 		if n := strings.Count(logs(), d.path(name)+":"); n != 1 {
 			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs())
 		}
@@ -158,13 +159,13 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := unix.Mkfifo(d.path("fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(d.path("fifo"), d.path(ChainName(1))); err != nil {
+	if err := os.Rename(d.path("fifo"), d.path(chain.ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	expireHold(sb)
 	checkViews(t, d, sb)
-	if n := strings.Count(logs(), d.path(ChainName(1))+":"); n != 2 {
-		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", ChainName(1), n)
+	if n := strings.Count(logs(), d.path(chain.ChainName(1))+":"); n != 2 {
+		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chain.ChainName(1), n)
 	}
 }
 
@@ -201,7 +202,7 @@ func TestCursorAbsurdOffsets(t *testing.T) {
 	d.exec(jl(2, "stdout", "c\n"), jl(3, "stdout", "d\n"))
 	d.runtime(rl(4, "r1"), rl(5, "r2"))
 	sb := d.open()
-	rotated, cur := inodeOf(t, d.path(ChainName(1))), inodeOf(t, d.path(ExecLogName))
+	rotated, cur := inodeOf(t, d.path(chain.ChainName(1))), inodeOf(t, d.path(ExecLogName))
 	rtGen, rtSize := inodeOf(t, d.path(RuntimeLogName)), uint64(fileSize(t, d.path(RuntimeLogName)))
 	curSize := uint64(fileSize(t, d.path(ExecLogName)))
 	for name, p := range map[string]logline.Pos{
@@ -218,7 +219,7 @@ func TestCursorAbsurdOffsets(t *testing.T) {
 			t.Errorf("%s %+v: StateAt gave %v, want ErrInvalidCursor", name, p, err)
 		}
 	}
-	rotatedSize := uint64(fileSize(t, d.path(ChainName(1))))
+	rotatedSize := uint64(fileSize(t, d.path(chain.ChainName(1))))
 	for name, tc := range map[string]struct {
 		c    Cursor
 		want string
@@ -250,7 +251,7 @@ func TestMergerAnyState(t *testing.T) {
 	d.runtime(rl(2, "r"), "unstamped")
 	d.kernel("[ 1.5] k")
 	sb := d.open()
-	files, err := OpenFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,8 +267,8 @@ func TestMergerAnyState(t *testing.T) {
 }
 
 // drainMerger merges every source from st to the end of files.
-func drainMerger(files *FileSet, st State) (n int, err error) {
-	var m Merger
+func drainMerger(files *chain.FileSet, st State) (n int, err error) {
+	var m chain.Merger
 	defer m.ReleaseBuffers()
 	if err := m.Reset(files, MaskAll, st); err != nil {
 		return 0, err

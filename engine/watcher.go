@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"golang.org/x/sys/unix"
 )
 
@@ -167,7 +168,7 @@ func (w *Watcher) pollOnce() {
 			s.markRemoved()
 			return
 		}
-		sig := s.table.signature()
+		sig := signature(s.table)
 		s.mu.Lock()
 		changed := sig != s.sig
 		s.sig = sig
@@ -195,12 +196,12 @@ func (w *Watcher) close() error {
 	return err
 }
 
-// signature describes the sandbox's log files by identity and size.
-func (t *FileTable) signature() string {
+// signature describes the log files of t's sandbox by identity and size.
+func signature(t *chain.FileTable) string {
 	var b strings.Builder
 	names := []string{RuntimeLogName, KernelLogName}
 	for i := range ChainLen {
-		names = append(names, ChainName(i))
+		names = append(names, chain.ChainName(i))
 	}
 	for _, n := range names {
 		var st unix.Stat_t

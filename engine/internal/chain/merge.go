@@ -1,4 +1,4 @@
-package engine
+package chain
 
 import (
 	"fmt"
@@ -10,13 +10,13 @@ import (
 // the entries consumed so far, and the timestamp the next unstamped line of
 // each text origin inherits.
 type State struct {
-	Cursor Cursor
-	Prev   [logline.NumOrigins]Time
+	Cursor logline.Cursor
+	Prev   [logline.NumOrigins]logline.Time
 }
 
 // key orders entries in the merge: by time, then by origin.
 type Key struct {
-	Time   Time
+	Time   logline.Time
 	Origin logline.Origin
 }
 
@@ -32,7 +32,7 @@ var MinKey = Key{Time: logline.TimeBottom}
 type Merger struct {
 	r      [logline.NumOrigins]originReader
 	active [logline.NumOrigins]bool
-	head   [logline.NumOrigins]Entry
+	head   [logline.NumOrigins]logline.Entry
 	end    [logline.NumOrigins]logline.Pos
 	has    [logline.NumOrigins]bool
 	last   int // origin of the entry returned last, or -1
@@ -44,8 +44,8 @@ type Merger struct {
 	// measure, when set, sizes the entries parsed ahead (Entry.sized),
 	// whose bodies are then kept only for the sources in keep: an index
 	// pass, which renders at most one view.
-	measure func(*Entry)
-	keep    SourceMask
+	measure func(*logline.Entry)
+	keep    logline.SourceMask
 }
 
 // allowAhead lets the merger parse exec.log ahead on other cores from its
@@ -55,7 +55,7 @@ func (m *Merger) AllowAhead() { m.ahead, m.measure = true, nil }
 
 // allowAheadSized is allowAhead for an index pass: the entries parsed
 // ahead come sized by measure, with the bodies of the sources in keep only.
-func (m *Merger) AllowAheadSized(keep SourceMask, measure func(*Entry)) {
+func (m *Merger) AllowAheadSized(keep logline.SourceMask, measure func(*logline.Entry)) {
 	m.ahead, m.measure, m.keep = true, measure, keep
 }
 
@@ -73,7 +73,7 @@ func (e *ErrGeneration) Error() string {
 // reset positions m at st over files for the stream of mask. A text origin
 // whose file was replaced or truncated since st restarts from its start. An
 // exec generation that is not in the chain returns *errGeneration.
-func (m *Merger) Reset(files *FileSet, mask SourceMask, st State) error {
+func (m *Merger) Reset(files *FileSet, mask logline.SourceMask, st State) error {
 	m.last = -1
 	m.State = st
 	for o := range logline.NumOrigins {
@@ -113,7 +113,7 @@ func (m *Merger) fill(o logline.Origin) {
 }
 
 // next returns the next entry of the merge, valid until the following call.
-func (m *Merger) Next() (*Entry, bool) {
+func (m *Merger) Next() (*logline.Entry, bool) {
 	if m.last >= 0 {
 		m.fill(logline.Origin(m.last))
 	}

@@ -1,4 +1,4 @@
-package engine
+package chain
 
 import (
 	"math"
@@ -27,11 +27,11 @@ type originReader struct {
 	origin logline.Origin
 	scan   LineScanner
 	json   logline.JSONParser
-	prev   Time // text: the timestamp the next unstamped line inherits
-	birth  Time // text: the file's birth time
+	prev   logline.Time // text: the timestamp the next unstamped line inherits
+	birth  logline.Time // text: the file's birth time
 	counts Counts
-	read   int64      // bytes of lines scanned, skipped ones included
-	mask   SourceMask // exec: the sources yielded
+	read   int64              // bytes of lines scanned, skipped ones included
+	mask   logline.SourceMask // exec: the sources yielded
 
 	// exec: parse on other cores once a long read is under way
 	// (pipeline.go). ahead is the running parse-ahead, owned by this
@@ -39,14 +39,14 @@ type originReader struct {
 	mayAhead bool
 	set      *FileSet // the files start was given, for ahead's own clone
 	ahead    *parseAhead
-	measure  func(*Entry) // the parse-ahead sizes its entries with it (merger.measure)
-	keep     SourceMask   // whose bodies they keep
+	measure  func(*logline.Entry) // the parse-ahead sizes its entries with it (merger.measure)
+	keep     logline.SourceMask   // whose bodies they keep
 }
 
 // start positions r at p within files. For exec, files is the chain, oldest
 // first; for a text origin, the one file. prev is the inherited timestamp
 // for text origins. ok is false if p's generation is not among files.
-func (r *originReader) start(files []FileRef, p logline.Pos, prev Time) bool {
+func (r *originReader) start(files []FileRef, p logline.Pos, prev logline.Time) bool {
 	r.stopAhead() // and no parse-ahead until the merger allows it again
 	r.json.Only = r.mask
 	r.scan.TooLong = 0
@@ -75,7 +75,7 @@ func (r *originReader) start(files []FileRef, p logline.Pos, prev Time) bool {
 // end; false at the end. Entries are filled in place, not returned: an
 // Entry is over 80 bytes, and copying it up three calls for every line of
 // a read was a sixth of the CPU of a serial read.
-func (r *originReader) next(e *Entry, end *logline.Pos) bool {
+func (r *originReader) next(e *logline.Entry, end *logline.Pos) bool {
 	if r.ahead != nil {
 		return r.nextAhead(e, end)
 	}
@@ -98,7 +98,7 @@ func (r *originReader) pos() logline.Pos {
 
 // nextLine reads the next entry that r's own scanner finds into e and
 // the position after it into end; false at the end.
-func (r *originReader) nextLine(e *Entry, end *logline.Pos) bool {
+func (r *originReader) nextLine(e *logline.Entry, end *logline.Pos) bool {
 	for {
 		if r.origin == logline.OriginExec {
 			if n, ok := r.json.ParseLineAt(r.scan.buffered(), e); ok {
@@ -137,7 +137,7 @@ func (r *originReader) nextLine(e *Entry, end *logline.Pos) bool {
 
 // execEntry parses an exec.log line into e; false for a line skipped (bad,
 // or of a source the reader does not yield).
-func (r *originReader) execEntry(line []byte, e *Entry) bool {
+func (r *originReader) execEntry(line []byte, e *logline.Entry) bool {
 	if !r.json.ParseInto(line, e) {
 		r.counts.Malformed++
 		return false
@@ -147,20 +147,20 @@ func (r *originReader) execEntry(line []byte, e *Entry) bool {
 
 // textEntry parses a text line, given with its newline. The body is the
 // stripped line's body, and keeps the newline (SPEC §1).
-func (r *originReader) textEntry(line []byte) Entry {
+func (r *originReader) textEntry(line []byte) logline.Entry {
 	tl := logline.ParseTextLine(line[:len(line)-1])
 	line[tl.N] = '\n' // stripping shortened the line: move its newline up
 	if t, ok := tl.Time(r.birth); ok {
 		r.prev = t
 	}
-	return Entry{Time: r.prev, Source: SourceSystem, Origin: r.origin, Body: line[tl.Body : tl.N+1]}
+	return logline.Entry{Time: r.prev, Source: logline.SourceSystem, Origin: r.origin, Body: line[tl.Body : tl.N+1]}
 }
 
 // firstKey returns the key of the first entry of origin o of a stream of
 // mask within files after p (prev: the time its next unstamped text line
 // inherits). ok is false if p's generation is not in files; has is false
 // when no entry follows p.
-func FirstKey(files *FileSet, o logline.Origin, mask SourceMask, p logline.Pos, prev Time) (k Key, has, ok bool) {
+func FirstKey(files *FileSet, o logline.Origin, mask logline.SourceMask, p logline.Pos, prev logline.Time) (k Key, has, ok bool) {
 	var r originReader
 	defer r.scan.releaseBuffer()
 	defer r.json.ReleaseBuffers()
@@ -168,7 +168,7 @@ func FirstKey(files *FileSet, o logline.Origin, mask SourceMask, p logline.Pos, 
 	if !r.start(files.Origin(o), p, prev) {
 		return Key{}, false, false
 	}
-	var e Entry
+	var e logline.Entry
 	var end logline.Pos
 	if !r.next(&e, &end) {
 		return Key{}, false, true

@@ -1,4 +1,4 @@
-package engine
+package chain
 
 import (
 	"fmt"
@@ -121,14 +121,14 @@ type span struct {
 // it: 88 bytes, about half of an Entry with its position and counts, because the
 // reader reads every record from another core's cache.
 type record struct {
-	time    Time
+	time    logline.Time
 	id      uint64
 	stats   logline.BodyStats
 	bodyEnd int   // its body is data[the previous record's bodyEnd:bodyEnd]
 	end     int64 // the offset just past its line, in the span's file
 	read    int64 // bytes of lines scanned since the previous record, its own included
 	sizes   [logline.NumFormats]uint32
-	source  Source
+	source  logline.Source
 	hasID   bool
 	utf8    bool
 	skipped bool // lines were skipped since the previous record: the batch's next skips
@@ -136,8 +136,8 @@ type record struct {
 
 // fill sets e to r's entry, with body; sized: r's sizes were measured
 // (parseAhead.measure).
-func (r *record) fill(e *Entry, body []byte, sized bool) {
-	*e = Entry{Time: r.time, Source: r.source, Origin: logline.OriginExec, HasID: r.hasID, ID: r.id, Body: body}
+func (r *record) fill(e *logline.Entry, body []byte, sized bool) {
+	*e = logline.Entry{Time: r.time, Source: r.source, Origin: logline.OriginExec, HasID: r.hasID, ID: r.id, Body: body}
 	if r.utf8 {
 		e.SetDecoded(r.stats)
 	}
@@ -165,11 +165,11 @@ type spanBatch struct {
 type parseAhead struct {
 	files   *FileSet // the clone the workers read
 	chain   []FileRef
-	mask    SourceMask
-	measure func(*Entry) // sizes each record (originReader.measure); nil: none
-	keep    SourceMask   // and keep the bodies of these sources only
-	long    int          // the settings' bigLine at the start
-	first   bool         // the settings' readerFirst at the start
+	mask    logline.SourceMask
+	measure func(*logline.Entry) // sizes each record (originReader.measure); nil: none
+	keep    logline.SourceMask   // and keep the bodies of these sources only
+	long    int                  // the settings' bigLine at the start
+	first   bool                 // the settings' readerFirst at the start
 	spans   []span
 	taken   atomic.Int64 // spans taken by workers
 	free    chan *spanBatch
@@ -369,7 +369,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	w.read, w.counts = 0, Counts{}
 	var read int64
 	var counts Counts
-	var e Entry
+	var e logline.Entry
 	var end logline.Pos
 	for w.nextLine(&e, &end) {
 		if a.measure != nil {
@@ -382,7 +382,7 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 		rec := record{time: e.Time, id: e.ID, stats: stats, bodyEnd: len(b.data), end: int64(end.Offset),
 			read: w.read - read, source: e.Source, hasID: e.HasID, utf8: utf8, skipped: w.counts != counts}
 		if a.measure != nil {
-			for f := range Format(logline.NumFormats) {
+			for f := range logline.Format(logline.NumFormats) {
 				n, _ := e.MeasuredSize(f)
 				rec.sizes[f] = uint32(n)
 			}
@@ -427,7 +427,7 @@ func lineStart(f FileRef, from, to int64) (int64, bool, error) {
 
 // nextAhead reads the next entry of the batches, in span order, into e
 // and the position after it into end; false at the end.
-func (r *originReader) nextAhead(e *Entry, end *logline.Pos) bool {
+func (r *originReader) nextAhead(e *logline.Entry, end *logline.Pos) bool {
 	a := r.ahead
 	for !a.done {
 		if a.cur == nil {

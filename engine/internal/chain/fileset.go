@@ -1,4 +1,4 @@
-package engine
+package chain
 
 import (
 	"errors"
@@ -182,7 +182,7 @@ func (s *FileSet) each(fn func(FileRef)) {
 }
 
 // modTime returns the newest mtime of the files a stream of mask reads.
-func (s *FileSet) ModTime(mask SourceMask) time.Time {
+func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
 	var t time.Time
 	s.each(func(f FileRef) {
 		if f.mtime.After(t) {

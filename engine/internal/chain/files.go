@@ -1,4 +1,4 @@
-package engine
+package chain
 
 import (
 	"errors"
@@ -37,8 +37,8 @@ type logFile struct {
 	File  *os.File
 	Gen   uint64 // inode number
 	ID    FileID
-	Birth Time // birth time, else mtime at open
-	refs  int  // guarded by fileTable.mu
+	Birth logline.Time // birth time, else mtime at open
+	refs  int          // guarded by fileTable.mu
 }
 
 // fileRef is a logFile as it was seen at one moment: its size then bounds
@@ -204,8 +204,8 @@ func StatxTime(ts unix.StatxTimestamp) int64 {
 }
 
 // fileTime returns a file time as a Time a rendering can show.
-func fileTime(ts unix.StatxTimestamp) Time {
-	return logline.ClampTime(Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
+func fileTime(ts unix.StatxTimestamp) logline.Time {
+	return logline.ClampTime(logline.Time{Sec: ts.Sec, Nsec: min(ts.Nsec, 1e9-1)})
 }
 
 // fdShortage reports whether err says the process or the system ran out
