@@ -26,7 +26,7 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 	seg := &segment{view: v, files: files, wit: chain.TakeWitness(files), cps: []checkpoint{{state: start, runMax: chain.MinKey}}}
 	from := chain.RestartRewritten(wit, files, start)
 	var m chain.Merger
-	if err := m.Reset(files, v.stream(), from); err != nil {
+	if err := m.Reset(files, v.Stream(), from); err != nil {
 		files.Release()
 		var g *chain.ErrGeneration
 		if errors.As(err, &g) {
@@ -50,9 +50,9 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 			b.max = k
 		}
 		b.entries++
-		if v.includes(e) {
+		if v.Includes(e) {
 			st := e.BodyStats()
-			seg.size += sizeOf(v.Format, e, &st)
+			seg.size += SizeOf(v.Format, e, &st)
 		}
 		if m.Read()-mark >= checkpointEvery {
 			mark = m.Read()

@@ -32,7 +32,7 @@ type Follow struct {
 
 // OpenFollow opens view v for following.
 func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
-	if err := v.check(); err != nil {
+	if err := checkView(v); err != nil {
 		return nil, err
 	}
 	var f *Follow

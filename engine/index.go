@@ -137,7 +137,7 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 	if warm >= 0 {
 		keep = x.views[warm].Mask
 	}
-	x.m.AllowAheadSized(keep, measureSizes) // run ends with releaseBuffers
+	x.m.AllowAheadSized(keep, MeasureSizes) // run ends with releaseBuffers
 	if err := x.m.Reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
@@ -162,8 +162,8 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 		}
 		for i, v := range x.views {
 			size[i] = 0
-			if v.includes(e) {
-				n := sizeIn(v.Format, e, &st)
+			if v.Includes(e) {
+				n := SizeIn(v.Format, e, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.State.Cursor)
 				}

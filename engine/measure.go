@@ -9,32 +9,32 @@ import (
 
 // sizeIn returns the length of e rendered in format f: measured already
 // for a sized entry, else from its body and st, its body's stats.
-func sizeIn(f Format, e *Entry, st *logline.BodyStats) int64 {
+func SizeIn(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	if n, ok := e.MeasuredSize(f); ok {
 		return n
 	}
-	return sizeOf(f, e, st)
+	return SizeOf(f, e, st)
 }
 
 // measureSizes measures e's renderings in every format and marks e sized.
 // A body is at most MaxLineLen bytes, and each of its bytes renders to at
 // most 6 (a JSON \u00XX) or one text line (with a prefix of TimeLen + 8),
 // so every size fits in 32 bits.
-func measureSizes(e *Entry) {
+func MeasureSizes(e *logline.Entry) {
 	st := e.BodyStats()
 	var sizes [logline.NumFormats]uint32
-	for f := range Format(logline.NumFormats) {
-		sizes[f] = uint32(sizeOf(f, e, &st))
+	for f := range logline.Format(logline.NumFormats) {
+		sizes[f] = uint32(SizeOf(f, e, &st))
 	}
 	e.SetSizes(sizes)
 }
 
 // sizeOf returns the length of e rendered in format f, given its stats.
-func sizeOf(f Format, e *Entry, st *logline.BodyStats) int64 {
+func SizeOf(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	switch f {
-	case FormatRaw:
+	case logline.FormatRaw:
 		return int64(len(e.Body))
-	case FormatText:
+	case logline.FormatText:
 		if !plainText(e, st) {
 			return textSize(e)
 		}
@@ -44,7 +44,7 @@ func sizeOf(f Format, e *Entry, st *logline.BodyStats) int64 {
 		}
 		return textSizeOf(e.Source, len(e.Body), st.Newlines, last)
 	}
-	n := jsonFixed + int64(len(logline.SourceNames[e.Source])) + int64(CursorLen)
+	n := jsonFixed + int64(len(logline.SourceNames[e.Source])) + int64(logline.CursorLen)
 	if !st.High || e.ValidUTF8() {
 		n += int64(len(e.Body) + st.JSONExtra)
 	} else {
@@ -59,7 +59,7 @@ func sizeOf(f Format, e *Entry, st *logline.BodyStats) int64 {
 
 // textSizeOf is the size of a text rendering of a stripped body of n bytes
 // with the given newline count and last byte.
-func textSizeOf(src Source, n, newlines int, last byte) int64 {
+func textSizeOf(src logline.Source, n, newlines int, last byte) int64 {
 	pieces := newlines
 	if n == 0 || last != '\n' {
 		pieces++

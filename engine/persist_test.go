@@ -27,7 +27,7 @@ func statWith(t *testing.T, d *tdir, dir string, v View) (sb *Sandbox, restored 
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := sb.indexes[v.stream()]
+	x := sb.indexes[v.Stream()]
 	if st.Size != x.total[trackedIndex(v)] {
 		t.Fatalf("stat says %d, the index %d", st.Size, x.total[trackedIndex(v)])
 	}

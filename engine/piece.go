@@ -12,10 +12,10 @@ import (
 // body is rendered in pieces of about pieceLen bytes, so that memory is
 // bounded by the line, not by its rendering (one 10 MiB exec.log line of
 // newline escapes renders to 170 MB of text).
-const wholeMax = 16 << 10
+const WholeMax = 16 << 10
 
 // pieceLen is the size a piece of a long entry's rendering aims at.
-const pieceLen = 64 << 10
+const PieceLen = 64 << 10
 
 // Phases of a piecewise rendering.
 const (
@@ -28,10 +28,10 @@ const (
 // entryPart is the resumable position of an entry being rendered in
 // pieces: a phase and an offset into the body. The entry's body must stay
 // valid until the rendering is done (the merger is not advanced meanwhile).
-type entryPart struct {
-	e       *Entry
-	f       Format
-	c       Cursor
+type EntryPart struct {
+	e       *logline.Entry
+	f       logline.Format
+	c       logline.Cursor
 	phase   int
 	off     int  // next body byte
 	b64     bool // JSON: the body is written as base64
@@ -40,27 +40,27 @@ type entryPart struct {
 }
 
 // done reports whether the whole entry was rendered.
-func (p *entryPart) done() bool { return p.e == nil || p.phase == partDone }
+func (p *EntryPart) Done() bool { return p.e == nil || p.phase == partDone }
 
 // begin starts rendering e in format f; c is its cursor (JSON only).
-func (p *entryPart) begin(f Format, e *Entry, c *Cursor) {
-	*p = entryPart{e: e, f: f, c: *c, phase: partBody}
-	if f == FormatJSON {
+func (p *EntryPart) Begin(f logline.Format, e *logline.Entry, c *logline.Cursor) {
+	*p = EntryPart{e: e, f: f, c: *c, phase: partBody}
+	if f == logline.FormatJSON {
 		p.phase = partHead
 	}
 }
 
 // appendPiece appends the next piece of p's entry to dst: the whole entry if
 // its body is short, else about pieceLen bytes.
-func (r *renderer) appendPiece(dst []byte, p *entryPart) []byte {
-	if p.done() {
+func (r *XRenderer) AppendPiece(dst []byte, p *EntryPart) []byte {
+	if p.Done() {
 		return dst
 	}
-	if len(p.e.Body) <= wholeMax {
+	if len(p.e.Body) <= WholeMax {
 		p.phase = partDone
-		return r.appendEntry(dst, p.f, p.e, &p.c)
+		return r.AppendEntry(dst, p.f, p.e, &p.c)
 	}
-	limit := len(dst) + pieceLen
+	limit := len(dst) + PieceLen
 	for len(dst) < limit && p.phase != partDone {
 		switch p.phase {
 		case partHead:
@@ -78,15 +78,15 @@ func (r *renderer) appendPiece(dst []byte, p *entryPart) []byte {
 
 // appendBodyPiece appends the rendering of body bytes from p.off until dst
 // reaches limit or the body ends.
-func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
+func (r *XRenderer) appendBodyPiece(dst []byte, p *EntryPart, limit int) []byte {
 	body := p.e.Body
 	room := max(limit-len(dst), 1)
 	switch {
-	case p.f == FormatRaw:
+	case p.f == logline.FormatRaw:
 		end := p.off + min(room, len(body)-p.off)
 		dst = append(dst, body[p.off:end]...)
 		p.off = end
-	case p.f == FormatText:
+	case p.f == logline.FormatText:
 		return r.appendTextPiece(dst, p, limit)
 	case p.b64:
 		n := min(max(room/4*3, 3), len(body)-p.off)
@@ -99,7 +99,7 @@ func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
 	}
 	if p.off == len(body) {
 		p.phase = partTail
-		if p.f == FormatRaw {
+		if p.f == logline.FormatRaw {
 			p.phase = partDone
 		}
 	}
@@ -108,7 +108,7 @@ func (r *renderer) appendBodyPiece(dst []byte, p *entryPart, limit int) []byte {
 
 // appendTextPiece renders p's text body from p.off on until dst reaches
 // limit or the body ends.
-func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
+func (r *XRenderer) appendTextPiece(dst []byte, p *EntryPart, limit int) []byte {
 	var buf [logline.TimeLen + 8]byte
 	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], p.e)}
 	walkText(&out, p, limit)
@@ -116,7 +116,7 @@ func (r *renderer) appendTextPiece(dst []byte, p *entryPart, limit int) []byte {
 }
 
 // appendTextPrefix appends "<TIME> <SOURCE> ".
-func (r *renderer) appendTextPrefix(dst []byte, e *Entry) []byte {
+func (r *XRenderer) appendTextPrefix(dst []byte, e *logline.Entry) []byte {
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, ' ')
 	dst = append(dst, logline.SourceNames[e.Source]...)
@@ -124,7 +124,7 @@ func (r *renderer) appendTextPrefix(dst []byte, e *Entry) []byte {
 }
 
 // appendJSONHead appends the keys of a JSON rendering before d's value.
-func (r *renderer) appendJSONHead(dst []byte, e *Entry) []byte {
+func (r *XRenderer) appendJSONHead(dst []byte, e *logline.Entry) []byte {
 	dst = append(dst, `{"t":"`...)
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, `","s":"`...)
@@ -133,7 +133,7 @@ func (r *renderer) appendJSONHead(dst []byte, e *Entry) []byte {
 }
 
 // appendJSONTail appends the keys of a JSON rendering after d's value.
-func appendJSONTail(dst []byte, e *Entry, b64 bool, c *Cursor) []byte {
+func appendJSONTail(dst []byte, e *logline.Entry, b64 bool, c *logline.Cursor) []byte {
 	dst = append(dst, '"')
 	if e.HasID {
 		dst = append(dst, `,"id":`...)

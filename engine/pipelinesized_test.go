@@ -15,7 +15,7 @@ func runMergeSized(t testing.TB, files *chain.FileSet, mask SourceMask, keep Sou
 	t.Helper()
 	var m chain.Merger
 	defer m.ReleaseBuffers()
-	m.AllowAheadSized(keep, measureSizes)
+	m.AllowAheadSized(keep, MeasureSizes)
 	if err := m.Reset(files, mask, State{}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestParseAheadSizedEntries(t *testing.T) {
 				sized++
 				st := w.BodyStats()
 				for f := range Format(logline.NumFormats) {
-					if n, got := sizeOf(f, &w, &st), measured(&g, f); got != n {
+					if n, got := SizeOf(f, &w, &st), measured(&g, f); got != n {
 						t.Fatalf("entry %d: size %d in format %d, serial %d", i, got, f, n)
 					}
 				}

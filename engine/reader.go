@@ -18,9 +18,9 @@ type Reader struct {
 	files   *chain.FileSet // held between reads: their inodes stay ours
 	wit     *chain.Witness // of files, taken before they were read
 	m       chain.Merger
-	r       renderer
+	r       XRenderer
 	pending []byte
-	part    entryPart // the entry whose rendering goes on after pending
+	part    EntryPart // the entry whose rendering goes on after pending
 }
 
 // NewReader returns a reader of view v positioned at st.
@@ -31,7 +31,7 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
 	r.st, r.wit = st, nil
-	r.pending, r.part = r.pending[:0], entryPart{}
+	r.pending, r.part = r.pending[:0], EntryPart{}
 }
 
 // State returns the reader's position: the entries before it were returned
@@ -61,8 +61,8 @@ func (r *Reader) Read(p []byte) (int, error) {
 // render renders at least want bytes, or up to the end of the files, or
 // the next piece of a long entry.
 func (r *Reader) render(want int) error {
-	if !r.part.done() { // the merger still holds the entry: go on with it
-		r.pending = r.r.appendPiece(r.pending, &r.part)
+	if !r.part.Done() { // the merger still holds the entry: go on with it
+		r.pending = r.r.AppendPiece(r.pending, &r.part)
 		if len(r.pending) > 0 {
 			return nil
 		}
@@ -75,7 +75,7 @@ func (r *Reader) render(want int) error {
 	r.files = files
 	r.st = chain.RestartRewritten(r.wit, files, r.st)
 	r.wit = chain.TakeWitness(files)
-	if err := r.m.Reset(files, r.view.stream(), r.st); err != nil {
+	if err := r.m.Reset(files, r.view.Stream(), r.st); err != nil {
 		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
 	}
 	for len(r.pending) < want {
@@ -85,10 +85,10 @@ func (r *Reader) render(want int) error {
 			return r.m.Err()
 		}
 		r.st = r.m.State
-		if r.view.includes(e) {
-			r.part.begin(r.view.Format, e, &r.m.State.Cursor)
-			r.pending = r.r.appendPiece(r.pending, &r.part)
-			if !r.part.done() {
+		if r.view.Includes(e) {
+			r.part.Begin(r.view.Format, e, &r.m.State.Cursor)
+			r.pending = r.r.AppendPiece(r.pending, &r.part)
+			if !r.part.Done() {
 				return nil
 			}
 		}

@@ -7,22 +7,22 @@ import (
 )
 
 // renderer appends entries in one format. The zero value is ready to use.
-type renderer struct {
+type XRenderer struct {
 	tf logline.TimeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).
-func (r *renderer) appendEntry(dst []byte, f Format, e *Entry, c *Cursor) []byte {
+func (r *XRenderer) AppendEntry(dst []byte, f logline.Format, e *logline.Entry, c *logline.Cursor) []byte {
 	switch f {
-	case FormatRaw:
+	case logline.FormatRaw:
 		return append(dst, e.Body...)
-	case FormatText:
+	case logline.FormatText:
 		return r.appendText(dst, e)
 	}
 	return r.appendJSON(dst, e, c)
 }
 
-func (r *renderer) appendJSON(dst []byte, e *Entry, c *Cursor) []byte {
+func (r *XRenderer) appendJSON(dst []byte, e *logline.Entry, c *logline.Cursor) []byte {
 	dst = r.appendJSONHead(dst, e)
 	b64 := !e.ValidUTF8()
 	if b64 {
@@ -66,9 +66,9 @@ func appendJSONString(dst, s []byte) []byte {
 
 // entrySize returns the length of e rendered in format f, without
 // rendering it.
-func entrySize(f Format, e *Entry) int64 {
+func EntrySize(f logline.Format, e *logline.Entry) int64 {
 	st := logline.Measure(e.Body)
-	return sizeOf(f, e, &st)
+	return SizeOf(f, e, &st)
 }
 
 var jsonFixed = int64(len(`{"t":"","s":"","d":"","cursor":""}`+"\n") + logline.TimeLen)

@@ -164,10 +164,10 @@ var testHookIndexed atomic.Pointer[func()]
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
 func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index, error) {
-	x := s.indexes[v.stream()]
+	x := s.indexes[v.Stream()]
 	if x == nil {
-		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
-		s.indexes[v.stream()] = x
+		x = newIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
+		s.indexes[v.Stream()] = x
 	}
 	slot := -1
 	if warm && !v.ByID { // the pass renders sandbox views only
@@ -233,7 +233,7 @@ type ViewStat struct {
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
-	if err := v.check(); err != nil {
+	if err := checkView(v); err != nil {
 		return st, err
 	}
 	var serr error
@@ -286,7 +286,7 @@ type Snapshot struct {
 
 // OpenSnapshot fixes view v as it is now.
 func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
-	if err := v.check(); err != nil {
+	if err := checkView(v); err != nil {
 		return nil, err
 	}
 	var snap *Snapshot

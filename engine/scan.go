@@ -157,23 +157,23 @@ func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) err
 
 // Renderer renders entries as the views do. The zero value is ready to use.
 type Renderer struct {
-	r    renderer
-	part entryPart
+	r    XRenderer
+	part EntryPart
 	buf  []byte
 }
 
 // Append appends e in format f; after is the state once e is consumed.
 // The whole rendering is held in memory: Write bounds it.
 func (r *Renderer) Append(dst []byte, f Format, e *Entry, after *State) []byte {
-	return r.r.appendEntry(dst, f, e, &after.Cursor)
+	return r.r.AppendEntry(dst, f, e, &after.Cursor)
 }
 
 // Write writes e in format f to w; after is the state once e is consumed.
 // A long entry is rendered and written in pieces of bounded size.
 func (r *Renderer) Write(w io.Writer, f Format, e *Entry, after *State) error {
-	r.part.begin(f, e, &after.Cursor)
-	for !r.part.done() {
-		r.buf = r.r.appendPiece(r.buf[:0], &r.part)
+	r.part.Begin(f, e, &after.Cursor)
+	for !r.part.Done() {
+		r.buf = r.r.AppendPiece(r.buf[:0], &r.part)
 		if _, err := w.Write(r.buf); err != nil {
 			return err
 		}

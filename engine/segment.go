@@ -38,11 +38,11 @@ type segment struct {
 
 	mu      sync.Mutex
 	m       chain.Merger
-	r       renderer
+	r       XRenderer
 	ready   bool      // m, pending and part continue at next
 	next    int64     // offset of pending[0]
 	pending []byte    // rendered bytes not yet returned
-	part    entryPart // the entry whose rendering goes on after pending
+	part    EntryPart // the entry whose rendering goes on after pending
 	chunk   []byte    // a chunk being rendered for the cache
 	resume  resumePoint
 	at      int   // the checkpoint the merge last started from or reached
@@ -77,13 +77,13 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		}
 	}
 	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
-		if s.ready && err == nil && s.part.done() {
+		if s.ready && err == nil && s.part.Done() {
 			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.State}
 		}
 		s.m.ReleaseBuffers()
 		s.parsed += s.m.Read()
 		s.m = chain.Merger{} // nor the decoding buffers a long line grew
-		s.pending, s.chunk, s.ready, s.part = nil, nil, false, entryPart{}
+		s.pending, s.chunk, s.ready, s.part = nil, nil, false, EntryPart{}
 	}
 	if err != nil && n == 0 {
 		return 0, err
@@ -138,7 +138,7 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 // renderChunk renders the view's bytes between checkpoints i and i+1,
 // continuing the merge if it stands at checkpoint i.
 func (s *segment) renderChunk(i int) ([]byte, error) {
-	if !s.ready || len(s.pending) != 0 || !s.part.done() || s.m.State != s.cps[i].state {
+	if !s.ready || len(s.pending) != 0 || !s.part.Done() || s.m.State != s.cps[i].state {
 		if err := s.reset(s.cps[i].state); err != nil {
 			return nil, err
 		}
@@ -153,11 +153,11 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("chunk %d of %v: the merge ended before its checkpoint", i, s.view)
 		}
-		if s.view.includes(e) {
-			s.chunk = s.r.appendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
+		if s.view.Includes(e) {
+			s.chunk = s.r.AppendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
 		}
 	}
-	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, entryPart{}, i+1
+	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, EntryPart{}, i+1
 	return s.chunk, nil
 }
 
@@ -180,7 +180,7 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 		if err := s.skipGap(off); err != nil {
 			return n, err
 		}
-		if off == s.next && s.part.done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
+		if off == s.next && s.part.Done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
 			c, ok := s.renderInto(p[n:], off)
 			n += c
 			off += int64(c)
@@ -211,15 +211,15 @@ func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 		if !more {
 			return n, false
 		}
-		if !s.view.includes(e) {
+		if !s.view.Includes(e) {
 			continue
 		}
-		if len(e.Body) > wholeMax {
-			s.part.begin(s.view.Format, e, &s.m.State.Cursor)
-			s.pending = s.r.appendPiece(s.pending[:0], &s.part)
+		if len(e.Body) > WholeMax {
+			s.part.Begin(s.view.Format, e, &s.m.State.Cursor)
+			s.pending = s.r.AppendPiece(s.pending[:0], &s.part)
 			return n, true
 		}
-		out := s.r.appendEntry(p[n:n], s.view.Format, e, &s.m.State.Cursor)
+		out := s.r.AppendEntry(p[n:n], s.view.Format, e, &s.m.State.Cursor)
 		if len(out) > len(p)-n { // append moved it: it did not fit
 			s.pending = append(s.pending[:0], out...)
 			return n, true
@@ -238,7 +238,7 @@ func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 // between. Everything before that checkpoint renders before off, so the
 // jump skips nothing of the view.
 func (s *segment) skipGap(off int64) error {
-	if !s.view.ByID || off != s.next || !s.part.done() {
+	if !s.view.ByID || off != s.next || !s.part.Done() {
 		return nil
 	}
 	i := s.checkpointIndex(off)
@@ -300,14 +300,14 @@ func (s *segment) seek(off int64) error {
 	s.at = i
 	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
 		if s.reset(r.state) == nil {
-			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, entryPart{}
+			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, EntryPart{}
 			return nil
 		}
 	}
 	if err := s.reset(cp.state); err != nil {
 		return err
 	}
-	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, entryPart{}
+	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, EntryPart{}
 	return nil
 }
 
@@ -319,14 +319,14 @@ func (s *segment) reset(st State) error {
 	}
 	s.parsed += s.m.Read()
 	s.m.AllowAhead() // release and the end of a read call releaseBuffers
-	return s.m.Reset(s.files, s.view.stream(), st)
+	return s.m.Reset(s.files, s.view.Stream(), st)
 }
 
 // renderNext renders the next piece of the entry in progress, or the
 // next entry of the view (its first piece if it is long), into pending.
 func (s *segment) renderNext() bool {
-	if !s.part.done() {
-		s.pending = s.r.appendPiece(s.pending, &s.part)
+	if !s.part.Done() {
+		s.pending = s.r.AppendPiece(s.pending, &s.part)
 		return true
 	}
 	for {
@@ -334,9 +334,9 @@ func (s *segment) renderNext() bool {
 		if !ok {
 			return false
 		}
-		if s.view.includes(e) {
-			s.part.begin(s.view.Format, e, &s.m.State.Cursor)
-			s.pending = s.r.appendPiece(s.pending, &s.part)
+		if s.view.Includes(e) {
+			s.part.Begin(s.view.Format, e, &s.m.State.Cursor)
+			s.pending = s.r.AppendPiece(s.pending, &s.part)
 			return true
 		}
 	}

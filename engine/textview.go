@@ -80,7 +80,7 @@ func skipEscapes(body []byte, i int) int {
 
 // walkText writes p's text body from p.off on until out holds limit bytes
 // (for a piece) or the body ends, which sets p.phase to partDone.
-func walkText(out *textOut, p *entryPart, limit int) {
+func walkText(out *textOut, p *EntryPart, limit int) {
 	body := p.e.Body
 	var hex [4]byte
 	for out.size() < limit {
@@ -161,17 +161,17 @@ func appendHexByte(dst []byte, c byte) []byte {
 
 // plainText reports whether e's body, of stats st, needs neither
 // stripping nor escaping: its text rendering is then its lines, prefixed.
-func plainText(e *Entry, st *logline.BodyStats) bool {
+func plainText(e *logline.Entry, st *logline.BodyStats) bool {
 	return !st.Escapes && !st.Ctl && (!st.High || e.ValidUTF8()) && bytes.IndexByte(e.Body, 0x7f) < 0
 }
 
 // appendText appends e's whole text rendering.
-func (r *renderer) appendText(dst []byte, e *Entry) []byte {
+func (r *XRenderer) appendText(dst []byte, e *logline.Entry) []byte {
 	if st := e.BodyStats(); plainText(e, &st) {
 		return r.appendPlainText(dst, e)
 	}
-	var p entryPart
-	p.begin(FormatText, e, &Cursor{})
+	var p EntryPart
+	p.Begin(logline.FormatText, e, &logline.Cursor{})
 	var buf [logline.TimeLen + 8]byte
 	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], e)}
 	walkText(&out, &p, 1<<62)
@@ -182,9 +182,9 @@ func (r *renderer) appendText(dst []byte, e *Entry) []byte {
 var countPrefix [logline.TimeLen + 8]byte
 
 // textSize is the length of e's text rendering.
-func textSize(e *Entry) int64 {
-	var p entryPart
-	p.begin(FormatText, e, &Cursor{})
+func textSize(e *logline.Entry) int64 {
+	var p EntryPart
+	p.Begin(logline.FormatText, e, &logline.Cursor{})
 	out := textOut{count: true, prefix: countPrefix[:logline.TimeLen+2+len(logline.SourceNames[e.Source])]}
 	walkText(&out, &p, 1<<62)
 	return out.n
@@ -192,7 +192,7 @@ func textSize(e *Entry) int64 {
 
 // appendPlainText appends the text rendering of a body that plainText
 // accepts.
-func (r *renderer) appendPlainText(dst []byte, e *Entry) []byte {
+func (r *XRenderer) appendPlainText(dst []byte, e *logline.Entry) []byte {
 	body := e.Body
 	for {
 		dst = r.appendTextPrefix(dst, e)

@@ -32,16 +32,16 @@ func randomTextBody(rng *rand.Rand, n int) []byte {
 // with the bytes rendered.
 func TestTextEscapingProperty(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
-	var r renderer
+	var r XRenderer
 	for i := range 20000 {
 		body := randomTextBody(rng, 12)
 		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), Origin: logline.OriginRuntime, Body: body}
-		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		got := r.AppendEntry(nil, FormatText, &e, &Cursor{})
 		want := modelText(mEntry{time: e.Time, source: e.Source, body: body})
 		if string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
-		if n := entrySize(FormatText, &e); n != int64(len(got)) {
+		if n := EntrySize(FormatText, &e); n != int64(len(got)) {
 			t.Fatalf("body %q: entrySize %d, rendered %d bytes", body, n, len(got))
 		}
 		if !utf8.Valid(body) {
@@ -59,7 +59,7 @@ func TestTextEscapingProperty(t *testing.T) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}
 		st := x.BodyStats()
-		if n, want := sizeOf(FormatText, &x, &st), len(r.appendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
+		if n, want := SizeOf(FormatText, &x, &st), len(r.AppendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
 			t.Fatalf("line %s: sizeOf with the parser's stats %d, rendered %d bytes", line, n, want)
 		}
 	}
@@ -67,7 +67,7 @@ func TestTextEscapingProperty(t *testing.T) {
 
 // TestTextEscapingExamples pins SPEC §3's escaping on examples.
 func TestTextEscapingExamples(t *testing.T) {
-	var r renderer
+	var r XRenderer
 	for _, c := range []struct{ body, want string }{
 		{"crlf\r\n", `crlf` + "\n"},
 		{"cr\r", `cr` + "\n"},
@@ -83,7 +83,7 @@ func TestTextEscapingExamples(t *testing.T) {
 	} {
 		e := Entry{Time: nsAt(0), Source: SourceStdout, Body: []byte(c.body)}
 		want := tsAt(0) + " stdout " + c.want
-		if got := string(r.appendEntry(nil, FormatText, &e, &Cursor{})); got != want {
+		if got := string(r.AppendEntry(nil, FormatText, &e, &Cursor{})); got != want {
 			t.Errorf("%q: %q, want %q", c.body, got, want)
 		}
 	}
@@ -97,27 +97,27 @@ func FuzzTextRender(f *testing.F) {
 		f.Add([]byte(s + "x\r\n" + s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var r renderer
+		var r XRenderer
 		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: logline.OriginKernel, Body: body}
-		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		got := r.AppendEntry(nil, FormatText, &e, &Cursor{})
 		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
 		st := e.BodyStats()
-		if n := sizeOf(FormatText, &e, &st); n != int64(len(got)) {
+		if n := SizeOf(FormatText, &e, &st); n != int64(len(got)) {
 			t.Fatalf("body %q: size %d, rendered %d bytes", body, n, len(got))
 		}
 		if len(body) == 0 {
 			return
 		}
-		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, wholeMax/len(body)+1)}
-		var p entryPart
-		p.begin(FormatText, &long, &Cursor{})
+		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, WholeMax/len(body)+1)}
+		var p EntryPart
+		p.Begin(FormatText, &long, &Cursor{})
 		var pieces []byte
-		for !p.done() {
-			pieces = r.appendPiece(pieces, &p)
+		for !p.Done() {
+			pieces = r.AppendPiece(pieces, &p)
 		}
-		if whole := r.appendEntry(nil, FormatText, &long, &Cursor{}); string(pieces) != string(whole) {
+		if whole := r.AppendEntry(nil, FormatText, &long, &Cursor{}); string(pieces) != string(whole) {
 			t.Fatalf("body %q repeated: pieces differ from the whole rendering", body)
 		}
 	})

@@ -13,7 +13,7 @@ type warmer struct {
 	slot  int // the view's slot, or -1: render nothing
 	view  View
 	cache *renderCache // the index's; not referenced by the warmer
-	r     renderer
+	r     XRenderer
 	buf   []byte
 	whole bool   // buf holds every entry since the chunk's first checkpoint
 	from  uint64 // serial of the chunk's first checkpoint
@@ -31,14 +31,14 @@ func (w *warmer) start(views []View, slot int, cache *renderCache, from uint64) 
 
 // add renders e, whose rendered size is size, into the chunk in progress.
 func (w *warmer) add(e *Entry, size int64, c *Cursor) {
-	if w.slot < 0 || !w.whole || !w.view.includes(e) {
+	if w.slot < 0 || !w.whole || !w.view.Includes(e) {
 		return
 	}
 	if size > chunkMax-int64(len(w.buf)) {
 		w.whole, w.buf = false, w.buf[:0]
 		return
 	}
-	w.buf = w.r.appendEntry(w.buf, w.view.Format, e, c)
+	w.buf = w.r.AppendEntry(w.buf, w.view.Format, e, c)
 }
 
 // checkpoint stores the chunk that ends at checkpoint to, whose length the

@@ -45,7 +45,7 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				x := sb.indexes[v.stream()]
+				x := sb.indexes[v.Stream()]
 				slot := trackedIndex(v)
 				all, got := len(x.cps)-1, cachedChunks(x.cache, slot)
 				switch warms := open || v.Format == FormatRaw; {
@@ -85,7 +85,7 @@ func TestStatWarmsWithinBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
-		x := sb.indexes[v.stream()]
+		x := sb.indexes[v.Stream()]
 		if got, all := cachedChunks(x.cache, trackedIndex(v)), len(x.cps)-1; got >= all || got == 0 {
 			t.Fatalf("%v: %d of %d chunks kept within a 128 KiB budget", v, got, all)
 		}
