@@ -5,6 +5,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // The vocabulary of entries, times and cursors that the engine's callers
@@ -16,6 +17,9 @@ type (
 	SourceMask = logline.SourceMask
 	Format     = logline.Format
 	Cursor     = logline.Cursor
+
+	// View is a rendering of a sandbox: which entries, in which format.
+	View = render.View
 
 	// State is a resumable point of the merge of a sandbox's logs.
 	State = chain.State
@@ -43,6 +47,16 @@ const (
 	FormatRaw  = logline.FormatRaw
 	FormatText = logline.FormatText
 	FormatJSON = logline.FormatJSON
+)
+
+// The views the filesystem shows.
+var (
+	ViewMerged     = render.ViewMerged
+	ViewMergedJSON = render.ViewMergedJSON
+	ViewStdout     = render.ViewStdout
+	ViewStderr     = render.ViewStderr
+	ViewOutput     = render.ViewOutput
+	ViewSystem     = render.ViewSystem
 )
 
 // MinTime is the earliest time a rendering shows (see logline.MinTime).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // batch is what one pass over newly appended lines produced: a segment of
@@ -52,7 +53,7 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 		b.entries++
 		if v.Includes(e) {
 			st := e.BodyStats()
-			seg.size += SizeOf(v.Format, e, &st)
+			seg.size += render.SizeOf(v.Format, e, &st)
 		}
 		if m.Read()-mark >= checkpointEvery {
 			mark = m.Read()

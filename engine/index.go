@@ -5,6 +5,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // index is the sparse index of one stream of a sandbox: checkpoints every
@@ -137,7 +138,7 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 	if warm >= 0 {
 		keep = x.views[warm].Mask
 	}
-	x.m.AllowAheadSized(keep, MeasureSizes) // run ends with releaseBuffers
+	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with releaseBuffers
 	if err := x.m.Reset(files, x.stream, cp.state); err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 		for i, v := range x.views {
 			size[i] = 0
 			if v.Includes(e) {
-				n := SizeIn(v.Format, e, &st)
+				n := render.SizeIn(v.Format, e, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.State.Cursor)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // namedView is a view with the name of its file.
@@ -229,7 +230,7 @@ func TestIndexStatMatchesRead(t *testing.T) {
 func TestEntrySize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"", "a", "\n", "\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "\x1b", "\x1b[", "é", "\xff", "\"", "\\", "\t", "\x00", "\x1f", "\x7f", "😀", "\u2028", "line\n", "\r\n"}
-	var r XRenderer
+	var r render.Renderer
 	c := Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}
 	for range 20000 {
 		var b strings.Builder
@@ -242,8 +243,8 @@ func TestEntrySize(t *testing.T) {
 		}
 		for _, f := range []Format{FormatRaw, FormatText, FormatJSON} {
 			got := r.AppendEntry(nil, f, &e, &c)
-			if int64(len(got)) != EntrySize(f, &e) {
-				t.Fatalf("format %d, body %q: entrySize %d, rendered %d: %q", f, e.Body, EntrySize(f, &e), len(got), got)
+			if int64(len(got)) != render.EntrySize(f, &e) {
+				t.Fatalf("format %d, body %q: entrySize %d, rendered %d: %q", f, e.Body, render.EntrySize(f, &e), len(got), got)
 			}
 			if f == FormatJSON {
 				if _, err := decodeJSONLine(got); err != nil {

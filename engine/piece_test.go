@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // randomLongBody returns a body longer than wholeMax made of runs that
@@ -17,7 +18,7 @@ func randomLongBody(rng *rand.Rand) []byte {
 	runs := []string{"\n", "\n\n\n", "\x1b[31m", "\x1b]0;title\x07", "\x1b", "plain text ", "\"\\\t\r\x00",
 		"é€😀", "\xff\xfe", strings.Repeat("x", 300), strings.Repeat("\n", 200)}
 	var b []byte
-	for len(b) <= WholeMax+rng.Intn(3*PieceLen) {
+	for len(b) <= render.WholeMax+rng.Intn(3*render.PieceLen) {
 		b = append(b, runs[rng.Intn(len(runs))]...)
 	}
 	switch rng.Intn(4) {
@@ -42,9 +43,9 @@ func TestPiecesEqualWhole(t *testing.T) {
 		}
 		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), HasID: i%2 == 0, ID: uint64(i), Body: body}
 		for _, f := range []Format{FormatRaw, FormatText, FormatJSON} {
-			var r XRenderer
+			var r render.Renderer
 			want := r.AppendEntry(nil, f, &e, &c)
-			var p EntryPart
+			var p render.EntryPart
 			p.Begin(f, &e, &c)
 			var got []byte
 			for n := 0; !p.Done(); n++ {
@@ -52,14 +53,14 @@ func TestPiecesEqualWhole(t *testing.T) {
 					t.Fatalf("entry %d format %d: no end after %d pieces", i, f, n)
 				}
 				piece := r.AppendPiece(nil, &p)
-				if len(piece) > PieceLen+64 {
+				if len(piece) > render.PieceLen+64 {
 					t.Fatalf("entry %d format %d: piece of %d bytes", i, f, len(piece))
 				}
 				got = append(got, piece...)
 			}
 			compareBytes(t, fmt.Sprintf("entry %d format %d", i, f), got, want)
-			if int64(len(want)) != EntrySize(f, &e) {
-				t.Fatalf("entry %d format %d: %d bytes, entrySize says %d", i, f, len(want), EntrySize(f, &e))
+			if int64(len(want)) != render.EntrySize(f, &e) {
+				t.Fatalf("entry %d format %d: %d bytes, entrySize says %d", i, f, len(want), render.EntrySize(f, &e))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // runMergeSized is runMerge for an index pass: parse-ahead yields sized
@@ -15,7 +16,7 @@ func runMergeSized(t testing.TB, files *chain.FileSet, mask SourceMask, keep Sou
 	t.Helper()
 	var m chain.Merger
 	defer m.ReleaseBuffers()
-	m.AllowAheadSized(keep, MeasureSizes)
+	m.AllowAheadSized(keep, render.MeasureSizes)
 	if err := m.Reset(files, mask, State{}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestParseAheadSizedEntries(t *testing.T) {
 				sized++
 				st := w.BodyStats()
 				for f := range Format(logline.NumFormats) {
-					if n, got := SizeOf(f, &w, &st), measured(&g, f); got != n {
+					if n, got := render.SizeOf(f, &w, &st), measured(&g, f); got != n {
 						t.Fatalf("entry %d: size %d in format %d, serial %d", i, got, f, n)
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // Reader reads a view sequentially from a state, in arrival order: each
@@ -18,9 +19,9 @@ type Reader struct {
 	files   *chain.FileSet // held between reads: their inodes stay ours
 	wit     *chain.Witness // of files, taken before they were read
 	m       chain.Merger
-	r       XRenderer
+	r       render.Renderer
 	pending []byte
-	part    EntryPart // the entry whose rendering goes on after pending
+	part    render.EntryPart // the entry whose rendering goes on after pending
 }
 
 // NewReader returns a reader of view v positioned at st.
@@ -31,7 +32,7 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
 	r.st, r.wit = st, nil
-	r.pending, r.part = r.pending[:0], EntryPart{}
+	r.pending, r.part = r.pending[:0], render.EntryPart{}
 }
 
 // State returns the reader's position: the entries before it were returned

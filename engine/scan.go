@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
@@ -157,8 +158,8 @@ func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) err
 
 // Renderer renders entries as the views do. The zero value is ready to use.
 type Renderer struct {
-	r    XRenderer
-	part EntryPart
+	r    render.Renderer
+	part render.EntryPart
 	buf  []byte
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // checkpointEvery is the spacing of checkpoints, in bytes of input.
@@ -38,12 +39,12 @@ type segment struct {
 
 	mu      sync.Mutex
 	m       chain.Merger
-	r       XRenderer
-	ready   bool      // m, pending and part continue at next
-	next    int64     // offset of pending[0]
-	pending []byte    // rendered bytes not yet returned
-	part    EntryPart // the entry whose rendering goes on after pending
-	chunk   []byte    // a chunk being rendered for the cache
+	r       render.Renderer
+	ready   bool             // m, pending and part continue at next
+	next    int64            // offset of pending[0]
+	pending []byte           // rendered bytes not yet returned
+	part    render.EntryPart // the entry whose rendering goes on after pending
+	chunk   []byte           // a chunk being rendered for the cache
 	resume  resumePoint
 	at      int   // the checkpoint the merge last started from or reached
 	parsed  int64 // input bytes the segment's merges scanned (tests)
@@ -83,7 +84,7 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 		s.m.ReleaseBuffers()
 		s.parsed += s.m.Read()
 		s.m = chain.Merger{} // nor the decoding buffers a long line grew
-		s.pending, s.chunk, s.ready, s.part = nil, nil, false, EntryPart{}
+		s.pending, s.chunk, s.ready, s.part = nil, nil, false, render.EntryPart{}
 	}
 	if err != nil && n == 0 {
 		return 0, err
@@ -157,7 +158,7 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 			s.chunk = s.r.AppendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
 		}
 	}
-	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, EntryPart{}, i+1
+	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, render.EntryPart{}, i+1
 	return s.chunk, nil
 }
 
@@ -214,7 +215,7 @@ func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 		if !s.view.Includes(e) {
 			continue
 		}
-		if len(e.Body) > WholeMax {
+		if len(e.Body) > render.WholeMax {
 			s.part.Begin(s.view.Format, e, &s.m.State.Cursor)
 			s.pending = s.r.AppendPiece(s.pending[:0], &s.part)
 			return n, true
@@ -300,14 +301,14 @@ func (s *segment) seek(off int64) error {
 	s.at = i
 	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
 		if s.reset(r.state) == nil {
-			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, EntryPart{}
+			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, render.EntryPart{}
 			return nil
 		}
 	}
 	if err := s.reset(cp.state); err != nil {
 		return err
 	}
-	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, EntryPart{}
+	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, render.EntryPart{}
 	return nil
 }
 

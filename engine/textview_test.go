@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // textAlphabet holds the bytes that matter to the text view's escaping:
@@ -32,7 +33,7 @@ func randomTextBody(rng *rand.Rand, n int) []byte {
 // with the bytes rendered.
 func TestTextEscapingProperty(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
-	var r XRenderer
+	var r render.Renderer
 	for i := range 20000 {
 		body := randomTextBody(rng, 12)
 		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), Origin: logline.OriginRuntime, Body: body}
@@ -41,7 +42,7 @@ func TestTextEscapingProperty(t *testing.T) {
 		if string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
-		if n := EntrySize(FormatText, &e); n != int64(len(got)) {
+		if n := render.EntrySize(FormatText, &e); n != int64(len(got)) {
 			t.Fatalf("body %q: entrySize %d, rendered %d bytes", body, n, len(got))
 		}
 		if !utf8.Valid(body) {
@@ -59,7 +60,7 @@ func TestTextEscapingProperty(t *testing.T) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}
 		st := x.BodyStats()
-		if n, want := SizeOf(FormatText, &x, &st), len(r.AppendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
+		if n, want := render.SizeOf(FormatText, &x, &st), len(r.AppendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
 			t.Fatalf("line %s: sizeOf with the parser's stats %d, rendered %d bytes", line, n, want)
 		}
 	}
@@ -67,7 +68,7 @@ func TestTextEscapingProperty(t *testing.T) {
 
 // TestTextEscapingExamples pins SPEC §3's escaping on examples.
 func TestTextEscapingExamples(t *testing.T) {
-	var r XRenderer
+	var r render.Renderer
 	for _, c := range []struct{ body, want string }{
 		{"crlf\r\n", `crlf` + "\n"},
 		{"cr\r", `cr` + "\n"},
@@ -97,21 +98,21 @@ func FuzzTextRender(f *testing.F) {
 		f.Add([]byte(s + "x\r\n" + s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var r XRenderer
+		var r render.Renderer
 		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: logline.OriginKernel, Body: body}
 		got := r.AppendEntry(nil, FormatText, &e, &Cursor{})
 		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
 		st := e.BodyStats()
-		if n := SizeOf(FormatText, &e, &st); n != int64(len(got)) {
+		if n := render.SizeOf(FormatText, &e, &st); n != int64(len(got)) {
 			t.Fatalf("body %q: size %d, rendered %d bytes", body, n, len(got))
 		}
 		if len(body) == 0 {
 			return
 		}
-		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, WholeMax/len(body)+1)}
-		var p EntryPart
+		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, render.WholeMax/len(body)+1)}
+		var p render.EntryPart
 		p.Begin(FormatText, &long, &Cursor{})
 		var pieces []byte
 		for !p.Done() {

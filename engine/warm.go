@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/microsandbox/msb-logfs/engine/internal/render"
+
 // warmer renders one view of a stream while its index is built, and stores
 // the bytes between every two consecutive checkpoints as a render-cache
 // chunk: the pass that parses the files for the index also fills the
@@ -13,7 +15,7 @@ type warmer struct {
 	slot  int // the view's slot, or -1: render nothing
 	view  View
 	cache *renderCache // the index's; not referenced by the warmer
-	r     XRenderer
+	r     render.Renderer
 	buf   []byte
 	whole bool   // buf holds every entry since the chunk's first checkpoint
 	from  uint64 // serial of the chunk's first checkpoint

@@ -1,4 +1,4 @@
-package engine
+package render
 
 import (
 	"encoding/base64"
@@ -52,7 +52,7 @@ func (p *EntryPart) Begin(f logline.Format, e *logline.Entry, c *logline.Cursor)
 
 // appendPiece appends the next piece of p's entry to dst: the whole entry if
 // its body is short, else about pieceLen bytes.
-func (r *XRenderer) AppendPiece(dst []byte, p *EntryPart) []byte {
+func (r *Renderer) AppendPiece(dst []byte, p *EntryPart) []byte {
 	if p.Done() {
 		return dst
 	}
@@ -78,7 +78,7 @@ func (r *XRenderer) AppendPiece(dst []byte, p *EntryPart) []byte {
 
 // appendBodyPiece appends the rendering of body bytes from p.off until dst
 // reaches limit or the body ends.
-func (r *XRenderer) appendBodyPiece(dst []byte, p *EntryPart, limit int) []byte {
+func (r *Renderer) appendBodyPiece(dst []byte, p *EntryPart, limit int) []byte {
 	body := p.e.Body
 	room := max(limit-len(dst), 1)
 	switch {
@@ -108,7 +108,7 @@ func (r *XRenderer) appendBodyPiece(dst []byte, p *EntryPart, limit int) []byte 
 
 // appendTextPiece renders p's text body from p.off on until dst reaches
 // limit or the body ends.
-func (r *XRenderer) appendTextPiece(dst []byte, p *EntryPart, limit int) []byte {
+func (r *Renderer) appendTextPiece(dst []byte, p *EntryPart, limit int) []byte {
 	var buf [logline.TimeLen + 8]byte
 	out := textOut{dst: dst, prefix: r.appendTextPrefix(buf[:0], p.e)}
 	walkText(&out, p, limit)
@@ -116,7 +116,7 @@ func (r *XRenderer) appendTextPiece(dst []byte, p *EntryPart, limit int) []byte 
 }
 
 // appendTextPrefix appends "<TIME> <SOURCE> ".
-func (r *XRenderer) appendTextPrefix(dst []byte, e *logline.Entry) []byte {
+func (r *Renderer) appendTextPrefix(dst []byte, e *logline.Entry) []byte {
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, ' ')
 	dst = append(dst, logline.SourceNames[e.Source]...)
@@ -124,7 +124,7 @@ func (r *XRenderer) appendTextPrefix(dst []byte, e *logline.Entry) []byte {
 }
 
 // appendJSONHead appends the keys of a JSON rendering before d's value.
-func (r *XRenderer) appendJSONHead(dst []byte, e *logline.Entry) []byte {
+func (r *Renderer) appendJSONHead(dst []byte, e *logline.Entry) []byte {
 	dst = append(dst, `{"t":"`...)
 	dst = append(dst, r.tf.Format(e.Time)...)
 	dst = append(dst, `","s":"`...)

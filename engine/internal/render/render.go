@@ -1,4 +1,4 @@
-package engine
+package render
 
 import (
 	"encoding/base64"
@@ -7,12 +7,12 @@ import (
 )
 
 // renderer appends entries in one format. The zero value is ready to use.
-type XRenderer struct {
+type Renderer struct {
 	tf logline.TimeFormatter
 }
 
 // appendEntry appends e rendered in format f; c is e's cursor (JSON only).
-func (r *XRenderer) AppendEntry(dst []byte, f logline.Format, e *logline.Entry, c *logline.Cursor) []byte {
+func (r *Renderer) AppendEntry(dst []byte, f logline.Format, e *logline.Entry, c *logline.Cursor) []byte {
 	switch f {
 	case logline.FormatRaw:
 		return append(dst, e.Body...)
@@ -22,7 +22,7 @@ func (r *XRenderer) AppendEntry(dst []byte, f logline.Format, e *logline.Entry, 
 	return r.appendJSON(dst, e, c)
 }
 
-func (r *XRenderer) appendJSON(dst []byte, e *logline.Entry, c *logline.Cursor) []byte {
+func (r *Renderer) appendJSON(dst []byte, e *logline.Entry, c *logline.Cursor) []byte {
 	dst = r.appendJSONHead(dst, e)
 	b64 := !e.ValidUTF8()
 	if b64 {

@@ -1,4 +1,4 @@
-package engine
+package render
 
 import (
 	"bytes"
@@ -166,7 +166,7 @@ func plainText(e *logline.Entry, st *logline.BodyStats) bool {
 }
 
 // appendText appends e's whole text rendering.
-func (r *XRenderer) appendText(dst []byte, e *logline.Entry) []byte {
+func (r *Renderer) appendText(dst []byte, e *logline.Entry) []byte {
 	if st := e.BodyStats(); plainText(e, &st) {
 		return r.appendPlainText(dst, e)
 	}
@@ -192,7 +192,7 @@ func textSize(e *logline.Entry) int64 {
 
 // appendPlainText appends the text rendering of a body that plainText
 // accepts.
-func (r *XRenderer) appendPlainText(dst []byte, e *logline.Entry) []byte {
+func (r *Renderer) appendPlainText(dst []byte, e *logline.Entry) []byte {
 	body := e.Body
 	for {
 		dst = r.appendTextPrefix(dst, e)
