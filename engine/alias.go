@@ -59,6 +59,10 @@ var (
 	ViewSystem     = render.ViewSystem
 )
 
+// ErrMissedRotation ends a follower that fell so far behind that the file
+// it was reading left the rotation chain.
+var ErrMissedRotation = chain.ErrMissedRotation
+
 // MinTime is the earliest time a rendering shows (see logline.MinTime).
 var MinTime = logline.MinTime
 

@@ -12,19 +12,19 @@ import (
 // batch is what one pass over newly appended lines produced: a segment of
 // one view in arrival order, the state after it, and the range of keys it
 // merged.
-type batch struct {
-	seg      *segment
-	end      State
-	min, max chain.Key
-	entries  int
+type Batch struct {
+	Seg      *Segment
+	End      State
+	min, Max chain.Key
+	Entries  int
 	restart  bool // a text log was replaced or truncated: it began again
 }
 
 // runBatch merges everything after start up to the bounds of files and
 // measures view v of it; wit is the witness of the files start was reached
 // in. It takes ownership of files.
-func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*batch, error) {
-	seg := &segment{view: v, files: files, wit: chain.TakeWitness(files), cps: []checkpoint{{state: start, runMax: chain.MinKey}}}
+func RunBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*Batch, error) {
+	seg := &Segment{view: v, files: files, Wit: chain.TakeWitness(files), Cps: []Checkpoint{{State: start, RunMax: chain.MinKey}}}
 	from := chain.RestartRewritten(wit, files, start)
 	var m chain.Merger
 	if err := m.Reset(files, v.Stream(), from); err != nil {
@@ -35,8 +35,8 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 		}
 		return nil, err
 	}
-	b := &batch{seg: seg, min: maxKey, max: chain.MinKey, restart: m.State != start}
-	seg.cps[0].state = m.State // with any restarted text origin at its start
+	b := &Batch{Seg: seg, min: MaxKey, Max: chain.MinKey, restart: m.State != start}
+	seg.Cps[0].State = m.State // with any restarted text origin at its start
 	var mark int64
 	for {
 		e, ok := m.Next()
@@ -47,22 +47,22 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 		if k.Less(b.min) {
 			b.min = k
 		}
-		if b.max.Less(k) {
-			b.max = k
+		if b.Max.Less(k) {
+			b.Max = k
 		}
-		b.entries++
+		b.Entries++
 		if v.Includes(e) {
 			st := e.BodyStats()
-			seg.size += render.SizeOf(v.Format, e, &st)
+			seg.Size += render.SizeOf(v.Format, e, &st)
 		}
-		if m.Read()-mark >= checkpointEvery {
+		if m.Read()-mark >= CheckpointEvery {
 			mark = m.Read()
-			seg.cps = append(seg.cps, checkpoint{state: m.State, offs: [maxTracked]int64{seg.size}, runMax: b.max})
+			seg.Cps = append(seg.Cps, Checkpoint{State: m.State, Offs: [MaxTracked]int64{seg.Size}, RunMax: b.Max})
 		}
 	}
-	b.end = m.Drained()
+	b.End = m.Drained()
 	if err := m.Err(); err != nil {
-		seg.release()
+		seg.Release()
 		return nil, err
 	}
 	return b, nil
@@ -71,18 +71,18 @@ func runBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*b
 // canAppend reports whether b can be read as the continuation of seg within
 // one segment: every key of b sorts at or after seg's, so the merge over both
 // equals seg followed by b, and b's files still hold every file seg reads.
-func canAppend(seg *segment, segMax chain.Key, b *batch) bool {
+func CanAppend(seg *Segment, segMax chain.Key, b *Batch) bool {
 	if b.restart || b.min.Less(segMax) {
 		return false
 	}
-	start := seg.cps[0].state
+	start := seg.Cps[0].State
 	for o := range logline.NumOrigins {
 		p := start.Cursor[o]
 		if p.IsStart() {
 			continue
 		}
 		found := false
-		for _, f := range b.seg.files.Origin(o) {
+		for _, f := range b.Seg.files.Origin(o) {
 			found = found || f.Gen == p.Gen
 		}
 		if !found {
@@ -95,20 +95,24 @@ func canAppend(seg *segment, segMax chain.Key, b *batch) bool {
 // appendBatch extends seg with b, taking b's files. The join becomes a
 // checkpoint when the last one is far behind, so that a long-lived follower
 // built of many small batches can still be read anywhere cheaply.
-func appendBatch(seg *segment, b *batch) {
+func AppendBatch(seg *Segment, b *Batch) {
 	seg.mu.Lock()
 	defer seg.mu.Unlock()
-	if seg.size-seg.cps[len(seg.cps)-1].offs[0] >= checkpointEvery {
-		join := b.seg.cps[0]
-		join.offs[0] = seg.size
-		seg.cps = append(seg.cps, join)
+	if seg.Size-seg.Cps[len(seg.Cps)-1].Offs[0] >= CheckpointEvery {
+		join := b.Seg.Cps[0]
+		join.Offs[0] = seg.Size
+		seg.Cps = append(seg.Cps, join)
 	}
-	for _, cp := range b.seg.cps[1:] {
-		cp.offs[0] += seg.size
-		seg.cps = append(seg.cps, cp)
+	for _, cp := range b.Seg.Cps[1:] {
+		cp.Offs[0] += seg.Size
+		seg.Cps = append(seg.Cps, cp)
 	}
-	seg.size += b.seg.size
+	seg.Size += b.Seg.Size
 	seg.files.Release()
-	seg.files, seg.wit = b.seg.files, b.seg.wit
+	seg.files, seg.Wit = b.Seg.files, b.Seg.Wit
 	seg.ready = false
 }
+
+// maxKey never lets a batch join the snapshot segment, whose checkpoints
+// belong to the shared index.
+var MaxKey = chain.Key{Time: logline.TimeTop, Origin: logline.NumOrigins}

@@ -328,10 +328,10 @@ func BenchmarkIndexSize(b *testing.B) {
 	sb.mu.Lock()
 	var cps int
 	for _, x := range sb.indexes {
-		cps += len(x.cps)
+		cps += len(x.Cps)
 	}
 	sb.mu.Unlock()
-	size := float64(cps) * float64(unsafe.Sizeof(checkpoint{}))
+	size := float64(cps) * float64(unsafe.Sizeof(Checkpoint{}))
 	b.ReportMetric(float64(cps), "checkpoints")
 	b.ReportMetric(size, "index-bytes")
 	b.ReportMetric(100*size/float64(benchInput), "index-%-of-input")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/list"
+	"os"
 	"sync"
 )
 
@@ -18,8 +19,8 @@ import (
 // Ownership: the index holds one reference and every segment made from it
 // one more; the last release frees every chunk of the cache at once. A
 // nil *renderCache is a cache that keeps nothing. Safe for concurrent use.
-type renderCache struct {
-	pool   *cacheStore
+type RenderCache struct {
+	pool   *CacheStore
 	refs   int                      // guarded by store.mu
 	chunks map[chunkKey]*cacheChunk // guarded by store.mu
 }
@@ -34,7 +35,7 @@ type chunkKey struct {
 // cacheChunk is one stored chunk: n bytes at off of the store's file, in an
 // extent of alloc bytes (whole blocks). All fields are guarded by store.mu.
 type cacheChunk struct {
-	owner *renderCache
+	owner *RenderCache
 	key   chunkKey
 	off   int64
 	n     int
@@ -44,7 +45,7 @@ type cacheChunk struct {
 }
 
 // acquire takes one more reference.
-func (c *renderCache) acquire() {
+func (c *RenderCache) acquire() {
 	if c == nil {
 		return
 	}
@@ -54,7 +55,7 @@ func (c *renderCache) acquire() {
 }
 
 // release drops one reference; the last frees every chunk.
-func (c *renderCache) release() {
+func (c *RenderCache) release() {
 	if c == nil {
 		return
 	}
@@ -74,7 +75,7 @@ func (c *renderCache) release() {
 
 // read copies chunk k's bytes from off within the chunk into p. ok is false
 // when the chunk is not stored (or could not be read): the caller renders.
-func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
+func (c *RenderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 	s := c.pool
 	s.mu.Lock()
 	ch := c.chunks[k]
@@ -99,7 +100,7 @@ func (c *renderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 // store keeps data as chunk k, unless it is there already, the budget
 // cannot make room for it, or the write fails (a full disk): a chunk not
 // kept only costs a render at its next read.
-func (c *renderCache) store(k chunkKey, data []byte) {
+func (c *RenderCache) store(k chunkKey, data []byte) {
 	s := c.pool
 	s.mu.Lock()
 	if _, ok := c.chunks[k]; ok || c.refs <= 0 || !s.open() {
@@ -132,9 +133,9 @@ func (c *renderCache) store(k chunkKey, data []byte) {
 // counted in whole blocks; the least recently read chunk goes first; a
 // freed chunk's blocks are punched out of the file (so the disk gets them
 // back) and reused by later chunks. Safe for concurrent use.
-type cacheStore struct {
-	dir    string // where the cache directory is made
-	budget int64  // bytes the file may hold allocated
+type CacheStore struct {
+	Dir    string // where the cache directory is made
+	Budget int64  // bytes the file may hold allocated
 
 	mu      sync.Mutex
 	f       *cacheFile // nil until the first chunk is stored
@@ -151,14 +152,14 @@ type cacheStore struct {
 // extent is a block-aligned stretch of the cache file.
 type extent struct{ off, n int64 }
 
-func newCacheStore(dir string, budget int64) *cacheStore {
-	return &cacheStore{dir: dir, budget: budget}
+func NewCacheStore(dir string, budget int64) *CacheStore {
+	return &CacheStore{Dir: dir, Budget: budget}
 }
 
 // newCache returns a new, empty renderCache with one reference, or nil when
 // the store keeps nothing.
-func (s *cacheStore) newCache() *renderCache {
-	if s == nil || s.dir == "" || s.budget <= 0 {
+func (s *CacheStore) newCache() *RenderCache {
+	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
 	s.mu.Lock()
@@ -167,11 +168,11 @@ func (s *cacheStore) newCache() *renderCache {
 		return nil
 	}
 	s.caches++
-	return &renderCache{pool: s, refs: 1, chunks: make(map[chunkKey]*cacheChunk)}
+	return &RenderCache{pool: s, refs: 1, chunks: make(map[chunkKey]*cacheChunk)}
 }
 
 // roundUp returns n in whole blocks of the cache file.
-func (s *cacheStore) roundUp(n int64) int64 {
+func (s *CacheStore) roundUp(n int64) int64 {
 	b := s.f.block
 	return (n + b - 1) / b * b
 }
@@ -179,12 +180,12 @@ func (s *cacheStore) roundUp(n int64) int64 {
 // reserve finds alloc bytes for a chunk, evicting the least recently used
 // chunks as long as the budget or the file's room demands. Called with
 // s.mu held.
-func (s *cacheStore) reserve(alloc int64) (int64, bool) {
-	if alloc <= 0 || alloc > s.budget {
+func (s *CacheStore) reserve(alloc int64) (int64, bool) {
+	if alloc <= 0 || alloc > s.Budget {
 		return 0, false
 	}
 	for {
-		if s.used+alloc <= s.budget {
+		if s.used+alloc <= s.Budget {
 			if off, ok := s.takeFree(alloc); ok {
 				s.used += alloc
 				return off, true
@@ -205,15 +206,15 @@ func (s *cacheStore) reserve(alloc int64) (int64, bool) {
 // maxEnd bounds the file's size: twice the budget where freed blocks are
 // punched out (allocated bytes stay within the budget, the apparent size
 // leaves room for fragments), the budget itself where they cannot be.
-func (s *cacheStore) maxEnd() int64 {
+func (s *CacheStore) maxEnd() int64 {
 	if s.noPunch {
-		return s.budget
+		return s.Budget
 	}
-	return 2 * s.budget
+	return 2 * s.Budget
 }
 
 // evictOne drops the least recently used chunk that no read holds.
-func (s *cacheStore) evictOne() bool {
+func (s *CacheStore) evictOne() bool {
 	for el := s.lru.Back(); el != nil; el = el.Prev() {
 		if ch := el.Value.(*cacheChunk); ch.pins == 0 {
 			s.drop(ch)
@@ -224,7 +225,7 @@ func (s *cacheStore) evictOne() bool {
 }
 
 // drop frees a chunk's blocks. Called with s.mu held.
-func (s *cacheStore) drop(ch *cacheChunk) {
+func (s *CacheStore) drop(ch *cacheChunk) {
 	delete(ch.owner.chunks, ch.key)
 	s.lru.Remove(ch.el)
 	s.unreserve(ch.off, ch.alloc)
@@ -232,7 +233,7 @@ func (s *cacheStore) drop(ch *cacheChunk) {
 
 // unreserve gives an extent back: its blocks are punched out of the file
 // and it joins the free list. Called with s.mu held.
-func (s *cacheStore) unreserve(off, n int64) {
+func (s *CacheStore) unreserve(off, n int64) {
 	s.used -= n
 	if !s.noPunch && s.f.punch(off, n) != nil {
 		s.noPunch = true
@@ -244,7 +245,7 @@ func (s *cacheStore) unreserve(off, n int64) {
 }
 
 // takeFree takes alloc bytes from the first free extent that holds them.
-func (s *cacheStore) takeFree(alloc int64) (int64, bool) {
+func (s *CacheStore) takeFree(alloc int64) (int64, bool) {
 	for i, e := range s.free {
 		if e.n < alloc {
 			continue
@@ -261,7 +262,7 @@ func (s *cacheStore) takeFree(alloc int64) (int64, bool) {
 
 // addFree inserts e into the free list, merging it with its neighbours; a
 // free extent that reaches the end lowers the end instead.
-func (s *cacheStore) addFree(e extent) {
+func (s *CacheStore) addFree(e extent) {
 	i := 0
 	for i < len(s.free) && s.free[i].off < e.off {
 		i++
@@ -285,7 +286,7 @@ func (s *cacheStore) addFree(e extent) {
 }
 
 // Used returns the bytes the cache holds allocated, in whole blocks.
-func (s *cacheStore) Used() int64 {
+func (s *CacheStore) Used() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.used
@@ -293,7 +294,7 @@ func (s *cacheStore) Used() int64 {
 
 // close stops new caches and removes the cache file's name; the file
 // itself is closed once the last cache is released.
-func (s *cacheStore) close() {
+func (s *CacheStore) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -304,9 +305,36 @@ func (s *cacheStore) close() {
 }
 
 // closeIfDone closes the file of a closed store that no cache uses.
-func (s *cacheStore) closeIfDone() {
+func (s *CacheStore) closeIfDone() {
 	if s.closed && s.caches == 0 && s.f != nil {
 		s.f.close()
 		s.f = nil
 	}
+}
+
+// chunkCount returns how many chunks of the view in slot c holds (slot
+// < 0: of any view); 0 for a nil c.
+func (c *RenderCache) ChunkCount(slot int) int {
+	if c == nil {
+		return 0
+	}
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	n := 0
+	for k := range c.chunks {
+		if slot < 0 || k.slot == slot {
+			n++
+		}
+	}
+	return n
+}
+
+// file returns the store's open cache file, or nil.
+func (s *CacheStore) File() *os.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	return s.f.f
 }

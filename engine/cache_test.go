@@ -51,7 +51,7 @@ func TestRenderCacheKeepsEverySnapshotsBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := readAllAt(t, a, a.Size(), 1<<16)
-		if a.seg.cache == nil || len(a.seg.cache.chunks) == 0 && len(a.seg.cps) > 1 {
+		if a.seg.Cache == nil || a.seg.Cache.ChunkCount(-1) == 0 && len(a.seg.Cps) > 1 {
 			t.Fatalf("%v: a full read cached no chunk", v)
 		}
 		if again := readAllAt(t, a, a.Size(), 7777); !bytes.Equal(again, first) {

@@ -4,27 +4,16 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
-
-// allocated returns the bytes the file at path holds on disk.
-func allocated(t testing.TB, path string) int64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Blocks * 512
-}
 
 // TestCacheBudgetEvictsLeastRecentlyUsed: the store keeps at most its budget
 // allocated, on disk too; it evicts the chunk read least recently; a chunk
 // larger than the budget is not kept; the last release frees everything.
 func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
-	s := newCacheStore(t.TempDir(), 3*4096)
+	s := NewCacheStore(t.TempDir(), 3*4096)
 	c := s.newCache()
 	if c == nil {
 		t.Fatal("no cache")
@@ -56,7 +45,7 @@ func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 			t.Fatalf("chunk %d: ok %v (want %v), %d bytes", i, ok, want, n)
 		}
 	}
-	if used, disk := s.Used(), allocated(t, s.f.path); used > 3*4096 || disk > 3*4096 {
+	if used, disk := s.Used(), testutil.Allocated(t, s.f.path); used > 3*4096 || disk > 3*4096 {
 		t.Fatalf("used %d, on disk %d: over the budget of %d", used, disk, 3*4096)
 	}
 	c.store(key(9), make([]byte, 4*4096))
@@ -65,76 +54,11 @@ func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	path := s.f.path
 	c.release()
-	if s.Used() != 0 || allocated(t, path) != 0 {
-		t.Fatalf("released: used %d, on disk %d", s.Used(), allocated(t, path))
+	if s.Used() != 0 || testutil.Allocated(t, path) != 0 {
+		t.Fatalf("released: used %d, on disk %d", s.Used(), testutil.Allocated(t, path))
 	}
-	s.close()
+	s.Close()
 	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
 		t.Fatalf("closed: the cache directory is still there (%v)", err)
-	}
-}
-
-// TestSmallCacheBudgetKeepsBytes: with a budget smaller than one view,
-// every view reads the same bytes as an uncached render, twice, and the
-// cache file holds at most the budget on disk.
-func TestSmallCacheBudgetKeepsBytes(t *testing.T) {
-	d := newSandboxDir(t)
-	writeLines(d, 0, 20000)
-	const budget = 96 << 10
-	dir := t.TempDir()
-	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir); h.SetCacheBudget(budget) })
-	cacheFile := filepath.Join(dir, CacheDirPrefix+strconv.Itoa(os.Getpid()), "chunks.")
-	for _, v := range []View{ViewMerged, ViewMergedJSON, ViewStdout} { // the views with content
-		want := uncached(t, d, v)
-		for range 2 {
-			if got := snap(t, sb, v); !bytes.Equal(got, want) {
-				t.Fatalf("%v: %d bytes through a %d-byte cache differ from the %d rendered", v, len(got), budget, len(want))
-			}
-		}
-		if len(want) < 2*budget {
-			t.Fatalf("%v: %d bytes: the view must outgrow the budget", v, len(want))
-		}
-		used := sb.home.CacheUsed()
-		files, _ := filepath.Glob(cacheFile + "*")
-		if used == 0 || used > budget || len(files) != 1 || allocated(t, files[0]) > budget {
-			t.Fatalf("%v: cache used %d, files %v: want one file within %d bytes", v, used, files, budget)
-		}
-	}
-}
-
-// TestCacheWriteFailureOnlyCostsSpeed: when the cache file cannot be
-// written (a full disk fails the same way), nothing is stored, no space is
-// counted, and every view still reads its bytes.
-func TestCacheWriteFailureOnlyCostsSpeed(t *testing.T) {
-	d := newSandboxDir(t)
-	writeLines(d, 0, 5000)
-	dir := t.TempDir()
-	sb := d.openWith(func(h *Home) { h.SetCacheDir(dir) })
-	snap(t, sb, ViewMerged) // makes the cache file, stores merged's chunks
-	stored := sb.home.CacheUsed()
-	s := sb.home.cacheStore()
-	s.mu.Lock()
-	if s.f == nil || s.f.path == "" {
-		s.mu.Unlock()
-		t.Fatal("no cache file")
-	}
-	readOnly, err := os.Open(s.f.path)
-	if err != nil {
-		s.mu.Unlock()
-		t.Fatal(err)
-	}
-	s.f.f.Close()
-	s.f.f = readOnly // every write now fails with EBADF
-	s.mu.Unlock()
-	for _, v := range []View{ViewMerged, ViewMergedJSON, ViewStdout} {
-		want := uncached(t, d, v)
-		for range 2 {
-			if got := snap(t, sb, v); !bytes.Equal(got, want) {
-				t.Fatalf("%v: %d bytes with a failing cache, %d rendered", v, len(got), len(want))
-			}
-		}
-	}
-	if used := sb.home.CacheUsed(); used != stored {
-		t.Fatalf("failed writes count %d bytes", used-stored)
 	}
 }

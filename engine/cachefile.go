@@ -34,14 +34,14 @@ var cacheFileSerial atomic.Uint64
 // (not when a cache is made: a stat that restores a saved index, the
 // first request after a remount, makes no file). If it cannot be made, the
 // store keeps nothing and does not try again. Called with s.mu held.
-func (s *cacheStore) open() bool {
+func (s *CacheStore) open() bool {
 	if s.f != nil {
 		return true
 	}
 	if s.broken || s.closed {
 		return false
 	}
-	f, err := createCacheFile(s.dir)
+	f, err := createCacheFile(s.Dir)
 	if err != nil {
 		slog.Debug("render cache off", "err", err)
 		s.broken = true

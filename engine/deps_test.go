@@ -18,6 +18,7 @@ const depsRules = `
 	logline < chain, render;
 	chain, render < index;
 	index < engine;
+	logline < testutil;
 `
 
 // modulePath is the import path prefix of this module's packages.

@@ -26,9 +26,9 @@ type Home struct {
 	cacheDir    string // render caches; "" for none
 	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
 	cacheOnce   sync.Once
-	caches      *cacheStore
+	caches      *CacheStore
 	indexOnce   sync.Once
-	indexes     *indexStore
+	indexes     *IndexStore
 
 	now       func() time.Time // the clock of idle times (tests set it)
 	idleAfter time.Duration
@@ -119,13 +119,13 @@ func DefaultCacheBudget(dir string) int64 {
 
 // cacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
-func (h *Home) cacheStore() *cacheStore {
+func (h *Home) cacheStore() *CacheStore {
 	h.cacheOnce.Do(func() {
 		budget := h.cacheBudget
 		if budget == 0 {
 			budget = DefaultCacheBudget(h.cacheDir)
 		}
-		h.caches = newCacheStore(h.cacheDir, budget)
+		h.caches = NewCacheStore(h.cacheDir, budget)
 	})
 	return h.caches
 }
@@ -133,12 +133,12 @@ func (h *Home) cacheStore() *cacheStore {
 // indexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
-func (h *Home) indexStore() *indexStore {
+func (h *Home) indexStore() *IndexStore {
 	s := h.cacheStore()
-	if s == nil || s.dir == "" || s.budget <= 0 {
+	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
-	h.indexOnce.Do(func() { h.indexes = &indexStore{dir: filepath.Join(s.dir, IndexDirName), limit: s.budget / 8} })
+	h.indexOnce.Do(func() { h.indexes = &IndexStore{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
 	return h.indexes
 }
 
@@ -156,7 +156,7 @@ func (h *Home) Close() error {
 		close(h.sweepDone)
 		h.sweepWG.Wait()
 	})
-	h.cacheStore().close()
+	h.cacheStore().Close()
 	return err
 }
 

@@ -71,20 +71,12 @@ func (s *Sandbox) dropState() {
 	s.shown.Release()
 	s.shown = nil
 	for k, x := range s.indexes {
-		x.release()
+		x.Release()
 		delete(s.indexes, k)
 	}
 	s.home.mu.Lock()
 	delete(s.home.live, s)
 	s.home.mu.Unlock()
-}
-
-// release drops the index's files and its reference to its render cache.
-func (x *index) release() {
-	x.files.Release()
-	x.files = nil
-	x.cache.release()
-	x.cache = nil
 }
 
 // sweeper runs sweep every half IdleAfter and whenever the live set

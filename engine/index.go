@@ -12,37 +12,37 @@ import (
 // few tens of KiB of input, and the size of every tracked view. It is built
 // on first use and extended as the files grow. Not safe for concurrent use:
 // the sandbox guards it.
-type index struct {
+type Index struct {
 	stream SourceMask
-	views  []View
+	Views  []View
 	files  *chain.FileSet // the bounds it describes
-	wit    *chain.Witness // of files, taken before they were read
-	cps    []checkpoint
-	end    State // every complete line below the bounds consumed
-	total  [maxTracked]int64
-	counts chain.Counts // lines skipped below the bounds
-	tail   []idStat     // the sessions after the last checkpoint, by id
+	Wit    *chain.Witness // of files, taken before they were read
+	Cps    []Checkpoint
+	End    State // every complete line below the bounds consumed
+	Total  [MaxTracked]int64
+	Counts chain.Counts // lines skipped below the bounds
+	Tail   []IDStat     // the sessions after the last checkpoint, by id
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
 	m      chain.Merger
 	warm   warmer // renders the asked view during a pass
 
-	cacheSrc *cacheStore  // where render caches come from; nil for none
-	cache    *renderCache // rendered chunks of the current checkpoints (one reference)
+	cacheSrc *CacheStore  // where render caches come from; nil for none
+	Cache    *RenderCache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
 
-	saves   *indexStore // where the index is saved; nil for nowhere
+	saves   *IndexStore // where the index is saved; nil for nowhere
 	savedAt int         // len(cps) at the last save or restore
 }
 
-func newIndex(stream SourceMask, caches *cacheStore, saves *indexStore) *index {
-	return &index{stream: stream, views: trackedViews(stream), cacheSrc: caches, saves: saves}
+func NewIndex(stream SourceMask, caches *CacheStore, saves *IndexStore) *Index {
+	return &Index{stream: stream, Views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 
 // newCheckpoint returns a checkpoint with a serial never given before.
-func (x *index) newCheckpoint() checkpoint {
+func (x *Index) newCheckpoint() Checkpoint {
 	x.serial++
-	return checkpoint{serial: x.serial}
+	return Checkpoint{Serial: x.serial}
 }
 
 // update brings the index to files, which the index then holds. It resumes
@@ -52,8 +52,8 @@ func (x *index) newCheckpoint() checkpoint {
 // changed other than by an append — even to the same size — makes every
 // checkpoint stale. The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.
-func (x *index) update(files *chain.FileSet, warm int) error {
-	rewritten := x.files != nil && chain.AnyChanged(x.wit.Changed(files))
+func (x *Index) Update(files *chain.FileSet, warm int) error {
+	rewritten := x.files != nil && chain.AnyChanged(x.Wit.Changed(files))
 	if x.files != nil && !rewritten && x.files.SameAs(files) {
 		files.Release()
 		return nil
@@ -70,21 +70,21 @@ func (x *index) update(files *chain.FileSet, warm int) error {
 	if x.files == nil || from == 0 {
 		x.sess.truncate(0)
 		cp := x.newCheckpoint()
-		cp.runMax = chain.MinKey
-		x.cps = []checkpoint{cp}
-		x.cache.release() // the snapshots that use it hold their own references
-		x.cache = x.cacheSrc.newCache()
-	} else if from < len(x.cps)-1 {
-		x.cps = append([]checkpoint(nil), x.cps[:from+1]...) // snapshots may hold the old array
+		cp.RunMax = chain.MinKey
+		x.Cps = []Checkpoint{cp}
+		x.Cache.release() // the snapshots that use it hold their own references
+		x.Cache = x.cacheSrc.newCache()
+	} else if from < len(x.Cps)-1 {
+		x.Cps = append([]Checkpoint(nil), x.Cps[:from+1]...) // snapshots may hold the old array
 	} else {
-		x.cps = x.cps[: from+1 : from+1]
+		x.Cps = x.Cps[: from+1 : from+1]
 	}
 	err := x.run(files, warm)
 	x.files.Release()
-	x.files, x.wit = files, wit
+	x.files, x.Wit = files, wit
 	if err != nil { // rebuild at the next update rather than keep a broken index
 		x.files.Release()
-		x.files, x.wit = nil, nil
+		x.files, x.Wit = nil, nil
 		return err
 	}
 	x.save(from == 0)
@@ -93,7 +93,7 @@ func (x *index) update(files *chain.FileSet, warm int) error {
 
 // mustRebuild reports whether files dropped the oldest exec file or
 // replaced or truncated a text log: every checkpoint is then stale.
-func (x *index) mustRebuild(files *chain.FileSet) bool {
+func (x *Index) mustRebuild(files *chain.FileSet) bool {
 	old := x.files
 	if len(old.Chain) > 0 && (len(files.Chain) == 0 || files.Chain[0].Gen != old.Chain[0].Gen) {
 		return true
@@ -109,21 +109,21 @@ func (x *index) mustRebuild(files *chain.FileSet) bool {
 
 // resumePoint returns the checkpoint to resume from: the last one, unless an
 // origin's first new entry sorts before entries merged after it.
-func (x *index) resumePoint(files *chain.FileSet) int {
-	from := len(x.cps) - 1
+func (x *Index) resumePoint(files *chain.FileSet) int {
+	from := len(x.Cps) - 1
 	for o := range logline.NumOrigins {
 		if o != logline.OriginExec && !x.stream.TextOrigins() {
 			continue
 		}
-		k, has, ok := chain.FirstKey(files, o, x.stream, x.end.Cursor[o], x.end.Prev[o])
+		k, has, ok := chain.FirstKey(files, o, x.stream, x.End.Cursor[o], x.End.Prev[o])
 		if !ok {
 			return 0
 		}
 		if !has {
 			continue
 		}
-		c := sort.Search(len(x.cps), func(i int) bool { return k.Less(x.cps[i].runMax) })
-		if c < len(x.cps) {
+		c := sort.Search(len(x.Cps), func(i int) bool { return k.Less(x.Cps[i].RunMax) })
+		if c < len(x.Cps) {
 			from = min(from, max(c-1, 0))
 		}
 	}
@@ -132,23 +132,23 @@ func (x *index) resumePoint(files *chain.FileSet) int {
 
 // run merges from the last checkpoint to the end of files, rendering the
 // view in slot warm into the render cache.
-func (x *index) run(files *chain.FileSet, warm int) error {
-	cp := x.cps[len(x.cps)-1]
+func (x *Index) run(files *chain.FileSet, warm int) error {
+	cp := x.Cps[len(x.Cps)-1]
 	var keep SourceMask // the bodies the pass renders
 	if warm >= 0 {
-		keep = x.views[warm].Mask
+		keep = x.Views[warm].Mask
 	}
 	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with releaseBuffers
-	if err := x.m.Reset(files, x.stream, cp.state); err != nil {
+	if err := x.m.Reset(files, x.stream, cp.State); err != nil {
 		return err
 	}
-	x.warm.start(x.views, warm, x.cache, cp.serial)
+	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
 	defer x.warm.done()
-	x.total = cp.offs
+	x.Total = cp.Offs
 	x.ids.reset()
 	tally := x.stream == MaskAll
-	var size [maxTracked]int64
-	runMax := cp.runMax
+	var size [MaxTracked]int64
+	runMax := cp.RunMax
 	counts := func() chain.Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
 	var mark int64
 	for {
@@ -161,14 +161,14 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 		if _, sized := e.MeasuredSize(FormatRaw); !sized {
 			st = e.BodyStats()
 		}
-		for i, v := range x.views {
+		for i, v := range x.Views {
 			size[i] = 0
 			if v.Includes(e) {
 				n := render.SizeIn(v.Format, e, &st)
 				if i == warm {
 					x.warm.add(e, n, &x.m.State.Cursor)
 				}
-				x.total[i] += n
+				x.Total[i] += n
 				size[i] = n
 			}
 		}
@@ -178,20 +178,20 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 		if runMax.Less(k) {
 			runMax = k
 		}
-		if x.m.Read()-mark >= checkpointEvery {
+		if x.m.Read()-mark >= CheckpointEvery {
 			mark = x.m.Read()
 			cp := x.newCheckpoint()
-			cp.state, cp.offs, cp.runMax, cp.counts = x.m.State, x.total, runMax, counts()
-			cp.ids = x.ids.take()
-			x.cps = append(x.cps, cp)
+			cp.State, cp.Offs, cp.RunMax, cp.counts = x.m.State, x.Total, runMax, counts()
+			cp.IDs = x.ids.take()
+			x.Cps = append(x.Cps, cp)
 			if warm >= 0 {
-				x.warm.checkpoint(cp.serial, cp.offs[warm]-x.cps[len(x.cps)-2].offs[warm])
+				x.warm.checkpoint(cp.Serial, cp.Offs[warm]-x.Cps[len(x.Cps)-2].Offs[warm])
 			}
 		}
 	}
-	x.end = x.m.Drained()
-	x.counts = counts()
-	x.tail = x.ids.take()
+	x.End = x.m.Drained()
+	x.Counts = counts()
+	x.Tail = x.ids.take()
 	x.ids.reset()
 	x.sess.changed()
 	err := x.m.Err()
@@ -201,12 +201,24 @@ func (x *index) run(files *chain.FileSet, warm int) error {
 }
 
 // segment returns a snapshot of view v over the index as it stands.
-func (x *index) segment(v View) *segment {
+func (x *Index) Segment(v View) *Segment {
 	if v.ByID {
 		return x.sessionSegment(v)
 	}
-	slot := trackedIndex(v)
-	x.cache.acquire()
-	return &segment{view: v, slot: slot, files: x.files.Clone(), wit: x.wit, cps: x.cps[:len(x.cps):len(x.cps)],
-		size: x.total[slot], cache: x.cache}
+	slot := TrackedIndex(v)
+	x.Cache.acquire()
+	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: x.Cps[:len(x.Cps):len(x.Cps)],
+		Size: x.Total[slot], Cache: x.Cache}
 }
+
+// release drops the index's files and its reference to its render cache.
+func (x *Index) Release() {
+	x.files.Release()
+	x.files = nil
+	x.Cache.release()
+	x.Cache = nil
+}
+
+// releaseBuffers gives back the read buffers of the index's merger; the
+// next update resets it.
+func (x *Index) ReleaseBuffers() { x.m.ReleaseBuffers() }

@@ -68,7 +68,7 @@ func checkRandomReads(t *testing.T, sb *Sandbox, nv namedView, full []byte, rng 
 	}
 	for range n {
 		off := rng.Int64N(int64(len(full)) + 1)
-		size := 1 + rng.IntN(2*checkpointEvery)
+		size := 1 + rng.IntN(2*CheckpointEvery)
 		if rng.IntN(4) == 0 {
 			size = 1 + rng.IntN(64)
 		}
@@ -130,7 +130,7 @@ func TestIndexProperty(t *testing.T) {
 			d, g, sb := adversarySandbox(t, tc.seed, tc.rotateAt, 160<<10, tc.noCache)
 			rng := rand.New(rand.NewPCG(tc.seed, 99))
 			views := checkViews(t, d, sb)
-			if n := len(sb.indexes[MaskAll].cps); n < 3 {
+			if n := len(sb.indexes[MaskAll].Cps); n < 3 {
 				t.Fatalf("only %d checkpoints: the corpus does not exercise the index", n)
 			}
 			var held []*Snapshot
@@ -269,7 +269,7 @@ func TestIndexSparse(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := fileSize(t, d.path(ExecLogName))
-	n := int64(len(sb.indexes[MaskAll].cps))
+	n := int64(len(sb.indexes[MaskAll].Cps))
 	if n > in/(8<<10) || n < 2 {
 		t.Fatalf("%d checkpoints for %d bytes of input", n, in)
 	}
@@ -308,13 +308,11 @@ func TestSnapshotForwardSeek(t *testing.T) {
 	if want := fmt.Sprintf("line %05d", 20000-1-3*4096/len("line 00000\n")); !strings.Contains(string(buf), want[:8]) {
 		t.Fatalf("read at %d: %q", far, buf[:40])
 	}
-	s.seg.mu.Lock()
-	skipped := s.seg.m.Counts().Malformed
-	s.seg.mu.Unlock()
+	skipped := s.seg.Skipped().Malformed
 	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
 	// the ~90-byte lines of an interval is malformed. The read renders the
 	// chunk it starts in and may run into the next one and the tail.
-	if limit := 3 * checkpointEvery / 90 / 10; skipped > limit {
+	if limit := 3 * CheckpointEvery / 90 / 10; skipped > limit {
 		t.Errorf("the read at %d went through %d malformed lines since the last seek (of 2000): it rendered from the previous read, not from the nearest checkpoint (limit %d)", far, skipped, limit)
 	}
 }

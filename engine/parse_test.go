@@ -501,7 +501,7 @@ func TestSkippedCountSurvivesIndexExtension(t *testing.T) {
 	if st.Skipped.TooLong != 1 {
 		t.Fatalf("before growth: %+v", st.Skipped)
 	}
-	if n := len(sb.indexes[MaskAll].cps); n < 2 {
+	if n := len(sb.indexes[MaskAll].Cps); n < 2 {
 		t.Fatalf("%d checkpoints: the test needs one after the long line", n)
 	}
 	d.exec(jl(5000, "stdout", "appended\n"))

@@ -29,12 +29,12 @@ const IndexDirName = "msb-logfs-index"
 // it fails the checksum or the range checks, and the index is built again.
 // The directory is bounded by limit bytes: after a save, the files read
 // least recently go first. Safe for concurrent use.
-type indexStore struct {
-	dir   string
-	limit int64
+type IndexStore struct {
+	Dir   string
+	Limit int64
 
 	mu      sync.Mutex // orders this process's saves and trims
-	used    int64      // bytes in dir as of the last trim, plus this process's saves since
+	Used    int64      // bytes in dir as of the last trim, plus this process's saves since
 	counted bool       // used was counted by a trim
 }
 
@@ -82,14 +82,14 @@ func fileSetKey(stream SourceMask, files *chain.FileSet) ([]byte, error) {
 }
 
 // path returns the file that holds the index of key.
-func (s *indexStore) path(key []byte) string {
+func (s *IndexStore) path(key []byte) string {
 	h := sha256.Sum256(key)
-	return filepath.Join(s.dir, hex.EncodeToString(h[:16])+".idx")
+	return filepath.Join(s.Dir, hex.EncodeToString(h[:16])+".idx")
 }
 
 // load reads the index of key; ok is false when there is none or it cannot
 // be trusted.
-func (s *indexStore) load(key []byte) (saved savedIndex, ok bool) {
+func (s *IndexStore) Load(key []byte) (saved SavedIndex, ok bool) {
 	if s == nil {
 		return saved, false
 	}
@@ -111,7 +111,7 @@ func (s *indexStore) load(key []byte) (saved savedIndex, ok bool) {
 	if h := sha256.Sum256(body); !bytes.Equal(h[:], sum) || !bytes.HasPrefix(body, key) {
 		return saved, false
 	}
-	saved, ok = decodeIndex(body[len(key):])
+	saved, ok = DecodeIndex(body[len(key):])
 	if ok {
 		now := time.Now()
 		_ = os.Chtimes(p, now, now) // the modification time orders trimming
@@ -121,26 +121,26 @@ func (s *indexStore) load(key []byte) (saved savedIndex, ok bool) {
 
 // save writes the index of key (to a new file, renamed over the old one),
 // then trims the directory to its limit. A failure only costs a pass later.
-func (s *indexStore) save(key []byte, saved *savedIndex) error {
+func (s *IndexStore) Save(key []byte, saved *SavedIndex) error {
 	if s == nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("index store: %w", err)
 	}
-	b := encodeIndex(append([]byte(nil), key...), saved)
+	b := EncodeIndex(append([]byte(nil), key...), saved)
 	h := sha256.Sum256(b)
 	b = append(b, h[:]...)
-	if int64(len(b)) > min(s.limit, maxIndexFile) {
+	if int64(len(b)) > min(s.Limit, maxIndexFile) {
 		return nil
 	}
 	var replaced int64
 	if fi, err := os.Stat(s.path(key)); err == nil {
 		replaced = fi.Size()
 	}
-	tmp, err := os.CreateTemp(s.dir, "tmp-*")
+	tmp, err := os.CreateTemp(s.Dir, "tmp-*")
 	if err != nil {
 		return fmt.Errorf("index store: %w", err)
 	}
@@ -155,8 +155,8 @@ func (s *indexStore) save(key []byte, saved *savedIndex) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("index store: %w", err)
 	}
-	s.used += int64(len(b)) - replaced
-	if s.counted && s.used <= s.limit {
+	s.Used += int64(len(b)) - replaced
+	if s.counted && s.Used <= s.Limit {
 		return nil
 	}
 	return s.trim()
@@ -169,8 +169,8 @@ func (s *indexStore) save(key []byte, saved *savedIndex) error {
 // limit: not at every save, which made a walk over thousands of small
 // sandboxes quadratic. Another process's saves are counted at the next
 // trim.
-func (s *indexStore) trim() error {
-	ents, err := os.ReadDir(s.dir)
+func (s *IndexStore) trim() error {
+	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return fmt.Errorf("index store: %w", err)
 	}
@@ -186,19 +186,19 @@ func (s *indexStore) trim() error {
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		files = append(files, file{filepath.Join(s.dir, e.Name()), fi.Size(), fi.ModTime().UnixNano()})
+		files = append(files, file{filepath.Join(s.Dir, e.Name()), fi.Size(), fi.ModTime().UnixNano()})
 		total += fi.Size()
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].used < files[j].used })
 	for _, f := range files {
-		if total <= s.limit/10*9 {
+		if total <= s.Limit/10*9 {
 			break
 		}
 		if err := os.Remove(f.path); err == nil || errors.Is(err, os.ErrNotExist) {
 			total -= f.size
 		}
 	}
-	s.used, s.counted = total, true
+	s.Used, s.counted = total, true
 	return nil
 }
 
@@ -214,7 +214,7 @@ const saveEvery = 64
 
 // restore takes the saved index of files, which the index then holds,
 // if there is one that can be trusted. Called on an index that holds none.
-func (x *index) restore(files *chain.FileSet, wit *chain.Witness) bool {
+func (x *Index) restore(files *chain.FileSet, wit *chain.Witness) bool {
 	if x.saves == nil {
 		return false
 	}
@@ -222,27 +222,27 @@ func (x *index) restore(files *chain.FileSet, wit *chain.Witness) bool {
 	if err != nil {
 		return false
 	}
-	saved, ok := x.saves.load(key)
+	saved, ok := x.saves.Load(key)
 	if !ok || !statesIn(files, &saved) {
 		return false
 	}
-	x.cache.release()
-	x.cache = x.cacheSrc.newCache()
-	x.cps, x.end, x.total, x.counts, x.tail = saved.cps, saved.end, saved.total, saved.counts, saved.tail
+	x.Cache.release()
+	x.Cache = x.cacheSrc.newCache()
+	x.Cps, x.End, x.Total, x.Counts, x.Tail = saved.Cps, saved.End, saved.Total, saved.Counts, saved.Tail
 	x.sess.truncate(0)
-	x.serial = saved.cps[len(saved.cps)-1].serial
-	x.files, x.wit, x.savedAt = files, wit, len(x.cps)
+	x.serial = saved.Cps[len(saved.Cps)-1].Serial
+	x.files, x.Wit, x.savedAt = files, wit, len(x.Cps)
 	return true
 }
 
 // statesIn reports whether every position of saved is in files.
-func statesIn(files *chain.FileSet, saved *savedIndex) bool {
-	for i := range saved.cps {
-		if !stateIn(files, &saved.cps[i].state) {
+func statesIn(files *chain.FileSet, saved *SavedIndex) bool {
+	for i := range saved.Cps {
+		if !stateIn(files, &saved.Cps[i].State) {
 			return false
 		}
 	}
-	return stateIn(files, &saved.end)
+	return stateIn(files, &saved.End)
 }
 
 func stateIn(files *chain.FileSet, st *State) bool {
@@ -263,15 +263,15 @@ func stateIn(files *chain.FileSet, st *State) bool {
 
 // save writes the index after a pass that built it or added saveEvery
 // checkpoints since the last save.
-func (x *index) save(full bool) {
-	if x.saves == nil || len(x.cps) < minSavedCheckpoints || (!full && len(x.cps) < x.savedAt+saveEvery) {
+func (x *Index) save(full bool) {
+	if x.saves == nil || len(x.Cps) < minSavedCheckpoints || (!full && len(x.Cps) < x.savedAt+saveEvery) {
 		return
 	}
 	key, err := fileSetKey(x.stream, x.files)
 	if err != nil {
 		return
 	}
-	if x.saves.save(key, &savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts, tail: x.tail}) == nil {
-		x.savedAt = len(x.cps)
+	if x.saves.Save(key, &SavedIndex{Cps: x.Cps, End: x.End, Total: x.Total, Counts: x.Counts, Tail: x.Tail}) == nil {
+		x.savedAt = len(x.Cps)
 	}
 }

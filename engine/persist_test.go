@@ -28,10 +28,10 @@ func statWith(t *testing.T, d *tdir, dir string, v View) (sb *Sandbox, restored 
 		t.Fatal(err)
 	}
 	x := sb.indexes[v.Stream()]
-	if st.Size != x.total[trackedIndex(v)] {
-		t.Fatalf("stat says %d, the index %d", st.Size, x.total[trackedIndex(v)])
+	if st.Size != x.Total[TrackedIndex(v)] {
+		t.Fatalf("stat says %d, the index %d", st.Size, x.Total[TrackedIndex(v)])
 	}
-	return sb, cachedChunks(x.cache, trackedIndex(v)) == 0
+	return sb, x.Cache.ChunkCount(TrackedIndex(v)) == 0
 }
 
 // TestPersistedIndex: a second Home starts with the index the first saved;
@@ -99,26 +99,26 @@ func TestPersistedIndex(t *testing.T) {
 // TestIndexStoreBound: the index directory is trimmed to its limit, the
 // least recently used files first.
 func TestIndexStoreBound(t *testing.T) {
-	s := &indexStore{dir: t.TempDir(), limit: 4 << 10}
-	x := &savedIndex{cps: make([]checkpoint, 8)}
-	for i := range x.cps {
-		x.cps[i].serial = uint64(i + 1)
+	s := &IndexStore{Dir: t.TempDir(), Limit: 4 << 10}
+	x := &SavedIndex{Cps: make([]Checkpoint, 8)}
+	for i := range x.Cps {
+		x.Cps[i].Serial = uint64(i + 1)
 	}
 	for i := range 20 {
-		if err := s.save([]byte{byte(i)}, x); err != nil {
+		if err := s.Save([]byte{byte(i)}, x); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ents, _ := os.ReadDir(s.dir)
+	ents, _ := os.ReadDir(s.Dir)
 	var total int64
 	for _, e := range ents {
 		fi, _ := e.Info()
 		total += fi.Size()
 	}
-	if total > s.limit || len(ents) == 0 {
-		t.Fatalf("%d files, %d bytes: want some, within %d", len(ents), total, s.limit)
+	if total > s.Limit || len(ents) == 0 {
+		t.Fatalf("%d files, %d bytes: want some, within %d", len(ents), total, s.Limit)
 	}
-	if _, ok := s.load([]byte{19}); !ok {
+	if _, ok := s.Load([]byte{19}); !ok {
 		t.Fatal("the newest index was trimmed")
 	}
 }
@@ -128,13 +128,13 @@ func TestIndexStoreBound(t *testing.T) {
 // of small sandboxes saved in quadratic time when every save listed it);
 // the count is right after replacing a file and after a trim.
 func TestIndexStoreCountsWithoutListing(t *testing.T) {
-	s := &indexStore{dir: t.TempDir(), limit: 1 << 20}
-	x := &savedIndex{cps: make([]checkpoint, 8)}
-	for i := range x.cps {
-		x.cps[i].serial = uint64(i + 1)
+	s := &IndexStore{Dir: t.TempDir(), Limit: 1 << 20}
+	x := &SavedIndex{Cps: make([]Checkpoint, 8)}
+	for i := range x.Cps {
+		x.Cps[i].Serial = uint64(i + 1)
 	}
 	onDisk := func() int64 {
-		ents, _ := os.ReadDir(s.dir)
+		ents, _ := os.ReadDir(s.Dir)
 		var total int64
 		for _, e := range ents {
 			fi, _ := e.Info()
@@ -143,60 +143,60 @@ func TestIndexStoreCountsWithoutListing(t *testing.T) {
 		return total
 	}
 	for i := range 30 {
-		if err := s.save([]byte{byte(i % 20)}, x); err != nil { // 10 replace a file
+		if err := s.Save([]byte{byte(i % 20)}, x); err != nil { // 10 replace a file
 			t.Fatal(err)
 		}
 		if i == 0 {
 			// A file another process wrote: seen at the next listing.
-			if err := os.WriteFile(filepath.Join(s.dir, "other"), make([]byte, 100), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(s.Dir, "other"), make([]byte, 100), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if got := onDisk() - 100; s.used != got {
-		t.Fatalf("counted %d bytes, the directory holds %d of this process's", s.used, got)
+	if got := onDisk() - 100; s.Used != got {
+		t.Fatalf("counted %d bytes, the directory holds %d of this process's", s.Used, got)
 	}
-	s.limit = s.used / 2
-	if err := s.save([]byte{99}, x); err != nil {
+	s.Limit = s.Used / 2
+	if err := s.Save([]byte{99}, x); err != nil {
 		t.Fatal(err)
 	}
-	if got := onDisk(); s.used != got || got > s.limit {
-		t.Fatalf("after a trim: counted %d, on disk %d, limit %d", s.used, got, s.limit)
+	if got := onDisk(); s.Used != got || got > s.Limit {
+		t.Fatalf("after a trim: counted %d, on disk %d, limit %d", s.Used, got, s.Limit)
 	}
 }
 
 // FuzzDecodeIndex: decoding any bytes never panics, and what it accepts
 // keeps the invariants reads rely on.
 func FuzzDecodeIndex(f *testing.F) {
-	x := &savedIndex{cps: []checkpoint{{serial: 1}, {serial: 2, offs: [maxTracked]int64{5, 9}}}, total: [maxTracked]int64{7, 9}}
-	f.Add(encodeIndex(nil, x))
+	x := &SavedIndex{Cps: []Checkpoint{{Serial: 1}, {Serial: 2, Offs: [MaxTracked]int64{5, 9}}}, Total: [MaxTracked]int64{7, 9}}
+	f.Add(EncodeIndex(nil, x))
 	f.Add([]byte{})
 	withIDs := *x
-	withIDs.cps = []checkpoint{x.cps[0], x.cps[1]}
-	withIDs.cps[1].ids = []idStat{{id: 3, entries: 2, bytes: 4, size: [maxTracked]int64{3, 4}, sources: 1 << SourceStdout},
-		{id: 1<<64 - 1, entries: 1, size: [maxTracked]int64{2, 5}, first: Time{Sec: 9}, last: Time{Sec: 9, Nsec: 1e9}, sources: 1 << SourceSystem}}
-	withIDs.tail = []idStat{{id: 7, entries: 1, size: [maxTracked]int64{2}, sources: 1 << SourceOutput}}
-	f.Add(encodeIndex(nil, &withIDs))
+	withIDs.Cps = []Checkpoint{x.Cps[0], x.Cps[1]}
+	withIDs.Cps[1].IDs = []IDStat{{ID: 3, Entries: 2, Bytes: 4, Size: [MaxTracked]int64{3, 4}, Sources: 1 << SourceStdout},
+		{ID: 1<<64 - 1, Entries: 1, Size: [MaxTracked]int64{2, 5}, First: Time{Sec: 9}, Last: Time{Sec: 9, Nsec: 1e9}, Sources: 1 << SourceSystem}}
+	withIDs.Tail = []IDStat{{ID: 7, Entries: 1, Size: [MaxTracked]int64{2}, Sources: 1 << SourceOutput}}
+	f.Add(EncodeIndex(nil, &withIDs))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, ok := decodeIndex(b)
+		got, ok := DecodeIndex(b)
 		if !ok {
 			return
 		}
-		for i := 1; i < len(got.cps); i++ {
-			if !checkpointAfter(&got.cps[i-1], &got.cps[i]) {
+		for i := 1; i < len(got.Cps); i++ {
+			if !CheckpointAfter(&got.Cps[i-1], &got.Cps[i]) {
 				t.Fatal("accepted checkpoints out of order")
 			}
 		}
-		for v, n := range got.total {
-			if n < got.cps[len(got.cps)-1].offs[v] {
+		for v, n := range got.Total {
+			if n < got.Cps[len(got.Cps)-1].Offs[v] {
 				t.Fatal("accepted a total below a checkpoint")
 			}
 		}
-		for i := 1; i < len(got.cps); i++ { // the ids of the interval that ends at cps[i]
-			checkDecodedIDs(t, got.cps[i].ids, got.cps[i].offs, got.cps[i-1].offs)
+		for i := 1; i < len(got.Cps); i++ { // the ids of the interval that ends at cps[i]
+			checkDecodedIDs(t, got.Cps[i].IDs, got.Cps[i].Offs, got.Cps[i-1].Offs)
 		}
-		checkDecodedIDs(t, got.tail, got.total, got.cps[len(got.cps)-1].offs)
-		if len(got.cps[0].ids) != 0 {
+		checkDecodedIDs(t, got.Tail, got.Total, got.Cps[len(got.Cps)-1].Offs)
+		if len(got.Cps[0].IDs) != 0 {
 			t.Fatal("accepted sessions before the first checkpoint")
 		}
 	})
@@ -204,13 +204,13 @@ func FuzzDecodeIndex(f *testing.F) {
 
 // checkDecodedIDs checks what decodeIndex promises of the sessions of one
 // interval: ids increasing, sizes within the interval's.
-func checkDecodedIDs(t *testing.T, ids []idStat, to, from [maxTracked]int64) {
+func checkDecodedIDs(t *testing.T, ids []IDStat, to, from [MaxTracked]int64) {
 	t.Helper()
 	for j := range ids {
-		if j > 0 && ids[j].id <= ids[j-1].id {
+		if j > 0 && ids[j].ID <= ids[j-1].ID {
 			t.Fatal("accepted ids out of order")
 		}
-		for v, n := range ids[j].size {
+		for v, n := range ids[j].Size {
 			if n < 0 || n > to[v]-from[v] {
 				t.Fatal("accepted a session size outside its interval")
 			}

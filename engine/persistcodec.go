@@ -8,12 +8,12 @@ import (
 )
 
 // savedIndex is what an index file holds besides its key.
-type savedIndex struct {
-	cps    []checkpoint
-	end    State
-	total  [maxTracked]int64
-	counts chain.Counts
-	tail   []idStat // the sessions after the last checkpoint
+type SavedIndex struct {
+	Cps    []Checkpoint
+	End    State
+	Total  [MaxTracked]int64
+	Counts chain.Counts
+	Tail   []IDStat // the sessions after the last checkpoint
 }
 
 // The encoding is a sequence of varints (encoding/binary's): unsigned for
@@ -23,8 +23,8 @@ const (
 	minTimeLen       = 2
 	minStateLen      = int(logline.NumOrigins) * (2 + minTimeLen)
 	minCountsLen     = 3
-	minCheckpointLen = 1 + minStateLen + maxTracked + minTimeLen + 1 + minCountsLen
-	minIDStatLen     = 3 + maxTracked + 2*minTimeLen + 1
+	minCheckpointLen = 1 + minStateLen + MaxTracked + minTimeLen + 1 + minCountsLen
+	minIDStatLen     = 3 + MaxTracked + 2*minTimeLen + 1
 )
 
 func appendTime(b []byte, t Time) []byte {
@@ -51,44 +51,44 @@ func appendCounts(b []byte, c chain.Counts) []byte {
 }
 
 // encodeIndex appends x to b.
-func encodeIndex(b []byte, x *savedIndex) []byte {
-	b = binary.AppendUvarint(b, uint64(len(x.cps)))
-	for i := range x.cps {
-		cp := &x.cps[i]
-		b = binary.AppendUvarint(b, cp.serial)
-		b = appendState(b, &cp.state)
-		for _, o := range cp.offs {
+func EncodeIndex(b []byte, x *SavedIndex) []byte {
+	b = binary.AppendUvarint(b, uint64(len(x.Cps)))
+	for i := range x.Cps {
+		cp := &x.Cps[i]
+		b = binary.AppendUvarint(b, cp.Serial)
+		b = appendState(b, &cp.State)
+		for _, o := range cp.Offs {
 			b = binary.AppendUvarint(b, uint64(o))
 		}
-		b = appendTime(b, cp.runMax.Time)
-		b = append(b, byte(cp.runMax.Origin))
+		b = appendTime(b, cp.RunMax.Time)
+		b = append(b, byte(cp.RunMax.Origin))
 		b = appendCounts(b, cp.counts)
 	}
-	b = appendState(b, &x.end)
-	for _, t := range x.total {
+	b = appendState(b, &x.End)
+	for _, t := range x.Total {
 		b = binary.AppendUvarint(b, uint64(t))
 	}
-	b = appendCounts(b, x.counts)
-	for i := range x.cps {
-		b = appendIDs(b, x.cps[i].ids)
+	b = appendCounts(b, x.Counts)
+	for i := range x.Cps {
+		b = appendIDs(b, x.Cps[i].IDs)
 	}
-	return appendIDs(b, x.tail)
+	return appendIDs(b, x.Tail)
 }
 
 // appendIDs appends a count and the stats of one interval's sessions.
-func appendIDs(b []byte, ids []idStat) []byte {
+func appendIDs(b []byte, ids []IDStat) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ids)))
 	for i := range ids {
 		st := &ids[i]
-		b = binary.AppendUvarint(b, st.id)
-		b = binary.AppendUvarint(b, uint64(st.entries))
-		b = binary.AppendUvarint(b, uint64(st.bytes))
-		for _, n := range st.size {
+		b = binary.AppendUvarint(b, st.ID)
+		b = binary.AppendUvarint(b, uint64(st.Entries))
+		b = binary.AppendUvarint(b, uint64(st.Bytes))
+		for _, n := range st.Size {
 			b = binary.AppendUvarint(b, uint64(n))
 		}
-		b = appendTime(b, st.first)
-		b = appendTime(b, st.last)
-		b = append(b, byte(st.sources))
+		b = appendTime(b, st.First)
+		b = appendTime(b, st.Last)
+		b = append(b, byte(st.Sources))
 	}
 	return b
 }
@@ -99,7 +99,7 @@ type decoder struct {
 	b     []byte
 	off   int
 	ok    bool
-	spare []idStat // made in blocks: one allocation per interval was a third of a restore
+	spare []IDStat // made in blocks: one allocation per interval was a third of a restore
 }
 
 func (d *decoder) u64() uint64 {
@@ -160,51 +160,51 @@ func (d *decoder) counts() chain.Counts {
 // decodeIndex decodes b, checking every count and range: the number of
 // checkpoints against the bytes there are, serials increasing, every
 // view's offsets not decreasing and within its total.
-func decodeIndex(b []byte) (x savedIndex, ok bool) {
+func DecodeIndex(b []byte) (x SavedIndex, ok bool) {
 	d := decoder{b: b, ok: true}
 	n := d.u64()
-	fixed := uint64(minStateLen + maxTracked + minCountsLen)
+	fixed := uint64(minStateLen + MaxTracked + minCountsLen)
 	if !d.ok || n == 0 || n > uint64(len(b))/uint64(minCheckpointLen) || uint64(len(b)-d.off) < n*uint64(minCheckpointLen)+fixed {
 		return x, false
 	}
-	x.cps = make([]checkpoint, n)
-	for i := range x.cps {
-		cp := &x.cps[i]
-		cp.serial = d.u64()
-		cp.state = d.state()
-		for v := range cp.offs {
-			cp.offs[v] = d.i64()
+	x.Cps = make([]Checkpoint, n)
+	for i := range x.Cps {
+		cp := &x.Cps[i]
+		cp.Serial = d.u64()
+		cp.State = d.state()
+		for v := range cp.Offs {
+			cp.Offs[v] = d.i64()
 		}
-		cp.runMax.Time = d.time()
+		cp.RunMax.Time = d.time()
 		if d.ok && d.off < len(b) {
-			cp.runMax.Origin = logline.Origin(b[d.off])
+			cp.RunMax.Origin = logline.Origin(b[d.off])
 			d.off++
 		}
 		cp.counts = d.counts()
-		if !d.ok || cp.runMax.Origin > logline.NumOrigins || (i > 0 && !checkpointAfter(&x.cps[i-1], cp)) {
+		if !d.ok || cp.RunMax.Origin > logline.NumOrigins || (i > 0 && !CheckpointAfter(&x.Cps[i-1], cp)) {
 			return x, false
 		}
 	}
-	x.end = d.state()
-	for v := range x.total {
-		x.total[v] = d.i64()
-		if x.total[v] < x.cps[n-1].offs[v] {
+	x.End = d.state()
+	for v := range x.Total {
+		x.Total[v] = d.i64()
+		if x.Total[v] < x.Cps[n-1].Offs[v] {
 			return x, false
 		}
 	}
-	x.counts = d.counts()
-	for i := range x.cps {
-		var room [maxTracked]int64 // the interval's size in each view
+	x.Counts = d.counts()
+	for i := range x.Cps {
+		var room [MaxTracked]int64 // the interval's size in each view
 		if i > 0 {
-			room = subSizes(x.cps[i].offs, x.cps[i-1].offs)
+			room = subSizes(x.Cps[i].Offs, x.Cps[i-1].Offs)
 		}
-		x.cps[i].ids = d.ids(room)
+		x.Cps[i].IDs = d.ids(room)
 	}
-	x.tail = d.ids(subSizes(x.total, x.cps[n-1].offs))
-	return x, d.ok && d.off == len(b) && x.cps[0].serial > 0 && x.cps[0].offs == [maxTracked]int64{} && len(x.cps[0].ids) == 0
+	x.Tail = d.ids(subSizes(x.Total, x.Cps[n-1].Offs))
+	return x, d.ok && d.off == len(b) && x.Cps[0].Serial > 0 && x.Cps[0].Offs == [MaxTracked]int64{} && len(x.Cps[0].IDs) == 0
 }
 
-func subSizes(a, b [maxTracked]int64) [maxTracked]int64 {
+func subSizes(a, b [MaxTracked]int64) [MaxTracked]int64 {
 	for v := range a {
 		a[v] -= b[v]
 	}
@@ -214,7 +214,7 @@ func subSizes(a, b [maxTracked]int64) [maxTracked]int64 {
 // ids decodes one interval's sessions: a count within the bytes there
 // are, ids strictly increasing, at least one entry each, sources of
 // exec.log only, sizes within the interval's size in each view.
-func (d *decoder) ids(room [maxTracked]int64) []idStat {
+func (d *decoder) ids(room [MaxTracked]int64) []IDStat {
 	n := d.u64()
 	if !d.ok || n > uint64(len(d.b)-d.off)/uint64(minIDStatLen) {
 		d.ok = false
@@ -224,25 +224,25 @@ func (d *decoder) ids(room [maxTracked]int64) []idStat {
 		return nil
 	}
 	if uint64(len(d.spare)) < n {
-		d.spare = make([]idStat, max(n, 512))
+		d.spare = make([]IDStat, max(n, 512))
 	}
 	ids := d.spare[:n:n]
 	d.spare = d.spare[n:]
 	for i := range ids {
 		st := &ids[i]
-		st.id, st.entries, st.bytes = d.u64(), d.i64(), d.i64()
-		for v := range st.size {
-			st.size[v] = d.i64()
-			if st.size[v] > room[v] {
+		st.ID, st.Entries, st.Bytes = d.u64(), d.i64(), d.i64()
+		for v := range st.Size {
+			st.Size[v] = d.i64()
+			if st.Size[v] > room[v] {
 				d.ok = false
 			}
 		}
-		st.first, st.last = d.time(), d.time()
+		st.First, st.Last = d.time(), d.time()
 		if d.ok && d.off < len(d.b) {
-			st.sources = SourceMask(d.b[d.off])
+			st.Sources = SourceMask(d.b[d.off])
 			d.off++
 		}
-		if !d.ok || st.entries < 1 || st.sources == 0 || st.sources&^MaskAll != 0 || (i > 0 && st.id <= ids[i-1].id) {
+		if !d.ok || st.Entries < 1 || st.Sources == 0 || st.Sources&^MaskAll != 0 || (i > 0 && st.ID <= ids[i-1].ID) {
 			d.ok = false
 			return nil
 		}
@@ -251,12 +251,12 @@ func (d *decoder) ids(room [maxTracked]int64) []idStat {
 }
 
 // checkpointAfter reports whether b can follow a in one index.
-func checkpointAfter(a, b *checkpoint) bool {
-	if b.serial <= a.serial {
+func CheckpointAfter(a, b *Checkpoint) bool {
+	if b.Serial <= a.Serial {
 		return false
 	}
-	for v := range a.offs {
-		if b.offs[v] < a.offs[v] {
+	for v := range a.Offs {
+		if b.Offs[v] < a.Offs[v] {
 			return false
 		}
 	}

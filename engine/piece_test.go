@@ -166,9 +166,7 @@ func heldWhileReading(t *testing.T, s *Snapshot, n int) int {
 			t.Fatalf("ReadAt(%d): %v", off, err)
 		}
 		off += int64(c)
-		s.seg.mu.Lock()
-		held = max(held, cap(s.seg.pending)+cap(s.seg.chunk))
-		s.seg.mu.Unlock()
+		held = max(held, s.seg.Buffered())
 	}
 	return held
 }

@@ -304,10 +304,10 @@ func TestParseAheadGoroutinesEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := snap.seg.readAt(make([]byte, 20<<10), 0); err != nil {
+	if _, err := snap.seg.ReadAt(make([]byte, 20<<10), 0); err != nil {
 		t.Fatal(err)
 	}
-	if chain.AheadRunning() == 0 && !snap.seg.m.ParsingAhead() {
+	if chain.AheadRunning() == 0 && !snap.seg.ParsingAhead() {
 		t.Fatal("a snapshot's read did not parse ahead")
 	}
 	snap.Close()

@@ -168,11 +168,11 @@ func prevNewline(f chain.FileRef, before int64) int64 {
 func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	var start State
 	var files *chain.FileSet
-	err := s.withIndex(ViewMerged, false, func(x *index, shown *chain.FileSet) {
+	err := s.withIndex(ViewMerged, false, func(x *Index, shown *chain.FileSet) {
 		// runMax only grows: the entry is after the last checkpoint whose
 		// prefix stays below t.
-		i := sort.Search(len(x.cps), func(i int) bool { return !x.cps[i].runMax.Time.Less(t) }) - 1
-		start, files = x.cps[max(i, 0)].state, shown.Clone()
+		i := sort.Search(len(x.Cps), func(i int) bool { return !x.Cps[i].RunMax.Time.Less(t) }) - 1
+		start, files = x.Cps[max(i, 0)].State, shown.Clone()
 	})
 	if err != nil {
 		return State{}, err

@@ -20,10 +20,6 @@ const HoldFor = 100 * time.Millisecond
 // removed.
 var ErrRemoved = errors.New("sandbox removed")
 
-// ErrMissedRotation ends a follower that fell so far behind that the file it
-// was reading left the rotation chain.
-var ErrMissedRotation = errors.New("missed rotation: the follower fell behind the exec.log retention window")
-
 // Sandbox is one sandbox's logs. Safe for concurrent use.
 type Sandbox struct {
 	home  *Home
@@ -39,7 +35,7 @@ type Sandbox struct {
 	shown   *chain.FileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
-	indexes map[SourceMask]*index
+	indexes map[SourceMask]*Index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
 }
@@ -49,7 +45,7 @@ func newSandbox(h *Home, name string) *Sandbox {
 		home:    h,
 		name:    name,
 		table:   chain.NewFileTable(h.root, name, h.reclaim),
-		indexes: make(map[SourceMask]*index),
+		indexes: make(map[SourceMask]*Index),
 		changed: make(chan struct{}),
 	}
 	s.dir, _ = identify(s.LogsDir())
@@ -163,18 +159,18 @@ var testHookIndexed atomic.Pointer[func()]
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
-func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index, error) {
+func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*Index, error) {
 	x := s.indexes[v.Stream()]
 	if x == nil {
-		x = newIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
+		x = NewIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.Stream()] = x
 	}
 	slot := -1
 	if warm && !v.ByID { // the pass renders sandbox views only
-		slot = trackedIndex(v)
+		slot = TrackedIndex(v)
 	}
-	err := x.update(files.Clone(), slot)
-	x.m.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
+	err := x.Update(files.Clone(), slot)
+	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
@@ -184,16 +180,16 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index, err
 // withIndex calls fn, with s.mu held, with the files to show now and the
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
-func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, false, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
-func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, true, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *Index, files *chain.FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refresh := !s.holding(opening)
@@ -233,18 +229,18 @@ type ViewStat struct {
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
-	if err := checkView(v); err != nil {
+	if err := CheckView(v); err != nil {
 		return st, err
 	}
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *index, files *chain.FileSet) {
-		size := x.total[trackedIndex(v)]
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *Index, files *chain.FileSet) {
+		size := x.Total[TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), Skipped: x.counts}
+		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), Skipped: x.Counts}
 	})
 	if err == nil {
 		err = serr
@@ -272,32 +268,32 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *index, _ *chain.FileSet) { st = x.end })
+	err := s.withIndex(ViewMerged, false, func(x *Index, _ *chain.FileSet) { st = x.End })
 	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
 // same bytes, whatever the sandbox writes or rotates meanwhile.
 type Snapshot struct {
-	seg     *segment
+	seg     *Segment
 	modTime time.Time
 	unhold  func()
 }
 
 // OpenSnapshot fixes view v as it is now.
 func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
-	if err := checkView(v); err != nil {
+	if err := CheckView(v); err != nil {
 		return nil, err
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndexToOpen(v, true, func(x *index, files *chain.FileSet) {
+	err := s.withIndexToOpen(v, true, func(x *Index, files *chain.FileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return
 			}
 		}
-		snap = &Snapshot{seg: x.segment(v), modTime: files.ModTime(v.Mask), unhold: s.hold()}
+		snap = &Snapshot{seg: x.Segment(v), modTime: files.ModTime(v.Mask), unhold: s.hold()}
 	})
 	if err == nil {
 		err = serr
@@ -306,17 +302,17 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 }
 
 // Size returns the snapshot's length.
-func (s *Snapshot) Size() int64 { return s.seg.size }
+func (s *Snapshot) Size() int64 { return s.seg.Size }
 
 // ModTime returns the snapshot's modification time.
 func (s *Snapshot) ModTime() time.Time { return s.modTime }
 
 // ReadAt implements io.ReaderAt.
-func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.readAt(p, off) }
+func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.ReadAt(p, off) }
 
 // Close releases the snapshot's files.
 func (s *Snapshot) Close() error {
-	s.seg.release()
+	s.seg.Release()
 	s.unhold()
 	return nil
 }

@@ -11,31 +11,31 @@ import (
 )
 
 // checkpointEvery is the spacing of checkpoints, in bytes of input.
-const checkpointEvery = 48 << 10
+const CheckpointEvery = 48 << 10
 
 // checkpoint is a resumable point of a merge and the rendered offset of
 // every tracked view there.
-type checkpoint struct {
-	serial uint64 // unique within its index's life: names cached chunks
-	state  State
-	offs   [maxTracked]int64
-	runMax chain.Key    // the largest key of the entries before it
+type Checkpoint struct {
+	Serial uint64 // unique within its index's life: names cached chunks
+	State  State
+	Offs   [MaxTracked]int64
+	RunMax chain.Key    // the largest key of the entries before it
 	counts chain.Counts // lines skipped before it
-	ids    []idStat     // the sessions of the interval that ends here, by id; shared, never changed
+	IDs    []IDStat     // the sessions of the interval that ends here, by id; shared, never changed
 }
 
 // segment is a bounded stretch of one view: from the state of cps[0] to the
 // end of its files, rendered in the view's format. It renders any byte range
 // by resuming from the nearest checkpoint. Safe for concurrent use.
-type segment struct {
+type Segment struct {
 	view  View
 	slot  int // the view's slot in checkpoint offsets
 	files *chain.FileSet
-	wit   *chain.Witness // of files: a file rewritten in place loses the bytes
-	cps   []checkpoint   // cps[0] is the start; offsets are from the start
-	size  int64
+	Wit   *chain.Witness // of files: a file rewritten in place loses the bytes
+	Cps   []Checkpoint   // cps[0] is the start; offsets are from the start
+	Size  int64
 
-	cache *renderCache // nil: render every read
+	Cache *RenderCache // nil: render every read
 
 	mu      sync.Mutex
 	m       chain.Merger
@@ -47,7 +47,7 @@ type segment struct {
 	chunk   []byte           // a chunk being rendered for the cache
 	resume  resumePoint
 	at      int   // the checkpoint the merge last started from or reached
-	parsed  int64 // input bytes the segment's merges scanned (tests)
+	Parsed  int64 // input bytes the segment's merges scanned (tests)
 }
 
 // resumePoint is where the last read that reached the end of what existed
@@ -60,14 +60,14 @@ type resumePoint struct {
 }
 
 // readAt reads the segment's bytes at off.
-func (s *segment) readAt(p []byte, off int64) (int, error) {
-	if off >= s.size {
+func (s *Segment) ReadAt(p []byte, off int64) (int, error) {
+	if off >= s.Size {
 		return 0, io.EOF
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.fillCached(p, off)
-	if err == nil && n < len(p) && off+int64(n) < s.size {
+	if err == nil && n < len(p) && off+int64(n) < s.Size {
 		if !s.ready || off+int64(n) < s.next || s.checkpointBefore(off+int64(n)) > s.next+int64(len(s.pending)) {
 			err = s.seek(off + int64(n))
 		}
@@ -77,12 +77,12 @@ func (s *segment) readAt(p []byte, off int64) (int, error) {
 			n += c
 		}
 	}
-	if off+int64(n) >= s.size { // read to the end: keep no buffers while idle
+	if off+int64(n) >= s.Size { // read to the end: keep no buffers while idle
 		if s.ready && err == nil && s.part.Done() {
 			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.State}
 		}
 		s.m.ReleaseBuffers()
-		s.parsed += s.m.Read()
+		s.Parsed += s.m.Read()
 		s.m = chain.Merger{} // nor the decoding buffers a long line grew
 		s.pending, s.chunk, s.ready, s.part = nil, nil, false, render.EntryPart{}
 	}
@@ -104,19 +104,19 @@ const chunkMax = 4 << 20
 // checkpoints — through the render cache, rendering and storing a chunk
 // that is not there yet. It stops at the last checkpoint (the tail after it
 // is not a whole chunk) and before a chunk larger than chunkMax.
-func (s *segment) fillCached(p []byte, off int64) (int, error) {
+func (s *Segment) fillCached(p []byte, off int64) (int, error) {
 	n := 0
-	for s.cache != nil && n < len(p) && off < s.size {
+	for s.Cache != nil && n < len(p) && off < s.Size {
 		i := s.checkpointIndex(off)
-		if i+1 >= len(s.cps) {
+		if i+1 >= len(s.Cps) {
 			break
 		}
-		from, to := s.cps[i].offs[s.slot], s.cps[i+1].offs[s.slot]
+		from, to := s.Cps[i].Offs[s.slot], s.Cps[i+1].Offs[s.slot]
 		if to-from > chunkMax {
 			break
 		}
-		k := chunkKey{from: s.cps[i].serial, to: s.cps[i+1].serial, slot: s.slot, byID: s.view.ByID, id: s.view.ID}
-		if c, ok := s.cache.read(k, p[n:], off-from); ok {
+		k := chunkKey{from: s.Cps[i].Serial, to: s.Cps[i+1].Serial, slot: s.slot, byID: s.view.ByID, id: s.view.ID}
+		if c, ok := s.Cache.read(k, p[n:], off-from); ok {
 			n += c
 			off += int64(c)
 			continue
@@ -128,7 +128,7 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 		if int64(len(data)) != to-from {
 			return n, fmt.Errorf("chunk %d of %v rendered %d bytes, index says %d", i, s.view, len(data), to-from)
 		}
-		s.cache.store(k, data)
+		s.Cache.store(k, data)
 		c := copy(p[n:], data[off-from:])
 		n += c
 		off += int64(c)
@@ -138,13 +138,13 @@ func (s *segment) fillCached(p []byte, off int64) (int, error) {
 
 // renderChunk renders the view's bytes between checkpoints i and i+1,
 // continuing the merge if it stands at checkpoint i.
-func (s *segment) renderChunk(i int) ([]byte, error) {
-	if !s.ready || len(s.pending) != 0 || !s.part.Done() || s.m.State != s.cps[i].state {
-		if err := s.reset(s.cps[i].state); err != nil {
+func (s *Segment) renderChunk(i int) ([]byte, error) {
+	if !s.ready || len(s.pending) != 0 || !s.part.Done() || s.m.State != s.Cps[i].State {
+		if err := s.reset(s.Cps[i].State); err != nil {
 			return nil, err
 		}
 	}
-	end := s.cps[i+1].state
+	end := s.Cps[i+1].State
 	s.chunk = s.chunk[:0]
 	for s.m.State != end {
 		e, ok := s.m.Next()
@@ -158,7 +158,7 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 			s.chunk = s.r.AppendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
 		}
 	}
-	s.next, s.pending, s.ready, s.part, s.at = s.cps[i+1].offs[s.slot], s.pending[:0], true, render.EntryPart{}, i+1
+	s.next, s.pending, s.ready, s.part, s.at = s.Cps[i+1].Offs[s.slot], s.pending[:0], true, render.EntryPart{}, i+1
 	return s.chunk, nil
 }
 
@@ -166,11 +166,11 @@ func (s *segment) renderChunk(i int) ([]byte, error) {
 // rendered straight into p; the one that straddles its end is rendered into
 // pending, and the rest of it is served by the next call. A long entry is
 // rendered into pending piece by piece.
-func (s *segment) fill(p []byte, off int64) (int, error) {
+func (s *Segment) fill(p []byte, off int64) (int, error) {
 	n := 0
-	for n < len(p) && off < s.size {
+	for n < len(p) && off < s.Size {
 		if off >= s.next && off < s.next+int64(len(s.pending)) {
-			want := min(int64(len(p)-n), s.size-off)
+			want := min(int64(len(p)-n), s.Size-off)
 			c := copy(p[n:n+int(want)], s.pending[off-s.next:])
 			n += c
 			off += int64(c)
@@ -181,7 +181,7 @@ func (s *segment) fill(p []byte, off int64) (int, error) {
 		if err := s.skipGap(off); err != nil {
 			return n, err
 		}
-		if off == s.next && s.part.Done() && len(p)-n >= directMin && s.size-off >= int64(len(p)-n) {
+		if off == s.next && s.part.Done() && len(p)-n >= directMin && s.Size-off >= int64(len(p)-n) {
 			c, ok := s.renderInto(p[n:], off)
 			n += c
 			off += int64(c)
@@ -205,7 +205,7 @@ const directMin = 4 << 10
 // they fit, and the first that does not, or the first piece of a long one,
 // into pending. It stops at the next checkpoint of a session segment, where
 // skipGap may jump. ok is false at the end of the merge.
-func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
+func (s *Segment) renderInto(p []byte, off int64) (n int, ok bool) {
 	stop := s.nextCheckpoint(off)
 	for {
 		e, more := s.m.Next()
@@ -238,16 +238,16 @@ func (s *segment) renderInto(p []byte, off int64) (n int, ok bool) {
 // intervals that hold the session, and the merge does not parse those in
 // between. Everything before that checkpoint renders before off, so the
 // jump skips nothing of the view.
-func (s *segment) skipGap(off int64) error {
+func (s *Segment) skipGap(off int64) error {
 	if !s.view.ByID || off != s.next || !s.part.Done() {
 		return nil
 	}
 	i := s.checkpointIndex(off)
-	if i <= s.at || s.cps[i].offs[s.slot] != off {
+	if i <= s.at || s.Cps[i].Offs[s.slot] != off {
 		return nil
 	}
 	if !s.adjacent(s.at, i) { // an interval without the session lies between
-		if err := s.reset(s.cps[i].state); err != nil {
+		if err := s.reset(s.Cps[i].State); err != nil {
 			return err
 		}
 	}
@@ -258,9 +258,9 @@ func (s *segment) skipGap(off int64) error {
 // adjacent reports whether checkpoints from..to follow one another in
 // their index (consecutive serials), so that the merge goes through them
 // without parsing an interval the segment skips.
-func (s *segment) adjacent(from, to int) bool {
+func (s *Segment) adjacent(from, to int) bool {
 	for j := from + 1; j <= to; j++ {
-		if s.cps[j].serial != s.cps[j-1].serial+1 {
+		if s.Cps[j].Serial != s.Cps[j-1].Serial+1 {
 			return false
 		}
 	}
@@ -270,62 +270,62 @@ func (s *segment) adjacent(from, to int) bool {
 // nextCheckpoint returns the offset of the first checkpoint of a session
 // segment at or after off that the merge has not started from or reached,
 // or -1.
-func (s *segment) nextCheckpoint(off int64) int64 {
+func (s *Segment) nextCheckpoint(off int64) int64 {
 	if !s.view.ByID {
 		return -1
 	}
-	j := max(sort.Search(len(s.cps), func(j int) bool { return s.cps[j].offs[s.slot] >= off }), s.at+1)
-	if j >= len(s.cps) {
+	j := max(sort.Search(len(s.Cps), func(j int) bool { return s.Cps[j].Offs[s.slot] >= off }), s.at+1)
+	if j >= len(s.Cps) {
 		return -1
 	}
-	return s.cps[j].offs[s.slot]
+	return s.Cps[j].Offs[s.slot]
 }
 
 // checkpointIndex returns the last checkpoint at or before off.
-func (s *segment) checkpointIndex(off int64) int {
-	return max(sort.Search(len(s.cps), func(i int) bool { return s.cps[i].offs[s.slot] > off })-1, 0)
+func (s *Segment) checkpointIndex(off int64) int {
+	return max(sort.Search(len(s.Cps), func(i int) bool { return s.Cps[i].Offs[s.slot] > off })-1, 0)
 }
 
 // checkpointBefore returns the offset of the last checkpoint at or before
 // off: a read past it is better served from there than by rendering
 // forward from where the last read ended.
-func (s *segment) checkpointBefore(off int64) int64 {
-	return s.cps[s.checkpointIndex(off)].offs[s.slot]
+func (s *Segment) checkpointBefore(off int64) int64 {
+	return s.Cps[s.checkpointIndex(off)].Offs[s.slot]
 }
 
 // seek positions the merge at the last checkpoint at or before off, or at
 // the resume point if that is nearer.
-func (s *segment) seek(off int64) error {
+func (s *Segment) seek(off int64) error {
 	i := s.checkpointIndex(off)
-	cp := &s.cps[i]
+	cp := &s.Cps[i]
 	s.at = i
-	if r := s.resume; r.ok && r.off <= off && r.off > cp.offs[s.slot] {
+	if r := s.resume; r.ok && r.off <= off && r.off > cp.Offs[s.slot] {
 		if s.reset(r.state) == nil {
 			s.next, s.pending, s.ready, s.part = r.off, s.pending[:0], true, render.EntryPart{}
 			return nil
 		}
 	}
-	if err := s.reset(cp.state); err != nil {
+	if err := s.reset(cp.State); err != nil {
 		return err
 	}
-	s.next, s.pending, s.ready, s.part = cp.offs[s.slot], s.pending[:0], true, render.EntryPart{}
+	s.next, s.pending, s.ready, s.part = cp.Offs[s.slot], s.pending[:0], true, render.EntryPart{}
 	return nil
 }
 
 // reset positions the merge at st, unless a file the segment reads was
 // rewritten in place since its bytes were measured.
-func (s *segment) reset(st State) error {
-	if chain.AnyChanged(s.wit.Changed(s.files)) {
+func (s *Segment) reset(st State) error {
+	if chain.AnyChanged(s.Wit.Changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
-	s.parsed += s.m.Read()
+	s.Parsed += s.m.Read()
 	s.m.AllowAhead() // release and the end of a read call releaseBuffers
 	return s.m.Reset(s.files, s.view.Stream(), st)
 }
 
 // renderNext renders the next piece of the entry in progress, or the
 // next entry of the view (its first piece if it is long), into pending.
-func (s *segment) renderNext() bool {
+func (s *Segment) renderNext() bool {
 	if !s.part.Done() {
 		s.pending = s.r.AppendPiece(s.pending, &s.part)
 		return true
@@ -344,13 +344,36 @@ func (s *segment) renderNext() bool {
 }
 
 // release drops the segment's files.
-func (s *segment) release() {
+func (s *Segment) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
 	s.files.Release()
 	s.files = nil
-	s.cache.release()
-	s.cache = nil
+	s.Cache.release()
+	s.Cache = nil
 	s.ready = false
+}
+
+// skipped returns the lines the segment's merge skipped since its last
+// reset.
+func (s *Segment) Skipped() chain.Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.Counts()
+}
+
+// buffered returns the capacity of the buffers the segment keeps between
+// reads.
+func (s *Segment) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cap(s.pending) + cap(s.chunk)
+}
+
+// parsingAhead reports whether the segment's merge parses ahead now.
+func (s *Segment) ParsingAhead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m.ParsingAhead()
 }

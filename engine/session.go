@@ -6,19 +6,19 @@ import "sort"
 // session id: its entries, their decoded body bytes, the rendered bytes
 // of each tracked view, the times of its first and last entries there (in
 // merge order) and the sources seen.
-type idStat struct {
-	id          uint64
-	entries     int64
-	bytes       int64
-	size        [maxTracked]int64
-	first, last Time
-	sources     SourceMask
+type IDStat struct {
+	ID          uint64
+	Entries     int64
+	Bytes       int64
+	Size        [MaxTracked]int64
+	First, Last Time
+	Sources     SourceMask
 }
 
 // findID returns the stat of id in ids (sorted by id).
-func findID(ids []idStat, id uint64) (*idStat, bool) {
-	i := sort.Search(len(ids), func(i int) bool { return ids[i].id >= id })
-	if i < len(ids) && ids[i].id == id {
+func findID(ids []IDStat, id uint64) (*IDStat, bool) {
+	i := sort.Search(len(ids), func(i int) bool { return ids[i].ID >= id })
+	if i < len(ids) && ids[i].ID == id {
 		return &ids[i], true
 	}
 	return nil, false
@@ -27,27 +27,27 @@ func findID(ids []idStat, id uint64) (*idStat, bool) {
 // idTally counts the session ids of the entries since the last checkpoint
 // of a pass. Bound: one idStat per distinct id in the interval.
 type idTally struct {
-	stats []idStat       // in order of first appearance
+	stats []IDStat       // in order of first appearance
 	at    map[uint64]int // id → index in stats
 	cur   int            // index of the previous entry's id in stats
 }
 
 // add counts e, which has an id, whose rendered size in each tracked view
 // is size.
-func (t *idTally) add(e *Entry, size *[maxTracked]int64) {
+func (t *idTally) add(e *Entry, size *[MaxTracked]int64) {
 	i := t.cur
-	if i >= len(t.stats) || t.stats[i].id != e.ID { // the fast path: the same session again
+	if i >= len(t.stats) || t.stats[i].ID != e.ID { // the fast path: the same session again
 		i = t.lookup(e)
 		t.cur = i
 	}
 	st := &t.stats[i]
-	st.entries++
-	st.bytes += e.RawLen()
-	for v := range st.size {
-		st.size[v] += size[v]
+	st.Entries++
+	st.Bytes += e.RawLen()
+	for v := range st.Size {
+		st.Size[v] += size[v]
 	}
-	st.last = e.Time
-	st.sources |= 1 << e.Source
+	st.Last = e.Time
+	st.Sources |= 1 << e.Source
 }
 
 // lookup returns e's id's index in stats, adding it.
@@ -59,18 +59,18 @@ func (t *idTally) lookup(e *Entry) int {
 	if !ok {
 		i = len(t.stats)
 		t.at[e.ID] = i
-		t.stats = append(t.stats, idStat{id: e.ID, first: e.Time})
+		t.stats = append(t.stats, IDStat{ID: e.ID, First: e.Time})
 	}
 	return i
 }
 
 // take returns the interval's stats sorted by id, in a new array (a
 // checkpoint's ids are never changed once made), and starts a new interval.
-func (t *idTally) take() []idStat {
-	var out []idStat
+func (t *idTally) take() []IDStat {
+	var out []IDStat
 	if len(t.stats) > 0 {
-		out = append(make([]idStat, 0, len(t.stats)), t.stats...)
-		sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+		out = append(make([]IDStat, 0, len(t.stats)), t.stats...)
+		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	}
 	t.stats, t.cur = t.stats[:0], 0
 	clear(t.at)
@@ -85,49 +85,49 @@ func (t *idTally) reset() { *t = idTally{} }
 // the session's cumulative sizes as offsets, so that a read resumes at the
 // start of an interval holding the session and never parses one without
 // it. The tail after the last checkpoint counts too.
-func (x *index) sessionSegment(v View) *segment {
-	slot := trackedIndex(v)
+func (x *Index) sessionSegment(v View) *Segment {
+	slot := TrackedIndex(v)
 	cps, size := x.sessionCheckpoints(v.ID)
-	x.cache.acquire()
-	return &segment{view: v, slot: slot, files: x.files.Clone(), wit: x.wit, cps: cps,
-		size: size[slot], cache: x.cache}
+	x.Cache.acquire()
+	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: cps,
+		Size: size[slot], Cache: x.Cache}
 }
 
 // sessionCheckpoints returns the checkpoints of the intervals where id
 // occurs, with offsets counting only its entries, and its size in each
 // tracked view.
-func (x *index) sessionCheckpoints(id uint64) ([]checkpoint, [maxTracked]int64) {
-	var cps []checkpoint
-	var cum [maxTracked]int64
+func (x *Index) sessionCheckpoints(id uint64) ([]Checkpoint, [MaxTracked]int64) {
+	var cps []Checkpoint
+	var cum [MaxTracked]int64
 	last := -1
 	add := func(i int) {
 		if i != last {
-			cp := x.cps[i]
-			cp.offs, cp.ids = cum, nil
+			cp := x.Cps[i]
+			cp.Offs, cp.IDs = cum, nil
 			cps = append(cps, cp)
 			last = i
 		}
 	}
-	for i := 1; i < len(x.cps); i++ {
-		if st, ok := findID(x.cps[i].ids, id); ok {
+	for i := 1; i < len(x.Cps); i++ {
+		if st, ok := findID(x.Cps[i].IDs, id); ok {
 			add(i - 1)
-			addSizes(&cum, &st.size)
+			addSizes(&cum, &st.Size)
 			add(i)
 		}
 	}
-	if st, ok := findID(x.tail, id); ok {
-		add(len(x.cps) - 1)
-		addSizes(&cum, &st.size)
+	if st, ok := findID(x.Tail, id); ok {
+		add(len(x.Cps) - 1)
+		addSizes(&cum, &st.Size)
 	}
 	if len(cps) == 0 {
-		cp := x.cps[0]
-		cp.offs, cp.ids = [maxTracked]int64{}, nil
+		cp := x.Cps[0]
+		cp.Offs, cp.IDs = [MaxTracked]int64{}, nil
 		cps = append(cps, cp)
 	}
 	return cps, cum
 }
 
-func addSizes(a, b *[maxTracked]int64) {
+func addSizes(a, b *[MaxTracked]int64) {
 	for v := range a {
 		a[v] += b[v]
 	}

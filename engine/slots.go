@@ -11,11 +11,11 @@ func trackedViews(stream SourceMask) []View {
 }
 
 // maxTracked bounds len(trackedViews(…)).
-const maxTracked = 5
+const MaxTracked = 5
 
 // trackedIndex returns v's slot in the index of its stream, or -1. A
 // session view has the slot of the view it filters.
-func trackedIndex(v View) int {
+func TrackedIndex(v View) int {
 	b := v.Base()
 	for i, t := range trackedViews(b.Stream()) {
 		if t == b {
@@ -26,8 +26,8 @@ func trackedIndex(v View) int {
 }
 
 // checkView reports why v cannot be indexed, or nil.
-func checkView(v View) error {
-	if trackedIndex(v) < 0 {
+func CheckView(v View) error {
+	if TrackedIndex(v) < 0 {
 		return fmt.Errorf("%v has no index", v)
 	}
 	if v.ByID && v.Stream() != MaskAll {

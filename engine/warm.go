@@ -14,7 +14,7 @@ import "github.com/microsandbox/msb-logfs/engine/internal/render"
 type warmer struct {
 	slot  int // the view's slot, or -1: render nothing
 	view  View
-	cache *renderCache // the index's; not referenced by the warmer
+	cache *RenderCache // the index's; not referenced by the warmer
 	r     render.Renderer
 	buf   []byte
 	whole bool   // buf holds every entry since the chunk's first checkpoint
@@ -23,7 +23,7 @@ type warmer struct {
 
 // start readies w to render slot of views from the checkpoint with serial
 // from; slot < 0 or a nil cache renders nothing.
-func (w *warmer) start(views []View, slot int, cache *renderCache, from uint64) {
+func (w *warmer) start(views []View, slot int, cache *RenderCache, from uint64) {
 	*w = warmer{slot: -1}
 	if slot < 0 || slot >= len(views) || cache == nil {
 		return

@@ -5,22 +5,6 @@ import (
 	"testing"
 )
 
-// cachedChunks counts the chunks of slot stored in c.
-func cachedChunks(c *renderCache, slot int) int {
-	if c == nil {
-		return 0
-	}
-	c.pool.mu.Lock()
-	defer c.pool.mu.Unlock()
-	n := 0
-	for k := range c.chunks {
-		if k.slot == slot {
-			n++
-		}
-	}
-	return n
-}
-
 // TestFirstPassWarmsTheAskedView: the pass a cold Stat of a raw view or a
 // cold open of any view runs stores every whole chunk of that view (and of
 // no other view) in the render cache; a Stat of a rendered view stores
@@ -46,8 +30,8 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 					t.Fatal(err)
 				}
 				x := sb.indexes[v.Stream()]
-				slot := trackedIndex(v)
-				all, got := len(x.cps)-1, cachedChunks(x.cache, slot)
+				slot := TrackedIndex(v)
+				all, got := len(x.Cps)-1, x.Cache.ChunkCount(slot)
 				switch warms := open || v.Format == FormatRaw; {
 				case all < 1:
 					t.Fatalf("%v: no whole chunk", v)
@@ -58,9 +42,9 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 				case !warms && got >= all: // only what the last read cached
 					t.Fatalf("%v round %d: a stat rendered the new chunks (%d of %d cached)", v, round, got, all)
 				}
-				for i := range x.views {
-					if i != slot && cachedChunks(x.cache, i) != 0 {
-						t.Fatalf("%v: the pass rendered view %v too", v, x.views[i])
+				for i := range x.Views {
+					if i != slot && x.Cache.ChunkCount(i) != 0 {
+						t.Fatalf("%v: the pass rendered view %v too", v, x.Views[i])
 					}
 				}
 				if got, want := snap(t, sb, v), uncached(t, d, v); !bytes.Equal(got, want) {
@@ -86,7 +70,7 @@ func TestStatWarmsWithinBudget(t *testing.T) {
 		}
 		s.Close()
 		x := sb.indexes[v.Stream()]
-		if got, all := cachedChunks(x.cache, trackedIndex(v)), len(x.cps)-1; got >= all || got == 0 {
+		if got, all := x.Cache.ChunkCount(TrackedIndex(v)), len(x.Cps)-1; got >= all || got == 0 {
 			t.Fatalf("%v: %d of %d chunks kept within a 128 KiB budget", v, got, all)
 		}
 		if got, want := snap(t, sb, v), uncached(t, d, v); !bytes.Equal(got, want) {

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
@@ -62,6 +63,10 @@ func (m *Merger) AllowAheadSized(keep logline.SourceMask, measure func(*logline.
 // parsingAhead reports whether m's exec reader parses ahead on other
 // cores now.
 func (m *Merger) ParsingAhead() bool { return m.r[logline.OriginExec].ahead != nil }
+
+// ErrMissedRotation ends a follower that fell so far behind that the file it
+// was reading left the rotation chain.
+var ErrMissedRotation = errors.New("missed rotation: the follower fell behind the exec.log retention window")
 
 // errGeneration reports an exec position whose file is not in the chain.
 type ErrGeneration struct{ pos logline.Pos }
