@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
@@ -21,6 +22,9 @@ type (
 	// View is a rendering of a sandbox: which entries, in which format.
 	View = render.View
 
+	// SessionInfo describes one exec session of a sandbox.
+	SessionInfo = index.SessionInfo
+
 	// State is a resumable point of the merge of a sandbox's logs.
 	State = chain.State
 )
@@ -33,6 +37,13 @@ const (
 	KernelLogName  = chain.KernelLogName
 	BootErrorName  = chain.BootErrorName
 	ChainLen       = chain.ChainLen
+
+	// IndexDirName names the directory, in the cache directory, that
+	// holds saved indexes.
+	IndexDirName = index.IndexDirName
+	// CacheDirPrefix names the directory that holds a process's render
+	// cache: <cache dir>/msb-logfs-cache.<pid>.
+	CacheDirPrefix = index.CacheDirPrefix
 )
 
 // The sources, the source sets and the formats.
@@ -58,6 +69,10 @@ var (
 	ViewOutput     = render.ViewOutput
 	ViewSystem     = render.ViewSystem
 )
+
+// ErrNoSession is returned for a session id the sandbox's logs do not
+// hold. It satisfies errors.Is(err, fs.ErrNotExist).
+var ErrNoSession = index.ErrNoSession
 
 // ErrMissedRotation ends a follower that fell so far behind that the file
 // it was reading left the rotation chain.

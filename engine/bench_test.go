@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
@@ -331,7 +332,7 @@ func BenchmarkIndexSize(b *testing.B) {
 		cps += len(x.Cps)
 	}
 	sb.mu.Unlock()
-	size := float64(cps) * float64(unsafe.Sizeof(Checkpoint{}))
+	size := float64(cps) * float64(unsafe.Sizeof(index.Checkpoint{}))
 	b.ReportMetric(float64(cps), "checkpoints")
 	b.ReportMetric(size, "index-bytes")
 	b.ReportMetric(100*size/float64(benchInput), "index-%-of-input")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // Follow is a followed view: the view as of its open, then every entry
@@ -19,7 +20,7 @@ type Follow struct {
 	unhold func() // the sandbox is held while the follow is open
 
 	mu      sync.Mutex
-	segs    []*Segment
+	segs    []*index.Segment
 	starts  []int64   // offset of each segment in the stream
 	lastMax chain.Key // largest key of the last segment (coalescing)
 	size    int64
@@ -31,14 +32,14 @@ type Follow struct {
 
 // OpenFollow opens view v for following.
 func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
-	if err := CheckView(v); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndexToOpen(v, true, func(x *Index, files *chain.FileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index.Index, files *chain.FileSet) {
 		seg := x.Segment(v)
-		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*Segment{seg}, starts: []int64{0}, size: seg.Size,
-			modTime: files.ModTime(v.Mask), end: x.End, wit: x.Wit, lastMax: MaxKey}
+		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*index.Segment{seg}, starts: []int64{0}, size: seg.Size,
+			modTime: files.ModTime(v.Mask), end: x.End, wit: x.Wit, lastMax: index.MaxKey}
 	})
 	return f, err
 }
@@ -83,7 +84,7 @@ func (f *Follow) Advance() (bool, error) {
 		return false, err
 	}
 	chain, mtime := len(files.Chain), files.ModTime(f.view.Mask)
-	b, err := RunBatch(f.view, files, f.end, f.wit)
+	b, err := index.RunBatch(f.view, files, f.end, f.wit)
 	if err = f.sb.lostPosition(err, chain); err != nil {
 		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrMissedRotation) {
 			f.err = err
@@ -95,19 +96,19 @@ func (f *Follow) Advance() (bool, error) {
 	}
 	f.end, f.wit = b.End, b.Seg.Wit
 	last := f.segs[len(f.segs)-1]
-	ordered := b.Entries > 0 && len(f.segs) > 1 && CanAppend(last, f.lastMax, b)
+	ordered := b.Entries > 0 && len(f.segs) > 1 && index.CanAppend(last, f.lastMax, b)
 	if b.Seg.Size == 0 { // nothing of this view: keep only what coalescing needs
 		b.Seg.Release()
 		switch {
 		case ordered:
 			f.lastMax = b.Max
 		case b.Entries > 0:
-			f.lastMax = MaxKey
+			f.lastMax = index.MaxKey
 		}
 		return false, nil
 	}
 	if ordered {
-		AppendBatch(last, b)
+		index.AppendBatch(last, b)
 	} else {
 		f.segs = append(f.segs, b.Seg)
 		f.starts = append(f.starts, f.size)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,9 +27,9 @@ type Home struct {
 	cacheDir    string // render caches; "" for none
 	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
 	cacheOnce   sync.Once
-	caches      *CacheStore
+	caches      *index.CacheStore
 	indexOnce   sync.Once
-	indexes     *IndexStore
+	indexes     *index.IndexStore
 
 	now       func() time.Time // the clock of idle times (tests set it)
 	idleAfter time.Duration
@@ -119,13 +120,13 @@ func DefaultCacheBudget(dir string) int64 {
 
 // cacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
-func (h *Home) cacheStore() *CacheStore {
+func (h *Home) cacheStore() *index.CacheStore {
 	h.cacheOnce.Do(func() {
 		budget := h.cacheBudget
 		if budget == 0 {
 			budget = DefaultCacheBudget(h.cacheDir)
 		}
-		h.caches = NewCacheStore(h.cacheDir, budget)
+		h.caches = index.NewCacheStore(h.cacheDir, budget)
 	})
 	return h.caches
 }
@@ -133,12 +134,12 @@ func (h *Home) cacheStore() *CacheStore {
 // indexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
-func (h *Home) indexStore() *IndexStore {
+func (h *Home) indexStore() *index.IndexStore {
 	s := h.cacheStore()
 	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
-	h.indexOnce.Do(func() { h.indexes = &IndexStore{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
+	h.indexOnce.Do(func() { h.indexes = &index.IndexStore{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
 	return h.indexes
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
@@ -68,7 +69,7 @@ func checkRandomReads(t *testing.T, sb *Sandbox, nv namedView, full []byte, rng 
 	}
 	for range n {
 		off := rng.Int64N(int64(len(full)) + 1)
-		size := 1 + rng.IntN(2*CheckpointEvery)
+		size := 1 + rng.IntN(2*index.CheckpointEvery)
 		if rng.IntN(4) == 0 {
 			size = 1 + rng.IntN(64)
 		}
@@ -312,7 +313,7 @@ func TestSnapshotForwardSeek(t *testing.T) {
 	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
 	// the ~90-byte lines of an interval is malformed. The read renders the
 	// chunk it starts in and may run into the next one and the tail.
-	if limit := 3 * CheckpointEvery / 90 / 10; skipped > limit {
+	if limit := 3 * index.CheckpointEvery / 90 / 10; skipped > limit {
 		t.Errorf("the read at %d went through %d malformed lines since the last seek (of 2000): it rendered from the previous read, not from the nearest checkpoint (limit %d)", far, skipped, limit)
 	}
 }

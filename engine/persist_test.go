@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // indexFiles returns the index files under the cache dir dir.
@@ -28,10 +30,10 @@ func statWith(t *testing.T, d *tdir, dir string, v View) (sb *Sandbox, restored 
 		t.Fatal(err)
 	}
 	x := sb.indexes[v.Stream()]
-	if st.Size != x.Total[TrackedIndex(v)] {
-		t.Fatalf("stat says %d, the index %d", st.Size, x.Total[TrackedIndex(v)])
+	if st.Size != x.Total[index.TrackedIndex(v)] {
+		t.Fatalf("stat says %d, the index %d", st.Size, x.Total[index.TrackedIndex(v)])
 	}
-	return sb, x.Cache.ChunkCount(TrackedIndex(v)) == 0
+	return sb, x.Cache.ChunkCount(index.TrackedIndex(v)) == 0
 }
 
 // TestPersistedIndex: a second Home starts with the index the first saved;
@@ -99,8 +101,8 @@ func TestPersistedIndex(t *testing.T) {
 // TestIndexStoreBound: the index directory is trimmed to its limit, the
 // least recently used files first.
 func TestIndexStoreBound(t *testing.T) {
-	s := &IndexStore{Dir: t.TempDir(), Limit: 4 << 10}
-	x := &SavedIndex{Cps: make([]Checkpoint, 8)}
+	s := &index.IndexStore{Dir: t.TempDir(), Limit: 4 << 10}
+	x := &index.SavedIndex{Cps: make([]index.Checkpoint, 8)}
 	for i := range x.Cps {
 		x.Cps[i].Serial = uint64(i + 1)
 	}
@@ -128,8 +130,8 @@ func TestIndexStoreBound(t *testing.T) {
 // of small sandboxes saved in quadratic time when every save listed it);
 // the count is right after replacing a file and after a trim.
 func TestIndexStoreCountsWithoutListing(t *testing.T) {
-	s := &IndexStore{Dir: t.TempDir(), Limit: 1 << 20}
-	x := &SavedIndex{Cps: make([]Checkpoint, 8)}
+	s := &index.IndexStore{Dir: t.TempDir(), Limit: 1 << 20}
+	x := &index.SavedIndex{Cps: make([]index.Checkpoint, 8)}
 	for i := range x.Cps {
 		x.Cps[i].Serial = uint64(i + 1)
 	}
@@ -168,22 +170,22 @@ func TestIndexStoreCountsWithoutListing(t *testing.T) {
 // FuzzDecodeIndex: decoding any bytes never panics, and what it accepts
 // keeps the invariants reads rely on.
 func FuzzDecodeIndex(f *testing.F) {
-	x := &SavedIndex{Cps: []Checkpoint{{Serial: 1}, {Serial: 2, Offs: [MaxTracked]int64{5, 9}}}, Total: [MaxTracked]int64{7, 9}}
-	f.Add(EncodeIndex(nil, x))
+	x := &index.SavedIndex{Cps: []index.Checkpoint{{Serial: 1}, {Serial: 2, Offs: [index.MaxTracked]int64{5, 9}}}, Total: [index.MaxTracked]int64{7, 9}}
+	f.Add(index.EncodeIndex(nil, x))
 	f.Add([]byte{})
 	withIDs := *x
-	withIDs.Cps = []Checkpoint{x.Cps[0], x.Cps[1]}
-	withIDs.Cps[1].IDs = []IDStat{{ID: 3, Entries: 2, Bytes: 4, Size: [MaxTracked]int64{3, 4}, Sources: 1 << SourceStdout},
-		{ID: 1<<64 - 1, Entries: 1, Size: [MaxTracked]int64{2, 5}, First: Time{Sec: 9}, Last: Time{Sec: 9, Nsec: 1e9}, Sources: 1 << SourceSystem}}
-	withIDs.Tail = []IDStat{{ID: 7, Entries: 1, Size: [MaxTracked]int64{2}, Sources: 1 << SourceOutput}}
-	f.Add(EncodeIndex(nil, &withIDs))
+	withIDs.Cps = []index.Checkpoint{x.Cps[0], x.Cps[1]}
+	withIDs.Cps[1].IDs = []index.IDStat{{ID: 3, Entries: 2, Bytes: 4, Size: [index.MaxTracked]int64{3, 4}, Sources: 1 << SourceStdout},
+		{ID: 1<<64 - 1, Entries: 1, Size: [index.MaxTracked]int64{2, 5}, First: Time{Sec: 9}, Last: Time{Sec: 9, Nsec: 1e9}, Sources: 1 << SourceSystem}}
+	withIDs.Tail = []index.IDStat{{ID: 7, Entries: 1, Size: [index.MaxTracked]int64{2}, Sources: 1 << SourceOutput}}
+	f.Add(index.EncodeIndex(nil, &withIDs))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, ok := DecodeIndex(b)
+		got, ok := index.DecodeIndex(b)
 		if !ok {
 			return
 		}
 		for i := 1; i < len(got.Cps); i++ {
-			if !CheckpointAfter(&got.Cps[i-1], &got.Cps[i]) {
+			if !index.CheckpointAfter(&got.Cps[i-1], &got.Cps[i]) {
 				t.Fatal("accepted checkpoints out of order")
 			}
 		}
@@ -204,7 +206,7 @@ func FuzzDecodeIndex(f *testing.F) {
 
 // checkDecodedIDs checks what decodeIndex promises of the sessions of one
 // interval: ids increasing, sizes within the interval's.
-func checkDecodedIDs(t *testing.T, ids []IDStat, to, from [MaxTracked]int64) {
+func checkDecodedIDs(t *testing.T, ids []index.IDStat, to, from [index.MaxTracked]int64) {
 	t.Helper()
 	for j := range ids {
 		if j > 0 && ids[j].ID <= ids[j-1].ID {

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -168,7 +169,7 @@ func prevNewline(f chain.FileRef, before int64) int64 {
 func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	var start State
 	var files *chain.FileSet
-	err := s.withIndex(ViewMerged, false, func(x *Index, shown *chain.FileSet) {
+	err := s.withIndex(ViewMerged, false, func(x *index.Index, shown *chain.FileSet) {
 		// runMax only grows: the entry is after the last checkpoint whose
 		// prefix stays below t.
 		i := sort.Search(len(x.Cps), func(i int) bool { return !x.Cps[i].RunMax.Time.Less(t) }) - 1

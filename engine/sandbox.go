@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +36,7 @@ type Sandbox struct {
 	shown   *chain.FileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
-	indexes map[SourceMask]*Index
+	indexes map[SourceMask]*index.Index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
 }
@@ -45,7 +46,7 @@ func newSandbox(h *Home, name string) *Sandbox {
 		home:    h,
 		name:    name,
 		table:   chain.NewFileTable(h.root, name, h.reclaim),
-		indexes: make(map[SourceMask]*Index),
+		indexes: make(map[SourceMask]*index.Index),
 		changed: make(chan struct{}),
 	}
 	s.dir, _ = identify(s.LogsDir())
@@ -159,15 +160,15 @@ var testHookIndexed atomic.Pointer[func()]
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
-func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*Index, error) {
+func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Index, error) {
 	x := s.indexes[v.Stream()]
 	if x == nil {
-		x = NewIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
+		x = index.NewIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.Stream()] = x
 	}
 	slot := -1
 	if warm && !v.ByID { // the pass renders sandbox views only
-		slot = TrackedIndex(v)
+		slot = index.TrackedIndex(v)
 	}
 	err := x.Update(files.Clone(), slot)
 	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
@@ -180,16 +181,16 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*Index, err
 // withIndex calls fn, with s.mu held, with the files to show now and the
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
-func (s *Sandbox) withIndex(v View, warm bool, fn func(x *Index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, false, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
-func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *Index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, true, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *Index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refresh := !s.holding(opening)
@@ -229,14 +230,14 @@ type ViewStat struct {
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
-	if err := CheckView(v); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return st, err
 	}
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *Index, files *chain.FileSet) {
-		size := x.Total[TrackedIndex(v)]
+	err := s.withIndex(v, v.Format == FormatRaw, func(x *index.Index, files *chain.FileSet) {
+		size := x.Total[index.TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
@@ -268,26 +269,26 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *Index, _ *chain.FileSet) { st = x.End })
+	err := s.withIndex(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) { st = x.End })
 	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
 // same bytes, whatever the sandbox writes or rotates meanwhile.
 type Snapshot struct {
-	seg     *Segment
+	seg     *index.Segment
 	modTime time.Time
 	unhold  func()
 }
 
 // OpenSnapshot fixes view v as it is now.
 func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
-	if err := CheckView(v); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return nil, err
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndexToOpen(v, true, func(x *Index, files *chain.FileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index.Index, files *chain.FileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return

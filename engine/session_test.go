@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
@@ -231,7 +232,7 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 				}
 				// The intervals holding session 2 (its lines and the ones
 				// around them), plus a line or two.
-				if p := s.seg.Parsed; (len(got) > 0 && p == 0) || p > int64(4*CheckpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
+				if p := s.seg.Parsed; (len(got) > 0 && p == 0) || p > int64(4*index.CheckpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
 					t.Fatalf("%s of session 2: parsed %d bytes of input to read %d bytes (the log is %d)", nv.name, p, len(got), fileSize(t, d.path(ExecLogName)))
 				}
 				s.Close()
@@ -326,16 +327,16 @@ func TestSessionPersisted(t *testing.T) {
 		t.Fatalf("index files %v", files)
 	}
 	x := sb.indexes[MaskAll]
-	saved := SavedIndex{Cps: x.Cps, End: x.End, Total: x.Total, Counts: x.Counts, Tail: x.Tail}
+	saved := index.SavedIndex{Cps: x.Cps, End: x.End, Total: x.Total, Counts: x.Counts, Tail: x.Tail}
 	for _, c := range []struct {
 		what string
-		bad  func(ids []IDStat)
+		bad  func(ids []index.IDStat)
 	}{
-		{"ids not increasing", func(ids []IDStat) { ids[0].ID, ids[1].ID = ids[1].ID, ids[0].ID }},
-		{"a size past its interval's", func(ids []IDStat) { ids[1].Size[0] += 1 << 40 }},
-		{"a negative size", func(ids []IDStat) { ids[1].Size[2] = -1 }},
-		{"no entry", func(ids []IDStat) { ids[1].Entries = 0 }},
-		{"a source of no exec entry", func(ids []IDStat) { ids[1].Sources = 1 << logline.NumSources }},
+		{"ids not increasing", func(ids []index.IDStat) { ids[0].ID, ids[1].ID = ids[1].ID, ids[0].ID }},
+		{"a size past its interval's", func(ids []index.IDStat) { ids[1].Size[0] += 1 << 40 }},
+		{"a negative size", func(ids []index.IDStat) { ids[1].Size[2] = -1 }},
+		{"no entry", func(ids []index.IDStat) { ids[1].Entries = 0 }},
+		{"a source of no exec entry", func(ids []index.IDStat) { ids[1].Sources = 1 << logline.NumSources }},
 	} {
 		rewriteIndexFile(t, files[0], &saved, c.bad)
 		sb, restored = statWith(t, d, dir, ViewStdout)
@@ -351,27 +352,27 @@ func TestSessionPersisted(t *testing.T) {
 // rewriteIndexFile rewrites the index file at path, whose content is
 // saved, with bad applied to the ids of the first interval with two
 // sessions, and a right checksum.
-func rewriteIndexFile(t *testing.T, path string, saved *SavedIndex, bad func(ids []IDStat)) {
+func rewriteIndexFile(t *testing.T, path string, saved *index.SavedIndex, bad func(ids []index.IDStat)) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := b[:len(b)-sha256.Size]
-	enc := EncodeIndex(nil, saved)
+	enc := index.EncodeIndex(nil, saved)
 	key := body[:len(body)-len(enc)]
 	if !bytes.Equal(body[len(key):], enc) {
 		t.Fatal("the index file does not hold the index")
 	}
 	c := *saved
 	c.Cps = slices.Clone(saved.Cps)
-	i := slices.IndexFunc(c.Cps, func(cp Checkpoint) bool { return len(cp.IDs) >= 2 })
+	i := slices.IndexFunc(c.Cps, func(cp index.Checkpoint) bool { return len(cp.IDs) >= 2 })
 	if i < 0 {
 		t.Fatal("no interval with two sessions")
 	}
 	c.Cps[i].IDs = slices.Clone(c.Cps[i].IDs)
 	bad(c.Cps[i].IDs)
-	out := EncodeIndex(bytes.Clone(key), &c)
+	out := index.EncodeIndex(bytes.Clone(key), &c)
 	sum := sha256.Sum256(out)
 	if err := os.WriteFile(path, append(out, sum[:]...), 0o600); err != nil {
 		t.Fatal(err)

@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // Sessions returns the sessions of the sandbox's logs, sorted by ID. It
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withIndex(ViewMerged, false, func(x *Index, _ *chain.FileSet) {
+	err := s.withIndex(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) {
 		sums := x.Sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -36,7 +37,7 @@ func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
 func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
-	werr := s.withIndex(ViewMerged, false, func(x *Index, _ *chain.FileSet) {
+	werr := s.withIndex(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) {
 		sum, ok := x.Session(id)
 		if !ok {
 			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
@@ -58,10 +59,10 @@ func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 
 // sessionSize returns the size of session view v in index x, or an error
 // wrapping ErrNoSession if x holds no entry of the session.
-func (s *Sandbox) sessionSize(x *Index, v View) (int64, error) {
+func (s *Sandbox) sessionSize(x *index.Index, v View) (int64, error) {
 	sum, ok := x.Session(v.ID)
 	if !ok {
 		return 0, fmt.Errorf("sandbox %s: session %d: %w", s.name, v.ID, ErrNoSession)
 	}
-	return sum.Size[TrackedIndex(v)], nil
+	return sum.Size[index.TrackedIndex(v)], nil
 }

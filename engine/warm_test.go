@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // TestFirstPassWarmsTheAskedView: the pass a cold Stat of a raw view or a
@@ -30,7 +32,7 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 					t.Fatal(err)
 				}
 				x := sb.indexes[v.Stream()]
-				slot := TrackedIndex(v)
+				slot := index.TrackedIndex(v)
 				all, got := len(x.Cps)-1, x.Cache.ChunkCount(slot)
 				switch warms := open || v.Format == FormatRaw; {
 				case all < 1:
@@ -70,7 +72,7 @@ func TestStatWarmsWithinBudget(t *testing.T) {
 		}
 		s.Close()
 		x := sb.indexes[v.Stream()]
-		if got, all := x.Cache.ChunkCount(TrackedIndex(v)), len(x.Cps)-1; got >= all || got == 0 {
+		if got, all := x.Cache.ChunkCount(index.TrackedIndex(v)), len(x.Cps)-1; got >= all || got == 0 {
 			t.Fatalf("%v: %d of %d chunks kept within a 128 KiB budget", v, got, all)
 		}
 		if got, want := snap(t, sb, v), uncached(t, d, v); !bytes.Equal(got, want) {

@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // ErrNoSession is returned for a session id the sandbox's logs do not hold.
@@ -21,11 +22,11 @@ func (noSession) Is(target error) bool { return target == fs.ErrNotExist }
 // carry its id, in the full merge.
 type SessionInfo struct {
 	ID          uint64
-	First, Last Time       // times of its first and last entries, in merge order
-	Sources     SourceMask // the sources of its entries
-	Entries     int64      // how many entries
-	Bytes       int64      // their decoded body bytes
-	Cursor      Cursor     // the merged cursor just after its last entry; filled only by Sandbox.Session
+	First, Last logline.Time       // times of its first and last entries, in merge order
+	Sources     logline.SourceMask // the sources of its entries
+	Entries     int64              // how many entries
+	Bytes       int64              // their decoded body bytes
+	Cursor      logline.Cursor     // the merged cursor just after its last entry; filled only by Sandbox.Session
 }
 
 // sessionAgg is the index's sessions summed over its checkpoints, kept so
@@ -122,7 +123,7 @@ func (x *Index) Session(id uint64) (SessionSum, bool) {
 
 // sessionEnd returns the merged cursor just after the last entry of
 // session id: it merges again only the last interval where id occurs.
-func (x *Index) SessionEnd(id uint64) (Cursor, error) {
+func (x *Index) SessionEnd(id uint64) (logline.Cursor, error) {
 	from, to := -1, len(x.Cps) // to == len(cps): the tail, up to the end of the files
 	if _, ok := findID(x.Tail, id); ok {
 		from = len(x.Cps) - 1
@@ -134,14 +135,14 @@ func (x *Index) SessionEnd(id uint64) (Cursor, error) {
 		}
 	}
 	if from < 0 {
-		return Cursor{}, ErrNoSession
+		return logline.Cursor{}, ErrNoSession
 	}
 	var m chain.Merger
 	defer m.ReleaseBuffers()
-	if err := m.Reset(x.files, MaskAll, x.Cps[from].State); err != nil {
-		return Cursor{}, err
+	if err := m.Reset(x.files, logline.MaskAll, x.Cps[from].State); err != nil {
+		return logline.Cursor{}, err
 	}
-	var c Cursor
+	var c logline.Cursor
 	found := false
 	for to == len(x.Cps) || m.State != x.Cps[to].State {
 		e, ok := m.Next()
@@ -153,10 +154,10 @@ func (x *Index) SessionEnd(id uint64) (Cursor, error) {
 		}
 	}
 	if err := m.Err(); err != nil {
-		return Cursor{}, err
+		return logline.Cursor{}, err
 	}
 	if !found {
-		return Cursor{}, fmt.Errorf("the interval after checkpoint %d does not hold the session the index says it does", from)
+		return logline.Cursor{}, fmt.Errorf("the interval after checkpoint %d does not hold the session the index says it does", from)
 	}
 	return c, nil
 }

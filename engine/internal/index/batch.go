@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 // merged.
 type Batch struct {
 	Seg      *Segment
-	End      State
+	End      chain.State
 	min, Max chain.Key
 	Entries  int
 	restart  bool // a text log was replaced or truncated: it began again
@@ -23,7 +23,7 @@ type Batch struct {
 // runBatch merges everything after start up to the bounds of files and
 // measures view v of it; wit is the witness of the files start was reached
 // in. It takes ownership of files.
-func RunBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*Batch, error) {
+func RunBatch(v render.View, files *chain.FileSet, start chain.State, wit *chain.Witness) (*Batch, error) {
 	seg := &Segment{view: v, files: files, Wit: chain.TakeWitness(files), Cps: []Checkpoint{{State: start, RunMax: chain.MinKey}}}
 	from := chain.RestartRewritten(wit, files, start)
 	var m chain.Merger
@@ -31,7 +31,7 @@ func RunBatch(v View, files *chain.FileSet, start State, wit *chain.Witness) (*B
 		files.Release()
 		var g *chain.ErrGeneration
 		if errors.As(err, &g) {
-			return nil, fmt.Errorf("%w (%v)", ErrMissedRotation, err)
+			return nil, fmt.Errorf("%w (%v)", chain.ErrMissedRotation, err)
 		}
 		return nil, err
 	}

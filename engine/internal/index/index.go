@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"sort"
@@ -13,12 +13,12 @@ import (
 // on first use and extended as the files grow. Not safe for concurrent use:
 // the sandbox guards it.
 type Index struct {
-	stream SourceMask
-	Views  []View
+	stream logline.SourceMask
+	Views  []render.View
 	files  *chain.FileSet // the bounds it describes
 	Wit    *chain.Witness // of files, taken before they were read
 	Cps    []Checkpoint
-	End    State // every complete line below the bounds consumed
+	End    chain.State // every complete line below the bounds consumed
 	Total  [MaxTracked]int64
 	Counts chain.Counts // lines skipped below the bounds
 	Tail   []IDStat     // the sessions after the last checkpoint, by id
@@ -35,7 +35,7 @@ type Index struct {
 	savedAt int         // len(cps) at the last save or restore
 }
 
-func NewIndex(stream SourceMask, caches *CacheStore, saves *IndexStore) *Index {
+func NewIndex(stream logline.SourceMask, caches *CacheStore, saves *IndexStore) *Index {
 	return &Index{stream: stream, Views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 
@@ -134,7 +134,7 @@ func (x *Index) resumePoint(files *chain.FileSet) int {
 // view in slot warm into the render cache.
 func (x *Index) run(files *chain.FileSet, warm int) error {
 	cp := x.Cps[len(x.Cps)-1]
-	var keep SourceMask // the bodies the pass renders
+	var keep logline.SourceMask // the bodies the pass renders
 	if warm >= 0 {
 		keep = x.Views[warm].Mask
 	}
@@ -146,7 +146,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	defer x.warm.done()
 	x.Total = cp.Offs
 	x.ids.reset()
-	tally := x.stream == MaskAll
+	tally := x.stream == logline.MaskAll
 	var size [MaxTracked]int64
 	runMax := cp.RunMax
 	counts := func() chain.Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
@@ -158,7 +158,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 		}
 		k := chain.Key{Time: e.Time, Origin: e.Origin}
 		var st logline.BodyStats
-		if _, sized := e.MeasuredSize(FormatRaw); !sized {
+		if _, sized := e.MeasuredSize(logline.FormatRaw); !sized {
 			st = e.BodyStats()
 		}
 		for i, v := range x.Views {
@@ -201,7 +201,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 }
 
 // segment returns a snapshot of view v over the index as it stands.
-func (x *Index) Segment(v View) *Segment {
+func (x *Index) Segment(v render.View) *Segment {
 	if v.ByID {
 		return x.sessionSegment(v)
 	}

@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ const maxIndexFile = 64 << 20
 // checksum of its first 4 KiB and its last 64 bytes below the size (what
 // the witness keeps). Two fileSets with one key hold the same bytes, but
 // for a rewrite that keeps a file's size, head and tail.
-func fileSetKey(stream SourceMask, files *chain.FileSet) ([]byte, error) {
+func fileSetKey(stream logline.SourceMask, files *chain.FileSet) ([]byte, error) {
 	k := append([]byte(indexMagic), byte(stream))
 	for o := range logline.NumOrigins {
 		refs := files.Origin(o)
@@ -245,7 +245,7 @@ func statesIn(files *chain.FileSet, saved *SavedIndex) bool {
 	return stateIn(files, &saved.End)
 }
 
-func stateIn(files *chain.FileSet, st *State) bool {
+func stateIn(files *chain.FileSet, st *chain.State) bool {
 	for o, p := range st.Cursor {
 		if p.IsStart() {
 			continue

@@ -1,6 +1,9 @@
-package engine
+package index
 
-import "github.com/microsandbox/msb-logfs/engine/internal/render"
+import (
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
+)
 
 // warmer renders one view of a stream while its index is built, and stores
 // the bytes between every two consecutive checkpoints as a render-cache
@@ -13,7 +16,7 @@ import "github.com/microsandbox/msb-logfs/engine/internal/render"
 // most chunkMax) long, dropped by done.
 type warmer struct {
 	slot  int // the view's slot, or -1: render nothing
-	view  View
+	view  render.View
 	cache *RenderCache // the index's; not referenced by the warmer
 	r     render.Renderer
 	buf   []byte
@@ -23,7 +26,7 @@ type warmer struct {
 
 // start readies w to render slot of views from the checkpoint with serial
 // from; slot < 0 or a nil cache renders nothing.
-func (w *warmer) start(views []View, slot int, cache *RenderCache, from uint64) {
+func (w *warmer) start(views []render.View, slot int, cache *RenderCache, from uint64) {
 	*w = warmer{slot: -1}
 	if slot < 0 || slot >= len(views) || cache == nil {
 		return
@@ -32,7 +35,7 @@ func (w *warmer) start(views []View, slot int, cache *RenderCache, from uint64) 
 }
 
 // add renders e, whose rendered size is size, into the chunk in progress.
-func (w *warmer) add(e *Entry, size int64, c *Cursor) {
+func (w *warmer) add(e *logline.Entry, size int64, c *logline.Cursor) {
 	if w.slot < 0 || !w.whole || !w.view.Includes(e) {
 		return
 	}

@@ -1,6 +1,11 @@
-package engine
+package index
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
+)
 
 // idStat is what one checkpoint interval of the full merge holds of one
 // session id: its entries, their decoded body bytes, the rendered bytes
@@ -11,8 +16,8 @@ type IDStat struct {
 	Entries     int64
 	Bytes       int64
 	Size        [MaxTracked]int64
-	First, Last Time
-	Sources     SourceMask
+	First, Last logline.Time
+	Sources     logline.SourceMask
 }
 
 // findID returns the stat of id in ids (sorted by id).
@@ -34,7 +39,7 @@ type idTally struct {
 
 // add counts e, which has an id, whose rendered size in each tracked view
 // is size.
-func (t *idTally) add(e *Entry, size *[MaxTracked]int64) {
+func (t *idTally) add(e *logline.Entry, size *[MaxTracked]int64) {
 	i := t.cur
 	if i >= len(t.stats) || t.stats[i].ID != e.ID { // the fast path: the same session again
 		i = t.lookup(e)
@@ -51,7 +56,7 @@ func (t *idTally) add(e *Entry, size *[MaxTracked]int64) {
 }
 
 // lookup returns e's id's index in stats, adding it.
-func (t *idTally) lookup(e *Entry) int {
+func (t *idTally) lookup(e *logline.Entry) int {
 	if t.at == nil {
 		t.at = make(map[uint64]int)
 	}
@@ -85,7 +90,7 @@ func (t *idTally) reset() { *t = idTally{} }
 // the session's cumulative sizes as offsets, so that a read resumes at the
 // start of an interval holding the session and never parses one without
 // it. The tail after the last checkpoint counts too.
-func (x *Index) sessionSegment(v View) *Segment {
+func (x *Index) sessionSegment(v render.View) *Segment {
 	slot := TrackedIndex(v)
 	cps, size := x.sessionCheckpoints(v.ID)
 	x.Cache.acquire()

@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 // savedIndex is what an index file holds besides its key.
 type SavedIndex struct {
 	Cps    []Checkpoint
-	End    State
+	End    chain.State
 	Total  [MaxTracked]int64
 	Counts chain.Counts
 	Tail   []IDStat // the sessions after the last checkpoint
@@ -27,12 +27,12 @@ const (
 	minIDStatLen     = 3 + MaxTracked + 2*minTimeLen + 1
 )
 
-func appendTime(b []byte, t Time) []byte {
+func appendTime(b []byte, t logline.Time) []byte {
 	b = binary.AppendVarint(b, t.Sec)
 	return binary.AppendUvarint(b, uint64(t.Nsec))
 }
 
-func appendState(b []byte, st *State) []byte {
+func appendState(b []byte, st *chain.State) []byte {
 	for _, p := range st.Cursor {
 		b = binary.AppendUvarint(b, p.Gen)
 		b = binary.AppendUvarint(b, p.Offset)
@@ -123,24 +123,24 @@ func (d *decoder) i64() int64 {
 	return int64(v)
 }
 
-func (d *decoder) time() Time {
+func (d *decoder) time() logline.Time {
 	if !d.ok {
-		return Time{}
+		return logline.Time{}
 	}
 	sec, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.ok = false
-		return Time{}
+		return logline.Time{}
 	}
 	d.off += n
 	nsec := d.u64()
 	if nsec >= 2e9 {
 		d.ok = false
 	}
-	return Time{Sec: sec, Nsec: uint32(nsec)}
+	return logline.Time{Sec: sec, Nsec: uint32(nsec)}
 }
 
-func (d *decoder) state() (st State) {
+func (d *decoder) state() (st chain.State) {
 	for o := range st.Cursor {
 		st.Cursor[o] = logline.Pos{Gen: d.u64(), Offset: d.u64()}
 		if int64(st.Cursor[o].Offset) < 0 {
@@ -239,10 +239,10 @@ func (d *decoder) ids(room [MaxTracked]int64) []IDStat {
 		}
 		st.First, st.Last = d.time(), d.time()
 		if d.ok && d.off < len(d.b) {
-			st.Sources = SourceMask(d.b[d.off])
+			st.Sources = logline.SourceMask(d.b[d.off])
 			d.off++
 		}
-		if !d.ok || st.Entries < 1 || st.Sources == 0 || st.Sources&^MaskAll != 0 || (i > 0 && st.ID <= ids[i-1].ID) {
+		if !d.ok || st.Entries < 1 || st.Sources == 0 || st.Sources&^logline.MaskAll != 0 || (i > 0 && st.ID <= ids[i-1].ID) {
 			d.ok = false
 			return nil
 		}

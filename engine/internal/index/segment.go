@@ -1,4 +1,4 @@
-package engine
+package index
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ const CheckpointEvery = 48 << 10
 // every tracked view there.
 type Checkpoint struct {
 	Serial uint64 // unique within its index's life: names cached chunks
-	State  State
+	State  chain.State
 	Offs   [MaxTracked]int64
 	RunMax chain.Key    // the largest key of the entries before it
 	counts chain.Counts // lines skipped before it
@@ -28,7 +28,7 @@ type Checkpoint struct {
 // end of its files, rendered in the view's format. It renders any byte range
 // by resuming from the nearest checkpoint. Safe for concurrent use.
 type Segment struct {
-	view  View
+	view  render.View
 	slot  int // the view's slot in checkpoint offsets
 	files *chain.FileSet
 	Wit   *chain.Witness // of files: a file rewritten in place loses the bytes
@@ -56,7 +56,7 @@ type Segment struct {
 type resumePoint struct {
 	ok    bool
 	off   int64
-	state State
+	state chain.State
 }
 
 // readAt reads the segment's bytes at off.
@@ -314,7 +314,7 @@ func (s *Segment) seek(off int64) error {
 
 // reset positions the merge at st, unless a file the segment reads was
 // rewritten in place since its bytes were measured.
-func (s *Segment) reset(st State) error {
+func (s *Segment) reset(st chain.State) error {
 	if chain.AnyChanged(s.Wit.Changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
