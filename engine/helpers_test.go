@@ -487,7 +487,7 @@ func waitChanged(ch <-chan struct{}, d time.Duration) bool {
 }
 
 // execLine is one parsed exec.log line as the tests see it (the engine
-// parses into an Entry, jsonParser.parseInto). Body aliases either the
+// parses into an Entry, JSONParser.parseInto). Body aliases either the
 // line or the parser's scratch buffer.
 type execLine struct {
 	time   Time

@@ -118,7 +118,7 @@ func DefaultCacheBudget(dir string) int64 {
 	return min(1<<30, int64(st.Blocks)*st.Bsize/10)
 }
 
-// cacheStore returns the home's render cache, made at first use with the
+// CacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
 func (h *Home) cacheStore() *index.CacheStore {
 	h.cacheOnce.Do(func() {
@@ -131,7 +131,7 @@ func (h *Home) cacheStore() *index.CacheStore {
 	return h.caches
 }
 
-// indexStore returns where the home saves indexes: <cache dir>/
+// IndexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
 func (h *Home) indexStore() *index.IndexStore {

@@ -226,7 +226,7 @@ func TestIndexStatMatchesRead(t *testing.T) {
 	}
 }
 
-// TestEntrySize checks that entrySize predicts the rendered length of
+// TestEntrySize checks that EntrySize predicts the rendered length of
 // random entries in every format.
 func TestEntrySize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -310,7 +310,7 @@ func TestSnapshotForwardSeek(t *testing.T) {
 		t.Fatalf("read at %d: %q", far, buf[:40])
 	}
 	skipped := s.seg.Skipped().Malformed
-	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
+	// A checkpoint every CheckpointEvery bytes of input: about 1 in 10 of
 	// the ~90-byte lines of an interval is malformed. The read renders the
 	// chunk it starts in and may run into the next one and the tail.
 	if limit := 3 * index.CheckpointEvery / 90 / 10; skipped > limit {

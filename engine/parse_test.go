@@ -216,8 +216,8 @@ func TestParseTextLine(t *testing.T) {
 	for _, tc := range []struct {
 		line, body string
 		kind       logline.TextStamp
-		t          Time  // stampRFC3339
-		up         int64 // stampUptime
+		t          Time  // StampRFC3339
+		up         int64 // StampUptime
 	}{
 		{tsAt(0) + " hello", "hello", logline.StampRFC3339, nsAt(0), 0},
 		{"2026-05-01T10:00:00Z body", "body", logline.StampRFC3339, nsAt(0), 0}, // exactly 20 characters

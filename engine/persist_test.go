@@ -204,7 +204,7 @@ func FuzzDecodeIndex(f *testing.F) {
 	})
 }
 
-// checkDecodedIDs checks what decodeIndex promises of the sessions of one
+// checkDecodedIDs checks what DecodeIndex promises of the sessions of one
 // interval: ids increasing, sizes within the interval's.
 func checkDecodedIDs(t *testing.T, ids []index.IDStat, to, from [index.MaxTracked]int64) {
 	t.Helper()

@@ -11,7 +11,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// randomLongBody returns a body longer than wholeMax made of runs that
+// randomLongBody returns a body longer than WholeMax made of runs that
 // stress piece boundaries: newlines, ANSI escapes (one unterminated at the
 // end sometimes), JSON specials, multi-byte and invalid UTF-8.
 func randomLongBody(rng *rand.Rand) []byte {
@@ -32,7 +32,7 @@ func randomLongBody(rng *rand.Rand) []byte {
 
 // TestPiecesEqualWhole: rendering an entry piece by piece gives exactly
 // the bytes of rendering it whole, in every format, and every piece stays
-// near pieceLen.
+// near PieceLen.
 func TestPiecesEqualWhole(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	c := Cursor{{Gen: 7, Offset: 99}}

@@ -38,7 +38,7 @@ func runMergeSized(t testing.TB, files *chain.FileSet, mask SourceMask, keep Sou
 
 // TestParseAheadSizedEntries: in an index pass, an entry parsed ahead
 // carries the sizes of its renderings in every format, equal to what
-// sizeOf gives for the serial merge's entry, and its body only where
+// SizeOf gives for the serial merge's entry, and its body only where
 // the pass keeps that source's bodies; it is otherwise the serial entry.
 func TestParseAheadSizedEntries(t *testing.T) {
 	withAhead(t, aheadKnobs{span: 97, bigLine: 300})

@@ -170,7 +170,7 @@ func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	var start State
 	var files *chain.FileSet
 	err := s.withIndex(ViewMerged, false, func(x *index.Index, shown *chain.FileSet) {
-		// runMax only grows: the entry is after the last checkpoint whose
+		// RunMax only grows: the entry is after the last checkpoint whose
 		// prefix stays below t.
 		i := sort.Search(len(x.Cps), func(i int) bool { return !x.Cps[i].RunMax.Time.Less(t) }) - 1
 		start, files = x.Cps[max(i, 0)].State, shown.Clone()

@@ -92,7 +92,7 @@ func TestTextEscapingExamples(t *testing.T) {
 
 // FuzzTextRender: for any body, the text rendering equals the model's,
 // its size is what the index computes, and rendering it in pieces (the
-// body repeated past wholeMax) equals rendering it whole.
+// body repeated past WholeMax) equals rendering it whole.
 func FuzzTextRender(f *testing.F) {
 	for _, s := range textAlphabet {
 		f.Add([]byte(s + "x\r\n" + s))

@@ -24,7 +24,7 @@ const (
 	ChainLen = 5
 )
 
-// chainName returns the name of the i-th newest exec file (0 is exec.log).
+// ChainName returns the name of the i-th newest exec file (0 is exec.log).
 func ChainName(i int) string {
 	if i == 0 {
 		return ExecLogName
@@ -38,10 +38,10 @@ type logFile struct {
 	Gen   uint64 // inode number
 	ID    FileID
 	Birth logline.Time // birth time, else mtime at open
-	refs  int          // guarded by fileTable.mu
+	refs  int          // guarded by FileTable.mu
 }
 
-// fileRef is a logFile as it was seen at one moment: its size then bounds
+// FileRef is a logFile as it was seen at one moment: its size then bounds
 // what a reader of that moment consumes.
 type FileRef struct {
 	*logFile
@@ -49,7 +49,7 @@ type FileRef struct {
 	mtime time.Time
 }
 
-// fileTable opens the log files of one sandbox. Files are keyed by inode:
+// FileTable opens the log files of one sandbox. Files are keyed by inode:
 // while a file is held its inode cannot be reused, so every handle that
 // reads the same file shares one descriptor. Files are opened with
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS below <home>/sandboxes, so a symbolic
@@ -67,20 +67,20 @@ type FileTable struct {
 	reclaim func()
 }
 
-// fileID identifies a file: its device and inode number.
+// FileID identifies a file: its device and inode number.
 type FileID struct {
 	Major, Minor uint32
 	Ino          uint64
 }
 
-// newFileTable returns the table of sandbox name's files below root; an
+// NewFileTable returns the table of sandbox name's files below root; an
 // open that runs out of descriptors calls reclaim (if not nil) and tries
 // once more.
 func NewFileTable(root, name string, reclaim func()) *FileTable {
 	return &FileTable{root: root, name: name, byID: make(map[FileID]*logFile), irregular: make(map[string]FileID), reclaim: reclaim}
 }
 
-// path returns the path of logs/<file>, for messages and checks.
+// Path returns the path of logs/<file>, for messages and checks.
 func (t *FileTable) Path(file string) string {
 	return filepath.Join(t.root, t.name, "logs", file)
 }
@@ -190,14 +190,14 @@ func (t *FileTable) release(lf *logFile) {
 	}
 }
 
-// held returns how many files the table holds open.
+// Held returns how many files the table holds open.
 func (t *FileTable) Held() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.byID)
 }
 
-// statxTime returns a file time in Unix nanoseconds (wrapping outside
+// StatxTime returns a file time in Unix nanoseconds (wrapping outside
 // 1678–2262: it only identifies a directory).
 func StatxTime(ts unix.StatxTimestamp) int64 {
 	return ts.Sec*1e9 + int64(ts.Nsec)

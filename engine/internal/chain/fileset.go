@@ -11,18 +11,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fileSet is the sandbox's log files as they were at one moment: the exec
+// FileSet is the sandbox's log files as they were at one moment: the exec
 // chain oldest first and the two text logs, each bounded by its size then.
 // It holds a reference to every file, so its bytes stay readable after a
 // rotation removes a name.
 type FileSet struct {
 	table *FileTable
 	Chain []FileRef
-	Names []int                         // chain[i] was opened as chainName(names[i])
+	Names []int                         // chain[i] was opened as ChainName(names[i])
 	Text  [logline.NumOrigins][]FileRef // runtime and kernel: zero or one file
 }
 
-// openFileSet opens the current files of the sandbox. The names are opened
+// OpenFileSet opens the current files of the sandbox. The names are opened
 // one by one; if the chain rotated meanwhile, it tries again, so that the set
 // never misses a file.
 func OpenFileSet(t *FileTable) (*FileSet, error) {
@@ -142,7 +142,7 @@ func (t *FileTable) skip(name string, err error) bool {
 	return true
 }
 
-// origin returns the bounded files of origin o.
+// Origin returns the bounded files of origin o.
 func (s *FileSet) Origin(o logline.Origin) []FileRef {
 	if o == logline.OriginExec {
 		return s.Chain
@@ -150,7 +150,7 @@ func (s *FileSet) Origin(o logline.Origin) []FileRef {
 	return s.Text[o]
 }
 
-// clone returns a copy holding its own references.
+// Clone returns a copy holding its own references.
 func (s *FileSet) Clone() *FileSet {
 	c := &FileSet{table: s.table, Chain: append([]FileRef(nil), s.Chain...)}
 	for o := range s.Text {
@@ -160,7 +160,7 @@ func (s *FileSet) Clone() *FileSet {
 	return c
 }
 
-// release drops the set's references.
+// Release drops the set's references.
 func (s *FileSet) Release() {
 	if s == nil {
 		return
@@ -181,7 +181,7 @@ func (s *FileSet) each(fn func(FileRef)) {
 	}
 }
 
-// modTime returns the newest mtime of the files a stream of mask reads.
+// ModTime returns the newest mtime of the files a stream of mask reads.
 func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
 	var t time.Time
 	s.each(func(f FileRef) {
@@ -200,7 +200,7 @@ func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
 	return t
 }
 
-// sameAs reports whether s and o bound the same files at the same sizes.
+// SameAs reports whether s and o bound the same files at the same sizes.
 func (s *FileSet) SameAs(o *FileSet) bool {
 	if len(s.Chain) != len(o.Chain) {
 		return false

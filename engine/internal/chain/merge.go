@@ -15,7 +15,7 @@ type State struct {
 	Prev   [logline.NumOrigins]logline.Time
 }
 
-// key orders entries in the merge: by time, then by origin.
+// Key orders entries in the merge: by time, then by origin.
 type Key struct {
 	Time   logline.Time
 	Origin logline.Origin
@@ -25,11 +25,11 @@ func (k Key) Less(o Key) bool {
 	return k.Time.Less(o.Time) || (k.Time == o.Time && k.Origin < o.Origin)
 }
 
-// minKey is below the key of any entry.
+// MinKey is below the key of any entry.
 var MinKey = Key{Time: logline.TimeBottom}
 
-// merger yields the stable merge by timestamp of the origins a stream reads,
-// bounded by one fileSet. An origin's own order is never changed.
+// Merger yields the stable merge by timestamp of the origins a stream reads,
+// bounded by one FileSet. An origin's own order is never changed.
 type Merger struct {
 	r      [logline.NumOrigins]originReader
 	active [logline.NumOrigins]bool
@@ -40,7 +40,7 @@ type Merger struct {
 	State  State
 	// ahead lets the exec reader parse ahead on other cores during a long
 	// read (pipeline.go). Set by owners that stop the merger — reset or
-	// releaseBuffers — before they drop it.
+	// ReleaseBuffers — before they drop it.
 	ahead bool
 	// measure, when set, sizes the entries parsed ahead (Entry.sized),
 	// whose bodies are then kept only for the sources in keep: an index
@@ -49,18 +49,18 @@ type Merger struct {
 	keep    logline.SourceMask
 }
 
-// allowAhead lets the merger parse exec.log ahead on other cores from its
-// next reset on. The caller must call releaseBuffers (or reset) before it
+// AllowAhead lets the merger parse exec.log ahead on other cores from its
+// next reset on. The caller must call ReleaseBuffers (or reset) before it
 // drops the merger: that stops the goroutines.
 func (m *Merger) AllowAhead() { m.ahead, m.measure = true, nil }
 
-// allowAheadSized is allowAhead for an index pass: the entries parsed
+// AllowAheadSized is AllowAhead for an index pass: the entries parsed
 // ahead come sized by measure, with the bodies of the sources in keep only.
 func (m *Merger) AllowAheadSized(keep logline.SourceMask, measure func(*logline.Entry)) {
 	m.ahead, m.measure, m.keep = true, measure, keep
 }
 
-// parsingAhead reports whether m's exec reader parses ahead on other
+// ParsingAhead reports whether m's exec reader parses ahead on other
 // cores now.
 func (m *Merger) ParsingAhead() bool { return m.r[logline.OriginExec].ahead != nil }
 
@@ -68,16 +68,16 @@ func (m *Merger) ParsingAhead() bool { return m.r[logline.OriginExec].ahead != n
 // was reading left the rotation chain.
 var ErrMissedRotation = errors.New("missed rotation: the follower fell behind the exec.log retention window")
 
-// errGeneration reports an exec position whose file is not in the chain.
+// ErrGeneration reports an exec position whose file is not in the chain.
 type ErrGeneration struct{ pos logline.Pos }
 
 func (e *ErrGeneration) Error() string {
 	return fmt.Sprintf("exec position (inode %d, offset %d) is in none of exec.log, exec.log.1…%d, or beyond any file's size", e.pos.Gen, e.pos.Offset, ChainLen-1)
 }
 
-// reset positions m at st over files for the stream of mask. A text origin
+// Reset positions m at st over files for the stream of mask. A text origin
 // whose file was replaced or truncated since st restarts from its start. An
-// exec generation that is not in the chain returns *errGeneration.
+// exec generation that is not in the chain returns *ErrGeneration.
 func (m *Merger) Reset(files *FileSet, mask logline.SourceMask, st State) error {
 	m.last = -1
 	m.State = st
@@ -105,7 +105,7 @@ func (m *Merger) Reset(files *FileSet, mask logline.SourceMask, st State) error 
 	return nil
 }
 
-// textPosValid reports whether p still points into the current text file.
+// TextPosValid reports whether p still points into the current text file.
 func TextPosValid(files []FileRef, p logline.Pos) bool {
 	if p.IsStart() {
 		return true
@@ -117,7 +117,7 @@ func (m *Merger) fill(o logline.Origin) {
 	m.has[o] = m.r[o].next(&m.head[o], &m.end[o])
 }
 
-// next returns the next entry of the merge, valid until the following call.
+// Next returns the next entry of the merge, valid until the following call.
 func (m *Merger) Next() (*logline.Entry, bool) {
 	if m.last >= 0 {
 		m.fill(logline.Origin(m.last))
@@ -140,7 +140,7 @@ func (m *Merger) Next() (*logline.Entry, bool) {
 
 func (m *Merger) keyOf(o logline.Origin) Key { return Key{m.head[o].Time, o} }
 
-// drained returns the state after every complete line below the bounds has
+// Drained returns the state after every complete line below the bounds has
 // been consumed, skipped lines included. Call it after next returned false.
 func (m *Merger) Drained() State {
 	st := m.State
@@ -155,7 +155,7 @@ func (m *Merger) Drained() State {
 	return st
 }
 
-// releaseBuffers returns the readers' buffers to their pools; the merger
+// ReleaseBuffers returns the readers' buffers to their pools; the merger
 // must be reset before its next use.
 func (m *Merger) ReleaseBuffers() {
 	for o := range logline.NumOrigins {
@@ -167,7 +167,7 @@ func (m *Merger) ReleaseBuffers() {
 	m.last = -1
 }
 
-// read returns the bytes of lines the origins scanned since reset.
+// Read returns the bytes of lines the origins scanned since reset.
 func (m *Merger) Read() int64 {
 	var n int64
 	for o := range logline.NumOrigins {
@@ -178,7 +178,7 @@ func (m *Merger) Read() int64 {
 	return n
 }
 
-// counts returns the skipped lines of every origin since reset.
+// Counts returns the skipped lines of every origin since reset.
 func (m *Merger) Counts() Counts {
 	var c Counts
 	for o := range logline.NumOrigins {
@@ -189,7 +189,7 @@ func (m *Merger) Counts() Counts {
 	return c
 }
 
-// err returns the first read error of any origin.
+// Err returns the first read error of any origin.
 func (m *Merger) Err() error {
 	for o := range logline.NumOrigins {
 		if m.active[o] && m.r[o].scan.err != nil {

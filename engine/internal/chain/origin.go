@@ -156,7 +156,7 @@ func (r *originReader) textEntry(line []byte) logline.Entry {
 	return logline.Entry{Time: r.prev, Source: logline.SourceSystem, Origin: r.origin, Body: line[tl.Body : tl.N+1]}
 }
 
-// firstKey returns the key of the first entry of origin o of a stream of
+// FirstKey returns the key of the first entry of origin o of a stream of
 // mask within files after p (prev: the time its next unstamped text line
 // inherits). ok is false if p's generation is not in files; has is false
 // when no entry follows p.

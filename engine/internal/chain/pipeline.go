@@ -27,7 +27,7 @@ import (
 // small and a long line is held once).
 //
 // Bounds and ownership. A parseAhead is owned by one originReader; it holds
-// its own clone of the fileSet, released when it stops. The workers of all
+// its own clone of the FileSet, released when it stops. The workers of all
 // the process's reads together are at most GOMAXPROCS (takeWorkers). At
 // most 2 × workers batches exist, plus the reader's own: a worker takes a free
 // batch before it takes the next span, and the reader gives a batch back
@@ -41,17 +41,17 @@ import (
 // error, and when the reader is reset or releases its buffers (stop
 // waits for them).
 
-// aheadConfig is the parse-ahead's settings.
+// AheadConfig is the parse-ahead's settings.
 type AheadConfig struct {
 	Span    int64 // the input of one span, in bytes
 	BigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
-	// after is how much a reader reads serially before it starts parsing
+	// After is how much a reader reads serially before it starts parsing
 	// ahead: a short read (a random 4 KiB read of a view renders from a
 	// checkpoint 48 KiB back) never starts workers.
 	After   int64
 	Least   int64 // the least input left that is worth parsing ahead
 	Workers int   // the most workers of one reader
-	// readerFirst makes the reader take the next span itself whenever no
+	// ReaderFirst makes the reader take the next span itself whenever no
 	// worker has, even when a batch may be on its way (tests use it to
 	// exercise both ways a span is parsed).
 	ReaderFirst bool
@@ -63,7 +63,7 @@ var aheadDefaults = AheadConfig{Span: 512 << 10, BigLine: 2 << 20, After: 256 <<
 // and the …Serial benchmarks set others).
 var aheadSettings atomic.Pointer[AheadConfig]
 
-// aheadNow returns the settings in use.
+// AheadNow returns the settings in use.
 func AheadNow() *AheadConfig {
 	if c := aheadSettings.Load(); c != nil {
 		return c
@@ -71,7 +71,7 @@ func AheadNow() *AheadConfig {
 	return &aheadDefaults
 }
 
-// setAhead makes c the parse-ahead's settings (nil: the defaults) and
+// SetAhead makes c the parse-ahead's settings (nil: the defaults) and
 // returns the function that puts back the ones it replaced.
 func SetAhead(c *AheadConfig) (restore func()) {
 	saved := aheadSettings.Swap(c)
@@ -84,7 +84,7 @@ const aheadKeep = 1 << 20
 // aheadLive counts the parse-ahead workers running in the process.
 var aheadLive atomic.Int64
 
-// aheadRunning returns how many parse-ahead workers run in the process.
+// AheadRunning returns how many parse-ahead workers run in the process.
 func AheadRunning() int64 { return aheadLive.Load() }
 
 // takeWorkers reserves up to want workers in aheadLive, so that the
@@ -168,8 +168,8 @@ type parseAhead struct {
 	mask    logline.SourceMask
 	measure func(*logline.Entry) // sizes each record (originReader.measure); nil: none
 	keep    logline.SourceMask   // and keep the bodies of these sources only
-	long    int                  // the settings' bigLine at the start
-	first   bool                 // the settings' readerFirst at the start
+	long    int                  // the settings' BigLine at the start
+	first   bool                 // the settings' ReaderFirst at the start
 	spans   []span
 	taken   atomic.Int64 // spans taken by workers
 	free    chan *spanBatch

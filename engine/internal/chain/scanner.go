@@ -9,7 +9,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// lineScanner reads complete lines from a sequence of files, each bounded by
+// LineScanner reads complete lines from a sequence of files, each bounded by
 // the size it had when the sequence was taken. It never reads past a file's
 // bound, so what it yields depends only on the bytes below the bounds.
 type LineScanner struct {
@@ -19,7 +19,7 @@ type LineScanner struct {
 	buf   []byte
 	r, w  int   // unconsumed bytes are buf[r:w]; buf[r] is at file offset off
 	err   error // first read error
-	// tooLong counts the lines skipped for being longer than MaxLineLen.
+	// TooLong counts the lines skipped for being longer than MaxLineLen.
 	TooLong int
 	// A scanner given a limit (limit, stopLong) reads only the lines that
 	// start before offset stopOff of files[stopIdx], and stops before a line
@@ -55,10 +55,10 @@ func putReadBuffer(b []byte) {
 	logline.PutBuf(b)
 }
 
-// bufferCap returns the capacity of the scanner's read buffer.
+// BufferCap returns the capacity of the scanner's read buffer.
 func (s *LineScanner) BufferCap() int { return cap(s.buf) }
 
-// reset positions the scanner at offset off of files[idx].
+// Reset positions the scanner at offset off of files[idx].
 func (s *LineScanner) Reset(files []FileRef, idx int, off int64) {
 	s.files, s.idx, s.off = files, idx, off
 	s.r, s.w = 0, 0
@@ -85,7 +85,7 @@ func (s *LineScanner) pos() logline.Pos {
 	return logline.Pos{Gen: s.files[s.idx].Gen, Offset: uint64(s.off)}
 }
 
-// next returns the next complete line with its newline, and the position
+// Next returns the next complete line with its newline, and the position
 // just past it. ok is false at the end of the bounded files. The line aliases
 // the scanner's buffer (or a copy of a rotated file's unterminated tail, given
 // a newline) and may be modified in place by the caller until the next call.

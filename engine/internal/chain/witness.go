@@ -7,7 +7,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// witnessLen is how many bytes below a file's bound a witness keeps.
+// WitnessLen is how many bytes below a file's bound a witness keeps.
 const WitnessLen = 64
 
 // ErrRewritten is returned by a read that must render again bytes of a
@@ -15,13 +15,13 @@ const WitnessLen = 64
 // bytes are gone from the disk.
 var ErrRewritten = errors.New("a log file was rewritten in place since this handle was opened")
 
-// witness remembers the last bytes below the bound of every file of a
-// fileSet. A file truncated and written again keeps its inode and may grow
+// Witness remembers the last bytes below the bound of every file of a
+// FileSet. A file truncated and written again keeps its inode and may grow
 // past its old size, which its inode and size alone cannot tell from an
 // append: its witness can, because an append leaves every byte below the
 // old bound in place. The witness is taken before the bytes it vouches for
 // are read, so a rewrite racing with that read is seen at the next look.
-// A rewrite that puts back the same witnessLen bytes just below the old
+// A rewrite that puts back the same WitnessLen bytes just below the old
 // bound is taken for an append.
 type Witness struct {
 	marks []fileMark
@@ -37,7 +37,7 @@ type fileMark struct {
 	tail   [WitnessLen]byte
 }
 
-// takeWitness reads the witness of files.
+// TakeWitness reads the witness of files.
 func TakeWitness(files *FileSet) *Witness {
 	w := &Witness{}
 	for o := range logline.NumOrigins {
@@ -50,7 +50,7 @@ func TakeWitness(files *FileSet) *Witness {
 	return w
 }
 
-// changed reports, per origin, whether a file the witness saw is in files
+// Changed reports, per origin, whether a file the witness saw is in files
 // (by inode) but was not only appended to: it is smaller than its old
 // bound, or the bytes below that bound differ. A file that left files is
 // not changed: rotation and replacement are told by inode.
@@ -79,12 +79,12 @@ func (w *Witness) Changed(files *FileSet) (c [logline.NumOrigins]bool) {
 	return c
 }
 
-// anyChanged reports whether any origin of c changed.
+// AnyChanged reports whether any origin of c changed.
 func AnyChanged(c [logline.NumOrigins]bool) bool {
 	return c[logline.OriginExec] || c[logline.OriginRuntime] || c[logline.OriginKernel]
 }
 
-// restartRewritten returns st with every text origin whose file w saw was
+// RestartRewritten returns st with every text origin whose file w saw was
 // rewritten in place since moved to that origin's start: SPEC §2 restarts a
 // truncated text log. exec.log keeps its offset, as microsandbox's reader
 // does.

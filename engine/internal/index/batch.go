@@ -9,7 +9,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// batch is what one pass over newly appended lines produced: a segment of
+// Batch is what one pass over newly appended lines produced: a segment of
 // one view in arrival order, the state after it, and the range of keys it
 // merged.
 type Batch struct {
@@ -20,7 +20,7 @@ type Batch struct {
 	restart  bool // a text log was replaced or truncated: it began again
 }
 
-// runBatch merges everything after start up to the bounds of files and
+// RunBatch merges everything after start up to the bounds of files and
 // measures view v of it; wit is the witness of the files start was reached
 // in. It takes ownership of files.
 func RunBatch(v render.View, files *chain.FileSet, start chain.State, wit *chain.Witness) (*Batch, error) {
@@ -68,7 +68,7 @@ func RunBatch(v render.View, files *chain.FileSet, start chain.State, wit *chain
 	return b, nil
 }
 
-// canAppend reports whether b can be read as the continuation of seg within
+// CanAppend reports whether b can be read as the continuation of seg within
 // one segment: every key of b sorts at or after seg's, so the merge over both
 // equals seg followed by b, and b's files still hold every file seg reads.
 func CanAppend(seg *Segment, segMax chain.Key, b *Batch) bool {
@@ -92,7 +92,7 @@ func CanAppend(seg *Segment, segMax chain.Key, b *Batch) bool {
 	return true
 }
 
-// appendBatch extends seg with b, taking b's files. The join becomes a
+// AppendBatch extends seg with b, taking b's files. The join becomes a
 // checkpoint when the last one is far behind, so that a long-lived follower
 // built of many small batches can still be read anywhere cheaply.
 func AppendBatch(seg *Segment, b *Batch) {
@@ -113,6 +113,6 @@ func AppendBatch(seg *Segment, b *Batch) {
 	seg.ready = false
 }
 
-// maxKey never lets a batch join the snapshot segment, whose checkpoints
+// MaxKey never lets a batch join the snapshot segment, whose checkpoints
 // belong to the shared index.
 var MaxKey = chain.Key{Time: logline.TimeTop, Origin: logline.NumOrigins}

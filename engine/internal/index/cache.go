@@ -6,19 +6,19 @@ import (
 	"sync"
 )
 
-// renderCache keeps rendered chunks of one index's views — the bytes of one
-// view between two consecutive checkpoints — in the home's cacheStore, so
+// RenderCache keeps rendered chunks of one index's views — the bytes of one
+// view between two consecutive checkpoints — in the home's CacheStore, so
 // that reading a view again costs a pread from the page cache instead of
 // parsing and rendering. A chunk is keyed by the serial numbers of the two
 // checkpoints around it: the index never gives a serial twice, so a chunk
 // that a re-merge changed is simply a different key, and a snapshot that
 // still holds the old checkpoints still finds its own bytes. A new index
-// (after a rebuild or an eviction) gets a new renderCache, so its serials,
+// (after a rebuild or an eviction) gets a new RenderCache, so its serials,
 // which start again at 1, never meet the old keys.
 //
 // Ownership: the index holds one reference and every segment made from it
 // one more; the last release frees every chunk of the cache at once. A
-// nil *renderCache is a cache that keeps nothing. Safe for concurrent use.
+// nil *RenderCache is a cache that keeps nothing. Safe for concurrent use.
 type RenderCache struct {
 	pool   *CacheStore
 	refs   int                      // guarded by store.mu
@@ -128,8 +128,8 @@ func (c *RenderCache) store(k chunkKey, data []byte) {
 	c.chunks[k] = ch
 }
 
-// cacheStore is the render cache of a Home: one file that holds the chunks
-// of every renderCache, within a budget of allocated bytes. Space is
+// CacheStore is the render cache of a Home: one file that holds the chunks
+// of every RenderCache, within a budget of allocated bytes. Space is
 // counted in whole blocks; the least recently read chunk goes first; a
 // freed chunk's blocks are punched out of the file (so the disk gets them
 // back) and reused by later chunks. Safe for concurrent use.
@@ -156,7 +156,7 @@ func NewCacheStore(dir string, budget int64) *CacheStore {
 	return &CacheStore{Dir: dir, Budget: budget}
 }
 
-// newCache returns a new, empty renderCache with one reference, or nil when
+// newCache returns a new, empty RenderCache with one reference, or nil when
 // the store keeps nothing.
 func (s *CacheStore) newCache() *RenderCache {
 	if s == nil || s.Dir == "" || s.Budget <= 0 {
@@ -292,7 +292,7 @@ func (s *CacheStore) Used() int64 {
 	return s.used
 }
 
-// close stops new caches and removes the cache file's name; the file
+// Close stops new caches and removes the cache file's name; the file
 // itself is closed once the last cache is released.
 func (s *CacheStore) Close() {
 	s.mu.Lock()
@@ -312,7 +312,7 @@ func (s *CacheStore) closeIfDone() {
 	}
 }
 
-// chunkCount returns how many chunks of the view in slot c holds (slot
+// ChunkCount returns how many chunks of the view in slot c holds (slot
 // < 0: of any view); 0 for a nil c.
 func (c *RenderCache) ChunkCount(slot int) int {
 	if c == nil {
@@ -329,7 +329,7 @@ func (c *RenderCache) ChunkCount(slot int) int {
 	return n
 }
 
-// file returns the store's open cache file, or nil.
+// File returns the store's open cache file, or nil.
 func (s *CacheStore) File() *os.File {
 	s.mu.Lock()
 	defer s.mu.Unlock()

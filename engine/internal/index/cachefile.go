@@ -21,7 +21,7 @@ import (
 // by the next one that makes its own.
 const CacheDirPrefix = "msb-logfs-cache."
 
-// cacheFile is the file of a cacheStore.
+// cacheFile is the file of a CacheStore.
 type cacheFile struct {
 	f     *os.File
 	path  string // "" once unlinked (or when made without a name)

@@ -8,7 +8,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// index is the sparse index of one stream of a sandbox: checkpoints every
+// Index is the sparse index of one stream of a sandbox: checkpoints every
 // few tens of KiB of input, and the size of every tracked view. It is built
 // on first use and extended as the files grow. Not safe for concurrent use:
 // the sandbox guards it.
@@ -45,7 +45,7 @@ func (x *Index) newCheckpoint() Checkpoint {
 	return Checkpoint{Serial: x.serial}
 }
 
-// update brings the index to files, which the index then holds. It resumes
+// Update brings the index to files, which the index then holds. It resumes
 // from the latest checkpoint that the new bytes cannot have changed: SPEC §2
 // makes a view a pure function of the files, so a line appended with an
 // early timestamp is merged where it belongs, not at the end. A file that
@@ -138,7 +138,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	if warm >= 0 {
 		keep = x.Views[warm].Mask
 	}
-	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with releaseBuffers
+	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with ReleaseBuffers
 	if err := x.m.Reset(files, x.stream, cp.State); err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	return err
 }
 
-// segment returns a snapshot of view v over the index as it stands.
+// Segment returns a snapshot of view v over the index as it stands.
 func (x *Index) Segment(v render.View) *Segment {
 	if v.ByID {
 		return x.sessionSegment(v)
@@ -211,7 +211,7 @@ func (x *Index) Segment(v render.View) *Segment {
 		Size: x.Total[slot], Cache: x.Cache}
 }
 
-// release drops the index's files and its reference to its render cache.
+// Release drops the index's files and its reference to its render cache.
 func (x *Index) Release() {
 	x.files.Release()
 	x.files = nil
@@ -219,6 +219,6 @@ func (x *Index) Release() {
 	x.Cache = nil
 }
 
-// releaseBuffers gives back the read buffers of the index's merger; the
+// ReleaseBuffers gives back the read buffers of the index's merger; the
 // next update resets it.
 func (x *Index) ReleaseBuffers() { x.m.ReleaseBuffers() }

@@ -21,7 +21,7 @@ import (
 // persisted indexes, shared by every process that uses the directory.
 const IndexDirName = "msb-logfs-index"
 
-// indexStore keeps the sparse index of each stream on disk, named by what
+// IndexStore keeps the sparse index of each stream on disk, named by what
 // identifies the content it describes (see fileSetKey), so that a remount
 // or a second process starts with the index instead of a full pass. A file
 // is a header, the index, and a SHA-256 over both: a stale, truncated or
@@ -87,7 +87,7 @@ func (s *IndexStore) path(key []byte) string {
 	return filepath.Join(s.Dir, hex.EncodeToString(h[:16])+".idx")
 }
 
-// load reads the index of key; ok is false when there is none or it cannot
+// Load reads the index of key; ok is false when there is none or it cannot
 // be trusted.
 func (s *IndexStore) Load(key []byte) (saved SavedIndex, ok bool) {
 	if s == nil {
@@ -119,7 +119,7 @@ func (s *IndexStore) Load(key []byte) (saved SavedIndex, ok bool) {
 	return saved, ok
 }
 
-// save writes the index of key (to a new file, renamed over the old one),
+// Save writes the index of key (to a new file, renamed over the old one),
 // then trims the directory to its limit. A failure only costs a pass later.
 func (s *IndexStore) Save(key []byte, saved *SavedIndex) error {
 	if s == nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// savedIndex is what an index file holds besides its key.
+// SavedIndex is what an index file holds besides its key.
 type SavedIndex struct {
 	Cps    []Checkpoint
 	End    chain.State
@@ -50,7 +50,7 @@ func appendCounts(b []byte, c chain.Counts) []byte {
 	return b
 }
 
-// encodeIndex appends x to b.
+// EncodeIndex appends x to b.
 func EncodeIndex(b []byte, x *SavedIndex) []byte {
 	b = binary.AppendUvarint(b, uint64(len(x.Cps)))
 	for i := range x.Cps {
@@ -157,7 +157,7 @@ func (d *decoder) counts() chain.Counts {
 	return chain.Counts{Malformed: int(d.i64()), TooLong: int(d.i64()), Empty: int(d.i64())}
 }
 
-// decodeIndex decodes b, checking every count and range: the number of
+// DecodeIndex decodes b, checking every count and range: the number of
 // checkpoints against the bytes there are, serials increasing, every
 // view's offsets not decreasing and within its total.
 func DecodeIndex(b []byte) (x SavedIndex, ok bool) {
@@ -250,7 +250,7 @@ func (d *decoder) ids(room [MaxTracked]int64) []IDStat {
 	return ids
 }
 
-// checkpointAfter reports whether b can follow a in one index.
+// CheckpointAfter reports whether b can follow a in one index.
 func CheckpointAfter(a, b *Checkpoint) bool {
 	if b.Serial <= a.Serial {
 		return false

@@ -10,10 +10,10 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// checkpointEvery is the spacing of checkpoints, in bytes of input.
+// CheckpointEvery is the spacing of checkpoints, in bytes of input.
 const CheckpointEvery = 48 << 10
 
-// checkpoint is a resumable point of a merge and the rendered offset of
+// Checkpoint is a resumable point of a merge and the rendered offset of
 // every tracked view there.
 type Checkpoint struct {
 	Serial uint64 // unique within its index's life: names cached chunks
@@ -24,7 +24,7 @@ type Checkpoint struct {
 	IDs    []IDStat     // the sessions of the interval that ends here, by id; shared, never changed
 }
 
-// segment is a bounded stretch of one view: from the state of cps[0] to the
+// Segment is a bounded stretch of one view: from the state of cps[0] to the
 // end of its files, rendered in the view's format. It renders any byte range
 // by resuming from the nearest checkpoint. Safe for concurrent use.
 type Segment struct {
@@ -59,7 +59,7 @@ type resumePoint struct {
 	state chain.State
 }
 
-// readAt reads the segment's bytes at off.
+// ReadAt reads the segment's bytes at off.
 func (s *Segment) ReadAt(p []byte, off int64) (int, error) {
 	if off >= s.Size {
 		return 0, io.EOF
@@ -319,7 +319,7 @@ func (s *Segment) reset(st chain.State) error {
 		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
 	s.Parsed += s.m.Read()
-	s.m.AllowAhead() // release and the end of a read call releaseBuffers
+	s.m.AllowAhead() // release and the end of a read call ReleaseBuffers
 	return s.m.Reset(s.files, s.view.Stream(), st)
 }
 
@@ -343,7 +343,7 @@ func (s *Segment) renderNext() bool {
 	}
 }
 
-// release drops the segment's files.
+// Release drops the segment's files.
 func (s *Segment) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -355,7 +355,7 @@ func (s *Segment) Release() {
 	s.ready = false
 }
 
-// skipped returns the lines the segment's merge skipped since its last
+// Skipped returns the lines the segment's merge skipped since its last
 // reset.
 func (s *Segment) Skipped() chain.Counts {
 	s.mu.Lock()
@@ -363,7 +363,7 @@ func (s *Segment) Skipped() chain.Counts {
 	return s.m.Counts()
 }
 
-// buffered returns the capacity of the buffers the segment keeps between
+// Buffered returns the capacity of the buffers the segment keeps between
 // reads.
 func (s *Segment) Buffered() int {
 	s.mu.Lock()
@@ -371,7 +371,7 @@ func (s *Segment) Buffered() int {
 	return cap(s.pending) + cap(s.chunk)
 }
 
-// parsingAhead reports whether the segment's merge parses ahead now.
+// ParsingAhead reports whether the segment's merge parses ahead now.
 func (s *Segment) ParsingAhead() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,7 +7,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// idStat is what one checkpoint interval of the full merge holds of one
+// IDStat is what one checkpoint interval of the full merge holds of one
 // session id: its entries, their decoded body bytes, the rendered bytes
 // of each tracked view, the times of its first and last entries there (in
 // merge order) and the sources seen.
@@ -30,7 +30,7 @@ func findID(ids []IDStat, id uint64) (*IDStat, bool) {
 }
 
 // idTally counts the session ids of the entries since the last checkpoint
-// of a pass. Bound: one idStat per distinct id in the interval.
+// of a pass. Bound: one IDStat per distinct id in the interval.
 type idTally struct {
 	stats []IDStat       // in order of first appearance
 	at    map[uint64]int // id → index in stats

@@ -38,7 +38,7 @@ type sessionAgg struct {
 	ok   bool
 }
 
-// sessionSum is a session and its size in each tracked view.
+// SessionSum is a session and its size in each tracked view.
 type SessionSum struct {
 	SessionInfo
 	Size [MaxTracked]int64
@@ -67,7 +67,7 @@ func fold(sum *SessionSum, st *IDStat) {
 	addSizes(&sum.Size, &st.Size)
 }
 
-// sessions returns the index's sessions by ID; the caller must not change
+// Sessions returns the index's sessions by ID; the caller must not change
 // the slice.
 func (x *Index) Sessions() []SessionSum {
 	a := &x.sess
@@ -111,7 +111,7 @@ func (x *Index) Sessions() []SessionSum {
 	return list
 }
 
-// session returns session id of the index.
+// Session returns session id of the index.
 func (x *Index) Session(id uint64) (SessionSum, bool) {
 	list := x.Sessions()
 	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= id })
@@ -121,7 +121,7 @@ func (x *Index) Session(id uint64) (SessionSum, bool) {
 	return SessionSum{}, false
 }
 
-// sessionEnd returns the merged cursor just after the last entry of
+// SessionEnd returns the merged cursor just after the last entry of
 // session id: it merges again only the last interval where id occurs.
 func (x *Index) SessionEnd(id uint64) (logline.Cursor, error) {
 	from, to := -1, len(x.Cps) // to == len(cps): the tail, up to the end of the files

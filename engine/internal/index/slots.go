@@ -15,10 +15,10 @@ func trackedViews(stream logline.SourceMask) []render.View {
 	return []render.View{{Mask: stream, Format: logline.FormatText}, {Mask: stream, Format: logline.FormatJSON}}
 }
 
-// maxTracked bounds len(trackedViews(…)).
+// MaxTracked bounds len(trackedViews(…)).
 const MaxTracked = 5
 
-// trackedIndex returns v's slot in the index of its stream, or -1. A
+// TrackedIndex returns v's slot in the index of its stream, or -1. A
 // session view has the slot of the view it filters.
 func TrackedIndex(v render.View) int {
 	b := v.Base()
@@ -30,7 +30,7 @@ func TrackedIndex(v render.View) int {
 	return -1
 }
 
-// checkView reports why v cannot be indexed, or nil.
+// CheckView reports why v cannot be indexed, or nil.
 func CheckView(v render.View) error {
 	if TrackedIndex(v) < 0 {
 		return fmt.Errorf("%v has no index", v)

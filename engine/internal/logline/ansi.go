@@ -4,7 +4,7 @@ import "bytes"
 
 const Esc = 0x1b
 
-// stripANSI removes ANSI escape sequences from b in place and returns the
+// StripANSI removes ANSI escape sequences from b in place and returns the
 // shortened slice: CSI (ESC [ … final byte 0x40–0x7E), OSC (ESC ] … BEL or
 // ESC \) and two-byte ESC X sequences. An unterminated sequence at the end of
 // b is removed up to the end.
@@ -26,7 +26,7 @@ func StripANSI(b []byte) []byte {
 	return b[:w]
 }
 
-// skipEscape returns the index just past the escape sequence at b[i].
+// SkipEscape returns the index just past the escape sequence at b[i].
 func SkipEscape(b []byte, i int) int {
 	if i+1 >= len(b) {
 		return len(b)

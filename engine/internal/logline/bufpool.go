@@ -50,8 +50,8 @@ func poolClass(n int) (int, bool) {
 	return shift - minPoolShift, shift <= maxPoolShift
 }
 
-// getBuf returns a buffer of length n. Within the classes its capacity is
-// n rounded up to its class, so that putBuf can file it; above them it is
+// GetBuf returns a buffer of length n. Within the classes its capacity is
+// n rounded up to its class, so that PutBuf can file it; above them it is
 // exact. Its content is undefined.
 func GetBuf(n int) []byte {
 	class, ok := poolClass(n)
@@ -72,8 +72,8 @@ func GetBuf(n int) []byte {
 	return make([]byte, n, 1<<(class+minPoolShift))
 }
 
-// putBuf gives b back for reuse; b must not be used after. A buffer whose
-// capacity is not exactly a class size (not made by getBuf), or that the
+// PutBuf gives b back for reuse; b must not be used after. A buffer whose
+// capacity is not exactly a class size (not made by GetBuf), or that the
 // budget has no room for, is left to the garbage collector.
 func PutBuf(b []byte) {
 	c := cap(b)

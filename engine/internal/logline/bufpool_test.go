@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-// TestPoolClasses: a buffer from getBuf has the length asked for and the
-// capacity of its class (so putBuf files it), exact above the classes.
+// TestPoolClasses: a buffer from GetBuf has the length asked for and the
+// capacity of its class (so PutBuf files it), exact above the classes.
 func TestPoolClasses(t *testing.T) {
 	for _, tc := range []struct{ n, cap int }{
 		{0, 128 << 10}, {1, 128 << 10}, {128 << 10, 128 << 10}, {128<<10 + 1, 256 << 10},
@@ -23,7 +23,7 @@ func TestPoolClasses(t *testing.T) {
 
 // TestPoolBudget: the free lists never hold more than poolBudget bytes,
 // however many buffers are given back, and a buffer given back is the
-// one the next getBuf of its class returns.
+// one the next GetBuf of its class returns.
 func TestPoolBudget(t *testing.T) {
 	var held [][]byte
 	for range 3 {

@@ -55,7 +55,7 @@ const (
 // Has reports whether s is in m.
 func (m SourceMask) Has(s Source) bool { return m&(1<<s) != 0 }
 
-// textOrigins reports whether a stream of m reads runtime.log and kernel.log.
+// TextOrigins reports whether a stream of m reads runtime.log and kernel.log.
 func (m SourceMask) TextOrigins() bool { return m.Has(SourceSystem) }
 
 // Origin is one of the three files (or file chains) a sandbox logs to.
@@ -99,25 +99,25 @@ type Entry struct {
 	sizes [NumFormats]uint32
 }
 
-// measuredSize returns the length of e rendered in format f, when e is
+// MeasuredSize returns the length of e rendered in format f, when e is
 // sized.
 func (e *Entry) MeasuredSize(f Format) (int64, bool) {
 	return int64(e.sizes[f]), e.sized
 }
 
-// setSizes records the lengths of e's renderings, by format, and marks it
+// SetSizes records the lengths of e's renderings, by format, and marks it
 // sized.
 func (e *Entry) SetSizes(sizes [NumFormats]uint32) { e.sizes, e.sized = sizes, true }
 
-// decoded returns what the parser learnt of e's body while decoding it,
+// Decoded returns what the parser learnt of e's body while decoding it,
 // and whether it decoded it (the body is then valid UTF-8).
 func (e *Entry) Decoded() (BodyStats, bool) { return e.stats, e.utf8 }
 
-// setDecoded records that e's body is a decoded JSON string, valid UTF-8,
+// SetDecoded records that e's body is a decoded JSON string, valid UTF-8,
 // with stats st.
 func (e *Entry) SetDecoded(st BodyStats) { e.stats, e.utf8 = st, true }
 
-// rawLen returns the length of e's body, also when a sized entry's body
+// RawLen returns the length of e's body, also when a sized entry's body
 // was not kept.
 func (e *Entry) RawLen() int64 {
 	if e.sized {
@@ -126,7 +126,7 @@ func (e *Entry) RawLen() int64 {
 	return int64(len(e.Body))
 }
 
-// bodyStats returns what the sizes of e's renderings depend on.
+// BodyStats returns what the sizes of e's renderings depend on.
 func (e *Entry) BodyStats() BodyStats {
 	if e.utf8 {
 		return e.stats
@@ -134,5 +134,5 @@ func (e *Entry) BodyStats() BodyStats {
 	return Measure(e.Body)
 }
 
-// validUTF8 reports whether e's body is valid UTF-8.
+// ValidUTF8 reports whether e's body is valid UTF-8.
 func (e *Entry) ValidUTF8() bool { return e.utf8 || utf8.Valid(e.Body) }

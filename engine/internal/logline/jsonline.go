@@ -6,11 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// jsonParser parses exec.log lines. It is a strict, allocation-free JSON
+// JSONParser parses exec.log lines. It is a strict, allocation-free JSON
 // object scanner specialised for the keys t, s, d, id and e; unknown keys are
 // validated and ignored. The zero value is ready to use.
 type JSONParser struct {
-	// only, when not 0, is the sources whose bodies are decoded: the d of
+	// Only, when not 0, is the sources whose bodies are decoded: the d of
 	// a canonical line of another source is validated, not decoded (its
 	// entry is not yielded, but a bad one is still a malformed line).
 	Only    SourceMask
@@ -20,7 +20,7 @@ type JSONParser struct {
 	b64     []byte // decoded d when e is b64
 }
 
-// parseInto parses line (without its newline) into e, an exec entry,
+// ParseInto parses line (without its newline) into e, an exec entry,
 // which it overwrites. ok is false when the line is not a valid entry: bad
 // JSON, unknown s, missing or unparseable t.
 func (p *JSONParser) ParseInto(line []byte, e *Entry) bool {
@@ -41,7 +41,7 @@ func (p *JSONParser) parseCanonical(line []byte, e *Entry) bool {
 	return ok && end == len(line)
 }
 
-// parseLineAt parses the canonical line at the start of buf, which holds
+// ParseLineAt parses the canonical line at the start of buf, which holds
 // it and what follows, and returns its length with its newline: the line
 // ends at the newline just after the object's closing brace. Nothing a
 // canonical object accepts holds a newline (a string stops at any
@@ -222,7 +222,7 @@ func skipString(b []byte, i int) (int, bool) {
 	}
 }
 
-// releaseBuffers gives the parser's decoding buffers back to the pools; the
+// ReleaseBuffers gives the parser's decoding buffers back to the pools; the
 // bodies it returned are invalid after.
 func (p *JSONParser) ReleaseBuffers() {
 	PutBuf(p.scratch)
@@ -295,7 +295,7 @@ func rawString(b []byte, i int) ([]byte, int, bool) {
 
 // decodeString decodes the JSON string at b[i]. Invalid UTF-8 becomes U+FFFD.
 // The result aliases b when no unescaping was needed. One pass of
-// specialIndex (32 bytes at a time with AVX2, else 8) finds the end of each
+// SpecialIndex (32 bytes at a time with AVX2, else 8) finds the end of each
 // run — the closing quote, a backslash or a control character — and
 // whether the run is all ASCII, so each byte is looked at about once
 // before it is copied.

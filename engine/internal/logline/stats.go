@@ -2,7 +2,7 @@ package logline
 
 import "encoding/binary"
 
-// bodyStats is what the sizes of an entry's renderings depend on, gathered
+// BodyStats is what the sizes of an entry's renderings depend on, gathered
 // in one pass over its body.
 type BodyStats struct {
 	Newlines  int  // '\n' bytes
@@ -42,7 +42,7 @@ const (
 	classCtl
 )
 
-// measure gathers body's stats, skipping eight plain bytes at a time.
+// Measure gathers body's stats, skipping eight plain bytes at a time.
 func Measure(body []byte) BodyStats {
 	var st BodyStats
 	n := len(body)

@@ -10,11 +10,11 @@ const (
 	MSB = 0x8080808080808080
 )
 
-// specialIndexGeneric is the portable specialIndex: it returns the index of
+// specialIndexGeneric is the portable SpecialIndex: it returns the index of
 // the first byte of b that a JSON string cannot hold as is ('"', '\\' or a
 // control character), or -1, and whether the bytes before it are all ASCII.
 // It tests eight bytes at a time: the lowest flagged byte of each test is
-// exact. specialIndex (special_amd64.s, special_other.go) picks it or the
+// exact. SpecialIndex (special_amd64.s, special_other.go) picks it or the
 // AVX2 version.
 func specialIndexGeneric(b []byte) (int, bool) {
 	var high uint64

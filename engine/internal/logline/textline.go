@@ -1,6 +1,6 @@
 package logline
 
-// textStamp is how a text line's timestamp was found (SPEC §1).
+// TextStamp is how a text line's timestamp was found (SPEC §1).
 type TextStamp uint8
 
 const (
@@ -9,17 +9,17 @@ const (
 	StampUptime                     // rule 2: a kernel uptime stamp
 )
 
-// textLine is what parseTextLine found in a line: the line without its
+// TextLine is what ParseTextLine found in a line: the line without its
 // escapes is line[:n], and its body is line[body:n].
 type TextLine struct {
 	N, Body int
 	Kind    TextStamp
-	T       Time  // stampRFC3339: the time
-	Up      int64 // stampUptime: nanoseconds of uptime, to add to the birth time
+	T       Time  // StampRFC3339: the time
+	Up      int64 // StampUptime: nanoseconds of uptime, to add to the birth time
 }
 
-// parseTextLine strips ANSI escapes from line (in place) and finds its own
-// timestamp. For stampRFC3339 the body is the rest of the line after the
+// ParseTextLine strips ANSI escapes from line (in place) and finds its own
+// timestamp. For StampRFC3339 the body is the rest of the line after the
 // token, leading blanks trimmed; otherwise it is the whole stripped line.
 // Every result is an offset into line, never a slice of it.
 func ParseTextLine(line []byte) TextLine {
@@ -41,7 +41,7 @@ func ParseTextLine(line []byte) TextLine {
 	return TextLine{N: n, Kind: StampInherited}
 }
 
-// time returns the line's own timestamp given the file's birth time, and
+// Time returns the line's own timestamp given the file's birth time, and
 // false if it has none (it inherits one), an uptime past MaxTime included.
 func (tl TextLine) Time(birth Time) (Time, bool) {
 	switch tl.Kind {
@@ -63,7 +63,7 @@ func skipBlanks(b []byte, i int) int {
 }
 
 // maxUptimeSec bounds an uptime stamp so that its nanoseconds fit in an
-// int64 (a century of uptime is plenty); addUptime checks the sum.
+// int64 (a century of uptime is plenty); AddUptime checks the sum.
 const maxUptimeSec = 100 * 365 * 86400
 
 // parseUptime parses a leading kernel uptime stamp "[ 12.345678]".

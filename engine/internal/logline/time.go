@@ -60,7 +60,7 @@ func (t Time) IsZero() bool { return t == Time{} }
 // String formats t the way every rendering shows time.
 func (t Time) String() string { return FormatTime(t) }
 
-// clampTime brings t into [MinTime, MaxTime], the times a rendering can
+// ClampTime brings t into [MinTime, MaxTime], the times a rendering can
 // show; only a file's birth time or mtime can be outside.
 func ClampTime(t Time) Time {
 	switch {
@@ -72,7 +72,7 @@ func ClampTime(t Time) Time {
 	return t
 }
 
-// addUptime returns birth plus ns nanoseconds of uptime (ns >= 0), and false
+// AddUptime returns birth plus ns nanoseconds of uptime (ns >= 0), and false
 // if that is past MaxTime.
 func AddUptime(birth Time, ns int64) (Time, bool) {
 	if ns < 0 || birth.Sec > MaxTime.Sec || ns/1e9 > MaxTime.Sec-max(birth.Sec, MinTime.Sec) {

@@ -1,6 +1,6 @@
 package logline
 
-// parseRFC3339 parses an RFC 3339 timestamp with any offset, a leap second
+// ParseRFC3339 parses an RFC 3339 timestamp with any offset, a leap second
 // included, into a Time within [MinTime, MaxTime].
 func ParseRFC3339(b []byte) (Time, bool) {
 	secs, leap, ok := parseDateTime(b)
@@ -145,7 +145,7 @@ func daysSinceEpoch(y, m, d int) int64 {
 	return int64(era)*146097 + int64(doe) - 719468
 }
 
-// timeFormatter formats a Time as 2006-01-02T15:04:05.000Z, caching the
+// TimeFormatter formats a Time as 2006-01-02T15:04:05.000Z, caching the
 // part up to the second, which consecutive entries share.
 type TimeFormatter struct {
 	sec  int64

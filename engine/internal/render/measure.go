@@ -7,7 +7,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// sizeIn returns the length of e rendered in format f: measured already
+// SizeIn returns the length of e rendered in format f: measured already
 // for a sized entry, else from its body and st, its body's stats.
 func SizeIn(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	if n, ok := e.MeasuredSize(f); ok {
@@ -16,7 +16,7 @@ func SizeIn(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	return SizeOf(f, e, st)
 }
 
-// measureSizes measures e's renderings in every format and marks e sized.
+// MeasureSizes measures e's renderings in every format and marks e sized.
 // A body is at most MaxLineLen bytes, and each of its bytes renders to at
 // most 6 (a JSON \u00XX) or one text line (with a prefix of TimeLen + 8),
 // so every size fits in 32 bits.
@@ -29,7 +29,7 @@ func MeasureSizes(e *logline.Entry) {
 	e.SetSizes(sizes)
 }
 
-// sizeOf returns the length of e rendered in format f, given its stats.
+// SizeOf returns the length of e rendered in format f, given its stats.
 func SizeOf(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	switch f {
 	case logline.FormatRaw:

@@ -7,14 +7,14 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// wholeMax is the longest body rendered whole: its rendering is at most
+// WholeMax is the longest body rendered whole: its rendering is at most
 // about 33 times as long (text: one prefix per newline), 0.5 MiB. A longer
-// body is rendered in pieces of about pieceLen bytes, so that memory is
+// body is rendered in pieces of about PieceLen bytes, so that memory is
 // bounded by the line, not by its rendering (one 10 MiB exec.log line of
 // newline escapes renders to 170 MB of text).
 const WholeMax = 16 << 10
 
-// pieceLen is the size a piece of a long entry's rendering aims at.
+// PieceLen is the size a piece of a long entry's rendering aims at.
 const PieceLen = 64 << 10
 
 // Phases of a piecewise rendering.
@@ -25,7 +25,7 @@ const (
 	partDone
 )
 
-// entryPart is the resumable position of an entry being rendered in
+// EntryPart is the resumable position of an entry being rendered in
 // pieces: a phase and an offset into the body. The entry's body must stay
 // valid until the rendering is done (the merger is not advanced meanwhile).
 type EntryPart struct {
@@ -39,10 +39,10 @@ type EntryPart struct {
 	started bool // text: a line was begun
 }
 
-// done reports whether the whole entry was rendered.
+// Done reports whether the whole entry was rendered.
 func (p *EntryPart) Done() bool { return p.e == nil || p.phase == partDone }
 
-// begin starts rendering e in format f; c is its cursor (JSON only).
+// Begin starts rendering e in format f; c is its cursor (JSON only).
 func (p *EntryPart) Begin(f logline.Format, e *logline.Entry, c *logline.Cursor) {
 	*p = EntryPart{e: e, f: f, c: *c, phase: partBody}
 	if f == logline.FormatJSON {
@@ -50,8 +50,8 @@ func (p *EntryPart) Begin(f logline.Format, e *logline.Entry, c *logline.Cursor)
 	}
 }
 
-// appendPiece appends the next piece of p's entry to dst: the whole entry if
-// its body is short, else about pieceLen bytes.
+// AppendPiece appends the next piece of p's entry to dst: the whole entry if
+// its body is short, else about PieceLen bytes.
 func (r *Renderer) AppendPiece(dst []byte, p *EntryPart) []byte {
 	if p.Done() {
 		return dst

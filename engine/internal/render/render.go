@@ -6,12 +6,12 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// renderer appends entries in one format. The zero value is ready to use.
+// Renderer appends entries in one format. The zero value is ready to use.
 type Renderer struct {
 	tf logline.TimeFormatter
 }
 
-// appendEntry appends e rendered in format f; c is e's cursor (JSON only).
+// AppendEntry appends e rendered in format f; c is e's cursor (JSON only).
 func (r *Renderer) AppendEntry(dst []byte, f logline.Format, e *logline.Entry, c *logline.Cursor) []byte {
 	switch f {
 	case logline.FormatRaw:
@@ -64,7 +64,7 @@ func appendJSONString(dst, s []byte) []byte {
 	}
 }
 
-// entrySize returns the length of e rendered in format f, without
+// EntrySize returns the length of e rendered in format f, without
 // rendering it.
 func EntrySize(f logline.Format, e *logline.Entry) int64 {
 	st := logline.Measure(e.Body)

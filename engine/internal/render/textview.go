@@ -14,7 +14,7 @@ import (
 // terminals: a '\r' at its end is dropped; every other byte below 0x20 but
 // tab, the byte 0x7f and each byte that is not part of valid UTF-8 is
 // written \xNN. One walker renders and measures this, so that a text view's
-// size always equals the bytes it reads; it resumes from an entryPart, so
+// size always equals the bytes it reads; it resumes from an EntryPart, so
 // it also renders a long body piece by piece.
 
 // textOut receives the walker's output: appended to dst, or only counted.

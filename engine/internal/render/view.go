@@ -35,12 +35,12 @@ func (v View) Session(id uint64) View {
 	return v
 }
 
-// includes reports whether entry e belongs to the view.
+// Includes reports whether entry e belongs to the view.
 func (v View) Includes(e *logline.Entry) bool {
 	return v.Mask.Has(e.Source) && (!v.ByID || (e.HasID && e.ID == v.ID))
 }
 
-// base returns v without its session filter.
+// Base returns v without its session filter.
 func (v View) Base() View { return View{Mask: v.Mask, Format: v.Format} }
 
 // String names the view for errors.
@@ -52,7 +52,7 @@ func (v View) String() string {
 	return s
 }
 
-// stream returns the merge a view is a subsequence of. Views that read only
+// Stream returns the merge a view is a subsequence of. Views that read only
 // exec.log keep exec order, which the full merge keeps too, so they share its
 // index. A view that reads the text logs but filters exec entries merges its
 // own origins (filtering first, then merging). A session view of the full
