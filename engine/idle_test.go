@@ -40,6 +40,17 @@ func openClockedHome(t testing.TB, dir string, clock *fakeClock, maxLive int) *H
 	return h
 }
 
+// openClocked opens the sandbox of d through a new Home whose clock (idle
+// times and the hold) is clock.
+func openClocked(t testing.TB, d *tdir, clock *fakeClock) *Sandbox {
+	t.Helper()
+	sb, err := openClockedHome(t, d.home, clock, MaxLive).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
 // writeSmallSandboxes makes n sandboxes sb000… with a few lines in each of
 // exec.log (lines of them), runtime.log and kernel.log.
 func writeSmallSandboxes(t testing.TB, home string, n, lines int) []string {

@@ -324,8 +324,9 @@ func TestDirectoryNamedLikeALog(t *testing.T) {
 func TestHoldStartsAfterThePass(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "one\n"))
-	sb := d.open()
-	slow := func() { time.Sleep(HoldFor + 20*time.Millisecond) } // a slow pass
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
+	slow := func() { clock.advance(HoldFor + 20*time.Millisecond) } // a slow pass
 	testHookIndexed.Store(&slow)
 	st, err := sb.Stat(ViewStdout)
 	testHookIndexed.Store(nil)
@@ -350,19 +351,18 @@ func TestHoldStartsAfterThePass(t *testing.T) {
 func TestOpenKeepsTheStatsState(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "one\n"))
-	sb := d.open()
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
 	if _, err := sb.Stat(ViewStdout); err != nil {
 		t.Fatal(err)
 	}
-	sb.mu.Lock()
-	sb.shownAt = time.Now().Add(-HoldFor + 20*time.Millisecond) // its hold nearly over
-	sb.mu.Unlock()
+	clock.advance(HoldFor - 20*time.Millisecond) // its hold nearly over
 	st, err := sb.Stat(ViewStdout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.exec(jl(1, "stdout", "two\n"))
-	time.Sleep(40 * time.Millisecond) // the state's hold is over, not the stat's
+	clock.advance(40 * time.Millisecond) // the state's hold is over, not the stat's
 	s, err := sb.OpenSnapshot(ViewStdout)
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +371,7 @@ func TestOpenKeepsTheStatsState(t *testing.T) {
 	if s.Size() != st.Size {
 		t.Fatalf("open 40 ms after a stat shows %d bytes, the stat %d", s.Size(), st.Size)
 	}
-	time.Sleep(HoldFor + 20*time.Millisecond)
+	clock.advance(HoldFor + 20*time.Millisecond)
 	if s, err = sb.OpenSnapshot(ViewStdout); err != nil {
 		t.Fatal(err)
 	}

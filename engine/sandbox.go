@@ -136,7 +136,7 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 		s.shown.Release()
 		s.shown = files
 	}
-	s.shownAt = time.Now()
+	s.shownAt = s.home.now()
 	return s.shown, nil
 }
 
@@ -150,7 +150,8 @@ func (s *Sandbox) holding(opening bool) bool {
 	if s.shown == nil {
 		return false
 	}
-	return time.Since(s.shownAt) < HoldFor || opening && time.Since(s.statAt) < HoldFor
+	now := s.home.now()
+	return now.Sub(s.shownAt) < HoldFor || opening && now.Sub(s.statAt) < HoldFor
 }
 
 // testHookIndexed, when set, runs in withIndex after the index is up to
@@ -211,10 +212,10 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Inde
 		// or busy sandbox, a loaded machine) used up the hold, and tar's
 		// open right after its stat saw a newer state ("file changed as we
 		// read it").
-		s.shownAt = time.Now()
+		s.shownAt = s.home.now()
 	}
 	if !opening {
-		s.statAt = time.Now()
+		s.statAt = s.home.now()
 	}
 	fn(x, files)
 	return nil

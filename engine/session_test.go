@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -247,23 +246,20 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 func TestSessionAppears(t *testing.T) {
 	d := newSandboxDir(t)
 	sessionLog(d, 3000, 3, 1000)
-	sb := d.open()
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
 	list, err := sb.Sessions()
 	if err != nil || len(list) != 2 {
 		t.Fatalf("Sessions = %+v, %v; want sessions 1 and 2", list, err)
 	}
 	checkNoSession(t, sb, 3)
 	d.exec(jlID(5000, "output", "\x1b[1mthree\x1b[0m\r\n", 3))
-	// Listed once the held state is older than HoldFor: wait for it.
-	for deadline := time.Now().Add(10 * HoldFor); ; {
-		list, err = sb.Sessions()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) == 3 || time.Now().After(deadline) {
-			break
-		}
-		runtime.Gosched()
+	if list, err = sb.Sessions(); err != nil || len(list) != 2 {
+		t.Fatalf("within HoldFor of the last state: Sessions = %+v, %v; want the held two", list, err)
+	}
+	clock.advance(HoldFor) // listed once the held state is HoldFor old
+	if list, err = sb.Sessions(); err != nil {
+		t.Fatal(err)
 	}
 	if len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
 		t.Fatalf("after an append: Sessions = %+v; want session 3 with one output entry", list)
