@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
@@ -16,8 +14,7 @@ type Reader struct {
 	unhold  func() // the sandbox is held until Close
 	view    View
 	st      State
-	files   *chain.FileSet // held between reads: their inodes stay ours
-	wit     *chain.Witness // of files, taken before they were read
+	held    passFiles // between reads: their inodes stay ours
 	m       chain.Merger
 	r       render.Renderer
 	pending []byte
@@ -31,7 +28,7 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
-	r.st, r.wit = st, nil
+	r.st, r.held.wit = st, nil
 	r.pending, r.part = r.pending[:0], render.EntryPart{}
 }
 
@@ -41,8 +38,7 @@ func (r *Reader) State() State { return r.st }
 
 // Close releases the files the reader holds.
 func (r *Reader) Close() {
-	r.files.Release()
-	r.files = nil
+	r.held.release()
 	r.unhold()
 }
 
@@ -68,16 +64,10 @@ func (r *Reader) render(want int) error {
 			return nil
 		}
 	}
-	files, err := chain.OpenFileSet(r.sb.table)
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
-	}
-	r.files.Release()
-	r.files = files
-	r.st = chain.RestartRewritten(r.wit, files, r.st)
-	r.wit = chain.TakeWitness(files)
-	if err := r.m.Reset(files, r.view.Stream(), r.st); err != nil {
-		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
+	st, ok, err := r.held.reopen(r.sb, &r.m, r.view.Stream(), r.st)
+	r.st = st
+	if !ok {
+		return err
 	}
 	for len(r.pending) < want {
 		e, ok := r.m.Next()

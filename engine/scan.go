@@ -31,13 +31,12 @@ func (q Query) wants(e *Entry) bool {
 // holds the files it read last, so their inode numbers — the cursor's
 // generations — cannot be reused meanwhile. Not safe for concurrent use.
 type Scanner struct {
-	sb    *Sandbox
-	q     Query
-	st    State
-	last  State // state after the last entry that passed the time filter
-	files *chain.FileSet
-	wit   *chain.Witness // of files, taken before they were read
-	m     chain.Merger
+	sb   *Sandbox
+	q    Query
+	st   State
+	last State // state after the last entry that passed the time filter
+	held passFiles
+	m    chain.Merger
 
 	unhold func() // the sandbox is held until Close
 }
@@ -62,16 +61,10 @@ func (sc *Scanner) LastState() State {
 // Next calls fn for each wanted entry up to the current end of the files;
 // after is the state once the entry is consumed (its cursor).
 func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
-	files, err := chain.OpenFileSet(sc.sb.table)
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
-	}
-	sc.files.Release()
-	sc.files = files
-	sc.st = chain.RestartRewritten(sc.wit, files, sc.st)
-	sc.wit = chain.TakeWitness(files)
-	if err := sc.m.Reset(files, sc.q.Mask, sc.st); err != nil {
-		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.Chain))
+	st, ok, err := sc.held.reopen(sc.sb, &sc.m, sc.q.Mask, sc.st)
+	sc.st = st
+	if !ok {
+		return err
 	}
 	for {
 		e, ok := sc.m.Next()
@@ -122,8 +115,7 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 
 // Close releases the files the scanner holds.
 func (sc *Scanner) Close() {
-	sc.files.Release()
-	sc.files = nil
+	sc.held.release()
 	sc.unhold()
 }
 
@@ -131,12 +123,12 @@ func (sc *Scanner) Close() {
 // files of the last pass again without moving the scanner: --tail keeps
 // only the positions of the last entries of a pass, not their renderings.
 func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) error) error {
-	if sc.files == nil || n <= 0 {
+	if sc.held.files == nil || n <= 0 {
 		return nil
 	}
 	var m chain.Merger
 	defer m.ReleaseBuffers()
-	if err := m.Reset(sc.files, sc.q.Mask, from); err != nil {
+	if err := m.Reset(sc.held.files, sc.q.Mask, from); err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
 	}
 	for n > 0 {
