@@ -19,13 +19,13 @@ var ErrNoSandbox = errors.New("no such sandbox")
 
 // Home is a microsandbox home: <dir>/sandboxes/<name>/logs/ for each
 // sandbox. It hands out one Sandbox per name and follows changes through one
-// shared Watcher. Safe for concurrent use.
+// shared watcher. Safe for concurrent use.
 type Home struct {
 	dir         string
 	root        string // <dir>/sandboxes
-	watcher     *Watcher
+	watcher     *watcher
 	cacheDir    string // render caches; "" for none
-	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
+	cacheBudget int64  // bytes; 0 for defaultCacheBudget
 	cacheOnce   sync.Once
 	caches      *index.CacheStore
 	indexOnce   sync.Once
@@ -95,7 +95,7 @@ func DefaultCacheDir() string {
 func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
 
 // SetCacheBudget bounds the bytes the render cache holds on disk (whole
-// blocks); 0 means DefaultCacheBudget of the cache directory. Call it
+// blocks); 0 means defaultCacheBudget of the cache directory. Call it
 // before any view is opened.
 func (h *Home) SetCacheBudget(bytes int64) { h.cacheBudget = max(bytes, 0) }
 
@@ -107,10 +107,10 @@ func (h *Home) CacheUsed() int64 {
 	return 0
 }
 
-// DefaultCacheBudget is the render cache's budget unless told otherwise:
+// defaultCacheBudget is the render cache's budget unless told otherwise:
 // a tenth of the size of the filesystem that holds dir, at most 1 GiB (and
 // 0, no cache, where dir cannot be measured).
-func DefaultCacheBudget(dir string) int64 {
+func defaultCacheBudget(dir string) int64 {
 	var st unix.Statfs_t
 	if dir == "" || unix.Statfs(dir, &st) != nil || st.Bsize <= 0 {
 		return 0
@@ -118,20 +118,20 @@ func DefaultCacheBudget(dir string) int64 {
 	return min(1<<30, int64(st.Blocks)*st.Bsize/10)
 }
 
-// CacheStore returns the home's render cache, made at first use with the
+// cacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
 func (h *Home) cacheStore() *index.CacheStore {
 	h.cacheOnce.Do(func() {
 		budget := h.cacheBudget
 		if budget == 0 {
-			budget = DefaultCacheBudget(h.cacheDir)
+			budget = defaultCacheBudget(h.cacheDir)
 		}
 		h.caches = index.NewCacheStore(h.cacheDir, budget)
 	})
 	return h.caches
 }
 
-// IndexStore returns where the home saves indexes: <cache dir>/
+// indexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
 func (h *Home) indexStore() *index.IndexStore {
