@@ -18,6 +18,7 @@ type (
 	SourceMask = logline.SourceMask
 	Format     = logline.Format
 	Cursor     = logline.Cursor
+	Pos        = logline.Pos
 
 	// View is a rendering of a sandbox: which entries, in which format.
 	View = render.View

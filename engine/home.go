@@ -186,7 +186,7 @@ func (h *Home) List() ([]string, error) {
 // cheap. The result wraps ErrNoSandbox when the sandbox does not exist.
 //
 // That a sandbox exists (two lstat calls) is remembered for HoldFor, as a
-// file's state is (SPEC §3): `ls -l` looks each directory up and then
+// file's state is (docs/filesystem.md, "Stat and fstat"): `ls -l` looks each directory up and then
 // stats it, and the second check costs one stat, of boot-error.json,
 // which is always looked at afresh. Only sandboxes that exist are
 // remembered, so the memory is bounded by the directories on disk; the

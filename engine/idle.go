@@ -17,17 +17,6 @@ const IdleAfter = 3 * time.Second
 // open (exec.log.N share one descriptor per inode: up to 7).
 const MaxLive = 64
 
-// Ownership of a sandbox's state. A Sandbox owns its shown file set and its
-// indexes; an index owns its file set and one reference to its render
-// cache. Handles (Snapshot, Follow, Reader, Scanner) own clones: their
-// files and their cache reference, released by their Close. The Home owns
-// the set of sandboxes that hold state (live) and one sweeper goroutine
-// that takes state away from sandboxes idle for IdleAfter, or the least
-// recently used ones past MaxLive, and forgets sandboxes that nothing
-// holds, so that the home's map holds only sandboxes in use. A sandbox
-// that a handle holds is never forgotten: its followers are woken through
-// the map.
-
 // hold marks s as held by a handle until the returned release is called
 // (once; later calls do nothing).
 func (s *Sandbox) hold() (release func()) {

@@ -103,8 +103,8 @@ func atLineStart(f chain.FileRef, off uint64) (bool, error) {
 }
 
 // inheritedTime returns the timestamp that a line at off of a text file
-// inherits: that of the nearest stamped line before off (SPEC §1 rule 3),
-// else the file's birth time (rule 4). It reads the file backwards.
+// inherits: that of the nearest stamped line before off (docs/formats.md, "Text lines"),
+// else the file's birth time. It reads the file backwards.
 func inheritedTime(f chain.FileRef, off uint64) Time {
 	end := int64(min(off, uint64(max(f.Size, 0))))
 	block := int64(logline.ReadChunk)

@@ -6,8 +6,8 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// Counts tallies the lines a reader skipped (SPEC §1: bad input is skipped
-// and counted, never fatal).
+// Counts tallies the lines a reader skipped: bad input is skipped and
+// counted, never fatal (docs/formats.md, "Bad input").
 type Counts struct {
 	Malformed int // not valid JSON, unknown "s" or unparseable "t"
 	TooLong   int // longer than MaxLineLen
@@ -72,9 +72,7 @@ func (r *originReader) start(files []FileRef, p logline.Pos, prev logline.Time) 
 }
 
 // next reads the next entry into e and the position just past it into
-// end; false at the end. Entries are filled in place, not returned: an
-// Entry is over 80 bytes, and copying it up three calls for every line of
-// a read was a sixth of the CPU of a serial read.
+// end; false at the end. It fills e in place (an Entry is over 80 bytes).
 func (r *originReader) next(e *logline.Entry, end *logline.Pos) bool {
 	if r.ahead != nil {
 		return r.nextAhead(e, end)
@@ -146,7 +144,7 @@ func (r *originReader) execEntry(line []byte, e *logline.Entry) bool {
 }
 
 // textEntry parses a text line, given with its newline. The body is the
-// stripped line's body, and keeps the newline (SPEC §1).
+// stripped line's body, and keeps the newline (docs/formats.md, "Text lines").
 func (r *originReader) textEntry(line []byte) logline.Entry {
 	tl := logline.ParseTextLine(line[:len(line)-1])
 	line[tl.N] = '\n' // stripping shortened the line: move its newline up

@@ -11,40 +11,10 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// Parse-ahead: the files of the exec chain are independent until the
-// merge, so a long read parses them on other cores. The rest of the chain
-// from the reader's position is cut into spans of 512 KiB of one
-// file; a span owns the lines that start in it. Workers parse spans, in
-// order of their index, into batches: entries with their bodies copied
-// into the batch, the position after each, and the bytes and skipped lines
-// the reader's own scanner would have counted before each. The merge's
-// reader replays the batches in span order, so that everything it yields
-// and counts is what a serial read yields and counts, entry by entry.
-//
-// A worker stops before a line longer than 2 MiB: the rest of its
-// span, from that line on, is parsed by the merge's reader itself, with
-// its own scanner, as a serial read would (so a worker's buffers stay
-// small and a long line is held once).
-//
-// Bounds and ownership. A parseAhead is owned by one originReader; it holds
-// its own clone of the FileSet, released when it stops. The workers of all
-// the process's reads together are at most GOMAXPROCS (takeWorkers). At
-// most 2 × workers batches exist, plus the reader's own: a worker takes a free
-// batch before it takes the next span, and the reader gives a batch back
-// once it has moved past it, so at most that many spans are parsed and
-// not yet consumed; the reader parses a span itself, into its own batch,
-// only when no worker has taken it. A
-// batch holds the entries of one span: at most 512 KiB plus one line of
-// at most 2 MiB of input, decoded (a body is at most three times
-// its JSON string, when every byte is invalid UTF-8 and becomes U+FFFD).
-// The workers end when the reader reaches the end of the spans, on a read
-// error, and when the reader is reset or releases its buffers (stop
-// waits for them).
-
 // AheadConfig is the parse-ahead's settings.
 type AheadConfig struct {
 	Span    int64 // the input of one span, in bytes
-	BigLine int   // the longest line a worker parses (the corpus's 1 MiB chunks are lines of 1.1 MB)
+	BigLine int   // the longest line a worker parses; the reader parses longer ones
 	// After is how much a reader reads serially before it starts parsing
 	// ahead: a short read (a random 4 KiB read of a view renders from a
 	// checkpoint 48 KiB back) never starts workers.
@@ -118,8 +88,8 @@ type span struct {
 }
 
 // record is one entry of a spanBatch, with what the reader counts up to
-// it: 88 bytes, about half of an Entry with its position and counts, because the
-// reader reads every record from another core's cache.
+// it. It is kept small (88 bytes): the reader reads every record from
+// another core's cache.
 type record struct {
 	time    logline.Time
 	id      uint64
@@ -274,8 +244,7 @@ func (a *parseAhead) stop() {
 }
 
 // batchPool recycles the batches of ended parse-aheads, so that a read
-// does not grow its batches' records and bodies again (24 MB of allocation
-// per 64 MiB read, which also emptied the buffer pools at every collection).
+// does not grow its batches' records and bodies again.
 var batchPool = sync.Pool{New: func() any { return new(spanBatch) }}
 
 // getBatch returns an empty batch.

@@ -85,8 +85,8 @@ func AnyChanged(c [logline.NumOrigins]bool) bool {
 }
 
 // RestartRewritten returns st with every text origin whose file w saw was
-// rewritten in place since moved to that origin's start: SPEC §2 restarts a
-// truncated text log. exec.log keeps its offset, as microsandbox's reader
+// rewritten in place since moved to that origin's start: a truncated text
+// log is read again from its start (docs/formats.md, "Bad input"). exec.log keeps its offset, as microsandbox's reader
 // does.
 func RestartRewritten(w *Witness, files *FileSet, st State) State {
 	c := w.Changed(files)

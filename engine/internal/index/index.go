@@ -46,9 +46,9 @@ func (x *Index) newCheckpoint() Checkpoint {
 }
 
 // Update brings the index to files, which the index then holds. It resumes
-// from the latest checkpoint that the new bytes cannot have changed: SPEC §2
-// makes a view a pure function of the files, so a line appended with an
-// early timestamp is merged where it belongs, not at the end. A file that
+// from the latest checkpoint that the new bytes cannot have changed: a view
+// depends on the files alone, so a line appended with an early timestamp
+// is merged where it belongs, not at the end. A file that
 // changed other than by an append — even to the same size — makes every
 // checkpoint stale. The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.

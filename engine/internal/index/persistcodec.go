@@ -99,7 +99,7 @@ type decoder struct {
 	b     []byte
 	off   int
 	ok    bool
-	spare []IDStat // made in blocks: one allocation per interval was a third of a restore
+	spare []IDStat // made in blocks, not one allocation per interval
 }
 
 func (d *decoder) u64() uint64 {

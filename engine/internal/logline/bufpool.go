@@ -5,21 +5,6 @@ import (
 	"sync"
 )
 
-// Buffers larger than a read chunk — a scanner's buffer grown for a long
-// line, a parser's scratch for a long body — are recycled by power-of-two
-// size class, so that the next long line of any reader reuses one instead
-// of allocating it again. An allocation that large is zeroed and faulted in
-// page by page: on the benchmark corpus (two 1 MiB lines per 64 MiB) the
-// scanner's growth chain alone was 8.5 MB per read and a tenth of its CPU
-// (memclr, madvise, page faults).
-//
-// The free lists hold at most poolBudget bytes in all, and no buffer
-// larger than the largest class; a buffer given back beyond the budget is
-// left to the garbage collector. A sync.Pool, which keeps whatever was put
-// in it until two collections pass, raised the mount's peak RSS by 6 MiB
-// (bench: every view of the 200 MiB sandbox read in turn: 62-65 MiB
-// against 56-61). With this bound it is 54-56 MiB: the buffers kept are
-// fewer than the garbage they save (4 MiB gave 60 MiB, and was slower).
 // MaxLineLen is the longest line that is parsed; a longer one is skipped and
 // counted without being loaded whole.
 const MaxLineLen = 16 << 20
@@ -28,12 +13,19 @@ const MaxLineLen = 16 << 20
 // growth below which a decoding buffer is not pooled.
 const ReadChunk = 64 << 10
 
+// The buffer pools recycle buffers larger than a read chunk (a scanner's
+// buffer grown for a long line, a parser's scratch for a long body) by
+// power-of-two size class, so that the next long line of any reader reuses
+// one instead of allocating and zeroing it again. The free lists hold at
+// most poolBudget bytes in all, and no buffer above the largest class; a
+// buffer given back past the budget is left to the garbage collector.
 const (
 	minPoolShift = 17      // 128 KiB: the smallest class (twice ReadChunk)
 	maxPoolShift = 22      // 4 MiB: the largest class kept
 	poolBudget   = 8 << 20 // the bytes the free lists hold at most
 )
 
+// bufPool is the free lists, shared by every reader of the process.
 var bufPool struct {
 	mu    sync.Mutex
 	free  [maxPoolShift - minPoolShift + 1][][]byte

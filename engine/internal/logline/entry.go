@@ -8,7 +8,7 @@ import (
 // Source is the stream an entry was captured from.
 type Source uint8
 
-// The sources of SPEC §1. SourceSystem covers lifecycle markers of exec.log
+// The sources of exec.log lines (docs/formats.md). SourceSystem covers lifecycle markers of exec.log
 // and every line of runtime.log and kernel.log.
 const (
 	SourceStdout Source = iota

@@ -1,6 +1,6 @@
 package logline
 
-// Format is how a view's entries become bytes (SPEC §3).
+// Format is how a view's entries become bytes (docs/formats.md, "Output formats").
 type Format uint8
 
 const (

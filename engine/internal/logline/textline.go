@@ -1,12 +1,13 @@
 package logline
 
-// TextStamp is how a text line's timestamp was found (SPEC §1).
+// TextStamp is how a text line's timestamp was found, by the rules of
+// docs/formats.md ("Text lines"), tried in order.
 type TextStamp uint8
 
 const (
-	StampInherited TextStamp = iota // rules 3 and 4: previous line's, or the file's birth
-	StampRFC3339                    // rule 1: a leading RFC 3339 token
-	StampUptime                     // rule 2: a kernel uptime stamp
+	StampInherited TextStamp = iota // none: the previous line's, or the file's birth time
+	StampRFC3339                    // a leading RFC 3339 token
+	StampUptime                     // a kernel uptime stamp
 )
 
 // TextLine is what ParseTextLine found in a line: the line without its

@@ -8,15 +8,6 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// The text views (merged, system, logs -t) write each entry's body, ANSI
-// escapes stripped, as lines "<TIME> <SOURCE> <piece>\n", one per piece of
-// the body split at '\n' (SPEC §3). Each piece is made safe for grep and
-// terminals: a '\r' at its end is dropped; every other byte below 0x20 but
-// tab, the byte 0x7f and each byte that is not part of valid UTF-8 is
-// written \xNN. One walker renders and measures this, so that a text view's
-// size always equals the bytes it reads; it resumes from an EntryPart, so
-// it also renders a long body piece by piece.
-
 // textOut receives the walker's output: appended to dst, or only counted.
 type textOut struct {
 	dst    []byte

@@ -16,7 +16,7 @@ type View struct {
 	ID     uint64 // the session id, when ByID
 }
 
-// The views the filesystem shows (SPEC §3).
+// The views the filesystem shows (docs/filesystem.md, "What the mount shows").
 var (
 	ViewMerged     = View{Mask: logline.MaskAll, Format: logline.FormatText}
 	ViewMergedJSON = View{Mask: logline.MaskAll, Format: logline.FormatJSON}
