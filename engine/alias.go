@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
@@ -44,7 +45,7 @@ const (
 	IndexDirName = index.IndexDirName
 	// CacheDirPrefix names the directory that holds a process's render
 	// cache: <cache dir>/msb-logfs-cache.<pid>.
-	CacheDirPrefix = index.CacheDirPrefix
+	CacheDirPrefix = cache.DirPrefix
 )
 
 // The sources, the source sets and the formats.

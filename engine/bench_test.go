@@ -311,7 +311,7 @@ func statFresh(b *testing.B, home, dir string, v View) {
 func BenchmarkIndexBuild(b *testing.B) { benchStat(b, ViewMerged, false) }
 
 // BenchmarkIndexBuildSystem: the same for the system stream's index (its
-// own merge, see docs/coldpath.md).
+// own merge, see docs/engine.md).
 func BenchmarkIndexBuildSystem(b *testing.B) { benchStat(b, ViewSystem, false) }
 
 // BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.

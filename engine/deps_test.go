@@ -16,7 +16,7 @@ import (
 // allow, fails TestDependencies. Test files are not checked.
 const depsRules = `
 	logline < chain, render;
-	chain, render < index;
+	cache, chain, render < index;
 	index < engine;
 	logline < testutil;
 `
@@ -172,6 +172,9 @@ func TestDepsRulesCatch(t *testing.T) {
 		{"chain", "render", false},
 		{"render", "chain", false},
 		{"render", "index", false},
+		{"index", "cache", true},
+		{"cache", "index", false},
+		{"cache", "logline", false},
 		{"index", "engine", false},
 	}
 	for _, c := range cases {

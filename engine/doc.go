@@ -12,8 +12,9 @@
 //   - internal/chain: the log files, the line scanner, the parse-ahead,
 //     witnesses and the merger.
 //   - internal/render: views and their formats, sizes and pieces.
-//   - internal/index: the sparse index, segments, sessions, the render
-//     cache and saved indexes.
+//   - internal/cache: the render cache, a budgeted file of rendered chunks.
+//   - internal/index: the sparse index, segments, sessions and saved
+//     indexes.
 //
 // # Position model
 //

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +28,7 @@ type Home struct {
 	cacheDir    string // render caches; "" for none
 	cacheBudget int64  // bytes; 0 for defaultCacheBudget
 	cacheOnce   sync.Once
-	caches      *index.CacheStore
+	caches      *cache.Store
 	indexOnce   sync.Once
 	indexes     *index.IndexStore
 
@@ -120,13 +121,13 @@ func defaultCacheBudget(dir string) int64 {
 
 // cacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
-func (h *Home) cacheStore() *index.CacheStore {
+func (h *Home) cacheStore() *cache.Store {
 	h.cacheOnce.Do(func() {
 		budget := h.cacheBudget
 		if budget == 0 {
 			budget = defaultCacheBudget(h.cacheDir)
 		}
-		h.caches = index.NewCacheStore(h.cacheDir, budget)
+		h.caches = cache.NewStore(h.cacheDir, budget)
 	})
 	return h.caches
 }

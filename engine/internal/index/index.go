@@ -3,6 +3,7 @@ package index
 import (
 	"sort"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
@@ -27,15 +28,15 @@ type Index struct {
 	m      chain.Merger
 	warm   warmer // renders the asked view during a pass
 
-	cacheSrc *CacheStore  // where render caches come from; nil for none
-	Cache    *RenderCache // rendered chunks of the current checkpoints (one reference)
+	cacheSrc *cache.Store // where render caches come from; nil for none
+	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
 
 	saves   *IndexStore // where the index is saved; nil for nowhere
 	savedAt int         // len(cps) at the last save or restore
 }
 
-func NewIndex(stream logline.SourceMask, caches *CacheStore, saves *IndexStore) *Index {
+func NewIndex(stream logline.SourceMask, caches *cache.Store, saves *IndexStore) *Index {
 	return &Index{stream: stream, Views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 
@@ -72,8 +73,8 @@ func (x *Index) Update(files *chain.FileSet, warm int) error {
 		cp := x.newCheckpoint()
 		cp.RunMax = chain.MinKey
 		x.Cps = []Checkpoint{cp}
-		x.Cache.release() // the snapshots that use it hold their own references
-		x.Cache = x.cacheSrc.newCache()
+		x.Cache.Release() // the snapshots that use it hold their own references
+		x.Cache = x.cacheSrc.NewCache()
 	} else if from < len(x.Cps)-1 {
 		x.Cps = append([]Checkpoint(nil), x.Cps[:from+1]...) // snapshots may hold the old array
 	} else {
@@ -206,7 +207,7 @@ func (x *Index) Segment(v render.View) *Segment {
 		return x.sessionSegment(v)
 	}
 	slot := TrackedIndex(v)
-	x.Cache.acquire()
+	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: x.Cps[:len(x.Cps):len(x.Cps)],
 		Size: x.Total[slot], Cache: x.Cache}
 }
@@ -215,7 +216,7 @@ func (x *Index) Segment(v render.View) *Segment {
 func (x *Index) Release() {
 	x.files.Release()
 	x.files = nil
-	x.Cache.release()
+	x.Cache.Release()
 	x.Cache = nil
 }
 

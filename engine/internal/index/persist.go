@@ -226,8 +226,8 @@ func (x *Index) restore(files *chain.FileSet, wit *chain.Witness) bool {
 	if !ok || !statesIn(files, &saved) {
 		return false
 	}
-	x.Cache.release()
-	x.Cache = x.cacheSrc.newCache()
+	x.Cache.Release()
+	x.Cache = x.cacheSrc.NewCache()
 	x.Cps, x.End, x.Total, x.Counts, x.Tail = saved.Cps, saved.End, saved.Total, saved.Counts, saved.Tail
 	x.sess.truncate(0)
 	x.serial = saved.Cps[len(saved.Cps)-1].Serial

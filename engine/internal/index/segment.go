@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
@@ -35,7 +36,7 @@ type Segment struct {
 	Cps   []Checkpoint   // cps[0] is the start; offsets are from the start
 	Size  int64
 
-	Cache *RenderCache // nil: render every read
+	Cache *cache.Cache // nil: render every read
 
 	mu      sync.Mutex
 	m       chain.Merger
@@ -115,8 +116,8 @@ func (s *Segment) fillCached(p []byte, off int64) (int, error) {
 		if to-from > chunkMax {
 			break
 		}
-		k := chunkKey{from: s.Cps[i].Serial, to: s.Cps[i+1].Serial, slot: s.slot, byID: s.view.ByID, id: s.view.ID}
-		if c, ok := s.Cache.read(k, p[n:], off-from); ok {
+		k := cache.Key{From: s.Cps[i].Serial, To: s.Cps[i+1].Serial, Slot: s.slot, ByID: s.view.ByID, ID: s.view.ID}
+		if c, ok := s.Cache.Read(k, p[n:], off-from); ok {
 			n += c
 			off += int64(c)
 			continue
@@ -128,7 +129,7 @@ func (s *Segment) fillCached(p []byte, off int64) (int, error) {
 		if int64(len(data)) != to-from {
 			return n, fmt.Errorf("chunk %d of %v rendered %d bytes, index says %d", i, s.view, len(data), to-from)
 		}
-		s.Cache.store(k, data)
+		s.Cache.Store(k, data)
 		c := copy(p[n:], data[off-from:])
 		n += c
 		off += int64(c)
@@ -350,7 +351,7 @@ func (s *Segment) Release() {
 	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
 	s.files.Release()
 	s.files = nil
-	s.Cache.release()
+	s.Cache.Release()
 	s.Cache = nil
 	s.ready = false
 }

@@ -93,7 +93,7 @@ func (t *idTally) reset() { *t = idTally{} }
 func (x *Index) sessionSegment(v render.View) *Segment {
 	slot := TrackedIndex(v)
 	cps, size := x.sessionCheckpoints(v.ID)
-	x.Cache.acquire()
+	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: cps,
 		Size: size[slot], Cache: x.Cache}
 }

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
@@ -17,7 +18,7 @@ import (
 type warmer struct {
 	slot  int // the view's slot, or -1: render nothing
 	view  render.View
-	cache *RenderCache // the index's; not referenced by the warmer
+	cache *cache.Cache // the index's; not referenced by the warmer
 	r     render.Renderer
 	buf   []byte
 	whole bool   // buf holds every entry since the chunk's first checkpoint
@@ -26,7 +27,7 @@ type warmer struct {
 
 // start readies w to render slot of views from the checkpoint with serial
 // from; slot < 0 or a nil cache renders nothing.
-func (w *warmer) start(views []render.View, slot int, cache *RenderCache, from uint64) {
+func (w *warmer) start(views []render.View, slot int, cache *cache.Cache, from uint64) {
 	*w = warmer{slot: -1}
 	if slot < 0 || slot >= len(views) || cache == nil {
 		return
@@ -53,7 +54,7 @@ func (w *warmer) checkpoint(to uint64, want int64) {
 		return
 	}
 	if w.whole && int64(len(w.buf)) == want {
-		w.cache.store(chunkKey{from: w.from, to: to, slot: w.slot}, w.buf)
+		w.cache.Store(cache.Key{From: w.from, To: to, Slot: w.slot}, w.buf)
 	}
 	w.from, w.buf, w.whole = to, w.buf[:0], true
 }

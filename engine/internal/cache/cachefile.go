@@ -1,4 +1,4 @@
-package index
+package cache
 
 import (
 	"errors"
@@ -14,14 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CacheDirPrefix names the directory that holds a process's render cache:
+// DirPrefix names the directory that holds a process's render cache:
 // <cache dir>/msb-logfs-cache.<pid>/chunks.<n>, one file per home, removed
 // on a clean exit. `du -sh /var/tmp/msb-logfs-cache.*` shows what the
 // caches hold on disk; the directory of a process that is gone is removed
 // by the next one that makes its own.
-const CacheDirPrefix = "msb-logfs-cache."
+const DirPrefix = "msb-logfs-cache."
 
-// cacheFile is the file of a CacheStore.
+// cacheFile is the file of a Store.
 type cacheFile struct {
 	f     *os.File
 	path  string // "" once unlinked (or when made without a name)
@@ -34,7 +34,7 @@ var cacheFileSerial atomic.Uint64
 // (not when a cache is made: a stat that restores a saved index, the
 // first request after a remount, makes no file). If it cannot be made, the
 // store keeps nothing and does not try again. Called with s.mu held.
-func (s *CacheStore) open() bool {
+func (s *Store) open() bool {
 	if s.f != nil {
 		return true
 	}
@@ -79,7 +79,7 @@ func createCacheFile(dir string) (*cacheFile, error) {
 // ours, and removes those of processes that are gone.
 func ownCacheDir(dir string) (string, error) {
 	removeStaleCacheDirs(dir)
-	p := filepath.Join(dir, CacheDirPrefix+strconv.Itoa(os.Getpid()))
+	p := filepath.Join(dir, DirPrefix+strconv.Itoa(os.Getpid()))
 	if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("render cache: %w", err)
 	}
@@ -101,8 +101,8 @@ func removeStaleCacheDirs(dir string) {
 		return
 	}
 	for _, e := range ents {
-		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), CacheDirPrefix))
-		if !strings.HasPrefix(e.Name(), CacheDirPrefix) || err != nil || pid <= 0 || pid == os.Getpid() {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), DirPrefix))
+		if !strings.HasPrefix(e.Name(), DirPrefix) || err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
 		if unix.Kill(pid, 0) != unix.ESRCH {

@@ -1,4 +1,4 @@
-package index
+package cache
 
 import (
 	"container/list"
@@ -6,37 +6,37 @@ import (
 	"sync"
 )
 
-// RenderCache keeps rendered chunks of one index's views — the bytes of one
-// view between two consecutive checkpoints — in the home's CacheStore, so
+// Cache keeps rendered chunks of one index's views — the bytes of one
+// view between two consecutive checkpoints — in the home's Store, so
 // that reading a view again costs a pread from the page cache instead of
 // parsing and rendering. A chunk is keyed by the serial numbers of the two
 // checkpoints around it: the index never gives a serial twice, so a chunk
 // that a re-merge changed is simply a different key, and a snapshot that
 // still holds the old checkpoints still finds its own bytes. A new index
-// (after a rebuild or an eviction) gets a new RenderCache, so its serials,
+// (after a rebuild or an eviction) gets a new Cache, so its serials,
 // which start again at 1, never meet the old keys.
 //
 // Ownership: the index holds one reference and every segment made from it
 // one more; the last release frees every chunk of the cache at once. A
-// nil *RenderCache is a cache that keeps nothing. Safe for concurrent use.
-type RenderCache struct {
-	pool   *CacheStore
-	refs   int                      // guarded by store.mu
-	chunks map[chunkKey]*cacheChunk // guarded by store.mu
+// nil *Cache is a cache that keeps nothing. Safe for concurrent use.
+type Cache struct {
+	pool   *Store
+	refs   int                 // guarded by store.mu
+	chunks map[Key]*cacheChunk // guarded by store.mu
 }
 
-type chunkKey struct {
-	from, to uint64 // checkpoint serials
-	slot     int
-	byID     bool   // a session view's chunk: only session id's entries
-	id       uint64 // the session, when byID
+type Key struct {
+	From, To uint64 // checkpoint serials
+	Slot     int
+	ByID     bool   // a session view's chunk: only session id's entries
+	ID       uint64 // the session, when byID
 }
 
 // cacheChunk is one stored chunk: n bytes at off of the store's file, in an
 // extent of alloc bytes (whole blocks). All fields are guarded by store.mu.
 type cacheChunk struct {
-	owner *RenderCache
-	key   chunkKey
+	owner *Cache
+	key   Key
 	off   int64
 	n     int
 	alloc int64
@@ -44,8 +44,8 @@ type cacheChunk struct {
 	el    *list.Element // in store.lru
 }
 
-// acquire takes one more reference.
-func (c *RenderCache) acquire() {
+// Acquire takes one more reference.
+func (c *Cache) Acquire() {
 	if c == nil {
 		return
 	}
@@ -54,8 +54,8 @@ func (c *RenderCache) acquire() {
 	c.pool.mu.Unlock()
 }
 
-// release drops one reference; the last frees every chunk.
-func (c *RenderCache) release() {
+// Release drops one reference; the last frees every chunk.
+func (c *Cache) Release() {
 	if c == nil {
 		return
 	}
@@ -73,9 +73,9 @@ func (c *RenderCache) release() {
 	s.closeIfDone()
 }
 
-// read copies chunk k's bytes from off within the chunk into p. ok is false
+// Read copies chunk k's bytes from off within the chunk into p. ok is false
 // when the chunk is not stored (or could not be read): the caller renders.
-func (c *RenderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
+func (c *Cache) Read(k Key, p []byte, off int64) (n int, ok bool) {
 	s := c.pool
 	s.mu.Lock()
 	ch := c.chunks[k]
@@ -97,10 +97,10 @@ func (c *RenderCache) read(k chunkKey, p []byte, off int64) (n int, ok bool) {
 	return n, err == nil || n == int(want)
 }
 
-// store keeps data as chunk k, unless it is there already, the budget
+// Store keeps data as chunk k, unless it is there already, the budget
 // cannot make room for it, or the write fails (a full disk): a chunk not
 // kept only costs a render at its next read.
-func (c *RenderCache) store(k chunkKey, data []byte) {
+func (c *Cache) Store(k Key, data []byte) {
 	s := c.pool
 	s.mu.Lock()
 	if _, ok := c.chunks[k]; ok || c.refs <= 0 || !s.open() {
@@ -128,12 +128,12 @@ func (c *RenderCache) store(k chunkKey, data []byte) {
 	c.chunks[k] = ch
 }
 
-// CacheStore is the render cache of a Home: one file that holds the chunks
-// of every RenderCache, within a budget of allocated bytes. Space is
+// Store is the render cache of a Home: one file that holds the chunks
+// of every Cache, within a budget of allocated bytes. Space is
 // counted in whole blocks; the least recently read chunk goes first; a
 // freed chunk's blocks are punched out of the file (so the disk gets them
 // back) and reused by later chunks. Safe for concurrent use.
-type CacheStore struct {
+type Store struct {
 	Dir    string // where the cache directory is made
 	Budget int64  // bytes the file may hold allocated
 
@@ -141,7 +141,7 @@ type CacheStore struct {
 	f       *cacheFile // nil until the first chunk is stored
 	broken  bool       // the file could not be made: nothing is kept
 	closed  bool       // the home closed: no new cache
-	caches  int        // renderCaches not yet fully released
+	caches  int        // Caches not yet fully released
 	used    int64      // bytes allocated to chunks and writes in flight
 	end     int64      // the file's high-water mark
 	free    []extent   // freed extents below end, sorted, merged
@@ -152,13 +152,15 @@ type CacheStore struct {
 // extent is a block-aligned stretch of the cache file.
 type extent struct{ off, n int64 }
 
-func NewCacheStore(dir string, budget int64) *CacheStore {
-	return &CacheStore{Dir: dir, Budget: budget}
+// NewStore returns a store that makes its file under dir, at the first
+// chunk stored, and keeps at most budget bytes allocated in it.
+func NewStore(dir string, budget int64) *Store {
+	return &Store{Dir: dir, Budget: budget}
 }
 
-// newCache returns a new, empty RenderCache with one reference, or nil when
+// NewCache returns a new, empty Cache with one reference, or nil when
 // the store keeps nothing.
-func (s *CacheStore) newCache() *RenderCache {
+func (s *Store) NewCache() *Cache {
 	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
@@ -168,11 +170,11 @@ func (s *CacheStore) newCache() *RenderCache {
 		return nil
 	}
 	s.caches++
-	return &RenderCache{pool: s, refs: 1, chunks: make(map[chunkKey]*cacheChunk)}
+	return &Cache{pool: s, refs: 1, chunks: make(map[Key]*cacheChunk)}
 }
 
 // roundUp returns n in whole blocks of the cache file.
-func (s *CacheStore) roundUp(n int64) int64 {
+func (s *Store) roundUp(n int64) int64 {
 	b := s.f.block
 	return (n + b - 1) / b * b
 }
@@ -180,7 +182,7 @@ func (s *CacheStore) roundUp(n int64) int64 {
 // reserve finds alloc bytes for a chunk, evicting the least recently used
 // chunks as long as the budget or the file's room demands. Called with
 // s.mu held.
-func (s *CacheStore) reserve(alloc int64) (int64, bool) {
+func (s *Store) reserve(alloc int64) (int64, bool) {
 	if alloc <= 0 || alloc > s.Budget {
 		return 0, false
 	}
@@ -206,7 +208,7 @@ func (s *CacheStore) reserve(alloc int64) (int64, bool) {
 // maxEnd bounds the file's size: twice the budget where freed blocks are
 // punched out (allocated bytes stay within the budget, the apparent size
 // leaves room for fragments), the budget itself where they cannot be.
-func (s *CacheStore) maxEnd() int64 {
+func (s *Store) maxEnd() int64 {
 	if s.noPunch {
 		return s.Budget
 	}
@@ -214,7 +216,7 @@ func (s *CacheStore) maxEnd() int64 {
 }
 
 // evictOne drops the least recently used chunk that no read holds.
-func (s *CacheStore) evictOne() bool {
+func (s *Store) evictOne() bool {
 	for el := s.lru.Back(); el != nil; el = el.Prev() {
 		if ch := el.Value.(*cacheChunk); ch.pins == 0 {
 			s.drop(ch)
@@ -225,7 +227,7 @@ func (s *CacheStore) evictOne() bool {
 }
 
 // drop frees a chunk's blocks. Called with s.mu held.
-func (s *CacheStore) drop(ch *cacheChunk) {
+func (s *Store) drop(ch *cacheChunk) {
 	delete(ch.owner.chunks, ch.key)
 	s.lru.Remove(ch.el)
 	s.unreserve(ch.off, ch.alloc)
@@ -233,7 +235,7 @@ func (s *CacheStore) drop(ch *cacheChunk) {
 
 // unreserve gives an extent back: its blocks are punched out of the file
 // and it joins the free list. Called with s.mu held.
-func (s *CacheStore) unreserve(off, n int64) {
+func (s *Store) unreserve(off, n int64) {
 	s.used -= n
 	if !s.noPunch && s.f.punch(off, n) != nil {
 		s.noPunch = true
@@ -245,7 +247,7 @@ func (s *CacheStore) unreserve(off, n int64) {
 }
 
 // takeFree takes alloc bytes from the first free extent that holds them.
-func (s *CacheStore) takeFree(alloc int64) (int64, bool) {
+func (s *Store) takeFree(alloc int64) (int64, bool) {
 	for i, e := range s.free {
 		if e.n < alloc {
 			continue
@@ -262,7 +264,7 @@ func (s *CacheStore) takeFree(alloc int64) (int64, bool) {
 
 // addFree inserts e into the free list, merging it with its neighbours; a
 // free extent that reaches the end lowers the end instead.
-func (s *CacheStore) addFree(e extent) {
+func (s *Store) addFree(e extent) {
 	i := 0
 	for i < len(s.free) && s.free[i].off < e.off {
 		i++
@@ -286,7 +288,7 @@ func (s *CacheStore) addFree(e extent) {
 }
 
 // Used returns the bytes the cache holds allocated, in whole blocks.
-func (s *CacheStore) Used() int64 {
+func (s *Store) Used() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.used
@@ -294,7 +296,7 @@ func (s *CacheStore) Used() int64 {
 
 // Close stops new caches and removes the cache file's name; the file
 // itself is closed once the last cache is released.
-func (s *CacheStore) Close() {
+func (s *Store) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -305,7 +307,7 @@ func (s *CacheStore) Close() {
 }
 
 // closeIfDone closes the file of a closed store that no cache uses.
-func (s *CacheStore) closeIfDone() {
+func (s *Store) closeIfDone() {
 	if s.closed && s.caches == 0 && s.f != nil {
 		s.f.close()
 		s.f = nil
@@ -314,7 +316,7 @@ func (s *CacheStore) closeIfDone() {
 
 // ChunkCount returns how many chunks of the view in slot c holds (slot
 // < 0: of any view); 0 for a nil c.
-func (c *RenderCache) ChunkCount(slot int) int {
+func (c *Cache) ChunkCount(slot int) int {
 	if c == nil {
 		return 0
 	}
@@ -322,7 +324,7 @@ func (c *RenderCache) ChunkCount(slot int) int {
 	defer c.pool.mu.Unlock()
 	n := 0
 	for k := range c.chunks {
-		if slot < 0 || k.slot == slot {
+		if slot < 0 || k.Slot == slot {
 			n++
 		}
 	}
@@ -330,7 +332,7 @@ func (c *RenderCache) ChunkCount(slot int) int {
 }
 
 // File returns the store's open cache file, or nil.
-func (s *CacheStore) File() *os.File {
+func (s *Store) File() *os.File {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {

@@ -1,4 +1,4 @@
-package index
+package cache
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 // allocated, on disk too; it evicts the chunk read least recently; a chunk
 // larger than the budget is not kept; the last release frees everything.
 func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
-	s := NewCacheStore(t.TempDir(), 3*4096)
-	c := s.newCache()
+	s := NewStore(t.TempDir(), 3*4096)
+	c := s.NewCache()
 	if c == nil {
 		t.Fatal("no cache")
 	}
@@ -22,8 +22,8 @@ func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Fatal("the cache file was made before a chunk was stored")
 	}
 	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 4000) }
-	key := func(i int) chunkKey { return chunkKey{from: uint64(i), to: uint64(i + 1)} }
-	c.store(key(0), chunk(0))
+	key := func(i int) Key { return Key{From: uint64(i), To: uint64(i + 1)} }
+	c.Store(key(0), chunk(0))
 	if s.f == nil || s.f.path == "" {
 		t.Fatal("no named cache file after the first chunk")
 	}
@@ -32,15 +32,15 @@ func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Skipf("the cache directory's blocks are %d bytes; the test counts in 4 KiB", block)
 	}
 	for i := range 3 {
-		c.store(key(i), chunk(i))
+		c.Store(key(i), chunk(i))
 	}
 	buf := make([]byte, 4000)
-	if n, ok := c.read(key(0), buf, 0); !ok || n != 4000 || !bytes.Equal(buf, chunk(0)) {
+	if n, ok := c.Read(key(0), buf, 0); !ok || n != 4000 || !bytes.Equal(buf, chunk(0)) {
 		t.Fatalf("chunk 0: %d bytes, ok %v", n, ok)
 	}
-	c.store(key(3), chunk(3)) // evicts chunk 1, the least recently used
+	c.Store(key(3), chunk(3)) // evicts chunk 1, the least recently used
 	for i, want := range []bool{true, false, true, true} {
-		n, ok := c.read(key(i), buf, 100)
+		n, ok := c.Read(key(i), buf, 100)
 		if ok != want || ok && (n != 3900 || !bytes.Equal(buf[:n], chunk(i)[100:])) {
 			t.Fatalf("chunk %d: ok %v (want %v), %d bytes", i, ok, want, n)
 		}
@@ -48,12 +48,12 @@ func TestCacheBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 	if used, disk := s.Used(), testutil.Allocated(t, s.f.path); used > 3*4096 || disk > 3*4096 {
 		t.Fatalf("used %d, on disk %d: over the budget of %d", used, disk, 3*4096)
 	}
-	c.store(key(9), make([]byte, 4*4096))
-	if _, ok := c.read(key(9), buf, 0); ok {
+	c.Store(key(9), make([]byte, 4*4096))
+	if _, ok := c.Read(key(9), buf, 0); ok {
 		t.Fatal("a chunk over the budget was kept")
 	}
 	path := s.f.path
-	c.release()
+	c.Release()
 	if s.Used() != 0 || testutil.Allocated(t, path) != 0 {
 		t.Fatalf("released: used %d, on disk %d", s.Used(), testutil.Allocated(t, path))
 	}
