@@ -17,6 +17,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -420,7 +421,7 @@ func BenchmarkParseLines(b *testing.B) {
 			if nl < 0 {
 				break
 			}
-			parseExec(&p, rest[:nl])
+			testutil.ParseExec(&p, rest[:nl])
 			rest = rest[nl+1:]
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -26,27 +27,16 @@ import (
 // readers that drain the engine's handles.
 
 // baseTime is the time of every test corpus's first entry.
-var baseTime = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+var baseTime = testutil.BaseTime
 
 // tsAt returns baseTime+ms as exec.log writes it.
-func tsAt(ms int64) string {
-	return baseTime.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
-}
+func tsAt(ms int64) string { return testutil.TsAt(ms) }
 
 // nsAt returns baseTime+ms as a Time.
-func nsAt(ms int64) Time { return TimeOf(baseTime.Add(time.Duration(ms) * time.Millisecond)) }
+func nsAt(ms int64) Time { return testutil.NsAt(ms) }
 
 // plusNs returns t plus ns nanoseconds (not for leap seconds).
-func plusNs(t Time, ns int64) Time {
-	sec, nsec := t.Sec+ns/1e9, int64(t.Nsec)+ns%1e9
-	if nsec < 0 {
-		sec, nsec = sec-1, nsec+1e9
-	}
-	if nsec >= 1e9 {
-		sec, nsec = sec+1, nsec-1e9
-	}
-	return Time{Sec: sec, Nsec: uint32(nsec)}
-}
+func plusNs(t Time, ns int64) Time { return testutil.PlusNs(t, ns) }
 
 // tdir is one sandbox's logs directory in a temporary home.
 type tdir struct {
@@ -145,7 +135,7 @@ func rotateChain(logs string) error {
 type xline = msbwriter.JSONLine
 
 // jl returns an exec.log line (with its newline) of source s at baseTime+ms.
-func jl(ms int64, s, d string) string { return xline{T: tsAt(ms), S: s, D: d}.String() }
+func jl(ms int64, s, d string) string { return testutil.JL(ms, s, d) }
 
 // jlID is jl with a session id.
 func jlID(ms int64, s, d string, id uint64) string {
@@ -484,27 +474,6 @@ func waitChanged(ch <-chan struct{}, d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
-}
-
-// execLine is one parsed exec.log line as the tests see it (the engine
-// parses into an Entry, JSONParser.parseInto). Body aliases either the
-// line or the parser's scratch buffer.
-type execLine struct {
-	time   Time
-	source Source
-	hasID  bool
-	id     uint64
-	body   []byte
-	b64    bool              // body was decoded from base64 (else it is valid UTF-8)
-	stats  logline.BodyStats // of body, when not b64
-}
-
-// parseExec is p.ParseInto returning an execLine.
-func parseExec(p *logline.JSONParser, line []byte) (execLine, bool) {
-	var e Entry
-	ok := p.ParseInto(line, &e)
-	stats, utf8 := e.Decoded()
-	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !utf8, stats: stats}, ok
 }
 
 // pos returns the position at offset off of the file with inode gen.

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
 // This file is a reference model of SPEC §1–§3, written independently of
@@ -143,7 +143,7 @@ func modelExecLine(line []byte) (mEntry, bool) {
 		}
 		e.id = &id
 	}
-	tm, ok := modelTime(ts)
+	tm, ok := testutil.ModelTime(ts)
 	if !ok {
 		return e, false
 	}
@@ -161,34 +161,6 @@ func modelExecLine(line []byte) (mEntry, bool) {
 }
 
 var uptimeRE = regexp.MustCompile(`^\[ *([0-9]+)\.([0-9]+)\]`)
-
-// rfc3339RE is RFC 3339's date-time grammar; the time package checks the
-// ranges but also accepts a comma before the fraction and offsets such as
-// +24:00, which the grammar does not.
-var rfc3339RE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:([0-9]{2})(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
-
-// modelTime parses an RFC 3339 time with the time package. A leap second
-// :60 is second :59 plus 1e9 ns, as chrono has it; a time whose year in UTC
-// is outside 0000–9999 cannot be rendered and is refused.
-func modelTime(s string) (Time, bool) {
-	g := rfc3339RE.FindStringSubmatch(s)
-	if g == nil {
-		return Time{}, false
-	}
-	leap := g[1] == "60"
-	if leap {
-		s = s[:17] + "59" + s[19:]
-	}
-	tm, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
-	if err != nil || tm.UTC().Year() < 0 || tm.UTC().Year() > 9999 {
-		return Time{}, false
-	}
-	t := Time{Sec: tm.Unix(), Nsec: uint32(tm.Nanosecond())}
-	if leap {
-		t.Nsec += 1e9
-	}
-	return t, true
-}
 
 // modelFormat renders a time with the time package, a leap second as :60.
 func modelFormat(t Time) string {
@@ -265,7 +237,7 @@ func (m *model) readText(t testing.TB, path string, o logline.Origin) {
 		if k := bytes.IndexAny(rest, " \t"); k >= 0 {
 			tok = rest[:k]
 		}
-		if tm, ok := modelTime(string(tok)); ok && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
+		if tm, ok := testutil.ModelTime(string(tok)); ok && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
 			ts, body = tm, bytes.TrimLeft(rest[len(tok):], " \t")
 		} else if g := uptimeRE.FindSubmatch(s); g != nil {
 			if up, ok := modelUptime(birth, string(g[1]), string(g[2])); ok {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
 // TestTextTimestampRules covers the four rules of SPEC §1 on runtime.log and
@@ -61,7 +62,7 @@ func TestTextTimestampRules(t *testing.T) {
 		}
 		if e.Time != w || e.Source != SourceSystem || e.HasID {
 			t.Errorf("%q: time %s, source %v, id %v; want %s, system, no id", e.Body,
-				rfc3339Nano(e.Time), e.Source, e.HasID, rfc3339Nano(w))
+				testutil.RFC3339Nano(e.Time), e.Source, e.HasID, testutil.RFC3339Nano(w))
 		}
 	}
 }

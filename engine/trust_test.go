@@ -15,6 +15,7 @@ import (
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -401,11 +402,11 @@ func TestTimePathsAllocationFree(t *testing.T) {
 	var f logline.TimeFormatter
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, l := range lines {
-			e, ok := parseExec(&p, l)
+			e, ok := testutil.ParseExec(&p, l)
 			if !ok {
 				t.Fatalf("%s does not parse", l)
 			}
-			f.Format(e.time)
+			f.Format(e.Time)
 		}
 		buf := append(make([]byte, 0, 64), text...)
 		_ = logline.ParseTextLine(buf)

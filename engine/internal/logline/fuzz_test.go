@@ -1,4 +1,4 @@
-package engine
+package logline_test
 
 import (
 	"bytes"
@@ -9,10 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
 // The seed corpora are in testdata/fuzz/<FuzzName>/; f.Add adds a few
@@ -30,17 +30,17 @@ func FuzzParseExecLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var p logline.JSONParser
 		in := append([]byte(nil), line...)
-		e, ok := parseExec(&p, line)
+		e, ok := testutil.ParseExec(&p, line)
 		if !bytes.Equal(in, line) {
 			t.Fatalf("parse modified its input")
 		}
 		if !ok {
 			return
 		}
-		if e.source >= logline.NumSources {
-			t.Fatalf("source %d", e.source)
+		if e.Source >= logline.NumSources {
+			t.Fatalf("source %d", e.Source)
 		}
-		body := append([]byte(nil), e.body...)
+		body := append([]byte(nil), e.Body...)
 
 		// Re-encode and parse back.
 		x := struct {
@@ -49,9 +49,9 @@ func FuzzParseExecLine(f *testing.F) {
 			D  string  `json:"d"`
 			ID *uint64 `json:"id,omitempty"`
 			E  string  `json:"e,omitempty"`
-		}{T: rfc3339Nano(e.time), S: e.source.String(), D: string(body)}
-		if e.hasID {
-			x.ID = &e.id
+		}{T: testutil.RFC3339Nano(e.Time), S: e.Source.String(), D: string(body)}
+		if e.HasID {
+			x.ID = &e.ID
 		}
 		if !utf8.Valid(body) {
 			x.D, x.E = base64.StdEncoding.EncodeToString(body), "b64"
@@ -61,12 +61,12 @@ func FuzzParseExecLine(f *testing.F) {
 			t.Fatal(err)
 		}
 		var q logline.JSONParser
-		e2, ok := parseExec(&q, re)
+		e2, ok := testutil.ParseExec(&q, re)
 		if !ok {
 			t.Fatalf("re-encoded %q does not parse", re)
 		}
-		if e2.time != e.time || e2.source != e.source || e2.hasID != e.hasID || e2.id != e.id || !bytes.Equal(e2.body, body) {
-			t.Fatalf("round trip:\n line %q\n   -> %+v (d %q)\n   -> %q\n   -> %+v (d %q)", line, e, body, re, e2, e2.body)
+		if e2.Time != e.Time || e2.Source != e.Source || e2.HasID != e.HasID || e2.ID != e.ID || !bytes.Equal(e2.Body, body) {
+			t.Fatalf("round trip:\n line %q\n   -> %+v (d %q)\n   -> %q\n   -> %+v (d %q)", line, e, body, re, e2, e2.Body)
 		}
 
 		// encoding/json's reading of the same line.
@@ -81,11 +81,11 @@ func FuzzParseExecLine(f *testing.F) {
 		if json.Unmarshal(obj["t"], &ts) != nil || json.Unmarshal(obj["s"], &src) != nil {
 			t.Fatalf("accepted %q without string t and s", line)
 		}
-		if src != e.source.String() {
-			t.Fatalf("s %q, parsed %v", src, e.source)
+		if src != e.Source.String() {
+			t.Fatalf("s %q, parsed %v", src, e.Source)
 		}
-		if tm, ok := modelTime(ts); !ok || tm != e.time {
-			t.Fatalf("t %q is %v (%v), parsed %v", ts, tm, ok, e.time)
+		if tm, ok := testutil.ModelTime(ts); !ok || tm != e.Time {
+			t.Fatalf("t %q is %v (%v), parsed %v", ts, tm, ok, e.Time)
 		}
 		if raw, ok := obj["e"]; ok && json.Unmarshal(raw, &enc) != nil {
 			enc = ""
@@ -105,11 +105,11 @@ func FuzzParseExecLine(f *testing.F) {
 		}
 		if raw, ok := obj["id"]; ok && string(raw) != "null" {
 			var id uint64
-			if err := json.Unmarshal(raw, &id); err != nil || !e.hasID || id != e.id {
-				t.Fatalf("id of %q: encoding/json %d (%v), parsed %v %d", line, id, err, e.hasID, e.id)
+			if err := json.Unmarshal(raw, &id); err != nil || !e.HasID || id != e.ID {
+				t.Fatalf("id of %q: encoding/json %d (%v), parsed %v %d", line, id, err, e.HasID, e.ID)
 			}
-		} else if e.hasID {
-			t.Fatalf("id of %q: none, parsed %d", line, e.id)
+		} else if e.HasID {
+			t.Fatalf("id of %q: none, parsed %d", line, e.ID)
 		}
 	})
 }
@@ -147,7 +147,7 @@ func FuzzParseTextLine(f *testing.F) {
 			if len(tok) < 20 || tok[len(tok)-1] != 'Z' {
 				t.Fatalf("rule 1 on token %q", tok)
 			}
-			if tm, ok := modelTime(tok); !ok || tm != tl.T {
+			if tm, ok := testutil.ModelTime(tok); !ok || tm != tl.T {
 				t.Fatalf("token %q is %v (%v), parsed %v", tok, tm, ok, tl.T)
 			}
 			if want := strings.TrimLeft(rest[len(tok):], " \t"); string(body) != want {
@@ -181,26 +181,26 @@ func FuzzParseTextLine(f *testing.F) {
 // FuzzParseCursor: ParseCursor never panics, rejects with ErrInvalidCursor,
 // and what it accepts round-trips through String.
 func FuzzParseCursor(f *testing.F) {
-	f.Add(Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}.String())
+	f.Add(logline.Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}.String())
 	f.Add("AQAAAAAAAAAAAAAAAAAAAAAA")
 	f.Add("not a cursor")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := ParseCursor(s)
+		c, err := logline.ParseCursor(s)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidCursor) {
+			if !errors.Is(err, logline.ErrInvalidCursor) {
 				t.Fatalf("error %v does not wrap ErrInvalidCursor", err)
 			}
-			if c != (Cursor{}) {
+			if c != (logline.Cursor{}) {
 				t.Logf("a rejected cursor returned %v", c)
 			}
 			return
 		}
 		enc := c.String()
-		c2, err := ParseCursor(enc)
+		c2, err := logline.ParseCursor(enc)
 		if err != nil || c2 != c {
 			t.Fatalf("%q -> %v -> %q -> %v, %v", s, c, enc, c2, err)
 		}
-		if len(enc) != CursorLen {
+		if len(enc) != logline.CursorLen {
 			t.Fatalf("String() of %d bytes", len(enc))
 		}
 		trimmed := strings.TrimSpace(s)
@@ -209,16 +209,6 @@ func FuzzParseCursor(f *testing.F) {
 			t.Fatalf("a full cursor %q re-encodes as %q", trimmed, enc)
 		}
 	})
-}
-
-// rfc3339Nano writes t in RFC 3339 with nine fractional digits, with the
-// time package, a leap second as :60.
-func rfc3339Nano(t Time) string {
-	s := time.Unix(t.Sec, int64(t.Nsec%1e9)).UTC().Format("2006-01-02T15:04:05.000000000Z")
-	if t.Nsec >= 1e9 {
-		s = s[:17] + "60" + s[19:]
-	}
-	return s
 }
 
 // TestUptimeOverflow: an uptime stamp whose nanoseconds do not fit in an

@@ -1,10 +1,11 @@
-package engine
+package logline_test
 
 import (
 	"bytes"
 	"testing"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
 // FuzzParseOnly: a parser that decodes only some sources' bodies accepts
@@ -24,22 +25,22 @@ func FuzzParseOnly(f *testing.F) {
 		T + `stdout","d":"unterminated`,
 		`{"s":"stdout","t":"2026-05-01T10:00:00Z","d":"\q"}`,
 	} {
-		f.Add([]byte(l), uint8(1<<SourceSystem))
+		f.Add([]byte(l), uint8(1<<logline.SourceSystem))
 	}
 	f.Fuzz(func(t *testing.T, line []byte, only uint8) {
-		mask := SourceMask(only) & MaskAll
+		mask := logline.SourceMask(only) & logline.MaskAll
 		var full, some logline.JSONParser
 		some.Only = mask
-		want, wok := parseExec(&full, bytes.Clone(line))
-		got, gok := parseExec(&some, bytes.Clone(line))
+		want, wok := testutil.ParseExec(&full, bytes.Clone(line))
+		got, gok := testutil.ParseExec(&some, bytes.Clone(line))
 		if gok != wok {
 			t.Fatalf("%q: only %b accepts %v, full parser %v", line, mask, gok, wok)
 		}
-		if !gok || (mask != 0 && !mask.Has(got.source)) {
+		if !gok || (mask != 0 && !mask.Has(got.Source)) {
 			return
 		}
-		if got.time != want.time || got.source != want.source || got.hasID != want.hasID || got.id != want.id ||
-			got.b64 != want.b64 || got.stats != want.stats || !bytes.Equal(got.body, want.body) {
+		if got.Time != want.Time || got.Source != want.Source || got.HasID != want.HasID || got.ID != want.ID ||
+			got.B64 != want.B64 || got.Stats != want.Stats || !bytes.Equal(got.Body, want.Body) {
 			t.Fatalf("%q: only %b gives %+v, full parser %+v", line, mask, got, want)
 		}
 	})
