@@ -20,7 +20,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
-// This file is a reference model of SPEC §1–§3, written independently of
+// This file is a reference model of docs/formats.md, written independently of
 // the engine and as plainly as possible: it reads every log file whole,
 // parses exec.log with encoding/json and the text logs with regular
 // expressions, merges the origins by repeatedly taking the smallest head
@@ -369,7 +369,7 @@ func (m *model) sessions() []SessionInfo {
 	return out
 }
 
-// render renders a raw or text view the way SPEC §3 says.
+// render renders a raw or text view the way docs/formats.md says.
 func (m *model) render(v View) []byte {
 	es, _ := m.viewEntries(v)
 	var b []byte
@@ -402,7 +402,7 @@ func modelText(e mEntry) []byte {
 	return b
 }
 
-// modelEscape makes a stripped piece safe as SPEC §3 says: a final '\r'
+// modelEscape makes a stripped piece safe as docs/formats.md says: a final '\r'
 // dropped; bytes below 0x20 but tab, 0x7f and bytes not part of valid UTF-8
 // written \xNN.
 func modelEscape(p []byte) []byte {
@@ -496,7 +496,7 @@ func compareBytes(t testing.TB, what string, got, want []byte) {
 }
 
 // TestModelStrip checks the model's ANSI stripping against the examples of
-// SPEC §1, so that the model is a fair judge.
+// docs/formats.md, so that the model is a fair judge.
 func TestModelStrip(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":                        "plain",

@@ -171,7 +171,7 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("stdout = %q", got)
 	}
 	sys := snap(t, sb, ViewSystem)
-	// The text view writes them \xNN (SPEC §3), the JSON view keeps them.
+	// The text view writes them \xNN (docs/formats.md, "Text-view escaping"), the JSON view keeps them.
 	if !bytes.Contains(sys, []byte(` system rt \xff\xfe bytes`+"\n")) || !bytes.Contains(sys, []byte(`] k \xc3`+"\n")) {
 		t.Errorf("system view does not escape the bytes: %q", sys)
 	}
@@ -252,8 +252,8 @@ func TestLongLineSkipped(t *testing.T) {
 	}
 }
 
-// TestLine16MiBParsed: SPEC §1 says a line limit of at least 16 MiB must
-// work, and MaxLineLen documents itself as the longest line that is parsed:
+// TestLine16MiBParsed: a line limit of at least 16 MiB must work
+// (docs/formats.md, "Bad input"), and MaxLineLen documents itself as the longest line that is parsed:
 // a line of exactly MaxLineLen bytes (16 MiB) must be parsed, not skipped.
 func TestLine16MiBParsed(t *testing.T) {
 	d := newSandboxDir(t)

@@ -11,7 +11,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
-// TestTextTimestampRules covers the four rules of SPEC §1 on runtime.log and
+// TestTextTimestampRules covers the timestamp rules of docs/formats.md ("Text lines") on runtime.log and
 // kernel.log, uptime stamps being relative to kernel.log's birth time.
 func TestTextTimestampRules(t *testing.T) {
 	d := newSandboxDir(t)
@@ -69,7 +69,7 @@ func TestTextTimestampRules(t *testing.T) {
 
 // TestANSIStripping: escapes are stripped in merged and system only; the
 // raw views and merged.jsonl keep exec bodies as written. Text logs are
-// stripped on input (SPEC §1), so their escapes appear nowhere.
+// stripped on input (docs/formats.md, "Text lines"), so their escapes appear nowhere.
 func TestANSIStripping(t *testing.T) {
 	d := newSandboxDir(t)
 	colored := "\x1b[1;31mred\x1b[0m \x1b]0;title\x07plain\n"
@@ -95,7 +95,7 @@ func TestANSIStripping(t *testing.T) {
 	}
 }
 
-// TestRenderFormats pins the renderings of SPEC §3 byte for byte.
+// TestRenderFormats pins the renderings of docs/formats.md byte for byte.
 func TestRenderFormats(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(

@@ -66,7 +66,7 @@ func TestTextEscapingProperty(t *testing.T) {
 	}
 }
 
-// TestTextEscapingExamples pins SPEC §3's escaping on examples.
+// TestTextEscapingExamples pins the escaping of docs/formats.md on examples.
 func TestTextEscapingExamples(t *testing.T) {
 	var r render.Renderer
 	for _, c := range []struct{ body, want string }{
