@@ -427,10 +427,11 @@ func TestStateAtTime(t *testing.T) {
 }
 
 // TestResumeAfterMaxLengthTextLine: a stamped text line of exactly the line
-// limit is parsed (at least 16 MiB must work: docs/formats.md, "Bad input"), so the unstamped
-// lines after it inherit its time, also when resuming from a cursor after
-// them (StateAt finds the inherited time by reading backwards). The
-// cursors come from a scan, to spare rendering the 16 MiB body.
+// limit is parsed (at least 16 MiB must work: docs/formats.md, "Bad
+// input"), so the unstamped lines after it inherit its time, also when
+// resuming from a cursor after them (StateAt finds the inherited time by
+// reading backwards). The cursors come from a scan, to spare rendering the
+// 16 MiB body.
 func TestResumeAfterMaxLengthTextLine(t *testing.T) {
 	d := newSandboxDir(t)
 	head := rl(1000, "")

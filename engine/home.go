@@ -32,13 +32,16 @@ type Home struct {
 	indexOnce   sync.Once
 	indexes     *index.IndexStore
 
-	now       func() time.Time // the clock of idle times (tests set it)
-	idleAfter time.Duration
-	maxLive   int
-	kick      chan struct{} // wakes the sweeper when live outgrows maxLive
-	sweepDone chan struct{}
-	sweepWG   sync.WaitGroup
-	closeOnce sync.Once
+	now func() time.Time // the clock of idle times and the hold (tests set it)
+	// afterIndex, when set, runs in withIndex after the index is up to
+	// date: a test makes the pass look slow with it. Set before use.
+	afterIndex func()
+	idleAfter  time.Duration
+	maxLive    int
+	kick       chan struct{} // wakes the sweeper when live outgrows maxLive
+	sweepDone  chan struct{}
+	sweepWG    sync.WaitGroup
+	closeOnce  sync.Once
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox

@@ -327,9 +327,9 @@ func TestHoldStartsAfterThePass(t *testing.T) {
 	clock := newFakeClock()
 	sb := openClocked(t, d, clock)
 	slow := func() { clock.advance(HoldFor + 20*time.Millisecond) } // a slow pass
-	testHookIndexed.Store(&slow)
+	sb.home.afterIndex = slow
 	st, err := sb.Stat(ViewStdout)
-	testHookIndexed.Store(nil)
+	sb.home.afterIndex = nil
 	if err != nil {
 		t.Fatal(err)
 	}

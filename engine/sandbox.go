@@ -154,10 +154,6 @@ func (s *Sandbox) holding(opening bool) bool {
 	return now.Sub(s.shownAt) < HoldFor || opening && now.Sub(s.statAt) < HoldFor
 }
 
-// testHookIndexed, when set, runs in withIndex after the index is up to
-// date: a test makes the pass look slow with it.
-var testHookIndexed atomic.Pointer[func()]
-
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
@@ -203,8 +199,8 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Inde
 	if err != nil {
 		return err
 	}
-	if hook := testHookIndexed.Load(); hook != nil {
-		(*hook)()
+	if hook := s.home.afterIndex; hook != nil {
+		hook()
 	}
 	if refresh {
 		// The hold starts when the caller gets its answer, not before the
