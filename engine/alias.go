@@ -42,7 +42,7 @@ const (
 
 	// IndexDirName names the directory, in the cache directory, that
 	// holds saved indexes.
-	IndexDirName = index.IndexDirName
+	IndexDirName = index.DirName
 	// CacheDirPrefix names the directory that holds a process's render
 	// cache: <cache dir>/msb-logfs-cache.<pid>.
 	CacheDirPrefix = cache.DirPrefix

@@ -30,7 +30,7 @@ type Home struct {
 	cacheOnce   sync.Once
 	caches      *cache.Store
 	indexOnce   sync.Once
-	indexes     *index.IndexStore
+	indexes     *index.Store
 
 	now func() time.Time // the clock of idle times and the hold (tests set it)
 	// afterIndex, when set, runs in withIndex after the index is up to
@@ -138,12 +138,12 @@ func (h *Home) cacheStore() *cache.Store {
 // indexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
-func (h *Home) indexStore() *index.IndexStore {
+func (h *Home) indexStore() *index.Store {
 	s := h.cacheStore()
 	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
-	h.indexOnce.Do(func() { h.indexes = &index.IndexStore{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
+	h.indexOnce.Do(func() { h.indexes = &index.Store{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
 	return h.indexes
 }
 

@@ -101,7 +101,7 @@ func TestPersistedIndex(t *testing.T) {
 // TestIndexStoreBound: the index directory is trimmed to its limit, the
 // least recently used files first.
 func TestIndexStoreBound(t *testing.T) {
-	s := &index.IndexStore{Dir: t.TempDir(), Limit: 4 << 10}
+	s := &index.Store{Dir: t.TempDir(), Limit: 4 << 10}
 	x := &index.SavedIndex{Cps: make([]index.Checkpoint, 8)}
 	for i := range x.Cps {
 		x.Cps[i].Serial = uint64(i + 1)
@@ -130,7 +130,7 @@ func TestIndexStoreBound(t *testing.T) {
 // of small sandboxes saved in quadratic time when every save listed it);
 // the count is right after replacing a file and after a trim.
 func TestIndexStoreCountsWithoutListing(t *testing.T) {
-	s := &index.IndexStore{Dir: t.TempDir(), Limit: 1 << 20}
+	s := &index.Store{Dir: t.TempDir(), Limit: 1 << 20}
 	x := &index.SavedIndex{Cps: make([]index.Checkpoint, 8)}
 	for i := range x.Cps {
 		x.Cps[i].Serial = uint64(i + 1)

@@ -160,7 +160,7 @@ func (s *Sandbox) holding(opening bool) bool {
 func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Index, error) {
 	x := s.indexes[v.Stream()]
 	if x == nil {
-		x = index.NewIndex(v.Stream(), s.home.cacheStore(), s.home.indexStore())
+		x = index.New(v.Stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.Stream()] = x
 	}
 	slot := -1

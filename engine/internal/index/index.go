@@ -32,11 +32,11 @@ type Index struct {
 	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
 	serial   uint64       // the last checkpoint serial given
 
-	saves   *IndexStore // where the index is saved; nil for nowhere
-	savedAt int         // len(cps) at the last save or restore
+	saves   *Store // where the index is saved; nil for nowhere
+	savedAt int    // len(cps) at the last save or restore
 }
 
-func NewIndex(stream logline.SourceMask, caches *cache.Store, saves *IndexStore) *Index {
+func New(stream logline.SourceMask, caches *cache.Store, saves *Store) *Index {
 	return &Index{stream: stream, Views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }
 

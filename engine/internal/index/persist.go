@@ -17,11 +17,11 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// IndexDirName is the directory under the cache directory that holds
+// DirName is the directory under the cache directory that holds
 // persisted indexes, shared by every process that uses the directory.
-const IndexDirName = "msb-logfs-index"
+const DirName = "msb-logfs-index"
 
-// IndexStore keeps the sparse index of each stream on disk, named by what
+// Store keeps the sparse index of each stream on disk, named by what
 // identifies the content it describes (see fileSetKey), so that a remount
 // or a second process starts with the index instead of a full pass. A file
 // is a header, the index, and a SHA-256 over both: a stale, truncated or
@@ -29,7 +29,7 @@ const IndexDirName = "msb-logfs-index"
 // it fails the checksum or the range checks, and the index is built again.
 // The directory is bounded by limit bytes: after a save, the files read
 // least recently go first. Safe for concurrent use.
-type IndexStore struct {
+type Store struct {
 	Dir   string
 	Limit int64
 
@@ -82,14 +82,14 @@ func fileSetKey(stream logline.SourceMask, files *chain.FileSet) ([]byte, error)
 }
 
 // path returns the file that holds the index of key.
-func (s *IndexStore) path(key []byte) string {
+func (s *Store) path(key []byte) string {
 	h := sha256.Sum256(key)
 	return filepath.Join(s.Dir, hex.EncodeToString(h[:16])+".idx")
 }
 
 // Load reads the index of key; ok is false when there is none or it cannot
 // be trusted.
-func (s *IndexStore) Load(key []byte) (saved SavedIndex, ok bool) {
+func (s *Store) Load(key []byte) (saved SavedIndex, ok bool) {
 	if s == nil {
 		return saved, false
 	}
@@ -121,7 +121,7 @@ func (s *IndexStore) Load(key []byte) (saved SavedIndex, ok bool) {
 
 // Save writes the index of key (to a new file, renamed over the old one),
 // then trims the directory to its limit. A failure only costs a pass later.
-func (s *IndexStore) Save(key []byte, saved *SavedIndex) error {
+func (s *Store) Save(key []byte, saved *SavedIndex) error {
 	if s == nil {
 		return nil
 	}
@@ -169,7 +169,7 @@ func (s *IndexStore) Save(key []byte, saved *SavedIndex) error {
 // limit: not at every save, which made a walk over thousands of small
 // sandboxes quadratic. Another process's saves are counted at the next
 // trim.
-func (s *IndexStore) trim() error {
+func (s *Store) trim() error {
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return fmt.Errorf("index store: %w", err)
