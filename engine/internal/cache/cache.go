@@ -25,6 +25,8 @@ type Cache struct {
 	chunks map[Key]*cacheChunk // guarded by store.mu
 }
 
+// Key names a chunk: the bytes of the view in Slot of an index between its
+// checkpoints with serials From and To.
 type Key struct {
 	From, To uint64 // checkpoint serials
 	Slot     int

@@ -21,6 +21,7 @@ type Key struct {
 	Origin logline.Origin
 }
 
+// Less reports whether k sorts before o.
 func (k Key) Less(o Key) bool {
 	return k.Time.Less(o.Time) || (k.Time == o.Time && k.Origin < o.Origin)
 }

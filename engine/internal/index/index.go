@@ -36,6 +36,8 @@ type Index struct {
 	savedAt int    // len(cps) at the last save or restore
 }
 
+// New returns an empty index of stream, whose render caches come from
+// caches and which is saved to saves (either nil: none).
 func New(stream logline.SourceMask, caches *cache.Store, saves *Store) *Index {
 	return &Index{stream: stream, Views: trackedViews(stream), cacheSrc: caches, saves: saves}
 }

@@ -157,6 +157,8 @@ type TimeFormatter struct {
 // TimeLen is the length of a formatted timestamp.
 const TimeLen = 24
 
+// Format returns t as the views show it, YYYY-MM-DDTHH:MM:SS.mmmZ, in a
+// buffer of f's that the next call overwrites.
 func (f *TimeFormatter) Format(t Time) []byte {
 	t = ClampTime(t)
 	leap := t.Nsec >= 1e9
