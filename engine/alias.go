@@ -60,9 +60,6 @@ const (
 	FormatRaw  = logline.FormatRaw
 	FormatText = logline.FormatText
 	FormatJSON = logline.FormatJSON
-	// MaxLineLen is the longest line that is parsed; a longer one is
-	// skipped and counted (docs/formats.md, "Bad input").
-	MaxLineLen = logline.MaxLineLen
 )
 
 // The views the filesystem shows.

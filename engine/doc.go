@@ -34,9 +34,8 @@
 // Reader, Scanner) own clones: their files and their cache reference,
 // released by their Close. The Home owns the set of sandboxes that hold
 // state and one sweeper goroutine that takes state away from sandboxes idle
-// for IdleAfter, or the least recently used ones past MaxLive, and forgets
-// sandboxes that nothing holds, so that the home's map holds only
-// sandboxes in use. A sandbox that a handle holds is never forgotten: its
+// for 3 s, or the least recently used ones past 64, and forgets sandboxes
+// that nothing holds, so that the home's map holds only sandboxes in use. A sandbox that a handle holds is never forgotten: its
 // followers are woken through the map.
 //
 // Nothing here knows about FUSE: the handle logic lives in cursorfs and the

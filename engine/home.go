@@ -52,7 +52,7 @@ type Home struct {
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
 // exist yet.
 func OpenHome(dir string) (*Home, error) {
-	return openHome(dir, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive})
+	return openHome(dir, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive})
 }
 
 // homeConfig is what tests may change of a Home before it starts.

@@ -7,15 +7,15 @@ import (
 	"time"
 )
 
-// IdleAfter is how long a sandbox's state — its shown file set, its
+// defaultIdleAfter is how long a sandbox's state — its shown file set, its
 // indexes and their render caches — is kept after its last use. Handles
 // never depend on it: each holds its own files and cache reference.
-const IdleAfter = 3 * time.Second
+const defaultIdleAfter = 3 * time.Second
 
-// MaxLive bounds how many sandboxes hold state at once: past it, the least
-// recently used give theirs up at once. Each holds at most 3 log files
+// defaultMaxLive bounds how many sandboxes hold state at once: past it,
+// the least recently used give theirs up at once. Each holds at most 3 log files
 // open (exec.log.N share one descriptor per inode: up to 7).
-const MaxLive = 64
+const defaultMaxLive = 64
 
 // hold marks s as held by a handle until the returned release is called
 // (once; later calls do nothing).
@@ -34,7 +34,8 @@ func (s *Sandbox) hold() (release func()) {
 // touch records a use of s now.
 func (s *Sandbox) touch() { s.lastUse.Store(s.home.now().UnixNano()) }
 
-// idle reports whether s was last used IdleAfter or more before now.
+// idle reports whether s was last used the home's idle time or more
+// before now.
 func (s *Sandbox) idle(now time.Time) bool {
 	return now.UnixNano()-s.lastUse.Load() >= int64(s.home.idleAfter)
 }
@@ -68,8 +69,8 @@ func (s *Sandbox) dropState() {
 	s.home.mu.Unlock()
 }
 
-// sweeper runs sweep every half IdleAfter and whenever the live set
-// outgrows MaxLive, until the home closes.
+// sweeper runs sweep every half idle time and whenever the live set
+// outgrows the home's bound, until the home closes.
 func (h *Home) sweeper() {
 	defer h.sweepWG.Done()
 	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
@@ -86,8 +87,8 @@ func (h *Home) sweeper() {
 }
 
 // sweep takes state away from idle sandboxes and from the least recently
-// used ones past MaxLive, then forgets the sandboxes that hold nothing. A
-// sandbox busy now (its lock taken) is in use, hence not idle: it is
+// used ones past the home's bound, then forgets the sandboxes that hold
+// nothing. A sandbox busy now (its lock taken) is in use, hence not idle: it is
 // skipped, so the sweep never waits for a request.
 func (h *Home) sweep() {
 	now := h.now()
