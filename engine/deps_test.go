@@ -18,7 +18,7 @@ const depsRules = `
 	logline < chain, render;
 	cache, chain, render < index;
 	index < engine;
-	logline < testutil;
+	chain < testutil;
 `
 
 // modulePath is the import path prefix of this module's packages.

@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"github.com/microsandbox/msb-logfs/msbwriter"
@@ -62,23 +61,16 @@ func mkSandbox(t testing.TB, home, name string) *tdir {
 // newSandboxDir creates a home with one sandbox "sb".
 func newSandboxDir(t testing.TB) *tdir { return mkSandbox(t, newHomeDir(t), "sb") }
 
-func (d *tdir) path(file string) string { return filepath.Join(d.logs, file) }
+// dir returns d as a testutil.Dir.
+func (d *tdir) dir() *testutil.Dir {
+	return &testutil.Dir{T: d.t, Home: d.home, Name: d.name, Logs: d.logs}
+}
+
+func (d *tdir) path(file string) string { return d.dir().Path(file) }
 
 // appendRaw appends data to a log file with O_APPEND, in one write, as
 // microsandbox does.
-func (d *tdir) appendRaw(file, data string) {
-	d.t.Helper()
-	f, err := os.OpenFile(d.path(file), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if _, err := f.WriteString(data); err != nil {
-		d.t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		d.t.Fatal(err)
-	}
-}
+func (d *tdir) appendRaw(file, data string) { d.dir().AppendRaw(file, data) }
 
 // writeFile replaces a file's content: a new file if it did not exist,
 // else the same inode truncated and rewritten.
@@ -107,28 +99,16 @@ func joinLines(lines []string) string {
 	return b.String()
 }
 
-// rotate rotates exec.log exactly like microsandbox: exec.log.3→.4,
-// .2→.3, .1→.2, exec.log→exec.log.1, then a new, empty exec.log.
-func (d *tdir) rotate() {
-	d.t.Helper()
-	if err := rotateChain(d.logs); err != nil {
-		d.t.Fatal(err)
-	}
-}
+// rotate rotates exec.log exactly like microsandbox (testutil.Dir.Rotate).
+func (d *tdir) rotate() { d.dir().Rotate() }
 
 // rotateChain is rotate without a testing.TB, for writer goroutines.
-func rotateChain(logs string) error {
-	name := func(i int) string { return filepath.Join(logs, chain.ChainName(i)) }
-	for i := ChainLen - 2; i >= 0; i-- {
-		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	f, err := os.OpenFile(name(0), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	return f.Close()
+func rotateChain(logs string) error { return testutil.RotateChain(logs) }
+
+// hostileChain is testutil.HostileChain as a tdir.
+func hostileChain(t testing.TB, seed uint64, long int) *tdir {
+	x := testutil.HostileChain(t, seed, long)
+	return &tdir{t: t, home: x.Home, name: x.Name, logs: x.Logs}
 }
 
 // xline is an exec.log line encoded by encoding/json.

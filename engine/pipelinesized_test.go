@@ -8,6 +8,7 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/render"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
 // runMergeSized is runMerge for an index pass: parse-ahead yields sized
@@ -41,7 +42,7 @@ func runMergeSized(t testing.TB, files *chain.FileSet, mask SourceMask, keep Sou
 // SizeOf gives for the serial merge's entry, and its body only where
 // the pass keeps that source's bodies; it is otherwise the serial entry.
 func TestParseAheadSizedEntries(t *testing.T) {
-	withAhead(t, aheadKnobs{span: 97, bigLine: 300})
+	testutil.WithAhead(t, testutil.AheadKnobs{Span: 97, BigLine: 300})
 	d := hostileChain(t, 5, 2000)
 	files, err := chain.OpenFileSet(d.open().table)
 	if err != nil {
@@ -50,17 +51,17 @@ func TestParseAheadSizedEntries(t *testing.T) {
 	defer files.Release()
 	for _, keep := range []SourceMask{0, 1 << SourceStdout, MaskAll} {
 		t.Run(fmt.Sprintf("keep%b", keep), func(t *testing.T) {
-			want := runMerge(t, files, MaskAll, State{}, false)
+			want := testutil.RunMerge(t, files, MaskAll, State{}, false)
 			got, ahead := runMergeSized(t, files, MaskAll, keep)
 			if !ahead {
 				t.Fatal("the merge never parsed ahead")
 			}
-			if len(got) != len(want.steps) {
-				t.Fatalf("%d entries, serial %d", len(got), len(want.steps))
+			if len(got) != len(want.Steps) {
+				t.Fatalf("%d entries, serial %d", len(got), len(want.Steps))
 			}
 			var sized int
 			for i, g := range got {
-				w := want.steps[i].e
+				w := want.Steps[i].E
 				if g.Time != w.Time || g.Source != w.Source || g.Origin != w.Origin || g.HasID != w.HasID || g.ID != w.ID {
 					t.Fatalf("entry %d: %+v, serial %+v", i, g, w)
 				}
@@ -106,7 +107,7 @@ func TestIndexParsedAheadMatchesSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withAhead(t, aheadKnobs{span: 97, bigLine: 300})
+	testutil.WithAhead(t, testutil.AheadKnobs{Span: 97, BigLine: 300})
 	for _, v := range views {
 		sb := d.openWith(func(h *Home) { h.SetCacheDir(t.TempDir()) })
 		st, err := sb.Stat(v) // the pass that builds the index
