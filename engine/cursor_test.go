@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,62 +25,6 @@ func resumeAfter(t testing.TB, sb *Sandbox, v View, c string) ([]byte, error) {
 		return nil, err
 	}
 	return readerAll(t, sb, v, st), nil
-}
-
-func TestCursorEncoding(t *testing.T) {
-	c := Cursor{{Gen: 1, Offset: 2}, {Gen: 1<<64 - 1, Offset: 1 << 63}, {}}
-	s := c.String()
-	if s != encodeCursor(c[0], c[1], c[2]) || len(s) != CursorLen {
-		t.Fatalf("String() = %q, want %q", s, encodeCursor(c[0], c[1], c[2]))
-	}
-	raw, _ := base64.StdEncoding.DecodeString(s)
-	if len(raw) != 49 || raw[0] != 3 || raw[1] != 1 || raw[9] != 2 {
-		t.Fatalf("layout %x", raw)
-	}
-	if b, _ := c.MarshalText(); string(b) != s {
-		t.Errorf("MarshalText %q", b)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 1000 {
-		var c Cursor
-		for i := range c {
-			if rng.IntN(4) > 0 {
-				c[i] = logline.Pos{Gen: rng.Uint64() | 1, Offset: rng.Uint64() >> rng.IntN(64)}
-			}
-		}
-		got, err := ParseCursor(c.String())
-		if err != nil || got != c {
-			t.Fatalf("round trip of %v: %v, %v", c, got, err)
-		}
-	}
-	// Surrounding white space (a line read from a file) is ignored.
-	if got, err := ParseCursor(" \t" + s + "\n"); err != nil || got != c {
-		t.Errorf("with white space: %v, %v", got, err)
-	}
-	// Fewer positions: the missing ones are (0, 0); more: the extra ignored.
-	one := encodeCursor(pos(5, 6))
-	if got, err := ParseCursor(one); err != nil || got != (Cursor{{Gen: 5, Offset: 6}}) {
-		t.Errorf("one position: %v, %v", got, err)
-	}
-	if got, err := ParseCursor(encodeCursor()); err != nil || got != (Cursor{}) {
-		t.Errorf("no position: %v, %v", got, err)
-	}
-	four := encodeCursor(pos(1, 1), pos(2, 2), pos(3, 3), pos(4, 4))
-	if got, err := ParseCursor(four); err != nil || got != (Cursor{{Gen: 1, Offset: 1}, {Gen: 2, Offset: 2}, {Gen: 3, Offset: 3}}) {
-		t.Errorf("four positions: %v, %v", got, err)
-	}
-	for _, bad := range []string{
-		"", "   ", "not a cursor", "!!!!", s[:len(s)-2], strings.TrimRight(s, "="), s + "AAAA",
-		base64.StdEncoding.EncodeToString([]byte{3, 1, 2}), // count says 3, holds less
-		base64.StdEncoding.EncodeToString(append([]byte{1}, make([]byte, 17)...)),
-		base64.StdEncoding.EncodeToString(nil),
-		encodeCursor(pos(0, 5)),                                                                 // an offset without a file
-		base64.URLEncoding.EncodeToString(append([]byte{1}, bytes.Repeat([]byte{0xfb}, 16)...)), // not the standard alphabet
-	} {
-		if c, err := ParseCursor(bad); !errors.Is(err, ErrInvalidCursor) {
-			t.Errorf("ParseCursor(%q) = %v, %v; want ErrInvalidCursor", bad, c, err)
-		}
-	}
 }
 
 // TestCursorPointsIntoFile: a cursor decodes to the inode and the byte

@@ -419,22 +419,7 @@ func splitLines(b []byte) []string {
 }
 
 // encodeCursor builds a cursor string by hand, independently of Cursor.
-func encodeCursor(pos ...logline.Pos) string {
-	raw := []byte{byte(len(pos))}
-	for _, p := range pos {
-		raw = append(raw, le64(p.Gen)...)
-		raw = append(raw, le64(p.Offset)...)
-	}
-	return base64.StdEncoding.EncodeToString(raw)
-}
-
-func le64(v uint64) []byte {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
-	}
-	return b[:]
-}
+func encodeCursor(pos ...logline.Pos) string { return testutil.EncodeCursor(pos...) }
 
 // quoteLines formats lines for failure messages.
 func quoteLines(lines []string) string {

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"encoding/base64"
 	"regexp"
 	"strings"
 	"time"
@@ -96,4 +97,22 @@ func RFC3339Nano(t logline.Time) string {
 		s = s[:17] + "60" + s[19:]
 	}
 	return s
+}
+
+// EncodeCursor builds a cursor string by hand, independently of Cursor.
+func EncodeCursor(pos ...logline.Pos) string {
+	raw := []byte{byte(len(pos))}
+	for _, p := range pos {
+		raw = append(raw, le64(p.Gen)...)
+		raw = append(raw, le64(p.Offset)...)
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+func le64(v uint64) []byte {
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+	return b[:]
 }
