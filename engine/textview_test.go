@@ -66,30 +66,6 @@ func TestTextEscapingProperty(t *testing.T) {
 	}
 }
 
-// TestTextEscapingExamples pins the escaping of docs/formats.md on examples.
-func TestTextEscapingExamples(t *testing.T) {
-	var r render.Renderer
-	for _, c := range []struct{ body, want string }{
-		{"crlf\r\n", `crlf` + "\n"},
-		{"cr\r", `cr` + "\n"},
-		{"\r\n", "\n"},
-		{"a\rb\n", `a\x0db` + "\n"},
-		{"nul\x00 bel\x07 del\x7f tab\t\n", `nul\x00 bel\x07 del\x7f tab` + "\t\n"},
-		{"bad \xff\xc3 utf8 é €\n", `bad \xff\xc3 utf8 é €` + "\n"},
-		{"\x1b[31mred\x1b[0m\r\n", "red\n"},
-		{"cr before an escape\r\x1b[0m\n", "cr before an escape\n"},
-		{"split \xc3\x1b[0m\xa9\n", "split é\n"},
-		{"a\n\r", "a\n" + tsAt(0) + " stdout \n"},
-		{`back\slash`, `back\slash` + "\n"},
-	} {
-		e := Entry{Time: nsAt(0), Source: SourceStdout, Body: []byte(c.body)}
-		want := tsAt(0) + " stdout " + c.want
-		if got := string(r.AppendEntry(nil, FormatText, &e, &Cursor{})); got != want {
-			t.Errorf("%q: %q, want %q", c.body, got, want)
-		}
-	}
-}
-
 // FuzzTextRender: for any body, the text rendering equals the model's,
 // its size is what the index computes, and rendering it in pieces (the
 // body repeated past WholeMax) equals rendering it whole.
