@@ -20,6 +20,7 @@ type (
 	Format     = logline.Format
 	Cursor     = logline.Cursor
 	Pos        = logline.Pos
+	Origin     = logline.Origin
 
 	// View is a rendering of a sandbox: which entries, in which format.
 	View = render.View
@@ -48,7 +49,8 @@ const (
 	CacheDirPrefix = cache.DirPrefix
 )
 
-// The sources, the source sets and the formats.
+// The sources, the source sets, the formats, the origins and the line
+// limit.
 const (
 	SourceStdout = logline.SourceStdout
 	SourceStderr = logline.SourceStderr
@@ -60,6 +62,15 @@ const (
 	FormatRaw  = logline.FormatRaw
 	FormatText = logline.FormatText
 	FormatJSON = logline.FormatJSON
+
+	// The origins, in the order a cursor holds their positions.
+	OriginExec    = logline.OriginExec
+	OriginRuntime = logline.OriginRuntime
+	OriginKernel  = logline.OriginKernel
+
+	// MaxLineLen is the longest line that is parsed; a longer one is
+	// skipped and counted (docs/formats.md, "Bad input").
+	MaxLineLen = logline.MaxLineLen
 )
 
 // The views the filesystem shows.

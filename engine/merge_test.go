@@ -254,7 +254,7 @@ func TestHomeList(t *testing.T) {
 		t.Errorf("Name %q LogsDir %q", s1.Name(), s1.LogsDir())
 	}
 	// A sandbox appears in the list when its logs/ directory is created.
-	ch := h.listChanged()
+	ch := h.ListChanged()
 	mkSandbox(t, home, "c")
 	if !waitChanged(ch, 5*time.Second) {
 		t.Error("ListChanged not signalled")

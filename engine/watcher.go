@@ -46,9 +46,9 @@ func newWatcher(h *Home) (*watcher, error) {
 	return w, nil
 }
 
-// listChanged returns a channel closed at the next change of the list of
+// ListChanged returns a channel closed at the next change of the list of
 // sandboxes.
-func (h *Home) listChanged() <-chan struct{} {
+func (h *Home) ListChanged() <-chan struct{} {
 	w := h.watcher
 	w.mu.Lock()
 	defer w.mu.Unlock()
