@@ -88,7 +88,7 @@ func TestFstatFromAnotherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, stderr bytes.Buffer
+	var out, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestFstatFromAnotherProcess(t *testing.T) {
 	fmt.Fprintln(stdin)
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("cat <&6 after the sandbox moved: %v: %s", err, stderr.Bytes())
+		t.Fatalf("cat <&6 after the sandbox moved: %v: %s", err, []byte(stderr.String()))
 	}
 	if got := strings.TrimPrefix(out.String(), want); got != string(snap) {
 		t.Errorf("cat <&6 after the sandbox moved: %d bytes, want the snapshot's %d", len(got), len(snap))

@@ -37,7 +37,7 @@ func TestDepsStep(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(ci, "packages"), []byte(list), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("timeout", "30", "bash", filepath.Join(ci, "deps"))
+		cmd := exec.Command("timeout", "30", "bash", filepath.Join(ci, "deps"), "debian_packages")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
