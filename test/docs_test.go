@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,8 +176,9 @@ func runDoc(script string, env []string, dir string, endless bool) (stdout, stde
 
 // TestMmapPrivateAndInotify: what docs/filesystem.md says of mmap and
 // inotify on the mount. A private mapping of a snapshot holds the bytes a
-// read gives; inotify reports no event for the mount's files while the
-// same append fires on exec.log on disk.
+// read gives (TestMmapSnapshot maps it shared); of a follow or live file a
+// shared mapping fails and a private one works; inotify reports no event
+// for the mount's files while the same append fires on exec.log on disk.
 func TestMmapPrivateAndInotify(t *testing.T) {
 	home, w := quietBox(t, 200)
 	m := mount(t, home)
@@ -196,6 +198,9 @@ func TestMmapPrivateAndInotify(t *testing.T) {
 	}
 	if err := unix.Munmap(mapped); err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range []string{"stdout.live", "stdout.follow"} {
+		mmapDirect(t, m.path("box", name))
 	}
 
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
@@ -225,6 +230,40 @@ func TestMmapPrivateAndInotify(t *testing.T) {
 	}
 }
 
+// mmapDirect checks what docs/filesystem.md says of mapping a follow or
+// live file (direct I/O): a shared read-only mapping fails with ENODEV, a
+// private one holds the bytes a read gives.
+func mmapDirect(t *testing.T, p string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	size := int(fstatSize(t, f))
+	if size == 0 {
+		t.Fatalf("%s: empty, nothing to map", p)
+	}
+	if b, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_SHARED); err != unix.ENODEV {
+		if err == nil {
+			_ = unix.Munmap(b)
+		}
+		t.Errorf("%s: shared mmap: %v, want ENODEV", p, err)
+	}
+	mapped, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatalf("%s: private mmap: %v", p, err)
+	}
+	defer unix.Munmap(mapped)
+	want := make([]byte, size)
+	if n, err := f.ReadAt(want, 0); n != size {
+		t.Fatalf("%s: pread of %d bytes: %d, %v", p, size, n, err)
+	}
+	if !bytes.Equal(mapped, want) {
+		t.Errorf("%s: private mmap of %d bytes differs from pread", p, size)
+	}
+}
+
 // inotifyEvents reads the events of the non-blocking inotify fd for d and
 // returns the watched paths that had one.
 func inotifyEvents(t *testing.T, fd int, watched map[int32]string, d time.Duration) map[string]bool {
@@ -250,4 +289,98 @@ func inotifyEvents(t *testing.T, fd int, watched map[int32]string, d time.Durati
 		}
 	}
 	return seen
+}
+
+// TestDocKernelKeeps: what docs/filesystem.md ("What the kernel keeps")
+// tells users of a snapshot's inode. stat and ls -i give the state's
+// number and find -printf %i (readdir's d_ino) the name's; after a write
+// the first changes and the second does not. A descriptor reopened through
+// /proc/self/fd fails with "Stale file handle" once the sandbox wrote,
+// while reading it goes on giving the snapshot.
+func TestDocKernelKeeps(t *testing.T) {
+	home, w := quietBox(t, 200)
+	m := mount(t, home)
+	p := m.path("box", "merged")
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	snap := mustRead(t, p)
+
+	stat, ls, dIno := docInodes(t, m.dir, p)
+	if stat != ls || stat == dIno {
+		t.Fatalf("before a write: stat %s, ls -i %s, find -printf %%i %s; want stat = ls -i (the state's) and find's the name's", stat, ls, dIno)
+	}
+	mark(t, w, "NEW STATE")
+	waitFor(t, 5*time.Second, "a new state", func() bool {
+		s, _, _ := docInodes(t, m.dir, p)
+		return s != stat
+	})
+	stat2, ls2, dIno2 := docInodes(t, m.dir, p)
+	if stat2 != ls2 || dIno2 != dIno {
+		t.Errorf("after a write: stat %s, ls -i %s, find -printf %%i %s (was %s); want stat = ls -i, and find's unchanged", stat2, ls2, dIno2, dIno)
+	}
+
+	reopen := exec.Command("cat", "/proc/self/fd/3")
+	reopen.ExtraFiles = []*os.File{f}
+	if out, err := reopen.CombinedOutput(); err == nil || !strings.Contains(string(out), "Stale file handle") {
+		t.Errorf("cat /proc/self/fd/3 after a write: %v %q, want Stale file handle", err, tail(out))
+	}
+	read := exec.Command("bash", "-c", "cat <&3")
+	read.ExtraFiles = []*os.File{f}
+	if out, err := read.Output(); err != nil || !bytes.Equal(out, snap) {
+		t.Errorf("cat <&3 after a write: %v, %d bytes, want the snapshot's %d", err, len(out), len(snap))
+	}
+}
+
+// docInodes returns merged's inode number as stat, ls -i and
+// find -printf %i print it.
+func docInodes(t *testing.T, dir, p string) (stat, ls, find string) {
+	t.Helper()
+	box := filepath.Join(dir, "box")
+	stat = strings.TrimSpace(sh(t, 10*time.Second, "stat -c %i "+q(p)))
+	for _, l := range strings.Split(sh(t, 10*time.Second, "ls -i "+q(box)), "\n") {
+		if fields := strings.Fields(l); len(fields) == 2 && fields[1] == "merged" {
+			ls = fields[0]
+		}
+	}
+	find = sh(t, 10*time.Second, "find "+q(box)+" -maxdepth 1 -name merged -printf %i")
+	return stat, ls, find
+}
+
+// TestDocTailFMerged: `tail -F merged` prints the file again, saying it
+// was replaced, while the sandbox writes; `tail -F merged.live` follows
+// the same writes without a word on stderr (docs/filesystem.md).
+func TestDocTailFMerged(t *testing.T) {
+	home, w := quietBox(t, 50)
+	m := mount(t, home)
+	first := lines(mustRead(t, m.path("box", "merged")))[0]
+	var snapOut, snapErr, liveOut, liveErr lockedBuffer
+	for _, c := range []struct {
+		name     string
+		out, err *lockedBuffer
+	}{{"merged", &snapOut, &snapErr}, {"merged.live", &liveOut, &liveErr}} {
+		cmd := exec.Command("tail", "-F", m.path("box", c.name))
+		cmd.Stdout, cmd.Stderr = c.out, c.err
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	replaced := func() bool { return strings.Contains(snapErr.String(), "has been replaced") }
+	for i := 0; !replaced() && i < 150; i++ { // GNU tail looks at the name after 5 polls of 1 s
+		mark(t, w, fmt.Sprintf("TAILF %03d", i))
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !replaced() {
+		t.Fatalf("tail -F merged: no 'has been replaced' in 30 s of writes; stderr %q", snapErr.String())
+	}
+	waitFor(t, 5*time.Second, "tail -F merged to print the file again", func() bool {
+		return strings.Contains(snapOut.String(), first)
+	})
+	if !strings.Contains(liveOut.String(), "TAILF 000") || liveErr.String() != "" {
+		t.Errorf("tail -F merged.live: TAILF 000 printed: %v; stderr %q", strings.Contains(liveOut.String(), "TAILF 000"), liveErr.String())
+	}
 }
