@@ -20,18 +20,19 @@ INSTALL   ?= install
 # Name some to run only those: make fuzz FUZZ_TARGETS="FuzzSeekWrite".
 FUZZ_TARGETS ?=
 
-.PHONY: all help build test lint bench demo fuzz clean install uninstall
+.PHONY: all help build deps test lint bench demo fuzz clean install uninstall
 
 all: build
 
 help:
 	@echo "make build   build the commands in ./cmd/... into ./$(BIN)/"
-	@echo "make test    go vet, then all tests with -race (FUSE end-to-end tests need /dev/fuse)"
+	@echo "make deps    install the Debian packages the tests drive (.ci/packages; as a normal user, print the command)"
+	@echo "make test    make deps, go vet, then all tests with -race (FUSE end-to-end tests need /dev/fuse)"
 	@echo "make lint    gofmt check, go vet, staticcheck"
-	@echo "make bench   whole-process benchmarks (bench/run.sh)"
+	@echo "make bench   whole-process benchmarks (bench/run; BENCH_ONLY=walk,cli,... runs some parts)"
 	@echo "make demo    live demo mount (MOUNTPOINT=dir to choose where)"
 	@echo "make install  binary, man page, bash/zsh/fish completions, systemd unit (PREFIX=$(PREFIX), DESTDIR)"
-	@echo "make uninstall  remove what make install put there"
+	@echo "make uninstall  remove what make install put there, and the directories of it left empty"
 	@echo "make fuzz    run every fuzz target, of every package, for FUZZTIME=$(FUZZTIME) each"
 	@echo "make clean   remove build output"
 
@@ -39,8 +40,13 @@ build:
 	mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# The tools the tests drive (.ci/packages): as root, installs what is
+# missing; as a normal user, prints the apt-get command and fails.
+deps:
+	@bash .ci/deps
+
 # The end-to-end tests in ./test/ build the binary themselves.
-test:
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
 
@@ -54,8 +60,12 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# The driver takes its settings from BENCH_* variables: make bench
+# BENCH_ONLY=walk BENCH_SCALE_SANDBOXES=0 (bench/run -h lists them).
 bench:
-	bash bench/run.sh
+	mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/bench ./bench/run
+	$(BIN)/bench
 
 # Built first, then run directly, so Ctrl-C reaches the demo itself, which
 # unmounts and removes everything.
@@ -78,17 +88,27 @@ install: build
 	$(BIN)/msb-logfs completion zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs
 	$(BIN)/msb-logfs completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/msb-logfs.service > $(DESTDIR)$(UNITDIR)/msb-logfs.service
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/msb-logfs-ship.service > $(DESTDIR)$(UNITDIR)/msb-logfs-ship.service
 	chmod 0644 $(DESTDIR)$(MANDIR)/man1/msb-logfs.1 $(DESTDIR)$(UNITDIR)/msb-logfs.service \
+		$(DESTDIR)$(UNITDIR)/msb-logfs-ship.service \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/msb-logfs \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish
 
+# The directories make install may have made for the completions and the
+# unit go too when nothing else is in them; bin and man1 stay.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/msb-logfs $(DESTDIR)$(MANDIR)/man1/msb-logfs.1 \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/msb-logfs \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions/_msb-logfs \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/msb-logfs.fish \
-		$(DESTDIR)$(UNITDIR)/msb-logfs.service
+		$(DESTDIR)$(UNITDIR)/msb-logfs.service $(DESTDIR)$(UNITDIR)/msb-logfs-ship.service
+	@for d in $(UNITDIR) $(patsubst %/,%,$(dir $(UNITDIR))) \
+		$(DATADIR)/bash-completion/completions $(DATADIR)/bash-completion \
+		$(DATADIR)/zsh/site-functions $(DATADIR)/zsh \
+		$(DATADIR)/fish/vendor_completions.d $(DATADIR)/fish; do \
+		if [ -d "$(DESTDIR)$$d" ]; then rmdir --ignore-fail-on-non-empty "$(DESTDIR)$$d"; fi; \
+	done
 
 # .ci/fuzz runs `go test -run='^$$' -fuzz=^Target$$ -fuzztime=$(FUZZTIME)` for
 # each target it finds (or each one named in FUZZ_TARGETS).

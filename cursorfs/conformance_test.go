@@ -2,6 +2,9 @@ package cursorfs
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,32 +21,47 @@ func TestConformance(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, false
 // test/ runs it through a real mount.
 func TestConformanceSession(t *testing.T) { cursorfstest.Run(t, conformanceEnv(t, true)) }
 
+// TestConformanceTree runs the directories' table against cursorfs
+// directly; test/ runs it through a real mount.
+func TestConformanceTree(t *testing.T) {
+	home, w := cursorfstest.NewHome(t, 200)
+	cursorfstest.RunTree(t, cursorfstest.TreeEnv{Tree: tree{newFS(t, home)}, W: w})
+}
+
 // conformanceEnv makes the table's home and the Target of its sandbox's
 // directory, or of its session's.
 func conformanceEnv(t *testing.T, session bool) cursorfstest.Env {
 	home, w := cursorfstest.NewHome(t, 200)
+	dir := []string{cursorfstest.Box}
+	if session {
+		dir = append(dir, sessionsName, strconv.Itoa(cursorfstest.SessionID))
+	}
+	return cursorfstest.Env{Target: target{fs: newFS(t, home), dir: dir}, W: w, Session: session}
+}
+
+// newFS returns the FS of the home in directory home.
+func newFS(t *testing.T, home string) *FS {
 	h, err := engine.OpenHome(home)
 	must(t, err)
 	t.Cleanup(func() { _ = h.Close() })
 	fsys := New(h)
 	t.Cleanup(fsys.Shutdown)
-	return cursorfstest.Env{Target: target{fs: fsys, session: session}, W: w, Session: session}
+	return fsys
 }
 
-// target is the conformance Target of sandbox cursorfstest.Box of an FS,
-// or of its session cursorfstest.SessionID.
+// target is the conformance Target of the directory at dir.
 type target struct {
-	fs      *FS
-	session bool
+	fs  *FS
+	dir []string
 }
 
 func (g target) List() ([]string, error) {
-	ents, err := g.fs.List(cursorfstest.Box, false)
-	if g.session {
-		_, err = g.fs.Session(cursorfstest.Box, cursorfstest.SessionID)
-		ents = ListSession(false)
+	d, err := dirAt(g.fs, g.dir...)
+	if err != nil {
+		return nil, errnoErr(err)
 	}
-	names := make([]string, 0, len(ents))
+	ents, err := d.List()
+	var names []string
 	for _, e := range ents {
 		if !e.Dir {
 			names = append(names, e.Name)
@@ -54,10 +72,7 @@ func (g target) List() ([]string, error) {
 
 // lookup resolves name in the target's directory.
 func (g target) lookup(name string) (*Node, error) {
-	if g.session {
-		return g.fs.LookupSession(cursorfstest.Box, cursorfstest.SessionID, name)
-	}
-	return g.fs.Lookup(cursorfstest.Box, name)
+	return nodeAt(g.fs, append(slices.Clone(g.dir), name)...)
 }
 
 func (g target) Size(name string) (int64, error) {
@@ -117,6 +132,44 @@ func (f *file) Size() (int64, error) {
 
 func (f *file) Close() error { return errnoErr(f.h.Close()) }
 
+// tree is the conformance Tree of an FS: a name is resolved and stat-ed
+// as the kernel does, with Lookup then Stat.
+type tree struct{ fs *FS }
+
+func (g tree) ReadDir(path string) ([]cursorfstest.DirEntry, error) {
+	d, err := dirAt(g.fs, split(path)...)
+	if err != nil {
+		return nil, errnoErr(err)
+	}
+	ents, err := d.List()
+	out := make([]cursorfstest.DirEntry, len(ents))
+	for i, e := range ents {
+		out[i] = cursorfstest.DirEntry{Name: e.Name, Ino: e.Ino, Dir: e.Dir}
+	}
+	return out, errnoErr(err)
+}
+
+func (g tree) Stat(path string) (cursorfstest.Stat, error) {
+	c, err := walk(g.fs, split(path)...)
+	if err != nil {
+		return cursorfstest.Stat{}, errnoErr(err)
+	}
+	if n, ok := c.(*Node); ok {
+		a, err := n.Stat()
+		return cursorfstest.Stat{Ino: n.Ino(), Perm: a.Perm.Mode, Nlink: 1, ModTime: a.ModTime, ChangeTime: a.ModTime}, errnoErr(err)
+	}
+	a, err := c.(*Dir).Stat()
+	return cursorfstest.Stat{Ino: c.Ino(), Dir: true, Perm: a.Perm.Mode, Nlink: 2 + uint32(a.Subdirs), ModTime: a.ModTime, ChangeTime: a.ChangeTime}, errnoErr(err)
+}
+
+// split returns the names of path, relative to the root ("" is the root).
+func split(path string) []string {
+	if path == "" {
+		return nil
+	}
+	return strings.Split(path, "/")
+}
+
 // errnoErr turns an error into its errno, as a system call returns it.
 func errnoErr(err error) error {
 	if err == nil {
@@ -130,7 +183,7 @@ func errnoErr(err error) error {
 func TestReadOnlyHandleWrite(t *testing.T) {
 	b := newBox(t, "box", 10, 0)
 	for _, name := range []string{"merged", "stdout.follow", "stdout.live", "cursor"} {
-		n, err := b.fs.Lookup("box", name)
+		n, err := nodeAt(b.fs, "box", name)
 		must(t, err)
 		h, err := n.Open(syscall.O_RDONLY)
 		must(t, err)

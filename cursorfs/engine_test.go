@@ -12,8 +12,8 @@ import (
 )
 
 // TestEngineFollowOfRemovedSandboxIsErrRemoved pins an engine behaviour the
-// follow handles rely on (SPEC §3: "follow readers get end-of-file" when a
-// sandbox is removed). Removing a sandbox (rm -rf) deletes exec.log before
+// follow handles rely on (docs/filesystem.md, Removal: followers "get end
+// of file" when a sandbox is removed). Removing a sandbox (rm -rf) deletes exec.log before
 // the logs directory, and the watcher wakes followers at that deletion; an
 // Advance in between finds the follower's exec.log generation in no file of
 // the chain. The engine used to report that as a sticky ErrMissedRotation,

@@ -21,9 +21,9 @@ type File struct {
 	Name string
 	Kind Kind
 	View engine.View // snapshot and follow files
-	// Listed is whether readdir shows the name. Follow and live files and seek are
-	// found by name only, so that tools that walk the tree never open a
-	// file whose reads block (like mergerfs's .mergerfs control file).
+	// Listed is whether readdir shows the name. Follow and live files and seek
+	// are found by name only, so that tools that walk the tree never open a file
+	// whose reads block (like mergerfs's .mergerfs control file).
 	Listed bool
 }
 
@@ -51,8 +51,8 @@ var Files = []File{
 	{Name: "system.live", Kind: KindLive, View: engine.ViewSystem},
 }
 
-// LookupFile returns the index in Files of name, or -1.
-func LookupFile(name string) int {
+// lookupFile returns the index in Files of name, or -1.
+func lookupFile(name string) int {
 	for i, f := range Files {
 		if f.Name == name {
 			return i

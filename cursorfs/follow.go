@@ -13,10 +13,10 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// Follow is an open follow file: the view as of its open, then every entry
-// appended after it, in arrival order. Bytes once shown never change.
+// followHandle is an open follow file: the view as of its open, then every
+// entry appended after it, in arrival order. Bytes once shown never change.
 // Safe for concurrent use.
-type Follow struct {
+type followHandle struct {
 	readOnly
 	fs     *FS
 	sb     *engine.Sandbox
@@ -28,13 +28,13 @@ type Follow struct {
 	waiting atomic.Int32
 }
 
-// OpenFollow opens view v of sb for following.
-func (fs *FS) OpenFollow(sb *engine.Sandbox, v engine.View) (*Follow, error) {
+// openFollow opens view v of sb for following.
+func (fs *FS) openFollow(sb *engine.Sandbox, v engine.View) (*followHandle, error) {
 	f, err := sb.OpenFollow(v)
 	if err != nil {
 		return nil, fmt.Errorf("follow %s: %w", sb.Name(), err)
 	}
-	return &Follow{fs: fs, sb: sb, f: f, closed: make(chan struct{})}, nil
+	return &followHandle{fs: fs, sb: sb, f: f, closed: make(chan struct{})}, nil
 }
 
 // Read reads at off. Below the handle's current length it returns at once.
@@ -44,7 +44,7 @@ func (fs *FS) OpenFollow(sb *engine.Sandbox, v engine.View) (*Follow, error) {
 // filesystem shuts down or the handle closes (0 bytes: end of file). A
 // removed sandbox is end of file; a follower that missed a rotation gets
 // an error wrapping engine.ErrMissedRotation.
-func (h *Follow) Read(ctx context.Context, p []byte, off int64, nonblock bool) (int, error) {
+func (h *followHandle) Read(ctx context.Context, p []byte, off int64, nonblock bool) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("read at %d: %w", off, errNegativeOffset)
 	}
@@ -68,7 +68,7 @@ func (h *Follow) Read(ctx context.Context, p []byte, off int64, nonblock bool) (
 
 // wait waits at the end for a change (false: try again), the request's
 // interruption (EINTR), the shutdown or the handle's close (end of file).
-func (h *Follow) wait(ctx context.Context, changed <-chan struct{}) (done bool, err error) {
+func (h *followHandle) wait(ctx context.Context, changed <-chan struct{}) (done bool, err error) {
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	select {
@@ -84,7 +84,7 @@ func (h *Follow) wait(ctx context.Context, changed <-chan struct{}) (done bool, 
 
 // try reads what the handle holds at off, taking in what was appended
 // first if it holds nothing there. wait reports that there is nothing yet.
-func (h *Follow) try(p []byte, off int64) (n int, wait bool, err error) {
+func (h *followHandle) try(p []byte, off int64) (n int, wait bool, err error) {
 	h.live.RLock()
 	defer h.live.RUnlock()
 	if h.isClosed() {
@@ -108,7 +108,7 @@ func (h *Follow) try(p []byte, off int64) (n int, wait bool, err error) {
 // advanceErr classifies an error of Advance: done reports whether the read
 // ends with err (nil being end of file). Other errors are transient (a
 // rotation in progress): the reader waits for the next change.
-func (h *Follow) advanceErr(err error) (done bool, _ error) {
+func (h *followHandle) advanceErr(err error) (done bool, _ error) {
 	switch {
 	case err == nil:
 		return false, nil
@@ -124,7 +124,7 @@ func (h *Follow) advanceErr(err error) (done bool, _ error) {
 
 // Size returns the handle's current length, taking in what was appended
 // first, so that a tool polling fstat (tail -f) sees the file grow.
-func (h *Follow) Size() int64 {
+func (h *followHandle) Size() int64 {
 	h.live.RLock()
 	defer h.live.RUnlock()
 	if h.isClosed() {
@@ -135,13 +135,13 @@ func (h *Follow) Size() int64 {
 }
 
 // Stat returns the handle's current length (see Size) and time.
-func (h *Follow) Stat() (int64, time.Time) { return h.Size(), h.ModTime() }
+func (h *followHandle) Stat() (int64, time.Time) { return h.Size(), h.ModTime() }
 
 // ModTime returns the newest modification time of the files the handle
 // has shown bytes of.
-func (h *Follow) ModTime() time.Time { return h.f.ModTime() }
+func (h *followHandle) ModTime() time.Time { return h.f.ModTime() }
 
-func (h *Follow) isClosed() bool {
+func (h *followHandle) isClosed() bool {
 	select {
 	case <-h.closed:
 		return true
@@ -152,7 +152,7 @@ func (h *Follow) isClosed() bool {
 
 // Close ends the handle's blocked reads with end of file and releases its
 // files.
-func (h *Follow) Close() error {
+func (h *followHandle) Close() error {
 	h.live.Lock()
 	defer h.live.Unlock()
 	if h.isClosed() {

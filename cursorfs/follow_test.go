@@ -23,7 +23,7 @@ type result struct {
 
 // blockedRead starts a blocking read at off and waits until it waits at
 // the end of f; a read that returns instead fails the test.
-func blockedRead(t *testing.T, ctx context.Context, f *Follow, off int64) <-chan result {
+func blockedRead(t *testing.T, ctx context.Context, f *followHandle, off int64) <-chan result {
 	t.Helper()
 	before := f.waiting.Load()
 	ch := make(chan result, 1)
@@ -58,9 +58,9 @@ func wait(t *testing.T, ch <-chan result, d time.Duration) result {
 	return result{}
 }
 
-func openFollow(t *testing.T, b *testBox, v engine.View) *Follow {
+func openFollow(t *testing.T, b *testBox, v engine.View) *followHandle {
 	t.Helper()
-	f, err := b.fs.OpenFollow(b.sb, v)
+	f, err := b.fs.openFollow(b.sb, v)
 	must(t, err)
 	t.Cleanup(func() { _ = f.Close() })
 	return f

@@ -14,14 +14,14 @@ import (
 //	go test -run='^$' -fuzz='^FuzzSeekWrite$' -fuzztime=20s ./cursorfs/
 func FuzzSeekWrite(f *testing.F) {
 	b := newBox(f, "box", 5, 0)
-	all := readSeek(f, OpenSeek(b.sb))
+	all := readSeek(f, openSeek(b.sb))
 	first := jsonLines(f, all)[0]["cursor"].(string)
 	for _, seed := range []string{"start\n", "end", "2026-05-01T10:00:00Z\n", first + "\n", first,
 		"start\nend\n", "end\r\n", " start ", "\n", "", first + "\n" + first + "\n", "2026-13-01T00:00:00Z"} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		s := OpenSeek(b.sb)
+		s := openSeek(b.sb)
 		defer s.Close()
 		writeOK(t, s, first+"\n")
 		in := append([]byte(nil), line...)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func readAll(t *testing.T, r interface {
 
 // followUntil reads f from off until it holds want more bytes or the
 // deadline passes.
-func followUntil(t *testing.T, f *Follow, off int64, want int, d time.Duration) []byte {
+func followUntil(t *testing.T, f *followHandle, off int64, want int, d time.Duration) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -127,7 +128,7 @@ func engineBytes(t testing.TB, sb *engine.Sandbox, v engine.View) []byte {
 }
 
 // readSeek reads a seek handle until it returns 0.
-func readSeek(t testing.TB, s *Seek) []byte {
+func readSeek(t testing.TB, s *seekHandle) []byte {
 	t.Helper()
 	var out []byte
 	buf := make([]byte, 1000)
@@ -151,4 +152,47 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// walk resolves path from the root one name at a time, as the kernel
+// does, without stat-ing the directories on the way.
+func walk(f *FS, path ...string) (Child, error) {
+	var c Child = f.Root()
+	for _, name := range path {
+		d, ok := c.(*Dir)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", name, syscall.ENOTDIR)
+		}
+		var err error
+		if c, err = d.Lookup(name); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// nodeAt resolves the file at path.
+func nodeAt(f *FS, path ...string) (*Node, error) {
+	c, err := walk(f, path...)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := c.(*Node)
+	if !ok {
+		return nil, fmt.Errorf("%v: %w", path, syscall.EISDIR)
+	}
+	return n, nil
+}
+
+// dirAt resolves the directory at path.
+func dirAt(f *FS, path ...string) (*Dir, error) {
+	c, err := walk(f, path...)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := c.(*Dir)
+	if !ok {
+		return nil, fmt.Errorf("%v: %w", path, syscall.ENOTDIR)
+	}
+	return d, nil
 }

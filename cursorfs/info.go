@@ -22,16 +22,16 @@ func (infoKind) open(n *Node) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewBytes(data, mt), nil
+	return newBytes(data, mt), nil
 }
 
 // info returns the content and time of the info file of n's session.
 func (n *Node) info() ([]byte, time.Time, error) {
-	si, err := n.fs.Session(n.sandbox, *n.session)
+	si, err := n.fs.session(n.sandbox, *n.session)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	return AppendSessionJSON(nil, si), GoTime(si.Last), nil
+	return AppendSessionJSON(nil, si), goTime(si.Last), nil
 }
 
 // AppendSessionJSON appends the JSON object that describes a session, and
@@ -44,7 +44,7 @@ func (n *Node) info() ([]byte, time.Time, error) {
 //
 //	{"id":7,"first":"…","last":"…","sources":["stdout"],"entries":2,"bytes":9,"cursor":"…"}
 func AppendSessionJSON(b []byte, si engine.SessionInfo) []byte {
-	b = fmt.Appendf(b, `{"id":%d,"first":"%s","last":"%s","sources":[`, si.ID, FormatTimeNano(si.First), FormatTimeNano(si.Last))
+	b = fmt.Appendf(b, `{"id":%d,"first":"%s","last":"%s","sources":[`, si.ID, formatTimeNano(si.First), formatTimeNano(si.Last))
 	for i, name := range SessionSources(si.Sources) {
 		if i > 0 {
 			b = append(b, ',')
@@ -70,13 +70,13 @@ func SessionSources(mask engine.SourceMask) []string {
 	return names
 }
 
-// FormatTimeNano formats t as the renderings do (UTC, a four-digit year,
+// formatTimeNano formats t as the renderings do (UTC, a four-digit year,
 // a leap second as :60), with nine digits of fraction instead of three:
 // 2026-05-01T10:00:00.123456789Z.
-func FormatTimeNano(t engine.Time) string {
+func formatTimeNano(t engine.Time) string {
 	ms := engine.FormatTime(t) // …ss.mmmZ
 	return fmt.Sprintf("%s%09dZ", ms[:len(ms)-len("mmmZ")], t.Nsec%1e9)
 }
 
-// GoTime returns t as a time.Time (a leap second counts as the next one).
-func GoTime(t engine.Time) time.Time { return time.Unix(t.Sec, int64(t.Nsec)).UTC() }
+// goTime returns t as a time.Time (a leap second counts as the next one).
+func goTime(t engine.Time) time.Time { return time.Unix(t.Sec, int64(t.Nsec)).UTC() }

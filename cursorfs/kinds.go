@@ -9,12 +9,14 @@ import (
 )
 
 // kind is the behaviour of one Kind of file: what stat by name shows,
-// what an open returns, and whether it may be opened for writing. Adding
-// a kind of file is adding a kind here and its names to Files.
+// what an open returns, whether it may be opened for writing, and whether
+// its bytes at one state never change (fixed: a snapshot's). Adding a
+// kind of file is adding a kind here and its names to Files.
 type kind interface {
 	stat(n *Node) (int64, time.Time, error)
 	open(n *Node) (Handle, error)
 	writable() bool
+	fixed() bool
 }
 
 var kinds = [...]kind{
@@ -58,11 +60,13 @@ func openView[H Handle](n *Node, open func(*engine.Sandbox, engine.View) (H, err
 
 type snapshotKind struct{ readOnlyKind }
 
+func (snapshotKind) fixed() bool { return true }
+
 func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
 func (snapshotKind) open(n *Node) (Handle, error) {
-	h, err := openView(n, OpenSnapshot)
+	h, err := openView(n, openSnapshot)
 	if last, gone := n.goneSession(err); gone {
-		return NewBytes(nil, last), nil
+		return newBytes(nil, last), nil
 	}
 	return h, err
 }
@@ -70,12 +74,12 @@ func (snapshotKind) open(n *Node) (Handle, error) {
 type followKind struct{ readOnlyKind }
 
 func (followKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-func (followKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenFollow) }
+func (followKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.openFollow) }
 
 type liveKind struct{ readOnlyKind }
 
 func (liveKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-func (liveKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.OpenLive) }
+func (liveKind) open(n *Node) (Handle, error)           { return openView(n, n.fs.openLive) }
 
 // seekKind is a stream: it shows no size.
 type seekKind struct{}
@@ -94,10 +98,11 @@ func (seekKind) open(n *Node) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenSeek(sb), nil
+	return openSeek(sb), nil
 }
 
 func (seekKind) writable() bool { return true }
+func (seekKind) fixed() bool    { return false }
 
 type cursorKind struct{ readOnlyKind }
 
@@ -107,7 +112,7 @@ func (cursorKind) stat(n *Node) (int64, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	mt, err := sb.ModTime()
-	return CursorSize, mt, err
+	return cursorSize, mt, err
 }
 
 func (cursorKind) open(n *Node) (Handle, error) {
@@ -115,7 +120,7 @@ func (cursorKind) open(n *Node) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := OpenCursor(sb)
+	b, err := openCursor(sb)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +132,7 @@ type bootErrorKind struct{ readOnlyKind }
 // stat counts a missing file, a link or a file that is not regular as
 // absent.
 func (bootErrorKind) stat(n *Node) (int64, time.Time, error) {
-	size, mt, err := StatBootError(n.fs.home, n.sandbox)
+	size, mt, err := statBootError(n.fs.home, n.sandbox)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("%v: %w", err, syscall.ENOENT)
 	}
@@ -135,14 +140,16 @@ func (bootErrorKind) stat(n *Node) (int64, time.Time, error) {
 }
 
 func (bootErrorKind) open(n *Node) (Handle, error) {
-	b, err := OpenBootError(n.fs.home, n.sandbox)
+	b, err := openBootError(n.fs.home, n.sandbox)
 	if err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// readOnlyKind is a kind that is never opened for writing.
+// readOnlyKind is a kind that is never opened for writing, whose bytes
+// may change at any time.
 type readOnlyKind struct{}
 
 func (readOnlyKind) writable() bool { return false }
+func (readOnlyKind) fixed() bool    { return false }

@@ -15,7 +15,7 @@ import (
 // after Shutdown a read is end of file.
 func TestLiveEndsAndGrows(t *testing.T) {
 	b := newBox(t, "box", 50, 0)
-	l, err := b.fs.OpenLive(b.sb, engine.ViewStdout)
+	l, err := b.fs.openLive(b.sb, engine.ViewStdout)
 	must(t, err)
 	defer l.Close()
 	ctx := context.Background() // never done: a live read must not wait for it
@@ -49,7 +49,7 @@ func TestLiveEndsAndGrows(t *testing.T) {
 }
 
 // readLive reads l from off until a read returns 0.
-func readLive(t *testing.T, l *Live, off int64) []byte {
+func readLive(t *testing.T, l *liveHandle, off int64) []byte {
 	t.Helper()
 	var out []byte
 	buf := make([]byte, 333)

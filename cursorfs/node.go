@@ -17,8 +17,9 @@ import (
 type Node struct {
 	fs      *FS
 	sandbox string
-	index   int // in Files, or in SessionFiles for a session's file
+	index   int // in Files, or in sessionFiles for a session's file
 	session *uint64
+	state   *Attr // the state a pinned node is (state.go), else nil
 }
 
 // Attr is what stat shows of a file: its size, modification time (also its
@@ -27,6 +28,12 @@ type Attr struct {
 	Size    int64
 	ModTime time.Time
 	Perm    Perm
+	// Fixed is set for a snapshot file, whose bytes at one state never
+	// change: Pin makes the node of that state.
+	Fixed bool
+	// Valid is how long the kernel may keep these attributes: a pinned
+	// node's never change.
+	Valid time.Duration
 }
 
 // Handle is an open file. Every kind of file implements it; the FUSE
@@ -46,6 +53,28 @@ type Handle interface {
 	Close() error
 }
 
+// The handles, and the kinds and directory kinds of the tables.
+var (
+	_ Handle = (*snapshotHandle)(nil)
+	_ Handle = (*bytesHandle)(nil)
+	_ Handle = (*followHandle)(nil)
+	_ Handle = (*liveHandle)(nil)
+	_ Handle = (*seekHandle)(nil)
+
+	_ kind = snapshotKind{}
+	_ kind = followKind{}
+	_ kind = liveKind{}
+	_ kind = seekKind{}
+	_ kind = cursorKind{}
+	_ kind = bootErrorKind{}
+	_ kind = infoKind{}
+
+	_ dirBehaviour = rootDir{}
+	_ dirBehaviour = sandboxDir{}
+	_ dirBehaviour = sessionsDir{}
+	_ dirBehaviour = sessionDir{}
+)
+
 // OpenFlags tell the kernel how to treat an open file.
 type OpenFlags uint8
 
@@ -58,53 +87,16 @@ const (
 	DirectIO OpenFlags = 1 << iota
 	Stream
 	NonSeekable
+	// KeepCache lets the kernel keep the file's pages across opens: the
+	// inode is one state of a snapshot (a pinned node), whose bytes never
+	// change.
+	KeepCache
 )
 
-// Entry is a name a sandbox or session directory lists.
-type Entry struct {
-	Name  string
-	Index int // in Files or SessionFiles: stable, inode numbers derive from it
-	// Dir is set for the sessions directory (Index is then -1).
-	Dir bool
-}
-
-// Lookup resolves name in sandbox's directory, listed or not. It fails
-// with ENOENT for a name that no sandbox directory holds; whether the
-// sandbox and the file exist now is for Stat to say.
-func (f *FS) Lookup(sandbox, name string) (*Node, error) {
-	i := LookupFile(name)
-	if i < 0 {
-		return nil, fmt.Errorf("%s/%s: %w", sandbox, name, syscall.ENOENT)
-	}
-	return &Node{fs: f, sandbox: sandbox, index: i}, nil
-}
-
-// List returns the names sandbox's directory lists now: with all, also
-// the files found by name only. boot-error.json is there only when the
-// sandbox has one; the sessions directory comes last. No log file is
-// opened.
-func (f *FS) List(sandbox string, all bool) ([]Entry, error) {
-	bootError, err := f.home.StatSandbox(sandbox)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", sandbox, err)
-	}
-	var ents []Entry
-	for i, file := range Files {
-		if (!file.Listed && !all) || (file.Kind == KindBootError && !bootError) {
-			continue
-		}
-		ents = append(ents, Entry{Name: file.Name, Index: i})
-	}
-	return append(ents, Entry{Name: SessionsDir, Index: -1, Dir: true}), nil
-}
-
-// Sandboxes returns the names of the sandboxes that exist now.
-func (f *FS) Sandboxes() ([]string, error) { return f.home.List() }
-
-// file returns the node's entry of Files or SessionFiles.
+// file returns the node's entry of Files or sessionFiles.
 func (n *Node) file() File {
 	if n.session != nil {
-		return SessionFiles[n.index]
+		return sessionFiles[n.index]
 	}
 	return Files[n.index]
 }
@@ -113,7 +105,7 @@ func (n *Node) file() File {
 // file shows that session's part of its view.
 func (n *Node) view() engine.View {
 	if n.session != nil {
-		return SessionFiles[n.index].View.Session(*n.session)
+		return sessionFiles[n.index].View.Session(*n.session)
 	}
 	return Files[n.index].View
 }
@@ -121,38 +113,59 @@ func (n *Node) view() engine.View {
 // Name returns the file's name.
 func (n *Node) Name() string { return n.file().Name }
 
-// Path returns the file's path in the mount, below the sandbox's directory.
-func (n *Node) Path() string {
+// path returns the file's path in the mount, below the sandbox's directory.
+func (n *Node) path() string {
 	if n.session != nil {
-		return fmt.Sprintf("%s/%d/%s", SessionsDir, *n.session, n.Name())
+		return fmt.Sprintf("%s/%d/%s", sessionsName, *n.session, n.Name())
 	}
 	return n.Name()
 }
 
-// Index returns the file's index in Files, or in SessionFiles for a
-// session's file.
-func (n *Node) Index() int { return n.index }
+// Ino returns the file's inode number: a pinned node's is its state's.
+func (n *Node) Ino() uint64 {
+	tag, id, name := byte(fileTag), uint64(0), n.Name()
+	if n.session != nil {
+		tag, id = tag+1, *n.session
+	}
+	if n.state != nil {
+		tag, name = tag+2, string(n.state.appendKey([]byte(name)))
+	}
+	return inoOf(tag, n.sandbox, id, name)
+}
 
 // Sandbox returns the name of the file's sandbox.
 func (n *Node) Sandbox() string { return n.sandbox }
 
 // Stat returns what an open now would show: its size and time, and the
-// file's owner and mode.
+// file's owner and mode. A pinned node's are its state's.
 func (n *Node) Stat() (Attr, error) {
-	size, mt, err := kinds[n.file().Kind].stat(n)
+	if n.state != nil {
+		return *n.state, nil
+	}
+	k := kinds[n.file().Kind]
+	size, mt, err := k.stat(n)
 	if err != nil {
 		return Attr{}, err
 	}
-	p, err := n.Perm()
+	p, err := n.filePerm()
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Perm: p}, nil
+	return Attr{Size: size, ModTime: mt, Perm: p, Fixed: k.fixed()}, nil
 }
 
-// Perm returns the file's owner and mode. A session's files are all made
-// of the exec chain and read-only: they share the mode of stdout.
+// Perm returns the file's owner and mode; a pinned node's are its
+// state's.
 func (n *Node) Perm() (Perm, error) {
+	if n.state != nil {
+		return n.state.Perm, nil
+	}
+	return n.filePerm()
+}
+
+// filePerm returns the file's owner and mode now. A session's files are
+// all made of the exec chain and read-only: they share the mode of stdout.
+func (n *Node) filePerm() (Perm, error) {
 	if n.session != nil {
 		return n.fs.filePerm(n.sandbox, stdoutIndex)
 	}
@@ -165,11 +178,14 @@ func (n *Node) Open(flags int) (Handle, error) {
 	k := kinds[n.file().Kind]
 	if flags&(syscall.O_TRUNC|syscall.O_CREAT) != 0 ||
 		(flags&syscall.O_ACCMODE != syscall.O_RDONLY && !k.writable()) {
-		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.Path(), syscall.EROFS)
+		return nil, fmt.Errorf("open %s/%s for writing: %w", n.sandbox, n.path(), syscall.EROFS)
 	}
 	h, err := k.open(n)
+	if err == nil && n.state != nil {
+		err = n.keepState(h)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.Path(), err)
+		return nil, fmt.Errorf("open %s/%s: %w", n.sandbox, n.path(), err)
 	}
 	return h, nil
 }

@@ -32,7 +32,7 @@ func BenchmarkStatOpenRead(b *testing.B) {
 	})
 	b.Run("node", func(b *testing.B) {
 		for b.Loop() {
-			n, err := box.fs.Lookup("box", "stdout")
+			n, err := nodeAt(box.fs, "box", "stdout")
 			must(b, err)
 			_, err = n.Stat()
 			must(b, err)

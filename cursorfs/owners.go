@@ -24,7 +24,7 @@ const (
 type owners struct {
 	allowOther bool
 	uid, gid   uint32 // the mounting user's
-	perms      *Perms
+	perms      *permCache
 }
 
 // SetAllowOther makes files and directories show the owners and modes of
@@ -38,12 +38,12 @@ func (o *owners) mounter(mode uint32) Perm {
 }
 
 func newOwners(f *FS) owners {
-	return owners{uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), perms: NewPerms(f.home)}
+	return owners{uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), perms: newPerms(f.home)}
 }
 
-// RootPerm returns the owner and mode of the mount's root. A home without
+// rootPerm returns the owner and mode of the mount's root. A home without
 // a sandboxes directory shows an empty root: the mounting user's.
-func (f *FS) RootPerm() (Perm, error) {
+func (f *FS) rootPerm() (Perm, error) {
 	if !f.owners.allowOther {
 		return f.owners.mounter(dirMode), nil
 	}
@@ -54,8 +54,8 @@ func (f *FS) RootPerm() (Perm, error) {
 	return p, err
 }
 
-// SandboxPerm returns the owner and mode of sandbox's directory.
-func (f *FS) SandboxPerm(sandbox string) (Perm, error) {
+// sandboxPerm returns the owner and mode of sandbox's directory.
+func (f *FS) sandboxPerm(sandbox string) (Perm, error) {
 	if !f.owners.allowOther {
 		return f.owners.mounter(dirMode), nil
 	}
@@ -71,4 +71,20 @@ func (f *FS) filePerm(sandbox string, i int) (Perm, error) {
 		return f.owners.mounter(fileMode), nil
 	}
 	return f.owners.perms.File(sandbox, i)
+}
+
+// sessionsPerm returns the owner and mode of sandbox's sessions directory
+// and of its session directories. They are made of the exec chain's
+// content, as the session files are: a class of users that may read
+// stdout may list and enter them, and no other.
+func (f *FS) sessionsPerm(sandbox string) (Perm, error) {
+	if !f.owners.allowOther {
+		return f.owners.mounter(dirMode), nil
+	}
+	p, err := f.filePerm(sandbox, stdoutIndex)
+	if err != nil {
+		return Perm{}, err
+	}
+	p.Mode = p.Mode&0o444 | (p.Mode&0o444)>>2
+	return p, nil
 }

@@ -182,15 +182,15 @@ func sandboxesDir(home *engine.Home) (string, error) {
 	return dir, nil
 }
 
-// RootPerm returns the Perm of the mount's root: what <home>/sandboxes
+// rootPermAt returns the Perm of the mount's root: what <home>/sandboxes
 // grants (read to list, search to enter), reached from /.
-func RootPerm(home *engine.Home) (Perm, error) {
+func rootPermAt(home *engine.Home) (Perm, error) {
 	return dirPermAt(sandboxesDir(home))
 }
 
-// SandboxPerm returns the Perm of a sandbox directory: what its logs
+// sandboxPermAt returns the Perm of a sandbox directory: what its logs
 // directory grants, reached from /.
-func SandboxPerm(home *engine.Home, sandbox string) (Perm, error) {
+func sandboxPermAt(home *engine.Home, sandbox string) (Perm, error) {
 	return dirPermAt(logsDir(home, sandbox))
 }
 
@@ -219,12 +219,12 @@ func dirPerm(objs []object) Perm {
 	return p
 }
 
-// FilePerm returns the Perm of file f of a sandbox: read for the classes
-// that can read every log file the file is made from (those that exist
-// now; the engine reads no symbolic link, FIFO or directory in their
-// place, so those do not count), and reach them. seek, whose writes only move the writer's own
-// position, is writable by whoever may read it.
-func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
+// filePermAt returns the Perm of file f of a sandbox: read for the classes
+// that can read every log file the file is made from (those that exist now;
+// the engine reads no symbolic link, FIFO or directory in their place, so
+// those do not count), and reach them. seek, whose writes only move the
+// writer's own position, is writable by whoever may read it.
+func filePermAt(home *engine.Home, sandbox string, f File) (Perm, error) {
 	dir, err := logsDir(home, sandbox)
 	if err != nil {
 		return Perm{}, err
@@ -233,7 +233,7 @@ func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
 	if err != nil {
 		return Perm{}, err
 	}
-	for _, name := range SourceFiles(f) {
+	for _, name := range sourceFiles(f) {
 		o, err := lstatObject(filepath.Join(dir, name), needRead)
 		if os.IsNotExist(err) {
 			continue // not part of the view now
@@ -252,11 +252,11 @@ func FilePerm(home *engine.Home, sandbox string, f File) (Perm, error) {
 	return perm(objs, want), nil
 }
 
-// SourceFiles returns the names of the log files that file f may be made
+// sourceFiles returns the names of the log files that file f may be made
 // from: the exec chain for every view, runtime.log and kernel.log too for
 // the views with system entries, all of them for cursor and seek, and
 // boot-error.json itself.
-func SourceFiles(f File) []string {
+func sourceFiles(f File) []string {
 	if f.Kind == KindBootError {
 		return []string{engine.BootErrorName}
 	}

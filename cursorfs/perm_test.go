@@ -131,7 +131,7 @@ func TestPermFromDisk(t *testing.T) {
 		{"cursor", Perm{0, 0, 0}},
 		{"seek", Perm{0, 0, 0}},
 	} {
-		got, err := FilePerm(b.home, "box", Files[LookupFile(c.file)])
+		got, err := filePermAt(b.home, "box", Files[lookupFile(c.file)])
 		must(t, err)
 		if got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.file, got, c.want)
@@ -144,20 +144,20 @@ func TestPermFromDisk(t *testing.T) {
 	// directory named like rotated files, whoever's they are.
 	must(t, syscall.Mkfifo(filepath.Join(logs, "exec.log.1"), 0o600))
 	must(t, os.Mkdir(filepath.Join(logs, "exec.log.2"), 0o700))
-	if got, err := FilePerm(b.home, "box", Files[LookupFile("seek")]); err != nil || got != (Perm{0, 0, 0o666}) {
+	if got, err := filePermAt(b.home, "box", Files[lookupFile("seek")]); err != nil || got != (Perm{0, 0, 0o666}) {
 		t.Errorf("seek of readable files: %+v %v, want 0666", got, err)
 	}
 	must(t, os.Chmod(logs, 0o711))
-	if got, err := SandboxPerm(b.home, "box"); err != nil || got != (Perm{0, 0, 0o511}) {
+	if got, err := sandboxPermAt(b.home, "box"); err != nil || got != (Perm{0, 0, 0o511}) {
 		t.Errorf("sandbox directory of a 0711 logs/: %+v %v, want 0511", got, err)
 	}
-	if got, err := RootPerm(b.home); err != nil || got != (Perm{0, 0, 0o555}) {
+	if got, err := rootPermAt(b.home); err != nil || got != (Perm{0, 0, 0o555}) {
 		t.Errorf("root: %+v %v, want 0555", got, err)
 	}
-	if _, err := FilePerm(b.home, "nosuch", Files[0]); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := filePermAt(b.home, "nosuch", Files[0]); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing sandbox: %v, want not-exist", err)
 	}
-	if _, err := FilePerm(b.home, "../box", Files[0]); err == nil {
+	if _, err := filePermAt(b.home, "../box", Files[0]); err == nil {
 		t.Error("a sandbox name with a slash was taken")
 	}
 }
@@ -179,15 +179,15 @@ func TestPermThroughALinkedHome(t *testing.T) {
 	home, err := engine.OpenHome(link)
 	must(t, err)
 	t.Cleanup(func() { _ = home.Close() })
-	stdout := Files[LookupFile("stdout")]
-	if got, err := FilePerm(home, "box", stdout); err != nil || got.Mode != 0o444 {
+	stdout := Files[lookupFile("stdout")]
+	if got, err := filePermAt(home, "box", stdout); err != nil || got.Mode != 0o444 {
 		t.Fatalf("open home through a link: %+v %v, want 0444", got, err)
 	}
 	must(t, os.Chmod(b.dir, 0o700))
-	if got, err := FilePerm(home, "box", stdout); err != nil || got.Mode != 0o400 {
+	if got, err := filePermAt(home, "box", stdout); err != nil || got.Mode != 0o400 {
 		t.Errorf("closed home through a link: %+v %v, want 0400", got, err)
 	}
-	if got, err := RootPerm(home); err != nil || got.Mode != 0o500 {
+	if got, err := rootPermAt(home); err != nil || got.Mode != 0o500 {
 		t.Errorf("root of a closed home through a link: %+v %v, want 0500", got, err)
 	}
 }
@@ -207,9 +207,9 @@ func openPath(t *testing.T, dir string) {
 // the reference.
 func BenchmarkFilePerm(b *testing.B) {
 	box := newBox(b, "box", 100, 0)
-	merged := Files[LookupFile("merged")]
+	merged := Files[lookupFile("merged")]
 	for b.Loop() {
-		if _, err := FilePerm(box.home, "box", merged); err != nil {
+		if _, err := filePermAt(box.home, "box", merged); err != nil {
 			b.Fatal(err)
 		}
 	}

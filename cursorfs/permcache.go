@@ -7,14 +7,14 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// Perms computes the Perm of the root, the sandbox directories and their
+// permCache computes the Perm of the root, the sandbox directories and their
 // files, and keeps each result for engine.HoldFor, the interval for which
 // the mount holds any state it has shown: a lookup and a stat of one path
 // make the kernel ask for the attributes of every directory on the way,
 // each of which would otherwise take a dozen lstat calls. A change of the
 // disk's modes shows within that interval. It keeps at most
 // maxPermEntries results. Safe for concurrent use.
-type Perms struct {
+type permCache struct {
 	home *engine.Home
 	now  func() time.Time
 
@@ -22,7 +22,7 @@ type Perms struct {
 	entries map[permKey]permEntry
 }
 
-// maxPermEntries bounds what Perms keeps: past it, the results older than
+// maxPermEntries bounds what permCache keeps: past it, the results older than
 // the hold interval are dropped, and if that is not enough, all of them.
 const maxPermEntries = 4096
 
@@ -39,29 +39,29 @@ type permEntry struct {
 	at  time.Time
 }
 
-// NewPerms returns the permission computer of home.
-func NewPerms(home *engine.Home) *Perms {
-	return &Perms{home: home, now: time.Now, entries: make(map[permKey]permEntry)}
+// newPerms returns the permission computer of home.
+func newPerms(home *engine.Home) *permCache {
+	return &permCache{home: home, now: time.Now, entries: make(map[permKey]permEntry)}
 }
 
-// Root returns RootPerm, at most engine.HoldFor old.
-func (c *Perms) Root() (Perm, error) {
-	return c.get(permKey{"", -1}, func() (Perm, error) { return RootPerm(c.home) })
+// Root returns rootPermAt, at most engine.HoldFor old.
+func (c *permCache) Root() (Perm, error) {
+	return c.get(permKey{"", -1}, func() (Perm, error) { return rootPermAt(c.home) })
 }
 
-// Sandbox returns SandboxPerm of sandbox, at most engine.HoldFor old.
-func (c *Perms) Sandbox(sandbox string) (Perm, error) {
-	return c.get(permKey{"/" + sandbox, -1}, func() (Perm, error) { return SandboxPerm(c.home, sandbox) })
+// Sandbox returns sandboxPermAt of sandbox, at most engine.HoldFor old.
+func (c *permCache) Sandbox(sandbox string) (Perm, error) {
+	return c.get(permKey{"/" + sandbox, -1}, func() (Perm, error) { return sandboxPermAt(c.home, sandbox) })
 }
 
-// File returns FilePerm of file i of Files in sandbox, at most
+// File returns filePermAt of file i of Files in sandbox, at most
 // engine.HoldFor old.
-func (c *Perms) File(sandbox string, i int) (Perm, error) {
-	return c.get(permKey{"/" + sandbox, i}, func() (Perm, error) { return FilePerm(c.home, sandbox, Files[i]) })
+func (c *permCache) File(sandbox string, i int) (Perm, error) {
+	return c.get(permKey{"/" + sandbox, i}, func() (Perm, error) { return filePermAt(c.home, sandbox, Files[i]) })
 }
 
 // get returns the held result of k, or computes and holds a new one.
-func (c *Perms) get(k permKey, compute func() (Perm, error)) (Perm, error) {
+func (c *permCache) get(k permKey, compute func() (Perm, error)) (Perm, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[k]
@@ -81,7 +81,7 @@ func (c *Perms) get(k permKey, compute func() (Perm, error)) (Perm, error) {
 
 // dropOld drops the results older than the hold interval, or all of them
 // if none is.
-func (c *Perms) dropOld(now time.Time) {
+func (c *permCache) dropOld(now time.Time) {
 	for k, e := range c.entries {
 		if now.Sub(e.at) >= engine.HoldFor || now.Before(e.at) {
 			delete(c.entries, k)
@@ -93,7 +93,7 @@ func (c *Perms) dropOld(now time.Time) {
 }
 
 // held returns how many results c keeps (for tests).
-func (c *Perms) held() int {
+func (c *permCache) held() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)

@@ -16,9 +16,9 @@ func TestPermsHoldThenRecompute(t *testing.T) {
 	b := newBox(t, "box", 3, 0)
 	openPath(t, b.dir)
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	c := NewPerms(b.home)
+	c := newPerms(b.home)
 	c.now = func() time.Time { return now }
-	stdout := LookupFile("stdout")
+	stdout := lookupFile("stdout")
 	p, err := c.File("box", stdout)
 	if err != nil || p.Mode != 0o444 {
 		t.Fatalf("first: %+v %v, want 0444", p, err)
@@ -45,12 +45,12 @@ func TestPermsHoldThenRecompute(t *testing.T) {
 	}
 }
 
-// TestPermsBounded: however many names are asked for, Perms keeps at most
+// TestPermsBounded: however many names are asked for, permCache keeps at most
 // maxPermEntries results.
 func TestPermsBounded(t *testing.T) {
 	b := newBox(t, "box", 1, 0)
 	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	c := NewPerms(b.home)
+	c := newPerms(b.home)
 	c.now = func() time.Time { return now }
 	for i := range 3 * maxPermEntries {
 		if _, err := c.Sandbox(fmt.Sprintf("nosuch-%d", i)); err == nil {

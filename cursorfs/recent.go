@@ -8,18 +8,18 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// Sessions that leave the exec chain. A session whose entries have all
+// sessions that leave the exec chain. A session whose entries have all
 // rotated out of exec.log.4 is no longer listed, but a tool that walks the
 // tree (grep -r, tar, rsync) may have listed it a moment before and visit
 // it now. So a session the filesystem has shown stays reachable by name
-// for SessionGrace after it was last seen: its directory as it was last
+// for sessionGrace after it was last seen: its directory as it was last
 // seen (info as then), its view files empty. An id never seen is ENOENT.
 
-// SessionGrace is how long a session that left the chain stays reachable.
-const SessionGrace = 5 * time.Minute
+// sessionGrace is how long a session that left the chain stays reachable.
+const sessionGrace = 5 * time.Minute
 
 // maxRecent bounds how many sessions recentSessions keeps: past it, those
-// not seen within SessionGrace are dropped, and if that is not enough, all.
+// not seen within sessionGrace are dropped, and if that is not enough, all.
 const maxRecent = 1 << 16
 
 // recentSessions remembers the sessions shown lately. Safe for concurrent
@@ -64,11 +64,11 @@ func (r *recentSessions) saw(sandbox string, list ...engine.SessionInfo) {
 	}
 }
 
-// dropOld drops the sessions not seen within SessionGrace, or all of them
+// dropOld drops the sessions not seen within sessionGrace, or all of them
 // if that leaves no room for more.
 func (r *recentSessions) dropOld(now time.Time, more int) {
 	for k, s := range r.m {
-		if now.Sub(s.seen) >= SessionGrace || now.Before(s.seen) {
+		if now.Sub(s.seen) >= sessionGrace || now.Before(s.seen) {
 			delete(r.m, k)
 		}
 	}
@@ -78,13 +78,13 @@ func (r *recentSessions) dropOld(now time.Time, more int) {
 }
 
 // gone returns session id of sandbox as last seen, if that was within
-// SessionGrace.
+// sessionGrace.
 func (r *recentSessions) gone(sandbox string, id uint64) (engine.SessionInfo, bool) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.m[recentKey{sandbox, id}]
-	if !ok || now.Sub(s.seen) >= SessionGrace || now.Before(s.seen) {
+	if !ok || now.Sub(s.seen) >= sessionGrace || now.Before(s.seen) {
 		return engine.SessionInfo{}, false
 	}
 	return s.info, true
@@ -98,5 +98,5 @@ func (n *Node) goneSession(err error) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	si, ok := n.fs.recent.gone(n.sandbox, *n.session)
-	return GoTime(si.Last), ok
+	return goTime(si.Last), ok
 }

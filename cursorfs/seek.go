@@ -3,7 +3,6 @@ package cursorfs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,34 +10,29 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// ErrBadPosition is wrapped by the error of a seek write that names no
-// position: an empty line, several lines, or text that is neither a cursor,
-// "start", "end" nor an RFC 3339 time.
-var ErrBadPosition = errors.New("not a position (a cursor, start, end or an RFC 3339 time)")
-
 // maxPositionLine bounds a line written to seek.
 const maxPositionLine = 4096
 
-// Seek is an open seek file: a position in the merged view, kept here (the
-// file is a stream: every read arrives at offset 0). Reads render
+// seekHandle is an open seek file: a position in the merged view, kept here
+// (the file is a stream: every read arrives at offset 0). Reads render
 // merged.jsonl from the position; each written line moves it. A new handle
 // starts at the start. Safe for concurrent use.
-type Seek struct {
+type seekHandle struct {
 	sb *engine.Sandbox
 
 	mu sync.Mutex
 	r  *engine.Reader
 }
 
-// OpenSeek returns a seek handle of sb at the start.
-func OpenSeek(sb *engine.Sandbox) *Seek {
-	return &Seek{sb: sb, r: sb.NewReader(engine.ViewMergedJSON, engine.State{})}
+// openSeek returns a seek handle of sb at the start.
+func openSeek(sb *engine.Sandbox) *seekHandle {
+	return &seekHandle{sb: sb, r: sb.NewReader(engine.ViewMergedJSON, engine.State{})}
 }
 
 // Read renders merged.jsonl from the handle's position; off is ignored (a
 // stream's reads all arrive at 0). At the end of what exists it returns 0
 // (end of file) at once; a later Read returns what was appended since.
-func (s *Seek) Read(_ context.Context, p []byte, _ int64, _ bool) (int, error) {
+func (s *seekHandle) Read(_ context.Context, p []byte, _ int64, _ bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.r.Read(p)
@@ -54,7 +48,7 @@ func (s *Seek) Read(_ context.Context, p []byte, _ int64, _ bool) (int, error) {
 // Anything else fails with an error that Errno maps to EINVAL, and leaves
 // the position unchanged. Bytes not yet read are dropped.
 // It returns len(line) when the position moved.
-func (s *Seek) Write(line []byte) (int, error) {
+func (s *seekHandle) Write(line []byte) (int, error) {
 	st, err := s.parse(line)
 	if err != nil {
 		return 0, fmt.Errorf("seek %s: %w", s.sb.Name(), err)
@@ -71,28 +65,28 @@ func (s *Seek) Write(line []byte) (int, error) {
 }
 
 // Stat returns no size (a stream) and the sandbox's time now.
-func (s *Seek) Stat() (int64, time.Time) {
+func (s *seekHandle) Stat() (int64, time.Time) {
 	mt, _ := s.sb.ModTime() // a removed sandbox shows the zero time
 	return 0, mt
 }
 
 // Flags makes seek a stream whose position the server keeps.
-func (s *Seek) Flags() OpenFlags { return DirectIO | Stream | NonSeekable }
+func (s *seekHandle) Flags() OpenFlags { return DirectIO | Stream | NonSeekable }
 
 // parse turns a written line into a state.
-func (s *Seek) parse(line []byte) (engine.State, error) {
+func (s *seekHandle) parse(line []byte) (engine.State, error) {
 	if len(line) > maxPositionLine {
-		return engine.State{}, fmt.Errorf("%w: %d bytes", ErrBadPosition, len(line))
+		return engine.State{}, fmt.Errorf("%w: %d bytes", errBadPosition, len(line))
 	}
 	text := bytes.TrimSuffix(line, []byte{'\n'})
 	text = bytes.TrimSuffix(text, []byte{'\r'})
 	if bytes.ContainsAny(text, "\r\n") {
-		return engine.State{}, fmt.Errorf("%w: more than one line", ErrBadPosition)
+		return engine.State{}, fmt.Errorf("%w: more than one line", errBadPosition)
 	}
 	word := string(bytes.TrimSpace(text))
 	switch word {
 	case "":
-		return engine.State{}, fmt.Errorf("%w: empty line", ErrBadPosition)
+		return engine.State{}, fmt.Errorf("%w: empty line", errBadPosition)
 	case "start":
 		return engine.State{}, nil
 	case "end":
@@ -111,7 +105,7 @@ func (s *Seek) parse(line []byte) (engine.State, error) {
 // drain moves the reader from the end state held by the sandbox (up to
 // engine.HoldFor old) to the true end of the files, dropping what it
 // renders on the way.
-func (s *Seek) drain() error {
+func (s *seekHandle) drain() error {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := s.r.Read(buf)
@@ -125,7 +119,7 @@ func (s *Seek) drain() error {
 }
 
 // Close releases the files the handle holds.
-func (s *Seek) Close() error {
+func (s *seekHandle) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.r.Close()

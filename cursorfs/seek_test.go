@@ -28,7 +28,7 @@ func jsonLines(t testing.TB, data []byte) []map[string]any {
 	return out
 }
 
-func writeOK(t testing.TB, s *Seek, line string) {
+func writeOK(t testing.TB, s *seekHandle, line string) {
 	t.Helper()
 	if _, err := s.Write([]byte(line)); err != nil {
 		t.Fatalf("write %q: %v", line, err)
@@ -37,7 +37,7 @@ func writeOK(t testing.TB, s *Seek, line string) {
 
 func TestSeekStartsAtStartAndEqualsMergedJSONL(t *testing.T) {
 	b := newBox(t, "box", 300, 8<<10)
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	got := readSeek(t, s)
 	if want := engineBytes(t, b.sb, engine.ViewMergedJSON); !bytes.Equal(got, want) {
 		t.Fatalf("seek from start: %d bytes, merged.jsonl %d", len(got), len(want))
@@ -51,7 +51,7 @@ func TestSeekStartsAtStartAndEqualsMergedJSONL(t *testing.T) {
 
 func TestSeekCursorResumesAfterIt(t *testing.T) {
 	b := newBox(t, "box", 50, 0)
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	all := jsonLines(t, readSeek(t, s))
 	for _, k := range []int{0, 10, len(all) - 2} {
 		writeOK(t, s, all[k]["cursor"].(string)+"\n")
@@ -67,7 +67,7 @@ func TestSeekBadLinesKeepPosition(t *testing.T) {
 	other := newBox(t, "other", 5, 0)
 	foreign, err := other.sb.EndCursor()
 	must(t, err)
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	all := jsonLines(t, readSeek(t, s))
 	writeOK(t, s, all[4]["cursor"].(string))
 	for _, bad := range []string{"", "\n", "garbage\n", "AAAA\n", foreign.String() + "\n", "2026-13-45T99:00:00Z\n", "start\nend\n", "yesterday",
@@ -89,7 +89,7 @@ func TestSeekStartEndTime(t *testing.T) {
 	for i := range 10 {
 		must(t, b.w.Exec(msbwriter.Chunk{Time: base.Add(time.Duration(i) * time.Second), Source: "stderr", Data: []byte{byte('a' + i), '\n'}}))
 	}
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	writeOK(t, s, "end\n")
 	if got := readSeek(t, s); len(got) != 0 {
 		t.Fatalf("read at end: %q", got)
@@ -111,8 +111,8 @@ func TestSeekStartEndTime(t *testing.T) {
 
 func TestSeekBadPositionError(t *testing.T) {
 	b := newBox(t, "box", 1, 0)
-	_, err := OpenSeek(b.sb).Write([]byte("nonsense"))
-	if !errors.Is(err, engine.ErrInvalidCursor) && !errors.Is(err, ErrBadPosition) {
-		t.Fatalf("error %v wraps neither ErrInvalidCursor nor ErrBadPosition", err)
+	_, err := openSeek(b.sb).Write([]byte("nonsense"))
+	if !errors.Is(err, engine.ErrInvalidCursor) && !errors.Is(err, errBadPosition) {
+		t.Fatalf("error %v wraps neither ErrInvalidCursor nor errBadPosition", err)
 	}
 }

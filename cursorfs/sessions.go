@@ -4,24 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"syscall"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-// Sessions. A sandbox directory holds SessionsDir, which lists one
+// Sessions. A sandbox directory holds sessionsName, which lists one
 // directory per session id seen in the sandbox's exec chain, named by the
-// id in decimal; a session directory holds the files of SessionFiles: that
+// id in decimal; a session directory holds the files of sessionFiles: that
 // session's part of the views with session ids (merged, stdout, stderr,
 // output, merged.jsonl, their .follow and .live twins) and info.
 
-// SessionsDir is the name of a sandbox's directory of sessions.
-const SessionsDir = "sessions"
+// sessionsName is the name of a sandbox's directory of sessions.
+const sessionsName = "sessions"
 
-// SessionFiles lists the names of a session directory, in listing order.
-// The index of a file in SessionFiles is stable: inode numbers derive from
+// sessionFiles lists the names of a session directory, in listing order.
+// The index of a file in sessionFiles is stable: inode numbers derive from
 // it. The views are the sandbox's; Node.view narrows them to the session.
-var SessionFiles = []File{
+var sessionFiles = []File{
 	{Name: "merged", Kind: KindSnapshot, View: engine.ViewMerged, Listed: true},
 	{Name: "stdout", Kind: KindSnapshot, View: engine.ViewStdout, Listed: true},
 	{Name: "stderr", Kind: KindSnapshot, View: engine.ViewStderr, Listed: true},
@@ -40,12 +39,12 @@ var SessionFiles = []File{
 
 // stdoutIndex is the index of stdout in Files: a session's files, all made
 // of the exec chain, have its owner and mode.
-var stdoutIndex = LookupFile("stdout")
+var stdoutIndex = lookupFile("stdout")
 
-// ParseSessionName returns the session id a name of the sessions
+// parseSessionName returns the session id a name of the sessions
 // directory stands for: the canonical decimal form of an unsigned 64-bit
 // id. "007", "+7", "7x", "" and numbers past 2^64-1 stand for none.
-func ParseSessionName(name string) (uint64, bool) {
+func parseSessionName(name string) (uint64, bool) {
 	id, err := strconv.ParseUint(name, 10, 64)
 	if err != nil || strconv.FormatUint(id, 10) != name {
 		return 0, false
@@ -53,9 +52,9 @@ func ParseSessionName(name string) (uint64, bool) {
 	return id, true
 }
 
-// Sessions returns the sessions of sandbox, sorted by id, from its index:
+// sessions returns the sessions of sandbox, sorted by id, from its index:
 // no full parse.
-func (f *FS) Sessions(sandbox string) ([]engine.SessionInfo, error) {
+func (f *FS) sessions(sandbox string) ([]engine.SessionInfo, error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
 		return nil, err
@@ -68,21 +67,21 @@ func (f *FS) Sessions(sandbox string) ([]engine.SessionInfo, error) {
 	return list, nil
 }
 
-// Session returns session id of sandbox, with the cursor of its last
+// session returns session id of sandbox, with the cursor of its last
 // entry, or an error wrapping engine.ErrNoSession (and fs.ErrNotExist) when
-// the sandbox has none. A session shown within SessionGrace that has left
+// the sandbox has none. A session shown within sessionGrace that has left
 // the exec chain since is returned as it was last seen (recent.go).
-func (f *FS) Session(sandbox string, id uint64) (engine.SessionInfo, error) {
-	return f.session(sandbox, id, (*engine.Sandbox).Session)
+func (f *FS) session(sandbox string, id uint64) (engine.SessionInfo, error) {
+	return f.sessionWith(sandbox, id, (*engine.Sandbox).Session)
 }
 
-// SessionSummary is Session without the cursor (unless one was seen
+// sessionSummary is Session without the cursor (unless one was seen
 // before): a lookup in the index, for a stat of the session's directory.
-func (f *FS) SessionSummary(sandbox string, id uint64) (engine.SessionInfo, error) {
-	return f.session(sandbox, id, (*engine.Sandbox).SessionSummary)
+func (f *FS) sessionSummary(sandbox string, id uint64) (engine.SessionInfo, error) {
+	return f.sessionWith(sandbox, id, (*engine.Sandbox).SessionSummary)
 }
 
-func (f *FS) session(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
+func (f *FS) sessionWith(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
 		return engine.SessionInfo{}, err
@@ -98,29 +97,4 @@ func (f *FS) session(sandbox string, id uint64, get func(*engine.Sandbox, uint64
 	}
 	f.recent.saw(sandbox, si)
 	return si, nil
-}
-
-// LookupSession resolves name in the directory of session id of sandbox,
-// listed or not. Like Lookup, it fails with ENOENT only for a name that no
-// session directory holds; whether the session exists is for Session and
-// Stat to say.
-func (f *FS) LookupSession(sandbox string, id uint64, name string) (*Node, error) {
-	for i, file := range SessionFiles {
-		if file.Name == name {
-			return &Node{fs: f, sandbox: sandbox, index: i, session: &id}, nil
-		}
-	}
-	return nil, fmt.Errorf("%s/%s/%d/%s: %w", sandbox, SessionsDir, id, name, syscall.ENOENT)
-}
-
-// ListSession returns the names a session directory lists: with all, also
-// the files found by name only.
-func ListSession(all bool) []Entry {
-	var ents []Entry
-	for i, file := range SessionFiles {
-		if file.Listed || all {
-			ents = append(ents, Entry{Name: file.Name, Index: i})
-		}
-	}
-	return ents
 }

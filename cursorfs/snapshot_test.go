@@ -15,7 +15,7 @@ import (
 
 func TestSnapshotFixedWhileWritingAndRotating(t *testing.T) {
 	b := newBox(t, "box", 500, 64<<10)
-	s, err := OpenSnapshot(b.sb, engine.ViewStdout)
+	s, err := openSnapshot(b.sb, engine.ViewStdout)
 	must(t, err)
 	defer s.Close()
 	size, mt := s.Size(), s.ModTime()
@@ -47,7 +47,7 @@ func TestSnapshotFixedWhileWritingAndRotating(t *testing.T) {
 	}
 }
 
-func readAllFrom(t *testing.T, s *Snapshot, off int64) []byte {
+func readAllFrom(t *testing.T, s *snapshotHandle, off int64) []byte {
 	t.Helper()
 	var out []byte
 	buf := make([]byte, 4093)
@@ -67,7 +67,7 @@ func TestSnapshotEqualsEngineForEveryView(t *testing.T) {
 		if f.Kind != KindSnapshot {
 			continue
 		}
-		s, err := OpenSnapshot(b.sb, f.View)
+		s, err := openSnapshot(b.sb, f.View)
 		must(t, err)
 		got := readAll(t, s)
 		s.Close()
@@ -79,26 +79,26 @@ func TestSnapshotEqualsEngineForEveryView(t *testing.T) {
 
 func TestCursorFile(t *testing.T) {
 	b := newBox(t, "box", 10, 0)
-	c, err := OpenCursor(b.sb)
+	c, err := openCursor(b.sb)
 	must(t, err)
 	end, err := b.sb.EndCursor()
 	must(t, err)
 	got := readAll(t, c)
-	if string(got) != end.String()+"\n" || c.Size() != CursorSize {
+	if string(got) != end.String()+"\n" || c.Size() != cursorSize {
 		t.Fatalf("cursor file %q (size %d), want %q", got, c.Size(), end.String()+"\n")
 	}
 }
 
 func TestBootError(t *testing.T) {
 	b := newBox(t, "box", 1, 0)
-	if _, _, err := StatBootError(b.home, "box"); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := statBootError(b.home, "box"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("stat of a missing boot-error.json: %v", err)
 	}
 	const doc = `{"error":"kernel panic"}`
 	must(t, b.w.BootError(doc))
-	size, _, err := StatBootError(b.home, "box")
+	size, _, err := statBootError(b.home, "box")
 	must(t, err)
-	f, err := OpenBootError(b.home, "box")
+	f, err := openBootError(b.home, "box")
 	must(t, err)
 	if got := readAll(t, f); string(got) != doc || size != int64(len(doc)) {
 		t.Fatalf("boot error %q size %d", got, size)
@@ -110,10 +110,10 @@ func TestBootErrorSymlinkNotFollowed(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "secret")
 	must(t, os.WriteFile(secret, []byte("secret"), 0o600))
 	must(t, os.Symlink(secret, filepath.Join(b.sb.LogsDir(), engine.BootErrorName)))
-	if _, _, err := StatBootError(b.home, "box"); err == nil {
+	if _, _, err := statBootError(b.home, "box"); err == nil {
 		t.Fatal("stat followed a symbolic link")
 	}
-	if _, err := OpenBootError(b.home, "box"); err == nil {
+	if _, err := openBootError(b.home, "box"); err == nil {
 		t.Fatal("open followed a symbolic link")
 	}
 }
@@ -126,7 +126,7 @@ func TestErrno(t *testing.T) {
 		{nil, 0},
 		{syscall.EAGAIN, syscall.EAGAIN},
 		{engine.ErrInvalidCursor, syscall.EINVAL},
-		{ErrBadPosition, syscall.EINVAL},
+		{errBadPosition, syscall.EINVAL},
 		{engine.ErrNoSandbox, syscall.ENOENT},
 		{engine.ErrMissedRotation, syscall.EIO},
 	} {
@@ -140,8 +140,8 @@ func TestFilesTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, f := range Files {
 		listed[f.Name] = f.Listed
-		if LookupFile(f.Name) < 0 {
-			t.Errorf("LookupFile(%q) fails", f.Name)
+		if lookupFile(f.Name) < 0 {
+			t.Errorf("lookupFile(%q) fails", f.Name)
 		}
 	}
 	for _, n := range []string{"merged", "stdout", "stderr", "output", "system", "merged.jsonl", "cursor", "boot-error.json"} {
@@ -154,7 +154,7 @@ func TestFilesTable(t *testing.T) {
 			t.Errorf("%s: present %v, listed %v", n, ok, v)
 		}
 	}
-	if LookupFile("nope") != -1 {
-		t.Error("LookupFile of an unknown name")
+	if lookupFile("nope") != -1 {
+		t.Error("lookupFile of an unknown name")
 	}
 }

@@ -1,7 +1,6 @@
 package cursorfs
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +13,12 @@ import (
 	"github.com/microsandbox/msb-logfs/engine"
 )
 
-var errNegativeOffset = errors.New("negative offset")
+// cursorSize is the length of the cursor file: an encoded cursor and "\n".
+var cursorSize = int64(engine.CursorLen + 1)
 
-// CursorSize is the length of the cursor file: an encoded cursor and "\n".
-var CursorSize = int64(engine.CursorLen + 1)
-
-// OpenCursor returns the content of the cursor file: the cursor at the
+// openCursor returns the content of the cursor file: the cursor at the
 // current end of the merged view and a newline.
-func OpenCursor(sb *engine.Sandbox) (*Bytes, error) {
+func openCursor(sb *engine.Sandbox) (*bytesHandle, error) {
 	c, err := sb.EndCursor()
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
@@ -30,16 +27,16 @@ func OpenCursor(sb *engine.Sandbox) (*Bytes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
 	}
-	return NewBytes(append(c.AppendText(nil), '\n'), mt), nil
+	return newBytes(append(c.AppendText(nil), '\n'), mt), nil
 }
 
 // maxBootError bounds what is read of boot-error.json.
 const maxBootError = 16 << 20
 
-// StatBootError returns the size and mtime of the sandbox's boot-error.json,
+// statBootError returns the size and mtime of the sandbox's boot-error.json,
 // or an error wrapping fs.ErrNotExist when it has none. A name that is a
 // symbolic link or not a regular file counts as missing.
-func StatBootError(home *engine.Home, sandbox string) (int64, time.Time, error) {
+func statBootError(home *engine.Home, sandbox string) (int64, time.Time, error) {
 	f, err := openBeneath(home.SandboxesDir(), bootErrorRel(sandbox), unix.O_PATH)
 	if err != nil {
 		return 0, time.Time{}, err
@@ -52,9 +49,9 @@ func StatBootError(home *engine.Home, sandbox string) (int64, time.Time, error) 
 	return fi.Size(), fi.ModTime(), nil
 }
 
-// OpenBootError reads the sandbox's boot-error.json. It is opened below
+// openBootError reads the sandbox's boot-error.json. It is opened below
 // <home>/sandboxes without following any symbolic link.
-func OpenBootError(home *engine.Home, sandbox string) (*Bytes, error) {
+func openBootError(home *engine.Home, sandbox string) (*bytesHandle, error) {
 	f, err := openBeneath(home.SandboxesDir(), bootErrorRel(sandbox), unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
@@ -68,7 +65,7 @@ func OpenBootError(home *engine.Home, sandbox string) (*Bytes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boot error of %s: %w", sandbox, err)
 	}
-	return NewBytes(data, fi.ModTime()), nil
+	return newBytes(data, fi.ModTime()), nil
 }
 
 func bootErrorRel(sandbox string) string {

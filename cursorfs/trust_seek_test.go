@@ -21,7 +21,7 @@ func TestSeekAbsurdCursorEINVAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	ino := fi.Sys().(*syscall.Stat_t).Ino
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	all := readSeek(t, s)
 	lines := bytes.SplitAfter(all, []byte{'\n'})
 	first := jsonLines(t, lines[0])[0]["cursor"].(string)
@@ -41,7 +41,7 @@ func TestSeekAbsurdCursorEINVAL(t *testing.T) {
 // years 0000–9999 included (time.Parse refused the leap second: EINVAL).
 func TestSeekTimesWholeRange(t *testing.T) {
 	b := newBox(t, "box", 5, 0)
-	s := OpenSeek(b.sb)
+	s := openSeek(b.sb)
 	all := readSeek(t, s)
 	for word, want := range map[string][]byte{
 		"2016-12-31T23:59:60.5Z":    all,

@@ -14,6 +14,10 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -161,7 +165,7 @@ func BenchmarkCat(b *testing.B) {
 	logs := filepath.Join(home, "sandboxes", "bench", "logs")
 	names := []string{RuntimeLogName, KernelLogName}
 	for i := ChainLen - 1; i >= 0; i-- {
-		names = append(names, chainName(i))
+		names = append(names, chain.ChainName(i))
 	}
 	buf := make([]byte, 128<<10)
 	b.SetBytes(benchInput)
@@ -232,10 +236,9 @@ func BenchmarkReadMergedSerial(b *testing.B) { serial(BenchmarkReadMerged)(b) }
 // measured in the same run (name the benchmark …Serial).
 func serial(bench func(*testing.B)) func(*testing.B) {
 	return func(b *testing.B) {
-		c := *aheadNow()
-		c.workers = 1
-		saved := aheadSettings.Swap(&c)
-		defer aheadSettings.Store(saved)
+		c := *chain.AheadNow()
+		c.Workers = 1
+		defer chain.SetAhead(&c)()
 		bench(b)
 	}
 }
@@ -310,7 +313,7 @@ func statFresh(b *testing.B, home, dir string, v View) {
 func BenchmarkIndexBuild(b *testing.B) { benchStat(b, ViewMerged, false) }
 
 // BenchmarkIndexBuildSystem: the same for the system stream's index (its
-// own merge, see docs/coldpath.md).
+// own merge, see docs/engine.md).
 func BenchmarkIndexBuildSystem(b *testing.B) { benchStat(b, ViewSystem, false) }
 
 // BenchmarkIndexBuildSerial: BenchmarkIndexBuild without parse-ahead.
@@ -328,10 +331,10 @@ func BenchmarkIndexSize(b *testing.B) {
 	sb.mu.Lock()
 	var cps int
 	for _, x := range sb.indexes {
-		cps += len(x.cps)
+		cps += len(x.Cps)
 	}
 	sb.mu.Unlock()
-	size := float64(cps) * float64(unsafe.Sizeof(checkpoint{}))
+	size := float64(cps) * float64(unsafe.Sizeof(index.Checkpoint{}))
 	b.ReportMetric(float64(cps), "checkpoints")
 	b.ReportMetric(size, "index-bytes")
 	b.ReportMetric(100*size/float64(benchInput), "index-%-of-input")
@@ -405,11 +408,11 @@ func BenchmarkStatColdSerial(b *testing.B) { serial(BenchmarkStatCold)(b) }
 // BenchmarkParseLines: the exec.log parser alone over the lines of the
 // corpus's oldest file, in memory (no reads, no merge).
 func BenchmarkParseLines(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", chainName(ChainLen-1)))
+	data, err := os.ReadFile(filepath.Join(benchCorpus(b), "sandboxes", "bench", "logs", chain.ChainName(ChainLen-1)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var p jsonParser
+	var p logline.JSONParser
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	defer cpuMeter(b)()
@@ -419,7 +422,7 @@ func BenchmarkParseLines(b *testing.B) {
 			if nl < 0 {
 				break
 			}
-			p.parse(rest[:nl])
+			testutil.ParseExec(&p, rest[:nl])
 			rest = rest[nl+1:]
 		}
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func TestRenderCacheKeepsEverySnapshotsBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := readAllAt(t, a, a.Size(), 1<<16)
-		if a.seg.cache == nil || len(a.seg.cache.chunks) == 0 && len(a.seg.cps) > 1 {
+		if a.seg.Cache == nil || a.seg.Cache.ChunkCount(-1) == 0 && len(a.seg.Cps) > 1 {
 			t.Fatalf("%v: a full read cached no chunk", v)
 		}
 		if again := readAllAt(t, a, a.Size(), 7777); !bytes.Equal(again, first) {
@@ -77,38 +76,4 @@ func TestRenderCacheKeepsEverySnapshotsBytes(t *testing.T) {
 		a.Close()
 		b.Close()
 	}
-}
-
-// TestParserStatsEqualMeasure: the stats the JSON parser gathers while it
-// decodes a body are those measure finds in the decoded body.
-func TestParserStatsEqualMeasure(t *testing.T) {
-	bodies := []string{"", "plain", "a\nb\n", "tab\there", `quote " back \ slash`, "\x1b[31mred\x1b[0m\r\n",
-		"é日本🦀", "ctl \x01\x02\x7f", "\u2028", "mix é\n\x1b]0;t\x07\"\\"}
-	var p jsonParser
-	for _, b := range bodies {
-		for _, line := range []string{jl(0, "stdout", b), `{"d":` + jsonQuote(b) + `,"s":"stdout","t":"` + tsAt(0) + `"}`} {
-			x, ok := p.parse([]byte(line))
-			if !ok {
-				t.Fatalf("%q did not parse", line)
-			}
-			if want := measure(x.body); x.stats != want {
-				t.Errorf("%q: parser stats %+v, measure %+v", b, x.stats, want)
-			}
-		}
-	}
-	// \u escapes, invalid UTF-8 and surrogates.
-	for _, d := range []string{`\u0041\u00e9\u001b\u0000`, `\ud83e\udd80 \ud800 x`, "\xff\xfe ok", `\/\b\f`} {
-		x, ok := p.parse([]byte(`{"t":"` + tsAt(0) + `","s":"stdout","d":"` + d + `"}`))
-		if !ok {
-			t.Fatalf("%q did not parse", d)
-		}
-		if want := measure(x.body); x.stats != want {
-			t.Errorf("%q: parser stats %+v, measure %+v", d, x.stats, want)
-		}
-	}
-}
-
-func jsonQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }

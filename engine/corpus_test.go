@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -47,7 +49,7 @@ func TestCorpusGen(t *testing.T) {
 	g := newCorpusGen(d, 1)
 	g.write(200<<10, true)
 	m := buildModel(t, d.logs)
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		if len(m.origins[o]) < 20 {
 			t.Errorf("origin %v: %d entries", o, len(m.origins[o]))
 		}
@@ -55,13 +57,13 @@ func TestCorpusGen(t *testing.T) {
 	if m.counts.Malformed == 0 || m.counts.Empty == 0 {
 		t.Errorf("counts %+v: want malformed and empty lines", m.counts)
 	}
-	chain := 0
+	files := 0
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(chainName(i))); err == nil {
-			chain++
+		if _, err := os.Stat(d.path(chain.ChainName(i))); err == nil {
+			files++
 		}
 	}
-	if chain < 3 {
-		t.Errorf("%d exec files, want several", chain)
+	if files < 3 {
+		t.Errorf("%d exec files, want several", files)
 	}
 }

@@ -2,13 +2,15 @@ package engine
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // resumeAfter returns merged.jsonl after cursor c (as a string).
@@ -25,62 +27,6 @@ func resumeAfter(t testing.TB, sb *Sandbox, v View, c string) ([]byte, error) {
 	return readerAll(t, sb, v, st), nil
 }
 
-func TestCursorEncoding(t *testing.T) {
-	c := Cursor{{Gen: 1, Offset: 2}, {Gen: 1<<64 - 1, Offset: 1 << 63}, {}}
-	s := c.String()
-	if s != encodeCursor(c[0], c[1], c[2]) || len(s) != CursorLen {
-		t.Fatalf("String() = %q, want %q", s, encodeCursor(c[0], c[1], c[2]))
-	}
-	raw, _ := base64.StdEncoding.DecodeString(s)
-	if len(raw) != 49 || raw[0] != 3 || raw[1] != 1 || raw[9] != 2 {
-		t.Fatalf("layout %x", raw)
-	}
-	if b, _ := c.MarshalText(); string(b) != s {
-		t.Errorf("MarshalText %q", b)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 1000 {
-		var c Cursor
-		for i := range c {
-			if rng.IntN(4) > 0 {
-				c[i] = Pos{Gen: rng.Uint64() | 1, Offset: rng.Uint64() >> rng.IntN(64)}
-			}
-		}
-		got, err := ParseCursor(c.String())
-		if err != nil || got != c {
-			t.Fatalf("round trip of %v: %v, %v", c, got, err)
-		}
-	}
-	// Surrounding white space (a line read from a file) is ignored.
-	if got, err := ParseCursor(" \t" + s + "\n"); err != nil || got != c {
-		t.Errorf("with white space: %v, %v", got, err)
-	}
-	// Fewer positions: the missing ones are (0, 0); more: the extra ignored.
-	one := encodeCursor(Pos{5, 6})
-	if got, err := ParseCursor(one); err != nil || got != (Cursor{{5, 6}}) {
-		t.Errorf("one position: %v, %v", got, err)
-	}
-	if got, err := ParseCursor(encodeCursor()); err != nil || got != (Cursor{}) {
-		t.Errorf("no position: %v, %v", got, err)
-	}
-	four := encodeCursor(Pos{1, 1}, Pos{2, 2}, Pos{3, 3}, Pos{4, 4})
-	if got, err := ParseCursor(four); err != nil || got != (Cursor{{1, 1}, {2, 2}, {3, 3}}) {
-		t.Errorf("four positions: %v, %v", got, err)
-	}
-	for _, bad := range []string{
-		"", "   ", "not a cursor", "!!!!", s[:len(s)-2], strings.TrimRight(s, "="), s + "AAAA",
-		base64.StdEncoding.EncodeToString([]byte{3, 1, 2}), // count says 3, holds less
-		base64.StdEncoding.EncodeToString(append([]byte{1}, make([]byte, 17)...)),
-		base64.StdEncoding.EncodeToString(nil),
-		encodeCursor(Pos{0, 5}),                                                                 // an offset without a file
-		base64.URLEncoding.EncodeToString(append([]byte{1}, bytes.Repeat([]byte{0xfb}, 16)...)), // not the standard alphabet
-	} {
-		if c, err := ParseCursor(bad); !errors.Is(err, ErrInvalidCursor) {
-			t.Errorf("ParseCursor(%q) = %v, %v; want ErrInvalidCursor", bad, c, err)
-		}
-	}
-}
-
 // TestCursorPointsIntoFile: a cursor decodes to the inode and the byte
 // offset just past the entry's line in each origin.
 func TestCursorPointsIntoFile(t *testing.T) {
@@ -94,10 +40,10 @@ func TestCursorPointsIntoFile(t *testing.T) {
 	execIno := inodeOf(t, d.path(ExecLogName)) // os.Stat
 	rtIno := inodeOf(t, d.path(RuntimeLogName))
 	kIno := inodeOf(t, d.path(KernelLogName))
-	e1 := Pos{execIno, uint64(len(l1))}
-	e2 := Pos{execIno, uint64(len(l1) + len("{malformed}\n") + len(l2))}
-	rp := Pos{rtIno, uint64(len(r1) + 1)}
-	kp := Pos{kIno, uint64(len(k1) + 1)}
+	e1 := pos(execIno, uint64(len(l1)))
+	e2 := pos(execIno, uint64(len(l1)+len("{malformed}\n")+len(l2)))
+	rp := pos(rtIno, uint64(len(r1)+1))
+	kp := pos(kIno, uint64(len(k1)+1))
 	want := []Cursor{{e1}, {e1, rp}, {e2, rp}, {e2, rp, kp}}
 	js := parseJSONL(t, snap(t, d.open(), ViewMergedJSON))
 	if len(js) != len(want) {
@@ -233,7 +179,7 @@ func TestResumeInheritsTimestamp(t *testing.T) {
 		compareJSONL(t, fmt.Sprintf("after entry %d", i), parseJSONL(t, got), js[i+1:])
 	}
 	// StateAt gives the same state as the merge had.
-	for o := OriginRuntime; o < NumOrigins; o++ {
+	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
 		end, _ := sb.EndState()
 		st, err := sb.StateAt(end.Cursor)
 		if err != nil {
@@ -252,7 +198,7 @@ func TestResumeInheritsTimestamp(t *testing.T) {
 // and must step over the long line, not stop at it).
 func TestResumeAfterLongTextLine(t *testing.T) {
 	d := newSandboxDir(t)
-	d.runtime(rl(1000, "stamped"), strings.Repeat("x", MaxLineLen+1), "inherits the stamp", "so does this one")
+	d.runtime(rl(1000, "stamped"), strings.Repeat("x", logline.MaxLineLen+1), "inherits the stamp", "so does this one")
 	d.exec(jl(0, "stdout", "first\n"), jl(5000, "stdout", "last\n"))
 	sb := d.open()
 	js := parseJSONL(t, snap(t, sb, ViewMergedJSON))
@@ -334,7 +280,7 @@ func TestEndCursorResumesToNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c[OriginExec].Offset != uint64(fileSize(t, d.path(ExecLogName))) {
+	if c[logline.OriginExec].Offset != uint64(fileSize(t, d.path(ExecLogName))) {
 		t.Errorf("end cursor %+v does not consume the trailing skipped lines", c)
 	}
 	for _, nv := range allViews {
@@ -381,7 +327,7 @@ func TestShortCursor(t *testing.T) {
 	d.exec(l, jl(2, "stdout", "b\n"))
 	d.runtime(rl(1, "r"))
 	sb := d.open()
-	c := encodeCursor(Pos{inodeOf(t, d.path(ExecLogName)), uint64(len(l))})
+	c := encodeCursor(pos(inodeOf(t, d.path(ExecLogName)), uint64(len(l))))
 	b, err := resumeAfter(t, sb, ViewMerged, c)
 	if err != nil || string(b) != tsAt(1)+" system r\n"+tsAt(2)+" stdout b\n" {
 		t.Errorf("%q, %v", b, err)
@@ -399,7 +345,7 @@ func TestStateAtTime(t *testing.T) {
 	m := buildModel(t, d.logs)
 	es, curs := m.merge(MaskAll)
 	rng := rand.New(rand.NewPCG(8, 8))
-	times := []Time{plusNs(es[0].time, -1), es[0].time, plusNs(es[len(es)-1].time, 1), MaxTime, MinTime}
+	times := []Time{plusNs(es[0].time, -1), es[0].time, plusNs(es[len(es)-1].time, 1), logline.MaxTime, MinTime}
 	for range 25 {
 		times = append(times, plusNs(es[rng.IntN(len(es))].time, rng.Int64N(3)-1))
 	}
@@ -424,14 +370,15 @@ func TestStateAtTime(t *testing.T) {
 }
 
 // TestResumeAfterMaxLengthTextLine: a stamped text line of exactly the line
-// limit is parsed (SPEC §1: at least 16 MiB must work), so the unstamped
-// lines after it inherit its time, also when resuming from a cursor after
-// them (StateAt finds the inherited time by reading backwards). The
-// cursors come from a scan, to spare rendering the 16 MiB body.
+// limit is parsed (at least 16 MiB must work: docs/formats.md, "Bad
+// input"), so the unstamped lines after it inherit its time, also when
+// resuming from a cursor after them (StateAt finds the inherited time by
+// reading backwards). The cursors come from a scan, to spare rendering the
+// 16 MiB body.
 func TestResumeAfterMaxLengthTextLine(t *testing.T) {
 	d := newSandboxDir(t)
 	head := rl(1000, "")
-	long := head + strings.Repeat("y", MaxLineLen-len(head))
+	long := head + strings.Repeat("y", logline.MaxLineLen-len(head))
 	d.runtime(rl(0, "early"), long, "unstamped A", "unstamped B")
 	d.exec(jl(5000, "stdout", "last\n"))
 	sb := d.open()
@@ -479,12 +426,12 @@ func TestInheritedTime(t *testing.T) {
 	path := d.path(RuntimeLogName)
 	_, birth := statx(t, path)
 	sb := d.open()
-	files, err := openFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	f := files.text[OriginRuntime][0]
+	defer files.Release()
+	f := files.Text[logline.OriginRuntime][0]
 	want := []Time{birth, nsAt(100), nsAt(100), nsAt(100), nsAt(100), plusNs(birth, 3e9), nsAt(200), nsAt(300), nsAt(300)}
 	var off uint64
 	if got := inheritedTime(f, 0); got != birth {

@@ -4,14 +4,43 @@
 // bytes, timestamped text or JSON Lines, and keeps microsandbox-compatible
 // cursors for every entry.
 //
-// Position model. Every origin (exec, runtime, kernel) is read as a sequence
-// of lines; a Pos names a byte in one file of an origin by the file's inode
-// number (its generation) and an offset. A State holds one Pos per origin
-// plus the timestamp that the next text line would inherit, and is enough to
-// resume the merge of the three origins exactly where it stood. A view's
-// sparse index stores a State and the rendered byte offset of every view
-// every few tens of KiB of input, so any byte of any view can be rendered by
-// resuming from the nearest checkpoint without holding the logs in memory.
+// This package is the front: Home, Sandbox, the handles (Snapshot, Follow,
+// Reader, Scanner), the filesystem watcher and idle release. The work is
+// done below it, in packages that import one another only downward:
+//
+//   - internal/logline: times, sources, entries, cursors; the line parsers.
+//   - internal/chain: the log files, the line scanner, the parse-ahead,
+//     witnesses and the merger.
+//   - internal/render: views and their formats, sizes and pieces.
+//   - internal/cache: the render cache, a budgeted file of rendered chunks.
+//   - internal/index: the sparse index, segments, sessions and saved
+//     indexes.
+//
+// # Position model
+//
+// Every origin (exec, runtime, kernel) is read as a sequence of lines; a
+// Pos names a byte in one file of an origin by the file's inode number (its
+// generation) and an offset. A State holds one Pos per origin plus the
+// timestamp that the next text line would inherit, and is enough to resume
+// the merge of the three origins exactly where it stood. A view's sparse
+// index stores a State and the rendered byte offset of every view every few
+// tens of KiB of input, so any byte of any view can be rendered by resuming
+// from the nearest checkpoint without holding the logs in memory.
+//
+// # Ownership
+//
+// A Sandbox owns its shown file set and its indexes; an index owns its file
+// set and one reference to its render cache. Handles (Snapshot, Follow,
+// Reader, Scanner) own clones: their files and their cache reference,
+// released by their Close. The Home owns the set of sandboxes that hold
+// state, of which the least recently used give it up as soon as the set
+// passes 64, and one sweeper goroutine that takes state away from
+// sandboxes idle for 3 s and forgets sandboxes that nothing holds, so that
+// the home's map holds only sandboxes in use. A sandbox that a handle
+// holds is never forgotten: its followers are woken through the map. The
+// Home also owns the parked summaries of sandboxes that hold no state (a
+// byte-budgeted LRU, see docs/parking.md): a sandbox takes its summary out
+// when it gets state again and puts a new one in when it lets state go.
 //
 // Nothing here knows about FUSE: the handle logic lives in cursorfs and the
 // node tree in fs.

@@ -6,6 +6,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // Follow is a followed view: the view as of its open, then every entry
@@ -17,33 +20,29 @@ type Follow struct {
 	unhold func() // the sandbox is held while the follow is open
 
 	mu      sync.Mutex
-	segs    []*segment
-	starts  []int64 // offset of each segment in the stream
-	lastMax key     // largest key of the last segment (coalescing)
+	segs    []*index.Segment
+	starts  []int64   // offset of each segment in the stream
+	lastMax chain.Key // largest key of the last segment (coalescing)
 	size    int64
 	modTime time.Time // newest mtime of the files the stream has read
 	end     State
-	wit     *witness // of the files end was reached in
-	err     error    // sticky: removal, missed rotation
+	wit     *chain.Witness // of the files end was reached in
+	err     error          // sticky: removal, missed rotation
 }
 
 // OpenFollow opens view v for following.
 func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
-	if err := v.check(); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
-		seg := x.segment(v)
-		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*segment{seg}, starts: []int64{0}, size: seg.size,
-			modTime: files.modTime(v.Mask), end: x.end, wit: x.wit, lastMax: maxKey}
+	err := s.withIndexToOpen(v, true, func(x *index.Index, files *chain.FileSet) {
+		seg := x.Segment(v)
+		f = &Follow{sb: s, view: v, unhold: s.hold(), segs: []*index.Segment{seg}, starts: []int64{0}, size: seg.Size,
+			modTime: files.ModTime(v.Mask), end: x.End, wit: x.Wit, lastMax: index.MaxKey}
 	})
 	return f, err
 }
-
-// maxKey never lets a batch join the snapshot segment, whose checkpoints
-// belong to the shared index.
-var maxKey = key{time: timeTop, origin: NumOrigins}
 
 // Size returns how many bytes the stream holds so far.
 func (f *Follow) Size() int64 {
@@ -76,7 +75,7 @@ func (f *Follow) Advance() (bool, error) {
 		f.err = ErrRemoved
 		return false, f.err
 	}
-	files, err := openFileSet(f.sb.table)
+	files, err := chain.OpenFileSet(f.sb.table)
 	if err != nil {
 		if f.sb.gone() {
 			f.sb.markRemoved()
@@ -84,8 +83,8 @@ func (f *Follow) Advance() (bool, error) {
 		}
 		return false, err
 	}
-	chain, mtime := len(files.chain), files.modTime(f.view.Mask)
-	b, err := runBatch(f.view, files, f.end, f.wit)
+	chain, mtime := len(files.Chain), files.ModTime(f.view.Mask)
+	b, err := index.RunBatch(f.view, files, f.end, f.wit)
 	if err = f.sb.lostPosition(err, chain); err != nil {
 		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrMissedRotation) {
 			f.err = err
@@ -95,27 +94,27 @@ func (f *Follow) Advance() (bool, error) {
 	if b == nil {
 		return false, nil
 	}
-	f.end, f.wit = b.end, b.seg.wit
+	f.end, f.wit = b.End, b.Seg.Wit
 	last := f.segs[len(f.segs)-1]
-	ordered := b.entries > 0 && len(f.segs) > 1 && canAppend(last, f.lastMax, b)
-	if b.seg.size == 0 { // nothing of this view: keep only what coalescing needs
-		b.seg.release()
+	ordered := b.Entries > 0 && len(f.segs) > 1 && index.CanAppend(last, f.lastMax, b)
+	if b.Seg.Size == 0 { // nothing of this view: keep only what coalescing needs
+		b.Seg.Release()
 		switch {
 		case ordered:
-			f.lastMax = b.max
-		case b.entries > 0:
-			f.lastMax = maxKey
+			f.lastMax = b.Max
+		case b.Entries > 0:
+			f.lastMax = index.MaxKey
 		}
 		return false, nil
 	}
 	if ordered {
-		appendBatch(last, b)
+		index.AppendBatch(last, b)
 	} else {
-		f.segs = append(f.segs, b.seg)
+		f.segs = append(f.segs, b.Seg)
 		f.starts = append(f.starts, f.size)
 	}
-	f.lastMax = b.max
-	f.size += b.seg.size
+	f.lastMax = b.Max
+	f.size += b.Seg.Size
 	if mtime.After(f.modTime) {
 		f.modTime = mtime
 	}
@@ -130,7 +129,7 @@ func (f *Follow) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < f.size {
 		i := sort.Search(len(f.starts), func(i int) bool { return f.starts[i] > off }) - 1
-		c, err := f.segs[i].readAt(p[n:], off-f.starts[i])
+		c, err := f.segs[i].ReadAt(p[n:], off-f.starts[i])
 		n += c
 		off += int64(c)
 		if err != nil && err != io.EOF {
@@ -151,7 +150,7 @@ func (f *Follow) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range f.segs {
-		s.release()
+		s.Release()
 	}
 	f.segs, f.starts = nil, nil
 	f.unhold()

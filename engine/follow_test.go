@@ -454,7 +454,7 @@ func TestRemovedAndRecreatedSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	deadline := time.Now().Add(PollEvery + 2*time.Second)
+	deadline := time.Now().Add(pollEvery + 2*time.Second)
 	for time.Now().Before(deadline) {
 		ch := fl.f.Changed()
 		grew, err := fl.f.Advance()
@@ -466,5 +466,5 @@ func TestRemovedAndRecreatedSandbox(t *testing.T) {
 		}
 		waitChanged(ch, 200*time.Millisecond)
 	}
-	t.Errorf("the follower of the removed sandbox neither ended nor showed anything for %v (removed: %v)", PollEvery+2*time.Second, sb.isRemoved())
+	t.Errorf("the follower of the removed sandbox neither ended nor showed anything for %v (removed: %v)", pollEvery+2*time.Second, sb.isRemoved())
 }

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -24,27 +26,16 @@ import (
 // readers that drain the engine's handles.
 
 // baseTime is the time of every test corpus's first entry.
-var baseTime = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+var baseTime = testutil.BaseTime
 
 // tsAt returns baseTime+ms as exec.log writes it.
-func tsAt(ms int64) string {
-	return baseTime.Add(time.Duration(ms) * time.Millisecond).Format("2006-01-02T15:04:05.000Z")
-}
+func tsAt(ms int64) string { return testutil.TsAt(ms) }
 
 // nsAt returns baseTime+ms as a Time.
-func nsAt(ms int64) Time { return TimeOf(baseTime.Add(time.Duration(ms) * time.Millisecond)) }
+func nsAt(ms int64) Time { return testutil.NsAt(ms) }
 
 // plusNs returns t plus ns nanoseconds (not for leap seconds).
-func plusNs(t Time, ns int64) Time {
-	sec, nsec := t.Sec+ns/1e9, int64(t.Nsec)+ns%1e9
-	if nsec < 0 {
-		sec, nsec = sec-1, nsec+1e9
-	}
-	if nsec >= 1e9 {
-		sec, nsec = sec+1, nsec-1e9
-	}
-	return Time{Sec: sec, Nsec: uint32(nsec)}
-}
+func plusNs(t Time, ns int64) Time { return testutil.PlusNs(t, ns) }
 
 // tdir is one sandbox's logs directory in a temporary home.
 type tdir struct {
@@ -70,23 +61,16 @@ func mkSandbox(t testing.TB, home, name string) *tdir {
 // newSandboxDir creates a home with one sandbox "sb".
 func newSandboxDir(t testing.TB) *tdir { return mkSandbox(t, newHomeDir(t), "sb") }
 
-func (d *tdir) path(file string) string { return filepath.Join(d.logs, file) }
+// dir returns d as a testutil.Dir.
+func (d *tdir) dir() *testutil.Dir {
+	return &testutil.Dir{T: d.t, Home: d.home, Name: d.name, Logs: d.logs}
+}
+
+func (d *tdir) path(file string) string { return d.dir().Path(file) }
 
 // appendRaw appends data to a log file with O_APPEND, in one write, as
 // microsandbox does.
-func (d *tdir) appendRaw(file, data string) {
-	d.t.Helper()
-	f, err := os.OpenFile(d.path(file), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if _, err := f.WriteString(data); err != nil {
-		d.t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		d.t.Fatal(err)
-	}
-}
+func (d *tdir) appendRaw(file, data string) { d.dir().AppendRaw(file, data) }
 
 // writeFile replaces a file's content: a new file if it did not exist,
 // else the same inode truncated and rewritten.
@@ -115,35 +99,23 @@ func joinLines(lines []string) string {
 	return b.String()
 }
 
-// rotate rotates exec.log exactly like microsandbox: exec.log.3→.4,
-// .2→.3, .1→.2, exec.log→exec.log.1, then a new, empty exec.log.
-func (d *tdir) rotate() {
-	d.t.Helper()
-	if err := rotateChain(d.logs); err != nil {
-		d.t.Fatal(err)
-	}
-}
+// rotate rotates exec.log exactly like microsandbox (testutil.Dir.Rotate).
+func (d *tdir) rotate() { d.dir().Rotate() }
 
 // rotateChain is rotate without a testing.TB, for writer goroutines.
-func rotateChain(logs string) error {
-	name := func(i int) string { return filepath.Join(logs, chainName(i)) }
-	for i := ChainLen - 2; i >= 0; i-- {
-		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	f, err := os.OpenFile(name(0), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	return f.Close()
+func rotateChain(logs string) error { return testutil.RotateChain(logs) }
+
+// hostileChain is testutil.HostileChain as a tdir.
+func hostileChain(t testing.TB, seed uint64, long int) *tdir {
+	x := testutil.HostileChain(t, seed, long)
+	return &tdir{t: t, home: x.Home, name: x.Name, logs: x.Logs}
 }
 
 // xline is an exec.log line encoded by encoding/json.
 type xline = msbwriter.JSONLine
 
 // jl returns an exec.log line (with its newline) of source s at baseTime+ms.
-func jl(ms int64, s, d string) string { return xline{T: tsAt(ms), S: s, D: d}.String() }
+func jl(ms int64, s, d string) string { return testutil.JL(ms, s, d) }
 
 // jlID is jl with a session id.
 func jlID(ms int64, s, d string, id uint64) string {
@@ -447,22 +419,7 @@ func splitLines(b []byte) []string {
 }
 
 // encodeCursor builds a cursor string by hand, independently of Cursor.
-func encodeCursor(pos ...Pos) string {
-	raw := []byte{byte(len(pos))}
-	for _, p := range pos {
-		raw = append(raw, le64(p.Gen)...)
-		raw = append(raw, le64(p.Offset)...)
-	}
-	return base64.StdEncoding.EncodeToString(raw)
-}
-
-func le64(v uint64) []byte {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
-	}
-	return b[:]
-}
+func encodeCursor(pos ...logline.Pos) string { return testutil.EncodeCursor(pos...) }
 
 // quoteLines formats lines for failure messages.
 func quoteLines(lines []string) string {
@@ -484,22 +441,5 @@ func waitChanged(ch <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// execLine is one parsed exec.log line as the tests see it (the engine
-// parses into an Entry, jsonParser.parseInto). Body aliases either the
-// line or the parser's scratch buffer.
-type execLine struct {
-	time   Time
-	source Source
-	hasID  bool
-	id     uint64
-	body   []byte
-	b64    bool      // body was decoded from base64 (else it is valid UTF-8)
-	stats  bodyStats // of body, when not b64
-}
-
-// parse is parseInto returning an execLine.
-func (p *jsonParser) parse(line []byte) (execLine, bool) {
-	var e Entry
-	ok := p.parseInto(line, &e)
-	return execLine{time: e.Time, source: e.Source, hasID: e.HasID, id: e.ID, body: e.Body, b64: !e.utf8, stats: e.stats}, ok
-}
+// pos returns the position at offset off of the file with inode gen.
+func pos(gen, off uint64) logline.Pos { return logline.Pos{Gen: gen, Offset: off} }

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,20 +21,23 @@ var ErrNoSandbox = errors.New("no such sandbox")
 
 // Home is a microsandbox home: <dir>/sandboxes/<name>/logs/ for each
 // sandbox. It hands out one Sandbox per name and follows changes through one
-// shared Watcher. Safe for concurrent use.
+// shared watcher. Safe for concurrent use.
 type Home struct {
 	dir         string
 	root        string // <dir>/sandboxes
-	watcher     *Watcher
+	watcher     *watcher
 	cacheDir    string // render caches; "" for none
-	cacheBudget int64  // bytes; 0 for DefaultCacheBudget
+	cacheBudget int64  // bytes; 0 for defaultCacheBudget
 	cacheOnce   sync.Once
-	caches      *cacheStore
+	caches      *cache.Store
 	indexOnce   sync.Once
-	indexes     *indexStore
+	indexes     *index.Store
 	parks       *parkStore // summaries of sandboxes that hold no state
 
-	now        func() time.Time // the clock of idle times (tests set it)
+	now func() time.Time // the clock of idle times and the hold (tests set it)
+	// afterIndex, when set, runs in withIndex after the index is up to
+	// date: a test makes the pass look slow with it. Set before use.
+	afterIndex func()
 	idleAfter  time.Duration
 	maxLive    int
 	racyMargin time.Duration // see RacyMargin
@@ -43,12 +49,17 @@ type Home struct {
 	sandboxes map[string]*Sandbox
 	live      map[*Sandbox]struct{} // sandboxes holding state
 	dirSeen   map[string]time.Time  // when StatSandbox saw each sandbox exist
+	skipSaid  map[string]string     // the sandboxes List skipped, and why, as logged
 }
+
+// maxSkipSaid bounds the skipped names a Home remembers having logged; past
+// it, further skips are not logged.
+const maxSkipSaid = 1024
 
 // OpenHome opens the microsandbox home dir. The sandboxes directory need not
 // exist yet.
 func OpenHome(dir string) (*Home, error) {
-	return openHome(dir, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive})
+	return openHome(dir, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive})
 }
 
 // homeConfig is what tests may change of a Home before it starts.
@@ -73,7 +84,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
 		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
-		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time),
+		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
 		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
@@ -104,7 +115,7 @@ func DefaultCacheDir() string {
 func (h *Home) SetCacheDir(dir string) { h.cacheDir = dir }
 
 // SetCacheBudget bounds the bytes the render cache holds on disk (whole
-// blocks); 0 means DefaultCacheBudget of the cache directory. Call it
+// blocks); 0 means defaultCacheBudget of the cache directory. Call it
 // before any view is opened.
 func (h *Home) SetCacheBudget(bytes int64) { h.cacheBudget = max(bytes, 0) }
 
@@ -116,10 +127,10 @@ func (h *Home) CacheUsed() int64 {
 	return 0
 }
 
-// DefaultCacheBudget is the render cache's budget unless told otherwise:
+// defaultCacheBudget is the render cache's budget unless told otherwise:
 // a tenth of the size of the filesystem that holds dir, at most 1 GiB (and
 // 0, no cache, where dir cannot be measured).
-func DefaultCacheBudget(dir string) int64 {
+func defaultCacheBudget(dir string) int64 {
 	var st unix.Statfs_t
 	if dir == "" || unix.Statfs(dir, &st) != nil || st.Bsize <= 0 {
 		return 0
@@ -129,13 +140,13 @@ func DefaultCacheBudget(dir string) int64 {
 
 // cacheStore returns the home's render cache, made at first use with the
 // directory and budget set then.
-func (h *Home) cacheStore() *cacheStore {
+func (h *Home) cacheStore() *cache.Store {
 	h.cacheOnce.Do(func() {
 		budget := h.cacheBudget
 		if budget == 0 {
-			budget = DefaultCacheBudget(h.cacheDir)
+			budget = defaultCacheBudget(h.cacheDir)
 		}
-		h.caches = newCacheStore(h.cacheDir, budget)
+		h.caches = cache.NewStore(h.cacheDir, budget)
 	})
 	return h.caches
 }
@@ -143,12 +154,12 @@ func (h *Home) cacheStore() *cacheStore {
 // indexStore returns where the home saves indexes: <cache dir>/
 // msb-logfs-index, bounded by an eighth of the cache budget (beside it:
 // the render cache keeps its whole budget), or nil with no cache.
-func (h *Home) indexStore() *indexStore {
+func (h *Home) indexStore() *index.Store {
 	s := h.cacheStore()
-	if s == nil || s.dir == "" || s.budget <= 0 {
+	if s == nil || s.Dir == "" || s.Budget <= 0 {
 		return nil
 	}
-	h.indexOnce.Do(func() { h.indexes = &indexStore{dir: filepath.Join(s.dir, IndexDirName), limit: s.budget / 8} })
+	h.indexOnce.Do(func() { h.indexes = &index.Store{Dir: filepath.Join(s.Dir, IndexDirName), Limit: s.Budget / 8} })
 	return h.indexes
 }
 
@@ -166,7 +177,7 @@ func (h *Home) Close() error {
 		close(h.sweepDone)
 		h.sweepWG.Wait()
 	})
-	h.cacheStore().close()
+	h.cacheStore().Close()
 	return err
 }
 
@@ -181,12 +192,33 @@ func (h *Home) List() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && h.isDir(filepath.Join(h.root, e.Name(), "logs")) { // e.IsDir: no symbolic link
+		switch {
+		case e.IsDir() && h.isDir(filepath.Join(h.root, e.Name(), "logs")): // e.IsDir: no symbolic link
 			names = append(names, e.Name())
+		case e.Type()&fs.ModeSymlink != 0:
+			h.saySkipped(e.Name(), "a symbolic link, which is not followed")
+		case e.IsDir():
+			h.saySkipped(e.Name(), "no logs directory (or a symbolic link to one)")
 		}
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// saySkipped logs, at info level and once per name and reason, that List
+// leaves the entry name of the sandboxes directory out.
+func (h *Home) saySkipped(name, why string) {
+	h.mu.Lock()
+	said, ok := h.skipSaid[name]
+	if said != why && (ok || len(h.skipSaid) < maxSkipSaid) {
+		h.skipSaid[name] = why
+	} else {
+		why = ""
+	}
+	h.mu.Unlock()
+	if why != "" {
+		slog.Info("sandbox skipped", "sandbox", name, "why", why, "dir", filepath.Join(h.root, name))
+	}
 }
 
 // StatSandbox reports whether sandbox name exists and has a
@@ -195,7 +227,7 @@ func (h *Home) List() ([]string, error) {
 // cheap. The result wraps ErrNoSandbox when the sandbox does not exist.
 //
 // That a sandbox exists (two lstat calls) is remembered for HoldFor, as a
-// file's state is (SPEC §3): `ls -l` looks each directory up and then
+// file's state is (docs/filesystem.md, "Stat and fstat"): `ls -l` looks each directory up and then
 // stats it, and the second check costs one stat, of boot-error.json,
 // which is always looked at afresh. Only sandboxes that exist are
 // remembered, so the memory is bounded by the directories on disk; the

@@ -1,36 +1,21 @@
 package engine
 
 import (
-	"errors"
 	"runtime/debug"
 	"sort"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// IdleAfter is how long a sandbox's state — its shown file set, its
+// defaultIdleAfter is how long a sandbox's state — its shown file set, its
 // indexes and their render caches — is kept after its last use. Handles
 // never depend on it: each holds its own files and cache reference.
-const IdleAfter = 3 * time.Second
+const defaultIdleAfter = 3 * time.Second
 
-// MaxLive bounds how many sandboxes hold state at once: past it, the least
-// recently used give theirs up at once. Each holds at most 3 log files
+// defaultMaxLive bounds how many sandboxes hold state at once: past it,
+// the least recently used give theirs up at once. Each holds at most 3 log files
 // open (exec.log.N share one descriptor per inode: up to 7).
-const MaxLive = 64
-
-// Ownership of a sandbox's state. A Sandbox owns its shown file set and its
-// indexes; an index owns its file set and one reference to its render
-// cache. Handles (Snapshot, Follow, Reader, Scanner) own clones: their
-// files and their cache reference, released by their Close. The Home owns
-// the set of sandboxes that hold state (live), of which the least recently
-// used give it up as soon as the set passes MaxLive, and one sweeper
-// goroutine that takes state away from sandboxes idle for IdleAfter and
-// forgets sandboxes that nothing holds, so that the home's map holds only
-// sandboxes in use. A sandbox
-// that a handle holds is never forgotten: its followers are woken through
-// the map.
+const defaultMaxLive = 64
 
 // hold marks s as held by a handle until the returned release is called
 // (once; later calls do nothing).
@@ -49,16 +34,17 @@ func (s *Sandbox) hold() (release func()) {
 // touch records a use of s now.
 func (s *Sandbox) touch() { s.lastUse.Store(s.home.now().UnixNano()) }
 
-// idle reports whether s was last used IdleAfter or more before now.
+// idle reports whether s was last used the home's idle time or more
+// before now.
 func (s *Sandbox) idle(now time.Time) bool {
 	return now.UnixNano()-s.lastUse.Load() >= int64(s.home.idleAfter)
 }
 
 // gotState records that s holds state now and, when that takes the live
-// set past MaxLive, takes state from the least recently used others at
-// once (the busy ones skipped), in the caller: what it costs follows the
-// live set, at most MaxLive and a few, never the home's map. Called with
-// s.mu held.
+// set past the home's bound, takes state from the least recently used
+// others at once (the busy ones skipped), in the caller: what it costs
+// follows the live set, at most the bound and a few, never the home's map.
+// Called with s.mu held.
 func (s *Sandbox) gotState() {
 	h := s.home
 	h.mu.Lock()
@@ -71,8 +57,8 @@ func (s *Sandbox) gotState() {
 }
 
 // dropOldest takes state from the least recently used sandbox of the
-// live set while it is past MaxLive: one scan of the set, no sort, as a
-// walk takes the set past MaxLive by one at each new sandbox. If that
+// live set while it is past the home's bound: one scan of the set, no
+// sort, as a walk takes the set past the bound by one at each new sandbox. If that
 // one is busy, dropExcess does the rest.
 func (h *Home) dropOldest() {
 	for {
@@ -101,10 +87,10 @@ func (h *Home) dropOldest() {
 // with s.mu held.
 func (s *Sandbox) dropState() {
 	s.park()
-	s.shown.release()
+	s.shown.Release()
 	s.shown = nil
 	for k, x := range s.indexes {
-		x.release()
+		x.Release()
 		delete(s.indexes, k)
 	}
 	s.home.mu.Lock()
@@ -112,15 +98,7 @@ func (s *Sandbox) dropState() {
 	s.home.mu.Unlock()
 }
 
-// release drops the index's files and its reference to its render cache.
-func (x *index) release() {
-	x.files.release()
-	x.files = nil
-	x.cache.release()
-	x.cache = nil
-}
-
-// sweeper runs sweep every half IdleAfter until the home closes.
+// sweeper runs sweep every half idle time until the home closes.
 func (h *Home) sweeper() {
 	defer h.sweepWG.Done()
 	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
@@ -136,11 +114,11 @@ func (h *Home) sweeper() {
 }
 
 // sweep takes state away from idle sandboxes and from the least recently
-// used ones past MaxLive, then forgets the sandboxes that hold nothing. A
-// sandbox busy now (its lock taken) is in use, hence not idle: it is
-// skipped, so the sweep never waits for a request. The map it walks holds
-// the sandboxes used in the last IdleAfter, so each use is walked over a
-// bounded number of times before it is forgotten.
+// used ones past the home's bound, then forgets the sandboxes that hold
+// nothing. A sandbox busy now (its lock taken) is in use, hence not idle:
+// it is skipped, so the sweep never waits for a request. The map it walks
+// holds the sandboxes used in the last idle time, so each use is walked
+// over a bounded number of times before it is forgotten.
 func (h *Home) sweep() {
 	now := h.now()
 	dropped := h.dropExcess(now)
@@ -151,7 +129,7 @@ func (h *Home) sweep() {
 }
 
 // dropExcess takes state away from the idle sandboxes that hold it and
-// from the least recently used past MaxLive, and returns how many gave
+// from the least recently used past the home's bound, and returns how many gave
 // it up.
 func (h *Home) dropExcess(now time.Time) int {
 	live := h.liveByAge()
@@ -223,21 +201,4 @@ func (h *Home) reclaim() {
 	for _, s := range h.liveByAge() {
 		s.tryDropState()
 	}
-}
-
-// fdShortage reports whether err says the process or the system ran out
-// of file descriptors.
-func fdShortage(err error) bool {
-	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
-}
-
-// retryFD runs open, and once more after reclaim if it failed for want of
-// descriptors.
-func retryFD(reclaim func(), open func() (int, error)) (int, error) {
-	fd, err := open()
-	if err != nil && fdShortage(err) && reclaim != nil {
-		reclaim()
-		fd, err = open()
-	}
-	return fd, err
 }

@@ -32,12 +32,23 @@ func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // at most maxLive sandboxes hold state.
 func openClockedHome(t testing.TB, dir string, clock *fakeClock, maxLive int) *Home {
 	t.Helper()
-	h, err := openHome(dir, homeConfig{now: clock.now, idleAfter: IdleAfter, maxLive: maxLive})
+	h, err := openHome(dir, homeConfig{now: clock.now, idleAfter: defaultIdleAfter, maxLive: maxLive})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
+}
+
+// openClocked opens the sandbox of d through a new Home whose clock (idle
+// times and the hold) is clock.
+func openClocked(t testing.TB, d *tdir, clock *fakeClock) *Sandbox {
+	t.Helper()
+	sb, err := openClockedHome(t, d.home, clock, defaultMaxLive).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }
 
 // writeSmallSandboxes makes n sandboxes sb000… with a few lines in each of
@@ -82,9 +93,7 @@ func selfWatches(t testing.TB) int {
 
 // heldFiles counts the log files the sandbox's table holds open.
 func heldFiles(s *Sandbox) int {
-	s.table.mu.Lock()
-	defer s.table.mu.Unlock()
-	return len(s.table.byID)
+	return s.table.Held()
 }
 
 // liveCount and knownCount return the sizes of the home's live set and map.
@@ -119,7 +128,7 @@ func readEveryView(t testing.TB, h *Home, name string) [][]byte {
 	return out
 }
 
-// TestIdleSandboxesGiveBackTheirState: once idle for IdleAfter, sandboxes
+// TestIdleSandboxesGiveBackTheirState: once idle for 3 s, sandboxes
 // close their log files, free their render cache and leave the home's map;
 // read again, every view shows the same bytes.
 func TestIdleSandboxesGiveBackTheirState(t *testing.T) {
@@ -143,7 +152,7 @@ func TestIdleSandboxesGiveBackTheirState(t *testing.T) {
 		t.Fatalf("while in use: %d sandboxes hold state, cache %d bytes", liveCount(h), h.CacheUsed())
 	}
 
-	clock.advance(IdleAfter - time.Millisecond)
+	clock.advance(defaultIdleAfter - time.Millisecond)
 	h.sweep()
 	if liveCount(h) != len(names) {
 		t.Fatalf("before IdleAfter: %d of %d sandboxes kept their state", liveCount(h), len(names))
@@ -197,7 +206,7 @@ func TestHeldSandboxKeepsWhatItNeeds(t *testing.T) {
 
 	d.rotate()
 	writeLines(d, 3000, 10)
-	clock.advance(IdleAfter)
+	clock.advance(defaultIdleAfter)
 	// A sweep skips a sandbox whose lock is taken at that instant (the
 	// watcher's wake-up of the follower takes it); the next sweep frees it.
 	for try := 0; liveCount(h) != 0; try++ {
@@ -226,7 +235,7 @@ func TestHeldSandboxKeepsWhatItNeeds(t *testing.T) {
 
 	s.Close()
 	fl.f.Close()
-	clock.advance(IdleAfter)
+	clock.advance(defaultIdleAfter)
 	h.sweep()
 	if knownCount(h) != 0 || heldFiles(sb) != 0 {
 		t.Fatalf("closed: %d known sandboxes, %d files held; want 0, 0", knownCount(h), heldFiles(sb))
@@ -328,7 +337,7 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := newFakeClock()
-	h := openClockedHome(t, home, clock, MaxLive)
+	h := openClockedHome(t, home, clock, defaultMaxLive)
 	fds := openFDs(t)
 	listed, err := h.List()
 	if err != nil || len(listed) != len(names)+1 {

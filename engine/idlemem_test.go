@@ -25,20 +25,20 @@ func BenchmarkIdleSandboxMemory(b *testing.B) {
 	time.Sleep(RacyMargin) // written before the walk, as a host's idle sandboxes are: they are parked
 	for b.Loop() {
 		clock := newFakeClock()
-		h := openClockedHome(b, home, clock, MaxLive)
+		h := openClockedHome(b, home, clock, defaultMaxLive)
 		h.SetCacheDir(b.TempDir())
 		base := heapInUse()
 		var held uint64
 		for i, name := range names {
 			readEveryView(b, h, name)
-			if i == MaxLive-1 {
+			if i == defaultMaxLive-1 {
 				held = heapInUse() - base
 			}
 		}
-		clock.advance(IdleAfter)
+		clock.advance(defaultIdleAfter)
 		h.sweep()
 		idle := int64(heapInUse()) - int64(base)
-		b.ReportMetric(float64(held)/MaxLive, "held-B/sandbox")
+		b.ReportMetric(float64(held)/defaultMaxLive, "held-B/sandbox")
 		b.ReportMetric(float64(max(idle, 0))/n, "idle-B/sandbox")
 		count, parked := h.parks.stats()
 		if count != n {

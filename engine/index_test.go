@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // namedView is a view with the name of its file.
@@ -65,7 +69,7 @@ func checkRandomReads(t *testing.T, sb *Sandbox, nv namedView, full []byte, rng 
 	}
 	for range n {
 		off := rng.Int64N(int64(len(full)) + 1)
-		size := 1 + rng.IntN(2*checkpointEvery)
+		size := 1 + rng.IntN(2*index.CheckpointEvery)
 		if rng.IntN(4) == 0 {
 			size = 1 + rng.IntN(64)
 		}
@@ -127,7 +131,7 @@ func TestIndexProperty(t *testing.T) {
 			d, g, sb := adversarySandbox(t, tc.seed, tc.rotateAt, 160<<10, tc.noCache)
 			rng := rand.New(rand.NewPCG(tc.seed, 99))
 			views := checkViews(t, d, sb)
-			if n := len(sb.indexes[MaskAll].cps); n < 3 {
+			if n := len(sb.indexes[MaskAll].Cps); n < 3 {
 				t.Fatalf("only %d checkpoints: the corpus does not exercise the index", n)
 			}
 			var held []*Snapshot
@@ -222,26 +226,26 @@ func TestIndexStatMatchesRead(t *testing.T) {
 	}
 }
 
-// TestEntrySize checks that entrySize predicts the rendered length of
+// TestEntrySize checks that EntrySize predicts the rendered length of
 // random entries in every format.
 func TestEntrySize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pieces := []string{"", "a", "\n", "\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "\x1b", "\x1b[", "é", "\xff", "\"", "\\", "\t", "\x00", "\x1f", "\x7f", "😀", "\u2028", "line\n", "\r\n"}
-	var r renderer
-	c := Cursor{{1, 2}, {3, 4}, {5, 6}}
+	var r render.Renderer
+	c := Cursor{{Gen: 1, Offset: 2}, {Gen: 3, Offset: 4}, {Gen: 5, Offset: 6}}
 	for range 20000 {
 		var b strings.Builder
 		for range rng.IntN(8) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
-		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(numSources))), Origin: Origin(rng.IntN(int(NumOrigins))), Body: []byte(b.String())}
+		e := Entry{Time: Time{Sec: rng.Int64N(4e18) - 2e18, Nsec: uint32(rng.IntN(2e9))}, Source: Source(rng.IntN(int(logline.NumSources))), Origin: logline.Origin(rng.IntN(int(logline.NumOrigins))), Body: []byte(b.String())}
 		if rng.IntN(2) == 0 {
 			e.HasID, e.ID = true, rng.Uint64()>>rng.IntN(64)
 		}
 		for _, f := range []Format{FormatRaw, FormatText, FormatJSON} {
-			got := r.appendEntry(nil, f, &e, &c)
-			if int64(len(got)) != entrySize(f, &e) {
-				t.Fatalf("format %d, body %q: entrySize %d, rendered %d: %q", f, e.Body, entrySize(f, &e), len(got), got)
+			got := r.AppendEntry(nil, f, &e, &c)
+			if int64(len(got)) != render.EntrySize(f, &e) {
+				t.Fatalf("format %d, body %q: entrySize %d, rendered %d: %q", f, e.Body, render.EntrySize(f, &e), len(got), got)
 			}
 			if f == FormatJSON {
 				if _, err := decodeJSONLine(got); err != nil {
@@ -266,7 +270,7 @@ func TestIndexSparse(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := fileSize(t, d.path(ExecLogName))
-	n := int64(len(sb.indexes[MaskAll].cps))
+	n := int64(len(sb.indexes[MaskAll].Cps))
 	if n > in/(8<<10) || n < 2 {
 		t.Fatalf("%d checkpoints for %d bytes of input", n, in)
 	}
@@ -305,13 +309,11 @@ func TestSnapshotForwardSeek(t *testing.T) {
 	if want := fmt.Sprintf("line %05d", 20000-1-3*4096/len("line 00000\n")); !strings.Contains(string(buf), want[:8]) {
 		t.Fatalf("read at %d: %q", far, buf[:40])
 	}
-	s.seg.mu.Lock()
-	skipped := s.seg.m.counts().Malformed
-	s.seg.mu.Unlock()
-	// A checkpoint every checkpointEvery bytes of input: about 1 in 10 of
+	skipped := s.seg.Skipped().Malformed
+	// A checkpoint every CheckpointEvery bytes of input: about 1 in 10 of
 	// the ~90-byte lines of an interval is malformed. The read renders the
 	// chunk it starts in and may run into the next one and the tail.
-	if limit := 3 * checkpointEvery / 90 / 10; skipped > limit {
+	if limit := 3 * index.CheckpointEvery / 90 / 10; skipped > limit {
 		t.Errorf("the read at %d went through %d malformed lines since the last seek (of 2000): it rendered from the previous read, not from the nearest checkpoint (limit %d)", far, skipped, limit)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // TestViewsContent pins every view of a small sandbox.
@@ -108,7 +110,7 @@ func TestViewStat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set(chainName(1), t1.Add(3*time.Second))
+	set(chain.ChainName(1), t1.Add(3*time.Second))
 	set(ExecLogName, t1.Add(time.Second))
 	set(RuntimeLogName, t1.Add(5*time.Second))
 	set(KernelLogName, t1.Add(2*time.Second))
@@ -274,7 +276,7 @@ func TestSymlinkedLogNotFollowed(t *testing.T) {
 	if err := os.Symlink(secret, d.path(RuntimeLogName)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(secret, d.path(chainName(1))); err != nil {
+	if err := os.Symlink(secret, d.path(chain.ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	sb := d.open()
@@ -322,11 +324,12 @@ func TestDirectoryNamedLikeALog(t *testing.T) {
 func TestHoldStartsAfterThePass(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "one\n"))
-	sb := d.open()
-	slow := func() { time.Sleep(HoldFor + 20*time.Millisecond) } // a slow pass
-	testHookIndexed.Store(&slow)
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
+	slow := func() { clock.advance(HoldFor + 20*time.Millisecond) } // a slow pass
+	sb.home.afterIndex = slow
 	st, err := sb.Stat(ViewStdout)
-	testHookIndexed.Store(nil)
+	sb.home.afterIndex = nil
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,19 +351,18 @@ func TestHoldStartsAfterThePass(t *testing.T) {
 func TestOpenKeepsTheStatsState(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "one\n"))
-	sb := d.open()
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
 	if _, err := sb.Stat(ViewStdout); err != nil {
 		t.Fatal(err)
 	}
-	sb.mu.Lock()
-	sb.shownAt = time.Now().Add(-HoldFor + 20*time.Millisecond) // its hold nearly over
-	sb.mu.Unlock()
+	clock.advance(HoldFor - 20*time.Millisecond) // its hold nearly over
 	st, err := sb.Stat(ViewStdout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.exec(jl(1, "stdout", "two\n"))
-	time.Sleep(40 * time.Millisecond) // the state's hold is over, not the stat's
+	clock.advance(40 * time.Millisecond) // the state's hold is over, not the stat's
 	s, err := sb.OpenSnapshot(ViewStdout)
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +371,7 @@ func TestOpenKeepsTheStatsState(t *testing.T) {
 	if s.Size() != st.Size {
 		t.Fatalf("open 40 ms after a stat shows %d bytes, the stat %d", s.Size(), st.Size)
 	}
-	time.Sleep(HoldFor + 20*time.Millisecond)
+	clock.advance(HoldFor + 20*time.Millisecond)
 	if s, err = sb.OpenSnapshot(ViewStdout); err != nil {
 		t.Fatal(err)
 	}

@@ -10,14 +10,17 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
-// This file is a reference model of SPEC §1–§3, written independently of
+// This file is a reference model of docs/formats.md, written independently of
 // the engine and as plainly as possible: it reads every log file whole,
 // parses exec.log with encoding/json and the text logs with regular
 // expressions, merges the origins by repeatedly taking the smallest head
@@ -27,16 +30,16 @@ import (
 type mEntry struct {
 	time   Time
 	source Source
-	origin Origin
+	origin logline.Origin
 	id     *uint64
 	body   []byte
-	end    Pos // the position just past the entry's line in its origin
+	end    logline.Pos // the position just past the entry's line in its origin
 }
 
 // model is the parsed content of one sandbox's logs directory.
 type model struct {
-	origins [NumOrigins][]mEntry
-	counts  Counts
+	origins [logline.NumOrigins][]mEntry
+	counts  chain.Counts
 }
 
 // buildModel reads the logs directory.
@@ -44,10 +47,10 @@ func buildModel(t testing.TB, logs string) *model {
 	t.Helper()
 	m := &model{}
 	for i := ChainLen - 1; i >= 0; i-- {
-		m.readExec(t, logs+"/"+chainName(i), i == 0)
+		m.readExec(t, logs+"/"+chain.ChainName(i), i == 0)
 	}
-	m.readText(t, logs+"/"+RuntimeLogName, OriginRuntime)
-	m.readText(t, logs+"/"+KernelLogName, OriginKernel)
+	m.readText(t, logs+"/"+RuntimeLogName, logline.OriginRuntime)
+	m.readText(t, logs+"/"+KernelLogName, logline.OriginKernel)
 	return m
 }
 
@@ -102,7 +105,7 @@ func (m *model) readExec(t testing.TB, path string, last bool) {
 		switch {
 		case len(line) == 0:
 			m.counts.Empty++
-		case len(line) > MaxLineLen:
+		case len(line) > logline.MaxLineLen:
 			m.counts.TooLong++
 		default:
 			e, ok := modelExecLine(line)
@@ -110,17 +113,18 @@ func (m *model) readExec(t testing.TB, path string, last bool) {
 				m.counts.Malformed++
 				continue
 			}
-			e.end = Pos{Gen: gen, Offset: ends[i]}
-			m.origins[OriginExec] = append(m.origins[OriginExec], e)
+			e.end = logline.Pos{Gen: gen, Offset: ends[i]}
+			m.origins[logline.OriginExec] = append(m.origins[logline.OriginExec], e)
 		}
 	}
 }
 
-// modelExecLine parses an exec.log line with encoding/json.
+// modelExecLine parses an exec.log line with encoding/json. A line with
+// a known key twice is invalid, as for serde's derived Deserialize.
 func modelExecLine(line []byte) (mEntry, bool) {
 	var e mEntry
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(line, &obj) != nil || obj == nil {
+	if json.Unmarshal(line, &obj) != nil || obj == nil || testutil.DuplicateKnownKey(line) {
 		return e, false
 	}
 	var ts, src, d, enc string
@@ -140,7 +144,7 @@ func modelExecLine(line []byte) (mEntry, bool) {
 		}
 		e.id = &id
 	}
-	tm, ok := modelTime(ts)
+	tm, ok := testutil.ModelTime(ts)
 	if !ok {
 		return e, false
 	}
@@ -148,7 +152,7 @@ func modelExecLine(line []byte) (mEntry, bool) {
 	if !ok {
 		return e, false
 	}
-	e.time, e.source, e.origin, e.body = tm, s, OriginExec, []byte(d)
+	e.time, e.source, e.origin, e.body = tm, s, logline.OriginExec, []byte(d)
 	if enc == "b64" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil {
 			e.body = raw
@@ -158,34 +162,6 @@ func modelExecLine(line []byte) (mEntry, bool) {
 }
 
 var uptimeRE = regexp.MustCompile(`^\[ *([0-9]+)\.([0-9]+)\]`)
-
-// rfc3339RE is RFC 3339's date-time grammar; the time package checks the
-// ranges but also accepts a comma before the fraction and offsets such as
-// +24:00, which the grammar does not.
-var rfc3339RE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:([0-9]{2})(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
-
-// modelTime parses an RFC 3339 time with the time package. A leap second
-// :60 is second :59 plus 1e9 ns, as chrono has it; a time whose year in UTC
-// is outside 0000–9999 cannot be rendered and is refused.
-func modelTime(s string) (Time, bool) {
-	g := rfc3339RE.FindStringSubmatch(s)
-	if g == nil {
-		return Time{}, false
-	}
-	leap := g[1] == "60"
-	if leap {
-		s = s[:17] + "59" + s[19:]
-	}
-	tm, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
-	if err != nil || tm.UTC().Year() < 0 || tm.UTC().Year() > 9999 {
-		return Time{}, false
-	}
-	t := Time{Sec: tm.Unix(), Nsec: uint32(tm.Nanosecond())}
-	if leap {
-		t.Nsec += 1e9
-	}
-	return t, true
-}
 
 // modelFormat renders a time with the time package, a leap second as :60.
 func modelFormat(t Time) string {
@@ -234,7 +210,7 @@ func modelStrip(b []byte) []byte {
 	}
 }
 
-func (m *model) readText(t testing.TB, path string, o Origin) {
+func (m *model) readText(t testing.TB, path string, o logline.Origin) {
 	if !regularFile(path) {
 		return
 	}
@@ -250,7 +226,7 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 			m.counts.Empty++
 			continue
 		}
-		if len(line) > MaxLineLen {
+		if len(line) > logline.MaxLineLen {
 			m.counts.TooLong++
 			continue
 		}
@@ -262,7 +238,7 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 		if k := bytes.IndexAny(rest, " \t"); k >= 0 {
 			tok = rest[:k]
 		}
-		if tm, ok := modelTime(string(tok)); ok && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
+		if tm, ok := testutil.ModelTime(string(tok)); ok && len(tok) >= 20 && tok[len(tok)-1] == 'Z' {
 			ts, body = tm, bytes.TrimLeft(rest[len(tok):], " \t")
 		} else if g := uptimeRE.FindSubmatch(s); g != nil {
 			if up, ok := modelUptime(birth, string(g[1]), string(g[2])); ok {
@@ -273,7 +249,7 @@ func (m *model) readText(t testing.TB, path string, o Origin) {
 		m.origins[o] = append(m.origins[o], mEntry{
 			time: ts, source: SourceSystem, origin: o,
 			body: append(append([]byte(nil), body...), '\n'),
-			end:  Pos{Gen: gen, Offset: ends[i]},
+			end:  logline.Pos{Gen: gen, Offset: ends[i]},
 		})
 	}
 }
@@ -296,7 +272,7 @@ func modelUptime(birth Time, secs, frac string) (Time, bool) {
 		sum.Add(sum, big.NewInt(1))
 		nsec -= 1e9
 	}
-	if !sum.IsInt64() || sum.Int64() > MaxTime.Sec {
+	if !sum.IsInt64() || sum.Int64() > logline.MaxTime.Sec {
 		return Time{}, false
 	}
 	return Time{Sec: sum.Int64(), Nsec: uint32(nsec)}, true
@@ -305,9 +281,9 @@ func modelUptime(birth Time, secs, frac string) (Time, bool) {
 // merge returns the entries of a view (filtered per origin, then merged
 // by time, ties in origin order) and the cursor after each.
 func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
-	var seqs [NumOrigins][]mEntry
-	for o := range NumOrigins {
-		if o != OriginExec && !mask.Has(SourceSystem) {
+	var seqs [logline.NumOrigins][]mEntry
+	for o := range logline.NumOrigins {
+		if o != logline.OriginExec && !mask.Has(SourceSystem) {
 			continue
 		}
 		for _, e := range m.origins[o] {
@@ -321,7 +297,7 @@ func (m *model) merge(mask SourceMask) ([]mEntry, []Cursor) {
 	var cur Cursor
 	for {
 		best := -1
-		for o := range NumOrigins {
+		for o := range logline.NumOrigins {
 			if len(seqs[o]) == 0 {
 				continue
 			}
@@ -394,7 +370,7 @@ func (m *model) sessions() []SessionInfo {
 	return out
 }
 
-// render renders a raw or text view the way SPEC §3 says.
+// render renders a raw or text view the way docs/formats.md says.
 func (m *model) render(v View) []byte {
 	es, _ := m.viewEntries(v)
 	var b []byte
@@ -427,7 +403,7 @@ func modelText(e mEntry) []byte {
 	return b
 }
 
-// modelEscape makes a stripped piece safe as SPEC §3 says: a final '\r'
+// modelEscape makes a stripped piece safe as docs/formats.md says: a final '\r'
 // dropped; bytes below 0x20 but tab, 0x7f and bytes not part of valid UTF-8
 // written \xNN.
 func modelEscape(p []byte) []byte {
@@ -521,7 +497,7 @@ func compareBytes(t testing.TB, what string, got, want []byte) {
 }
 
 // TestModelStrip checks the model's ANSI stripping against the examples of
-// SPEC §1, so that the model is a fair judge.
+// docs/formats.md, so that the model is a fair judge.
 func TestModelStrip(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":                        "plain",
@@ -539,7 +515,7 @@ func TestModelStrip(t *testing.T) {
 		if got := string(modelStrip([]byte(in))); got != want {
 			t.Errorf("modelStrip(%q) = %q, want %q", in, got, want)
 		}
-		if got := string(stripANSI([]byte(in))); got != want {
+		if got := string(logline.StripANSI([]byte(in))); got != want {
 			t.Errorf("stripANSI(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -5,7 +5,16 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
+
+// RacyMargin is how much older than the moment its stamp was taken a
+// file's change time must be for the stamp to vouch for its bytes later
+// (see chain.Stamp.Settled). A change time is kept at the filesystem's
+// granularity (a clock tick on Linux, seconds on some filesystems).
+const RacyMargin = 2 * time.Second
 
 // ParkBudget bounds the bytes of parked sandbox summaries a Home keeps:
 // past it, the least recently used are let go (and their sandboxes are
@@ -19,15 +28,15 @@ const ParkBudget = 32 << 20
 type parked struct {
 	name    string
 	dir     dirIdentity
-	st      stamp
-	indexes []*parkedIndex // one per stream, few
+	st      chain.Stamp
+	indexes []*index.Parked // one per stream, few
 	bytes   int64
 }
 
 // index returns the parked index of stream, or nil.
-func (p *parked) index(stream SourceMask) *parkedIndex {
+func (p *parked) index(stream SourceMask) *index.Parked {
 	for _, x := range p.indexes {
-		if x.stream == stream {
+		if x.Stream() == stream {
 			return x
 		}
 	}
@@ -60,7 +69,7 @@ const parkedOverhead = int64(unsafe.Sizeof(parked{}) + unsafe.Sizeof(list.Elemen
 func (ps *parkStore) put(p *parked) {
 	p.bytes = parkedOverhead + int64(len(p.name))
 	for _, x := range p.indexes {
-		p.bytes += x.bytes()
+		p.bytes += x.Bytes()
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -128,18 +137,18 @@ func (ps *parkStore) stats() (n int, bytes int64) {
 // the times of the files it reads, for a stat: from the parked
 // summary when the log names still show the stamp it describes (no file
 // opened, no pass), else as withIndex does.
-func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index, files fileTimes)) error {
+func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index.Index, files fileTimes)) error {
 	s.mu.Lock()
 	if p := s.parkedNow(); p != nil {
-		if px := p.index(v.stream()); px != nil {
-			s.statAt = time.Now()
-			fn(px.summary(), &p.st)
+		if px := p.index(v.Stream()); px != nil {
+			s.statAt = s.home.now()
+			fn(px.Summary(), &p.st)
 			s.mu.Unlock()
 			return nil
 		}
 	}
 	s.mu.Unlock()
-	return s.withIndex(v, warm, func(x *index, files *fileSet) { fn(x, files) })
+	return s.withIndex(v, warm, func(x *index.Index, files *chain.FileSet) { fn(x, files) })
 }
 
 // parkedNow returns the sandbox's parked summary when s holds no state
@@ -155,27 +164,27 @@ func (s *Sandbox) parkedNow() *parked {
 		return nil
 	}
 	s.touch()
-	if s.probed != nil && *s.probed == p.st && time.Since(s.probedAt) < HoldFor {
+	if s.probed != nil && *s.probed == p.st && s.home.now().Sub(s.probedAt) < HoldFor {
 		return p
 	}
-	st, ok := probeStamp(s.table)
+	st, ok := chain.ProbeStamp(s.table)
 	if !ok || st != p.st {
 		return nil
 	}
-	s.probed, s.probedAt = &p.st, time.Now()
+	s.probed, s.probedAt = &p.st, s.home.now()
 	return p
 }
 
 // unpark takes the sandbox's parked summary out of the store and, when it
 // describes files, makes its indexes the sandbox's. Called with s.mu held
 // and no index.
-func (s *Sandbox) unpark(files *fileSet) {
+func (s *Sandbox) unpark(files *chain.FileSet) {
 	p := s.home.parks.take(s.name, s.dir)
-	if p == nil || files.stamp() != p.st {
+	if p == nil || files.Stamp() != p.st {
 		return
 	}
 	for _, px := range p.indexes {
-		s.indexes[px.stream] = px.unpark(files.clone(), s.home.cacheStore(), s.home.indexStore())
+		s.indexes[px.Stream()] = px.Unpark(files.Clone(), s.home.cacheStore(), s.home.indexStore())
 	}
 }
 
@@ -186,17 +195,24 @@ func (s *Sandbox) park() {
 	if s.shown == nil || s.isRemoved() {
 		return
 	}
-	st := s.shown.stamp()
-	if st == (stamp{}) || !st.settled(s.shown.at, s.home.racyMargin) { // no file: a removed sandbox would show the same stamp
+	st := s.shown.Stamp()
+	if st == (chain.Stamp{}) || !st.Settled(s.shown.At, s.home.racyMargin) { // no file: a removed sandbox would show the same stamp
 		return
 	}
 	p := &parked{name: s.name, dir: s.dir, st: st}
 	for _, x := range s.indexes {
-		if x.files != nil && x.files.stamp() == st {
-			p.indexes = append(p.indexes, x.park())
+		if px := x.Park(st); px != nil {
+			p.indexes = append(p.indexes, px)
 		}
 	}
 	if len(p.indexes) > 0 {
 		s.home.parks.put(p)
 	}
+}
+
+// fileTimes are the times of a sandbox's files: a chain.FileSet's, or a
+// parked chain.Stamp's.
+type fileTimes interface {
+	ModTime(mask SourceMask) time.Time
+	ChangeTime(mask SourceMask) time.Time
 }

@@ -17,7 +17,7 @@ const testMargin = 50 * time.Millisecond
 // budget (0 for ParkBudget).
 func openParkHome(t testing.TB, dir string, margin time.Duration, budget int64) *Home {
 	t.Helper()
-	h, err := openHome(dir, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: MaxLive, racyMargin: margin, parkBudget: budget})
+	h, err := openHome(dir, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive, racyMargin: margin, parkBudget: budget})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +46,7 @@ func letGo(t *testing.T, sb *Sandbox) {
 func holdsNoFile(sb *Sandbox) bool {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	sb.table.mu.Lock()
-	defer sb.table.mu.Unlock()
-	return sb.shown == nil && len(sb.indexes) == 0 && len(sb.table.byID) == 0
+	return sb.shown == nil && len(sb.indexes) == 0 && sb.table.Held() == 0
 }
 
 // fresh returns what a home that never saw the sandbox shows of v: its
@@ -342,7 +340,7 @@ func TestParkedConcurrent(t *testing.T) {
 	for i, d := range dirs[1:] {
 		want[i+1], _ = fresh(t, d, ViewMerged)
 	}
-	h, err := openHome(home, homeConfig{now: time.Now, idleAfter: IdleAfter, maxLive: 1, racyMargin: testMargin})
+	h, err := openHome(home, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: 1, racyMargin: testMargin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +518,7 @@ func TestRotationResumesTheIndex(t *testing.T) {
 		sb.mu.Lock()
 		defer sb.mu.Unlock()
 		x := sb.indexes[MaskAll]
-		return len(x.cps), x.cps[1].serial
+		return len(x.Cps), x.Cps[1].Serial
 	}
 	n, serial := first()
 	if n < 3 {

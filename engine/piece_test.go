@@ -6,16 +6,19 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
-// randomLongBody returns a body longer than wholeMax made of runs that
+// randomLongBody returns a body longer than WholeMax made of runs that
 // stress piece boundaries: newlines, ANSI escapes (one unterminated at the
 // end sometimes), JSON specials, multi-byte and invalid UTF-8.
 func randomLongBody(rng *rand.Rand) []byte {
 	runs := []string{"\n", "\n\n\n", "\x1b[31m", "\x1b]0;title\x07", "\x1b", "plain text ", "\"\\\t\r\x00",
 		"é€😀", "\xff\xfe", strings.Repeat("x", 300), strings.Repeat("\n", 200)}
 	var b []byte
-	for len(b) <= wholeMax+rng.Intn(3*pieceLen) {
+	for len(b) <= render.WholeMax+rng.Intn(3*render.PieceLen) {
 		b = append(b, runs[rng.Intn(len(runs))]...)
 	}
 	switch rng.Intn(4) {
@@ -29,7 +32,7 @@ func randomLongBody(rng *rand.Rand) []byte {
 
 // TestPiecesEqualWhole: rendering an entry piece by piece gives exactly
 // the bytes of rendering it whole, in every format, and every piece stays
-// near pieceLen.
+// near PieceLen.
 func TestPiecesEqualWhole(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	c := Cursor{{Gen: 7, Offset: 99}}
@@ -38,26 +41,26 @@ func TestPiecesEqualWhole(t *testing.T) {
 		if i%3 == 0 {
 			body = bytes.ToValidUTF8(body, []byte("?"))
 		}
-		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(numSources)), HasID: i%2 == 0, ID: uint64(i), Body: body}
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), HasID: i%2 == 0, ID: uint64(i), Body: body}
 		for _, f := range []Format{FormatRaw, FormatText, FormatJSON} {
-			var r renderer
-			want := r.appendEntry(nil, f, &e, &c)
-			var p entryPart
-			p.begin(f, &e, &c)
+			var r render.Renderer
+			want := r.AppendEntry(nil, f, &e, &c)
+			var p render.EntryPart
+			p.Begin(f, &e, &c)
 			var got []byte
-			for n := 0; !p.done(); n++ {
+			for n := 0; !p.Done(); n++ {
 				if n > len(want) {
 					t.Fatalf("entry %d format %d: no end after %d pieces", i, f, n)
 				}
-				piece := r.appendPiece(nil, &p)
-				if len(piece) > pieceLen+64 {
+				piece := r.AppendPiece(nil, &p)
+				if len(piece) > render.PieceLen+64 {
 					t.Fatalf("entry %d format %d: piece of %d bytes", i, f, len(piece))
 				}
 				got = append(got, piece...)
 			}
 			compareBytes(t, fmt.Sprintf("entry %d format %d", i, f), got, want)
-			if int64(len(want)) != entrySize(f, &e) {
-				t.Fatalf("entry %d format %d: %d bytes, entrySize says %d", i, f, len(want), entrySize(f, &e))
+			if int64(len(want)) != render.EntrySize(f, &e) {
+				t.Fatalf("entry %d format %d: %d bytes, entrySize says %d", i, f, len(want), render.EntrySize(f, &e))
 			}
 		}
 	}
@@ -163,9 +166,7 @@ func heldWhileReading(t *testing.T, s *Snapshot, n int) int {
 			t.Fatalf("ReadAt(%d): %v", off, err)
 		}
 		off += int64(c)
-		s.seg.mu.Lock()
-		held = max(held, cap(s.seg.pending)+cap(s.seg.chunk))
-		s.seg.mu.Unlock()
+		held = max(held, s.seg.Buffered())
 	}
 	return held
 }

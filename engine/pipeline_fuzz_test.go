@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // The whole-pipeline fuzz targets: arbitrary bytes as log files, through
@@ -37,7 +40,7 @@ func FuzzSandbox(f *testing.F) {
 			return
 		}
 		d := newSandboxDir(t)
-		for name, data := range map[string][]byte{chainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
+		for name, data := range map[string][]byte{chain.ChainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
 			if len(data) > 0 || name == ExecLogName {
 				d.writeFile(name, string(data))
 			}
@@ -69,12 +72,12 @@ func FuzzCursorPositions(f *testing.F) {
 	d.runtime(rl(2, "r1"), "unstamped r", rl(5, "r2"), "")
 	d.kernel("k0", "[ 1.25] k1", "k2")
 	m := buildModel(f, d.logs)
-	var gens [NumOrigins][]uint64
+	var gens [logline.NumOrigins][]uint64
 	var sizes = map[uint64]uint64{}
 	var data = map[uint64][]byte{}
-	for _, name := range []string{chainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
+	for _, name := range []string{chain.ChainName(1), ExecLogName, RuntimeLogName, KernelLogName} {
 		gen := inodeOf(f, d.path(name))
-		o := map[string]Origin{RuntimeLogName: OriginRuntime, KernelLogName: OriginKernel}[name]
+		o := map[string]logline.Origin{RuntimeLogName: logline.OriginRuntime, KernelLogName: logline.OriginKernel}[name]
 		gens[o] = append(gens[o], gen)
 		b, err := os.ReadFile(d.path(name))
 		if err != nil {
@@ -92,7 +95,7 @@ func FuzzCursorPositions(f *testing.F) {
 	sb := d.open()
 	f.Fuzz(func(t *testing.T, g0 uint8, o0 uint64, g1 uint8, o1 uint64, g2 uint8, o2 uint64) {
 		var c Cursor
-		for o, in := range [NumOrigins]struct {
+		for o, in := range [logline.NumOrigins]struct {
 			g   uint8
 			off uint64
 		}{{g0, o0}, {g1, o1}, {g2, o2}} {
@@ -104,11 +107,11 @@ func FuzzCursorPositions(f *testing.F) {
 			}
 			return // a position with an offset and no file: refused by the decoder
 		}
-		files, err := openFileSet(sb.table)
+		files, err := chain.OpenFileSet(sb.table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer files.release()
+		defer files.Release()
 		drainMerger(files, State{Cursor: c})
 
 		st, err := sb.StateAt(c)
@@ -140,31 +143,31 @@ func FuzzCursorPositions(f *testing.F) {
 // start, one of the origin's files or a foreign inode; a small off is
 // folded into the file (so that line starts and ends are often hit), a
 // large one is kept as is.
-func fuzzPos(gens []uint64, sizes map[uint64]uint64, g uint8, off uint64) Pos {
+func fuzzPos(gens []uint64, sizes map[uint64]uint64, g uint8, off uint64) logline.Pos {
 	switch {
 	case g == 0:
-		return Pos{Offset: off}
+		return logline.Pos{Offset: off}
 	case int(g) > len(gens):
-		return Pos{Gen: 1<<40 + uint64(g), Offset: off}
+		return logline.Pos{Gen: 1<<40 + uint64(g), Offset: off}
 	}
 	gen := gens[g-1]
 	if off < 1<<32 {
 		off %= sizes[gen] + 2
 	}
-	return Pos{Gen: gen, Offset: off}
+	return logline.Pos{Gen: gen, Offset: off}
 }
 
 // modelAfter says whether the model finds cursor c valid, and which
 // entries come after it: per origin, those past its position (a text
 // position that is not at a line start of the current file counts as the
 // start), merged.
-func modelAfter(m *model, gens [NumOrigins][]uint64, data map[uint64][]byte, c Cursor) (bool, []mEntry) {
+func modelAfter(m *model, gens [logline.NumOrigins][]uint64, data map[uint64][]byte, c Cursor) (bool, []mEntry) {
 	lineStart := func(gen, off uint64) bool {
 		b, ok := data[gen]
 		return ok && off <= uint64(len(b)) && (off == 0 || b[off-1] == '\n')
 	}
 	after := &model{}
-	for o := range NumOrigins {
+	for o := range logline.NumOrigins {
 		p := c[o]
 		idx := -1 // the file's place in the origin's files, oldest first
 		for i, g := range gens[o] {
@@ -174,13 +177,13 @@ func modelAfter(m *model, gens [NumOrigins][]uint64, data map[uint64][]byte, c C
 		}
 		switch {
 		case p.IsStart():
-		case o == OriginExec && idx < 0:
+		case o == logline.OriginExec && idx < 0:
 			return false, nil
-		case o == OriginExec && !lineStart(p.Gen, p.Offset) &&
+		case o == logline.OriginExec && !lineStart(p.Gen, p.Offset) &&
 			!(idx < len(gens[o])-1 && p.Offset == uint64(len(data[p.Gen]))):
 			return false, nil
-		case o != OriginExec && (idx < 0 || !lineStart(p.Gen, p.Offset)):
-			p = Pos{}
+		case o != logline.OriginExec && (idx < 0 || !lineStart(p.Gen, p.Offset)):
+			p = logline.Pos{}
 		}
 		for _, e := range m.origins[o] {
 			ei := -1

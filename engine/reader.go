@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
+)
 
 // Reader reads a view sequentially from a state, in arrival order: each
 // Read renders what exists between its position and the current end of the
@@ -11,12 +14,11 @@ type Reader struct {
 	unhold  func() // the sandbox is held until Close
 	view    View
 	st      State
-	files   *fileSet // held between reads: their inodes stay ours
-	wit     *witness // of files, taken before they were read
-	m       merger
-	r       renderer
+	held    passFiles // between reads: their inodes stay ours
+	m       chain.Merger
+	r       render.Renderer
 	pending []byte
-	part    entryPart // the entry whose rendering goes on after pending
+	part    render.EntryPart // the entry whose rendering goes on after pending
 }
 
 // NewReader returns a reader of view v positioned at st.
@@ -26,8 +28,8 @@ func (s *Sandbox) NewReader(v View, st State) *Reader {
 
 // SetState repositions the reader; bytes not yet read are dropped.
 func (r *Reader) SetState(st State) {
-	r.st, r.wit = st, nil
-	r.pending, r.part = r.pending[:0], entryPart{}
+	r.st, r.held.wit = st, nil
+	r.pending, r.part = r.pending[:0], render.EntryPart{}
 }
 
 // State returns the reader's position: the entries before it were returned
@@ -36,8 +38,7 @@ func (r *Reader) State() State { return r.st }
 
 // Close releases the files the reader holds.
 func (r *Reader) Close() {
-	r.files.release()
-	r.files = nil
+	r.held.release()
 	r.unhold()
 }
 
@@ -57,37 +58,31 @@ func (r *Reader) Read(p []byte) (int, error) {
 // render renders at least want bytes, or up to the end of the files, or
 // the next piece of a long entry.
 func (r *Reader) render(want int) error {
-	if !r.part.done() { // the merger still holds the entry: go on with it
-		r.pending = r.r.appendPiece(r.pending, &r.part)
+	if !r.part.Done() { // the merger still holds the entry: go on with it
+		r.pending = r.r.AppendPiece(r.pending, &r.part)
 		if len(r.pending) > 0 {
 			return nil
 		}
 	}
-	files, err := openFileSet(r.sb.table)
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", r.sb.name, err)
-	}
-	r.files.release()
-	r.files = files
-	r.st = restartRewritten(r.wit, files, r.st)
-	r.wit = takeWitness(files)
-	if err := r.m.reset(files, r.view.stream(), r.st); err != nil {
-		return r.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
+	st, ok, err := r.held.reopen(r.sb, &r.m, r.view.Stream(), r.st)
+	r.st = st
+	if !ok {
+		return err
 	}
 	for len(r.pending) < want {
-		e, ok := r.m.next()
+		e, ok := r.m.Next()
 		if !ok {
-			r.st = r.m.drained()
-			return r.m.err()
+			r.st = r.m.Drained()
+			return r.m.Err()
 		}
-		r.st = r.m.state
-		if r.view.includes(e) {
-			r.part.begin(r.view.Format, e, &r.m.state.Cursor)
-			r.pending = r.r.appendPiece(r.pending, &r.part)
-			if !r.part.done() {
+		r.st = r.m.State
+		if r.view.Includes(e) {
+			r.part.Begin(r.view.Format, e, &r.m.State.Cursor)
+			r.pending = r.r.AppendPiece(r.pending, &r.part)
+			if !r.part.Done() {
 				return nil
 			}
 		}
 	}
-	return r.m.err()
+	return r.m.Err()
 }

@@ -4,11 +4,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 )
 
-// TestTextTimestampRules covers the four rules of SPEC §1 on runtime.log and
+// TestTextTimestampRules covers the timestamp rules of docs/formats.md ("Text lines") on runtime.log and
 // kernel.log, uptime stamps being relative to kernel.log's birth time.
 func TestTextTimestampRules(t *testing.T) {
 	d := newSandboxDir(t)
@@ -59,14 +61,14 @@ func TestTextTimestampRules(t *testing.T) {
 		}
 		if e.Time != w || e.Source != SourceSystem || e.HasID {
 			t.Errorf("%q: time %s, source %v, id %v; want %s, system, no id", e.Body,
-				rfc3339Nano(e.Time), e.Source, e.HasID, rfc3339Nano(w))
+				testutil.RFC3339Nano(e.Time), e.Source, e.HasID, testutil.RFC3339Nano(w))
 		}
 	}
 }
 
 // TestANSIStripping: escapes are stripped in merged and system only; the
 // raw views and merged.jsonl keep exec bodies as written. Text logs are
-// stripped on input (SPEC §1), so their escapes appear nowhere.
+// stripped on input (docs/formats.md, "Text lines"), so their escapes appear nowhere.
 func TestANSIStripping(t *testing.T) {
 	d := newSandboxDir(t)
 	colored := "\x1b[1;31mred\x1b[0m \x1b]0;title\x07plain\n"
@@ -92,7 +94,7 @@ func TestANSIStripping(t *testing.T) {
 	}
 }
 
-// TestRenderFormats pins the renderings of SPEC §3 byte for byte.
+// TestRenderFormats pins the renderings of docs/formats.md byte for byte.
 func TestRenderFormats(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(
@@ -134,7 +136,7 @@ func TestRenderFormats(t *testing.T) {
 		if strings.HasSuffix(l, "\n") {
 			off--
 		}
-		lines = append(lines, encodeCursor(Pos{gen, off}, Pos{}, Pos{}))
+		lines = append(lines, encodeCursor(pos(gen, off), logline.Pos{}, logline.Pos{}))
 	}
 	wantJSON := "" +
 		`{"t":"2026-05-01T10:00:00.123Z","s":"stdout","d":"hi\n","id":7,"cursor":"` + lines[0] + `"}` + "\n" +
@@ -160,31 +162,6 @@ func TestRenderFormats(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// TestFormatTime: UTC, milliseconds, truncated (not rounded).
-func TestFormatTime(t *testing.T) {
-	for ns, want := range map[Time]string{
-		{}:                         "1970-01-01T00:00:00.000Z",
-		plusNs(nsAt(0), 999999999): "2026-05-01T10:00:00.999Z",
-		plusNs(nsAt(0), 1500000):   "2026-05-01T10:00:00.001Z",
-		UnixNanoTime(-1):           "1969-12-31T23:59:59.999Z",
-		UnixNanoTime(-1000000001):  "1969-12-31T23:59:58.999Z",
-		plusNs(nsAt(86400000), -1): "2026-05-02T09:59:59.999Z",
-		TimeOf(time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC)): "2262-04-11T00:00:00.000Z",
-	} {
-		if got := FormatTime(ns); got != want || len(got) != TimeLen {
-			t.Errorf("FormatTime(%v) = %q, want %q", ns, got, want)
-		}
-	}
-	// The formatter caches the second: alternate between two seconds.
-	var f timeFormatter
-	for i := range 10 {
-		ns := nsAt(int64(i%2) * 1000)
-		if got, want := string(f.format(ns)), FormatTime(ns); got != want {
-			t.Fatalf("cached format %q, want %q", got, want)
-		}
-	}
-}
 
 // TestSameTimestampOriginOrder: equal timestamps keep the origin order
 // exec, runtime, kernel, and sub-millisecond precision orders entries that

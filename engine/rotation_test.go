@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // scanBodies drains a Scanner of query q and returns "source:body" strings.
@@ -39,7 +42,7 @@ func TestDefaultSourcesDrainExec(t *testing.T) {
 	d.runtime(rl(1, "runtime"))
 	d.kernel("[ 0.1] kernel")
 	sb := d.open()
-	got := scanBodies(t, sb, Query{Mask: MaskDefault})
+	got := scanBodies(t, sb, Query{Mask: logline.MaskDefault})
 	want := []string{"stdout:out\n", "stderr:err\n", "output:pty\n", "stdout:out2\n"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("default sources: %q, want %q", got, want)
@@ -87,7 +90,7 @@ func TestRotatedDrainedFirst(t *testing.T) {
 		d.exec(jl(int64(100-i), "stdout", fmt.Sprintf("file %d\n", i)))
 	}
 	for i := range ChainLen {
-		if _, err := os.Stat(d.path(chainName(i))); err != nil {
+		if _, err := os.Stat(d.path(chain.ChainName(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +99,7 @@ func TestRotatedDrainedFirst(t *testing.T) {
 	if got := string(snap(t, sb, ViewStdout)); got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
-	if got := strings.Join(scanBodies(t, sb, Query{Mask: MaskDefault}), ""); got != strings.ReplaceAll(want, "file", "stdout:file") {
+	if got := strings.Join(scanBodies(t, sb, Query{Mask: logline.MaskDefault}), ""); got != strings.ReplaceAll(want, "file", "stdout:file") {
 		t.Errorf("scan = %q", got)
 	}
 	// One more rotation drops the oldest.
@@ -436,35 +439,35 @@ func TestOpenFileSetDuringRotation(t *testing.T) {
 	}()
 	deadline := time.Now().Add(300 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		files, err := openFileSet(sb.table)
+		files, err := chain.OpenFileSet(sb.table)
 		if err != nil {
 			t.Log(err) // tolerated: "keeps rotating" under this extreme rate
 			continue
 		}
 		seenGen := map[uint64]bool{}
-		for _, f := range files.chain {
-			if seenGen[f.gen] {
-				t.Errorf("file %d twice in the chain", f.gen)
+		for _, f := range files.Chain {
+			if seenGen[f.Gen] {
+				t.Errorf("file %d twice in the chain", f.Gen)
 			}
-			seenGen[f.gen] = true
+			seenGen[f.Gen] = true
 		}
-		var m merger
-		if err := m.reset(files, MaskAll, State{}); err != nil {
+		var m chain.Merger
+		if err := m.Reset(files, MaskAll, State{}); err != nil {
 			t.Fatal(err)
 		}
 		last := -1
 		for {
-			e, ok := m.next()
+			e, ok := m.Next()
 			if !ok {
 				break
 			}
 			n, _ := strconv.Atoi(strings.TrimSpace(string(e.Body)))
 			if last >= 0 && n != last+1 {
-				t.Errorf("chain %v: %d after %d", files.names, n, last)
+				t.Errorf("chain %v: %d after %d", files.Names, n, last)
 			}
 			last = n
 		}
-		files.release()
+		files.Release()
 	}
 	close(stop)
 	wg.Wait()

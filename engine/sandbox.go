@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,15 +21,11 @@ const HoldFor = 100 * time.Millisecond
 // removed.
 var ErrRemoved = errors.New("sandbox removed")
 
-// ErrMissedRotation ends a follower that fell so far behind that the file it
-// was reading left the rotation chain.
-var ErrMissedRotation = errors.New("missed rotation: the follower fell behind the exec.log retention window")
-
 // Sandbox is one sandbox's logs. Safe for concurrent use.
 type Sandbox struct {
 	home  *Home
 	name  string
-	table *fileTable
+	table *chain.FileTable
 
 	removed atomic.Bool
 	watched bool         // its directories are watched (see Home.watch); guarded by home.mu
@@ -36,16 +34,16 @@ type Sandbox struct {
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
 
 	mu      sync.Mutex
-	shown   *fileSet // the state stat and open show, held for HoldFor
+	shown   *chain.FileSet // the state stat and open show, held for HoldFor
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
-	indexes map[SourceMask]*index
+	indexes map[SourceMask]*index.Index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
 
 	// probed is the stamp a stat answered from the parked summary last
 	// showed, at probedAt; nil once the sandbox holds state again.
-	probed   *stamp
+	probed   *chain.Stamp
 	probedAt time.Time
 }
 
@@ -53,11 +51,10 @@ func newSandbox(h *Home, name string) *Sandbox {
 	s := &Sandbox{
 		home:    h,
 		name:    name,
-		table:   newFileTable(h.root, name),
-		indexes: make(map[SourceMask]*index),
+		table:   chain.NewFileTable(h.root, name, h.reclaim),
+		indexes: make(map[SourceMask]*index.Index),
 		changed: make(chan struct{}),
 	}
-	s.table.reclaim = h.reclaim
 	s.dir, _ = identify(s.LogsDir())
 	return s
 }
@@ -78,7 +75,7 @@ func identify(path string) (dirIdentity, bool) {
 	}
 	id := dirIdentity{ino: stx.Ino}
 	if stx.Mask&unix.STATX_BTIME != 0 {
-		id.birth = statxTime(stx.Btime)
+		id.birth = chain.StatxTime(stx.Btime)
 	}
 	return id, true
 }
@@ -97,7 +94,7 @@ func (s *Sandbox) gone() bool {
 func (s *Sandbox) Name() string { return s.name }
 
 // LogsDir returns the sandbox's logs directory.
-func (s *Sandbox) LogsDir() string { return s.table.path("") }
+func (s *Sandbox) LogsDir() string { return s.table.Path("") }
 
 // Changed returns a channel that is closed at the next change of the
 // sandbox's files, or when it is removed or the home closes.
@@ -128,29 +125,29 @@ func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 
 // current returns the state to show, refreshing it when the held one is
 // no longer held (holding). Called with s.mu held.
-func (s *Sandbox) current(opening bool) (*fileSet, error) {
+func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 	s.touch()
 	if s.holding(opening) {
 		return s.shown, nil
 	}
-	files, err := openFileSet(s.table)
+	files, err := chain.OpenFileSet(s.table)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
-	if s.shown == nil && s.probed != nil && opening && time.Since(s.statAt) < HoldFor {
-		files.boundTo(s.probed) // the open shows what the stat just before it showed
+	if s.shown == nil && s.probed != nil && opening && s.home.now().Sub(s.statAt) < HoldFor {
+		files.BoundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
-	if s.shown != nil && s.shown.sameAs(files) && s.shown.stamp() == files.stamp() { // times too: a rewrite at the same size
-		files.release()
+	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size with the mtime put back
+		files.Release()
 	} else {
 		if s.shown == nil {
 			s.gotState()
 		}
-		s.shown.release()
+		s.shown.Release()
 		s.shown = files
 	}
-	s.shownAt = time.Now()
+	s.shownAt = s.home.now()
 	return s.shown, nil
 }
 
@@ -164,32 +161,29 @@ func (s *Sandbox) holding(opening bool) bool {
 	if s.shown == nil {
 		return false
 	}
-	return time.Since(s.shownAt) < HoldFor || opening && time.Since(s.statAt) < HoldFor
+	now := s.home.now()
+	return now.Sub(s.shownAt) < HoldFor || opening && now.Sub(s.statAt) < HoldFor
 }
-
-// testHookIndexed, when set, runs in withIndex after the index is up to
-// date: a test makes the pass look slow with it.
-var testHookIndexed atomic.Pointer[func()]
 
 // indexFor returns the index of v's stream brought up to files; a pass it
 // runs renders v into the render cache when warm is set. Called with s.mu
 // held.
-func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
-	x := s.indexes[v.stream()]
+func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Index, error) {
+	x := s.indexes[v.Stream()]
 	if x == nil {
 		s.unpark(files)
-		x = s.indexes[v.stream()]
+		x = s.indexes[v.Stream()]
 	}
 	if x == nil {
-		x = newIndex(v.stream(), s.home.cacheStore(), s.home.indexStore())
-		s.indexes[v.stream()] = x
+		x = index.New(v.Stream(), s.home.cacheStore(), s.home.indexStore())
+		s.indexes[v.Stream()] = x
 	}
 	slot := -1
 	if warm && !v.ByID { // the pass renders sandbox views only
-		slot = trackedIndex(v)
+		slot = index.TrackedIndex(v)
 	}
-	err := x.update(files.clone(), slot)
-	x.m.releaseBuffers() // an idle index keeps no read buffers: update resets the merger
+	err := x.Update(files.Clone(), slot)
+	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
@@ -199,16 +193,16 @@ func (s *Sandbox) indexFor(v View, files *fileSet, warm bool) (*index, error) {
 // withIndex calls fn, with s.mu held, with the files to show now and the
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
-func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, false, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
-func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	return s.withIndexFor(v, warm, true, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, files *fileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Index, files *chain.FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	refresh := !s.holding(opening)
@@ -220,8 +214,8 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, fil
 	if err != nil {
 		return err
 	}
-	if hook := testHookIndexed.Load(); hook != nil {
-		(*hook)()
+	if hook := s.home.afterIndex; hook != nil {
+		hook()
 	}
 	if refresh {
 		// The hold starts when the caller gets its answer, not before the
@@ -229,10 +223,10 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index, fil
 		// or busy sandbox, a loaded machine) used up the hold, and tar's
 		// open right after its stat saw a newer state ("file changed as we
 		// read it").
-		s.shownAt = time.Now()
+		s.shownAt = s.home.now()
 	}
 	if !opening {
-		s.statAt = time.Now()
+		s.statAt = s.home.now()
 	}
 	fn(x, files)
 	return nil
@@ -246,24 +240,24 @@ type ViewStat struct {
 	// at every write, rename or chmod, even one that puts the mtime back,
 	// so a cache of a state keyed by it never serves another's bytes.
 	ChangeTime time.Time
-	Skipped    Counts // lines of the view's origins skipped as bad input
+	Skipped    chain.Counts // lines of the view's origins skipped as bad input
 }
 
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var st ViewStat
-	if err := v.check(); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return st, err
 	}
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withSummary(v, v.Format == FormatRaw, func(x *index, files fileTimes) {
-		size := x.total[trackedIndex(v)]
+	err := s.withSummary(v, v.Format == FormatRaw, func(x *index.Index, files fileTimes) {
+		size := x.Total[index.TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: files.modTime(v.Mask), ChangeTime: files.changeTime(v.Mask), Skipped: x.counts}
+		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), ChangeTime: files.ChangeTime(v.Mask), Skipped: x.Counts}
 	})
 	if err == nil {
 		err = serr
@@ -276,13 +270,13 @@ func (s *Sandbox) ModTime() (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.parkedNow(); p != nil {
-		return p.st.modTime(MaskAll), nil
+		return p.st.ModTime(MaskAll), nil
 	}
 	files, err := s.current(false)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return files.modTime(MaskAll), nil
+	return files.ModTime(MaskAll), nil
 }
 
 // EndCursor returns the cursor at the current end of the merged view.
@@ -294,14 +288,14 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withSummary(ViewMerged, false, func(x *index, _ fileTimes) { st = x.end })
+	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ fileTimes) { st = x.End })
 	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
 // same bytes, whatever the sandbox writes or rotates meanwhile.
 type Snapshot struct {
-	seg        *segment
+	seg        *index.Segment
 	modTime    time.Time
 	changeTime time.Time
 	unhold     func()
@@ -309,18 +303,18 @@ type Snapshot struct {
 
 // OpenSnapshot fixes view v as it is now.
 func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
-	if err := v.check(); err != nil {
+	if err := index.CheckView(v); err != nil {
 		return nil, err
 	}
 	var snap *Snapshot
 	var serr error
-	err := s.withIndexToOpen(v, true, func(x *index, files *fileSet) {
+	err := s.withIndexToOpen(v, true, func(x *index.Index, files *chain.FileSet) {
 		if v.ByID {
 			if _, serr = s.sessionSize(x, v); serr != nil {
 				return
 			}
 		}
-		snap = &Snapshot{seg: x.segment(v), modTime: files.modTime(v.Mask), changeTime: files.changeTime(v.Mask), unhold: s.hold()}
+		snap = &Snapshot{seg: x.Segment(v), modTime: files.ModTime(v.Mask), changeTime: files.ChangeTime(v.Mask), unhold: s.hold()}
 	})
 	if err == nil {
 		err = serr
@@ -329,7 +323,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 }
 
 // Size returns the snapshot's length.
-func (s *Snapshot) Size() int64 { return s.seg.size }
+func (s *Snapshot) Size() int64 { return s.seg.Size }
 
 // ModTime returns the snapshot's modification time.
 func (s *Snapshot) ModTime() time.Time { return s.modTime }
@@ -338,11 +332,11 @@ func (s *Snapshot) ModTime() time.Time { return s.modTime }
 func (s *Snapshot) ChangeTime() time.Time { return s.changeTime }
 
 // ReadAt implements io.ReaderAt.
-func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.readAt(p, off) }
+func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.ReadAt(p, off) }
 
 // Close releases the snapshot's files.
 func (s *Snapshot) Close() error {
-	s.seg.release()
+	s.seg.Release()
 	s.unhold()
 	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // Query selects the entries a Scanner yields: the sources of Mask (merged
@@ -28,13 +31,12 @@ func (q Query) wants(e *Entry) bool {
 // holds the files it read last, so their inode numbers — the cursor's
 // generations — cannot be reused meanwhile. Not safe for concurrent use.
 type Scanner struct {
-	sb    *Sandbox
-	q     Query
-	st    State
-	last  State // state after the last entry that passed the time filter
-	files *fileSet
-	wit   *witness // of files, taken before they were read
-	m     merger
+	sb   *Sandbox
+	q    Query
+	st   State
+	last State // state after the last entry that passed the time filter
+	held passFiles
+	m    chain.Merger
 
 	unhold func() // the sandbox is held until Close
 }
@@ -59,23 +61,17 @@ func (sc *Scanner) LastState() State {
 // Next calls fn for each wanted entry up to the current end of the files;
 // after is the state once the entry is consumed (its cursor).
 func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
-	files, err := openFileSet(sc.sb.table)
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
-	}
-	sc.files.release()
-	sc.files = files
-	sc.st = restartRewritten(sc.wit, files, sc.st)
-	sc.wit = takeWitness(files)
-	if err := sc.m.reset(files, sc.q.Mask, sc.st); err != nil {
-		return sc.sb.lostPosition(fmt.Errorf("%w: %v", ErrMissedRotation, err), len(files.chain))
+	st, ok, err := sc.held.reopen(sc.sb, &sc.m, sc.q.Mask, sc.st)
+	sc.st = st
+	if !ok {
+		return err
 	}
 	for {
-		e, ok := sc.m.next()
+		e, ok := sc.m.Next()
 		if !ok {
 			break
 		}
-		sc.st = sc.m.state
+		sc.st = sc.m.State
 		if !sc.q.wants(e) {
 			if sc.q.Until.IsZero() || !sc.q.Until.Less(e.Time) {
 				sc.last = sc.st
@@ -87,11 +83,11 @@ func (sc *Scanner) Next(fn func(e *Entry, after *State) error) error {
 			return err
 		}
 	}
-	sc.st = sc.m.drained()
+	sc.st = sc.m.Drained()
 	if sc.q.Until.IsZero() {
 		sc.last = sc.st
 	}
-	return sc.m.err()
+	return sc.m.Err()
 }
 
 // Follow calls Next after every change of the sandbox until ctx is done
@@ -119,8 +115,7 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 
 // Close releases the files the scanner holds.
 func (sc *Scanner) Close() {
-	sc.files.release()
-	sc.files = nil
+	sc.held.release()
 	sc.unhold()
 }
 
@@ -128,50 +123,50 @@ func (sc *Scanner) Close() {
 // files of the last pass again without moving the scanner: --tail keeps
 // only the positions of the last entries of a pass, not their renderings.
 func (sc *Scanner) Replay(from State, n int, fn func(e *Entry, after *State) error) error {
-	if sc.files == nil || n <= 0 {
+	if sc.held.files == nil || n <= 0 {
 		return nil
 	}
-	var m merger
-	defer m.releaseBuffers()
-	if err := m.reset(sc.files, sc.q.Mask, from); err != nil {
+	var m chain.Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(sc.held.files, sc.q.Mask, from); err != nil {
 		return fmt.Errorf("sandbox %s: %w", sc.sb.name, err)
 	}
 	for n > 0 {
-		e, ok := m.next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
 		if !sc.q.wants(e) {
 			continue
 		}
-		after := m.state
+		after := m.State
 		if err := fn(e, &after); err != nil {
 			return err
 		}
 		n--
 	}
-	return m.err()
+	return m.Err()
 }
 
 // Renderer renders entries as the views do. The zero value is ready to use.
 type Renderer struct {
-	r    renderer
-	part entryPart
+	r    render.Renderer
+	part render.EntryPart
 	buf  []byte
 }
 
 // Append appends e in format f; after is the state once e is consumed.
 // The whole rendering is held in memory: Write bounds it.
 func (r *Renderer) Append(dst []byte, f Format, e *Entry, after *State) []byte {
-	return r.r.appendEntry(dst, f, e, &after.Cursor)
+	return r.r.AppendEntry(dst, f, e, &after.Cursor)
 }
 
 // Write writes e in format f to w; after is the state once e is consumed.
 // A long entry is rendered and written in pieces of bounded size.
 func (r *Renderer) Write(w io.Writer, f Format, e *Entry, after *State) error {
-	r.part.begin(f, e, &after.Cursor)
-	for !r.part.done() {
-		r.buf = r.r.appendPiece(r.buf[:0], &r.part)
+	r.part.Begin(f, e, &after.Cursor)
+	for !r.part.Done() {
+		r.buf = r.r.AppendPiece(r.buf[:0], &r.part)
 		if _, err := w.Write(r.buf); err != nil {
 			return err
 		}

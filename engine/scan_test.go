@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // scanAll renders every entry a scanner yields in format f.
@@ -48,7 +50,7 @@ func TestScanResumesAndFollowsGrowth(t *testing.T) {
 	d.exec(jl(0, "stdout", "a\n"), jl(1, "stderr", "b\n"))
 	d.runtime(rl(2, "r"))
 	sb := d.open()
-	sc := sb.NewScanner(Query{Mask: MaskDefault})
+	sc := sb.NewScanner(Query{Mask: logline.MaskDefault})
 	defer sc.Close()
 	var cursors []string
 	var got []string
@@ -70,7 +72,7 @@ func TestScanResumesAndFollowsGrowth(t *testing.T) {
 		t.Fatalf("scanned %q", got)
 	}
 	// Default sources do not read the text logs: their positions stay.
-	if st := sc.State(); !st.Cursor[OriginRuntime].IsStart() {
+	if st := sc.State(); !st.Cursor[logline.OriginRuntime].IsStart() {
 		t.Errorf("default scan moved runtime position: %v", st.Cursor)
 	}
 	// A cursor of the 2nd entry resumes a scanner at the 3rd.
@@ -79,7 +81,7 @@ func TestScanResumesAndFollowsGrowth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc2 := sb.NewScanner(Query{Mask: MaskDefault, From: st})
+	sc2 := sb.NewScanner(Query{Mask: logline.MaskDefault, From: st})
 	defer sc2.Close()
 	if got := string(scanAll(t, sc2, FormatRaw)); got != "c\nd\n" {
 		t.Errorf("resumed: %q", got)

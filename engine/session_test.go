@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
 // sessionViews are the views a session has, by the name of their file.
@@ -229,7 +231,7 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 				}
 				// The intervals holding session 2 (its lines and the ones
 				// around them), plus a line or two.
-				if p := s.seg.parsed; (len(got) > 0 && p == 0) || p > int64(4*checkpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
+				if p := s.seg.Parsed; (len(got) > 0 && p == 0) || p > int64(4*index.CheckpointEvery+2*len(sessionTwo(0, tc.k))+8192) {
 					t.Fatalf("%s of session 2: parsed %d bytes of input to read %d bytes (the log is %d)", nv.name, p, len(got), fileSize(t, d.path(ExecLogName)))
 				}
 				s.Close()
@@ -244,23 +246,20 @@ func TestSessionReadSkipsIntervals(t *testing.T) {
 func TestSessionAppears(t *testing.T) {
 	d := newSandboxDir(t)
 	sessionLog(d, 3000, 3, 1000)
-	sb := d.open()
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
 	list, err := sb.Sessions()
 	if err != nil || len(list) != 2 {
 		t.Fatalf("Sessions = %+v, %v; want sessions 1 and 2", list, err)
 	}
 	checkNoSession(t, sb, 3)
 	d.exec(jlID(5000, "output", "\x1b[1mthree\x1b[0m\r\n", 3))
-	// Listed once the held state is older than HoldFor: wait for it.
-	for deadline := time.Now().Add(10 * HoldFor); ; {
-		list, err = sb.Sessions()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) == 3 || time.Now().After(deadline) {
-			break
-		}
-		runtime.Gosched()
+	if list, err = sb.Sessions(); err != nil || len(list) != 2 {
+		t.Fatalf("within HoldFor of the last state: Sessions = %+v, %v; want the held two", list, err)
+	}
+	clock.advance(HoldFor) // listed once the held state is HoldFor old
+	if list, err = sb.Sessions(); err != nil {
+		t.Fatal(err)
 	}
 	if len(list) != 3 || list[2].ID != 3 || list[2].Entries != 1 || list[2].Sources != 1<<SourceOutput {
 		t.Fatalf("after an append: Sessions = %+v; want session 3 with one output entry", list)
@@ -324,16 +323,16 @@ func TestSessionPersisted(t *testing.T) {
 		t.Fatalf("index files %v", files)
 	}
 	x := sb.indexes[MaskAll]
-	saved := savedIndex{cps: x.cps, end: x.end, total: x.total, counts: x.counts, tail: x.tail}
+	saved := index.SavedIndex{Cps: x.Cps, End: x.End, Total: x.Total, Counts: x.Counts, Tail: x.Tail}
 	for _, c := range []struct {
 		what string
-		bad  func(ids []idStat)
+		bad  func(ids []index.IDStat)
 	}{
-		{"ids not increasing", func(ids []idStat) { ids[0].id, ids[1].id = ids[1].id, ids[0].id }},
-		{"a size past its interval's", func(ids []idStat) { ids[1].size[0] += 1 << 40 }},
-		{"a negative size", func(ids []idStat) { ids[1].size[2] = -1 }},
-		{"no entry", func(ids []idStat) { ids[1].entries = 0 }},
-		{"a source of no exec entry", func(ids []idStat) { ids[1].sources = 1 << numSources }},
+		{"ids not increasing", func(ids []index.IDStat) { ids[0].ID, ids[1].ID = ids[1].ID, ids[0].ID }},
+		{"a size past its interval's", func(ids []index.IDStat) { ids[1].Size[0] += 1 << 40 }},
+		{"a negative size", func(ids []index.IDStat) { ids[1].Size[2] = -1 }},
+		{"no entry", func(ids []index.IDStat) { ids[1].Entries = 0 }},
+		{"a source of no exec entry", func(ids []index.IDStat) { ids[1].Sources = 1 << logline.NumSources }},
 	} {
 		rewriteIndexFile(t, files[0], &saved, c.bad)
 		sb, restored = statWith(t, d, dir, ViewStdout)
@@ -349,27 +348,27 @@ func TestSessionPersisted(t *testing.T) {
 // rewriteIndexFile rewrites the index file at path, whose content is
 // saved, with bad applied to the ids of the first interval with two
 // sessions, and a right checksum.
-func rewriteIndexFile(t *testing.T, path string, saved *savedIndex, bad func(ids []idStat)) {
+func rewriteIndexFile(t *testing.T, path string, saved *index.SavedIndex, bad func(ids []index.IDStat)) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := b[:len(b)-sha256.Size]
-	enc := encodeIndex(nil, saved)
+	enc := index.EncodeIndex(nil, saved)
 	key := body[:len(body)-len(enc)]
 	if !bytes.Equal(body[len(key):], enc) {
 		t.Fatal("the index file does not hold the index")
 	}
 	c := *saved
-	c.cps = slices.Clone(saved.cps)
-	i := slices.IndexFunc(c.cps, func(cp checkpoint) bool { return len(cp.ids) >= 2 })
+	c.Cps = slices.Clone(saved.Cps)
+	i := slices.IndexFunc(c.Cps, func(cp index.Checkpoint) bool { return len(cp.IDs) >= 2 })
 	if i < 0 {
 		t.Fatal("no interval with two sessions")
 	}
-	c.cps[i].ids = slices.Clone(c.cps[i].ids)
-	bad(c.cps[i].ids)
-	out := encodeIndex(bytes.Clone(key), &c)
+	c.Cps[i].IDs = slices.Clone(c.Cps[i].IDs)
+	bad(c.Cps[i].IDs)
+	out := index.EncodeIndex(bytes.Clone(key), &c)
 	sum := sha256.Sum256(out)
 	if err := os.WriteFile(path, append(out, sum[:]...), 0o600); err != nil {
 		t.Fatal(err)
@@ -480,7 +479,7 @@ func TestSessionFollowRandomAppends(t *testing.T) {
 func TestScanSessions(t *testing.T) {
 	d, _, sb := adversarySandbox(t, 21, 20<<10, 100<<10, false)
 	m := buildModel(t, d.logs)
-	all, curs := m.merge(MaskDefault) // exec only: the text logs' positions stay at their start
+	all, curs := m.merge(logline.MaskDefault) // exec only: the text logs' positions stay at their start
 	var want []scanned
 	for i, e := range all {
 		if e.id != nil && (*e.id == 1 || *e.id == 3) {
@@ -490,7 +489,7 @@ func TestScanSessions(t *testing.T) {
 	if len(want) < 10 {
 		t.Fatalf("only %d entries of sessions 1 and 3", len(want))
 	}
-	q := Query{Mask: MaskDefault, IDs: []uint64{3, 1}}
+	q := Query{Mask: logline.MaskDefault, IDs: []uint64{3, 1}}
 	if got := scanEntries(t, sb, q); !slices.Equal(got, want) {
 		t.Fatalf("Scanner of sessions 1 and 3: %d entries, the model %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}

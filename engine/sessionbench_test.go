@@ -62,11 +62,11 @@ func BenchmarkSessions(b *testing.B) {
 		b.Fatalf("%d sessions, want %d", n, benchSessions)
 	}
 	x := sb.indexes[MaskAll]
-	ids := len(x.tail)
-	for _, cp := range x.cps {
-		ids += len(cp.ids)
+	ids := len(x.Tail)
+	for _, cp := range x.Cps {
+		ids += len(cp.IDs)
 	}
-	b.ReportMetric(float64(ids)/float64(len(x.cps)), "ids/interval")
+	b.ReportMetric(float64(ids)/float64(len(x.Cps)), "ids/interval")
 }
 
 // readSnapshot reads a snapshot of v whole in 128 KiB reads and returns

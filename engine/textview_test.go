@@ -7,6 +7,9 @@ import (
 	"math/rand"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // textAlphabet holds the bytes that matter to the text view's escaping:
@@ -30,16 +33,16 @@ func randomTextBody(rng *rand.Rand, n int) []byte {
 // with the bytes rendered.
 func TestTextEscapingProperty(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
-	var r renderer
+	var r render.Renderer
 	for i := range 20000 {
 		body := randomTextBody(rng, 12)
-		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(numSources)), Origin: OriginRuntime, Body: body}
-		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		e := Entry{Time: nsAt(int64(i)), Source: Source(i % int(logline.NumSources)), Origin: logline.OriginRuntime, Body: body}
+		got := r.AppendEntry(nil, FormatText, &e, &Cursor{})
 		want := modelText(mEntry{time: e.Time, source: e.Source, body: body})
 		if string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
-		if n := entrySize(FormatText, &e); n != int64(len(got)) {
+		if n := render.EntrySize(FormatText, &e); n != int64(len(got)) {
 			t.Fatalf("body %q: entrySize %d, rendered %d bytes", body, n, len(got))
 		}
 		if !utf8.Valid(body) {
@@ -50,72 +53,48 @@ func TestTextEscapingProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := fmt.Appendf(nil, `{"t":"%s","s":"stdout","d":%s}`, tsAt(1), d)
-		or := originReader{origin: OriginExec, mask: MaskAll}
+		var jp logline.JSONParser
 		var x Entry
-		ok := or.execEntry(line, &x)
+		ok := jp.ParseInto(line, &x)
 		if !ok || string(x.Body) != string(body) {
 			t.Fatalf("line %s: parsed %v %q", line, ok, x.Body)
 		}
-		st := x.bodyStats()
-		if n, want := sizeOf(FormatText, &x, &st), len(r.appendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
+		st := x.BodyStats()
+		if n, want := render.SizeOf(FormatText, &x, &st), len(r.AppendEntry(nil, FormatText, &x, &Cursor{})); n != int64(want) {
 			t.Fatalf("line %s: sizeOf with the parser's stats %d, rendered %d bytes", line, n, want)
-		}
-	}
-}
-
-// TestTextEscapingExamples pins SPEC §3's escaping on examples.
-func TestTextEscapingExamples(t *testing.T) {
-	var r renderer
-	for _, c := range []struct{ body, want string }{
-		{"crlf\r\n", `crlf` + "\n"},
-		{"cr\r", `cr` + "\n"},
-		{"\r\n", "\n"},
-		{"a\rb\n", `a\x0db` + "\n"},
-		{"nul\x00 bel\x07 del\x7f tab\t\n", `nul\x00 bel\x07 del\x7f tab` + "\t\n"},
-		{"bad \xff\xc3 utf8 é €\n", `bad \xff\xc3 utf8 é €` + "\n"},
-		{"\x1b[31mred\x1b[0m\r\n", "red\n"},
-		{"cr before an escape\r\x1b[0m\n", "cr before an escape\n"},
-		{"split \xc3\x1b[0m\xa9\n", "split é\n"},
-		{"a\n\r", "a\n" + tsAt(0) + " stdout \n"},
-		{`back\slash`, `back\slash` + "\n"},
-	} {
-		e := Entry{Time: nsAt(0), Source: SourceStdout, Body: []byte(c.body)}
-		want := tsAt(0) + " stdout " + c.want
-		if got := string(r.appendEntry(nil, FormatText, &e, &Cursor{})); got != want {
-			t.Errorf("%q: %q, want %q", c.body, got, want)
 		}
 	}
 }
 
 // FuzzTextRender: for any body, the text rendering equals the model's,
 // its size is what the index computes, and rendering it in pieces (the
-// body repeated past wholeMax) equals rendering it whole.
+// body repeated past WholeMax) equals rendering it whole.
 func FuzzTextRender(f *testing.F) {
 	for _, s := range textAlphabet {
 		f.Add([]byte(s + "x\r\n" + s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var r renderer
-		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: OriginKernel, Body: body}
-		got := r.appendEntry(nil, FormatText, &e, &Cursor{})
+		var r render.Renderer
+		e := Entry{Time: nsAt(1), Source: SourceSystem, Origin: logline.OriginKernel, Body: body}
+		got := r.AppendEntry(nil, FormatText, &e, &Cursor{})
 		if want := modelText(mEntry{time: e.Time, source: e.Source, body: body}); string(got) != string(want) {
 			t.Fatalf("body %q:\n got %q\nwant %q", body, got, want)
 		}
-		st := e.bodyStats()
-		if n := sizeOf(FormatText, &e, &st); n != int64(len(got)) {
+		st := e.BodyStats()
+		if n := render.SizeOf(FormatText, &e, &st); n != int64(len(got)) {
 			t.Fatalf("body %q: size %d, rendered %d bytes", body, n, len(got))
 		}
 		if len(body) == 0 {
 			return
 		}
-		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, wholeMax/len(body)+1)}
-		var p entryPart
-		p.begin(FormatText, &long, &Cursor{})
+		long := Entry{Time: e.Time, Source: e.Source, Body: bytes.Repeat(body, render.WholeMax/len(body)+1)}
+		var p render.EntryPart
+		p.Begin(FormatText, &long, &Cursor{})
 		var pieces []byte
-		for !p.done() {
-			pieces = r.appendPiece(pieces, &p)
+		for !p.Done() {
+			pieces = r.AppendPiece(pieces, &p)
 		}
-		if whole := r.appendEntry(nil, FormatText, &long, &Cursor{}); string(pieces) != string(whole) {
+		if whole := r.AppendEntry(nil, FormatText, &long, &Cursor{}); string(pieces) != string(whole) {
 			t.Fatalf("body %q repeated: pieces differ from the whole rendering", body)
 		}
 	})

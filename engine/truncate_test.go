@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 )
 
 // rewriteViews are the views compared after a rewrite.
@@ -183,7 +185,7 @@ func rewriteWithOpenHandles(t *testing.T, file string, rc rewriteCase) {
 	buf := make([]byte, s.Size())
 	for off := int64(0); off < s.Size(); off += 4096 {
 		c, err := s.ReadAt(buf[off:min(off+4096, s.Size())], off)
-		if err != nil && !errors.Is(err, ErrRewritten) && err != io.EOF {
+		if err != nil && !errors.Is(err, chain.ErrRewritten) && err != io.EOF {
 			t.Fatalf("old snapshot at %d: %v", off, err)
 		}
 		compareBytes(t, fmt.Sprintf("old snapshot at %d", off), buf[off:off+int64(c)], old[off:off+int64(c)])

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,7 +119,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	d := newSandboxDir(t)
 	d.exec(jl(0, "stdout", "old\n"))
 	d.rotate()
-	if err := os.Rename(d.path(chainName(1)), d.path(chainName(2))); err != nil {
+	if err := os.Rename(d.path(chain.ChainName(1)), d.path(chain.ChainName(2))); err != nil {
 		t.Fatal(err)
 	}
 	d.exec(jl(1, "stdout", "new\n"))
@@ -124,7 +127,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := os.WriteFile(outside, []byte(jl(2, "stdout", "outside\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mkfifo(d.path(chainName(1)), 0o644); err != nil {
+	if err := unix.Mkfifo(d.path(chain.ChainName(1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(d.path(RuntimeLogName), 0o755); err != nil {
@@ -135,7 +138,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := os.Symlink(outside, d.path(chainName(3))); err != nil {
+	if err := os.Symlink(outside, d.path(chain.ChainName(3))); err != nil {
 		t.Fatal(err)
 	}
 	logs := captureLogs(t)
@@ -148,7 +151,7 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 		t.Errorf("stdout %q, want the two regular files' chunks", got)
 	}
 	checkEveryResume(t, sb)
-	for _, name := range []string{chainName(1), RuntimeLogName, KernelLogName, chainName(3)} {
+	for _, name := range []string{chain.ChainName(1), RuntimeLogName, KernelLogName, chain.ChainName(3)} {
 		if n := strings.Count(logs(), d.path(name)+":"); n != 1 {
 			t.Errorf("%s logged %d times, want once:\n%s", name, n, logs())
 		}
@@ -157,13 +160,13 @@ func TestIrregularLogFilesSkipped(t *testing.T) {
 	if err := unix.Mkfifo(d.path("fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(d.path("fifo"), d.path(chainName(1))); err != nil {
+	if err := os.Rename(d.path("fifo"), d.path(chain.ChainName(1))); err != nil {
 		t.Fatal(err)
 	}
 	expireHold(sb)
 	checkViews(t, d, sb)
-	if n := strings.Count(logs(), d.path(chainName(1))+":"); n != 2 {
-		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chainName(1), n)
+	if n := strings.Count(logs(), d.path(chain.ChainName(1))+":"); n != 2 {
+		t.Errorf("a new FIFO at %s: logged %d times in all, want 2", chain.ChainName(1), n)
 	}
 }
 
@@ -200,35 +203,35 @@ func TestCursorAbsurdOffsets(t *testing.T) {
 	d.exec(jl(2, "stdout", "c\n"), jl(3, "stdout", "d\n"))
 	d.runtime(rl(4, "r1"), rl(5, "r2"))
 	sb := d.open()
-	rotated, cur := inodeOf(t, d.path(chainName(1))), inodeOf(t, d.path(ExecLogName))
+	rotated, cur := inodeOf(t, d.path(chain.ChainName(1))), inodeOf(t, d.path(ExecLogName))
 	rtGen, rtSize := inodeOf(t, d.path(RuntimeLogName)), uint64(fileSize(t, d.path(RuntimeLogName)))
 	curSize := uint64(fileSize(t, d.path(ExecLogName)))
-	for name, p := range map[string]Pos{
-		"2^63":             {cur, 1 << 63},
-		"2^64-1":           {cur, 1<<64 - 1},
-		"past the end":     {cur, curSize + 1},
-		"inside a line":    {cur, 5},
-		"before a newline": {cur, uint64(len(first)) - 1},
-		"inside the tail":  {rotated, curSize + 3},
-		"rotated, 2^63":    {rotated, 1 << 63},
+	for name, p := range map[string]logline.Pos{
+		"2^63":             {Gen: cur, Offset: 1 << 63},
+		"2^64-1":           {Gen: cur, Offset: 1<<64 - 1},
+		"past the end":     {Gen: cur, Offset: curSize + 1},
+		"inside a line":    {Gen: cur, Offset: 5},
+		"before a newline": {Gen: cur, Offset: uint64(len(first)) - 1},
+		"inside the tail":  {Gen: rotated, Offset: curSize + 3},
+		"rotated, 2^63":    {Gen: rotated, Offset: 1 << 63},
 	} {
 		_, err := sb.StateAt(Cursor{p})
 		if !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("%s %+v: StateAt gave %v, want ErrInvalidCursor", name, p, err)
 		}
 	}
-	rotatedSize := uint64(fileSize(t, d.path(chainName(1))))
+	rotatedSize := uint64(fileSize(t, d.path(chain.ChainName(1))))
 	for name, tc := range map[string]struct {
 		c    Cursor
 		want string
 	}{
-		"after a line":           {Cursor{{cur, curSize - uint64(len(jl(3, "stdout", "d\n")))}}, "d\nr1\nr2\n"},
-		"end of a rotated tail":  {Cursor{{rotated, rotatedSize}}, "c\nd\nr1\nr2\n"},
-		"runtime 2^63":           {Cursor{{}, {rtGen, 1 << 63}}, "a\nb\nc\nd\nr1\nr2\n"},
-		"runtime inside a line":  {Cursor{{}, {rtGen, 3}}, "a\nb\nc\nd\nr1\nr2\n"},
-		"runtime past its end":   {Cursor{{}, {rtGen, rtSize + 1}}, "a\nb\nc\nd\nr1\nr2\n"},
-		"runtime after the 1st":  {Cursor{{}, {rtGen, uint64(len(rl(4, "r1"))) + 1}}, "a\nb\nc\nd\nr2\n"},
-		"runtime, foreign inode": {Cursor{{}, {rtGen + 1, 1}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"after a line":           {Cursor{{Gen: cur, Offset: curSize - uint64(len(jl(3, "stdout", "d\n")))}}, "d\nr1\nr2\n"},
+		"end of a rotated tail":  {Cursor{{Gen: rotated, Offset: rotatedSize}}, "c\nd\nr1\nr2\n"},
+		"runtime 2^63":           {Cursor{{}, {Gen: rtGen, Offset: 1 << 63}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime inside a line":  {Cursor{{}, {Gen: rtGen, Offset: 3}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime past its end":   {Cursor{{}, {Gen: rtGen, Offset: rtSize + 1}}, "a\nb\nc\nd\nr1\nr2\n"},
+		"runtime after the 1st":  {Cursor{{}, {Gen: rtGen, Offset: uint64(len(rl(4, "r1"))) + 1}}, "a\nb\nc\nd\nr2\n"},
+		"runtime, foreign inode": {Cursor{{}, {Gen: rtGen + 1, Offset: 1}}, "a\nb\nc\nd\nr1\nr2\n"},
 	} {
 		st, err := sb.StateAt(tc.c)
 		if err != nil {
@@ -249,32 +252,32 @@ func TestMergerAnyState(t *testing.T) {
 	d.runtime(rl(2, "r"), "unstamped")
 	d.kernel("[ 1.5] k")
 	sb := d.open()
-	files, err := openFileSet(sb.table)
+	files, err := chain.OpenFileSet(sb.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files.release()
-	gens := []uint64{0, 1, files.chain[0].gen, files.text[OriginRuntime][0].gen, files.text[OriginKernel][0].gen}
+	defer files.Release()
+	gens := []uint64{0, 1, files.Chain[0].Gen, files.Text[logline.OriginRuntime][0].Gen, files.Text[logline.OriginKernel][0].Gen}
 	offs := []uint64{0, 1, 5, 1<<63 - 1, 1 << 63, 1<<64 - 1}
 	for _, g := range gens {
 		for _, off := range offs {
-			st := State{Cursor: Cursor{{g, off}, {g, off}, {g, off}}, Prev: [NumOrigins]Time{timeBottom, timeTop, {Sec: 1, Nsec: 1<<32 - 1}}}
+			st := State{Cursor: Cursor{{Gen: g, Offset: off}, {Gen: g, Offset: off}, {Gen: g, Offset: off}}, Prev: [logline.NumOrigins]Time{logline.TimeBottom, logline.TimeTop, {Sec: 1, Nsec: 1<<32 - 1}}}
 			drainMerger(files, st)
 		}
 	}
 }
 
 // drainMerger merges every source from st to the end of files.
-func drainMerger(files *fileSet, st State) (n int, err error) {
-	var m merger
-	defer m.releaseBuffers()
-	if err := m.reset(files, MaskAll, st); err != nil {
+func drainMerger(files *chain.FileSet, st State) (n int, err error) {
+	var m chain.Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(files, MaskAll, st); err != nil {
 		return 0, err
 	}
 	for {
-		if _, ok := m.next(); !ok {
-			m.drained()
-			return n, m.err()
+		if _, ok := m.Next(); !ok {
+			m.Drained()
+			return n, m.Err()
 		}
 		n++
 	}
@@ -331,30 +334,30 @@ func TestTimesWholeRange(t *testing.T) {
 // clamps what is outside.
 func TestTimeOrderAndFormat(t *testing.T) {
 	sec := TimeOf(time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC)).Sec
-	order := []Time{{sec, 0}, {sec, 999999999}, {sec, 1e9}, {sec, 2e9 - 1}, {sec + 1, 0}}
+	order := []Time{{Sec: sec, Nsec: 0}, {Sec: sec, Nsec: 999999999}, {Sec: sec, Nsec: 1e9}, {Sec: sec, Nsec: 2e9 - 1}, {Sec: sec + 1, Nsec: 0}}
 	for i := range len(order) - 1 {
 		if !order[i].Less(order[i+1]) || order[i].Compare(order[i+1]) != -1 || order[i+1].Compare(order[i]) != 1 {
 			t.Errorf("%v is not before %v", order[i], order[i+1])
 		}
 	}
 	for tm, want := range map[Time]string{
-		{sec, 1e9 + 5e8}:          "2016-12-31T23:59:60.500Z",
-		{sec, 2e9 - 1}:            "2016-12-31T23:59:60.999Z",
-		MinTime:                   "0000-01-01T00:00:00.000Z",
-		MaxTime:                   "9999-12-31T23:59:60.999Z",
-		{MinTime.Sec - 1, 0}:      "0000-01-01T00:00:00.000Z",
-		timeBottom:                "0000-01-01T00:00:00.000Z",
-		timeTop:                   "9999-12-31T23:59:60.999Z",
-		{-62135596800 + 59, 1e9}:  "0001-01-01T00:00:60.000Z",
-		{253402300799 - 86400, 0}: "9999-12-30T23:59:59.000Z",
+		{Sec: sec, Nsec: 1e9 + 5e8}:          "2016-12-31T23:59:60.500Z",
+		{Sec: sec, Nsec: 2e9 - 1}:            "2016-12-31T23:59:60.999Z",
+		MinTime:                              "0000-01-01T00:00:00.000Z",
+		logline.MaxTime:                      "9999-12-31T23:59:60.999Z",
+		{Sec: MinTime.Sec - 1, Nsec: 0}:      "0000-01-01T00:00:00.000Z",
+		logline.TimeBottom:                   "0000-01-01T00:00:00.000Z",
+		logline.TimeTop:                      "9999-12-31T23:59:60.999Z",
+		{Sec: -62135596800 + 59, Nsec: 1e9}:  "0001-01-01T00:00:60.000Z",
+		{Sec: 253402300799 - 86400, Nsec: 0}: "9999-12-30T23:59:59.000Z",
 	} {
 		if got := FormatTime(tm); got != want {
 			t.Errorf("FormatTime(%+v) = %q, want %q", tm, got, want)
 		}
 	}
-	var f timeFormatter // the cache tells a leap second from its :59
-	for _, tm := range []Time{{sec, 5e8}, {sec, 1e9 + 5e8}, {sec, 5e8}} {
-		if got, want := string(f.format(tm)), FormatTime(tm); got != want {
+	var f logline.TimeFormatter // the cache tells a leap second from its :59
+	for _, tm := range []Time{{Sec: sec, Nsec: 5e8}, {Sec: sec, Nsec: 1e9 + 5e8}, {Sec: sec, Nsec: 5e8}} {
+		if got, want := string(f.Format(tm)), FormatTime(tm); got != want {
 			t.Errorf("cached format of %+v: %q, want %q", tm, got, want)
 		}
 	}
@@ -369,16 +372,16 @@ func TestUptimeNeverOverflows(t *testing.T) {
 		ok    bool
 	}{
 		{Time{Sec: 0}, 1e9, true},
-		{Time{Sec: MaxTime.Sec}, 0, true},
-		{Time{Sec: MaxTime.Sec - 1}, 1e9, true},
-		{Time{Sec: MaxTime.Sec - 1}, 3e9, false},
-		{timeTop, 1, false},
+		{Time{Sec: logline.MaxTime.Sec}, 0, true},
+		{Time{Sec: logline.MaxTime.Sec - 1}, 1e9, true},
+		{Time{Sec: logline.MaxTime.Sec - 1}, 3e9, false},
+		{logline.TimeTop, 1, false},
 		{Time{Sec: math.MaxInt64 - 1}, math.MaxInt64, false},
-		{timeBottom, math.MaxInt64, true},
+		{logline.TimeBottom, math.MaxInt64, true},
 		{Time{Sec: 0}, -1, false},
 	} {
-		got, ok := addUptime(tc.birth, tc.up)
-		if ok != tc.ok || (ok && (got.Less(tc.birth) || MaxTime.Less(got))) {
+		got, ok := logline.AddUptime(tc.birth, tc.up)
+		if ok != tc.ok || (ok && (got.Less(tc.birth) || logline.MaxTime.Less(got))) {
 			t.Errorf("addUptime(%+v, %d) = %+v, %v; want ok %v", tc.birth, tc.up, got, ok, tc.ok)
 		}
 	}
@@ -395,18 +398,18 @@ func TestTimePathsAllocationFree(t *testing.T) {
 		[]byte(`{"t":"0001-01-01T00:00:00Z","s":"output","d":"y","id":3}`),
 	}
 	text := []byte("\x1b[32m2016-12-31T23:59:60.5Z\x1b[0m body")
-	var p jsonParser
-	var f timeFormatter
+	var p logline.JSONParser
+	var f logline.TimeFormatter
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, l := range lines {
-			e, ok := p.parse(l)
+			e, ok := testutil.ParseExec(&p, l)
 			if !ok {
 				t.Fatalf("%s does not parse", l)
 			}
-			f.format(e.time)
+			f.Format(e.Time)
 		}
 		buf := append(make([]byte, 0, 64), text...)
-		_ = parseTextLine(buf)
+		_ = logline.ParseTextLine(buf)
 	})
 	if allocs > 1 { // the one is the text line's copy above
 		t.Errorf("%.1f allocations per run", allocs)

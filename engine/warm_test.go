@@ -3,23 +3,9 @@ package engine
 import (
 	"bytes"
 	"testing"
-)
 
-// cachedChunks counts the chunks of slot stored in c.
-func cachedChunks(c *renderCache, slot int) int {
-	if c == nil {
-		return 0
-	}
-	c.pool.mu.Lock()
-	defer c.pool.mu.Unlock()
-	n := 0
-	for k := range c.chunks {
-		if k.slot == slot {
-			n++
-		}
-	}
-	return n
-}
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
+)
 
 // TestFirstPassWarmsTheAskedView: the pass a cold Stat of a raw view or a
 // cold open of any view runs stores every whole chunk of that view (and of
@@ -45,9 +31,9 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				x := sb.indexes[v.stream()]
-				slot := trackedIndex(v)
-				all, got := len(x.cps)-1, cachedChunks(x.cache, slot)
+				x := sb.indexes[v.Stream()]
+				slot := index.TrackedIndex(v)
+				all, got := len(x.Cps)-1, x.Cache.ChunkCount(slot)
 				switch warms := open || v.Format == FormatRaw; {
 				case all < 1:
 					t.Fatalf("%v: no whole chunk", v)
@@ -58,9 +44,9 @@ func TestFirstPassWarmsTheAskedView(t *testing.T) {
 				case !warms && got >= all: // only what the last read cached
 					t.Fatalf("%v round %d: a stat rendered the new chunks (%d of %d cached)", v, round, got, all)
 				}
-				for i := range x.views {
-					if i != slot && cachedChunks(x.cache, i) != 0 {
-						t.Fatalf("%v: the pass rendered view %v too", v, x.views[i])
+				for i := range x.Views {
+					if i != slot && x.Cache.ChunkCount(i) != 0 {
+						t.Fatalf("%v: the pass rendered view %v too", v, x.Views[i])
 					}
 				}
 				if got, want := snap(t, sb, v), uncached(t, d, v); !bytes.Equal(got, want) {
@@ -85,8 +71,8 @@ func TestStatWarmsWithinBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
-		x := sb.indexes[v.stream()]
-		if got, all := cachedChunks(x.cache, trackedIndex(v)), len(x.cps)-1; got >= all || got == 0 {
+		x := sb.indexes[v.Stream()]
+		if got, all := x.Cache.ChunkCount(index.TrackedIndex(v)), len(x.Cps)-1; got >= all || got == 0 {
 			t.Fatalf("%v: %d of %d chunks kept within a 128 KiB budget", v, got, all)
 		}
 		if got, want := snap(t, sb, v), uncached(t, d, v); !bytes.Equal(got, want) {

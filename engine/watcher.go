@@ -10,18 +10,19 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"golang.org/x/sys/unix"
 )
 
-// PollEvery is the period of the safety poll that backs up the watcher.
-const PollEvery = 2 * time.Second
+// pollEvery is the period of the safety poll that backs up the watcher.
+const pollEvery = 2 * time.Second
 
-// Watcher is the one filesystem watcher of a Home: every follower of every
+// watcher is the one filesystem watcher of a Home: every follower of every
 // sandbox of the process is woken through it, so a process holds one inotify
 // instance however many streams it follows. A slow poll catches what
 // inotify cannot see (a network filesystem, a directory created between a
 // listing and its watch).
-type Watcher struct {
+type watcher struct {
 	home *Home
 	fsw  *fsnotify.Watcher
 	done chan struct{}
@@ -32,12 +33,12 @@ type Watcher struct {
 	closed     bool
 }
 
-func newWatcher(h *Home) (*Watcher, error) {
+func newWatcher(h *Home) (*watcher, error) {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", h.root, err)
 	}
-	w := &Watcher{home: h, fsw: fsw, done: make(chan struct{}), listChange: make(chan struct{})}
+	w := &watcher{home: h, fsw: fsw, done: make(chan struct{}), listChange: make(chan struct{})}
 	w.addRoot()
 	w.wg.Add(2)
 	go w.run()
@@ -54,7 +55,7 @@ func (h *Home) ListChanged() <-chan struct{} {
 	return w.listChange
 }
 
-func (w *Watcher) notifyList() {
+func (w *watcher) notifyList() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.closed {
@@ -64,14 +65,14 @@ func (w *Watcher) notifyList() {
 }
 
 // addRoot watches <home>/sandboxes, or <home> until it exists.
-func (w *Watcher) addRoot() {
+func (w *watcher) addRoot() {
 	if err := w.fsw.Add(w.home.root); err != nil {
 		_ = w.fsw.Add(w.home.dir)
 	}
 }
 
 // watchSandbox watches a sandbox's directory and its logs directory.
-func (w *Watcher) watchSandbox(s *Sandbox) {
+func (w *watcher) watchSandbox(s *Sandbox) {
 	dir := filepath.Join(w.home.root, s.name)
 	for _, p := range []string{dir, filepath.Join(dir, "logs")} {
 		if err := w.fsw.Add(p); err != nil && !errors.Is(err, fsnotify.ErrClosed) {
@@ -81,14 +82,14 @@ func (w *Watcher) watchSandbox(s *Sandbox) {
 }
 
 // unwatchSandbox removes the watches of a sandbox that is forgotten.
-func (w *Watcher) unwatchSandbox(s *Sandbox) {
+func (w *watcher) unwatchSandbox(s *Sandbox) {
 	dir := filepath.Join(w.home.root, s.name)
 	for _, p := range []string{filepath.Join(dir, "logs"), dir} {
 		_ = w.fsw.Remove(p) // not watched (any more): nothing to do
 	}
 }
 
-func (w *Watcher) run() {
+func (w *watcher) run() {
 	defer w.wg.Done()
 	for {
 		select {
@@ -108,7 +109,7 @@ func (w *Watcher) run() {
 }
 
 // handle routes one event to the sandbox it concerns.
-func (w *Watcher) handle(ev fsnotify.Event) {
+func (w *watcher) handle(ev fsnotify.Event) {
 	root := w.home.root
 	if ev.Name == root {
 		w.addRoot()
@@ -141,9 +142,9 @@ func (w *Watcher) handle(ev fsnotify.Event) {
 
 // poll is the slow safety net: it wakes a sandbox whose files changed
 // without an event, and ends the ones that were removed.
-func (w *Watcher) poll() {
+func (w *watcher) poll() {
 	defer w.wg.Done()
-	t := time.NewTicker(PollEvery)
+	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -158,7 +159,7 @@ func (w *Watcher) poll() {
 // pollOnce looks at the sandboxes that handles hold: only their followers
 // wait for changes (and a sandbox that nothing holds is forgotten when
 // idle), so the poll's cost follows what is followed, not what exists.
-func (w *Watcher) pollOnce() {
+func (w *watcher) pollOnce() {
 	w.home.each(func(s *Sandbox) {
 		if s.holds.Load() == 0 {
 			return
@@ -167,7 +168,7 @@ func (w *Watcher) pollOnce() {
 			s.markRemoved()
 			return
 		}
-		sig := s.table.signature()
+		sig := signature(s.table)
 		s.mu.Lock()
 		changed := sig != s.sig
 		s.sig = sig
@@ -179,7 +180,7 @@ func (w *Watcher) pollOnce() {
 }
 
 // close stops the watcher and wakes every sandbox's waiters.
-func (w *Watcher) close() error {
+func (w *watcher) close() error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -195,16 +196,16 @@ func (w *Watcher) close() error {
 	return err
 }
 
-// signature describes the sandbox's log files by identity and size.
-func (t *fileTable) signature() string {
+// signature describes the log files of t's sandbox by identity and size.
+func signature(t *chain.FileTable) string {
 	var b strings.Builder
 	names := []string{RuntimeLogName, KernelLogName}
 	for i := range ChainLen {
-		names = append(names, chainName(i))
+		names = append(names, chain.ChainName(i))
 	}
 	for _, n := range names {
 		var st unix.Stat_t
-		if unix.Lstat(t.path(n), &st) == nil {
+		if unix.Lstat(t.Path(n), &st) == nil {
 			fmt.Fprintf(&b, "%s:%d:%d:%d;", n, st.Ino, st.Size, st.Mtim.Nano())
 		}
 	}

@@ -61,7 +61,7 @@ func TestOneInotifyInstance(t *testing.T) {
 	dirs[0].exec(jl(1, "stdout", "more\n"))
 	select {
 	case <-changed:
-	case <-time.After(PollEvery / 2):
+	case <-time.After(pollEvery / 2):
 		t.Fatal("no wake-up from the watcher within half the poll period")
 	}
 	if grew, err := follows[0].Advance(); err != nil || !grew {

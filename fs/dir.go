@@ -2,7 +2,6 @@ package fs
 
 import (
 	"context"
-	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -11,110 +10,91 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
-// sandboxDir is <mountpoint>/<sandbox>/. It holds no engine object: the
-// sandbox is looked up by name at every request, so a sandbox removed and
-// created again under the same name is shown afresh.
-type sandboxDir struct {
+// dirNode is a directory of the mount: a cursorfs.Dir, which owns what it
+// lists, what its names resolve to and what stat shows of it.
+type dirNode struct {
 	gofs.Inode
 	readOnlyDir
-	st   *state
-	name string
-	ino  uint64
+	st  *state
+	dir *cursorfs.Dir
 }
 
 var (
-	_ gofs.NodeGetattrer = (*sandboxDir)(nil)
-	_ gofs.NodeLookuper  = (*sandboxDir)(nil)
-	_ gofs.NodeReaddirer = (*sandboxDir)(nil)
+	_ gofs.NodeGetattrer = (*dirNode)(nil)
+	_ gofs.NodeLookuper  = (*dirNode)(nil)
+	_ gofs.NodeReaddirer = (*dirNode)(nil)
 )
 
-// entries returns the files the directory lists now, and an errno when the
-// sandbox is gone.
-func (d *sandboxDir) entries() ([]fuse.DirEntry, syscall.Errno) {
-	list, err := d.st.fsys.List(d.name, d.st.opts.ListAll) // by stat: no log file is opened
+// Getattr describes the directory.
+func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	a, err := d.dir.Stat()
 	if err != nil {
-		return nil, syscall.ENOENT
+		return translateError(err)
 	}
-	ents := make([]fuse.DirEntry, 0, len(list))
-	for _, e := range list {
-		if e.Dir {
-			ents = append(ents, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.sessionsIno()})
-			continue
-		}
-		ents = append(ents, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFREG, Ino: d.fileIno(e.Index)})
-	}
-	return ents, 0
-}
-
-func (d *sandboxDir) fileIno(i int) uint64 { return d.ino + 1 + uint64(i) }
-
-// sessionsIno is the inode number of the sessions directory: the last of
-// the sandbox's stride.
-func (d *sandboxDir) sessionsIno() uint64 { return d.ino + inoStride - 1 }
-
-// Getattr describes the directory; its time moves when its listing
-// changes (boot-error.json appears or goes).
-func (d *sandboxDir) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	ents, errno := d.entries()
-	if errno != 0 {
-		return errno
-	}
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name
-	}
-	key := strings.Join(names, "\x00")
-	p, err := d.st.fsys.SandboxPerm(d.name)
-	if err != nil {
-		return permErrno(err)
-	}
-	dirAttr(&out.Attr, d.st.dirListing(d.name).observe(key), 1, p)
-	out.SetTimeout(dirTimeout)
+	dirAttr(&out.Attr, d.dir.Ino(), a)
+	out.SetTimeout(a.Valid)
 	return 0
 }
 
-// Readdir lists the snapshot files, cursor, boot-error.json when present,
-// and with ListAll the follow and live files and seek.
-func (d *sandboxDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	ents, errno := d.entries()
-	if errno != 0 {
-		return nil, errno
+// Readdir lists the directory as it is now.
+func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	list, err := d.dir.List()
+	if err != nil {
+		return nil, translateError(err)
+	}
+	ents := make([]fuse.DirEntry, len(list))
+	for i, e := range list {
+		mode := uint32(syscall.S_IFREG)
+		if e.Dir {
+			mode = syscall.S_IFDIR
+		}
+		ents[i] = fuse.DirEntry{Name: e.Name, Mode: mode, Ino: e.Ino}
 	}
 	return gofs.NewListDirStream(ents), 0
 }
 
-// Lookup finds any file of the sandbox, listed or not, and its sessions
-// directory.
-func (d *sandboxDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if name == cursorfs.SessionsDir {
-		s := &sessionsDir{st: d.st, sandbox: d.name, ino: d.sessionsIno()}
-		return lookupDir(ctx, &d.Inode, s, s.ino, out)
-	}
-	node, err := d.st.fsys.Lookup(d.name, name)
+// Lookup resolves name and stats what it names: a name that resolves but
+// is not there now is ENOENT.
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	c, err := d.dir.Lookup(name)
 	if err != nil {
-		return nil, syscall.ENOENT
+		return nil, translateError(err)
 	}
-	return lookupFile(ctx, &d.Inode, d.st, node, d.fileIno(node.Index()), out)
+	switch c := c.(type) {
+	case *cursorfs.Dir:
+		a, err := c.Stat()
+		if err != nil {
+			return nil, translateError(err)
+		}
+		dirAttr(&out.Attr, c.Ino(), a)
+		out.SetEntryTimeout(a.Valid)
+		out.SetAttrTimeout(a.Valid)
+		child := &dirNode{st: d.st, dir: c}
+		return d.NewInode(ctx, child, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: c.Ino()}), 0
+	case *cursorfs.Node:
+		a, err := c.Stat()
+		if err != nil {
+			return nil, translateError(err)
+		}
+		if a.Fixed {
+			return d.lookupState(ctx, name, c.Pin(a), out), 0
+		}
+		fileAttr(&out.Attr, c.Ino(), a)
+		return d.NewInode(ctx, &fileNode{st: d.st, node: c}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: c.Ino()}), 0
+	}
+	return nil, syscall.ENOENT
 }
 
-// lookupFile makes the inode of a file of a directory.
-func lookupFile(ctx context.Context, parent *gofs.Inode, st *state, node *cursorfs.Node, ino uint64, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	n := &fileNode{st: st, node: node}
-	if errno := n.statByName(&out.Attr); errno != 0 {
-		return nil, errno
+// lookupState returns the inode of the state pinned: the one the kernel
+// knows under name if it is that state, else a new one.
+func (d *dirNode) lookupState(ctx context.Context, name string, pinned *cursorfs.Node, out *fuse.EntryOut) *gofs.Inode {
+	a, _ := pinned.Stat() // a pinned node's own, with their validity
+	ino := pinned.Ino()
+	fileAttr(&out.Attr, ino, a)
+	out.SetAttrTimeout(a.Valid)
+	if known := d.GetChild(name); known != nil && known.StableAttr().Ino == ino {
+		return known
 	}
-	return parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
-}
-
-// lookupDir makes the inode of a directory d, found when its Getattr
-// succeeds; the kernel keeps it for dirTimeout.
-func lookupDir(ctx context.Context, parent *gofs.Inode, d gofs.InodeEmbedder, ino uint64, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	var a fuse.AttrOut
-	if errno := d.(gofs.NodeGetattrer).Getattr(ctx, nil, &a); errno != 0 {
-		return nil, errno
-	}
-	out.Attr = a.Attr
-	out.SetEntryTimeout(dirTimeout)
-	out.SetAttrTimeout(dirTimeout)
-	return parent.NewInode(ctx, d, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
+	d.st.states.Add(1) // two lookups racing for one new state count it twice
+	return d.NewInode(ctx, &stateNode{st: d.st, node: pinned}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
-// fileNode is one file of a sandbox directory: a cursorfs.Node, which owns
-// the file's behaviour. It keeps its open handles so that an fstat, which
-// reaches FUSE as a plain GETATTR without the file handle, can be answered
-// with the caller's handle.
+// fileNode is a file of a sandbox or session directory whose bytes may
+// change at any time (follow, live, seek, cursor, info, boot-error.json):
+// a cursorfs.Node, which owns the file's behaviour, one inode for the
+// name. It keeps its open handles so that an fstat, which reaches FUSE as
+// a plain GETATTR without the file handle, can be answered with the
+// caller's handle.
 type fileNode struct {
 	gofs.Inode
 	readOnlyNode
@@ -42,10 +44,10 @@ func (n *fileNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Att
 	}
 	p, err := n.node.Perm()
 	if err != nil {
-		return errnoOf(err)
+		return translateError(err)
 	}
 	size, mtime := h.h.Stat()
-	fileAttr(&out.Attr, cursorfs.Attr{Size: size, ModTime: mtime, Perm: p})
+	fileAttr(&out.Attr, n.node.Ino(), cursorfs.Attr{Size: size, ModTime: mtime, Perm: p})
 	return 0
 }
 
@@ -83,21 +85,10 @@ func (n *fileNode) handleFor(ctx context.Context, f gofs.FileHandle) *handle {
 func (n *fileNode) statByName(a *fuse.Attr) syscall.Errno {
 	attr, err := n.node.Stat()
 	if err != nil {
-		return errnoOf(err)
+		return translateError(err)
 	}
-	fileAttr(a, attr)
+	fileAttr(a, n.node.Ino(), attr)
 	return 0
-}
-
-// fileAttr fills the attributes of a regular file.
-func fileAttr(a *fuse.Attr, attr cursorfs.Attr) {
-	a.Mode = syscall.S_IFREG
-	setPerm(a, attr.Perm)
-	a.Nlink = 1
-	a.Size = uint64(attr.Size)
-	a.Blksize = readSize
-	a.Blocks = (uint64(attr.Size) + 511) / 512
-	setTimes(a, attr.ModTime)
 }
 
 // Open opens the file; cursorfs refuses writes (EROFS) except on seek.
@@ -105,9 +96,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 	ch, err := n.node.Open(int(flags))
 	if err != nil {
 		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
-		return nil, 0, errnoOf(err)
+		return nil, 0, translateError(err)
 	}
-	h := &handle{h: ch, node: n, opener: opener{tid: callerThread(ctx)}}
+	h := &handle{h: ch, st: n.st, node: n, opener: opener{tid: callerThread(ctx)}}
 	n.mu.Lock()
 	n.handles = append(n.handles, h)
 	n.mu.Unlock()
@@ -124,6 +115,7 @@ func fuseFlags(f cursorfs.OpenFlags) uint32 {
 		{cursorfs.DirectIO, fuse.FOPEN_DIRECT_IO},
 		{cursorfs.Stream, fuse.FOPEN_STREAM},
 		{cursorfs.NonSeekable, fuse.FOPEN_NONSEEKABLE},
+		{cursorfs.KeepCache, fuse.FOPEN_KEEP_CACHE},
 	} {
 		if f&m.in != 0 {
 			out |= m.out
@@ -143,13 +135,4 @@ func (n *fileNode) forget(h *handle) {
 			return
 		}
 	}
-}
-
-// errnoOf maps an error to an errno, logging the unexpected ones.
-func errnoOf(err error) syscall.Errno {
-	errno := cursorfs.Errno(err)
-	if errno == syscall.EIO {
-		slog.Warn("msb-logfs", "err", err)
-	}
-	return errno
 }

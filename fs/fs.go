@@ -1,22 +1,20 @@
-// Package fs is the FUSE face of msb-logfs: a go-fuse v2 node tree whose
-// root lists the sandboxes of a home and whose sandbox directories hold the
-// files of package cursorfs. It is a thin adapter with no knowledge of
-// kinds of file: a file is a cursorfs.Node (Stat, Open) and an open file a
-// cursorfs.Handle (Read, Write, Stat, Close, and its open flags as data).
-// What stays here is what only FUSE needs: inode numbers, the O_NONBLOCK
-// of a READ and whether a GETATTR named its handle (raw.go), and finding
-// the caller's handle for an fstat that names none (file.go).
-//
-// Attribute and entry timeouts are zero, so the kernel asks again at every
-// stat and lookup: sandboxes appear and disappear at once, and sizes are
-// exact.
+// Package fs is the FUSE face of msb-logfs: it maps go-fuse's calls onto the
+// directories, files and handles of package cursorfs and nothing else. A
+// directory is a cursorfs.Dir (List, Lookup, Stat), a file a cursorfs.Node
+// (Stat, Open) and an open file a cursorfs.Handle (Read, Write, Stat, Close,
+// and its open flags as data); what they show, their inode numbers and how
+// long the kernel may keep their attributes come from cursorfs. A snapshot
+// file is a stateNode, one inode per state (state.go); any other file a
+// fileNode. What stays here is what only FUSE needs: the O_NONBLOCK of a READ
+// and whether a GETATTR named its handle (raw.go), finding the caller's
+// handle for an fstat that names none (file.go), and the errno of every error
+// (errno.go).
 package fs
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
-	"sync"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -43,7 +41,12 @@ type Options struct {
 type Server struct {
 	*fuse.Server
 	rec *recorder
+	st  *state
 }
+
+// KnownStates returns how many states of snapshot files the kernel knows
+// (each is a node the mount keeps until the kernel forgets it).
+func (s *Server) KnownStates() int64 { return s.st.states.Load() }
 
 // ReadsInFlight returns how many READ requests are being served now.
 func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
@@ -54,7 +57,8 @@ func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
 func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	zero := time.Duration(0)
 	fsys.SetAllowOther(o.AllowOther)
-	st := newState(fsys, o)
+	fsys.SetListAll(o.ListAll)
+	st := &state{fsys: fsys}
 	// Every node sets its owner and mode itself (perm.go): no defaults.
 	opts := &gofs.Options{
 		EntryTimeout:    &zero,
@@ -78,13 +82,16 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,
+		// go-fuse's own lines (a failed splice falls back to a copy,
+		// once per 1 MiB read) are debug detail, not an operator's.
+		Logger: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
 	}
 	if o.AllowOther {
 		// The kernel checks every access against the owners and modes
 		// the disk grants (perm.go).
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	}
-	st.rec = newRecorder(gofs.NewNodeFS(&root{st: st}, opts))
+	st.rec = newRecorder(gofs.NewNodeFS(&dirNode{st: st, dir: fsys.Root()}, opts))
 	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
@@ -94,7 +101,7 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		_ = srv.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Server{Server: srv, rec: st.rec}, nil
+	return &Server{Server: srv, rec: st.rec, st: st}, nil
 }
 
 // readSize is the largest READ the kernel sends, and the block size files
@@ -103,107 +110,7 @@ const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {
-	fsys *cursorfs.FS
-	opts Options
-	rec  *recorder
-
-	mu       sync.Mutex
-	inos     map[string]uint64 // sandbox name → inode number of its directory
-	dirs     map[string]*listing
-	sessDirs map[string]*listing // of the sandboxes' sessions directories
-	list     listing             // the root's
-	start    time.Time
-}
-
-func newState(fsys *cursorfs.FS, o Options) *state {
-	now := time.Now()
-	return &state{
-		fsys: fsys, opts: o,
-		inos: make(map[string]uint64), dirs: make(map[string]*listing),
-		sessDirs: make(map[string]*listing),
-		list:     listing{mtime: now}, start: now,
-	}
-}
-
-// inoStride spaces the inode numbers of sandbox directories: a directory
-// has base and its files base+1+index in cursorfs.Files.
-const inoStride = 32
-
-// sandboxIno returns the stable inode number of sandbox name's directory.
-func (s *state) sandboxIno(name string) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ino, ok := s.inos[name]
-	if !ok {
-		ino = uint64(len(s.inos)+1) * inoStride
-		s.inos[name] = ino
-	}
-	return ino
-}
-
-// sessionIno returns the inode number of the directory of session id of
-// sandbox: a hash of both, so that it is the same for the mount's life (and
-// across mounts) without a table that grows with every session met. The
-// numbers lie in [sessionInoBase, 2^63), sessionStride apart, each
-// followed by those of the session's files (base+1+index in
-// cursorfs.SessionFiles). Two sessions share a number with a chance of
-// about n²/2^59 for n sessions (10^-6 for a million).
-func sessionIno(sandbox string, id uint64) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(sandbox))
-	h.Write(binary.LittleEndian.AppendUint64([]byte{0}, id))
-	return sessionInoBase + h.Sum64()%sessionSlots*sessionStride
-}
-
-// Session directories' inode numbers: far above the sandboxes' (which
-// would need 2^57 sandboxes to reach them), with room for the files of
-// cursorfs.SessionFiles after each.
-const (
-	sessionInoBase = 1 << 62
-	sessionStride  = 16
-	sessionSlots   = (1<<63 - sessionInoBase) / sessionStride
-)
-
-// dirListing returns the listing record of sandbox name's directory.
-func (s *state) dirListing(name string) *listing {
-	return s.listingIn(s.dirs, name)
-}
-
-// sessionsListing returns the listing record of the sessions directory of
-// sandbox name.
-func (s *state) sessionsListing(name string) *listing {
-	return s.listingIn(s.sessDirs, name)
-}
-
-// listingIn returns the listing record of name in m, made on first use.
-func (s *state) listingIn(m map[string]*listing, name string) *listing {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := m[name]
-	if l == nil {
-		l = &listing{mtime: s.start}
-		m[name] = l
-	}
-	return l
-}
-
-// listing gives a directory a modification time that moves only when its
-// listing changes.
-type listing struct {
-	mu    sync.Mutex
-	key   string
-	seen  bool
-	mtime time.Time
-}
-
-// observe records the current listing, summarised by key, and returns the
-// directory's time.
-func (l *listing) observe(key string) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen && key != l.key {
-		l.mtime = time.Now()
-	}
-	l.key, l.seen = key, true
-	return l.mtime
+	fsys   *cursorfs.FS
+	rec    *recorder
+	states atomic.Int64 // stateNodes the kernel knows
 }

@@ -25,20 +25,6 @@ import (
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
-func TestListingTimeMovesOnlyOnChange(t *testing.T) {
-	start := time.Now().Add(-time.Hour)
-	l := listing{mtime: start}
-	if got := l.observe("a"); !got.Equal(start) {
-		t.Fatalf("first observation moved the time: %v", got)
-	}
-	if got := l.observe("a"); !got.Equal(start) {
-		t.Fatalf("same listing moved the time: %v", got)
-	}
-	if got := l.observe("a/b"); !got.After(start) {
-		t.Fatalf("changed listing kept the time: %v", got)
-	}
-}
-
 func TestTgidOfThread(t *testing.T) {
 	if got := tgid(os.Getpid()); got != os.Getpid() {
 		t.Fatalf("tgid of the main thread: %d, want %d", got, os.Getpid())
@@ -51,39 +37,6 @@ func TestTgidOfThread(t *testing.T) {
 	}()
 	if got := <-done; got != os.Getpid() {
 		t.Fatalf("tgid of a thread: %d, want %d", got, os.Getpid())
-	}
-}
-
-// TestInoStrideHoldsFiles: the inode numbers of a sandbox's files stay
-// below its sessions directory's, the last of its stride; a session's
-// files stay below the next session's directory.
-func TestInoStrideHoldsFiles(t *testing.T) {
-	if len(cursorfs.Files)+1 > inoStride-1 {
-		t.Fatalf("%d files and sessions/ do not fit an inode stride of %d", len(cursorfs.Files), inoStride)
-	}
-	if len(cursorfs.SessionFiles)+1 > sessionStride {
-		t.Fatalf("%d session files do not fit an inode stride of %d", len(cursorfs.SessionFiles), sessionStride)
-	}
-}
-
-// TestSessionInos: a session directory's inode number is stable, distinct
-// from every other session's (of any sandbox), and far from the
-// sandboxes'.
-func TestSessionInos(t *testing.T) {
-	st := newState(nil, Options{})
-	seen := map[uint64]string{}
-	for _, sb := range []string{"x", "y", "x\x00", ""} {
-		for id := range uint64(20000) {
-			ino := sessionIno(sb, id)
-			key := fmt.Sprintf("%q/%d", sb, id)
-			if other, dup := seen[ino]; dup || ino < sessionInoBase || ino >= 1<<63 || ino%sessionStride != 0 || sessionIno(sb, id) != ino {
-				t.Fatalf("%s: inode %d (shared with %q)", key, ino, other)
-			}
-			seen[ino] = key
-		}
-	}
-	if box := st.sandboxIno("x"); box >= sessionInoBase {
-		t.Fatalf("sandbox inode %d among the sessions'", box)
 	}
 }
 
@@ -317,5 +270,34 @@ func BenchmarkStat(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestOldStatesForgotten: a name stat-ed at state after state leaves no
+// trail of nodes: the kernel forgets a state whose entry the next lookup
+// replaced, and the mount lets its node go.
+func TestOldStatesForgotten(t *testing.T) {
+	m := mountBox(t)
+	for range 30 {
+		m.write(t, 1)
+		time.Sleep(engine.HoldFor + 10*time.Millisecond) // a new state each time
+		if _, err := os.Stat(m.path("stdout")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d states known after 30", m.srv.KnownStates())
+	waitUntil(t, 5*time.Second, "the old states to be forgotten", func() bool { return m.srv.KnownStates() <= 2 })
+	f, err := os.Open(m.path("stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m.write(t, 1)
+	time.Sleep(engine.HoldFor + 10*time.Millisecond)
+	if _, err := os.Stat(m.path("stdout")); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.srv.KnownStates(); n < 2 {
+		t.Errorf("%d states known while one is open and another was stat-ed, want 2", n)
 	}
 }

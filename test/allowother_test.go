@@ -15,9 +15,11 @@ import (
 )
 
 // TestAllowOtherKeepsDiskPermissions mounts, as root with --allow-other, a
-// home where sandbox a's exec.log is root's 0600 in 0700 directories and
-// sandbox b is world-readable. User nobody reads b through every tool and
-// is refused a, as on disk; root reads both.
+// home where sandbox a's exec.log is root's 0600 in 0700 directories,
+// sandbox c's is root's 0600 in 0755 directories, and sandbox b is
+// world-readable. User nobody reads b through every tool and is refused a
+// and c's content, as on disk (c's sessions are content too); root reads
+// all.
 func TestAllowOtherKeepsDiskPermissions(t *testing.T) {
 	if os.Geteuid() != 0 {
 		requireFUSE(t, "needs root to run tools as another user")
@@ -33,15 +35,24 @@ func TestAllowOtherKeepsDiskPermissions(t *testing.T) {
 	home := filepath.Join(dir, "home")
 	wa := openSandbox(t, home, "a")
 	wb := openSandbox(t, home, "b")
+	wc := openSandbox(t, home, "c")
 	mark(t, wa, "secret of a")
 	mark(t, wb, "public of b")
+	mark(t, wc, "secret of c")
 	for _, p := range []string{sandboxDir(home, "a"), filepath.Join(sandboxDir(home, "a"), "logs")} {
 		if err := os.Chmod(p, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(filepath.Join(sandboxDir(home, "a"), "logs", "exec.log"), 0o600); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{sandboxDir(home, "c"), filepath.Join(sandboxDir(home, "c"), "logs")} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sb := range []string{"a", "c"} {
+		if err := os.Chmod(filepath.Join(sandboxDir(home, sb), "logs", "exec.log"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The directory is the user's view of disk permissions: nobody
 	// cannot read a's log on disk.
@@ -80,6 +91,7 @@ func TestAllowOtherKeepsDiskPermissions(t *testing.T) {
 	if out, err := asNobody(t, "tail", "-f", m.path("a", "stdout.follow")).CombinedOutput(); err == nil || !strings.Contains(string(out), "Permission denied") {
 		t.Errorf("nobody: tail -f a/stdout.follow: %v %q, want Permission denied", err, out)
 	}
+	sessionsAsNobody(t, m)
 	tailB(t, m, wb)
 	for name, want := range map[string]syscall.Errno{"a": syscall.EACCES, "b": 0} {
 		if got := seekAsNobody(t, m.path(name, "seek")); got != want {
@@ -90,6 +102,41 @@ func TestAllowOtherKeepsDiskPermissions(t *testing.T) {
 		if got := string(mustRead(t, m.path(name, "stdout"))); !strings.Contains(got, " of "+name+"\n") {
 			t.Errorf("root: %s/stdout: %q", name, got)
 		}
+	}
+}
+
+// sessionsAsNobody: nobody lists c (its logs directory is 0755) but not
+// its sessions, which are made of the exec.log nobody cannot read, nor
+// looks one up; b's sessions are theirs to list and read; root lists c's.
+func sessionsAsNobody(t *testing.T, m *mountProc) {
+	t.Helper()
+	if out, err := asNobody(t, "ls", m.path("c")).Output(); err != nil || !strings.Contains(string(out), "sessions") {
+		t.Errorf("nobody: ls c: %q %v", out, err)
+	}
+	for _, args := range [][]string{
+		{"ls", "-la", m.path("c", "sessions")},
+		{"stat", m.path("c", "sessions", "2")},
+		{"ls", m.path("c", "sessions", "2")},
+		{"cat", m.path("c", "sessions", "2", "info")},
+	} {
+		out, err := asNobody(t, args[0], args[1:]...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "Permission denied") || strings.Count(string(out), "\n") != 1 {
+			t.Errorf("nobody: %q: %v %q, want Permission denied and nothing else", args, err, out)
+		}
+	}
+	for path, want := range map[string]string{m.path("c", "sessions"): "dr-x------ root\n", m.path("b", "sessions"): "dr-xr-xr-x root\n"} {
+		if out, err := asNobody(t, "stat", "-c", "%A %U", path).CombinedOutput(); err != nil || string(out) != want {
+			t.Errorf("nobody: stat %s: %q %v, want %q", path, out, err, want)
+		}
+	}
+	if out, err := asNobody(t, "ls", m.path("b", "sessions")).Output(); err != nil || string(out) != "2\n" {
+		t.Errorf("nobody: ls b/sessions: %q %v", out, err)
+	}
+	if out, err := asNobody(t, "cat", m.path("b", "sessions", "2", "stdout")).Output(); err != nil || string(out) != "public of b\n" {
+		t.Errorf("nobody: cat b/sessions/2/stdout: %q %v", out, err)
+	}
+	if out, err := exec.Command("ls", m.path("c", "sessions")).Output(); err != nil || string(out) != "2\n" {
+		t.Errorf("root: ls c/sessions: %q %v", out, err)
 	}
 }
 
@@ -183,6 +230,7 @@ func TestModesWithoutAllowOther(t *testing.T) {
 		m.path("box", "cursor"):        0o444,
 		m.path("box", "seek"):          0o644,
 		m.path("box", "stdout.follow"): 0o444,
+		m.path("box", "sessions"):      os.ModeDir | 0o555,
 	} {
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	encbin "encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -31,6 +33,75 @@ func TestConformanceSessionMount(t *testing.T) {
 	m := mount(t, home)
 	dir := m.path(cursorfstest.Box, "sessions", strconv.Itoa(cursorfstest.SessionID))
 	cursorfstest.Run(t, cursorfstest.Env{Target: mountTarget{dir}, W: w, Session: true})
+}
+
+// TestConformanceTreeMount runs the directories' table of cursorfs through
+// a real mount: getdents and lstat.
+func TestConformanceTreeMount(t *testing.T) {
+	home, w := cursorfstest.NewHome(t, 200)
+	m := mount(t, home)
+	cursorfstest.RunTree(t, cursorfstest.TreeEnv{Tree: mountTree{m.dir}, W: w})
+}
+
+// mountTree is the conformance Tree of a mount.
+type mountTree struct{ root string }
+
+// ReadDir reads the directory with getdents64, for the inode numbers and
+// types it gives, leaving out . and ..
+func (g mountTree) ReadDir(path string) ([]cursorfstest.DirEntry, error) {
+	fd, err := unix.Open(filepath.Join(g.root, path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var ents []cursorfstest.DirEntry
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return ents, nil
+		}
+		ents = appendDirents(ents, buf[:n])
+	}
+}
+
+// appendDirents appends the entries of the linux_dirent64 records in b
+// (ino, off, reclen, type, name), but . and ..
+func appendDirents(ents []cursorfstest.DirEntry, b []byte) []cursorfstest.DirEntry {
+	for len(b) >= 19 {
+		reclen := int(encbin.NativeEndian.Uint16(b[16:18]))
+		if reclen < 19 || reclen > len(b) {
+			return ents
+		}
+		name, _, _ := bytes.Cut(b[19:reclen], []byte{0})
+		if n := string(name); n != "." && n != ".." {
+			ents = append(ents, cursorfstest.DirEntry{
+				Name: n,
+				Ino:  encbin.NativeEndian.Uint64(b[0:8]),
+				Dir:  b[18] == unix.DT_DIR,
+			})
+		}
+		b = b[reclen:]
+	}
+	return ents
+}
+
+func (g mountTree) Stat(path string) (cursorfstest.Stat, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(g.root, path), &st); err != nil {
+		return cursorfstest.Stat{}, err
+	}
+	return cursorfstest.Stat{
+		Ino:        st.Ino,
+		Dir:        st.Mode&unix.S_IFMT == unix.S_IFDIR,
+		Perm:       st.Mode & 0o777,
+		Nlink:      uint32(st.Nlink),
+		ModTime:    time.Unix(st.Mtim.Unix()),
+		ChangeTime: time.Unix(st.Ctim.Unix()),
+	}, nil
 }
 
 // mountTarget is the conformance Target of a sandbox directory of a mount.

@@ -69,7 +69,69 @@ func TestMakeInstall(t *testing.T) {
 	if _, warn, err := shErr(30*time.Second, "groff -k -man -z -ww "+q(page)); err != nil || warn != "" {
 		t.Errorf("groff: %v: %s", err, warn)
 	}
+	checkManExamples(t, page, filepath.Join(dest, "usr/bin/msb-logfs"))
 	checkCompletions(t, dest)
+}
+
+// checkManExamples: each example line of `msb-logfs --help` is a line of
+// the page as man renders it 80 columns wide, neither filled nor justified.
+func checkManExamples(t *testing.T, page, bin string) {
+	t.Helper()
+	man := sh(t, 30*time.Second, "MANPAGER=cat MANWIDTH=80 man -l "+q(page))
+	rendered := map[string]bool{}
+	for _, l := range lines([]byte(man)) {
+		rendered[strings.TrimSpace(l)] = true
+	}
+	help := sh(t, 30*time.Second, q(bin)+" --help")
+	_, examples, ok := strings.Cut(help, "Examples:\n")
+	if !ok {
+		t.Fatalf("--help has no examples:\n%s", help)
+	}
+	n := 0
+	for _, l := range lines([]byte(examples)) {
+		if !strings.HasPrefix(l, "   ") {
+			break
+		}
+		n++
+		if !rendered[strings.TrimSpace(l)] {
+			t.Errorf("man page: the example %q is not a line of its own:\n%s", strings.TrimSpace(l), man)
+		}
+	}
+	if n < 3 {
+		t.Errorf("--help: %d example lines", n)
+	}
+}
+
+// TestMakeUninstall: make uninstall removes every file make install put
+// under DESTDIR, and the directories it made that are left empty; one
+// that holds another package's file stays, with it.
+func TestMakeUninstall(t *testing.T) {
+	dest := t.TempDir()
+	makeInstall(t, "DESTDIR="+dest, "PREFIX=/usr")
+	other := filepath.Join(dest, "usr/share/zsh/site-functions/_other")
+	if err := os.WriteFile(other, []byte("#compdef other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("make", "-C", root, "uninstall", "DESTDIR="+dest, "PREFIX=/usr").CombinedOutput(); err != nil {
+		t.Fatalf("make uninstall: %v\n%s", err, out)
+	}
+	var left []string
+	_ = filepath.Walk(dest, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && p != dest {
+			rel, _ := filepath.Rel(dest, p)
+			left = append(left, rel)
+		}
+		return nil
+	})
+	want := []string{"usr", "usr/bin", "usr/lib", "usr/share", "usr/share/man", "usr/share/man/man1",
+		"usr/share/zsh", "usr/share/zsh/site-functions", "usr/share/zsh/site-functions/_other"}
+	if strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("left after make uninstall:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // checkCompletions loads each shell's installed completion and completes
@@ -91,6 +153,25 @@ func checkCompletions(t *testing.T, dest string) {
 	fish := path + "fish -c 'source " + q(share+"/fish/vendor_completions.d/msb-logfs.fish") + `; complete -C"msb-logfs mo"; complete -C"msb-logfs mount --all"'`
 	if got := sh(t, 30*time.Second, fish); !strings.HasPrefix(got, "mount\t") || !strings.Contains(got, "--allow-other\t") {
 		t.Errorf("fish completion: %q, want mount and --allow-other", got)
+	}
+	checkCompletionsFound(t, share)
+}
+
+// checkCompletionsFound: the shells find the installed scripts where they
+// look, with share as the data directory (XDG_DATA_DIRS, as for
+// /usr/local/share and /usr/share): bash through the bash-completion
+// package's loader, which Debian's default ~/.bashrc sources; fish by
+// itself. Nothing is sourced by hand.
+func checkCompletionsFound(t *testing.T, share string) {
+	t.Helper()
+	xdg := "XDG_DATA_DIRS=" + q(share) + " "
+	bash := xdg + "bash -c '. /usr/share/bash-completion/bash_completion && __load_completion msb-logfs; complete -p msb-logfs'"
+	if got := sh(t, 30*time.Second, bash); got != "complete -o bashdefault -o default -F _msb_logfs_complete msb-logfs\n" {
+		t.Errorf("bash-completion's loader: %q, want our completion loaded", got)
+	}
+	fish := xdg + "fish -c 'complete -C\"msb-logfs mo\"'"
+	if got := sh(t, 30*time.Second, "PATH="+q(filepath.Join(filepath.Dir(share), "bin"))+":$PATH "+fish); !strings.HasPrefix(got, "mount\t") {
+		t.Errorf("fish with XDG_DATA_DIRS=%s: %q, want mount completed", share, got)
 	}
 }
 
@@ -269,8 +350,8 @@ func TestLogFormat(t *testing.T) {
 			msgs = append(msgs, rec.Msg)
 		}
 	}
-	if strings.Join(msgs, ",") != "mounted,unmounted" {
-		t.Errorf("JSON info lines for the mountpoint: %q, want mounted, unmounted:\n%s", msgs, m.stderr)
+	if strings.Join(msgs, ",") != "mountpoint created,mounted,unmounted,mountpoint removed" {
+		t.Errorf("JSON info lines for the mountpoint: %q, want mountpoint created, mounted, unmounted, mountpoint removed:\n%s", msgs, m.stderr)
 	}
 
 	_, stderr, err := shErr(10*time.Second, q(binary)+" mount --log-format xml --home "+q(home)+" "+q(t.TempDir()))

@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,8 +57,7 @@ func lnavEnv(t *testing.T) string {
 
 // TestLnavLive: lnav on merged.live shows the lines, shows a line appended
 // later within 2 s (lnav reads to end of file, then polls the size), and
-// quits on q. (On merged.follow, issue 10 found it blank and deaf to q:
-// it waits for an end of file that never comes.)
+// quits on q.
 func TestLnavLive(t *testing.T) {
 	home, w := quietBox(t, 50)
 	m := mount(t, home)
@@ -77,6 +77,46 @@ func TestLnavLive(t *testing.T) {
 		t.Fatalf("send q: %v: %s", err, out)
 	}
 	waitFor(t, 10*time.Second, "lnav to quit on q", func() bool { return !lnav.running() })
+}
+
+// TestLnavFollow: what docs/filesystem.md says of lnav on a .follow file.
+// With a small view it shows nothing and ignores q (it waits for an end of
+// file that never comes); with a view of a few hundred KiB it shows the
+// lines and quits on q; headless, lnav -n never ends. If a newer lnav
+// changes this, the doc must change with it.
+func TestLnavFollow(t *testing.T) {
+	home, w := quietBox(t, 50)
+	m := mount(t, home)
+	small := startTmux(t, lnavEnv(t)+"lnav "+q(m.path("box", "merged.follow")))
+	time.Sleep(3 * time.Second)
+	if sc := small.screen(); strings.Contains(sc, "line 0000") {
+		t.Fatalf("lnav showed a small .follow view; update docs/filesystem.md:\n%s", sc)
+	}
+	if out, err := small.tmux("send-keys", "q"); err != nil {
+		t.Fatalf("send q: %v: %s", err, out)
+	}
+	time.Sleep(2 * time.Second)
+	if !small.running() {
+		t.Fatal("lnav quit on q on a small .follow view; update docs/filesystem.md")
+	}
+
+	writeLines(t, w, 50, 3000)
+	large := startTmux(t, lnavEnv(t)+"lnav "+q(m.path("box", "merged.follow")))
+	waitFor(t, 10*time.Second, "lnav to show a large .follow view", func() bool {
+		return strings.Contains(large.screen(), "line 002")
+	})
+	if out, err := large.tmux("send-keys", "q"); err != nil {
+		t.Fatalf("send q: %v: %s", err, out)
+	}
+	waitFor(t, 10*time.Second, "lnav to quit on q", func() bool { return !large.running() })
+
+	cmd := exec.Command("timeout", "5", "lnav", "-n", "-c", ";SELECT count(*) FROM all_logs", m.path("box", "merged.follow"))
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 124 {
+		t.Fatalf("lnav -n on merged.follow: %v: %s; want it still reading when timeout stops it (exit 124)", err, out)
+	}
 }
 
 // TestLnavLiveSQL: lnav -n with a query reads merged.live to its end and

@@ -21,18 +21,7 @@ const nobody = 65534
 // root (to become the user), fusermount3, and a /dev/fuse open to everyone,
 // as distributions ship it.
 func TestNonRootMount(t *testing.T) {
-	fi, err := os.Stat("/dev/fuse")
-	switch {
-	case err != nil:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
-	case os.Geteuid() != 0:
-		requireFUSE(t, "needs root to run the mount as another user")
-	case fi.Mode().Perm()&0o006 != 0o006:
-		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
-	}
-	if _, err := exec.LookPath("fusermount3"); err != nil {
-		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
-	}
+	requireUserMount(t)
 	dir, err := os.MkdirTemp("", "msb-logfs-nonroot-")
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +63,25 @@ func TestNonRootMount(t *testing.T) {
 	waitFor(t, 3*time.Second, "the mount to go", func() bool { return !isMounted(mnt) })
 }
 
+// requireUserMount skips (or fails, under MSB_LOGFS_REQUIRE_FUSE=1) a test
+// that mounts as another user: it needs root, fusermount3, and a
+// /dev/fuse open to everyone, as distributions ship it.
+func requireUserMount(t *testing.T) {
+	t.Helper()
+	fi, err := os.Stat("/dev/fuse")
+	switch {
+	case err != nil:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse: %v", err))
+	case os.Geteuid() != 0:
+		requireFUSE(t, "needs root to run the mount as another user")
+	case fi.Mode().Perm()&0o006 != 0o006:
+		requireFUSE(t, fmt.Sprintf("/dev/fuse is %v, not open to other users", fi.Mode()))
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		requireFUSE(t, "no fusermount3 (Debian package fuse3)")
+	}
+}
+
 func chownAll(t *testing.T, dir string) {
 	t.Helper()
 	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
@@ -84,5 +92,48 @@ func chownAll(t *testing.T, dir string) {
 	})
 	if err != nil && !strings.Contains(err.Error(), "no such file") {
 		t.Fatal(err)
+	}
+}
+
+// TestDaemonShowsFusermountReason: when fusermount3 refuses a normal
+// user's mount (here: a mountpoint the user may not write), `mount
+// --daemon` says why in its one-line error, as the foreground form shows
+// fusermount3's own line.
+func TestDaemonShowsFusermountReason(t *testing.T) {
+	requireUserMount(t)
+	dir, err := os.MkdirTemp("", "msb-logfs-refused-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	home, mnt := filepath.Join(dir, "home"), filepath.Join(dir, "mnt")
+	for _, p := range []string{filepath.Join(home, "sandboxes"), mnt} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.Chmod(dir, 0o755)
+	// mnt stays root's, 0755: nobody may not write it.
+	chownAll(t, home)
+	const reason = "user has no write access to mountpoint " // fusermount3's words
+	for _, daemon := range []bool{false, true} {
+		args := []string{"mount", "--home", home, mnt}
+		if daemon {
+			args = []string{"mount", "--daemon", "--home", home, mnt}
+		}
+		cmd := exec.Command("timeout", append([]string{"30", binary}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if exitCode(err) != 1 || !strings.Contains(stderr.String(), reason+mnt) {
+			t.Errorf("%q as nobody: %v, stderr %q; want status 1 and fusermount3's %q", args, err, stderr.String(), reason)
+		}
+		if daemon && strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("daemon form: want one line, got %q", stderr.String())
+		}
+	}
+	if isMounted(mnt) {
+		t.Error("a refused mount is mounted")
 	}
 }

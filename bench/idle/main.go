@@ -20,7 +20,7 @@
 //	idle [-bin msb-logfs] [-readers 1000] [-measure 10s] [-kv FILE]
 //
 // It exits 1 if a check fails; -kv also writes the figures as key=value
-// lines (for bench/run.sh).
+// lines (for bench/run).
 //
 // The extra reader does not use os.Open: that would put a FUSE file in
 // non-blocking mode and park on EAGAIN waiting for a poll readiness that
@@ -31,7 +31,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,29 +47,21 @@ const sandboxName = "idle"
 var followFiles = []string{"merged.follow", "stdout.follow", "stderr.follow", "output.follow", "system.follow"}
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("idle: ")
-
 	var cfg config
-	flag.StringVar(&cfg.bin, "bin", "", "msb-logfs binary (default: go build ./cmd/msb-logfs into a temporary directory)")
 	flag.IntVar(&cfg.readers, "readers", 1000, "number of idle `cat X.follow` processes")
 	flag.DurationVar(&cfg.measure, "measure", 10*time.Second, "idle window over which the mount's CPU time is measured")
-	flag.StringVar(&cfg.kv, "kv", "", "also write the figures as key=value lines to `FILE`")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(),
-			"Usage: %s [flags]\n\n"+
-				"Measures what -readers idle `cat X.follow` processes cost a real\n"+
-				"msb-logfs mount (CPU over -measure, inotify instances, threads,\n"+
-				"memory), then that one append wakes them all and that SIGTERM to the\n"+
-				"mount ends them.\n\n", os.Args[0])
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 0 || cfg.readers <= 0 || cfg.measure <= 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-
+	common := benchmount.ParseFlags("idle",
+		"Measures what -readers idle `cat X.follow` processes cost a real\n"+
+			"msb-logfs mount (CPU over -measure, inotify instances, threads,\n"+
+			"memory), then that one append wakes them all and that SIGTERM to the\n"+
+			"mount ends them.\n\n",
+		func() error {
+			if cfg.readers <= 0 || cfg.measure <= 0 {
+				return fmt.Errorf("-readers %d -measure %v: want both above 0", cfg.readers, cfg.measure)
+			}
+			return nil
+		})
+	cfg.bin, cfg.kv = common.Bin, common.KV
 	benchmount.Main(func(ctx context.Context) (bool, error) { return run(ctx, cfg) })
 }
 

@@ -24,7 +24,7 @@
 // process used, and exits 1 if any line was lost, duplicated or reordered,
 // or if the mount misbehaved. -series adds the percentiles of each interval
 // of the run (does latency drift as exec.log grows?); -kv writes the
-// figures as key=value lines too (for bench/run.sh).
+// figures as key=value lines too (for bench/run).
 //
 // The follow file is opened with a raw blocking open(2): os.Open would put a
 // FUSE file in non-blocking mode and park on EAGAIN waiting for a poll
@@ -35,8 +35,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -48,38 +46,29 @@ import (
 const sandboxName = "latency"
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("latency: ")
-
 	var cfg config
 	var rotate string
-	flag.StringVar(&cfg.bin, "bin", "", "msb-logfs binary (default: go build ./cmd/msb-logfs into a temporary directory)")
 	flag.IntVar(&cfg.rate, "rate", 20000, "lines appended per second")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long to append")
 	flag.StringVar(&rotate, "rotate", "256KiB", "exec.log rotation size (RotateAt of the writer)")
 	flag.StringVar(&cfg.file, "file", "merged.follow", "follow file of the sandbox to read")
-	flag.StringVar(&cfg.kv, "kv", "", "also write the figures as key=value lines to `FILE`")
 	flag.DurationVar(&cfg.series, "series", 0, "also print the latency of the lines written in each `INTERVAL` of the run (e.g. 1s)")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(),
-			"Usage: %s [flags]\n\n"+
-				"Measures append → visible latency through a real msb-logfs mount:\n"+
-				"appends -rate lines/s to a sandbox for -duration (rotating exec.log\n"+
-				"at -rotate) while a blocked reader reads -file, and checks that every\n"+
-				"line arrives once and in order.\n\n", os.Args[0])
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	var err error
-	if cfg.rotateAt, err = msbwriter.ParseSize(rotate); err != nil || cfg.rotateAt <= 0 {
-		log.Printf("bad -rotate %q", rotate)
-		os.Exit(2)
-	}
-	if flag.NArg() != 0 || cfg.rate <= 0 || cfg.duration <= 0 || cfg.file == "" || strings.Contains(cfg.file, "/") {
-		flag.Usage()
-		os.Exit(2)
-	}
-
+	common := benchmount.ParseFlags("latency",
+		"Measures append → visible latency through a real msb-logfs mount:\n"+
+			"appends -rate lines/s to a sandbox for -duration (rotating exec.log\n"+
+			"at -rotate) while a blocked reader reads -file, and checks that every\n"+
+			"line arrives once and in order.\n\n",
+		func() error {
+			var err error
+			if cfg.rotateAt, err = msbwriter.ParseSize(rotate); err != nil || cfg.rotateAt <= 0 {
+				return fmt.Errorf("-rotate %q: want a size above 0 (%v)", rotate, err)
+			}
+			if cfg.rate <= 0 || cfg.duration <= 0 || cfg.file == "" || strings.Contains(cfg.file, "/") {
+				return fmt.Errorf("-rate %d -duration %v -file %q: want a rate and a duration above 0 and a file name", cfg.rate, cfg.duration, cfg.file)
+			}
+			return nil
+		})
+	cfg.bin, cfg.kv = common.Bin, common.KV
 	benchmount.Main(func(ctx context.Context) (bool, error) { return run(ctx, cfg) })
 }
 

@@ -1,6 +1,6 @@
 // Package main is the loopback command. It mounts a directory read-only
 // through go-fuse's loopback filesystem. It is the speed reference of the
-// msb-logfs benchmarks (bench/run.sh): the same FUSE stack as msb-logfs,
+// msb-logfs benchmarks (bench/run): the same FUSE stack as msb-logfs,
 // serving the files unchanged.
 //
 // FUSE passthrough is disabled on purpose. With passthrough the kernel reads

@@ -25,7 +25,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,21 +42,19 @@ type config struct {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("many: ")
 	var cfg config
-	flag.StringVar(&cfg.bin, "bin", "", "msb-logfs binary (default: go build ./cmd/msb-logfs into a temporary directory)")
 	flag.IntVar(&cfg.sandboxes, "sandboxes", 2000, "small sandboxes that grep -r walks")
 	flag.DurationVar(&cfg.idle, "idle", 15*time.Second, "how long after the grep the mount's fds and RSS are taken again")
 	flag.StringVar(&cfg.big, "big", "64MiB", "exec.log bytes of the sandbox whose views fill the cache")
 	flag.StringVar(&cfg.cache, "cache", "16MiB", "--cache-size of that mount")
 	flag.IntVar(&cfg.tree, "tree", 10000, "small sandboxes of the tree figures (mount ready, ls, ls -l)")
-	flag.StringVar(&cfg.kv, "kv", "", "also write the figures as key=value lines to `FILE`")
-	flag.Parse()
-	if flag.NArg() != 0 || cfg.sandboxes <= 0 || cfg.tree <= 0 || cfg.idle < 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
+	common := benchmount.ParseFlags("many", "", func() error {
+		if cfg.sandboxes <= 0 || cfg.tree <= 0 || cfg.idle < 0 {
+			return fmt.Errorf("-sandboxes %d -tree %d -idle %v: want sandboxes above 0 and an idle time of 0 or more", cfg.sandboxes, cfg.tree, cfg.idle)
+		}
+		return nil
+	})
+	cfg.bin, cfg.kv = common.Bin, common.KV
 	benchmount.Main(func(ctx context.Context) (bool, error) { return run(ctx, cfg) })
 }
 
@@ -76,12 +73,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		}
 	}
 	fmt.Print(r.report.String())
-	if cfg.kv != "" {
-		if err := r.kv.WriteFile(cfg.kv); err != nil {
-			return false, err
-		}
-	}
-	return r.ok, nil
+	return r.ok, r.kv.WriteFile(cfg.kv)
 }
 
 // runner holds one run's state and figures.

@@ -58,17 +58,17 @@ func (r *runner) grep() error {
 	r.kv.Add("grep_ref_files", bytes.Count(refOut, []byte("\n")))
 	r.kv.Add("grep_mount_s", took.Seconds())
 	r.kv.Add("grep_ratio", took.Seconds()/ref.Seconds())
-	r.kv.Add("grep_fds_after", fdCount(pid))
+	r.kv.Add("grep_fds_after", benchmount.FDCount(pid))
 	r.kv.Add("grep_rss_kib_after", benchmount.StatusField(pid, "VmRSS"))
 	r.report.line("grep -r over %d sandboxes: mount %v (its CPU %.2fs), logs dirs %v (%.1fx); right after: %d fds, VmRSS %d KiB",
 		len(names), took.Round(time.Millisecond), cpu1-cpu0, ref.Round(time.Millisecond), took.Seconds()/ref.Seconds(),
-		fdCount(pid), benchmount.StatusField(pid, "VmRSS"))
+		benchmount.FDCount(pid), benchmount.StatusField(pid, "VmRSS"))
 	select {
 	case <-time.After(r.cfg.idle):
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
-	fds, rss, hwm := fdCount(pid), benchmount.StatusField(pid, "VmRSS"), benchmount.StatusField(pid, "VmHWM")
+	fds, rss, hwm := benchmount.FDCount(pid), benchmount.StatusField(pid, "VmRSS"), benchmount.StatusField(pid, "VmHWM")
 	r.kv.Add("grep_fds_idle", fds)
 	r.kv.Add("grep_rss_kib_idle", rss)
 	r.kv.Add("grep_hwm_kib", hwm)
@@ -202,12 +202,6 @@ func allocatedUnder(dir string) int64 {
 		return nil
 	})
 	return total
-}
-
-// fdCount counts the open descriptors of pid.
-func fdCount(pid int) int {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return len(ents)
 }
 
 // report is the human-readable output.

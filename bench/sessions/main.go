@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,19 +40,17 @@ type config struct {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("sessions: ")
 	var cfg config
-	flag.StringVar(&cfg.bin, "bin", "", "msb-logfs binary (default: go build ./cmd/msb-logfs into a temporary directory)")
 	flag.StringVar(&cfg.home, "home", "", "microsandbox home that holds the sandbox (required)")
 	flag.StringVar(&cfg.name, "name", "big", "the sandbox")
 	flag.IntVar(&cfg.repeat, "repeat", 20, "warm runs of each timed command")
-	flag.StringVar(&cfg.kv, "kv", "", "also write the figures as key=value lines to `FILE`")
-	flag.Parse()
-	if flag.NArg() != 0 || cfg.home == "" || cfg.repeat <= 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
+	common := benchmount.ParseFlags("sessions", "", func() error {
+		if cfg.home == "" || cfg.repeat <= 0 {
+			return fmt.Errorf("-home %q -repeat %d: want a home and a repeat above 0", cfg.home, cfg.repeat)
+		}
+		return nil
+	})
+	cfg.bin, cfg.kv = common.Bin, common.KV
 	benchmount.Main(func(ctx context.Context) (bool, error) { return run(ctx, cfg) })
 }
 
@@ -83,12 +80,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		return false, err
 	}
 	fmt.Print(r.report.String())
-	if cfg.kv != "" {
-		if err := r.kv.WriteFile(cfg.kv); err != nil {
-			return false, err
-		}
-	}
-	return r.ok, nil
+	return r.ok, r.kv.WriteFile(cfg.kv)
 }
 
 // runner holds one run's state and figures.

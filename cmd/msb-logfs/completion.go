@@ -107,10 +107,12 @@ func manCommand() *cli.Command {
 // command's synopsis and description (with its examples) become its
 // UsageText, which the page sets as a literal block. The <placeholders> of
 // the app's description and of the flags are escaped: urfave/cli reads
-// them as Markdown, where they would be HTML tags and vanish.
+// them as Markdown, where they would be HTML tags and vanish. The app's
+// indented example lines become a literal block, which groff neither fills
+// nor justifies.
 func prepareForMan(app *cli.App) {
 	esc := strings.NewReplacer("<", `\<`, ">", `\>`).Replace
-	app.Description = esc(app.Description)
+	app.Description = literalExamples(esc(app.Description))
 	for _, cmd := range app.Commands {
 		if cmd.UsageText == "" {
 			cmd.UsageText = strings.TrimSpace(fmt.Sprintf("%s %s [options] %s", app.Name, cmd.Name, cmd.ArgsUsage))
@@ -124,4 +126,28 @@ func prepareForMan(app *cli.App) {
 			}
 		}
 	}
+}
+
+// literalExamples fences each run of lines indented by three spaces (the
+// examples of a description) as a Markdown code block, a literal block
+// on the page. The escapes of esc are undone inside it, where Markdown
+// keeps every character.
+func literalExamples(desc string) string {
+	var out []string
+	in := false
+	for _, line := range strings.Split(desc, "\n") {
+		indented := strings.HasPrefix(line, "   ")
+		if indented != in {
+			out = append(out, "```")
+			in = indented
+		}
+		if indented {
+			line = strings.NewReplacer(`\<`, "<", `\>`, ">").Replace(line)
+		}
+		out = append(out, line)
+	}
+	if in {
+		out = append(out, "```")
+	}
+	return strings.Join(out, "\n")
 }

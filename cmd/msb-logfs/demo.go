@@ -81,12 +81,9 @@ func demoMount(cfg mountConfig) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(m.banner())
+	fmt.Println(m.banner(true))
 	fmt.Printf(demoHelp, cfg.mnt)
 	m.serve()
-	if m.created {
-		_ = os.Remove(cfg.mnt)
-	}
 	return nil
 }
 

@@ -14,8 +14,9 @@ import (
 // `msb-logfs HOME MNT -o OPTS` (the type's subtype as the program, found
 // on mount's PATH: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
 // and waits for it to exit. fstabArgs turns that into
-// `msb-logfs mount --daemon --home HOME [flags] -- MNT`, which returns once
-// the mount answers and leaves the mount process in the background.
+// `msb-logfs mount --daemon --mount-helper --home HOME [flags] -- MNT`,
+// which returns once the mount answers and leaves the mount process in the
+// background; --mount-helper makes a missing MNT an error, as mount(8) does.
 
 // fstabFlags maps the filesystem's own mount options to mount flags;
 // those ending in "=" take a value.
@@ -56,7 +57,7 @@ func fstabArgs(app *cli.App, args []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{args[0], "mount", "--daemon", "--home", home}
+	out := []string{args[0], "mount", "--daemon", "--" + helperFlag, "--home", home}
 	return append(append(out, flags...), "--", mnt), nil
 }
 

@@ -20,9 +20,9 @@ func TestFstabArgs(t *testing.T) {
 		in, want []string
 	}{
 		{[]string{"msb-logfs", "/h", "/mnt/x", "-o", "rw,nodev,noexec,nosuid,allow_other,cache_size=1GiB"},
-			[]string{"msb-logfs", "mount", "--daemon", "--home", "/h", "--allow-other", "--cache-size", "1GiB", "--", "/mnt/x"}},
+			[]string{"msb-logfs", "mount", "--daemon", "--mount-helper", "--home", "/h", "--allow-other", "--cache-size", "1GiB", "--", "/mnt/x"}},
 		{[]string{"msb-logfs", "/h", "/m", "-o", "rw,list_all,dev,suid", "-odebug,cache_dir=/var/c,log_format=json,x-systemd.automount,_netdev,nofail,noauto,defaults,comment=systemd.automount"},
-			[]string{"msb-logfs", "mount", "--daemon", "--home", "/h", "--list-all", "--debug", "--cache-dir", "/var/c", "--log-format", "json", "--", "/m"}},
+			[]string{"msb-logfs", "mount", "--daemon", "--mount-helper", "--home", "/h", "--list-all", "--debug", "--cache-dir", "/var/c", "--log-format", "json", "--", "/m"}},
 		// Not the mount(8) form: left as they are.
 		{[]string{"msb-logfs", "logs", "foo", "-o", "x"}, []string{"msb-logfs", "logs", "foo", "-o", "x"}},
 		{[]string{"msb-logfs", "help", "mount"}, []string{"msb-logfs", "help", "mount"}},

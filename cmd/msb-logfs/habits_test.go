@@ -131,7 +131,11 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		"unknown flag --bogus; see msb-logfs cursor":      {"cursor", "foo", "--bogus"},
 		"unknown flag --bogus; see msb-logfs mount":       {"mount", "--bogus"},
 		"flag --since needs a value":                      {"logs", "foo", "--since"},
-		`invalid value "abc" for flag -tail`:              {"logs", "foo", "--tail", "abc"},
+		`--tail "abc": want a count of entries, or all`:   {"logs", "foo", "--tail", "abc"},
+		`--tail "abc": want a count`:                      {"logs", "foo", "-n", "abc"},
+		`--output "xml": want json (the same as --json)`:  {"logs", "foo", "-o", "xml"},
+		"--output and --json or --timestamps":             {"logs", "foo", "--output", "json", "-t"},
+		`--format "xml": want table or json`:              {"list", "--format", "xml"},
 		"--tail -5: want a count of 0 or more":            {"logs", "foo", "--tail", "-5"},
 		"--tail -1: want a count":                         {"logs", "foo", "-n=-1"},
 		"--json and --timestamps":                         {"logs", "foo", "--json", "-t"},
@@ -227,4 +231,13 @@ func TestHelpHasExamples(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUnknownCommandSuggests: a mistyped command is named, with the
+// nearest command, in one line and status 2 (urfave/cli said "No help
+// topic for 'lgos'").
+func TestUnknownCommandSuggests(t *testing.T) {
+	oneLineError(t, `unknown command "lgos"; did you mean "logs"? (see msb-logfs --help)`, "lgos", "box")
+	oneLineError(t, `unknown command "mout"; did you mean "mount"?`, "mout")
+	oneLineError(t, `unknown command "frobnicate" (see msb-logfs --help)`, "frobnicate")
 }

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,10 +48,11 @@ Examples:
 			&cli.StringFlag{Name: "source", Value: "stdout,stderr,output", Usage: "comma-separated `SOURCES`: stdout, stderr, output, system, all"},
 			&cli.StringFlag{Name: "since", Usage: "entries at or after `TIME`: RFC 3339, 2026-05-01 (local midnight), \"2026-05-01 10:00:01\" (local), today, yesterday, now, or 30s, 5m, 2h, 1d, 1w ago"},
 			&cli.StringFlag{Name: "until", Usage: "entries at or before `TIME` (same forms as --since)"},
-			&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, DefaultText: "all", Usage: "only the last `N` entries (then follow, with -f)"},
+			&cli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: "all", Usage: "only the last `N` entries, or all (then follow, with -f)"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing entries as they are written"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time and source"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per entry, with its cursor (not with -t)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "journalctl's names of the formats: `FORMAT` json (--json), short (--timestamps) or cat (the default)"},
 			&cli.StringSliceFlag{Name: "id", Usage: "only the entries of session `ID` (repeat it or give a comma list: --id 3,7)"},
 			&cli.StringFlag{Name: "grep", Usage: "only entries whose body matches `REGEX` (Go syntax: (?i)error for any case)"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the lines `WHEN`: auto (on a terminal, without $NO_COLOR), always or never"},
@@ -119,6 +121,7 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 		return nil, nil, err
 	}
 	if run.sb, err = home.Sandbox(name); err != nil {
+		err = unknownSandbox(home, name, err)
 		home.Close()
 		return nil, nil, usageError(err)
 	}
@@ -139,18 +142,13 @@ func newLogsRun(c *cli.Context) (*logsRun, *engine.Home, error) {
 // options reads the flags that shape the output: --tail, the format,
 // --grep and the decoration.
 func (r *logsRun) options(c *cli.Context) error {
-	if c.IsSet("tail") {
-		if r.tail = c.Int("tail"); r.tail < 0 {
-			return fmt.Errorf("--tail %d: want a count of 0 or more", r.tail)
-		}
+	tail, err := parseTail(c.String("tail"))
+	if err != nil {
+		return err
 	}
-	switch {
-	case c.Bool("json") && c.Bool("timestamps"):
-		return errors.New("--json and --timestamps are two formats: choose one")
-	case c.Bool("json"):
-		r.format = engine.FormatJSON
-	case c.Bool("timestamps"):
-		r.format = engine.FormatText
+	r.tail = tail
+	if r.format, err = outputFormat(c); err != nil {
+		return err
 	}
 	if expr := c.String("grep"); c.IsSet("grep") {
 		re, err := regexp.Compile(expr)
@@ -177,6 +175,50 @@ func (r *logsRun) options(c *cli.Context) error {
 	}
 	r.deco.w = r.out
 	return nil
+}
+
+// parseTail reads --tail: a count of entries, or all (-1).
+func parseTail(s string) (int, error) {
+	if s == "all" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err == nil && n >= 0:
+		return n, nil
+	case err == nil || strings.HasPrefix(s, "-"):
+		return 0, fmt.Errorf("--tail %s: want a count of 0 or more, or all", s)
+	}
+	return 0, fmt.Errorf("--tail %q: want a count of entries, or all", s)
+}
+
+// outputFormat reads --json, --timestamps and --output (journalctl's -o
+// names): at most one format.
+func outputFormat(c *cli.Context) (engine.Format, error) {
+	json, text := c.Bool("json"), c.Bool("timestamps")
+	if c.IsSet("output") {
+		if json || text {
+			return 0, errors.New("--output and --json or --timestamps: choose one")
+		}
+		switch o := c.String("output"); o {
+		case "json":
+			json = true
+		case "short":
+			text = true
+		case "cat":
+		default:
+			return 0, fmt.Errorf("--output %q: want json (the same as --json), short (--timestamps) or cat", o)
+		}
+	}
+	switch {
+	case json && text:
+		return 0, errors.New("--json and --timestamps are two formats: choose one")
+	case json:
+		return engine.FormatJSON, nil
+	case text:
+		return engine.FormatText, nil
+	}
+	return engine.FormatRaw, nil
 }
 
 // parseQuery reads --source, --since and --until.

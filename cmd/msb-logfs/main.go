@@ -24,31 +24,40 @@ func main() {
 $MSB_HOME, else ~/.microsandbox).
 
 Examples:
-   msb-logfs mount /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
+   msb-logfs mount --daemon /mnt/msb-logs && tail -f /mnt/msb-logs/foo/merged.follow
    msb-logfs logs -f --source all --timestamps foo
+   msb-logfs list
    msb-logfs cursor foo
    msb-logfs sessions foo && msb-logfs logs foo --id 7
-   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   (mount(8), fstab)`,
+   mount -t fuse.msb-logfs ~/.microsandbox /mnt/msb-logs -o allow_other   # as fstab does`,
 		Commands: []*cli.Command{
 			logsCommand(),
 			cursorCommand(),
 			sessionsCommand(),
+			listCommand(),
+			shipCommand(),
 			mountCommand(),
 			unmountCommand(),
 			demoCommand(),
 			completionCommand(),
 			manCommand(),
+			versionCommand(),
 		},
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 	}
+	setVersion(app)
 	parseOnce(app)
 	args, err := fstabArgs(app, os.Args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "msb-logfs:", err)
 		os.Exit(exitUsage)
 	}
-	if args, err = commandLine(app, args); err == nil {
+	err = checkCommand(app, args)
+	if err == nil {
+		args, err = commandLine(app, args)
+	}
+	if err == nil {
 		err = app.Run(args)
 	}
 	if err != nil {

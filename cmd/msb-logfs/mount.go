@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -59,6 +60,7 @@ log_format=FORMAT.`,
 			&cli.BoolFlag{Name: "list-all", Usage: "also list the *.follow and *.live files and seek (tools that walk the tree may then block)"},
 			&cli.BoolFlag{Name: "daemon", Usage: "mount in the background; return once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			&cli.BoolFlag{Name: helperFlag, Hidden: true, Usage: "the mount(8) form: a missing MOUNTPOINT is an error"},
 			logFormatFlag(),
 			&cli.StringFlag{Name: "cache-dir", Value: engine.DefaultCacheDir(), EnvVars: []string{"MSB_LOGFS_CACHE_DIR"},
 				Usage: "keep rendered views for fast re-reading in `DIR`/" + engine.CacheDirPrefix + "<pid>/ (\"\" renders every read)"},
@@ -75,6 +77,7 @@ type mountConfig struct {
 	cacheDir  string
 	cacheSize string // as given; "" for the default
 	logFormat string // --log-format, passed on to a daemon child
+	helper    bool   // the mount(8) form: the mountpoint must exist
 	opts      logfs.Options
 }
 
@@ -99,8 +102,12 @@ func runMount(c *cli.Context) error {
 	}
 	slog.Info("mounted", "mountpoint", cfg.mnt, "home", cfg.home, "pid", os.Getpid())
 	sdNotify(daemon.SdNotifyReady)
-	reportReady(m.banner())
-	fmt.Println(m.banner())
+	if isDaemonChild() { // the waiting parent warns
+		reportReady(m.banner(false), cfg.opts.Debug)
+	} else {
+		warnNoSandboxes(cfg.home)
+		fmt.Println(m.banner(true))
+	}
 	m.serve()
 	return nil
 }
@@ -117,7 +124,7 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 	if _, err := cacheBudget(c.String("cache-size")); err != nil {
 		return mountConfig{}, usageError(fmt.Errorf("mount: --cache-size: %w", err))
 	}
-	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), logFormat: c.String("log-format"), opts: logfs.Options{
+	return mountConfig{home: home, mnt: mnt, cacheDir: c.String("cache-dir"), cacheSize: c.String("cache-size"), logFormat: c.String("log-format"), helper: c.Bool(helperFlag), opts: logfs.Options{
 		ListAll:     c.Bool("list-all"),
 		AllowOther:  c.Bool("allow-other"),
 		DirectMount: os.Geteuid() == 0,
@@ -128,7 +135,7 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 // mount is a running mount.
 type mount struct {
 	cfg     mountConfig
-	created bool // the mountpoint was made for it (demo removes it)
+	created []string // directories made for the mountpoint, deepest first
 	home    *engine.Home
 	fsys    *cursorfs.FS
 	srv     *logfs.Server
@@ -150,10 +157,15 @@ func startMount(cfg mountConfig) (m *mount, err error) {
 	if err := checkFuse(cfg.opts.DirectMount); err != nil {
 		return nil, err
 	}
-	created, err := prepareMountpoint(cfg.mnt)
+	created, err := prepareMountpoint(cfg.mnt, !cfg.helper)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			removeMade(created)
+		}
+	}()
 	home, err := engine.OpenHome(cfg.home)
 	if err != nil {
 		return nil, err
@@ -171,6 +183,17 @@ func startMount(cfg mountConfig) (m *mount, err error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// warnNoSandboxes warns, once a mount is made, when home has no sandboxes
+// directory: a mistyped --home then shows an empty tree, and the log says
+// where the sandboxes were looked for. An error that stops the mount
+// stays the one line it is.
+func warnNoSandboxes(home string) {
+	dir := filepath.Join(home, "sandboxes")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		slog.Warn("home has no sandboxes directory: no sandbox to show until microsandbox makes it", "expected", dir)
+	}
 }
 
 // cacheBudget parses --cache-size: -1 for the default.
@@ -196,9 +219,13 @@ func setCache(home *engine.Home, cfg mountConfig) {
 	}
 }
 
-// banner is the startup line.
-func (m *mount) banner() string {
-	return fmt.Sprintf("msb-logfs: %s mounted at %s (pid %d). The *.follow and *.live files and seek are reachable by name but not listed, like mergerfs's .mergerfs control file, so grep -r, tar and rsync never block or copy a growing file. Stop with Ctrl-C or `msb-logfs unmount %s`.",
+// banner is the startup line; foreground: the mount stops with Ctrl-C.
+func (m *mount) banner(foreground bool) string {
+	stop := "Stop with `msb-logfs unmount %s`."
+	if foreground {
+		stop = "Stop with Ctrl-C or `msb-logfs unmount %s`."
+	}
+	return fmt.Sprintf("msb-logfs: %s mounted at %s (pid %d). The *.follow and *.live files and seek are reachable by name but not listed, like mergerfs's .mergerfs control file, so grep -r, tar and rsync never block or copy a growing file. "+stop,
 		m.home.SandboxesDir(), m.cfg.mnt, os.Getpid(), m.cfg.mnt)
 }
 
@@ -222,6 +249,7 @@ func (m *mount) serve() {
 		m.close(served)
 	}
 	slog.Info("unmounted", "mountpoint", m.cfg.mnt)
+	removeMade(m.created)
 }
 
 // stopping tells systemd and the log that the mount is going away.

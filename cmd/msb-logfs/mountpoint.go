@@ -12,9 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
-
-	"github.com/microsandbox/msb-logfs/internal/mountinfo"
 )
 
 // defaultMountpoint is where mount mounts without an argument.
@@ -35,29 +34,65 @@ func mountpointArg(arg, def string) (string, error) {
 
 // prepareMountpoint makes mnt a directory ready to mount on: it detaches a
 // stale mount left by a killed process ("transport endpoint is not
-// connected") and creates mnt if missing. created reports the latter.
-func prepareMountpoint(mnt string) (created bool, err error) {
+// connected") and, if create is set, makes a missing mnt and its missing
+// parents, which it returns deepest first. Without create (the mount(8)
+// form) a missing mnt is an error, as mount(8) users expect.
+func prepareMountpoint(mnt string, create bool) (created []string, err error) {
 	_, err = os.Stat(mnt)
 	if errors.Is(err, syscall.ENOTCONN) {
 		slog.Warn("detaching a stale mount left by a killed process", "mountpoint", mnt)
 		if err := detach(mnt); err != nil {
-			return false, fmt.Errorf("stale mount at %s: %w", mnt, err)
+			return nil, fmt.Errorf("stale mount at %s: %w", mnt, err)
 		}
 		_, err = os.Stat(mnt)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(mnt, 0o755); err != nil {
-			return false, fmt.Errorf("create mountpoint: %w", err)
+		if !create {
+			return nil, fmt.Errorf("mountpoint %s does not exist", mnt)
 		}
-		return true, nil
+		return makeMountpoint(mnt)
 	}
 	if err != nil {
-		return false, fmt.Errorf("mountpoint: %w", err)
+		return nil, fmt.Errorf("mountpoint: %w", err)
 	}
 	if mountedAt(mnt, "fuse.msb-logfs") {
-		return false, fmt.Errorf("%s is already a msb-logfs mount: unmount it first (msb-logfs unmount %s)", mnt, mnt)
+		return nil, fmt.Errorf("%s is already a msb-logfs mount: unmount it first (msb-logfs unmount %s)", mnt, mnt)
 	}
-	return false, nil
+	return nil, nil
+}
+
+// makeMountpoint makes the missing directory mnt and its missing parents,
+// says so in one log line, and returns what it made, deepest first.
+func makeMountpoint(mnt string) ([]string, error) {
+	var missing []string
+	for dir := mnt; ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(dir); err == nil || dir == filepath.Dir(dir) {
+			break
+		}
+		missing = append(missing, dir)
+	}
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return nil, fmt.Errorf("create mountpoint: %w", err)
+	}
+	if len(missing) == 0 { // made by someone else meanwhile
+		return nil, nil
+	}
+	slog.Info("mountpoint created", "mountpoint", mnt, "top", missing[len(missing)-1])
+	return missing, nil
+}
+
+// removeMade removes the directories makeMountpoint made, deepest first,
+// and stops at the first that is not empty.
+func removeMade(dirs []string) {
+	for _, dir := range dirs {
+		if err := os.Remove(dir); err != nil {
+			slog.Debug("keeping a directory made for the mountpoint", "dir", dir, "err", err)
+			return
+		}
+	}
+	if len(dirs) > 0 {
+		slog.Info("mountpoint removed", "mountpoint", dirs[0], "top", dirs[len(dirs)-1])
+	}
 }
 
 // detach unmounts mnt lazily: the mount leaves the tree at once and goes
@@ -138,23 +173,35 @@ func mountDevice(mnt string) (uint64, error) {
 	return st.Dev, nil
 }
 
+// mountTable is the calling process's mount table (proc(5)); the kernel
+// wakes a poll(2) on it at every change.
+const mountTable = "/proc/self/mountinfo"
+
 // mountedAt reports whether the mount table shows a mount of type fstype
 // at mnt.
 func mountedAt(mnt, fstype string) bool {
-	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool { return m.FSType == fstype })
-	return err == nil
+	found, err := anyMount(func(m *mountinfo.Info) bool { return m.Mountpoint == mnt && m.FSType == fstype })
+	return err == nil && found
 }
 
 // mounted reports whether the mount table shows a mount of device dev at
 // mnt.
 func mounted(mnt string, dev uint64) (bool, error) {
-	_, err := mountinfo.Find(mnt, func(m mountinfo.Mount) bool {
-		return m.Major == unix.Major(dev) && m.Minor == unix.Minor(dev)
+	return anyMount(func(m *mountinfo.Info) bool {
+		return m.Mountpoint == mnt && m.Major == int(unix.Major(dev)) && m.Minor == int(unix.Minor(dev))
 	})
-	if errors.Is(err, mountinfo.ErrNotFound) {
-		return false, nil
+}
+
+// anyMount reports whether a line of the mount table satisfies match.
+func anyMount(match func(*mountinfo.Info) bool) (bool, error) {
+	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		ok := match(m)
+		return !ok, ok
+	})
+	if err != nil {
+		return false, fmt.Errorf("read the mount table: %w", err)
 	}
-	return err == nil, err
+	return len(mounts) > 0, nil
 }
 
 // watchUnmount returns a channel closed when the mount of dev at mnt
@@ -165,7 +212,7 @@ func mounted(mnt string, dev uint64) (bool, error) {
 func watchUnmount(mnt string, dev uint64, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
 	gone := make(chan struct{})
 	go func() {
-		table, err := os.Open(mountinfo.Path)
+		table, err := os.Open(mountTable)
 		if err == nil {
 			defer table.Close()
 		}

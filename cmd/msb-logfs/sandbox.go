@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 // names a path outside the home.
 func sandboxArg(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
-		return "", usageError(fmt.Errorf("%s: want exactly one SANDBOX, got %d arguments", c.Command.Name, c.NArg()))
+		return "", usageError(fmt.Errorf("%s: want exactly one SANDBOX, got %d arguments (`%s list` shows them)", c.Command.Name, c.NArg(), c.App.Name))
 	}
 	name := c.Args().First()
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
@@ -50,8 +51,22 @@ func openSandbox(c *cli.Context) (*engine.Sandbox, *engine.Home, error) {
 	}
 	sb, err := home.Sandbox(name)
 	if err != nil {
+		err = unknownSandbox(home, name, err)
 		home.Close()
 		return nil, nil, usageError(err)
 	}
 	return sb, home, nil
+}
+
+// unknownSandbox adds to err, the failure to open sandbox name, the
+// nearest names of home and the command that lists them.
+func unknownSandbox(home *engine.Home, name string, err error) error {
+	if !errors.Is(err, engine.ErrNoSandbox) {
+		return err
+	}
+	names, lerr := home.List()
+	if lerr != nil {
+		return err
+	}
+	return fmt.Errorf("%w%s (`msb-logfs list` shows them)", err, didYouMean(nearest(name, names)))
 }

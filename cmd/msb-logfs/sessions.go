@@ -84,26 +84,5 @@ func writeSessionTable(w io.Writer, list []engine.SessionInfo) {
 			strconv.FormatInt(si.Bytes, 10),
 		})
 	}
-	width := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, cell := range r {
-			width[i] = max(width[i], len(cell))
-		}
-	}
-	for _, r := range rows {
-		var line []byte
-		for i, cell := range r {
-			pad := strings.Repeat(" ", width[i]-len(cell))
-			switch i {
-			case 0, 4, 5: // numbers
-				line = append(append(line, pad...), cell...)
-			default:
-				line = append(append(line, cell...), pad...)
-			}
-			if i < len(r)-1 {
-				line = append(line, "  "...)
-			}
-		}
-		fmt.Fprintf(w, "%s\n", line)
-	}
+	writeColumns(w, rows, map[int]bool{0: true, 4: true, 5: true}) // numbers to the right
 }

@@ -130,7 +130,7 @@ func Binary(bin, dir string) (string, error) {
 
 // Main calls run with a context cancelled at the first SIGINT or SIGTERM
 // and logs the error it returns. Once run has cleaned up, the process dies
-// of that signal if one came (a shell running the command, bench/run.sh,
+// of that signal if one came (a process running the command, bench/run,
 // then knows it was interrupted and stops too), else exits 1 if run failed
 // or reported a failed check, else returns.
 func Main(run func(ctx context.Context) (ok bool, err error)) {

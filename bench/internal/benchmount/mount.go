@@ -7,13 +7,15 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 
-	"github.com/microsandbox/msb-logfs/internal/mountinfo"
+	"github.com/moby/sys/mountinfo"
 )
 
-// Mount is a running `msb-logfs mount`.
+// Mount is a running mount process: `msb-logfs mount` or the loopback.
 type Mount struct {
 	cmd     *exec.Cmd
 	mnt     string
@@ -51,20 +53,39 @@ func StartMount(ctx context.Context, spec Spec) (*Mount, error) {
 }
 
 func spawnMount(spec Spec) (*Mount, error) {
-	bin, mnt, logPath := spec.Bin, spec.Mnt, spec.LogPath
+	args := append([]string{}, spec.Prefix...)
+	args = append(append(append(args, spec.Bin, "mount", "--home", spec.Home), spec.Flags...), "--", spec.Mnt)
+	return spawn(args, spec.Mnt, spec.LogPath)
+}
+
+// StartLoopback starts bench/loopback's binary serving src on mnt, its
+// output to logPath, and waits until ready (a path under mnt) exists. Stop
+// and Pid work as for an msb-logfs mount.
+func StartLoopback(ctx context.Context, bin, src, mnt, logPath, ready string) (*Mount, error) {
+	m, err := spawn([]string{bin, "-src", src, "-mnt", mnt}, mnt, logPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.waitReady(ctx, ready); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// spawn starts the process of args, which mounts mnt, its output to logPath.
+func spawn(args []string, mnt, logPath string) (*Mount, error) {
+	bin := args[0]
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	args := append([]string{}, spec.Prefix...)
-	args = append(append(append(args, bin, "mount", "--home", spec.Home), spec.Flags...), "--", mnt)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should this process be killed outright, the mount unmounts itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s mount: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	m := &Mount{cmd: cmd, mnt: mnt, logPath: logPath, exited: make(chan struct{})}
 	go func() {
@@ -87,7 +108,7 @@ func (m *Mount) waitReady(ctx context.Context, path string) error {
 		case <-m.exited:
 			m.stopped = true
 			unmountLeftover(m.mnt)
-			return fmt.Errorf("msb-logfs mount exited with status %d before it was ready:\n%s", m.rc, LogTail(m.logPath, 10))
+			return fmt.Errorf("%s exited with status %d before it was ready:\n%s", m.cmd.Path, m.rc, LogTail(m.logPath, 10))
 		case <-ctx.Done():
 			m.Stop(syscall.SIGINT)
 			return ErrInterrupted
@@ -95,7 +116,7 @@ func (m *Mount) waitReady(ctx context.Context, path string) error {
 		}
 		if time.Now().After(deadline) {
 			m.Stop(syscall.SIGINT)
-			return fmt.Errorf("msb-logfs mount not ready within 30 s:\n%s", LogTail(m.logPath, 10))
+			return fmt.Errorf("%s not ready within 30 s:\n%s", m.cmd.Path, LogTail(m.logPath, 10))
 		}
 	}
 }
@@ -120,13 +141,13 @@ func (m *Mount) Stop(sig syscall.Signal) (rc int, took time.Duration) {
 	select {
 	case <-m.exited:
 	case <-time.After(10 * time.Second):
-		log.Printf("msb-logfs mount (pid %d) still running 10 s after %v: killing it", m.cmd.Process.Pid, sig)
+		log.Printf("%s (pid %d) still running 10 s after %v: killing it", m.cmd.Path, m.cmd.Process.Pid, sig)
 		_ = m.cmd.Process.Kill()
 		<-m.exited
 	}
 	took = time.Since(start)
 	if isMounted(m.mnt) {
-		log.Printf("msb-logfs mount left %s mounted", m.mnt)
+		log.Printf("%s left %s mounted", m.cmd.Path, m.mnt)
 		unmountLeftover(m.mnt)
 		if m.rc == 0 {
 			m.rc = -1
@@ -153,8 +174,8 @@ func ExitCode(err error) int {
 
 // isMounted reports whether dir is a mountpoint in the mount table.
 func isMounted(dir string) bool {
-	_, err := mountinfo.Find(dir, nil)
-	return err == nil
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
+	return err == nil && len(mounts) > 0
 }
 
 // unmountLeftover unmounts dir if it is still mounted, lazily if need be.
@@ -167,4 +188,28 @@ func unmountLeftover(dir string) {
 			log.Printf("could not unmount %s: %v", dir, err)
 		}
 	}
+}
+
+// UnmountUnder unmounts every mount below dir, deepest first (what a
+// killed benchmark would leave behind), detaching those that are busy, and
+// reports whether any is still there.
+func UnmountUnder(dir string) (left bool) {
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Clean(dir)))
+	if err != nil {
+		log.Printf("could not read the mount table: %v", err)
+		return true
+	}
+	var under []string
+	for _, m := range mounts {
+		if m.Mountpoint != filepath.Clean(dir) {
+			under = append(under, m.Mountpoint)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(under)))
+	for _, p := range under {
+		log.Printf("left mounted: %s", p)
+		unmountLeftover(p)
+		left = left || isMounted(p)
+	}
+	return left
 }

@@ -1,0 +1,229 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"golang.org/x/sys/unix"
+)
+
+// FileSet is the sandbox's log files as they were at one moment: the exec
+// chain oldest first and the two text logs, each bounded by its size then.
+// It holds a reference to every file, so its bytes stay readable after a
+// rotation removes a name.
+type FileSet struct {
+	table *FileTable
+	Chain []FileRef
+	Names []int                         // chain[i] was opened as ChainName(names[i])
+	Text  [logline.NumOrigins][]FileRef // runtime and kernel: zero or one file
+	At    time.Time                     // taken before the first stat of the set's files
+}
+
+// OpenFileSet opens the current files of the sandbox. The names are opened
+// one by one; if the chain rotated meanwhile, it tries again, so that the set
+// never misses a file.
+func OpenFileSet(t *FileTable) (*FileSet, error) {
+	for range 10 {
+		s, err := openFileSetOnce(t)
+		if err != nil || s.chainStillNamed() {
+			return s, err
+		}
+		s.Release()
+	}
+	return nil, fmt.Errorf("sandbox %s: exec.log keeps rotating while it is opened", t.name)
+}
+
+// chainStillNamed reports whether every name of the chain still names the
+// file that was opened under it.
+func (s *FileSet) chainStillNamed() bool {
+	var want [ChainLen]uint64
+	for i, n := range s.Names {
+		want[n] = s.Chain[i].Gen
+	}
+	for n := range ChainLen {
+		var st unix.Stat_t
+		err := unix.Fstatat(unix.AT_FDCWD, s.table.Path(ChainName(n)), &st, unix.AT_SYMLINK_NOFOLLOW)
+		named := err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG // the set skips any other kind
+		if named != (want[n] != 0) || (named && st.Ino != want[n]) {
+			return false
+		}
+	}
+	return true
+}
+
+func openFileSetOnce(t *FileTable) (*FileSet, error) {
+	dir, err := t.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dir)
+	s := &FileSet{table: t, At: time.Now()}
+	for i := ChainLen - 1; i >= 0; i-- {
+		f, err := t.lookup(dir, ChainName(i))
+		if t.skip(ChainName(i), err) {
+			continue
+		}
+		if err != nil {
+			s.Release()
+			return nil, err
+		}
+		s.Chain = append(s.Chain, f)
+		s.Names = append(s.Names, i)
+	}
+	for o, name := range [logline.NumOrigins]string{logline.OriginRuntime: RuntimeLogName, logline.OriginKernel: KernelLogName} {
+		if name == "" {
+			continue
+		}
+		f, err := t.lookup(dir, name)
+		if t.skip(name, err) {
+			continue
+		}
+		if err != nil {
+			s.Release()
+			return nil, err
+		}
+		s.Text[o] = []FileRef{f}
+	}
+	return s, nil
+}
+
+// irregularError is a log name that is not a regular file: a FIFO, a
+// directory, a socket, a device or a symbolic link. The set skips it.
+type irregularError struct {
+	path string
+	id   FileID
+	mode uint32
+}
+
+func (e *irregularError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", e.path, fileKind(e.mode), errNotRegular)
+}
+
+func (e *irregularError) Unwrap() error { return errNotRegular }
+
+// fileKind names the file type of a stat mode.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return fmt.Sprintf("of type %#o", mode&unix.S_IFMT)
+}
+
+// skip reports whether the lookup of name left it out of the set: it does
+// not exist, or it is not a regular file. The latter is logged once per
+// file identity at that name.
+func (t *FileTable) skip(name string, err error) bool {
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	var irr *irregularError
+	if !errors.As(err, &irr) {
+		return false
+	}
+	t.mu.Lock()
+	seen, ok := t.irregular[name]
+	t.irregular[name] = irr.id
+	t.mu.Unlock()
+	if !ok || seen != irr.id {
+		slog.Warn("skipping a log file that is not a regular file", "sandbox", t.name, "err", irr)
+	}
+	return true
+}
+
+// Origin returns the bounded files of origin o.
+func (s *FileSet) Origin(o logline.Origin) []FileRef {
+	if o == logline.OriginExec {
+		return s.Chain
+	}
+	return s.Text[o]
+}
+
+// Clone returns a copy holding its own references.
+func (s *FileSet) Clone() *FileSet {
+	c := &FileSet{table: s.table, Chain: append([]FileRef(nil), s.Chain...), Names: s.Names, At: s.At}
+	for o := range s.Text {
+		c.Text[o] = append([]FileRef(nil), s.Text[o]...)
+	}
+	c.each(func(f FileRef) { s.table.acquire(f.logFile) })
+	return c
+}
+
+// Release drops the set's references.
+func (s *FileSet) Release() {
+	if s == nil {
+		return
+	}
+	s.each(func(f FileRef) { s.table.release(f.logFile) })
+	s.Chain = nil
+	s.Text = [logline.NumOrigins][]FileRef{}
+}
+
+func (s *FileSet) each(fn func(FileRef)) {
+	for _, f := range s.Chain {
+		fn(f)
+	}
+	for _, fl := range s.Text {
+		for _, f := range fl {
+			fn(f)
+		}
+	}
+}
+
+// ModTime returns the newest mtime of the files a stream of mask reads.
+func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
+	var t time.Time
+	s.each(func(f FileRef) {
+		if f.mtime.After(t) {
+			t = f.mtime
+		}
+	})
+	if !mask.TextOrigins() {
+		t = time.Time{}
+		for _, f := range s.Chain {
+			if f.mtime.After(t) {
+				t = f.mtime
+			}
+		}
+	}
+	return t
+}
+
+// SameAs reports whether s and o bound the same files at the same sizes
+// and times: a file rewritten in place at its size shows a new time, so
+// the state shown moves (and a cache of the old one is never taken for
+// it).
+func (s *FileSet) SameAs(o *FileSet) bool {
+	if len(s.Chain) != len(o.Chain) {
+		return false
+	}
+	for i := range s.Chain {
+		if !s.Chain[i].same(o.Chain[i]) {
+			return false
+		}
+	}
+	for k := range s.Text {
+		a, b := s.Text[k], o.Text[k]
+		if len(a) != len(b) || (len(a) == 1 && !a[0].same(b[0])) {
+			return false
+		}
+	}
+	return true
+}
+
+// same reports whether f and o are one file at one size and time.
+func (f FileRef) same(o FileRef) bool {
+	return f.Gen == o.Gen && f.Size == o.Size && f.mtime.Equal(o.mtime)
+}

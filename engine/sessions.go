@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
+)
+
+// Sessions returns the sessions of the sandbox's logs, sorted by ID. It
+// reads the index brought up to date and renders nothing.
+func (s *Sandbox) Sessions() ([]SessionInfo, error) {
+	var out []SessionInfo
+	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ fileTimes) {
+		sums := x.Sessions()
+		out = make([]SessionInfo, len(sums))
+		for i := range sums {
+			out[i] = sums[i].SessionInfo
+		}
+	})
+	return out, err
+}
+
+// Session returns session id, with the cursor just after its last entry.
+// An id the logs do not hold gives an error wrapping ErrNoSession.
+func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
+	return s.session(id, true)
+}
+
+// SessionSummary returns session id as Sessions lists it, without its
+// cursor: a lookup in the index, for a stat of its directory. An id the
+// logs do not hold gives an error wrapping ErrNoSession.
+func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
+	return s.session(id, false)
+}
+
+func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
+	var info SessionInfo
+	var err error
+	with := s.withIndex
+	if !withCursor { // a lookup in the index, which a parked summary answers
+		with = func(v View, warm bool, fn func(*index.Index, *chain.FileSet)) error {
+			return s.withSummary(v, warm, func(x *index.Index, _ fileTimes) { fn(x, nil) })
+		}
+	}
+	werr := with(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) {
+		sum, ok := x.Session(id)
+		if !ok {
+			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, ErrNoSession)
+			return
+		}
+		info = sum.SessionInfo
+		if !withCursor {
+			return
+		}
+		if info.Cursor, err = x.SessionEnd(id); err != nil {
+			err = fmt.Errorf("sandbox %s: session %d: %w", s.name, id, err)
+		}
+	})
+	if werr != nil {
+		return SessionInfo{}, werr
+	}
+	return info, err
+}
+
+// sessionSize returns the size of session view v in index x, or an error
+// wrapping ErrNoSession if x holds no entry of the session.
+func (s *Sandbox) sessionSize(x *index.Index, v View) (int64, error) {
+	sum, ok := x.Session(v.ID)
+	if !ok {
+		return 0, fmt.Errorf("sandbox %s: session %d: %w", s.name, v.ID, ErrNoSession)
+	}
+	return sum.Size[index.TrackedIndex(v)], nil
+}

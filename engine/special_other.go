@@ -1,8 +1,0 @@
-//go:build !amd64
-
-package engine
-
-// specialIndex returns the index of the first byte of b that a JSON string
-// cannot hold as is ('"', '\\' or a control character), or -1, and whether
-// the bytes before it are all ASCII.
-func specialIndex(b []byte) (int, bool) { return specialIndexGeneric(b) }

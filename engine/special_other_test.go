@@ -1,8 +1,0 @@
-//go:build !amd64
-
-package engine
-
-// specialImpls: the generic version, the only one on this architecture.
-func specialImpls() []specialImpl {
-	return []specialImpl{{"generic", specialIndexGeneric}}
-}

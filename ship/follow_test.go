@@ -1,0 +1,135 @@
+package ship_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
+	"github.com/microsandbox/msb-logfs/ship"
+)
+
+// follow runs a following shipper until the returned stop is called.
+func (r *rig) follow(tune func(*ship.Config)) (*ship.Shipper, func()) {
+	s, closeAll := r.shipper(false, tune)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	return s, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				r.t.Error(err)
+			}
+			closeAll()
+		})
+	}
+}
+
+func TestFollowPicksUpNewSandboxesAndWrites(t *testing.T) {
+	r := newRig(t)
+	os.MkdirAll(filepath.Join(r.home, "sandboxes"), 0o755)
+	a := r.writer("a", 32<<10)
+	numbered(t, a, 0, 100)
+	_, stop := r.follow(nil)
+	waitUntil(t, 10*time.Second, "a's first records", func() bool { return len(r.sink.all()) >= 100 })
+	b := r.writer("b", 32<<10)
+	numbered(t, b, 0, 100)
+	numbered(t, a, 100, 1000) // rotates
+	waitUntil(t, 10*time.Second, "everything", func() bool { return len(r.sink.all()) >= 1100 })
+	stop()
+	expectEach(t, r.sink.all(), "a", 1000, 1)
+	expectEach(t, r.sink.all(), "b", 100, 1)
+}
+
+// Stopping (SIGTERM's context) finishes and checkpoints the batch in
+// flight: a restart sends each record exactly once.
+func TestStopAndRestartShipsEachRecordOnce(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 64<<10)
+	written := 0
+	for range 4 {
+		_, stop := r.follow(func(c *ship.Config) { c.BatchRecords = 50 })
+		numbered(t, w, written, written+700)
+		written += 700
+		time.Sleep(30 * time.Millisecond)
+		stop()
+	}
+	r.runOnce(nil)
+	expectEach(t, r.sink.all(), "foo", written, 1)
+}
+
+func TestSandboxRemovedWhileShipped(t *testing.T) {
+	r := newRig(t)
+	os.MkdirAll(filepath.Join(r.home, "sandboxes"), 0o755)
+	gone := r.writer("gone", 0)
+	stay := r.writer("stay", 0)
+	numbered(t, gone, 0, 100)
+	numbered(t, stay, 0, 100)
+	_, stop := r.follow(nil)
+	defer stop()
+	waitUntil(t, 10*time.Second, "first records", func() bool { return len(r.sink.all()) >= 200 })
+	gone.Close()
+	if err := os.RemoveAll(filepath.Join(r.home, "sandboxes", "gone")); err != nil {
+		t.Fatal(err)
+	}
+	numbered(t, stay, 100, 200)
+	waitUntil(t, 10*time.Second, "stay's later records", func() bool { return len(r.sink.all()) >= 300 })
+	waitUntil(t, 10*time.Second, "the removal logged", func() bool { return strings.Contains(r.log.String(), "sandbox removed") })
+	// Made again under the same name: a new sandbox, shipped from its start.
+	again := r.writer("gone", 0)
+	numbered(t, again, 0, 10)
+	waitUntil(t, 10*time.Second, "the new sandbox", func() bool { return len(r.sink.all()) >= 310 })
+	stop()
+	expectEach(t, r.sink.all(), "stay", 200, 1)
+	count, _, _ := numbersOf(r.sink.all(), "gone")
+	if count[0] != 2 || count[9] != 2 || count[50] != 1 {
+		t.Errorf("gone: rec 0 x%d, rec 9 x%d, rec 50 x%d; want 2, 2, 1 (the old sandbox's and the new one's)", count[0], count[9], count[50])
+	}
+}
+
+func TestHugeRecord16MiB(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("big", 0)
+	numbered(t, w, 0, 10)
+	huge := bytes.Repeat([]byte("0123456789abcdef"), 1<<20-64) // a line just under 16 MiB, the engine's line limit
+	if err := w.Exec(msbwriter.Chunk{Time: time.Date(2026, 5, 1, 11, 0, 0, 0, time.UTC), Source: "stdout", Data: huge}); err != nil {
+		t.Fatal(err)
+	}
+	numbered(t, w, 10, 20)
+	r.runOnce(nil)
+	recs := r.sink.all()
+	expectEach(t, recs, "big", 20, 1)
+	found := false
+	for _, g := range recs {
+		if len(g.body) == len(huge) {
+			found = g.body == string(huge)
+		}
+	}
+	if !found {
+		t.Error("the 16 MiB record did not arrive whole")
+	}
+}
+
+// While following, a summary line is logged every SummaryEvery, naming
+// the sandboxes that are behind (here: the receiver refuses everything).
+func TestSummaryLine(t *testing.T) {
+	r := newRig(t)
+	numbered(t, r.writer("slow", 0), 0, 10)
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return false
+	})
+	_, stop := r.follow(func(c *ship.Config) { c.SummaryEvery = 100 * time.Millisecond; c.StopTimeout = 200 * time.Millisecond })
+	defer stop()
+	waitUntil(t, 10*time.Second, "a summary naming slow", func() bool {
+		return strings.Contains(r.log.String(), `msg=shipped records=0`) && strings.Contains(r.log.String(), `behind.slow="none shipped yet"`)
+	})
+}

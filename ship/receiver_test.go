@@ -1,0 +1,248 @@
+package ship_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/ship"
+	"github.com/microsandbox/msb-logfs/ship/checkpoint"
+)
+
+func TestRetryAfter429And503(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 200)
+	var at []time.Time
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		at = append(at, time.Now())
+		switch n {
+		case 1:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return false
+		case 2:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return false
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	s := r.runOnce(nil)
+	expectEach(t, r.sink.all(), "foo", 200, 1)
+	if len(at) != 3 {
+		t.Fatalf("%d requests, want 3", len(at))
+	}
+	if d := at[1].Sub(at[0]); d < time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", d)
+	}
+	if s.Stats.Retries.Load() != 2 || s.Stats.Rejected.Load() != 0 {
+		t.Errorf("retries %d rejected %d, want 2 and 0", s.Stats.Retries.Load(), s.Stats.Rejected.Load())
+	}
+}
+
+func TestPartialSuccessIsNotAcknowledged(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 50)
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		if n == 1 {
+			resp := plogotlp.NewExportResponse()
+			resp.PartialSuccess().SetRejectedLogRecords(3)
+			resp.PartialSuccess().SetErrorMessage("memory limit")
+			data, _ := resp.MarshalProto()
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.Write(data)
+			return false // as if 3 were dropped: the sink keeps none
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	s := r.runOnce(nil)
+	expectEach(t, r.sink.all(), "foo", 50, 1)
+	if s.Stats.Retries.Load() != 1 {
+		t.Errorf("retries %d, want 1", s.Stats.Retries.Load())
+	}
+}
+
+func TestPartialSuccessForeverIsRejected(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 50)
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		resp := plogotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedLogRecords(2)
+		data, _ := resp.MarshalProto()
+		w.Write(data)
+		return true
+	})
+	s := r.runOnce(nil)
+	if s.Stats.Rejected.Load() != 2 || r.sink.count() != 5 {
+		t.Errorf("rejected %d after %d requests, want 2 after 5", s.Stats.Rejected.Load(), r.sink.count())
+	}
+}
+
+func TestSlowReceiver(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 400)
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		time.Sleep(300 * time.Millisecond) // under the 2 s timeout
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	r.runOnce(func(c *ship.Config) { c.BatchRecords = 100 })
+	expectEach(t, r.sink.all(), "foo", 400, 1)
+}
+
+// A receiver that never answers: each send times out and is tried again;
+// a stop then waits StopTimeout for the batch in flight, leaves the
+// checkpoint where it was and returns.
+func TestReceiverThatNeverAnswers(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 100)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		<-release
+		return false
+	})
+	s, closeAll := r.shipper(false, func(c *ship.Config) { c.StopTimeout = 500 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitUntil(t, 10*time.Second, "two sends timed out", func() bool { return r.sink.count() >= 2 })
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its stop timeout")
+	}
+	if d := time.Since(stopped); d > 3*time.Second {
+		t.Errorf("stopping took %v with a 500 ms stop timeout", d)
+	}
+	closeAll()
+	if _, err := os.Stat(filepath.Join(r.state, "foo.checkpoint")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a checkpoint was written for an unacknowledged batch: %v", err)
+	}
+	if !strings.Contains(r.log.String(), "deadline exceeded") {
+		t.Errorf("the timeouts are not logged:\n%s", r.log)
+	}
+}
+
+// While the receiver is down, nothing more is read: memory holds the
+// batches in flight, at most Readers of them.
+func TestReceiverDownStopsReadingThenResumes(t *testing.T) {
+	r := newRig(t)
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	for _, n := range names {
+		numbered(t, r.writer(n, 0), 0, 300)
+	}
+	var down = true
+	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return false
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	s, closeAll := r.shipper(false, func(c *ship.Config) { c.Readers = 2; c.BatchRecords = 100 })
+	defer closeAll()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitUntil(t, 10*time.Second, "retries", func() bool { return s.Stats.Retries.Load() >= 10 })
+	// Only the two readers' first batches were ever sent.
+	if got := distinctFirstCursors(r); got > 2 {
+		t.Errorf("%d distinct batches sent while the receiver was down, want at most 2 (Readers)", got)
+	}
+	r.sink.mu.Lock()
+	down = false
+	r.sink.mu.Unlock()
+	waitUntil(t, 20*time.Second, "everything shipped", func() bool { return len(r.sink.all()) >= len(names)*300 })
+	cancel()
+	<-done
+	for _, n := range names {
+		expectEach(t, r.sink.all(), n, 300, 1)
+	}
+}
+
+// distinctFirstCursors counts the batches the sink has seen, acknowledged
+// or not, by the cursor of their first record.
+func distinctFirstCursors(r *rig) int {
+	r.sink.mu.Lock()
+	defer r.sink.mu.Unlock()
+	return len(r.sink.firsts)
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBadStateFilesAreRefusedAndKept(t *testing.T) {
+	r := newRig(t)
+	for _, n := range []string{"good", "corrupt", "foreign"} {
+		numbered(t, r.writer(n, 0), 0, 20)
+	}
+	os.MkdirAll(r.state, 0o700)
+	bad := map[string]string{
+		"corrupt": "{not json",
+		"foreign": `{"format":"` + checkpoint.Format + `","sandbox":"good","cursor":"AQ=="}`,
+	}
+	for n, data := range bad {
+		os.WriteFile(filepath.Join(r.state, n+".checkpoint"), []byte(data), 0o600)
+	}
+	s := r.runOnce(nil)
+	expectEach(t, r.sink.all(), "good", 20, 1)
+	for n, data := range bad {
+		if c, _, _ := numbersOf(r.sink.all(), n); len(c) != 0 {
+			t.Errorf("%s was shipped from a bad state file", n)
+		}
+		if got, _ := os.ReadFile(filepath.Join(r.state, n+".checkpoint")); string(got) != data {
+			t.Errorf("%s's state file was changed", n)
+		}
+		if !strings.Contains(r.log.String(), n+".checkpoint") {
+			t.Errorf("no error names %s.checkpoint:\n%s", n, r.log)
+		}
+	}
+	if s.Stats.Failed.Load() != 2 {
+		t.Errorf("Stats.Failed %d, want 2", s.Stats.Failed.Load())
+	}
+	// A cursor that is not this sandbox's (inside a line of its exec.log)
+	// is refused too.
+	os.Remove(filepath.Join(r.state, "foreign.checkpoint"))
+	logs := filepath.Join(r.home, "sandboxes", "corrupt", "logs")
+	var dir, exec syscall.Stat_t
+	syscall.Stat(logs, &dir)
+	syscall.Stat(filepath.Join(logs, "exec.log"), &exec)
+	cur := engine.Cursor{{Gen: exec.Ino, Offset: 5}}
+	data, _ := json.Marshal(checkpoint.Checkpoint{Format: checkpoint.Format, Sandbox: "corrupt", LogsDev: dir.Dev, LogsIno: dir.Ino, Cursor: cur.String()})
+	os.WriteFile(filepath.Join(r.state, "corrupt.checkpoint"), data, 0o600)
+	s = r.runOnce(nil)
+	if s.Stats.Failed.Load() != 1 || !strings.Contains(r.log.String(), "corrupt checkpoint") {
+		t.Errorf("a checkpoint of another sandbox's logs dir was not refused (failed %d):\n%s", s.Stats.Failed.Load(), r.log)
+	}
+}

@@ -1,0 +1,120 @@
+package ship
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Sender delivers batches to a receiver. Send returns nil once the
+// receiver acknowledged every record of b; a *RejectedError when it
+// refused the batch for good (it is skipped); a *PartialError when it
+// took only part of it; any other error is temporary and the batch is
+// sent again. Send must not keep b or its records after it returns.
+type Sender interface {
+	Send(ctx context.Context, b *Batch) error
+	Close() error
+}
+
+// RejectedError is a batch the receiver will never take (an HTTP 400):
+// retrying it cannot help.
+type RejectedError struct {
+	Records int
+	Reason  string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("receiver rejected %d records: %s", e.Records, e.Reason)
+}
+
+// PartialError is a batch of which the receiver rejected some records.
+type PartialError struct {
+	Rejected int
+	Reason   string
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("receiver rejected %d records of the batch: %s", e.Rejected, e.Reason)
+}
+
+// RetryError is a temporary failure with the receiver's own delay
+// (Retry-After).
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Backoff is the delay between tries: exponential from Min to Max, with
+// full jitter.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+// DefaultBackoff retries after 0.5-1 s at first, and at most every 30 s.
+var DefaultBackoff = Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second}
+
+// maxRetryAfter bounds a receiver's Retry-After.
+const maxRetryAfter = 5 * time.Minute
+
+// maxPartialTries is how many times a batch is sent while the receiver
+// keeps rejecting part of it; after that it is treated as rejected.
+const maxPartialTries = 5
+
+// delay returns the wait before try n (0 is the first retry): a random
+// point in [d/2, d] for d = Min·2ⁿ capped at Max.
+func (b Backoff) delay(n int) time.Duration {
+	d := b.Min
+	for i := 0; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	return d/2 + rand.N(d/2+1)
+}
+
+// outcome is what became of a batch: acknowledged, or rejected (skipped).
+type outcome struct {
+	rejected int
+}
+
+// deliver sends b until it is acknowledged or rejected, waiting between
+// tries; it gives up only when ctx is done (the batch is then neither).
+func deliver(ctx context.Context, s Sender, b *Batch, bo Backoff, log *slog.Logger, st *Stats) (outcome, error) {
+	partial := 0
+	for try := 0; ; try++ {
+		err := s.Send(ctx, b)
+		var rej *RejectedError
+		var part *PartialError
+		var retry *RetryError
+		wait := bo.delay(try)
+		switch {
+		case err == nil:
+			return outcome{}, nil
+		case errors.As(err, &rej):
+			return outcome{rejected: len(b.Records)}, nil
+		case errors.As(err, &part):
+			if partial++; partial >= maxPartialTries {
+				return outcome{rejected: part.Rejected}, nil
+			}
+		case errors.As(err, &retry) && retry.After > 0:
+			wait = min(max(wait, retry.After), maxRetryAfter)
+		}
+		if ctx.Err() != nil {
+			return outcome{}, ctx.Err()
+		}
+		st.Retries.Add(1)
+		log.Warn("send failed, retrying", "sandbox", b.Sandbox, "records", len(b.Records), "try", try+1, "retry_in", wait.Round(time.Millisecond), "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return outcome{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
