@@ -28,6 +28,10 @@ type Attr struct {
 	Size    int64
 	ModTime time.Time
 	Perm    Perm
+	// change is the newest change time of the log files a snapshot file
+	// shows (zero for other files): a rewrite that puts the mtime back
+	// moves it, so it tells states apart (state.go). Not shown to stat.
+	change time.Time
 	// Fixed is set for a snapshot file, whose bytes at one state never
 	// change: Pin makes the node of that state.
 	Fixed bool
@@ -143,7 +147,14 @@ func (n *Node) Stat() (Attr, error) {
 		return *n.state, nil
 	}
 	k := kinds[n.file().Kind]
-	size, mt, err := k.stat(n)
+	var size int64
+	var mt, ct time.Time
+	var err error
+	if cs, ok := k.(changeStater); ok {
+		size, mt, ct, err = cs.statChange(n)
+	} else {
+		size, mt, err = k.stat(n)
+	}
 	if err != nil {
 		return Attr{}, err
 	}
@@ -151,7 +162,7 @@ func (n *Node) Stat() (Attr, error) {
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Perm: p, Fixed: k.fixed()}, nil
+	return Attr{Size: size, ModTime: mt, Perm: p, change: ct, Fixed: k.fixed()}, nil
 }
 
 // Perm returns the file's owner and mode; a pinned node's are its

@@ -1,6 +1,9 @@
 package cursorfs
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -57,5 +60,51 @@ func TestPinnedState(t *testing.T) {
 	must(t, err)
 	if fa.Fixed || f.Pin(fa) != f {
 		t.Fatal("a follow file was pinned")
+	}
+}
+
+// TestPinnedStateRewriteSameSizeAndMtime: exec.log rewritten in place to
+// the same size with its mtime put back is a new state: the view's size
+// and time are the same, but its files' change time moved, so a lookup
+// pins another inode (whose pages the kernel has not cached) and an open
+// of the old state fails with ESTALE instead of letting the kernel serve
+// the old bytes.
+func TestPinnedStateRewriteSameSizeAndMtime(t *testing.T) {
+	b := newBox(t, "box", 10, 0)
+	n, err := nodeAt(b.fs, "box", "stdout")
+	must(t, err)
+	a, err := n.Stat()
+	must(t, err)
+	p := n.Pin(a)
+
+	exec := filepath.Join(b.dir, "sandboxes", "box", "logs", engine.ExecLogName)
+	fi, err := os.Stat(exec)
+	must(t, err)
+	old, err := os.ReadFile(exec)
+	must(t, err)
+	rewritten := bytes.Replace(old, []byte("line 000003"), []byte("LINE 000003"), 1)
+	if bytes.Equal(rewritten, old) {
+		t.Fatal("exec.log has no line 3 to rewrite")
+	}
+	time.Sleep(engine.HoldFor + 10*time.Millisecond) // past the held state, and a later ctime
+	must(t, os.WriteFile(exec, rewritten, 0o644))
+	must(t, os.Chtimes(exec, fi.ModTime(), fi.ModTime()))
+
+	a2, err := n.Stat()
+	must(t, err)
+	if a2.Size != a.Size || !a2.ModTime.Equal(a.ModTime) {
+		t.Fatalf("after the rewrite: size %d at %v, want the same %d at %v", a2.Size, a2.ModTime, a.Size, a.ModTime)
+	}
+	if p2 := n.Pin(a2); p2.Ino() == p.Ino() {
+		t.Fatal("a rewrite at the same size and mtime kept the state's inode")
+	}
+	if _, err := p.Open(syscall.O_RDONLY); Errno(err) != syscall.ESTALE {
+		t.Fatalf("open of the state before the rewrite: %v, want ESTALE", err)
+	}
+	h, err := n.Pin(a2).Open(syscall.O_RDONLY)
+	must(t, err)
+	defer h.Close()
+	if got := readAll(t, h.(*snapshotHandle)); !bytes.Contains(got, []byte("LINE 000003")) {
+		t.Errorf("the new state reads the old bytes: %.200q", got)
 	}
 }
