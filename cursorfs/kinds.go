@@ -34,15 +34,21 @@ func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbo
 
 // viewStat is the stat of a view: the size an open now would show.
 func viewStat(n *Node) (int64, time.Time, error) {
+	size, mt, _, err := viewStatChange(n)
+	return size, mt, err
+}
+
+// viewStatChange is viewStat with the view's change time.
+func viewStatChange(n *Node) (int64, time.Time, time.Time, error) {
 	sb, err := n.sb()
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, time.Time{}, err
 	}
 	st, err := sb.Stat(n.view())
 	if last, gone := n.goneSession(err); gone {
-		return 0, last, nil
+		return 0, last, time.Time{}, nil
 	}
-	return st.Size, st.ModTime, err
+	return st.Size, st.ModTime, st.ChangeTime, err
 }
 
 // openView opens n's view of its sandbox with open.

@@ -27,7 +27,11 @@ type Node struct {
 type Attr struct {
 	Size    int64
 	ModTime time.Time
-	Perm    Perm
+	// Change is the newest ctime of the files of a snapshot's view: it
+	// tells apart two states of one size and mtime (a rewrite in place
+	// that put the mtime back). Zero for other files.
+	Change time.Time
+	Perm   Perm
 	// Fixed is set for a snapshot file, whose bytes at one state never
 	// change: Pin makes the node of that state.
 	Fixed bool
@@ -143,7 +147,15 @@ func (n *Node) Stat() (Attr, error) {
 		return *n.state, nil
 	}
 	k := kinds[n.file().Kind]
-	size, mt, err := k.stat(n)
+	var change time.Time
+	var size int64
+	var mt time.Time
+	var err error
+	if k.fixed() {
+		size, mt, change, err = viewStatChange(n)
+	} else {
+		size, mt, err = k.stat(n)
+	}
 	if err != nil {
 		return Attr{}, err
 	}
@@ -151,7 +163,7 @@ func (n *Node) Stat() (Attr, error) {
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Perm: p, Fixed: k.fixed()}, nil
+	return Attr{Size: size, ModTime: mt, Change: change, Perm: p, Fixed: k.fixed()}, nil
 }
 
 // Perm returns the file's owner and mode; a pinned node's are its

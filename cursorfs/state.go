@@ -42,8 +42,12 @@ func (n *Node) Pin(a Attr) *Node {
 // node's state, and lets the kernel keep its pages; else it closes h.
 func (n *Node) keepState(h Handle) error {
 	size, mt := h.Stat()
+	var change time.Time
+	if c, ok := h.(interface{ ChangeTime() time.Time }); ok {
+		change = c.ChangeTime()
+	}
 	p, err := n.filePerm()
-	if err != nil || size != n.state.Size || !mt.Equal(n.state.ModTime) || p != n.state.Perm {
+	if err != nil || size != n.state.Size || !mt.Equal(n.state.ModTime) || !change.Equal(n.state.Change) || p != n.state.Perm {
 		_ = h.Close()
 		if err != nil {
 			return err
@@ -60,11 +64,12 @@ func (n *Node) keepState(h Handle) error {
 // to show the state of its inode.
 type cacheable interface{ keepCache() }
 
-// appendKey appends what tells the state apart: size, time, owner and
+// appendKey appends what tells the state apart: size, times, owner and
 // mode.
 func (a *Attr) appendKey(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Size))
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.ModTime.UnixNano()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(a.Change.UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.UID)
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.GID)
 	return binary.LittleEndian.AppendUint32(b, a.Perm.Mode)

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 	if benchHome != "" {
 		os.RemoveAll(benchHome)
 	}
+	removeManyHomes()
 	os.Exit(code)
 }
 

@@ -39,7 +39,8 @@ type Home struct {
 	afterIndex func()
 	idleAfter  time.Duration
 	maxLive    int
-	kick       chan struct{} // wakes the sweeper when live outgrows maxLive
+	racyMargin time.Duration // see RacyMargin
+	parks      *parkStore    // summaries of sandboxes that hold no state
 	sweepDone  chan struct{}
 	sweepWG    sync.WaitGroup
 	closeOnce  sync.Once
@@ -63,9 +64,11 @@ func OpenHome(dir string) (*Home, error) {
 
 // homeConfig is what tests may change of a Home before it starts.
 type homeConfig struct {
-	now       func() time.Time
-	idleAfter time.Duration
-	maxLive   int
+	now        func() time.Time
+	idleAfter  time.Duration
+	maxLive    int
+	racyMargin time.Duration // 0 for RacyMargin
+	parkBudget int64         // 0 for ParkBudget
 }
 
 func openHome(dir string, cfg homeConfig) (*Home, error) {
@@ -73,9 +76,16 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)
 	}
+	if cfg.racyMargin <= 0 {
+		cfg.racyMargin = RacyMargin
+	}
+	if cfg.parkBudget <= 0 {
+		cfg.parkBudget = ParkBudget
+	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
-		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
-		kick: make(chan struct{}, 1), sweepDone: make(chan struct{})}
+		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
+		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
+		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err
@@ -284,12 +294,26 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 		s.notify()
 	}
 	if s == nil || s.isRemoved() {
+		watched := s != nil && s.watched // the watches are by path: the new one has them
 		s = newSandbox(h, name)
 		s.touch()
+		s.watched = watched
 		h.sandboxes[name] = s
-		h.watcher.watchSandbox(s)
 	}
 	return s, nil
+}
+
+// watch adds the inotify watches of s at its first Changed, if s is the
+// sandbox the map holds for its name: only waiters on Changed need them,
+// so a walk over many sandboxes adds none. The watches are added and
+// removed under h.mu, so a forgotten sandbox's removal never undoes them.
+func (h *Home) watch(s *Sandbox) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !s.watched && h.sandboxes[s.name] == s {
+		h.watcher.watchSandbox(s)
+		s.watched = true
+	}
 }
 
 // lookup returns the sandbox already handed out for name, if any.

@@ -40,7 +40,10 @@ func (s *Sandbox) idle(now time.Time) bool {
 	return now.UnixNano()-s.lastUse.Load() >= int64(s.home.idleAfter)
 }
 
-// gotState records that s holds state now. Called with s.mu held.
+// gotState records that s holds state now and, when that takes the live
+// set past the home's bound, takes state from the least recently used
+// others at once (the busy ones skipped), in the caller: what it costs
+// follows the live set, never the home's map. Called with s.mu held.
 func (s *Sandbox) gotState() {
 	h := s.home
 	h.mu.Lock()
@@ -48,16 +51,41 @@ func (s *Sandbox) gotState() {
 	over := len(h.live) > h.maxLive
 	h.mu.Unlock()
 	if over {
-		select {
-		case h.kick <- struct{}{}:
-		default:
+		h.dropOldest()
+	}
+}
+
+// dropOldest takes state from the least recently used sandbox of the
+// live set while it is past the home's bound: one scan of the set, no
+// sort, as a walk takes the set past it by one at each new sandbox. If
+// that one is busy, dropExcess does the rest.
+func (h *Home) dropOldest() {
+	for {
+		h.mu.Lock()
+		var oldest *Sandbox
+		if len(h.live) > h.maxLive {
+			for s := range h.live {
+				if oldest == nil || s.lastUse.Load() < oldest.lastUse.Load() {
+					oldest = s
+				}
+			}
+		}
+		h.mu.Unlock()
+		if oldest == nil {
+			return
+		}
+		if !oldest.tryDropState() {
+			h.dropExcess(h.now())
+			return
 		}
 	}
 }
 
-// dropState releases the shown file set and the indexes of s, and takes s
-// out of the live set. Called with s.mu held.
+// dropState parks a summary of the indexes of s (see park), releases the
+// shown file set and the indexes, and takes s out of the live set. Called
+// with s.mu held.
 func (s *Sandbox) dropState() {
+	s.park()
 	s.shown.Release()
 	s.shown = nil
 	for k, x := range s.indexes {
@@ -69,8 +97,7 @@ func (s *Sandbox) dropState() {
 	s.home.mu.Unlock()
 }
 
-// sweeper runs sweep every half idle time and whenever the live set
-// outgrows the home's bound, until the home closes.
+// sweeper runs sweep every half idle time until the home closes.
 func (h *Home) sweeper() {
 	defer h.sweepWG.Done()
 	t := time.NewTicker(max(h.idleAfter/2, 10*time.Millisecond))
@@ -80,18 +107,30 @@ func (h *Home) sweeper() {
 		case <-h.sweepDone:
 			return
 		case <-t.C:
-		case <-h.kick:
+			h.sweep()
 		}
-		h.sweep()
 	}
 }
 
 // sweep takes state away from idle sandboxes and from the least recently
 // used ones past the home's bound, then forgets the sandboxes that hold
-// nothing. A sandbox busy now (its lock taken) is in use, hence not idle: it is
-// skipped, so the sweep never waits for a request.
+// nothing. A sandbox busy now (its lock taken) is in use, hence not idle:
+// it is skipped, so the sweep never waits for a request. The map it walks
+// holds the sandboxes used in the last idle time, so each use is walked
+// over a bounded number of times before it is forgotten.
 func (h *Home) sweep() {
 	now := h.now()
+	dropped := h.dropExcess(now)
+	h.forgetIdle(now)
+	if dropped > 0 && liveNow(h) == 0 {
+		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
+	}
+}
+
+// dropExcess takes state away from the idle sandboxes that hold it and
+// from the least recently used past the home's bound, and returns how
+// many gave it up.
+func (h *Home) dropExcess(now time.Time) int {
 	live := h.liveByAge()
 	dropped := 0
 	for i, s := range live {
@@ -99,10 +138,7 @@ func (h *Home) sweep() {
 			dropped++
 		}
 	}
-	h.forgetIdle(now)
-	if dropped > 0 && liveNow(h) == 0 {
-		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
-	}
+	return dropped
 }
 
 // liveNow returns how many sandboxes hold state.
@@ -136,15 +172,18 @@ func (s *Sandbox) tryDropState() bool {
 
 // forgetIdle removes from the map the idle sandboxes that no handle holds
 // and that hold no state, and their inotify watches: a later lookup makes
-// a fresh one and watches it again. The watches are removed under h.mu,
-// as Home.Sandbox adds them, so a new sandbox's watch is never removed.
+// a fresh one, watched again at its first Changed. The watches are removed
+// under h.mu, as Home.watch adds them, so a new sandbox's watch is never
+// removed.
 func (h *Home) forgetIdle(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, s := range h.sandboxes {
 		if _, busy := h.live[s]; !busy && s.holds.Load() == 0 && s.idle(now) {
 			delete(h.sandboxes, name)
-			h.watcher.unwatchSandbox(s)
+			if s.watched {
+				h.watcher.unwatchSandbox(s)
+			}
 		}
 	}
 	for name, at := range h.dirSeen {

@@ -243,8 +243,8 @@ func TestHeldSandboxKeepsWhatItNeeds(t *testing.T) {
 }
 
 // TestLiveSandboxesAreBounded: past maxLive sandboxes holding state, the
-// least recently used give it up, at once (the sweeper is woken) and
-// whatever the idle time.
+// least recently used give it up, at once (in the call that took the set
+// past it) and whatever the idle time.
 func TestLiveSandboxesAreBounded(t *testing.T) {
 	home := newHomeDir(t)
 	names := writeSmallSandboxes(t, home, 12, 300)

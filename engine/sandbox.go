@@ -28,6 +28,7 @@ type Sandbox struct {
 	table *chain.FileTable
 
 	removed atomic.Bool
+	watched bool         // its directories are watched (see Home.watch); guarded by home.mu
 	dir     dirIdentity  // of the logs directory this Sandbox reads
 	holds   atomic.Int32 // open handles (see hold)
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
@@ -39,6 +40,11 @@ type Sandbox struct {
 	indexes map[SourceMask]*index.Index
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
+
+	// probed is the stamp a stat answered from the parked summary last
+	// showed, at probedAt; nil once the sandbox holds state again.
+	probed   *chain.Stamp
+	probedAt time.Time
 }
 
 func newSandbox(h *Home, name string) *Sandbox {
@@ -93,6 +99,7 @@ func (s *Sandbox) LogsDir() string { return s.table.Path("") }
 // Changed returns a channel that is closed at the next change of the
 // sandbox's files, or when it is removed or the home closes.
 func (s *Sandbox) Changed() <-chan struct{} {
+	s.home.watch(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
@@ -127,7 +134,11 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
-	if s.shown != nil && s.shown.SameAs(files) {
+	if s.shown == nil && s.probed != nil && opening && s.home.now().Sub(s.statAt) < HoldFor {
+		files.BoundTo(s.probed) // the open shows what the stat just before it showed
+	}
+	s.probed = nil
+	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size
 		files.Release()
 	} else {
 		if s.shown == nil {
@@ -159,6 +170,10 @@ func (s *Sandbox) holding(opening bool) bool {
 // held.
 func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Index, error) {
 	x := s.indexes[v.Stream()]
+	if x == nil {
+		s.unpark(files)
+		x = s.indexes[v.Stream()]
+	}
 	if x == nil {
 		x = index.New(v.Stream(), s.home.cacheStore(), s.home.indexStore())
 		s.indexes[v.Stream()] = x
@@ -221,7 +236,11 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Inde
 type ViewStat struct {
 	Size    int64
 	ModTime time.Time
-	Skipped chain.Counts // lines of the view's origins skipped as bad input
+	// ChangeTime is the newest ctime of the files the view reads: it moves
+	// at every write, rename or chmod, even one that puts the mtime back,
+	// so a cache of a state keyed by it never serves another's bytes.
+	ChangeTime time.Time
+	Skipped    chain.Counts // lines of the view's origins skipped as bad input
 }
 
 // Stat returns the size and time of view v as an open now would show it.
@@ -233,12 +252,12 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withIndex(v, v.Format == FormatRaw, func(x *index.Index, files *chain.FileSet) {
+	err := s.withSummary(v, v.Format == FormatRaw, func(x *index.Index, files chain.Times) {
 		size := x.Total[index.TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
 		}
-		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), Skipped: x.Counts}
+		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), ChangeTime: files.ChangeTime(v.Mask), Skipped: x.Counts}
 	})
 	if err == nil {
 		err = serr
@@ -250,6 +269,9 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 func (s *Sandbox) ModTime() (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p := s.parkedNow(); p != nil {
+		return p.st.ModTime(MaskAll), nil
+	}
 	files, err := s.current(false)
 	if err != nil {
 		return time.Time{}, err
@@ -266,16 +288,17 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withIndex(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) { st = x.End })
+	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ chain.Times) { st = x.End })
 	return st, err
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the
 // same bytes, whatever the sandbox writes or rotates meanwhile.
 type Snapshot struct {
-	seg     *index.Segment
-	modTime time.Time
-	unhold  func()
+	seg        *index.Segment
+	modTime    time.Time
+	changeTime time.Time
+	unhold     func()
 }
 
 // OpenSnapshot fixes view v as it is now.
@@ -291,7 +314,7 @@ func (s *Sandbox) OpenSnapshot(v View) (*Snapshot, error) {
 				return
 			}
 		}
-		snap = &Snapshot{seg: x.Segment(v), modTime: files.ModTime(v.Mask), unhold: s.hold()}
+		snap = &Snapshot{seg: x.Segment(v), modTime: files.ModTime(v.Mask), changeTime: files.ChangeTime(v.Mask), unhold: s.hold()}
 	})
 	if err == nil {
 		err = serr
@@ -304,6 +327,9 @@ func (s *Snapshot) Size() int64 { return s.seg.Size }
 
 // ModTime returns the snapshot's modification time.
 func (s *Snapshot) ModTime() time.Time { return s.modTime }
+
+// ChangeTime returns the snapshot's change time (see ViewStat).
+func (s *Snapshot) ChangeTime() time.Time { return s.changeTime }
 
 // ReadAt implements io.ReaderAt.
 func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) { return s.seg.ReadAt(p, off) }

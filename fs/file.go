@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -123,13 +124,14 @@ func fuseFlags(f cursorfs.OpenFlags) uint32 {
 	return out
 }
 
-// forget drops a released handle.
+// forget drops a released handle, keeping no reference to it: a node
+// lives as long as the kernel knows its file.
 func (n *fileNode) forget(h *handle) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i, o := range n.handles {
 		if o == h {
-			n.handles = append(n.handles[:i], n.handles[i+1:]...)
+			n.handles = slices.Delete(n.handles, i, i+1) // clears the slot it frees: the array must not keep h
 			return
 		}
 	}

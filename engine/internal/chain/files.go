@@ -47,6 +47,7 @@ type FileRef struct {
 	*logFile
 	Size  int64
 	mtime time.Time
+	ctime unix.Timespec // the last change of the inode, as the stat saw it
 }
 
 // FileTable opens the log files of one sandbox. Files are keyed by inode:
@@ -122,7 +123,7 @@ func (t *FileTable) lookup(dir int, file string) (FileRef, error) {
 		if lf != nil {
 			lf.refs++
 			t.mu.Unlock()
-			return FileRef{logFile: lf, Size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec)}, nil
+			return FileRef{logFile: lf, Size: st.Size, mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), ctime: st.Ctim}, nil
 		}
 		t.mu.Unlock()
 	}
@@ -169,7 +170,8 @@ func (t *FileTable) open(dir int, file string) (FileRef, error) {
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return FileRef{logFile: lf, Size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec))}, nil
+	return FileRef{logFile: lf, Size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)),
+		ctime: unix.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)}}, nil
 }
 
 // acquire takes one more reference to lf.

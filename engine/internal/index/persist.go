@@ -215,7 +215,7 @@ const saveEvery = 64
 // restore takes the saved index of files, which the index then holds,
 // if there is one that can be trusted. Called on an index that holds none.
 func (x *Index) restore(files *chain.FileSet, wit *chain.Witness) bool {
-	if x.saves == nil {
+	if x.saves == nil || files.Bytes() < CheckpointEvery { // too small to have been saved (minSavedCheckpoints)
 		return false
 	}
 	key, err := fileSetKey(x.stream, files)

@@ -1,0 +1,71 @@
+package index
+
+import (
+	"unsafe"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/cache"
+	"github.com/microsandbox/msb-logfs/engine/internal/chain"
+	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+)
+
+// Parked is an index that let go of its files, its render cache and
+// its read buffers: the checkpoints, sizes and sessions of its stream at
+// the files it last described, kept so that a sandbox whose files have not
+// changed is neither opened nor parsed again to answer a stat, and resumes
+// without a pass at its next open. Never changed once made: stats of
+// several sandboxes' summaries may share it.
+type Parked struct {
+	stream  logline.SourceMask
+	cps     []Checkpoint
+	end     chain.State
+	total   [MaxTracked]int64
+	counts  chain.Counts
+	tail    []IDStat
+	serial  uint64
+	savedAt int
+}
+
+// Park returns what x keeps once parked; x must describe files.
+func (x *Index) Park() *Parked {
+	return &Parked{stream: x.stream, cps: append([]Checkpoint(nil), x.Cps...), end: x.End, total: x.Total,
+		counts: x.Counts, tail: x.Tail, serial: x.serial, savedAt: x.savedAt}
+}
+
+// Files returns the files x describes (nil once released); the caller
+// must not release them.
+func (x *Index) Files() *chain.FileSet { return x.files }
+
+// Stream returns the stream p indexes.
+func (p *Parked) Stream() logline.SourceMask { return p.stream }
+
+// Bytes returns the heap p holds: itself, its checkpoints and their
+// sessions (shared with the snapshots of the index it was, if any).
+func (p *Parked) Bytes() int64 {
+	n := int64(unsafe.Sizeof(*p)) + int64(len(p.cps))*int64(unsafe.Sizeof(Checkpoint{}))
+	n += int64(len(p.tail)) * int64(unsafe.Sizeof(IDStat{}))
+	for i := range p.cps {
+		n += int64(len(p.cps[i].IDs)) * int64(unsafe.Sizeof(IDStat{}))
+	}
+	return n
+}
+
+// Summary returns an index that answers what a stat asks of p (sizes,
+// counts, sessions, end state) and holds no file: it is never updated,
+// read through or released.
+func (p *Parked) Summary() *Index {
+	return &Index{stream: p.stream, Views: trackedViews(p.stream), Cps: p.cps, End: p.end, Total: p.total,
+		Counts: p.counts, Tail: p.tail, serial: p.serial}
+}
+
+// Unpark returns the index p was, describing files (which it then holds)
+// with a new render cache from caches: files must be the files p
+// described, as their stamp says.
+func (p *Parked) Unpark(files *chain.FileSet, caches *cache.Store, saves *Store) *Index {
+	x := New(p.stream, caches, saves)
+	x.Cps = p.cps[:len(p.cps):len(p.cps)] // an append copies: p is shared
+	x.End, x.Total, x.Counts, x.Tail = p.end, p.total, p.counts, p.tail
+	x.serial, x.savedAt = p.serial, p.savedAt
+	x.Cache = caches.NewCache()
+	x.files, x.Wit = files, chain.TakeWitness(files)
+	return x
+}

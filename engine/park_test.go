@@ -1,0 +1,541 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// testMargin is the racy margin of the homes of these tests: the files
+// are written, then the test waits it out, as a host's idle sandboxes
+// were written well before a walk reaches them.
+const testMargin = 50 * time.Millisecond
+
+// openParkHome opens a home with racy margin margin and park budget
+// budget (0 for ParkBudget).
+func openParkHome(t testing.TB, dir string, margin time.Duration, budget int64) *Home {
+	t.Helper()
+	h, err := openHome(dir, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive, racyMargin: margin, parkBudget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// writeParkSandbox writes a few lines of every origin, with one session.
+func writeParkSandbox(d *tdir) {
+	d.exec(jlID(1000, "stdout", "hello from exec\n", 7), jl(1010, "stderr", "an error\n"), jlID(1020, "stdout", "more\n", 7))
+	d.runtime(rl(1005, "runtime up"))
+	d.kernel(rl(1001, "kernel up"))
+}
+
+// letGo drops the state of sb as the idle release does, and forgets
+// what the last stat showed, so that the next call looks at the files.
+func letGo(t *testing.T, sb *Sandbox) {
+	t.Helper()
+	sb.mu.Lock()
+	sb.dropState()
+	sb.shownAt, sb.statAt, sb.probedAt = time.Time{}, time.Time{}, time.Time{}
+	sb.mu.Unlock()
+}
+
+// holdsNoFile reports whether sb holds no state and no open file.
+func holdsNoFile(sb *Sandbox) bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.shown == nil && len(sb.indexes) == 0 && sb.table.Held() == 0
+}
+
+// fresh returns what a home that never saw the sandbox shows of v: its
+// stat and its bytes.
+func fresh(t *testing.T, d *tdir, v View) (ViewStat, []byte) {
+	t.Helper()
+	h := openParkHome(t, d.home, testMargin, 0)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sb.Stat(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, snap(t, sb, v)
+}
+
+// parkedSandbox writes a sandbox, waits out the margin, stats and reads
+// every view once and lets its state go: the home holds its summary.
+func parkedSandbox(t *testing.T) (*tdir, *Sandbox) {
+	t.Helper()
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	time.Sleep(2 * testMargin)
+	h := openParkHome(t, d.home, testMargin, 0)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range parkViews {
+		if _, err := sb.Stat(v); err != nil {
+			t.Fatal(err)
+		}
+		snap(t, sb, v)
+	}
+	letGo(t, sb)
+	if n, _ := h.parks.stats(); n != 1 {
+		t.Fatalf("the home parked %d summaries, want 1", n)
+	}
+	return d, sb
+}
+
+var parkViews = []View{ViewMerged, ViewMergedJSON, ViewStdout, ViewStderr, ViewSystem, ViewMerged.Session(7)}
+
+// TestParkedStatOpensNothing: a sandbox whose files have not changed
+// since its state was let go answers every stat from its summary, opening
+// no file and holding no state, with what a home that never saw it shows.
+func TestParkedStatOpensNothing(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	for _, v := range parkViews {
+		got, err := sb.Stat(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := fresh(t, d, v)
+		if got != want {
+			t.Errorf("Stat(%v) from the summary = %+v, want %+v", v, got, want)
+		}
+	}
+	sessions, err := sb.Sessions()
+	if err != nil || len(sessions) != 1 || sessions[0].ID != 7 || sessions[0].Entries != 2 {
+		t.Errorf("Sessions from the summary = %+v, %v; want session 7 of 2 entries", sessions, err)
+	}
+	if _, err := sb.SessionSummary(7); err != nil {
+		t.Errorf("SessionSummary(7) from the summary: %v", err)
+	}
+	if _, err := sb.SessionSummary(8); err == nil {
+		t.Error("SessionSummary(8) from the summary found a session the logs do not hold")
+	}
+	mt, err := sb.ModTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d.path(KernelLogName)); err != nil || !mt.Equal(fi.ModTime()) {
+		t.Errorf("ModTime from the summary = %v, want kernel.log's %v (%v)", mt, fi.ModTime(), err)
+	}
+	if !holdsNoFile(sb) {
+		t.Error("a stat answered from the summary opened files or took state")
+	}
+	// An open resumes from the summary: no pass, the same bytes.
+	for _, v := range parkViews {
+		_, want := fresh(t, d, v)
+		if got := snap(t, sb, v); !bytes.Equal(got, want) {
+			t.Errorf("%v after the summary: %q, want %q", v, got, want)
+		}
+	}
+}
+
+// checkShowsFresh checks that every view of sb shows, by stat and by
+// open, what a home that never saw the sandbox shows.
+func checkShowsFresh(t *testing.T, d *tdir, sb *Sandbox, what string) {
+	t.Helper()
+	for _, v := range parkViews {
+		got, err := sb.Stat(v)
+		if err != nil {
+			t.Fatalf("%s: Stat(%v): %v", what, v, err)
+		}
+		want, wantBytes := fresh(t, d, v)
+		if got != want {
+			t.Errorf("%s: Stat(%v) = %+v, want %+v", what, v, got, want)
+		}
+		if b := snap(t, sb, v); !bytes.Equal(b, wantBytes) {
+			t.Errorf("%s: %v reads %q, want %q", what, v, b, wantBytes)
+		}
+		letGo(t, sb)
+	}
+}
+
+// TestParkedSeesAppend: an append after the summary was parked is shown
+// by the next stat.
+func TestParkedSeesAppend(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	d.exec(jl(2000, "stdout", "appended\n"))
+	checkShowsFresh(t, d, sb, "after an append")
+}
+
+// TestParkedSeesRotation: a rotation between two stats is shown by the
+// second.
+func TestParkedSeesRotation(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	d.rotate()
+	d.exec(jl(2000, "stdout", "after the rotation\n"))
+	checkShowsFresh(t, d, sb, "after a rotation")
+	d.rotate() // and one that leaves exec.log empty
+	checkShowsFresh(t, d, sb, "after a second rotation")
+}
+
+// TestParkedSeesRewriteSameSizeAndMtime: a file rewritten in place to the
+// same size, its mtime put back, is shown with its new bytes: its change
+// time moved.
+func TestParkedSeesRewriteSameSizeAndMtime(t *testing.T) {
+	for _, file := range []string{ExecLogName, RuntimeLogName, KernelLogName} {
+		t.Run(file, func(t *testing.T) {
+			d, sb := parkedSandbox(t)
+			old, err := os.ReadFile(d.path(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(d.path(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Same size, other views: stdout becomes stderr, a text
+			// line loses its timestamp.
+			rewritten := bytes.Replace(old, []byte(`"stdout"`), []byte(`"stderr"`), 1)
+			if file != ExecLogName {
+				rewritten = append([]byte("X"), old[1:]...)
+			}
+			d.writeFile(file, string(rewritten))
+			if err := os.Chtimes(d.path(file), fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			if fi2, _ := os.Stat(d.path(file)); fi2.Size() != fi.Size() || !fi2.ModTime().Equal(fi.ModTime()) {
+				t.Fatalf("the rewrite changed size or mtime: %d %v, was %d %v", fi2.Size(), fi2.ModTime(), fi.Size(), fi.ModTime())
+			}
+			checkShowsFresh(t, d, sb, "after a rewrite of "+file)
+		})
+	}
+}
+
+// TestParkedSkipsRacyFiles: a sandbox whose files changed less than the
+// racy margin before they were read is not parked: a write in the same
+// tick of the change-time clock could leave its stamp as it was. With the
+// real margin, files just written are racy.
+func TestParkedSkipsRacyFiles(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	h := openParkHome(t, d.home, RacyMargin, 0)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	letGo(t, sb)
+	if n, _ := h.parks.stats(); n != 0 {
+		t.Fatalf("files written just now were parked (%d summaries)", n)
+	}
+	// The same rewrite as above, at once: it is seen.
+	d.writeFile(ExecLogName, jlID(1000, "stdout", "HELLO from exec\n", 7)+jl(1010, "stderr", "an error\n")+jlID(1020, "stdout", "more\n", 7))
+	checkShowsFresh(t, d, sb, "after a rewrite in the racy window")
+}
+
+// TestParkedOpenShowsTheStatState: an open right after a stat answered
+// from the summary shows what the stat showed, though the sandbox was
+// appended to between them; once HoldFor passed, it shows the append.
+func TestParkedOpenShowsTheStatState(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	st, err := sb.Stat(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapFresh(t, d)
+	d.exec(jl(2000, "stdout", "appended between the stat and the open\n"))
+	if got := snap(t, sb, ViewMerged); int64(len(got)) != st.Size || !bytes.Equal(got, before) {
+		t.Errorf("the open after the stat read %d bytes %q, the stat showed %d: %q", len(got), got, st.Size, before)
+	}
+	time.Sleep(HoldFor)
+	letGo(t, sb)
+	checkShowsFresh(t, d, sb, "after HoldFor")
+}
+
+// snapFresh returns merged as a home that never saw the sandbox reads it.
+func snapFresh(t *testing.T, d *tdir) []byte {
+	_, b := fresh(t, d, ViewMerged)
+	return b
+}
+
+// TestParkedRemovedAndMadeAgain: a sandbox removed and made again under
+// the same name is not answered from the old one's summary.
+func TestParkedRemovedAndMadeAgain(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	h := sb.home
+	if err := os.RemoveAll(d.path("..")); err != nil {
+		t.Fatal(err)
+	}
+	d2 := mkSandbox(t, d.home, d.name)
+	writeParkSandbox(d2)
+	d2.exec(jl(3000, "stdout", "the new sandbox\n"))
+	time.Sleep(2 * testMargin)
+	sb2, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShowsFresh(t, d2, sb2, "the sandbox made again")
+}
+
+// TestParkBudget: the store keeps the most recently used summaries within
+// its budget, and reports their bytes.
+func TestParkBudget(t *testing.T) {
+	const n = 40
+	home := newHomeDir(t)
+	for i := range n {
+		writeParkSandbox(mkSandbox(t, home, fmt.Sprintf("sb%02d", i)))
+	}
+	time.Sleep(2 * testMargin)
+	park := func(h *Home, name string) {
+		sb, err := h.Sandbox(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			t.Fatal(err)
+		}
+		letGo(t, sb)
+	}
+	h := openParkHome(t, home, testMargin, 0)
+	park(h, "sb00")
+	_, one := h.parks.stats()
+	t.Logf("a small sandbox's summary: %d bytes", one)
+	budget := 10*one + one/2
+	h = openParkHome(t, home, testMargin, budget)
+	for i := range n {
+		park(h, fmt.Sprintf("sb%02d", i))
+	}
+	count, used := h.parks.stats()
+	if count != 10 || used > budget {
+		t.Fatalf("store holds %d summaries, %d bytes; want 10 within %d", count, used, budget)
+	}
+	for i := range n {
+		sb, err := h.Sandbox(fmt.Sprintf("sb%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.mu.Lock()
+		kept := sb.parkedNow() != nil
+		sb.mu.Unlock()
+		if want := i >= n-10; kept != want {
+			t.Errorf("sb%02d kept %v, want %v (the last 10 used)", i, kept, want)
+		}
+	}
+}
+
+// TestParkedConcurrent: stats, opens and session listings of a few
+// sandboxes from several goroutines, while one of them is written to and
+// the sweeper lets state go and parks it at every turn (MaxLive 1): every
+// snapshot reads as many bytes as its size, and every stat of an
+// unchanged sandbox equals a fresh home's (run with -race).
+func TestParkedConcurrent(t *testing.T) {
+	home := newHomeDir(t)
+	var dirs []*tdir
+	for i := range 4 {
+		d := mkSandbox(t, home, fmt.Sprintf("sb%d", i))
+		writeParkSandbox(d)
+		dirs = append(dirs, d)
+	}
+	time.Sleep(2 * testMargin)
+	want := make([]ViewStat, len(dirs))
+	for i, d := range dirs[1:] {
+		want[i+1], _ = fresh(t, d, ViewMerged)
+	}
+	h, err := openHome(home, homeConfig{now: time.Now, idleAfter: defaultIdleAfter, maxLive: 1, racyMargin: testMargin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	go func() { // the writer: sandbox 0 only
+		defer func() { errs <- nil }()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			dirs[0].exec(jlID(int64(2000+i), "stdout", fmt.Sprintf("line %d\n", i), 7))
+		}
+	}()
+	for g := range 4 {
+		go func() {
+			for i := 0; i < 300; i++ {
+				k := (g + i) % len(dirs)
+				sb, err := h.Sandbox(dirs[k].name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				st, err := sb.Stat(ViewMerged)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if k > 0 && st != want[k] {
+					errs <- fmt.Errorf("sb%d: Stat = %+v, want %+v", k, st, want[k])
+					return
+				}
+				if _, err := sb.Sessions(); err != nil {
+					errs <- err
+					return
+				}
+				s, err := sb.OpenSnapshot(ViewMerged)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b := make([]byte, s.Size()+1)
+				n, _ := s.ReadAt(b, 0)
+				s.Close()
+				if int64(n) != s.Size() {
+					errs <- fmt.Errorf("sb%d: snapshot of %d bytes read %d", k, s.Size(), n)
+					return
+				}
+				if i%50 == 0 {
+					h.reclaim() // lets every state go, as the sweeper does
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	<-errs
+	h.reclaim()
+	if n, _ := h.parks.stats(); n < len(dirs)-1 { // sb0 too if the writer paused for testMargin
+		t.Errorf("%d sandboxes parked, want at least the %d unchanged ones", n, len(dirs)-1)
+	}
+}
+
+// TestParkedNotWithoutFiles: a sandbox with no log file yet is not parked:
+// once removed, its log names would show the same (empty) stamp.
+func TestParkedNotWithoutFiles(t *testing.T) {
+	d := newSandboxDir(t)
+	time.Sleep(2 * testMargin)
+	h := openParkHome(t, d.home, testMargin, 0)
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sb.Stat(ViewMerged); err != nil || st.Size != 0 {
+		t.Fatalf("Stat of an empty sandbox = %+v, %v", st, err)
+	}
+	letGo(t, sb)
+	if n, _ := h.parks.stats(); n != 0 {
+		t.Errorf("a sandbox with no log file was parked (%d)", n)
+	}
+}
+
+// TestParkedOpenShowsTheStatStateAcrossRotation: a rotation and a write
+// between a stat answered from the summary and an open just after it: the
+// open shows what the stat showed, the rotated file at its old size.
+func TestParkedOpenShowsTheStatStateAcrossRotation(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	st, err := sb.Stat(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapFresh(t, d)
+	d.rotate()
+	d.exec(jl(2000, "stdout", "written after the rotation\n"))
+	if got := snap(t, sb, ViewMerged); int64(len(got)) != st.Size || !bytes.Equal(got, before) {
+		t.Errorf("the open after the stat read %d bytes %q; the stat showed %d: %q", len(got), got, st.Size, before)
+	}
+	time.Sleep(HoldFor)
+	letGo(t, sb)
+	checkShowsFresh(t, d, sb, "after HoldFor")
+}
+
+// TestLiveSeesRewriteSameSizeAndMtime: a sandbox that holds its state
+// (not parked) shows a file rewritten in place to the same size with its
+// mtime put back, once the hold is over: the last bytes (the witness) are
+// the same, only the change time tells.
+func TestLiveSeesRewriteSameSizeAndMtime(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	sb := d.open()
+	before := map[View]ViewStat{}
+	for _, v := range parkViews {
+		st, err := sb.Stat(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[v] = st
+	}
+	time.Sleep(10 * time.Millisecond) // past the change-time clock's tick
+	old, err := os.ReadFile(d.path(ExecLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(d.path(ExecLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.writeFile(ExecLogName, string(bytes.Replace(old, []byte(`"stdout"`), []byte(`"stderr"`), 1)))
+	if err := os.Chtimes(d.path(ExecLogName), fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range parkViews {
+		expireHold(sb)
+		got, err := sb.Stat(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantBytes := fresh(t, d, v)
+		if got != want {
+			t.Errorf("Stat(%v) = %+v, want %+v", v, got, want)
+		}
+		if !got.ModTime.Equal(before[v].ModTime) || !got.ChangeTime.After(before[v].ChangeTime) {
+			t.Errorf("Stat(%v): mtime %v -> %v, change time %v -> %v; want the mtime kept, the change time later",
+				v, before[v].ModTime, got.ModTime, before[v].ChangeTime, got.ChangeTime)
+		}
+		if b := snap(t, sb, v); !bytes.Equal(b, wantBytes) {
+			t.Errorf("%v reads %q, want %q", v, b, wantBytes)
+		}
+	}
+}
+
+// TestRotationResumesTheIndex: a rotation renames exec.log, which moves
+// its ctime alone; the index resumes from its checkpoints instead of
+// taking the renamed file for a rewritten one and parsing it all again.
+func TestRotationResumesTheIndex(t *testing.T) {
+	d := newSandboxDir(t)
+	var lines []string
+	for i := range 3000 {
+		lines = append(lines, jl(int64(1000+i), "stdout", fmt.Sprintf("line %d of the first file\n", i)))
+	}
+	d.exec(lines...)
+	sb := d.open()
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	first := func() (int, uint64) {
+		sb.mu.Lock()
+		defer sb.mu.Unlock()
+		x := sb.indexes[MaskAll]
+		return len(x.Cps), x.Cps[1].Serial
+	}
+	n, serial := first()
+	if n < 3 {
+		t.Fatalf("the index has %d checkpoints; want a few", n)
+	}
+	time.Sleep(10 * time.Millisecond) // the rename's ctime is not the write's
+	d.rotate()
+	d.exec(jl(9000, "stdout", "after the rotation\n"))
+	expireHold(sb)
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	if n2, serial2 := first(); serial2 != serial || n2 < n {
+		t.Errorf("after a rotation the index was rebuilt: %d checkpoints, the first after the start serial %d (was %d, %d)", n2, serial2, n, serial)
+	}
+	want, _ := fresh(t, d, ViewMerged)
+	if got, err := sb.Stat(ViewMerged); err != nil || got != want {
+		t.Errorf("Stat after the rotation = %+v, %v; want %+v", got, err, want)
+	}
+}
