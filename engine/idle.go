@@ -13,8 +13,9 @@ import (
 const defaultIdleAfter = 3 * time.Second
 
 // defaultMaxLive bounds how many sandboxes hold state at once: past it,
-// the least recently used give theirs up at once. Each holds at most 3 log files
-// open (exec.log.N share one descriptor per inode: up to 7).
+// the least recently used give theirs up at once. Each holds one descriptor
+// per log file it reads: 3 to 7 (exec.log and up to four rotated files,
+// runtime.log, kernel.log).
 const defaultMaxLive = 64
 
 // hold marks s as held by a handle until the returned release is called
