@@ -34,22 +34,21 @@ func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbo
 
 // viewStat is the stat of a view: the size an open now would show.
 func viewStat(n *Node) (int64, time.Time, error) {
-	st, err := viewStatChange(n)
-	return st.Size, st.ModTime, err
+	size, mt, _, err := viewStatChange(n)
+	return size, mt, err
 }
 
-// viewStatChange is viewStat with the change time of the view's files.
-// A session gone from the logs shows its last time and size 0.
-func viewStatChange(n *Node) (engine.ViewStat, error) {
+// viewStatChange is viewStat with the view's change time.
+func viewStatChange(n *Node) (int64, time.Time, time.Time, error) {
 	sb, err := n.sb()
 	if err != nil {
-		return engine.ViewStat{}, err
+		return 0, time.Time{}, time.Time{}, err
 	}
 	st, err := sb.Stat(n.view())
 	if last, gone := n.goneSession(err); gone {
-		return engine.ViewStat{ModTime: last}, nil
+		return 0, last, time.Time{}, nil
 	}
-	return st, err
+	return st.Size, st.ModTime, st.ChangeTime, err
 }
 
 // openView opens n's view of its sandbox with open.
@@ -70,13 +69,6 @@ type snapshotKind struct{ readOnlyKind }
 func (snapshotKind) fixed() bool { return true }
 
 func (snapshotKind) stat(n *Node) (int64, time.Time, error) { return viewStat(n) }
-
-// statChange is stat with the change time that tells a snapshot's states
-// apart (see changeStater).
-func (snapshotKind) statChange(n *Node) (int64, time.Time, time.Time, error) {
-	st, err := viewStatChange(n)
-	return st.Size, st.ModTime, st.ChangeTime, err
-}
 func (snapshotKind) open(n *Node) (Handle, error) {
 	h, err := openView(n, openSnapshot)
 	if last, gone := n.goneSession(err); gone {

@@ -27,11 +27,11 @@ type Node struct {
 type Attr struct {
 	Size    int64
 	ModTime time.Time
-	Perm    Perm
-	// change is the newest change time of the log files a snapshot file
-	// shows (zero for other files): a rewrite that puts the mtime back
-	// moves it, so it tells states apart (state.go). Not shown to stat.
-	change time.Time
+	// Change is the newest ctime of the files of a snapshot's view: it
+	// tells apart two states of one size and mtime (a rewrite in place
+	// that put the mtime back). Zero for other files.
+	Change time.Time
+	Perm   Perm
 	// Fixed is set for a snapshot file, whose bytes at one state never
 	// change: Pin makes the node of that state.
 	Fixed bool
@@ -147,11 +147,12 @@ func (n *Node) Stat() (Attr, error) {
 		return *n.state, nil
 	}
 	k := kinds[n.file().Kind]
+	var change time.Time
 	var size int64
-	var mt, ct time.Time
+	var mt time.Time
 	var err error
-	if cs, ok := k.(changeStater); ok {
-		size, mt, ct, err = cs.statChange(n)
+	if k.fixed() {
+		size, mt, change, err = viewStatChange(n)
 	} else {
 		size, mt, err = k.stat(n)
 	}
@@ -162,7 +163,7 @@ func (n *Node) Stat() (Attr, error) {
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Perm: p, change: ct, Fixed: k.fixed()}, nil
+	return Attr{Size: size, ModTime: mt, Change: change, Perm: p, Fixed: k.fixed()}, nil
 }
 
 // Perm returns the file's owner and mode; a pinned node's are its

@@ -58,7 +58,7 @@ func (s *snapshotHandle) Size() int64 { return s.snap.Size() }
 // ModTime returns the time fixed at open.
 func (s *snapshotHandle) ModTime() time.Time { return s.snap.ModTime() }
 
-// ChangeTime returns the change time of the files fixed at open.
+// ChangeTime returns the change time fixed at open (engine.ViewStat).
 func (s *snapshotHandle) ChangeTime() time.Time { return s.snap.ChangeTime() }
 
 // Close releases the snapshot's files.

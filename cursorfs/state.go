@@ -38,26 +38,16 @@ func (n *Node) Pin(a Attr) *Node {
 	return &p
 }
 
-// changeStater is a kind whose states are also told apart by the change
-// time of the files they show: a rewrite in place at the same size with
-// the mtime put back is a new state.
-type changeStater interface {
-	statChange(n *Node) (size int64, modTime, changeTime time.Time, err error)
-}
-
-// changeTimer is a handle that knows the change time of its state.
-type changeTimer interface{ ChangeTime() time.Time }
-
 // keepState checks that h, just opened from a pinned node, shows the
 // node's state, and lets the kernel keep its pages; else it closes h.
 func (n *Node) keepState(h Handle) error {
 	size, mt := h.Stat()
-	var ct time.Time
-	if c, ok := h.(changeTimer); ok {
-		ct = c.ChangeTime()
+	var change time.Time
+	if c, ok := h.(interface{ ChangeTime() time.Time }); ok {
+		change = c.ChangeTime()
 	}
 	p, err := n.filePerm()
-	if err != nil || size != n.state.Size || !mt.Equal(n.state.ModTime) || !ct.Equal(n.state.change) || p != n.state.Perm {
+	if err != nil || size != n.state.Size || !mt.Equal(n.state.ModTime) || !change.Equal(n.state.Change) || p != n.state.Perm {
 		_ = h.Close()
 		if err != nil {
 			return err
@@ -74,16 +64,12 @@ func (n *Node) keepState(h Handle) error {
 // to show the state of its inode.
 type cacheable interface{ keepCache() }
 
-// appendKey appends what tells the state apart: size, time, change time,
-// owner and mode.
+// appendKey appends what tells the state apart: size, times, owner and
+// mode.
 func (a *Attr) appendKey(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Size))
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.ModTime.UnixNano()))
-	var change int64 // zero for a file with no change time
-	if !a.change.IsZero() {
-		change = a.change.UnixNano()
-	}
-	b = binary.LittleEndian.AppendUint64(b, uint64(change))
+	b = binary.LittleEndian.AppendUint64(b, uint64(a.Change.UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.UID)
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.GID)
 	return binary.LittleEndian.AppendUint32(b, a.Perm.Mode)

@@ -34,13 +34,12 @@
 // Reader, Scanner) own clones: their files and their cache reference,
 // released by their Close. The Home owns the set of sandboxes that hold
 // state, of which the least recently used give it up as soon as the set
-// passes 64, and one sweeper goroutine that takes state away from
-// sandboxes idle for 3 s and forgets sandboxes that nothing holds, so that
-// the home's map holds only sandboxes in use. A sandbox that a handle
-// holds is never forgotten: its followers are woken through the map. The
-// Home also owns the parked summaries of sandboxes that hold no state (a
-// byte-budgeted LRU, see docs/parking.md): a sandbox takes its summary out
-// when it gets state again and puts a new one in when it lets state go.
+// passes 64, one sweeper goroutine that takes state away from sandboxes
+// idle for 3 s and forgets sandboxes that nothing holds, so that the home's
+// map holds only sandboxes in use, and the parked summaries of sandboxes
+// that let their state go (park.go: a stat of an unchanged sandbox opens
+// nothing). A sandbox that a handle holds is never forgotten: its
+// followers are woken through the map.
 //
 // Nothing here knows about FUSE: the handle logic lives in cursorfs and the
 // node tree in fs.

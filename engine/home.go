@@ -32,7 +32,6 @@ type Home struct {
 	caches      *cache.Store
 	indexOnce   sync.Once
 	indexes     *index.Store
-	parks       *parkStore // summaries of sandboxes that hold no state
 
 	now func() time.Time // the clock of idle times and the hold (tests set it)
 	// afterIndex, when set, runs in withIndex after the index is up to
@@ -41,6 +40,7 @@ type Home struct {
 	idleAfter  time.Duration
 	maxLive    int
 	racyMargin time.Duration // see RacyMargin
+	parks      *parkStore    // summaries of sandboxes that hold no state
 	sweepDone  chan struct{}
 	sweepWG    sync.WaitGroup
 	closeOnce  sync.Once

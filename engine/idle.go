@@ -13,8 +13,9 @@ import (
 const defaultIdleAfter = 3 * time.Second
 
 // defaultMaxLive bounds how many sandboxes hold state at once: past it,
-// the least recently used give theirs up at once. Each holds at most 3 log files
-// open (exec.log.N share one descriptor per inode: up to 7).
+// the least recently used give theirs up at once. Each holds one descriptor
+// per log file it reads: 3 to 7 (exec.log and up to four rotated files,
+// runtime.log, kernel.log).
 const defaultMaxLive = 64
 
 // hold marks s as held by a handle until the returned release is called
@@ -43,8 +44,7 @@ func (s *Sandbox) idle(now time.Time) bool {
 // gotState records that s holds state now and, when that takes the live
 // set past the home's bound, takes state from the least recently used
 // others at once (the busy ones skipped), in the caller: what it costs
-// follows the live set, at most the bound and a few, never the home's map.
-// Called with s.mu held.
+// follows the live set, never the home's map. Called with s.mu held.
 func (s *Sandbox) gotState() {
 	h := s.home
 	h.mu.Lock()
@@ -58,8 +58,8 @@ func (s *Sandbox) gotState() {
 
 // dropOldest takes state from the least recently used sandbox of the
 // live set while it is past the home's bound: one scan of the set, no
-// sort, as a walk takes the set past the bound by one at each new sandbox. If that
-// one is busy, dropExcess does the rest.
+// sort, as a walk takes the set past it by one at each new sandbox. If
+// that one is busy, dropExcess does the rest.
 func (h *Home) dropOldest() {
 	for {
 		h.mu.Lock()
@@ -129,8 +129,8 @@ func (h *Home) sweep() {
 }
 
 // dropExcess takes state away from the idle sandboxes that hold it and
-// from the least recently used past the home's bound, and returns how many gave
-// it up.
+// from the least recently used past the home's bound, and returns how
+// many gave it up.
 func (h *Home) dropExcess(now time.Time) int {
 	live := h.liveByAge()
 	dropped := 0

@@ -10,17 +10,20 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
-// RacyMargin is how much older than the moment its stamp was taken a
-// file's change time must be for the stamp to vouch for its bytes later
-// (see chain.Stamp.Settled). A change time is kept at the filesystem's
-// granularity (a clock tick on Linux, seconds on some filesystems).
-const RacyMargin = 2 * time.Second
-
 // ParkBudget bounds the bytes of parked sandbox summaries a Home keeps:
 // past it, the least recently used are let go (and their sandboxes are
-// parsed again at their next stat). A small sandbox's summary is a few
-// hundred bytes, so the default keeps tens of thousands.
+// parsed again at their next stat). A small sandbox's summary is about
+// 1.7 KB, so the default keeps about 20,000 of them.
 const ParkBudget = 32 << 20
+
+// RacyMargin is how much older than the moment its files were opened a
+// sandbox's files' change times must be for their stamp to vouch for
+// their bytes later (see chain.Stamp). A change time is kept at the
+// filesystem's granularity (a clock tick on Linux, seconds on some): a
+// write in the same tick as the stamp could leave it as it was, but a
+// write after the stamp gets a change time later than the stamp's moment
+// less one tick.
+const RacyMargin = 2 * time.Second
 
 // parked is what a sandbox keeps once its state is let go: the stamp of
 // its log names when its indexes last described them, and those indexes,
@@ -137,7 +140,7 @@ func (ps *parkStore) stats() (n int, bytes int64) {
 // the times of the files it reads, for a stat: from the parked
 // summary when the log names still show the stamp it describes (no file
 // opened, no pass), else as withIndex does.
-func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index.Index, files fileTimes)) error {
+func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index.Index, files chain.Times)) error {
 	s.mu.Lock()
 	if p := s.parkedNow(); p != nil {
 		if px := p.index(v.Stream()); px != nil {
@@ -190,29 +193,22 @@ func (s *Sandbox) unpark(files *chain.FileSet) {
 
 // park puts a summary of the sandbox's indexes in the home's store, if
 // it has log files and they changed last RacyMargin before they were
-// opened (see stamp). Called with s.mu held, before its state is let go.
+// opened (see chain.Stamp). Called with s.mu held, before its state is let go.
 func (s *Sandbox) park() {
 	if s.shown == nil || s.isRemoved() {
 		return
 	}
 	st := s.shown.Stamp()
-	if st == (chain.Stamp{}) || !st.Settled(s.shown.At, s.home.racyMargin) { // no file: a removed sandbox would show the same stamp
+	if st == (chain.Stamp{}) || !st.Settled(s.shown.At(), s.home.racyMargin) { // no file: a removed sandbox would show the same stamp
 		return
 	}
 	p := &parked{name: s.name, dir: s.dir, st: st}
 	for _, x := range s.indexes {
-		if px := x.Park(st); px != nil {
-			p.indexes = append(p.indexes, px)
+		if f := x.Files(); f != nil && f.Stamp() == st {
+			p.indexes = append(p.indexes, x.Park())
 		}
 	}
 	if len(p.indexes) > 0 {
 		s.home.parks.put(p)
 	}
-}
-
-// fileTimes are the times of a sandbox's files: a chain.FileSet's, or a
-// parked chain.Stamp's.
-type fileTimes interface {
-	ModTime(mask SourceMask) time.Time
-	ChangeTime(mask SourceMask) time.Time
 }

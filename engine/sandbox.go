@@ -138,7 +138,7 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 		files.BoundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
-	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size with the mtime put back
+	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size
 		files.Release()
 	} else {
 		if s.shown == nil {
@@ -252,7 +252,7 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withSummary(v, v.Format == FormatRaw, func(x *index.Index, files fileTimes) {
+	err := s.withSummary(v, v.Format == FormatRaw, func(x *index.Index, files chain.Times) {
 		size := x.Total[index.TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
@@ -288,7 +288,7 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 // EndState returns the merge state at the current end of every origin.
 func (s *Sandbox) EndState() (State, error) {
 	var st State
-	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ fileTimes) { st = x.End })
+	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ chain.Times) { st = x.End })
 	return st, err
 }
 

@@ -11,7 +11,7 @@ import (
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ fileTimes) {
+	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ chain.Times) {
 		sums := x.Sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -40,7 +40,7 @@ func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
 	with := s.withIndex
 	if !withCursor { // a lookup in the index, which a parked summary answers
 		with = func(v View, warm bool, fn func(*index.Index, *chain.FileSet)) error {
-			return s.withSummary(v, warm, func(x *index.Index, _ fileTimes) { fn(x, nil) })
+			return s.withSummary(v, warm, func(x *index.Index, _ chain.Times) { fn(x, nil) })
 		}
 	}
 	werr := with(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) {

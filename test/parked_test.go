@@ -61,7 +61,7 @@ func TestParkedSandboxThroughMount(t *testing.T) {
 	}
 	letGo := func() {
 		t.Helper()
-		waitFor(t, 8*time.Second, "the idle release (3 s idle) to close the sandbox's files", func() bool { return logFDs() == 0 })
+		waitFor(t, 10*time.Second, "the idle release to close the sandbox's files", func() bool { return logFDs() == 0 })
 	}
 	check("first read")
 	letGo()

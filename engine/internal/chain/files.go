@@ -170,7 +170,8 @@ func (t *FileTable) open(dir int, file string) (FileRef, error) {
 		t.byID[id] = lf
 	}
 	lf.refs++
-	return FileRef{logFile: lf, Size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)), ctime: unix.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)}}, nil
+	return FileRef{logFile: lf, Size: int64(stx.Size), mtime: time.Unix(stx.Mtime.Sec, int64(stx.Mtime.Nsec)),
+		ctime: unix.Timespec{Sec: stx.Ctime.Sec, Nsec: int64(stx.Ctime.Nsec)}}, nil
 }
 
 // acquire takes one more reference to lf.

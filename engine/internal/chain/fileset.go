@@ -20,7 +20,7 @@ type FileSet struct {
 	Chain []FileRef
 	Names []int                         // chain[i] was opened as ChainName(names[i])
 	Text  [logline.NumOrigins][]FileRef // runtime and kernel: zero or one file
-	At    time.Time                     // taken before the first stat of the set's files
+	at    time.Time                     // taken before the first stat of the set's files
 }
 
 // OpenFileSet opens the current files of the sandbox. The names are opened
@@ -61,7 +61,7 @@ func openFileSetOnce(t *FileTable) (*FileSet, error) {
 		return nil, err
 	}
 	defer unix.Close(dir)
-	s := &FileSet{table: t, At: time.Now()}
+	s := &FileSet{table: t, at: time.Now()}
 	for i := ChainLen - 1; i >= 0; i-- {
 		f, err := t.lookup(dir, ChainName(i))
 		if t.skip(ChainName(i), err) {
@@ -153,7 +153,7 @@ func (s *FileSet) Origin(o logline.Origin) []FileRef {
 
 // Clone returns a copy holding its own references.
 func (s *FileSet) Clone() *FileSet {
-	c := &FileSet{table: s.table, Chain: append([]FileRef(nil), s.Chain...), Names: s.Names, At: s.At}
+	c := &FileSet{table: s.table, Chain: append([]FileRef(nil), s.Chain...), Names: s.Names, at: s.at}
 	for o := range s.Text {
 		c.Text[o] = append([]FileRef(nil), s.Text[o]...)
 	}

@@ -19,13 +19,10 @@ type fileStamp struct {
 var stampNames = [ChainLen + 2]string{ExecLogName, ExecLogName + ".1", ExecLogName + ".2", ExecLogName + ".3",
 	ExecLogName + ".4", RuntimeLogName, KernelLogName}
 
-// textNames are the stamp positions of the text origins' names.
-var textNames = [logline.NumOrigins]int{logline.OriginRuntime: ChainLen, logline.OriginKernel: ChainLen + 1}
-
 // Stamp is a sandbox's log names as stat shows them. Two equal stamps
-// whose files changed last a margin (see Settled) before the first was
-// taken name the same bytes: any write, truncation, rename or chmod since
-// sets a file's change time to a later one.
+// whose files changed last RacyMargin before the first was taken name the
+// same bytes: any write, truncation, rename or chmod since sets a file's
+// change time to a later one.
 type Stamp [len(stampNames)]fileStamp
 
 // ProbeStamp stats the sandbox's log names (opening none). A name whose
@@ -56,7 +53,7 @@ func (s *FileSet) Stamp() Stamp {
 	for i, f := range s.Chain {
 		st[s.Names[i]] = f.stamp()
 	}
-	for o, name := range textNames {
+	for o, name := range textStampSlots {
 		if len(s.Text[o]) == 1 && name > 0 {
 			st[name] = s.Text[o][0].stamp()
 		}
@@ -64,15 +61,15 @@ func (s *FileSet) Stamp() Stamp {
 	return st
 }
 
+// textStampSlots is where each text origin's file is in a stamp (0: none).
+var textStampSlots = [logline.NumOrigins]int{logline.OriginRuntime: ChainLen, logline.OriginKernel: ChainLen + 1}
+
 func (f FileRef) stamp() fileStamp {
 	return fileStamp{id: f.ID, size: f.Size, mtime: unix.Timespec{Sec: f.mtime.Unix(), Nsec: int64(f.mtime.Nanosecond())}, ctime: f.ctime}
 }
 
 // Settled reports whether every file of st changed last margin or more
-// before at, so that st vouches for their bytes from then on. A change
-// time is kept at the filesystem's granularity: a write in the same tick
-// as the stamp could leave it as it was, but a write after the stamp gets
-// a change time later than the stamp's moment less one tick.
+// before at, so that st vouches for their bytes from then on.
 func (st *Stamp) Settled(at time.Time, margin time.Duration) bool {
 	limit := at.Add(-margin)
 	for i := range st {
@@ -92,34 +89,17 @@ func before(ts unix.Timespec, t time.Time) bool {
 // ModTime returns the newest mtime of the files a stream of mask reads,
 // as FileSet.ModTime does.
 func (st *Stamp) ModTime(mask logline.SourceMask) time.Time {
-	return st.newest(mask, func(f *fileStamp) unix.Timespec { return f.mtime })
-}
-
-// ChangeTime returns the newest ctime of the files a stream of mask reads.
-func (st *Stamp) ChangeTime(mask logline.SourceMask) time.Time {
-	return st.newest(mask, func(f *fileStamp) unix.Timespec { return f.ctime })
-}
-
-// newest returns the newest time of the files a stream of mask reads.
-func (st *Stamp) newest(mask logline.SourceMask, of func(*fileStamp) unix.Timespec) time.Time {
 	n := ChainLen
 	if mask.TextOrigins() {
 		n = len(st)
 	}
 	var newest time.Time
-	for i := range st[:n] {
-		f := &st[i]
-		if ts := of(f); f.id != (FileID{}) && time.Unix(ts.Sec, ts.Nsec).After(newest) {
-			newest = time.Unix(ts.Sec, ts.Nsec)
+	for _, f := range st[:n] {
+		if t := time.Unix(f.mtime.Sec, f.mtime.Nsec); f.id != (FileID{}) && t.After(newest) {
+			newest = t
 		}
 	}
 	return newest
-}
-
-// ChangeTime returns the newest ctime of the files a stream of mask reads.
-func (s *FileSet) ChangeTime(mask logline.SourceMask) time.Time {
-	st := s.Stamp()
-	return st.ChangeTime(mask)
 }
 
 // BoundTo bounds s to st, the stamp a stat showed just before s was
@@ -148,7 +128,7 @@ func (s *FileSet) BoundTo(st *Stamp) bool {
 			found++
 		}
 	}
-	for o, name := range textNames {
+	for o, name := range textStampSlots {
 		if name > 0 && len(s.Text[o]) == 1 && s.Text[o][0].ID == st[name].id && s.Text[o][0].Size >= st[name].size {
 			text[o] = []FileRef{st[name].bound(s.Text[o][0])}
 			found++
@@ -209,3 +189,33 @@ func RewrittenAtSize(was, now *FileSet) bool {
 	}
 	return false
 }
+
+// Times are the times of a sandbox's files: a FileSet's, or a Stamp's.
+type Times interface {
+	ModTime(mask logline.SourceMask) time.Time
+	ChangeTime(mask logline.SourceMask) time.Time
+}
+
+// ChangeTime returns the newest ctime of the files a stream of mask reads.
+func (st *Stamp) ChangeTime(mask logline.SourceMask) time.Time {
+	n := ChainLen
+	if mask.TextOrigins() {
+		n = len(st)
+	}
+	var newest time.Time
+	for _, f := range st[:n] {
+		if t := time.Unix(f.ctime.Sec, f.ctime.Nsec); f.id != (FileID{}) && t.After(newest) {
+			newest = t
+		}
+	}
+	return newest
+}
+
+// ChangeTime returns the newest ctime of the files a stream of mask reads.
+func (s *FileSet) ChangeTime(mask logline.SourceMask) time.Time {
+	st := s.Stamp()
+	return st.ChangeTime(mask)
+}
+
+// At returns when s was opened: before the first stat of its files.
+func (s *FileSet) At() time.Time { return s.at }

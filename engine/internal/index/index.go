@@ -52,10 +52,9 @@ func (x *Index) newCheckpoint() Checkpoint {
 // from the latest checkpoint that the new bytes cannot have changed: a view
 // depends on the files alone, so a line appended with an early timestamp
 // is merged where it belongs, not at the end. A file that
-// changed other than by an append — even to the same size — makes every
-// checkpoint stale, as does a file whose times moved at the same size.
-// The pass renders the view in slot warm (none if < 0) into the render
-// cache as it goes.
+// changed other than by an append — even to the same size, as its times
+// tell — makes every checkpoint stale. The pass renders the view in slot warm (none if < 0)
+// into the render cache as it goes.
 func (x *Index) Update(files *chain.FileSet, warm int) error {
 	rewritten := x.files != nil && (chain.AnyChanged(x.Wit.Changed(files)) || chain.RewrittenAtSize(x.files, files))
 	if x.files != nil && !rewritten && x.files.SameAs(files) {

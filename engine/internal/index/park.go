@@ -8,9 +8,9 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
 
-// Parked is an index that let go of its files, its render cache and its
-// read buffers: the checkpoints, sizes and sessions of its stream at the
-// files it last described, kept so that a sandbox whose files have not
+// Parked is an index that let go of its files, its render cache and
+// its read buffers: the checkpoints, sizes and sessions of its stream at
+// the files it last described, kept so that a sandbox whose files have not
 // changed is neither opened nor parsed again to answer a stat, and resumes
 // without a pass at its next open. Never changed once made: stats of
 // several sandboxes' summaries may share it.
@@ -25,17 +25,17 @@ type Parked struct {
 	savedAt int
 }
 
-// Park returns what x keeps once parked, if x describes files whose stamp
-// is st; else nil.
-func (x *Index) Park(st chain.Stamp) *Parked {
-	if x.files == nil || x.files.Stamp() != st {
-		return nil
-	}
+// Park returns what x keeps once parked; x must describe files.
+func (x *Index) Park() *Parked {
 	return &Parked{stream: x.stream, cps: append([]Checkpoint(nil), x.Cps...), end: x.End, total: x.Total,
 		counts: x.Counts, tail: x.Tail, serial: x.serial, savedAt: x.savedAt}
 }
 
-// Stream returns the stream of the index p was.
+// Files returns the files x describes (nil once released); the caller
+// must not release them.
+func (x *Index) Files() *chain.FileSet { return x.files }
+
+// Stream returns the stream p indexes.
 func (p *Parked) Stream() logline.SourceMask { return p.stream }
 
 // Bytes returns the heap p holds: itself, its checkpoints and their
