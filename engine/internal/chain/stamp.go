@@ -89,17 +89,7 @@ func before(ts unix.Timespec, t time.Time) bool {
 // ModTime returns the newest mtime of the files a stream of mask reads,
 // as FileSet.ModTime does.
 func (st *Stamp) ModTime(mask logline.SourceMask) time.Time {
-	n := ChainLen
-	if mask.TextOrigins() {
-		n = len(st)
-	}
-	var newest time.Time
-	for _, f := range st[:n] {
-		if t := time.Unix(f.mtime.Sec, f.mtime.Nsec); f.id != (FileID{}) && t.After(newest) {
-			newest = t
-		}
-	}
-	return newest
+	return st.newest(mask, func(f *fileStamp) unix.Timespec { return f.mtime })
 }
 
 // BoundTo bounds s to st, the stamp a stat showed just before s was
@@ -198,14 +188,23 @@ type Times interface {
 
 // ChangeTime returns the newest ctime of the files a stream of mask reads.
 func (st *Stamp) ChangeTime(mask logline.SourceMask) time.Time {
+	return st.newest(mask, func(f *fileStamp) unix.Timespec { return f.ctime })
+}
+
+// newest returns the newest of the times field gives of the files a
+// stream of mask reads.
+func (st *Stamp) newest(mask logline.SourceMask, field func(*fileStamp) unix.Timespec) time.Time {
 	n := ChainLen
 	if mask.TextOrigins() {
 		n = len(st)
 	}
 	var newest time.Time
-	for _, f := range st[:n] {
-		if t := time.Unix(f.ctime.Sec, f.ctime.Nsec); f.id != (FileID{}) && t.After(newest) {
-			newest = t
+	for i := range st[:n] {
+		f := &st[i]
+		if ts := field(f); f.id != (FileID{}) {
+			if t := time.Unix(ts.Sec, ts.Nsec); t.After(newest) {
+				newest = t
+			}
 		}
 	}
 	return newest
