@@ -10,29 +10,34 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/bench/internal/benchmount"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
-// proc is a measured run of a command: wall time, peak RSS, most
-// descriptors seen.
+// proc is a measured run of a command: wall time, and the most
+// descriptors and the peak RSS (VmHWM) seen while it ran, sampled from
+// /proc: the child's rusage would report the bench process's own peak,
+// which a child started by os/exec inherits until its exec.
 type proc struct {
 	cmd     *exec.Cmd
 	start   time.Time
 	stderr  bytes.Buffer
-	maxFDs  int
-	done    chan struct{}
+	done    chan struct{} // closed when the command has ended
+	watched chan struct{} // closed when the sampler has stopped
+	maxFDs  int           // written by the sampler until watched is closed
+	hwmKiB  int64         // likewise
 	elapsed time.Duration
 	err     error
 }
 
 func start(name string, args ...string) (*proc, error) {
-	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{}), watched: make(chan struct{})}
 	p.cmd.Stderr = &p.stderr
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	go p.watchFDs()
+	go p.watch()
 	go func() {
 		p.err = p.cmd.Wait()
 		p.elapsed = time.Since(p.start)
@@ -41,14 +46,16 @@ func start(name string, args ...string) (*proc, error) {
 	return p, nil
 }
 
-// watchFDs samples the process's descriptors every 20 ms.
-func (p *proc) watchFDs() {
+// watch samples the process's descriptors and peak RSS every 20 ms until
+// it ends.
+func (p *proc) watch() {
+	defer close(p.watched)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
+	pid := p.cmd.Process.Pid
 	for {
-		if n := p.fds(); n > p.maxFDs {
-			p.maxFDs = n
-		}
+		p.maxFDs = max(p.maxFDs, benchmount.FDCount(pid))
+		p.hwmKiB = max(p.hwmKiB, benchmount.StatusField(pid, "VmHWM"))
 		select {
 		case <-p.done:
 			return
@@ -58,45 +65,24 @@ func (p *proc) watchFDs() {
 }
 
 // fds returns the process's open descriptors now.
-func (p *proc) fds() int {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	return len(ents)
-}
+func (p *proc) fds() int { return benchmount.FDCount(p.cmd.Process.Pid) }
 
 // rss returns the process's resident set now, in KiB.
-func (p *proc) rss() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	var kib int64
-	for _, line := range bytes.Split(data, []byte{'\n'}) {
-		if bytes.HasPrefix(line, []byte("VmRSS:")) {
-			fmt.Sscanf(string(line[6:]), "%d", &kib)
-		}
-	}
-	return kib
-}
+func (p *proc) rss() int64 { return benchmount.StatusField(p.cmd.Process.Pid, "VmRSS") }
 
-// wait waits for the end and returns the error with stderr's tail.
+// wait waits for the end of the command and of its sampler, and returns
+// the command's error with stderr's tail.
 func (p *proc) wait() error {
 	<-p.done
+	<-p.watched
 	if p.err != nil {
 		return fmt.Errorf("%v: %s", p.err, tail(p.stderr.String()))
 	}
 	return nil
 }
 
-// peakKiB returns the peak RSS of the ended process.
-func (p *proc) peakKiB() int64 {
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss
-	}
-	return 0
-}
+// peakKiB returns the peak RSS sampled while the process ran.
+func (p *proc) peakKiB() int64 { return p.hwmKiB }
 
 func tail(s string) string {
 	if len(s) > 400 {
@@ -123,7 +109,6 @@ func benchOnce(cfg config, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref.cmd.Stdout = nil
 	if err := ref.wait(); err != nil {
 		return nil, fmt.Errorf("logs --json: %w", err)
 	}
