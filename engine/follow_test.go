@@ -468,3 +468,40 @@ func TestRemovedAndRecreatedSandbox(t *testing.T) {
 	}
 	t.Errorf("the follower of the removed sandbox neither ended nor showed anything for %v (removed: %v)", pollEvery+2*time.Second, sb.isRemoved())
 }
+
+// TestRecreatedSandboxIsWatched: a sandbox removed and made again under
+// its name is woken by the watcher, not by the safety poll: the removed
+// directories took their inotify watches with them, so the new sandbox
+// adds its own at its first Changed.
+func TestRecreatedSandboxIsWatched(t *testing.T) {
+	home := newHomeDir(t)
+	d := mkSandbox(t, home, "re")
+	d.exec(jl(0, "stdout", "old\n"))
+	h := openTestHome(t, home)
+	sb, err := h.Sandbox("re")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sb.Changed() // watched from here on
+	if err := os.RemoveAll(filepath.Join(home, "sandboxes", "re")); err != nil {
+		t.Fatal(err)
+	}
+	d = mkSandbox(t, home, "re")
+	d.exec(jl(1, "stdout", "new\n"))
+	var sb2 *Sandbox
+	deadline := time.Now().Add(5 * time.Second)
+	for sb2 == nil || sb2 == sb {
+		if time.Now().After(deadline) {
+			t.Fatal("the sandbox made again is still the old one")
+		}
+		if sb2, err = h.Sandbox("re"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ch := sb2.Changed()
+	d.exec(jl(2, "stdout", "newer\n"))
+	if !waitChanged(ch, pollEvery/2) {
+		t.Fatalf("the sandbox made again was not woken within %v of a write (only the %v safety poll would)", pollEvery/2, pollEvery)
+	}
+}

@@ -294,10 +294,11 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 		s.notify()
 	}
 	if s == nil || s.isRemoved() {
-		watched := s != nil && s.watched // the watches are by path: the new one has them
+		// Not watched yet: the removed directories may have taken their
+		// watches with them, so the new one adds its own (again, if they
+		// are still there) at its first Changed.
 		s = newSandbox(h, name)
 		s.touch()
-		s.watched = watched
 		h.sandboxes[name] = s
 	}
 	return s, nil

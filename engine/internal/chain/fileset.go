@@ -185,17 +185,16 @@ func (s *FileSet) each(fn func(FileRef)) {
 // ModTime returns the newest mtime of the files a stream of mask reads.
 func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
 	var t time.Time
-	s.each(func(f FileRef) {
+	newer := func(f FileRef) {
 		if f.mtime.After(t) {
 			t = f.mtime
 		}
-	})
-	if !mask.TextOrigins() {
-		t = time.Time{}
+	}
+	if mask.TextOrigins() {
+		s.each(newer)
+	} else {
 		for _, f := range s.Chain {
-			if f.mtime.After(t) {
-				t = f.mtime
-			}
+			newer(f)
 		}
 	}
 	return t
