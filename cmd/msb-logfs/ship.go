@@ -81,7 +81,11 @@ func runShip(c *cli.Context) error {
 	if err := checkNames(c, cfg); err != nil {
 		return err
 	}
-	store, err := checkpoint.Open(stateDir(c))
+	dir, err := stateDir(c)
+	if err != nil {
+		return err
+	}
+	store, err := checkpoint.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -163,18 +167,21 @@ func openSender(c *cli.Context) (ship.Sender, error) {
 }
 
 // stateDir returns --state-dir, or the default for this user.
-func stateDir(c *cli.Context) string {
+func stateDir(c *cli.Context) (string, error) {
 	if dir := c.String("state-dir"); dir != "" {
-		return dir
+		return dir, nil
 	}
 	if os.Geteuid() == 0 {
-		return "/var/lib/msb-logfs/ship"
+		return "/var/lib/msb-logfs/ship", nil
 	}
 	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" {
-		return filepath.Join(dir, "msb-logfs", "ship")
+		return filepath.Join(dir, "msb-logfs", "ship"), nil
 	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "msb-logfs", "ship")
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no state directory: %w (set --state-dir)", err)
+	}
+	return filepath.Join(home, ".local", "state", "msb-logfs", "ship"), nil
 }
 
 // progress writes a progress line to a terminal every second of a --once

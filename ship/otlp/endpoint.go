@@ -3,6 +3,7 @@ package otlp
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,9 +64,16 @@ func parseHeaders(list string, h http.Header) error {
 		if !ok || k == "" {
 			return fmt.Errorf("entry %d is not key=value", i+1)
 		}
-		val, err := url.QueryUnescape(strings.TrimSpace(v))
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("entry %d: %q is not a header name", i+1, k)
+		}
+		// Percent-encoded as W3C Baggage values are: a '+' is a '+'.
+		val, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
 			return fmt.Errorf("the value of %q is not URL-encoded", k)
+		}
+		if !httpguts.ValidHeaderFieldValue(val) {
+			return fmt.Errorf("the value of %q holds a byte a header cannot", k)
 		}
 		h.Set(k, val)
 	}

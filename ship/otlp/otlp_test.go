@@ -45,16 +45,16 @@ func TestEndpoint(t *testing.T) {
 
 func TestHeadersParsedAndNeverInErrors(t *testing.T) {
 	_, h, err := Endpoint("http://h:1", env(map[string]string{
-		"OTEL_EXPORTER_OTLP_HEADERS":      "X-Scope-OrgID=team1, Authorization=Bearer%20s3cret",
+		"OTEL_EXPORTER_OTLP_HEADERS":      "X-Scope-OrgID=team1, Authorization=Basic%20ab+c/s3cret==",
 		"OTEL_EXPORTER_OTLP_LOGS_HEADERS": "X-Scope-OrgID=team2",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Get("Authorization") != "Bearer s3cret" || h.Get("X-Scope-OrgID") != "team2" {
+	if h.Get("Authorization") != "Basic ab+c/s3cret==" || h.Get("X-Scope-OrgID") != "team2" {
 		t.Errorf("headers %v", h)
 	}
-	for _, bad := range []string{"novalue", "k=%zzs3cret", "=s3cret"} {
+	for _, bad := range []string{"novalue", "k=%zzs3cret", "=s3cret", "bad key=s3cret", "k=s3cret%0d%0aX-Evil: 1"} {
 		_, _, err := Endpoint("http://h:1", env(map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": bad}))
 		if err == nil {
 			t.Errorf("%q accepted", bad)

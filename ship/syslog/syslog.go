@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -234,7 +235,7 @@ func (s *Sender) build(dst []byte, sandbox string, r *ship.Record, body []byte, 
 		m.SetProcID(strconv.FormatUint(r.ID, 10))
 	}
 	m.SetMsgID(printable(r.Source, 32))
-	m.SetParameter(SDID, "sandbox", sandbox)
+	m.SetParameter(SDID, "sandbox", paramValue(sandbox))
 	m.SetParameter(SDID, "source", r.Source)
 	if r.HasID {
 		m.SetParameter(SDID, "session", strconv.FormatUint(r.ID, 10))
@@ -251,4 +252,13 @@ func (s *Sender) build(dst []byte, sandbox string, r *ship.Record, body []byte, 
 		return dst, fmt.Errorf("syslog: build the message of %s: %w", r.Cursor, err)
 	}
 	return append(dst, out...), nil
+}
+
+// paramEscaper escapes what RFC 5424 §6.3.3 escapes in a PARAM-VALUE; the
+// message builder takes values already escaped and drops any other.
+var paramEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `]`, `\]`)
+
+// paramValue is s as a PARAM-VALUE: valid UTF-8, escaped.
+func paramValue(s string) string {
+	return paramEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }

@@ -251,3 +251,20 @@ func TestConcurrentSends(t *testing.T) {
 	wg.Wait()
 	r.wait(t, 4*25*2)
 }
+
+// A sandbox name holding the bytes RFC 5424 escapes in a parameter value
+// (`"`, `\`, `]`) arrives whole, not as an empty value.
+func TestParamValueEscaped(t *testing.T) {
+	r := listen(t, nil)
+	s := sender(t, "syslog+tcp://"+r.ln.Addr().String(), nil)
+	b := batch()
+	b.Sandbox = `web]1 "a\b"`
+	b.Records = b.Records[:1]
+	if err := s.Send(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	m := r.wait(t, 1)[0]
+	if got := (*m.StructuredData)[SDID]["sandbox"]; got != `web]1 "a\b"` && got != `web\]1 \"a\\b\"` {
+		t.Errorf("sandbox parameter %q, want the name", got)
+	}
+}
