@@ -92,14 +92,14 @@ func (s flagSpec) split(args []string) (flags, rest []string, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		flags = append(flags, got...)
 		if takesNext {
 			if i+1 >= len(args) {
 				return nil, nil, fmt.Errorf("flag %s needs a value", a)
 			}
 			i++
-			flags = append(flags, args[i])
+			got = withValue(got[:len(got)-1], got[len(got)-1], args[i])
 		}
+		flags = append(flags, got...)
 	}
 	return flags, rest, nil
 }
@@ -137,12 +137,22 @@ func (s flagSpec) expandShort(a string) ([]string, bool, error) {
 		out = append(out, "-"+name)
 		if takes {
 			if value := letters[i+len(name):]; value != "" {
-				return append(out, strings.TrimPrefix(value, "=")), false, nil
+				return withValue(out[:len(out)-1], out[len(out)-1], strings.TrimPrefix(value, "=")), false, nil
 			}
 			return out, true, nil
 		}
 	}
 	return out, false, nil
+}
+
+// withValue appends flag and its value to out: as two words, or as one
+// ("-o=--") when the value starts with a dash, so that the canonical line
+// never holds a value that reads as a flag or as the "--" that ends them.
+func withValue(out []string, flag, value string) []string {
+	if strings.HasPrefix(value, "-") {
+		return append(out, flag+"="+value)
+	}
+	return append(out, flag, value)
 }
 
 var errUnknownFlag = errors.New("unknown flag")
