@@ -72,6 +72,7 @@ func makeMountpoint(mnt string) ([]string, error) {
 		missing = append(missing, dir)
 	}
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		removePartial(missing)
 		return nil, fmt.Errorf("create mountpoint: %w", err)
 	}
 	if len(missing) == 0 { // made by someone else meanwhile
@@ -79,6 +80,21 @@ func makeMountpoint(mnt string) ([]string, error) {
 	}
 	slog.Info("mountpoint created", "mountpoint", mnt, "top", missing[len(missing)-1])
 	return missing, nil
+}
+
+// removePartial removes, deepest first, the directories of missing that a
+// failed MkdirAll made before it stopped; those it never reached do not
+// exist (or cannot: a name too long). It stops at the first it cannot
+// remove.
+func removePartial(missing []string) {
+	for _, dir := range missing {
+		if _, err := os.Lstat(dir); err != nil {
+			continue
+		}
+		if err := os.Remove(dir); err != nil {
+			return
+		}
+	}
 }
 
 // removeMade removes the directories makeMountpoint made, deepest first,
