@@ -31,7 +31,11 @@ func Endpoint(to string, getenv func(string) string) (string, http.Header, error
 		u, err := logsURL(to)
 		return u, headers, err
 	case getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") != "":
-		return getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"), headers, nil
+		u := getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+		if _, err := checkURL(u); err != nil {
+			return "", nil, fmt.Errorf("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: %w", err)
+		}
+		return u, headers, nil
 	case getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
 		u, err := logsURL(getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
 		if err != nil {
@@ -44,13 +48,23 @@ func Endpoint(to string, getenv func(string) string) (string, http.Header, error
 
 // logsURL appends v1/logs to base's path.
 func logsURL(base string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%q is not an http:// or https:// URL", redact(base))
+	u, err := checkURL(base)
+	if err != nil {
+		return "", err
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/logs"
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// checkURL parses raw, which must be an http:// or https:// URL with a
+// host; the error names it without its user information and query.
+func checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL", redact(raw))
+	}
+	return u, nil
 }
 
 // parseHeaders adds the key=value pairs of list to h.

@@ -54,7 +54,7 @@ type Sender struct {
 func New(cfg Config) (*Sender, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("OTLP endpoint %q: want http://HOST[:PORT][/PATH] or https://…", cfg.URL)
+		return nil, fmt.Errorf("OTLP endpoint %q: want http://HOST[:PORT][/PATH] or https://…", redact(cfg.URL))
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
