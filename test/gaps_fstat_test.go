@@ -24,61 +24,73 @@ func statLine(st *unix.Stat_t) string {
 	return fmt.Sprintf("%d %d.%09d %d.%09d", st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
 }
 
-// fdShell is a bash that holds a file open on its descriptor 5 and, at
-// each line written to it, prints stat -L of /dev/fd/5 (then, the first
-// time only, wc -c <&5).
-type fdShell struct {
-	in  io.WriteCloser
-	out *bufio.Reader
+// lineProc is a process the test talks to in lines: it writes to its
+// standard input and reads its output line by line.
+type lineProc struct {
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr *lockedBuffer
 }
 
-func startFdShell(t *testing.T, path string) *fdShell {
+// startLineProc starts argv; the test's cleanup kills it.
+func startLineProc(t *testing.T, argv ...string) *lineProc {
 	t.Helper()
-	script := `exec 5<"$1" || exit 1; echo opened
-read -r _ || exit; stat --cached=never -L -c '` + statFormat + `' /dev/fd/5; wc -c <&5
-while read -r _; do stat --cached=never -L -c '` + statFormat + `' /dev/fd/5; done`
-	cmd := exec.Command("bash", "-c", script, "bash", path)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	p := &lineProc{stderr: &lockedBuffer{}}
+	cmd.Stderr = p.stderr
+	var err error
+	if p.in, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.out = bufio.NewReader(out)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	s := &fdShell{in: in, out: bufio.NewReader(out)}
-	if got := s.line(t); got != "opened" {
-		t.Fatalf("the shell did not open %s: %q", path, got)
-	}
-	return s
+	t.Cleanup(func() { p.in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return p
 }
 
-// line returns the shell's next output line, failing after 10 s.
-func (s *fdShell) line(t *testing.T) string {
+// line returns the process's next output line, failing after 30 s.
+func (p *lineProc) line(t *testing.T) string {
 	t.Helper()
 	got := make(chan string, 1)
-	go func() { l, _ := s.out.ReadString('\n'); got <- strings.TrimSuffix(l, "\n") }()
+	go func() { l, _ := p.out.ReadString('\n'); got <- strings.TrimSuffix(l, "\n") }()
 	select {
 	case l := <-got:
 		return l
-	case <-time.After(10 * time.Second):
-		t.Fatal("the shell printed nothing for 10 s")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no output line for 30 s; stderr: %s", p.stderr)
 		return ""
 	}
 }
 
-// ask makes the shell stat its descriptor and returns what it printed.
-func (s *fdShell) ask(t *testing.T) string {
+// ask writes an empty line to the process and returns its next line.
+func (p *lineProc) ask(t *testing.T) string {
 	t.Helper()
-	if _, err := io.WriteString(s.in, "\n"); err != nil {
+	if _, err := io.WriteString(p.in, "\n"); err != nil {
 		t.Fatal(err)
 	}
-	return s.line(t)
+	return p.line(t)
+}
+
+// startFdShell starts a bash that holds path open on its descriptor 5
+// and, at each line written to it, prints stat -L of /dev/fd/5 (forcing
+// the kernel to ask the filesystem), then, the first time only,
+// wc -c <&5.
+func startFdShell(t *testing.T, path string) *lineProc {
+	t.Helper()
+	script := `exec 5<"$1" || exit 1; echo opened
+read -r _ || exit; stat --cached=never -L -c '` + statFormat + `' /dev/fd/5; wc -c <&5
+while read -r _; do stat --cached=never -L -c '` + statFormat + `' /dev/fd/5; done`
+	s := startLineProc(t, "bash", "-c", script, "bash", path)
+	if got := s.line(t); got != "opened" {
+		t.Fatalf("the shell did not open %s: %q", path, got)
+	}
+	return s
 }
 
 // TestGapsSnapshotFstatFromAnotherProcess: a snapshot open in one process

@@ -1,14 +1,11 @@
 package test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -63,36 +60,9 @@ func TestGapsSharedMmapAcrossRotation(t *testing.T) {
 
 	out := t.TempDir()
 	half, whole, fresh := filepath.Join(out, "half"), filepath.Join(out, "whole"), filepath.Join(out, "fresh")
-	cmd := exec.Command(python, "-c", mmapScript, m.path("box", "merged"), half, whole, fresh)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	said := bufio.NewReader(stdout)
-	next := func() string {
-		t.Helper()
-		got := make(chan string, 1)
-		go func() { l, _ := said.ReadString('\n'); got <- strings.TrimSpace(l) }()
-		select {
-		case l := <-got:
-			return l
-		case <-time.After(30 * time.Second):
-			t.Fatalf("python said nothing for 30 s; stderr: %s", stderr.String())
-			return ""
-		}
-	}
-	if got := next(); got != fmt.Sprint("mapped ", len(before)) {
-		t.Fatalf("python: %q, want \"mapped %d\"; stderr: %s", got, len(before), stderr.String())
+	py := startLineProc(t, python, "-c", mmapScript, m.path("box", "merged"), half, whole, fresh)
+	if got := py.line(t); got != fmt.Sprint("mapped ", len(before)) {
+		t.Fatalf("python: %q, want \"mapped %d\"; stderr: %s", got, len(before), py.stderr)
 	}
 
 	writeNumberedLines(t, w, 12000, 20000) // several rotations: the oldest files of the open are dropped
@@ -108,11 +78,8 @@ func TestGapsSharedMmapAcrossRotation(t *testing.T) {
 		fi, err := os.Stat(m.path("box", "merged"))
 		return err == nil && fi.Size() == int64(len(after))
 	})
-	if _, err := io.WriteString(in, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if got := next(); got != "done" {
-		t.Fatalf("python: %q, want done; stderr: %s", got, stderr.String())
+	if got := py.ask(t); got != "done" {
+		t.Fatalf("python: %q, want done; stderr: %s", got, py.stderr)
 	}
 	if got := mustRead(t, half); !bytes.Equal(got, before[:len(before)/2]) {
 		t.Errorf("the mapping's first half, read before the change: %d bytes differ from the open's %d", len(got), len(before)/2)

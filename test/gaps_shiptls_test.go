@@ -70,33 +70,19 @@ func writeTestCA(t *testing.T, dir string) (ca, cert, key string) {
 	return ca, cert, key
 }
 
-// newTLSCollector is the Collector with its OTLP/HTTP receiver on TLS,
-// with the certificate and key given.
+// newTLSCollector is the Collector of newCollector with its OTLP/HTTP
+// receiver on TLS, with the certificate and key given.
 func newTLSCollector(t *testing.T, cert, key string) *collector {
 	c := newCollector(t)
-	cfg := fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%d
-        tls:
-          cert_file: %s
-          key_file: %s
-exporters:
-  file:
-    path: %s
-    append: true
-    flush_interval: 100ms
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [file]
-`, c.port, cert, key, c.out)
-	if err := os.WriteFile(filepath.Join(c.dir, "config.yaml"), []byte(cfg), 0o644); err != nil {
+	path := filepath.Join(c.dir, "config.yaml")
+	endpoint := fmt.Sprintf("        endpoint: 127.0.0.1:%d\n", c.port)
+	cfg := string(mustRead(t, path))
+	if !strings.Contains(cfg, endpoint) {
+		t.Fatalf("the Collector's configuration has no %q:\n%s", endpoint, cfg)
+	}
+	tls := fmt.Sprintf("        tls:\n          cert_file: %s\n          key_file: %s\n", cert, key)
+	cfg = strings.Replace(cfg, endpoint, endpoint+tls, 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return c
