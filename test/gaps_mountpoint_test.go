@@ -97,7 +97,8 @@ func TestGapsMountpointIsAFile(t *testing.T) {
 // cannot all be made — a name too long after two that could be made, a
 // parent the user may not write — the mount is a one-line error naming
 // the directory and the reason, with a non-zero exit, and every directory
-// it made on the way is gone. Run as nobody, as a user mount is.
+// it made on the way is gone. Run as nobody, as a user mount is (through
+// fusermount3), with the user's own regular file as the mountpoint too.
 func TestGapsMountpointMkdirFails(t *testing.T) {
 	requireUserMount(t) // the mount checks fusermount3 and /dev/fuse first
 	dir, err := os.MkdirTemp("", "msb-logfs-gaps-mnt-")
@@ -116,6 +117,10 @@ func TestGapsMountpointMkdirFails(t *testing.T) {
 	if err := os.Mkdir(mine, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	file := filepath.Join(mine, "precious") // nobody's: a user mount may not take it either
+	if err := os.WriteFile(file, []byte("do not touch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	chownAll(t, mine)
 	long := strings.Repeat("x", 300) // past NAME_MAX (255)
 	for _, tc := range []struct {
@@ -123,6 +128,7 @@ func TestGapsMountpointMkdirFails(t *testing.T) {
 	}{
 		{filepath.Join(mine, "a", "b", long), filepath.Join(mine, "a", "b", long), "file name too long"},
 		{filepath.Join(dir, "new", "mnt"), filepath.Join(dir, "new"), "permission denied"},
+		{file, file, "not a directory"},
 	} {
 		before := treeOf(t, dir)
 		msg := mountFails(t, nobody, home, tc.mnt)
