@@ -42,6 +42,14 @@ const dupKeySkipped = 5
 func dupKeyHome(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
+	appendDupKeyLines(t, home, "")
+	return home
+}
+
+// appendDupKeyLines appends dupKeyLines to sandbox dup of home, then the
+// line last (a kept line of that body) unless it is empty.
+func appendDupKeyLines(t *testing.T, home, last string) {
+	t.Helper()
 	s, err := msbwriter.Create(home, "dup", msbwriter.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +65,11 @@ func dupKeyHome(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return home
+	if last != "" {
+		if err := s.Exec(msbwriter.Chunk{Source: "stdout", Data: []byte(last), ID: 1, HasID: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // jsonBodies returns the d of each JSON line of out, failing on a line
@@ -160,6 +172,34 @@ func TestGapsDuplicateKeySkipped(t *testing.T) {
 			}
 			if st.Skipped.Malformed != dupKeySkipped {
 				t.Errorf("Stat(%v).Skipped = %+v, want %d malformed", v, st.Skipped, dupKeySkipped)
+			}
+		}
+	})
+
+	// Last: it appends to the sandbox.
+	t.Run("follow", func(t *testing.T) {
+		m := mount(t, home)
+		readers := []*reader{
+			startReader(t, "cat", m.path("dup", "stdout.follow")),
+			startReader(t, binary, "logs", "-f", "--home", home, "dup"),
+		}
+		want := append(slices.Clone(dupKeyKept), dupKeyKept...)
+		want = append(want, "keep end\n")
+		for _, r := range readers {
+			for _, w := range dupKeyKept {
+				if got := r.next(t, 10*time.Second); got+"\n" != w {
+					t.Fatalf("%s before the appends: %q, want %q", r.cmd.Args, got, w)
+				}
+			}
+		}
+		appendDupKeyLines(t, home, "keep end\n")
+		for _, r := range readers {
+			got := slices.Clone(dupKeyKept)
+			for len(got) < len(want) {
+				got = append(got, r.next(t, 10*time.Second)+"\n")
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %q, want %q", r.cmd.Args, got, want)
 			}
 		}
 	})
