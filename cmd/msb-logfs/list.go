@@ -20,13 +20,16 @@ func listCommand() *cli.Command {
 	return &cli.Command{
 		Name:    "list",
 		Aliases: []string{"ls"},
-		Usage:   "list the sandboxes, with their log size, last write and sessions",
+		Usage:   "list the sandboxes, with their log size, last write, sessions and skipped lines",
 		Description: `Prints one line per sandbox of the home, by name: the bytes of its log
 files on disk (exec.log and its rotations, runtime.log, kernel.log), the
-time of the last write to any of them (UTC), and its count of exec
-sessions (which reads its exec.log chain). -q prints the names alone,
-reading nothing. --format json prints one JSON object per line instead:
-name, log_bytes, last_write (RFC 3339, null without logs), sessions.
+time of the last write to any of them (UTC), its count of exec sessions,
+and the lines of its logs skipped as bad input (not JSON, a repeated or
+unknown key value, a bad time, longer than 16 MiB; empty lines are not
+counted). The last two read its logs. -q prints the names alone, reading
+nothing. --format json prints one JSON object per line instead: name,
+log_bytes, last_write (RFC 3339, null without logs), sessions,
+skipped_lines.
 
 Examples:
    msb-logfs list
@@ -47,6 +50,7 @@ type sandboxSummary struct {
 	LogBytes  int64      `json:"log_bytes"`
 	LastWrite *time.Time `json:"last_write"`
 	Sessions  int        `json:"sessions"`
+	Skipped   int        `json:"skipped_lines"`
 }
 
 func runList(c *cli.Context) error {
@@ -135,6 +139,11 @@ func summarize(home *engine.Home, name string) (sandboxSummary, error) {
 		return s, fmt.Errorf("sessions of %s: %w", name, err)
 	}
 	s.Sessions = len(sessions)
+	st, err := sb.Stat(engine.ViewMerged)
+	if err != nil {
+		return s, fmt.Errorf("logs of %s: %w", name, err)
+	}
+	s.Skipped = st.Skipped.Malformed + st.Skipped.TooLong
 	return s, nil
 }
 
@@ -150,15 +159,15 @@ func writeSummaryJSON(w io.Writer, rows []sandboxSummary) error {
 
 // writeSummaryTable writes the sandboxes as aligned columns under a header.
 func writeSummaryTable(w io.Writer, rows []sandboxSummary) {
-	table := [][]string{{"NAME", "LOG SIZE", "LAST WRITE", "SESSIONS"}}
+	table := [][]string{{"NAME", "LOG SIZE", "LAST WRITE", "SESSIONS", "SKIPPED"}}
 	for _, r := range rows {
 		last := "-"
 		if r.LastWrite != nil {
 			last = r.LastWrite.Format("2006-01-02 15:04:05")
 		}
-		table = append(table, []string{r.Name, humanBytes(r.LogBytes), last, strconv.Itoa(r.Sessions)})
+		table = append(table, []string{r.Name, humanBytes(r.LogBytes), last, strconv.Itoa(r.Sessions), strconv.Itoa(r.Skipped)})
 	}
-	writeColumns(w, table, map[int]bool{1: true, 3: true})
+	writeColumns(w, table, map[int]bool{1: true, 3: true, 4: true})
 }
 
 // writeColumns writes rows as columns two spaces apart, those in right

@@ -11,13 +11,19 @@ import (
 )
 
 // TestList: list (and ls) prints each sandbox with its log bytes on disk,
-// last write and session count; -q the names; --format json one object per
-// line with the exact figures.
+// last write, session count and lines skipped as bad input (a repeated
+// key, not JSON; an empty line is not counted); -q the names; --format json
+// one object per line with the exact figures.
 func TestList(t *testing.T) {
 	home := t.TempDir()
 	a := newSandbox(t, home, "alpha")
 	chunk(t, a, 1, "stdout", "one\n", 1)
 	chunk(t, a, 2, "stdout", "two\n", 2)
+	for _, bad := range []string{`{"t":"2026-05-01T10:00:03Z","s":"stdout","s":"stderr","d":"x"}`, "not json", ""} {
+		if err := a.ExecLine([]byte(bad + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	newSandbox(t, home, "beta")
 	mtime := time.Date(2026, 5, 2, 3, 4, 5, 0, time.UTC)
 	logs := filepath.Join(home, "sandboxes", "alpha", "logs")
@@ -39,7 +45,7 @@ func TestList(t *testing.T) {
 	_ = os.Chtimes(filepath.Join(logs, "exec.log"), mtime, mtime)
 
 	out := mustRun(t, "list", "--home", home)
-	if !regexp.MustCompile(`(?m)^NAME +LOG SIZE +LAST WRITE +SESSIONS\nalpha +\d+ B +2026-05-02 03:04:05 +2\nbeta +\d+ B +\S.* +0\n$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^NAME +LOG SIZE +LAST WRITE +SESSIONS +SKIPPED\nalpha +\d+ B +2026-05-02 03:04:05 +2 +2\nbeta +\d+ B +\S.* +0 +0\n$`).MatchString(out) {
 		t.Errorf("list:\n%s", out)
 	}
 	if got := mustRun(t, "ls", "-q", "--home", home); got != "alpha\nbeta\n" {
@@ -53,9 +59,9 @@ func TestList(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	if len(rows) != 2 || rows[0].Name != "alpha" || rows[0].LogBytes != bytes || rows[0].Sessions != 2 ||
-		rows[0].LastWrite == nil || !rows[0].LastWrite.Equal(mtime) || rows[1].Name != "beta" || rows[1].Sessions != 0 {
-		t.Errorf("list --format json: %+v; want alpha with %d bytes, 2 sessions, last write %v, then beta", rows, bytes, mtime)
+	if len(rows) != 2 || rows[0].Name != "alpha" || rows[0].LogBytes != bytes || rows[0].Sessions != 2 || rows[0].Skipped != 2 ||
+		rows[0].LastWrite == nil || !rows[0].LastWrite.Equal(mtime) || rows[1].Name != "beta" || rows[1].Sessions != 0 || rows[1].Skipped != 0 {
+		t.Errorf("list --format json: %+v; want alpha with %d bytes, 2 sessions, 2 skipped lines, last write %v, then beta", rows, bytes, mtime)
 	}
 }
 
@@ -64,7 +70,7 @@ func TestList(t *testing.T) {
 func TestListEmptyHome(t *testing.T) {
 	home := t.TempDir()
 	out, errOut, code := run(t, "list", "--home", home)
-	if code != 0 || out != "NAME  LOG SIZE  LAST WRITE  SESSIONS\n" || !strings.Contains(errOut, filepath.Join(home, "sandboxes")) {
+	if code != 0 || out != "NAME  LOG SIZE  LAST WRITE  SESSIONS  SKIPPED\n" || !strings.Contains(errOut, filepath.Join(home, "sandboxes")) {
 		t.Errorf("list of an empty home: %d, %q, %q", code, out, errOut)
 	}
 }
