@@ -174,6 +174,17 @@ func TestGapsDuplicateKeySkipped(t *testing.T) {
 				t.Errorf("Stat(%v).Skipped = %+v, want %d malformed", v, st.Skipped, dupKeySkipped)
 			}
 		}
+		out, err := exec.Command(binary, "list", "--format", "json", "--home", home).Output()
+		if err != nil {
+			t.Fatalf("list --format json: %v", err)
+		}
+		var row struct {
+			Name    string `json:"name"`
+			Skipped *int   `json:"skipped_lines"`
+		}
+		if err := json.Unmarshal(out, &row); err != nil || row.Name != "dup" || row.Skipped == nil || *row.Skipped != dupKeySkipped {
+			t.Errorf("list --format json: %s (%v); want dup with skipped_lines %d", out, err, dupKeySkipped)
+		}
 	})
 
 	// Last: it appends to the sandbox.
