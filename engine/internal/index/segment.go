@@ -356,6 +356,14 @@ func (s *Segment) Release() {
 	s.ready = false
 }
 
+// HoldsOutside reports whether the segment reads a file that cur does not
+// hold: one that a rotation dropped since the segment's files were opened.
+func (s *Segment) HoldsOutside(cur *chain.FileSet) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files != nil && s.files.HoldsOutside(cur)
+}
+
 // Skipped returns the lines the segment's merge skipped since its last
 // reset.
 func (s *Segment) Skipped() chain.Counts {

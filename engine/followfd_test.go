@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// droppedHeld counts this process's descriptors of files under dir that
+// were deleted: log files rotation dropped while something holds them.
+func droppedHeld(t testing.TB, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("counting descriptors: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err == nil && strings.HasPrefix(target, dir+"/") && strings.HasSuffix(target, " (deleted)") {
+			n++
+		}
+	}
+	return n
+}
+
+// rotationStep appends the lines of step i to exec.log and rotates it the
+// way microsandbox does. Every other step's lines carry times before the
+// previous step's, so that its batch cannot be appended to the follow's
+// last part and makes a part of its own.
+func rotationStep(d *tdir, i int, want *strings.Builder) {
+	ms := 10000 + int64(i)*1000
+	if i%2 == 1 {
+		ms -= 1500
+	}
+	for j := range 20 {
+		body := fmt.Sprintf("step %03d line %02d %s\n", i, j, strings.Repeat("x", 200))
+		d.exec(jl(ms+int64(j), "stdout", body))
+		want.WriteString(body)
+	}
+	d.rotate()
+}
+
+// TestFollowReleasesDroppedFiles: a follow handle read by a reader that
+// keeps up, over 60 rotations done as microsandbox does them, lets go of
+// every file rotation dropped once it has read past the file's bytes: once
+// its keeper is done it holds none, and never more than followDroppedMax
+// meanwhile, whatever the number of rotations. Its bytes are the model's
+// (every line once, in order), and a read back at old offsets gives the
+// bytes shown before, from the render cache, after their files went.
+func TestFollowReleasesDroppedFiles(t *testing.T) {
+	const rotations = 60
+	d := newSandboxDir(t)
+	var want strings.Builder
+	for i := range ChainLen - 1 { // a full chain at the open
+		rotationStep(d, i, &want)
+	}
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(t.TempDir()) })
+	logs := filepath.Dir(d.path(ExecLogName))
+	fl := openFollower(t, sb, ViewStdout)
+	dropSandboxState(sb) // count what the follow holds, not the sandbox's state
+	got := fl.read()
+	maxHeld := 0
+	for i := ChainLen - 1; i < ChainLen-1+rotations; i++ {
+		rotationStep(d, i, &want)
+		got = append(got, fl.next()...)
+		maxHeld = max(maxHeld, droppedHeld(t, logs))
+		fl.f.settle()
+		if n := droppedHeld(t, logs); n != 0 {
+			t.Fatalf("rotation %d: the follow has read everything and still holds %d dropped files", i, n)
+		}
+	}
+	if !bytes.Equal(got, []byte(want.String())) {
+		i := firstByteDiff(got, []byte(want.String()))
+		t.Fatalf("follow read %d bytes, the model has %d; first difference at %d: %q, want %q", len(got), want.Len(), i, got[i:min(i+80, len(got))], want.String()[i:min(i+80, want.Len())])
+	}
+	if maxHeld > followDroppedMax {
+		t.Errorf("the follow held up to %d descriptors of dropped files over %d rotations, bound %d", maxHeld, rotations, followDroppedMax)
+	}
+	again := readAllAt(t, fl.f, fl.f.Size(), 64<<10)
+	if !bytes.Equal(again, got) {
+		t.Errorf("a re-read from offset 0 differs from the bytes shown at %d", firstByteDiff(again, got))
+	}
+	if n := droppedHeld(t, logs); n != 0 {
+		t.Errorf("after the re-read: %d descriptors of dropped files", n)
+	}
+}
+
+// dropSandboxState releases the state the sandbox holds (its file set and
+// indexes), as the idle sweep does.
+func dropSandboxState(sb *Sandbox) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.dropState()
+}
+
+// TestFollowReleasedWithoutCache: with no render cache, a follow still lets
+// dropped files go; a read back into their bytes fails with ErrNotKept
+// (EIO through the mount) and never returns other bytes, while the bytes
+// still in the chain read as they were shown.
+func TestFollowReleasedWithoutCache(t *testing.T) {
+	d := newSandboxDir(t)
+	var want strings.Builder
+	rotationStep(d, 0, &want)
+	sb := d.openWith(func(h *Home) { h.SetCacheDir("") })
+	logs := filepath.Dir(d.path(ExecLogName))
+	fl := openFollower(t, sb, ViewStdout)
+	dropSandboxState(sb)
+	got := fl.read()
+	for i := 1; i <= 2*ChainLen; i++ {
+		rotationStep(d, i, &want)
+		got = append(got, fl.next()...)
+		fl.f.settle()
+	}
+	if string(got) != want.String() {
+		t.Fatalf("follow read %d bytes, the model has %d", len(got), want.Len())
+	}
+	if n := droppedHeld(t, logs); n != 0 {
+		t.Errorf("%d descriptors of dropped files held after the keeper is done", n)
+	}
+	buf := make([]byte, 100)
+	n, err := fl.f.ReadAt(buf, 0)
+	if !errors.Is(err, ErrNotKept) || n != 0 {
+		t.Errorf("ReadAt(0) of a released part = %d, %v; want 0, ErrNotKept", n, err)
+	}
+	end := int64(len(got)) - 100
+	n, err = fl.f.ReadAt(buf, end)
+	if (err != nil && err != io.EOF) || n != 100 || !bytes.Equal(buf, got[end:]) {
+		t.Errorf("ReadAt(%d) of the last part = %d, %v: %q; want %q", end, n, err, buf[:n], got[end:])
+	}
+}
+
+// firstByteDiff returns the first offset where a and b differ.
+func firstByteDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// followDroppedMax bounds the dropped files a follow handle whose reader
+// keeps up holds before its keeper is done: the files of the part it reads
+// and of the part the keeper copies.
+const followDroppedMax = 2 * (ChainLen + 2)
