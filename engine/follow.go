@@ -16,19 +16,19 @@ import (
 // appended after it, in arrival order. Bytes once shown never change.
 // Safe for concurrent use.
 //
-// Its bytes are a sequence of parts, each a segment over the files it was
-// merged from. Once the handle has read past a part and a rotation has
-// dropped one of the part's files, a keeper copies the part's bytes into
-// the follow's own render cache and lets its files go (see keep.go), so
-// that the handle never holds more than a bounded number of dropped files.
+// Its bytes are a kept prefix, then parts, each a segment over the files
+// it was merged from. Once the handle has read past a part and a rotation
+// has dropped one of the part's files, a keeper appends the part's bytes
+// to the prefix, in the follow's own render cache, and lets its files go
+// (keep.go): the handle holds no dropped file it has read past.
 type Follow struct {
 	sb     *Sandbox
 	view   View
 	unhold func() // the sandbox is held while the follow is open
 
 	mu      sync.Mutex
-	parts   []followPart
-	lastMax chain.Key // largest key of the last part (coalescing)
+	parts   []followPart // the stream after the kept prefix (keep.log)
+	lastMax chain.Key    // largest key of the last part (coalescing)
 	size    int64
 	read    int64     // the end of the furthest read: what the handle has shown
 	modTime time.Time // newest mtime of the files the stream has read
@@ -115,8 +115,12 @@ func (f *Follow) Advance() (bool, error) {
 // the stream grew.
 func (f *Follow) take(b *index.Batch, files *chain.FileSet, mtime time.Time) bool {
 	f.end, f.wit = b.End, b.Seg.Wit
-	lp := &f.parts[len(f.parts)-1]
-	ordered := b.Entries > 0 && len(f.parts) > 1 && lp.seg != nil && !lp.drop && index.CanAppend(lp.seg, f.lastMax, b)
+	var lp *followPart // the last part, if it can still grow
+	if n := len(f.parts); n > 0 && !f.parts[n-1].drop {
+		lp = &f.parts[n-1]
+	}
+	// lastMax is MaxKey while the last part is the snapshot's: the index's.
+	ordered := b.Entries > 0 && lp != nil && index.CanAppend(lp.seg, f.lastMax, b)
 	if b.Seg.Size == 0 { // nothing of this view: keep only what coalescing needs
 		f.markDropped(files)
 		b.Seg.Release()
@@ -150,8 +154,7 @@ func (f *Follow) ReadAt(p []byte, off int64) (int, error) {
 	defer f.mu.Unlock()
 	n := 0
 	for n < len(p) && off < f.size {
-		i := sort.Search(len(f.parts), func(i int) bool { return f.parts[i].start > off }) - 1
-		c, err := f.parts[i].readAt(p[n:], off-f.parts[i].start)
+		c, err := f.readPart(p[n:], off)
 		n += c
 		off += int64(c)
 		if err != nil && err != io.EOF {
@@ -168,6 +171,16 @@ func (f *Follow) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// readPart reads from the part that holds off: the kept prefix or a
+// segment.
+func (f *Follow) readPart(p []byte, off int64) (int, error) {
+	if off < f.keep.log.size {
+		return f.keep.log.ReadAt(p[:min(int64(len(p)), f.keep.log.size-off)], off)
+	}
+	i := sort.Search(len(f.parts), func(i int) bool { return f.parts[i].start > off }) - 1
+	return f.parts[i].seg.ReadAt(p, off-f.parts[i].start)
+}
+
 // Close releases the stream's files and the bytes kept for it.
 func (f *Follow) Close() error {
 	f.mu.Lock()
@@ -177,8 +190,8 @@ func (f *Follow) Close() error {
 	}
 	f.closed = true
 	for _, p := range f.parts {
-		if !p.busy {
-			p.release()
+		if p.seg != f.keep.copying { // the keeper releases that one
+			p.seg.Release()
 		}
 	}
 	f.parts = nil

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -149,3 +151,113 @@ func firstByteDiff(a, b []byte) int {
 // keeps up holds before its keeper is done: the files of the part it reads
 // and of the part the keeper copies.
 const followDroppedMax = 2 * (ChainLen + 2)
+
+// bigChain writes ChainLen-1 rotated exec files of about perFile bytes of
+// stdout lines each into d, numbered from 0, and returns their bodies.
+func bigChain(d *tdir, perFile int) string {
+	var want strings.Builder
+	seq := 0
+	for f := range ChainLen - 1 {
+		var lines []string
+		for size := 0; size < perFile; seq++ {
+			body := fmt.Sprintf("file %d seq %07d %s\n", f, seq, strings.Repeat("k", 150))
+			lines = append(lines, jl(int64(seq), "stdout", body))
+			want.WriteString(body)
+			size += len(body)
+		}
+		d.exec(lines...)
+		d.rotate()
+	}
+	return want.String()
+}
+
+// TestFollowKeepWhileReading: while the keeper copies a follow's first
+// part (4 MiB, the view at the open) out of its files, reads at random
+// offsets go on and give the bytes shown; under a render cache budget too
+// small for all of it, every read back gives the bytes shown or fails with
+// ErrNotKept, never other bytes.
+func TestFollowKeepWhileReading(t *testing.T) {
+	for _, budget := range []int64{0, 1 << 20} {
+		t.Run(fmt.Sprintf("budget=%d", budget), func(t *testing.T) {
+			d := newSandboxDir(t)
+			want := bigChain(d, 1<<20)
+			sb := d.openWith(func(h *Home) { h.SetCacheDir(t.TempDir()); h.SetCacheBudget(budget) })
+			fl := openFollower(t, sb, ViewStdout)
+			dropSandboxState(sb)
+			shown := fl.read()
+			d.exec(jl(1e7, "stdout", "after\n"))
+			d.rotate()
+			shown = append(shown, fl.next()...)
+			if string(shown) != want+"after\n" {
+				t.Fatalf("follow read %d bytes, want %d", len(shown), len(want)+6)
+			}
+			var wg sync.WaitGroup
+			errc := make(chan error, 2)
+			for g := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errc <- readBackRandomly(fl.f, shown, uint64(g), budget == 0)
+				}()
+			}
+			wg.Wait()
+			for range 2 {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			}
+			fl.f.settle()
+			if n := droppedHeld(t, filepath.Dir(d.path(ExecLogName))); n != 0 {
+				t.Errorf("after the keeper: %d dropped files held", n)
+			}
+			if err := readBackRandomly(fl.f, shown, 9, budget == 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// readBackRandomly reads 200 random stretches of f and compares them with
+// shown; with whole, a read must succeed, else it may fail with ErrNotKept.
+func readBackRandomly(f *Follow, shown []byte, seed uint64, whole bool) error {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	buf := make([]byte, 100<<10)
+	for range 200 {
+		off := rng.Int64N(int64(len(shown)))
+		n, err := f.ReadAt(buf[:rng.IntN(len(buf))+1], off)
+		if err != nil && err != io.EOF && (whole || !errors.Is(err, ErrNotKept)) {
+			return fmt.Errorf("ReadAt(%d): %w", off, err)
+		}
+		if !bytes.Equal(buf[:n], shown[off:off+int64(n)]) {
+			return fmt.Errorf("ReadAt(%d) gave %d bytes that differ from those shown", off, n)
+		}
+	}
+	return nil
+}
+
+// TestFollowCloseWhileKeeping: a follow closed while its keeper copies a
+// 4 MiB part waits for the copy to stop, and leaves no file held.
+func TestFollowCloseWhileKeeping(t *testing.T) {
+	d := newSandboxDir(t)
+	bigChain(d, 1<<20)
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(t.TempDir()) })
+	f, err := sb.OpenFollow(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropSandboxState(sb)
+	fl := &follower{t: t, f: f}
+	fl.read()
+	d.exec(jl(1e7, "stdout", "after\n"))
+	d.rotate()
+	fl.next() // marks the first part: the keeper starts
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := droppedHeld(t, filepath.Dir(d.path(ExecLogName))); n != 0 {
+		t.Errorf("after Close: %d dropped files held", n)
+	}
+	if _, err := f.Advance(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Advance after Close: %v, want os.ErrClosed", err)
+	}
+}

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"sync/atomic"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
@@ -18,116 +16,96 @@ import (
 // bytes are never served otherwise: the read fails (EIO through the mount).
 var ErrNotKept = errors.New("bytes shown before a rotation dropped their log file are no longer kept by the render cache")
 
-// followPart is one stretch of a follow's bytes: a segment that reads its
-// files, or, once the keeper took it, the segment's bytes in the render
-// cache.
+// followPart is one stretch of a follow's bytes after its kept prefix: a
+// segment that reads its files.
 type followPart struct {
 	start int64
-	seg   *index.Segment // nil once kept
-	kept  *keptBytes
-	drop  bool // read past, and one of its files was dropped: the keeper takes it
-	busy  bool // the keeper is copying it
+	seg   *index.Segment
+	drop  bool // read past, at or before a part holding a dropped file: the keeper takes it
 }
 
-func (p *followPart) readAt(b []byte, off int64) (int, error) {
-	if p.seg != nil {
-		return p.seg.ReadAt(b, off)
-	}
-	return p.kept.ReadAt(b, off)
-}
-
-func (p *followPart) release() {
-	if p.seg != nil {
-		p.seg.Release()
-	}
-}
-
-// keeper is a follow's copier of parts out of dropped files: at most one
-// goroutine at a time, started by Advance when it marks a part, ended when
-// no part is marked or the follow closes (Close waits for it).
+// keeper moves a follow's parts, oldest first, out of their files into the
+// kept prefix: at most one goroutine at a time, started by Advance when it
+// marks a part, ended when the first part is not marked or the follow
+// closes (Close waits for it).
 type keeper struct {
-	cache   *cache.Cache // the follow's own namespace of the render cache, one reference
-	made    bool         // cache was asked for (it stays nil without a render cache)
-	next    uint64       // pieces given keys so far
+	log     keptLog
+	made    bool // log.cache was asked for (it stays nil without a render cache)
 	running bool
-	done    chan struct{} // closed when the running goroutine ends
-	stop    atomic.Bool   // set by Close: the copy in progress stops
-	scan    int           // parts before it are kept or marked
+	copying *index.Segment // the first part's, while the keeper copies it
+	done    chan struct{}  // closed when the running goroutine ends
+	stop    atomic.Bool    // set by Close: the copy in progress stops
 }
 
-// markDropped marks every part the handle has read past that holds a
-// file cur does not (a rotation dropped it), and starts the keeper.
+// markDropped marks the parts the handle has read past up to the last one
+// that holds a file cur does not (a rotation dropped it), and starts the
+// keeper. The parts before that one are marked too, so that what is kept
+// is always a prefix of the stream.
 func (f *Follow) markDropped(cur *chain.FileSet) {
-	marked := false
-	for i := f.keep.scan; i < len(f.parts); i++ {
+	last := -1
+	for i := range f.parts {
 		p := &f.parts[i]
-		if p.seg != nil && !p.drop && p.start+p.seg.Size <= f.read && p.seg.HoldsOutside(cur) {
-			p.drop, marked = true, true
+		if p.start+p.seg.Size > f.read {
+			break
+		}
+		if p.drop || p.seg.HoldsOutside(cur) {
+			last = i
 		}
 	}
-	for f.keep.scan < len(f.parts) && (f.parts[f.keep.scan].seg == nil || f.parts[f.keep.scan].drop) {
-		f.keep.scan++
+	for i := 0; i <= last; i++ {
+		f.parts[i].drop = true
 	}
-	if marked && !f.keep.running {
+	if last >= 0 && !f.keep.running {
 		f.keep.running = true
 		f.keep.done = make(chan struct{})
 		go f.keepMarked(f.keep.done)
 	}
 }
 
-// keepMarked copies each marked part into the render cache, outside the
-// follow's lock (reads go on from the part's segment meanwhile), then puts
-// the copy in its place and releases the segment and its files.
+// keepMarked appends the first part to the kept prefix while it is
+// marked: it copies the part's bytes into the render cache outside the
+// follow's lock (reads go on from the part's segment meanwhile), then
+// takes the part out and releases its segment and files.
 func (f *Follow) keepMarked(done chan struct{}) {
 	defer close(done)
 	for {
 		f.mu.Lock()
-		i := f.nextMarked()
-		if f.closed || i < 0 {
+		if f.closed || len(f.parts) == 0 || !f.parts[0].drop {
 			f.keep.running = false
 			f.mu.Unlock()
 			return
 		}
-		p := &f.parts[i]
-		p.busy = true
-		seg, start := p.seg, p.start
-		c, first := f.keepCache(), f.keep.next
-		f.keep.next += uint64((seg.Size + keepPiece - 1) / keepPiece)
+		seg := f.parts[0].seg
+		f.keep.copying = seg
+		f.keepCache()
+		log := f.keep.log
 		f.mu.Unlock()
 
-		kb := keepBytes(seg, c, first, &f.keep.stop)
+		grown, stale := log.appendSegment(seg, &f.keep.stop)
 
 		f.mu.Lock()
 		closed := f.closed
 		if !closed {
-			f.parts[i] = followPart{start: start, kept: kb}
+			f.keep.log = grown
+			f.parts = f.parts[1:]
 		}
+		f.keep.copying = nil
 		f.mu.Unlock()
 		seg.Release()
+		grown.cache.Drop(stale) // after the swap: no read looks for it now
 		if closed {
 			return // Close released every other part and waits for done
 		}
 	}
 }
 
-// nextMarked returns the first part marked and not yet kept, or -1.
-func (f *Follow) nextMarked() int {
-	for i := range f.parts {
-		if f.parts[i].drop && f.parts[i].seg != nil && !f.parts[i].busy {
-			return i
-		}
-	}
-	return -1
-}
-
-// keepCache returns the follow's own render cache, made at the first part
-// kept; nil without a render cache.
-func (f *Follow) keepCache() *cache.Cache {
+// keepCache makes the follow's own render cache at the first part kept;
+// it stays nil without a render cache.
+func (f *Follow) keepCache() {
 	if !f.keep.made {
 		f.keep.made = true
-		f.keep.cache = f.sb.home.cacheStore().NewCache()
+		f.keep.log.cache = f.sb.home.cacheStore().NewCache()
 	}
-	return f.keep.cache
 }
 
 // closeKeeper stops a copy in progress, waits for it and drops the kept
@@ -140,7 +118,7 @@ func (f *Follow) closeKeeper() {
 	if done != nil {
 		<-done
 	}
-	f.keep.cache.Release()
+	f.keep.log.cache.Release()
 }
 
 // settle waits until the keeper has taken every marked part (tests).
@@ -153,67 +131,76 @@ func (f *Follow) settle() {
 	}
 }
 
-// keepPiece is the size of the pieces a kept part is stored in.
-const keepPiece = 1 << 20
+// keepPiece is the size of the pieces the kept prefix is stored in.
+const keepPiece = 256 << 10
 
-// keptBytes are a part's bytes in pieces of keepPiece in a render cache.
-// A piece the cache did not keep (its budget) fails to read with
-// ErrNotKept; pieces from lost on failed to copy with lostErr.
-type keptBytes struct {
-	cache   *cache.Cache
-	first   uint64 // the key of the first piece
-	size    int64
-	lost    int64
-	lostErr error
+// keptLog is the prefix of a follow's bytes whose files were let go, in
+// pieces of keepPiece in the follow's own render cache: piece j holds the
+// bytes from j*keepPiece, keyed by j and its length, so that the last
+// piece, stored again longer as the prefix grows, is a new key. A piece
+// the cache did not keep (its budget, a failed copy) fails to read with
+// ErrNotKept. A value: the keeper grows a copy and swaps it in.
+type keptLog struct {
+	cache *cache.Cache
+	size  int64
 }
 
-// keepBytes copies seg's bytes into c, piece by piece, until stop is set.
-func keepBytes(seg *index.Segment, c *cache.Cache, first uint64, stop *atomic.Bool) *keptBytes {
-	kb := &keptBytes{cache: c, first: first, size: seg.Size, lost: seg.Size}
-	if c == nil {
-		return kb
+func (k keptLog) key(j, n int64) cache.Key {
+	return cache.Key{From: uint64(j), To: uint64(n)}
+}
+
+// pieceLen returns the length of piece j of a prefix of size bytes.
+func (k keptLog) pieceLen(j int64) int64 { return min(keepPiece, k.size-j*keepPiece) }
+
+// appendSegment copies seg's bytes after k's and returns the longer
+// prefix, and the key of the last piece it replaced (to drop once the new
+// prefix is in place). A stop leaves the rest of the bytes unkept.
+func (k keptLog) appendSegment(seg *index.Segment, stop *atomic.Bool) (grown keptLog, stale cache.Key) {
+	grown = keptLog{cache: k.cache, size: k.size + seg.Size}
+	stale = k.key(-1, 0) // a key no piece has
+	if k.cache == nil {
+		return grown, stale
 	}
 	buf := logline.GetBuf(keepPiece)[:keepPiece]
 	defer logline.PutBuf(buf)
-	for off := int64(0); off < kb.size; off += keepPiece {
-		if stop.Load() {
-			return kb
+	at := k.size // where the next byte goes in the prefix
+	for off := int64(0); off < seg.Size && !stop.Load(); {
+		j, held := at/keepPiece, at%keepPiece
+		ok := held == 0 || k.readPiece(buf[:held], j)
+		want := min(keepPiece-held, seg.Size-off)
+		n, _ := seg.ReadAt(buf[held:held+want], off)
+		if ok && int64(n) == want { // else the piece is lost: reads of it fail
+			k.cache.Store(k.key(j, held+want), buf[:held+want])
 		}
-		want := min(keepPiece, kb.size-off)
-		n, err := seg.ReadAt(buf[:want], off)
-		if int64(n) != want {
-			kb.lost, kb.lostErr = off, err
-			return kb
+		if held > 0 {
+			stale = k.key(j, held)
 		}
-		c.Store(kb.key(off), buf[:n])
+		off += want
+		at += want
 	}
-	return kb
+	return grown, stale
 }
 
-func (k *keptBytes) key(off int64) cache.Key {
-	i := k.first + uint64(off/keepPiece)
-	return cache.Key{From: i, To: i + 1}
+// readPiece reads the first len(p) bytes of piece j, as k stores it.
+func (k keptLog) readPiece(p []byte, j int64) bool {
+	n, ok := k.cache.Read(k.key(j, k.pieceLen(j)), p, 0)
+	return ok && n == len(p)
 }
 
 // ReadAt reads the kept bytes at off.
-func (k *keptBytes) ReadAt(p []byte, off int64) (int, error) {
+func (k keptLog) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < k.size {
-		if off >= k.lost && k.lostErr != nil {
-			return n, fmt.Errorf("%w (the copy failed: %w)", ErrNotKept, k.lostErr)
-		}
+		j := off / keepPiece
 		c, ok := 0, false
 		if k.cache != nil {
-			c, ok = k.cache.Read(k.key(off), p[n:], off%keepPiece)
+			c, ok = k.cache.Read(k.key(j, k.pieceLen(j)), p[n:], off-j*keepPiece)
 		}
 		if !ok || c == 0 {
 			return n, ErrNotKept
 		}
 		n += c
 		off += int64(c)
-	}
-	if n < len(p) {
-		return n, io.EOF
 	}
 	return n, nil
 }
