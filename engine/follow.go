@@ -27,8 +27,9 @@ type Follow struct {
 	unhold func() // the sandbox is held while the follow is open
 
 	mu      sync.Mutex
-	parts   []followPart // the stream after the kept prefix (keep.log)
-	lastMax chain.Key    // largest key of the last part (coalescing)
+	head    *index.Segment // the view at the open, its files released: read from its cache
+	parts   []followPart   // the stream after the kept prefix (head, then keep.log)
+	lastMax chain.Key      // largest key of the last part (coalescing)
 	size    int64
 	read    int64     // the end of the furthest read: what the handle has shown
 	modTime time.Time // newest mtime of the files the stream has read
@@ -174,6 +175,9 @@ func (f *Follow) ReadAt(p []byte, off int64) (int, error) {
 // readPart reads from the part that holds off: the kept prefix or a
 // segment.
 func (f *Follow) readPart(p []byte, off int64) (int, error) {
+	if off < f.keep.log.base {
+		return f.head.ReadAt(p[:min(int64(len(p)), f.keep.log.base-off)], off)
+	}
 	if off < f.keep.log.size {
 		return f.keep.log.ReadAt(p[:min(int64(len(p)), f.keep.log.size-off)], off)
 	}
@@ -193,6 +197,9 @@ func (f *Follow) Close() error {
 		if p.seg != f.keep.copying { // the keeper releases that one
 			p.seg.Release()
 		}
+	}
+	if f.head != nil {
+		f.head.Release()
 	}
 	f.parts = nil
 	f.mu.Unlock()

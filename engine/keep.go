@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"sync/atomic"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
@@ -14,7 +13,7 @@ import (
 // before a rotation dropped their log file, when the render cache no
 // longer keeps them (its budget evicted them, or there is no cache). The
 // bytes are never served otherwise: the read fails (EIO through the mount).
-var ErrNotKept = errors.New("bytes shown before a rotation dropped their log file are no longer kept by the render cache")
+var ErrNotKept = index.ErrNotKept
 
 // followPart is one stretch of a follow's bytes after its kept prefix: a
 // segment that reads its files.
@@ -79,9 +78,15 @@ func (f *Follow) keepMarked(done chan struct{}) {
 		f.keep.copying = seg
 		f.keepCache()
 		log := f.keep.log
+		head := f.head == nil && log.size == 0 && seg.CachedPrefix() > 0
+		from := int64(0)
+		if head { // the view at the open: its chunks are in the index's cache already
+			from = seg.CachedPrefix()
+			log.base, log.size = from, from
+		}
 		f.mu.Unlock()
 
-		grown, stale := log.appendSegment(seg, &f.keep.stop)
+		grown, stale := log.appendSegment(seg, from, &f.keep.stop)
 
 		f.mu.Lock()
 		closed := f.closed
@@ -89,13 +94,20 @@ func (f *Follow) keepMarked(done chan struct{}) {
 			f.keep.log = grown
 			f.parts = f.parts[1:]
 		}
+		if head && !closed {
+			f.head = seg
+			seg.ReleaseFiles()
+		}
 		f.keep.copying = nil
 		f.mu.Unlock()
-		seg.Release()
-		grown.cache.Drop(stale) // after the swap: no read looks for it now
 		if closed {
+			seg.Release()
 			return // Close released every other part and waits for done
 		}
+		if !head {
+			seg.Release()
+		}
+		grown.cache.Drop(stale) // after the swap: no read looks for it now
 	}
 }
 
@@ -134,37 +146,39 @@ func (f *Follow) settle() {
 // keepPiece is the size of the pieces the kept prefix is stored in.
 const keepPiece = 256 << 10
 
-// keptLog is the prefix of a follow's bytes whose files were let go, in
-// pieces of keepPiece in the follow's own render cache: piece j holds the
-// bytes from j*keepPiece, keyed by j and its length, so that the last
-// piece, stored again longer as the prefix grows, is a new key. A piece
-// the cache did not keep (its budget, a failed copy) fails to read with
-// ErrNotKept. A value: the keeper grows a copy and swaps it in.
+// keptLog is the prefix of a follow's bytes whose files were let go, from
+// base (the end of the head, the view at the open, if that is read from
+// the index's cache) to size, in pieces of keepPiece in the follow's own
+// render cache: piece j holds the bytes from base+j*keepPiece, keyed by j
+// and its length, so that the last piece, stored again longer as the
+// prefix grows, is a new key. A piece the cache did not keep (its budget,
+// a failed copy) fails to read with ErrNotKept. A value: the keeper grows
+// a copy and swaps it in.
 type keptLog struct {
-	cache *cache.Cache
-	size  int64
+	cache      *cache.Cache
+	base, size int64
 }
 
 func (k keptLog) key(j, n int64) cache.Key {
 	return cache.Key{From: uint64(j), To: uint64(n)}
 }
 
-// pieceLen returns the length of piece j of a prefix of size bytes.
-func (k keptLog) pieceLen(j int64) int64 { return min(keepPiece, k.size-j*keepPiece) }
+// pieceLen returns the length of piece j.
+func (k keptLog) pieceLen(j int64) int64 { return min(keepPiece, k.size-k.base-j*keepPiece) }
 
-// appendSegment copies seg's bytes after k's and returns the longer
-// prefix, and the key of the last piece it replaced (to drop once the new
-// prefix is in place). A stop leaves the rest of the bytes unkept.
-func (k keptLog) appendSegment(seg *index.Segment, stop *atomic.Bool) (grown keptLog, stale cache.Key) {
-	grown = keptLog{cache: k.cache, size: k.size + seg.Size}
+// appendSegment copies seg's bytes from off from after k's and returns the
+// longer prefix, and the key of the last piece it replaced (to drop once
+// the new prefix is in place). A stop leaves the rest of the bytes unkept.
+func (k keptLog) appendSegment(seg *index.Segment, from int64, stop *atomic.Bool) (grown keptLog, stale cache.Key) {
+	grown = keptLog{cache: k.cache, base: k.base, size: k.size + seg.Size - from}
 	stale = k.key(-1, 0) // a key no piece has
 	if k.cache == nil {
 		return grown, stale
 	}
 	buf := logline.GetBuf(keepPiece)[:keepPiece]
 	defer logline.PutBuf(buf)
-	at := k.size // where the next byte goes in the prefix
-	for off := int64(0); off < seg.Size && !stop.Load(); {
+	at := k.size - k.base // where the next byte goes in the pieces
+	for off := from; off < seg.Size && !stop.Load(); {
 		j, held := at/keepPiece, at%keepPiece
 		ok := held == 0 || k.readPiece(buf[:held], j)
 		want := min(keepPiece-held, seg.Size-off)
@@ -191,10 +205,10 @@ func (k keptLog) readPiece(p []byte, j int64) bool {
 func (k keptLog) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < k.size {
-		j := off / keepPiece
+		j := (off - k.base) / keepPiece
 		c, ok := 0, false
 		if k.cache != nil {
-			c, ok = k.cache.Read(k.key(j, k.pieceLen(j)), p[n:], off-j*keepPiece)
+			c, ok = k.cache.Read(k.key(j, k.pieceLen(j)), p[n:], off-k.base-j*keepPiece)
 		}
 		if !ok || c == 0 {
 			return n, ErrNotKept
