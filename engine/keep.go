@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+	"sort"
 	"sync/atomic"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
@@ -31,24 +33,33 @@ type keeper struct {
 	log     keptLog
 	made    bool // log.cache was asked for (it stays nil without a render cache)
 	running bool
-	copying *index.Segment // the first part's, while the keeper copies it
-	done    chan struct{}  // closed when the running goroutine ends
-	stop    atomic.Bool    // set by Close: the copy in progress stops
+	copying *index.Segment   // the first part's, while the keeper copies it
+	done    chan struct{}    // closed when the running goroutine ends
+	stop    atomic.Bool      // set by Close: the copy in progress stops
+	ids     []chain.OpenFile // the files at the last look (markDropped)
+	looked  int64            // the handle's read then
 }
 
 // markDropped marks the parts the handle has read past up to the last one
 // that holds a file cur does not (a rotation dropped it), and starts the
 // keeper. The parts before that one are marked too, so that what is kept
-// is always a prefix of the stream.
+// is always a prefix of the stream. While cur holds the files of the last
+// look, only the parts read past since then are looked at.
 func (f *Follow) markDropped(cur *chain.FileSet) {
+	ends := func(off int64) int { // the first part that ends after off
+		return sort.Search(len(f.parts), func(i int) bool { return f.parts[i].start+f.parts[i].seg.Size > off })
+	}
+	ids := cur.Opened()
+	from := 0
+	if slices.Equal(ids, f.keep.ids) {
+		from = ends(f.keep.looked)
+	}
+	f.keep.ids, f.keep.looked = ids, f.read
 	last := -1
-	for i := range f.parts {
-		p := &f.parts[i]
-		if p.start+p.seg.Size > f.read {
-			break
-		}
-		if p.drop || p.seg.HoldsOutside(cur) {
+	for i := ends(f.read) - 1; i >= from; i-- {
+		if f.parts[i].drop || f.parts[i].seg.HoldsOutside(cur) {
 			last = i
+			break
 		}
 	}
 	for i := 0; i <= last; i++ {

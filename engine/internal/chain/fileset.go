@@ -241,3 +241,14 @@ func (s *FileSet) holds(lf *logFile) bool {
 	s.each(func(f FileRef) { found = found || f.logFile == lf })
 	return found
 }
+
+// OpenFile names one open file of a table: two are equal when they are
+// the same file. Keeping one keeps no descriptor.
+type OpenFile struct{ f *logFile }
+
+// Opened returns s's files, in the set's order.
+func (s *FileSet) Opened() []OpenFile {
+	var ids []OpenFile
+	s.each(func(f FileRef) { ids = append(ids, OpenFile{f.logFile}) })
+	return ids
+}
