@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -222,7 +223,7 @@ func (k keptLog) ReadAt(p []byte, off int64) (int, error) {
 			c, ok = k.cache.Read(k.key(j, k.pieceLen(j)), p[n:], off-k.base-j*keepPiece)
 		}
 		if !ok || c == 0 {
-			return n, ErrNotKept
+			return n, fmt.Errorf("follow bytes at %d: %w", off, ErrNotKept)
 		}
 		n += c
 		off += int64(c)

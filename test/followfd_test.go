@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +151,46 @@ func readGrown(t *testing.T, f *os.File, shown []byte) []byte {
 		off += int64(n)
 	}
 	return shown
+}
+
+// TestFollowReReadWithoutCache: with no render cache (--cache-size 0), a
+// follower still lets dropped files go; a pread back into their bytes
+// fails with EIO, never with other bytes, while the bytes of the files
+// still in the chain read as shown.
+func TestFollowReReadWithoutCache(t *testing.T) {
+	home := t.TempDir()
+	w, err := msbwriter.Create(home, "box", msbwriter.Options{RotateAt: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	followStep(t, w, 0, 0)
+	m := mount(t, home, "--cache-size", "0")
+	f, err := os.Open(m.path("box", "merged.follow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Fd()
+	shown := readGrown(t, f, nil)
+	for step := 1; step <= 2*msbwriter.ChainLen; step++ {
+		followStep(t, w, step*150, step)
+		grown := len(shown)
+		waitFor(t, 10*time.Second, "merged.follow to grow", func() bool {
+			shown = readGrown(t, f, shown)
+			return len(shown) > grown
+		})
+	}
+	logs := filepath.Join(home, "sandboxes")
+	waitFor(t, 10*time.Second, "the dropped files to be let go", func() bool {
+		return deletedUnder(t, m.cmd.Process.Pid, logs) <= msbwriter.ChainLen+2
+	})
+	buf := make([]byte, 100)
+	if n, err := f.ReadAt(buf, 0); errnoOf(err) != syscall.EIO || n != 0 {
+		t.Errorf("pread at 0 of released bytes = %d, %v; want 0, EIO", n, err)
+	}
+	end := int64(len(shown)) - 100
+	if n, err := f.ReadAt(buf, end); err != nil || n != 100 || !bytes.Equal(buf, shown[end:]) {
+		t.Errorf("pread at %d = %d, %v: %q; want %q", end, n, err, buf[:n], shown[end:])
+	}
 }
