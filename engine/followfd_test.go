@@ -264,3 +264,36 @@ func TestFollowCloseWhileKeeping(t *testing.T) {
 		t.Errorf("Advance after Close: %v, want os.ErrClosed", err)
 	}
 }
+
+// TestFollowPartsBounded: 1,000 batches that cannot be appended to one
+// another (each steps back in time) and no rotation: the follow keeps its
+// read-past parts once there are more than maxReadParts, so its part list
+// stays bounded; its bytes, read as they come and read again from 0, are
+// the model's.
+func TestFollowPartsBounded(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(1000, "stdout", "first\n"))
+	sb := d.openWith(func(h *Home) { h.SetCacheDir(t.TempDir()) })
+	fl := openFollower(t, sb, ViewStdout)
+	got, want := fl.read(), "first\n"
+	most := 0
+	for i := range 1000 {
+		body := fmt.Sprintf("batch %04d\n", i)
+		d.exec(jl(int64(100000+i*10-15*(i%2)), "stdout", body))
+		want += body
+		got = append(got, fl.next()...)
+		fl.f.settle()
+		fl.f.mu.Lock()
+		most = max(most, len(fl.f.parts))
+		fl.f.mu.Unlock()
+	}
+	if string(got) != want {
+		t.Fatalf("follow read %d bytes, the model has %d", len(got), len(want))
+	}
+	if bound := 64 + 2; most > bound { // maxReadParts read past, one being read, one new
+		t.Errorf("the follow held up to %d parts, bound %d", most, bound)
+	}
+	if again := readAllAt(t, fl.f, fl.f.Size(), 4<<10); string(again) != want {
+		t.Errorf("a re-read from 0 differs from the bytes shown at %d", firstByteDiff(again, []byte(want)))
+	}
+}

@@ -41,11 +41,19 @@ type keeper struct {
 	looked  int64            // the handle's read then
 }
 
+// maxReadParts bounds the parts read past that a follow keeps as segments
+// while none of their files is dropped: past it, they are all kept (copied)
+// too, so that the part list, about 2.6 KB a part, stays bounded when
+// batches that cannot be appended to one another (a runtime line written
+// late) come faster than rotations.
+const maxReadParts = 64
+
 // markDropped marks the parts the handle has read past up to the last one
-// that holds a file cur does not (a rotation dropped it), and starts the
-// keeper. The parts before that one are marked too, so that what is kept
-// is always a prefix of the stream. While cur holds the files of the last
-// look, only the parts read past since then are looked at.
+// that holds a file cur does not (a rotation dropped it), or all of them
+// once there are more than maxReadParts, and starts the keeper. The parts
+// before the last are marked too, so that what is kept is always a prefix
+// of the stream. While cur holds the files of the last look, only the
+// parts read past since then are looked at.
 func (f *Follow) markDropped(cur *chain.FileSet) {
 	ends := func(off int64) int { // the first part that ends after off
 		return sort.Search(len(f.parts), func(i int) bool { return f.parts[i].start+f.parts[i].seg.Size > off })
@@ -56,11 +64,14 @@ func (f *Follow) markDropped(cur *chain.FileSet) {
 		from = ends(f.keep.looked)
 	}
 	f.keep.ids, f.keep.looked = ids, f.read
+	readPast := ends(f.read)
 	last := -1
-	for i := ends(f.read) - 1; i >= from; i-- {
+	if readPast > maxReadParts {
+		last = readPast - 1
+	}
+	for i := readPast - 1; i > last && i >= from; i-- {
 		if f.parts[i].drop || f.parts[i].seg.HoldsOutside(cur) {
 			last = i
-			break
 		}
 	}
 	for i := 0; i <= last; i++ {
