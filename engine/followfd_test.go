@@ -297,3 +297,40 @@ func TestFollowPartsBounded(t *testing.T) {
 		t.Errorf("a re-read from 0 differs from the bytes shown at %d", firstByteDiff(again, []byte(want)))
 	}
 }
+
+// BenchmarkFollowRotations: one op is a step of a follower of merged over
+// a rotating sandbox: 64 KiB of stdout lines and a late runtime line
+// appended, exec.log rotated, the follow advanced and read to its end. The
+// keep case lets dropped files go (copying what was read into the render
+// cache); hold, the reference, keeps every file open instead. Compare
+// their cpu-ms/op within one run.
+func BenchmarkFollowRotations(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		hold bool
+	}{{"keep", false}, {"hold", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			d := mkSandbox(b, newHomeDir(b), "sb")
+			sb := d.openWith(func(h *Home) { h.SetCacheDir(b.TempDir()) })
+			fl := openFollower(b, sb, ViewMerged)
+			fl.f.keep.holdAll = c.hold
+			fl.read()
+			lines := make([]string, 0, 300)
+			done := cpuMeter(b)
+			b.ResetTimer()
+			for i := range b.N {
+				lines = lines[:0]
+				for j := range 300 {
+					lines = append(lines, jl(int64(i*1000+j), "stdout", fmt.Sprintf("step %d line %d %s\n", i, j, strings.Repeat("b", 180))))
+				}
+				d.exec(lines...)
+				d.runtime(rl(int64(i*1000-500), "INFO late"))
+				d.rotate()
+				fl.next()
+			}
+			fl.f.settle()
+			b.StopTimer()
+			done()
+		})
+	}
+}

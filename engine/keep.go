@@ -39,6 +39,7 @@ type keeper struct {
 	stop    atomic.Bool      // set by Close: the copy in progress stops
 	ids     []chain.OpenFile // the files at the last look (markDropped)
 	looked  int64            // the handle's read then
+	holdAll bool             // keep nothing, hold every file: the reference of BenchmarkFollowRotations
 }
 
 // maxReadParts bounds the parts read past that a follow keeps as segments
@@ -55,6 +56,9 @@ const maxReadParts = 64
 // of the stream. While cur holds the files of the last look, only the
 // parts read past since then are looked at.
 func (f *Follow) markDropped(cur *chain.FileSet) {
+	if f.keep.holdAll {
+		return
+	}
 	ends := func(off int64) int { // the first part that ends after off
 		return sort.Search(len(f.parts), func(i int) bool { return f.parts[i].start+f.parts[i].seg.Size > off })
 	}
