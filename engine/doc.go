@@ -32,7 +32,10 @@
 // A Sandbox owns its shown file set and its indexes; an index owns its file
 // set and one reference to its render cache. Handles (Snapshot, Follow,
 // Reader, Scanner) own clones: their files and their cache reference,
-// released by their Close. The Home owns the set of sandboxes that hold
+// released by their Close; a Follow lets go earlier of the files of what
+// it has read once a rotation drops one, keeping those bytes in its own
+// part of the render cache (keep.go), and owns the goroutine that copies
+// them. The Home owns the set of sandboxes that hold
 // state, of which the least recently used give it up as soon as the set
 // passes 64, one sweeper goroutine that takes state away from sandboxes
 // idle for 3 s and forgets sandboxes that nothing holds, so that the home's

@@ -374,3 +374,17 @@ func (s *Store) File() *os.File {
 	}
 	return s.f.f
 }
+
+// Drop frees chunk k, if it is stored and no read is copying it out (a
+// chunk being read stays until it is evicted or its cache released).
+func (c *Cache) Drop(k Key) {
+	if c == nil {
+		return
+	}
+	s := c.pool
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := c.chunks[k]; ch != nil && ch.pins == 0 {
+		s.drop(ch)
+	}
+}

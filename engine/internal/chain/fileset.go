@@ -226,3 +226,29 @@ func (s *FileSet) SameAs(o *FileSet) bool {
 func (f FileRef) same(o FileRef) bool {
 	return f.Gen == o.Gen && f.Size == o.Size && f.mtime.Equal(o.mtime)
 }
+
+// HoldsOutside reports whether s holds a file that cur does not: one that
+// a rotation dropped, or a text log replaced, since s was opened.
+func (s *FileSet) HoldsOutside(cur *FileSet) bool {
+	outside := false
+	s.each(func(f FileRef) { outside = outside || !cur.holds(f.logFile) })
+	return outside
+}
+
+// holds reports whether lf is one of s's files.
+func (s *FileSet) holds(lf *logFile) bool {
+	found := false
+	s.each(func(f FileRef) { found = found || f.logFile == lf })
+	return found
+}
+
+// OpenFile names one open file of a table: two are equal when they are
+// the same file. Keeping one keeps no descriptor.
+type OpenFile struct{ f *logFile }
+
+// Opened returns s's files, in the set's order.
+func (s *FileSet) Opened() []OpenFile {
+	var ids []OpenFile
+	s.each(func(f FileRef) { ids = append(ids, OpenFile{f.logFile}) })
+	return ids
+}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -316,6 +317,9 @@ func (s *Segment) seek(off int64) error {
 // reset positions the merge at st, unless a file the segment reads was
 // rewritten in place since its bytes were measured.
 func (s *Segment) reset(st chain.State) error {
+	if s.files == nil {
+		return fmt.Errorf("%v: %w", s.view, ErrNotKept)
+	}
 	if chain.AnyChanged(s.Wit.Changed(s.files)) {
 		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
@@ -354,6 +358,41 @@ func (s *Segment) Release() {
 	s.Cache.Release()
 	s.Cache = nil
 	s.ready = false
+}
+
+// ErrNotKept is returned by a read of a segment whose files were released
+// (ReleaseFiles) that needs bytes its render cache does not keep.
+var ErrNotKept = errors.New("bytes shown before a rotation dropped their log file are no longer kept by the render cache")
+
+// ReleaseFiles releases the segment's files but keeps its render cache: it
+// reads on from the chunks the cache keeps, and a read that must render
+// fails with ErrNotKept.
+func (s *Segment) ReleaseFiles() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
+	s.m = chain.Merger{}
+	s.files.Release()
+	s.files = nil
+	s.pending, s.chunk, s.ready, s.part, s.resume = nil, nil, false, render.EntryPart{}, resumePoint{}
+}
+
+// CachedPrefix returns the offset of the segment's last checkpoint when it
+// has a render cache: the bytes before it are whole chunks, which the cache
+// may keep; 0 without a cache.
+func (s *Segment) CachedPrefix() int64 {
+	if s.Cache == nil {
+		return 0
+	}
+	return s.Cps[len(s.Cps)-1].Offs[s.slot]
+}
+
+// HoldsOutside reports whether the segment reads a file that cur does not
+// hold: one that a rotation dropped since the segment's files were opened.
+func (s *Segment) HoldsOutside(cur *chain.FileSet) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files != nil && s.files.HoldsOutside(cur)
 }
 
 // Skipped returns the lines the segment's merge skipped since its last
