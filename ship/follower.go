@@ -298,9 +298,9 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 	if err != nil {
 		return err // stopped before an acknowledgement: the checkpoint stays
 	}
-	if out.rejected > 0 {
-		s.Stats.Rejected.Add(int64(out.rejected))
-		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", out.rejected, "first_cursor", b.Records[0].Cursor)
+	s.Stats.Rejected.Add(int64(out.rejected))
+	for _, sk := range out.skips {
+		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", sk.records, "of", sk.batch, "first_cursor", sk.firstCursor, "reason", sk.reason)
 	}
 	last := b.Records[len(b.Records)-1].Time
 	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(),

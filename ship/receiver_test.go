@@ -51,44 +51,56 @@ func TestRetryAfter429And503(t *testing.T) {
 	}
 }
 
-func TestPartialSuccessIsNotAcknowledged(t *testing.T) {
-	r := newRig(t)
-	w := r.writer("foo", 0)
-	numbered(t, w, 0, 50)
-	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
-		if n == 1 {
-			resp := plogotlp.NewExportResponse()
-			resp.PartialSuccess().SetRejectedLogRecords(3)
-			resp.PartialSuccess().SetErrorMessage("memory limit")
-			data, _ := resp.MarshalProto()
-			w.Header().Set("Content-Type", "application/x-protobuf")
-			w.Write(data)
-			return false // as if 3 were dropped: the sink keeps none
-		}
-		w.WriteHeader(http.StatusOK)
+// partialAnswer answers every request with a 2xx partial success that
+// rejects n records with message msg.
+func partialAnswer(n int64, msg string) func(w http.ResponseWriter, _ int) bool {
+	return func(w http.ResponseWriter, _ int) bool {
+		resp := plogotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedLogRecords(n)
+		resp.PartialSuccess().SetErrorMessage(msg)
+		data, _ := resp.MarshalProto()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(data)
 		return true
-	})
-	s := r.runOnce(nil)
-	expectEach(t, r.sink.all(), "foo", 50, 1)
-	if s.Stats.Retries.Load() != 1 {
-		t.Errorf("retries %d, want 1", s.Stats.Retries.Load())
 	}
 }
 
-func TestPartialSuccessForeverIsRejected(t *testing.T) {
+// A partial success is the receiver's last word on a batch (the OTLP
+// specification: it must not be retried): the rejected records are
+// logged once with the receiver's message and counted, and the
+// checkpoint moves past the batch.
+func TestPartialSuccessIsNotRetried(t *testing.T) {
 	r := newRig(t)
 	w := r.writer("foo", 0)
 	numbered(t, w, 0, 50)
-	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
-		resp := plogotlp.NewExportResponse()
-		resp.PartialSuccess().SetRejectedLogRecords(2)
-		data, _ := resp.MarshalProto()
-		w.Write(data)
-		return true
-	})
+	r.sink.setAnswer(partialAnswer(3, "memory limit"))
 	s := r.runOnce(nil)
-	if s.Stats.Rejected.Load() != 2 || r.sink.count() != 5 {
-		t.Errorf("rejected %d after %d requests, want 2 after 5", s.Stats.Rejected.Load(), r.sink.count())
+	if r.sink.count() != 1 || s.Stats.Retries.Load() != 0 {
+		t.Errorf("%d requests, %d retries; want 1 and 0", r.sink.count(), s.Stats.Retries.Load())
+	}
+	if s.Stats.Rejected.Load() != 3 || s.Stats.Records.Load() != 47 {
+		t.Errorf("rejected %d, records %d; want 3 and 47", s.Stats.Rejected.Load(), s.Stats.Records.Load())
+	}
+	out := r.log.String()
+	if n := strings.Count(out, "memory limit"); n != 1 || !strings.Contains(out, "records=3") {
+		t.Errorf("want one line with the receiver's message and records=3, got %d:\n%s", n, out)
+	}
+	r.sink.setAnswer(nil)
+	r.runOnce(nil)
+	if r.sink.count() != 1 {
+		t.Errorf("the batch was sent again by the next run: the checkpoint did not move past it")
+	}
+}
+
+// A receiver that says it rejected more records than the batch holds is
+// counted for the batch's records, no more.
+func TestPartialSuccessCountIsBounded(t *testing.T) {
+	r := newRig(t)
+	numbered(t, r.writer("foo", 0), 0, 20)
+	r.sink.setAnswer(partialAnswer(1<<40, "all of them and more"))
+	s := r.runOnce(nil)
+	if s.Stats.Rejected.Load() != 20 || s.Stats.Records.Load() != 0 || r.sink.count() != 1 {
+		t.Errorf("rejected %d, records %d after %d requests; want 20, 0 after 1", s.Stats.Rejected.Load(), s.Stats.Records.Load(), r.sink.count())
 	}
 }
 
