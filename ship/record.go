@@ -91,6 +91,12 @@ func (b *Batch) add(e *engine.Entry, after *engine.State) {
 	})
 }
 
+// part returns records i to j of a sealed b as a batch to send: it shares
+// b's records, and its Bytes does not count their bodies.
+func (b *Batch) part(i, j int) *Batch {
+	return &Batch{Sandbox: b.Sandbox, Records: b.Records[i:j:j]}
+}
+
 // seal points every record's Body at its bytes.
 func (b *Batch) seal() {
 	start := 0

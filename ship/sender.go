@@ -11,7 +11,8 @@ import (
 
 // Sender delivers batches to a receiver. Send returns nil once the
 // receiver acknowledged every record of b; a *RejectedError when it
-// refused the batch for good (it is skipped); a *PartialError when it
+// refused the batch for good (it is skipped); a *TooLargeError when it
+// refused it as too large (it is sent again in halves); a *PartialError when it
 // took only part of it (the rest is skipped); any other error is
 // temporary and the batch is sent again. Send must not keep b or its records after it returns.
 type Sender interface {
@@ -28,6 +29,17 @@ type RejectedError struct {
 
 func (e *RejectedError) Error() string {
 	return fmt.Sprintf("receiver rejected %d records: %s", e.Records, e.Reason)
+}
+
+// TooLargeError is a request the receiver refused as too large (an HTTP
+// 413): its halves may be taken.
+type TooLargeError struct {
+	Records int
+	Reason  string
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("receiver refused %d records as too large: %s", e.Records, e.Reason)
 }
 
 // PartialError is a batch of which the receiver took some records and
@@ -106,6 +118,7 @@ func deliver(ctx context.Context, s Sender, b *Batch, bo Backoff, log *slog.Logg
 	for try := 0; ; try++ {
 		err := s.Send(ctx, b)
 		var rej *RejectedError
+		var big *TooLargeError
 		var part *PartialError
 		var retry *RetryError
 		wait := bo.delay(try)
@@ -114,6 +127,8 @@ func deliver(ctx context.Context, s Sender, b *Batch, bo Backoff, log *slog.Logg
 			return outcome{}, nil
 		case errors.As(err, &rej):
 			return refused(b, len(b.Records), rej.Reason), nil
+		case errors.As(err, &big):
+			return deliverHalves(ctx, s, b, big.Reason, bo, log, st)
 		case errors.As(err, &part):
 			return refused(b, part.Rejected, "partial success: "+part.Reason), nil
 		case errors.As(err, &retry) && retry.After > 0:
@@ -132,4 +147,25 @@ func deliver(ctx context.Context, s Sender, b *Batch, bo Backoff, log *slog.Logg
 		case <-t.C:
 		}
 	}
+}
+
+// deliverHalves delivers b, which the receiver refused as too large, as
+// its two halves in turn (split again as long as they are refused); a
+// single record still refused is skipped.
+func deliverHalves(ctx context.Context, s Sender, b *Batch, reason string, bo Backoff, log *slog.Logger, st *Stats) (outcome, error) {
+	if len(b.Records) <= 1 {
+		return refused(b, len(b.Records), "too large: "+reason), nil
+	}
+	log.Debug("request too large: sending it in halves", "sandbox", b.Sandbox, "records", len(b.Records))
+	mid := len(b.Records) / 2
+	var out outcome
+	for _, half := range []*Batch{b.part(0, mid), b.part(mid, len(b.Records))} {
+		o, err := deliver(ctx, s, half, bo, log, st)
+		if err != nil {
+			return outcome{}, err
+		}
+		out.rejected += o.rejected
+		out.skips = append(out.skips, o.skips...)
+	}
+	return out, nil
 }

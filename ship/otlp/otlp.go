@@ -108,8 +108,10 @@ func classify(resp *http.Response, answer []byte, records int) error {
 	switch {
 	case code >= 200 && code < 300:
 		return partial(resp, answer)
-	case code == http.StatusBadRequest, code == http.StatusRequestEntityTooLarge:
+	case code == http.StatusBadRequest:
 		return &ship.RejectedError{Records: records, Reason: fmt.Sprintf("HTTP %d: %s", code, status(resp, answer))}
+	case code == http.StatusRequestEntityTooLarge:
+		return &ship.TooLargeError{Records: records, Reason: fmt.Sprintf("HTTP %d: %s", code, status(resp, answer))}
 	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
 		return &ship.RetryError{Err: fmt.Errorf("HTTP %d: %s", code, status(resp, answer)), After: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
