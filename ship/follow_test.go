@@ -3,9 +3,11 @@ package ship_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -132,4 +134,43 @@ func TestSummaryLine(t *testing.T) {
 	waitUntil(t, 10*time.Second, "a summary naming slow", func() bool {
 		return strings.Contains(r.log.String(), `msg=shipped records=0`) && strings.Contains(r.log.String(), `behind.slow="none shipped yet"`)
 	})
+}
+
+// Batches belong to the Readers slots, not to the sandboxes: once many
+// sandboxes, each of several batches, are shipped and followed, the live
+// heap holds at most Readers × 2 batches, whatever the number of
+// sandboxes.
+func TestFollowMemoryIsBoundedBySlots(t *testing.T) {
+	const sandboxes, batchBytes, readers = 48, 256 << 10, 2
+	r := newRig(t)
+	r.sink.raw = true
+	line := bytes.Repeat([]byte("x"), 1000)
+	for i := range sandboxes {
+		w := r.writer(fmt.Sprintf("sb%02d", i), 0)
+		for j := range 700 { // 700 KB: three batches
+			if err := w.Exec(msbwriter.Chunk{Time: time.Unix(1e9+int64(j), 0), Source: "stdout", Data: line}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Close()
+	}
+	before := liveHeap()
+	s, stop := r.follow(func(c *ship.Config) { c.BatchBytes = batchBytes; c.Readers = readers })
+	defer stop()
+	waitUntil(t, 60*time.Second, "every record shipped", func() bool { return s.Stats.Records.Load() == sandboxes*700 })
+	grown := liveHeap() - before
+	// Slots × 2 batches, each at most 2 × BatchBytes of bodies, their
+	// records and cursors; and a few KiB per sandbox of engine state.
+	bound := int64(readers*2*3*batchBytes + sandboxes*32<<10)
+	if grown > bound {
+		t.Errorf("following %d sandboxes grew the live heap by %d KiB, want at most %d KiB (slots × 2 batches)", sandboxes, grown>>10, bound>>10)
+	}
+}
+
+// liveHeap returns the bytes of the heap's live objects after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }

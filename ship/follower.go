@@ -28,7 +28,6 @@ type follower struct {
 	dev, ino uint64          // its identity, which st belongs to
 	fp       execFingerprint // of the exec file st is in
 	fpCache  execFingerprint // the last one taken, for the reading goroutine
-	spare    Batch           // the batch read while the other is sent
 	lastTime engine.Time     // time of the last acknowledged record
 	// For the summary, read by another goroutine:
 	behind      atomic.Bool  // the last pass stopped with more to read
@@ -165,7 +164,7 @@ func (s *Shipper) position(f *follower) (*engine.Sandbox, error) {
 // of what exists, or until maxBatches were sent (more is then true, so
 // that other sandboxes get their turn). ctx stops the reading; stop, which
 // ends later, the sending of the batch in flight.
-func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more bool, err error) {
+func (s *Shipper) pass(ctx, stop context.Context, f *follower, slot *readerSlot) (more bool, err error) {
 	defer func() {
 		if serr := f.awaitSave(); err == nil {
 			err = serr
@@ -178,7 +177,7 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
 	defer func() { sc.Close() }()
 	// One batch is sent (by a goroutine of its own) while the next is
-	// read: two batches per reader, used in turn.
+	// read: the slot's two batches, used in turn.
 	var sending chan error
 	wait := func() error {
 		if sending == nil {
@@ -193,7 +192,7 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 			err = werr
 		}
 	}()
-	batches := [2]*Batch{b, &f.spare}
+	batches := [2]*Batch{&slot.batches[0], &slot.batches[1]}
 	for i := range s.cfg.MaxBatchesPerPass {
 		if ctx.Err() != nil {
 			return false, nil
