@@ -174,3 +174,57 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// A sandbox that keeps failing while followed is logged once per
+// distinct error and counted once, however many changes it sees; once it
+// ships again that is said, and a new failure is logged and counted anew.
+func TestFollowLogsAFailureOnce(t *testing.T) {
+	r := newRig(t)
+	bad := r.writer("bad", 0)
+	numbered(t, bad, 0, 10)
+	os.MkdirAll(r.state, 0o700)
+	cp := filepath.Join(r.state, "bad.checkpoint")
+	if err := os.WriteFile(cp, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, stop := r.follow(nil)
+	defer stop()
+	errorLines := func() int { return strings.Count(r.log.String(), "level=ERROR") }
+	retries := func() int { return strings.Count(r.log.String(), "still not shipped") }
+	waitUntil(t, 10*time.Second, "the first error", func() bool { return errorLines() == 1 })
+	for i := range 3 { // three changes, each tried again
+		numbered(t, bad, 10+i, 11+i)
+		waitUntil(t, 10*time.Second, "the change tried", func() bool { return retries() > i })
+	}
+	if errorLines() != 1 || s.Stats.Failed.Load() != 1 {
+		t.Fatalf("the same error: %d error lines, failed %d; want 1 and 1:\n%s", errorLines(), s.Stats.Failed.Load(), r.log)
+	}
+	// Another error while still failing: logged, not counted again.
+	if err := os.WriteFile(cp, []byte(`{"format":"other"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	numbered(t, bad, 13, 14)
+	waitUntil(t, 10*time.Second, "the new error", func() bool { return errorLines() == 2 })
+	if !strings.Contains(r.log.String(), `format \"other\"`) || s.Stats.Failed.Load() != 1 {
+		t.Fatalf("another error: failed %d, want 1:\n%s", s.Stats.Failed.Load(), r.log)
+	}
+	// The state file moved away: shipped again, and said so.
+	os.Remove(cp)
+	numbered(t, bad, 14, 15)
+	waitUntil(t, 10*time.Second, "shipped again", func() bool { return len(r.sink.all()) == 15 })
+	waitUntil(t, 10*time.Second, "the recovery said", func() bool { return strings.Contains(r.log.String(), "shipped again") })
+	// A new failure (the checkpoint cannot be written: a directory took
+	// its name) is logged and counted anew.
+	os.Remove(cp)
+	if err := os.MkdirAll(filepath.Join(cp, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // each record is sent, its checkpoint not saved
+		numbered(t, bad, 15+i, 16+i)
+		waitUntil(t, 10*time.Second, "the record sent", func() bool { return len(r.sink.all()) == 16+i })
+		waitUntil(t, 10*time.Second, "the failure noted", func() bool { return errorLines()+retries() == 6+i })
+	}
+	if errorLines() != 3 || s.Stats.Failed.Load() != 2 {
+		t.Fatalf("failing anew: %d error lines, failed %d; want 3 and 2:\n%s", errorLines(), s.Stats.Failed.Load(), r.log)
+	}
+}

@@ -34,6 +34,7 @@ type follower struct {
 	shippedUpTo atomic.Int64 // lastTime in Unix nanoseconds
 	saving      chan error   // the checkpoint write in flight, if any
 	lossFrom    *engine.Time // a loss was found: the time shipping stopped at, until the next exec record is read
+	failure     string       // the error the last pass failed with, "" once one succeeded
 }
 
 // awaitSave waits for the checkpoint write in flight, if any.

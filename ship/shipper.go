@@ -261,12 +261,36 @@ func (s *Shipper) drain(ctx, stop context.Context, f *follower) bool {
 		case ctx.Err() != nil:
 			return false
 		case err != nil:
-			s.Stats.Failed.Add(1)
-			s.log.Error("sandbox not shipped", "sandbox", f.name, "err", err)
+			s.noteFailure(f, err)
 			return false
 		}
 	}
+	s.noteShipped(f)
 	return true
+}
+
+// noteFailure logs that f's sandbox could not be shipped, once per
+// distinct error while it keeps failing (a follower tries again at every
+// change), and counts it once per failure: again only after it shipped.
+func (s *Shipper) noteFailure(f *follower, err error) {
+	msg := err.Error()
+	switch f.failure {
+	case msg:
+		s.log.Debug("sandbox still not shipped", "sandbox", f.name, "err", err)
+		return
+	case "":
+		s.Stats.Failed.Add(1)
+	}
+	f.failure = msg
+	s.log.Error("sandbox not shipped", "sandbox", f.name, "err", err)
+}
+
+// noteShipped says that f's sandbox, which had failed, is shipped again.
+func (s *Shipper) noteShipped(f *follower) {
+	if f.failure != "" {
+		f.failure = ""
+		s.log.Info("sandbox shipped again", "sandbox", f.name)
+	}
 }
 
 // passApart runs a pass in a goroutine of its own, whose stack is freed

@@ -174,27 +174,43 @@ func (s *Store) Load(name string) (*Checkpoint, error) {
 // fsynced.
 func (s *Store) Save(cp *Checkpoint) error {
 	cp.Format = Format
+	path := s.Path(cp.Sandbox)
 	data, err := json.Marshal(cp)
 	if err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
 	data = append(data, '\n')
 	tmp, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "create a temporary file", err)
 	}
 	if err := writeSync(tmp, data); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "write", err)
 	}
-	if err := os.Rename(tmp.Name(), s.Path(cp.Sandbox)); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "rename over", err)
 	}
 	if err := syncDir(s.dir); err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "sync the directory", err)
 	}
 	return nil
+}
+
+// saveError describes a failed save by the checkpoint's path, the step
+// and the system's reason, not by the temporary file's random name: the
+// same failure reads the same every time (ship logs it once).
+func saveError(path, step string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("save checkpoint %s: %s: %w", path, step, err)
 }
 
 // writeSync writes data to f, fsyncs and closes it.
