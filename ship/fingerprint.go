@@ -14,7 +14,7 @@ import (
 )
 
 // headLen is how many leading bytes of an exec file its fingerprint
-// covers (fewer when the position is nearer the start).
+// covers (fewer when the file held fewer when the fingerprint was taken).
 const headLen = 4096
 
 // errNotInChain is returned by execHead for a generation no file of the
@@ -23,8 +23,17 @@ var errNotInChain = errors.New("not in the exec.log chain")
 
 // execFingerprint identifies the exec file a position is in beyond its
 // inode number, which the filesystem reuses once rotation drops the file:
-// a hash of its first bytes (at most the position's offset, which were
-// there when the position was taken).
+// a hash of its first Len bytes, all it held up to headLen when the
+// fingerprint was taken. An exec file is only appended to, so those bytes
+// stay as they were for as long as it is the same file.
+//
+// Len 0 means the file was empty then (the position is at its start, and
+// Hash is ""). It matches the file of that inode number if the chain has
+// one, whatever it holds now: the same file written since (the common
+// case, a position taken just after a rotation) is told from nothing
+// else by an empty prefix. A new file that took the number of the dropped
+// empty one is not told apart; reading it from its start then skips, without
+// a LOST line, what the dropped files held.
 type execFingerprint struct {
 	Gen  uint64
 	Len  int
@@ -37,23 +46,36 @@ func fingerprintOf(dir string, p engine.Pos) (execFingerprint, error) {
 	if p.IsStart() {
 		return execFingerprint{}, nil
 	}
-	n := int(min(p.Offset, headLen))
-	hash, err := execHead(dir, p.Gen, n)
-	return execFingerprint{Gen: p.Gen, Len: n, Hash: hash}, err
+	hash, n, err := execHead(dir, p.Gen, headLen)
+	if err != nil {
+		return execFingerprint{}, err
+	}
+	if n == 0 {
+		hash = ""
+	}
+	return execFingerprint{Gen: p.Gen, Len: n, Hash: hash}, nil
 }
 
 // matches reports whether the file of generation fp.Gen in dir is still
-// the one fp was taken of.
+// the one fp was taken of: in the chain, with the same first fp.Len
+// bytes (any file has the empty prefix of an empty fingerprint).
 func (fp execFingerprint) matches(dir string) bool {
-	if fp.Gen == 0 || fp.Len == 0 {
-		return true
+	if fp.Gen == 0 {
+		return true // the start of the chain
 	}
-	hash, err := execHead(dir, fp.Gen, fp.Len)
-	return err == nil && hash == fp.Hash
+	hash, n, err := execHead(dir, fp.Gen, fp.Len)
+	switch {
+	case err != nil || n < fp.Len:
+		return false // not in the chain, or shorter than it was
+	case fp.Len == 0:
+		return fp.Hash == ""
+	}
+	return hash == fp.Hash
 }
 
-// execHead hashes the first n bytes of the chain file of inode gen.
-func execHead(dir string, gen uint64, n int) (string, error) {
+// execHead hashes the first bytes, up to max, of the chain file of inode
+// gen, and says how many it hashed.
+func execHead(dir string, gen uint64, max int) (hash string, n int, err error) {
 	for i := range engine.ChainLen {
 		name := "exec.log"
 		if i > 0 {
@@ -69,12 +91,12 @@ func execHead(dir string, gen uint64, n int) (string, error) {
 			continue
 		}
 		h := sha256.New()
-		_, err = io.CopyN(h, f, int64(n))
+		read, err := io.Copy(h, io.LimitReader(f, int64(max)))
 		f.Close()
 		if err != nil {
-			return "", fmt.Errorf("fingerprint %s: %w", name, err)
+			return "", 0, fmt.Errorf("fingerprint %s: %w", name, err)
 		}
-		return hex.EncodeToString(h.Sum(nil)[:12]), nil
+		return hex.EncodeToString(h.Sum(nil)[:12]), int(read), nil
 	}
-	return "", errNotInChain
+	return "", 0, errNotInChain
 }

@@ -90,8 +90,8 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 	}
 	exec := c[engine.OriginExec]
 	f.fp = execFingerprint{Gen: exec.Gen, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
-	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || uint64(cp.ExecHeadLen) > exec.Offset {
-		return fmt.Errorf("%w: %s: exec_head_len %d out of range", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen)
+	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || (cp.ExecHeadLen == 0) != (cp.ExecHead == "") {
+		return fmt.Errorf("%w: %s: exec_head_len %d out of range, or exec_head %q without it", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen, cp.ExecHead)
 	}
 	if !exec.IsStart() && !f.fp.matches(f.dir) {
 		s.noteLoss(f, "restart")
@@ -269,7 +269,7 @@ func (s *Shipper) fingerprint(f *follower, p engine.Pos) execFingerprint {
 	}
 	fp, err := fingerprintOf(f.dir, p)
 	if err != nil {
-		return execFingerprint{Gen: p.Gen, Len: int(min(p.Offset, headLen)), Hash: "gone"}
+		return execFingerprint{Gen: p.Gen, Len: headLen, Hash: "gone"}
 	}
 	f.fpCache = fp
 	return fp

@@ -60,8 +60,10 @@ type Checkpoint struct {
 	// Cursor is the cursor after the last acknowledged record.
 	Cursor string `json:"cursor"`
 	// ExecHead and ExecHeadLen fingerprint the exec.log file the cursor is
-	// in: a hash of its first ExecHeadLen bytes. The filesystem reuses the
-	// inode number of a file rotation dropped; its first bytes differ.
+	// in: a hash of its first ExecHeadLen bytes, what it held (up to a
+	// bound) when the checkpoint was saved; none when it was empty. The
+	// filesystem reuses the inode number of a file rotation dropped; its
+	// first bytes differ.
 	ExecHead    string `json:"exec_head,omitempty"`
 	ExecHeadLen int    `json:"exec_head_len,omitempty"`
 	// LastTime is that record's time (RFC 3339), to say how much a loss
