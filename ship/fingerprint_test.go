@@ -1,6 +1,7 @@
 package ship_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,92 @@ func TestEmptyFingerprintOfAFileWrittenSince(t *testing.T) {
 	expectEach(t, r.sink.all(), "foo", 50, 1)
 	if s.Stats.Losses.Load() != 0 || s.Stats.Failed.Load() != 0 {
 		t.Errorf("losses %d, failed %d; want 0 and 0:\n%s", s.Stats.Losses.Load(), s.Stats.Failed.Load(), r.log)
+	}
+}
+
+// A sandbox removed and made again while ship was stopped is another
+// sandbox even when its logs directory took the old one's inode number
+// (ext4 hands it out again at once) and its exec.log starts with the same
+// bytes: shipped from its start, with an info line.
+func TestSandboxMadeAgainWithTheSameInode(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 100)
+	r.runOnce(nil)
+	logs := filepath.Join(r.home, "sandboxes", "foo", "logs")
+	for try := 0; ; try++ { // made again until its directory takes the old inode number
+		old := inoOf(t, logs)
+		w.Close()
+		if err := os.RemoveAll(logs); err != nil {
+			t.Fatal(err)
+		}
+		w = r.writer("foo", 0)
+		if inoOf(t, logs) == old {
+			break
+		}
+		if try == 50 {
+			t.Fatalf("the filesystem of %s never handed a directory's inode number out again: this test needs one that does, as ext4", r.home)
+		}
+		// Another file took the number: ship this sandbox, and try again.
+		numbered(t, w, 0, 100)
+		r.runOnce(nil)
+	}
+	before, _, _ := numbersOf(r.sink.all(), "foo")
+	said := strings.Count(r.log.String(), "sandbox made again since its checkpoint")
+	numbered(t, w, 0, 150) // the same first 100 records, byte for byte
+	s := r.runOnce(nil)
+	after, _, _ := numbersOf(r.sink.all(), "foo")
+	for _, n := range []int{0, 99, 100, 149} {
+		if after[n]-before[n] != 1 {
+			t.Errorf("rec %d arrived %d times more, want 1: all of the new sandbox is shipped", n, after[n]-before[n])
+		}
+	}
+	if strings.Count(r.log.String(), "sandbox made again since its checkpoint") != said+1 || s.Stats.Losses.Load() != 0 {
+		t.Errorf("want the info line and no loss (losses %d):\n%s", s.Stats.Losses.Load(), r.log)
+	}
+}
+
+// inoOf returns the inode number of path.
+func inoOf(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// A checkpoint written before the birth time was kept (logs_dev and
+// logs_ino only) still belongs to its sandbox: shipping resumes from it.
+func TestCheckpointWithoutBirthResumes(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 0)
+	numbered(t, w, 0, 100)
+	r.runOnce(nil)
+	path := filepath.Join(r.state, "foo.checkpoint")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fields["logs_birth"]; !ok {
+		t.Fatalf("no logs_birth in %s", data)
+	}
+	delete(fields, "logs_birth")
+	fields["logs_dev"] = 2049
+	if data, err = json.Marshal(fields); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	numbered(t, w, 100, 150)
+	r.runOnce(nil)
+	expectEach(t, r.sink.all(), "foo", 150, 1)
+	if strings.Contains(r.log.String(), "made again") {
+		t.Errorf("an older checkpoint was taken for another sandbox's:\n%s", r.log)
 	}
 }

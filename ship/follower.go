@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
@@ -25,7 +24,7 @@ type follower struct {
 	ready    bool            // st holds where to resume
 	st       engine.State    // the state after the last acknowledged record
 	dir      string          // the sandbox's logs directory
-	dev, ino uint64          // its identity, which st belongs to
+	id       engine.DirID    // its identity, which st belongs to
 	fp       execFingerprint // of the exec file st is in
 	fpCache  execFingerprint // the last one taken, for the reading goroutine
 	lastTime engine.Time     // time of the last acknowledged record
@@ -47,13 +46,12 @@ func (f *follower) awaitSave() error {
 	return err
 }
 
-// logsID returns the device and inode of a sandbox's logs directory.
-func logsID(dir string) (dev, ino uint64, err error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(dir, &st); err != nil {
-		return 0, 0, err
-	}
-	return st.Dev, st.Ino, nil
+// sameDir reports whether checkpoint cp was written for the logs
+// directory of identity id. A checkpoint without a birth time (written
+// before it was kept, or on a filesystem that keeps none) is told by the
+// inode number alone.
+func sameDir(cp *checkpoint.Checkpoint, id engine.DirID) bool {
+	return cp.LogsIno == id.Ino && (cp.LogsBirth == 0 || cp.LogsBirth == id.Birth)
 }
 
 // resolve sets f's state from its checkpoint: none, or one of an earlier
@@ -62,11 +60,11 @@ func logsID(dir string) (dev, ino uint64, err error) {
 // file that is corrupt, foreign or holds a cursor that is not this
 // sandbox's is an error, and the sandbox is not shipped.
 func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
-	dev, ino, err := logsID(sb.LogsDir())
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", f.name, err)
+	id := sb.DirID()
+	if id == (engine.DirID{}) {
+		return errGone
 	}
-	f.dir, f.dev, f.ino, f.st, f.lastTime = sb.LogsDir(), dev, ino, engine.State{}, engine.Time{}
+	f.dir, f.id, f.st, f.lastTime = sb.LogsDir(), id, engine.State{}, engine.Time{}
 	f.fp, f.fpCache = execFingerprint{}, execFingerprint{}
 	cp, err := s.cfg.Store.Load(f.name)
 	if err != nil {
@@ -76,7 +74,7 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 		f.ready = true
 		return nil
 	}
-	if cp.LogsDev != dev || cp.LogsIno != ino {
+	if !sameDir(cp, id) {
 		s.log.Info("sandbox made again since its checkpoint: shipping the new one from its start", "sandbox", f.name, "checkpoint", s.cfg.Store.Path(f.name))
 		f.ready = true
 		return nil
@@ -146,8 +144,8 @@ func (s *Shipper) position(f *follower) (*engine.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
-		f.ready = false // removed, or made again
+	if sb.DirID() != f.id {
+		f.ready = false // made again (Home.Sandbox gives the new one)
 	}
 	switch {
 	case !f.ready:
@@ -303,7 +301,7 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", sk.records, "of", sk.batch, "first_cursor", sk.firstCursor, "reason", sk.reason)
 	}
 	last := b.Records[len(b.Records)-1].Time
-	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(),
+	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsIno: f.id.Ino, LogsBirth: f.id.Birth, Cursor: st.Cursor.String(),
 		ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
 	// The checkpoint is written while the next batch is read and sent;
 	// one write at a time, and the pass waits for the last.

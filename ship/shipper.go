@@ -331,9 +331,9 @@ func (s *Shipper) watch(ctx, stop context.Context, f *follower, sb *engine.Sandb
 	// it holds no file.
 	holder := sb.NewScanner(engine.Query{})
 	defer holder.Close()
-	dev, ino, err := logsID(sb.LogsDir())
-	if err != nil {
-		return false
+	id := sb.DirID()
+	if id == (engine.DirID{}) {
+		return false // gone before it was read
 	}
 	for {
 		changed := sb.Changed()
@@ -343,12 +343,12 @@ func (s *Shipper) watch(ctx, stop context.Context, f *follower, sb *engine.Sandb
 			return false
 		case <-changed:
 		}
-		d, i, err := logsID(sb.LogsDir())
-		if err != nil {
+		now, ok := engine.IdentifyDir(sb.LogsDir())
+		if !ok {
 			s.log.Info("sandbox removed: its follower ends", "sandbox", f.name)
 			return false
 		}
-		if d != dev || i != ino {
+		if now != id {
 			s.log.Info("sandbox made again: following the new one", "sandbox", f.name)
 			return true
 		}

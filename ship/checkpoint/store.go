@@ -53,10 +53,16 @@ var ErrLocked = errors.New("state directory in use by another msb-logfs ship")
 type Checkpoint struct {
 	Format  string `json:"format"`
 	Sandbox string `json:"sandbox"`
-	// LogsDev and LogsIno identify the sandbox's logs directory: a sandbox
-	// removed and made again under the same name is another sandbox.
-	LogsDev uint64 `json:"logs_dev"`
-	LogsIno uint64 `json:"logs_ino"`
+	// LogsIno and LogsBirth identify the sandbox's logs directory as the
+	// engine does (engine.DirID): a sandbox removed and made again under
+	// the same name is another sandbox, even when its directory took the
+	// old one's inode number. LogsBirth is 0 where the filesystem keeps no
+	// birth time, and in checkpoints written before it was kept.
+	LogsIno   uint64 `json:"logs_ino"`
+	LogsBirth int64  `json:"logs_birth,omitempty"`
+	// LogsDev is the directory's device, which checkpoints written before
+	// LogsBirth hold; it is read and not compared.
+	LogsDev uint64 `json:"logs_dev,omitempty"`
 	// Cursor is the cursor after the last acknowledged record.
 	Cursor string `json:"cursor"`
 	// ExecHead and ExecHeadLen fingerprint the exec.log file the cursor is
