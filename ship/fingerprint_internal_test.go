@@ -18,7 +18,7 @@ func TestFingerprintCoversWhatTheFileHeld(t *testing.T) {
 	if err := os.WriteFile(path, []byte("line one\nline two\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fp, err := fingerprintOf(dir, engine.Pos{Gen: inoOf(t, path), Offset: 9})
+	fp, err := fingerprintOf(dir, engine.Pos{Gen: InodeOf(t, path), Offset: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,14 +35,14 @@ func TestFingerprintCoversWhatTheFileHeld(t *testing.T) {
 	if err := os.WriteFile(path, []byte("line one\nline TWO\nline three\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fp.Gen = inoOf(t, path)
+	fp.Gen = InodeOf(t, path)
 	if fp.matches(dir) {
 		t.Error("another file with the same first line matches")
 	}
 	// An empty fingerprint: the file was empty. It matches the file of
 	// its inode number whatever it holds now, and nothing once no file of
 	// the chain has that number.
-	empty := execFingerprint{Gen: inoOf(t, path)}
+	empty := execFingerprint{Gen: InodeOf(t, path)}
 	if !empty.matches(dir) {
 		t.Error("an empty fingerprint does not match its file")
 	}
@@ -57,7 +57,8 @@ func TestFingerprintCoversWhatTheFileHeld(t *testing.T) {
 	}
 }
 
-func inoOf(t *testing.T, path string) uint64 {
+// InodeOf returns the inode number of path (for the external tests too).
+func InodeOf(t *testing.T, path string) uint64 {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {

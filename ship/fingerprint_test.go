@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/ship"
 	"github.com/microsandbox/msb-logfs/ship/checkpoint"
 )
 
@@ -99,13 +100,13 @@ func TestSandboxMadeAgainWithTheSameInode(t *testing.T) {
 	r.runOnce(nil)
 	logs := filepath.Join(r.home, "sandboxes", "foo", "logs")
 	for try := 0; ; try++ { // made again until its directory takes the old inode number
-		old := inoOf(t, logs)
+		old := ship.InodeOf(t, logs)
 		w.Close()
 		if err := os.RemoveAll(logs); err != nil {
 			t.Fatal(err)
 		}
 		w = r.writer("foo", 0)
-		if inoOf(t, logs) == old {
+		if ship.InodeOf(t, logs) == old {
 			break
 		}
 		if try == 50 {
@@ -128,16 +129,6 @@ func TestSandboxMadeAgainWithTheSameInode(t *testing.T) {
 	if strings.Count(r.log.String(), "sandbox made again since its checkpoint") != said+1 || s.Stats.Losses.Load() != 0 {
 		t.Errorf("want the info line and no loss (losses %d):\n%s", s.Stats.Losses.Load(), r.log)
 	}
-}
-
-// inoOf returns the inode number of path.
-func inoOf(t *testing.T, path string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }
 
 // A checkpoint written before the birth time was kept (logs_dev and
