@@ -1,6 +1,7 @@
 package ship_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/microsandbox/msb-logfs/engine"
+	"github.com/microsandbox/msb-logfs/msbwriter"
 	"github.com/microsandbox/msb-logfs/ship"
 	"github.com/microsandbox/msb-logfs/ship/checkpoint"
 )
@@ -75,6 +79,60 @@ func TestEmptyFingerprintOfADroppedFile(t *testing.T) {
 	}
 }
 
+// A checkpoint at the start of an exec file that was empty then, whose
+// inode number a later file of the chain took after rotation dropped it
+// (ext4 hands it out again at once: rotation cycles through a few
+// numbers), is a loss, said and counted: the file's birth time tells the
+// new file from the one the checkpoint was in.
+func TestEmptyFingerprintOfAReusedInode(t *testing.T) {
+	r := newRig(t)
+	w := r.writer("foo", 8<<10)
+	logs := filepath.Join(r.home, "sandboxes", "foo", "logs")
+	x := ship.InodeOf(t, filepath.Join(logs, "exec.log"))
+	born := birthOf(t, filepath.Join(logs, "exec.log"))
+	r.saveCheckpoint("foo", engine.Cursor{{Gen: x}}, func(cp *checkpoint.Checkpoint) { cp.ExecBirth = born })
+	written := 0
+	for !reusedIn(t, logs, x, born) {
+		if written >= 50000 {
+			t.Fatalf("no file of the chain took inode %d again after %d records: this test needs a filesystem that reuses inode numbers, as ext4", x, written)
+		}
+		numbered(t, w, written, written+20)
+		written += 20
+	}
+	s := r.runOnce(nil)
+	if s.Stats.Failed.Load() != 0 || s.Stats.Losses.Load() != 1 || !strings.Contains(r.log.String(), "LOST") {
+		t.Fatalf("failed %d, losses %d; want 0 and 1, said:\n%s", s.Stats.Failed.Load(), s.Stats.Losses.Load(), r.log)
+	}
+	if count, _, _ := numbersOf(r.sink.all(), "foo"); count[written-1] != 1 || count[0] != 0 {
+		t.Errorf("rec 0 x%d, rec %d x%d: want the oldest file on, once", count[0], written-1, count[written-1])
+	}
+}
+
+// reusedIn reports whether a file of the exec chain in logs has inode
+// number ino and was born at another time than born.
+func reusedIn(t *testing.T, logs string, ino uint64, born int64) bool {
+	for i := range engine.ChainLen {
+		path := filepath.Join(logs, msbwriter.ChainName(i))
+		if _, err := os.Stat(path); err == nil && ship.InodeOf(t, path) == ino && birthOf(t, path) != born {
+			return true
+		}
+	}
+	return false
+}
+
+// birthOf returns the birth time of path in Unix nanoseconds.
+func birthOf(t *testing.T, path string) int64 {
+	t.Helper()
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &stx); err != nil {
+		t.Fatal(err)
+	}
+	if stx.Mask&unix.STATX_BTIME == 0 {
+		t.Fatalf("the filesystem of %s keeps no birth time: this test needs one that does", path)
+	}
+	return stx.Btime.Sec*1e9 + int64(stx.Btime.Nsec)
+}
+
 // A checkpoint at the start of an exec file that was empty then, and that
 // was written since, resumes at its start: nothing lost, nothing twice.
 func TestEmptyFingerprintOfAFileWrittenSince(t *testing.T) {
@@ -131,8 +189,9 @@ func TestSandboxMadeAgainWithTheSameInode(t *testing.T) {
 	}
 }
 
-// A checkpoint written before the birth time was kept (logs_dev and
-// logs_ino only) still belongs to its sandbox: shipping resumes from it.
+// A checkpoint written before the birth times were kept (logs_dev and
+// logs_ino, no exec_birth) still belongs to its sandbox: shipping resumes
+// from it.
 func TestCheckpointWithoutBirthResumes(t *testing.T) {
 	r := newRig(t)
 	w := r.writer("foo", 0)
@@ -144,13 +203,17 @@ func TestCheckpointWithoutBirthResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fields map[string]any
-	if err := json.Unmarshal(data, &fields); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := fields["logs_birth"]; !ok {
-		t.Fatalf("no logs_birth in %s", data)
+	for _, key := range []string{"logs_birth", "exec_birth"} {
+		if _, ok := fields[key]; !ok {
+			t.Fatalf("no %s in %s", key, data)
+		}
+		delete(fields, key)
 	}
-	delete(fields, "logs_birth")
 	fields["logs_dev"] = 2049
 	if data, err = json.Marshal(fields); err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 		f.lastTime = t
 	}
 	exec := c[engine.OriginExec]
-	f.fp = execFingerprint{Gen: exec.Gen, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
+	f.fp = execFingerprint{Gen: exec.Gen, Birth: cp.ExecBirth, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
 	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || (cp.ExecHeadLen == 0) != (cp.ExecHead == "") {
 		return fmt.Errorf("%w: %s: exec_head_len %d out of range, or exec_head %q without it", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen, cp.ExecHead)
 	}
@@ -302,7 +302,7 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 	}
 	last := b.Records[len(b.Records)-1].Time
 	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsIno: f.id.Ino, LogsBirth: f.id.Birth, Cursor: st.Cursor.String(),
-		ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
+		ExecBirth: fp.Birth, ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
 	// The checkpoint is written while the next batch is read and sent;
 	// one write at a time, and the pass waits for the last.
 	if err := f.awaitSave(); err != nil {

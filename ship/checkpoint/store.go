@@ -72,6 +72,11 @@ type Checkpoint struct {
 	// first bytes differ.
 	ExecHead    string `json:"exec_head,omitempty"`
 	ExecHeadLen int    `json:"exec_head_len,omitempty"`
+	// ExecBirth is that file's birth time (Unix nanoseconds), which tells
+	// it from a file that took its inode number even when it was empty;
+	// 0 where the filesystem keeps none, and in checkpoints written before
+	// it was kept.
+	ExecBirth int64 `json:"exec_birth,omitempty"`
 	// LastTime is that record's time (RFC 3339), to say how much a loss
 	// spans.
 	LastTime string `json:"last_time,omitempty"`
