@@ -80,6 +80,26 @@ func identify(path string) (dirIdentity, bool) {
 	return id, true
 }
 
+// DirID identifies a logs directory as the engine does: its inode number
+// and, where the filesystem keeps it, its birth time (Unix nanoseconds; 0
+// where it is not kept). A directory made again at the same path has
+// another, even when it took the old one's inode number.
+type DirID struct {
+	Ino   uint64
+	Birth int64
+}
+
+// DirID returns the identity of the logs directory s reads (the zero
+// DirID if it was gone when s was made).
+func (s *Sandbox) DirID() DirID { return DirID{Ino: s.dir.ino, Birth: s.dir.birth} }
+
+// IdentifyDir returns the identity of the directory at path now; false
+// when there is none.
+func IdentifyDir(path string) (DirID, bool) {
+	id, ok := identify(path)
+	return DirID{Ino: id.ino, Birth: id.birth}, ok
+}
+
 // gone reports whether the sandbox's logs directory was removed, or
 // replaced by a new one: either way this Sandbox's followers are done.
 func (s *Sandbox) gone() bool {

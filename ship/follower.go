@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
@@ -25,16 +24,16 @@ type follower struct {
 	ready    bool            // st holds where to resume
 	st       engine.State    // the state after the last acknowledged record
 	dir      string          // the sandbox's logs directory
-	dev, ino uint64          // its identity, which st belongs to
+	id       engine.DirID    // its identity, which st belongs to
 	fp       execFingerprint // of the exec file st is in
 	fpCache  execFingerprint // the last one taken, for the reading goroutine
-	spare    Batch           // the batch read while the other is sent
 	lastTime engine.Time     // time of the last acknowledged record
 	// For the summary, read by another goroutine:
 	behind      atomic.Bool  // the last pass stopped with more to read
 	shippedUpTo atomic.Int64 // lastTime in Unix nanoseconds
 	saving      chan error   // the checkpoint write in flight, if any
 	lossFrom    *engine.Time // a loss was found: the time shipping stopped at, until the next exec record is read
+	failure     string       // the error the last pass failed with, "" once one succeeded
 }
 
 // awaitSave waits for the checkpoint write in flight, if any.
@@ -47,13 +46,12 @@ func (f *follower) awaitSave() error {
 	return err
 }
 
-// logsID returns the device and inode of a sandbox's logs directory.
-func logsID(dir string) (dev, ino uint64, err error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(dir, &st); err != nil {
-		return 0, 0, err
-	}
-	return st.Dev, st.Ino, nil
+// sameDir reports whether checkpoint cp was written for the logs
+// directory of identity id. A checkpoint without a birth time (written
+// before it was kept, or on a filesystem that keeps none) is told by the
+// inode number alone.
+func sameDir(cp *checkpoint.Checkpoint, id engine.DirID) bool {
+	return cp.LogsIno == id.Ino && (cp.LogsBirth == 0 || cp.LogsBirth == id.Birth)
 }
 
 // resolve sets f's state from its checkpoint: none, or one of an earlier
@@ -62,11 +60,11 @@ func logsID(dir string) (dev, ino uint64, err error) {
 // file that is corrupt, foreign or holds a cursor that is not this
 // sandbox's is an error, and the sandbox is not shipped.
 func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
-	dev, ino, err := logsID(sb.LogsDir())
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %w", f.name, err)
+	id := sb.DirID()
+	if id == (engine.DirID{}) {
+		return errGone
 	}
-	f.dir, f.dev, f.ino, f.st, f.lastTime = sb.LogsDir(), dev, ino, engine.State{}, engine.Time{}
+	f.dir, f.id, f.st, f.lastTime = sb.LogsDir(), id, engine.State{}, engine.Time{}
 	f.fp, f.fpCache = execFingerprint{}, execFingerprint{}
 	cp, err := s.cfg.Store.Load(f.name)
 	if err != nil {
@@ -76,7 +74,7 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 		f.ready = true
 		return nil
 	}
-	if cp.LogsDev != dev || cp.LogsIno != ino {
+	if !sameDir(cp, id) {
 		s.log.Info("sandbox made again since its checkpoint: shipping the new one from its start", "sandbox", f.name, "checkpoint", s.cfg.Store.Path(f.name))
 		f.ready = true
 		return nil
@@ -89,9 +87,9 @@ func (s *Shipper) resolve(f *follower, sb *engine.Sandbox) error {
 		f.lastTime = t
 	}
 	exec := c[engine.OriginExec]
-	f.fp = execFingerprint{Gen: exec.Gen, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
-	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || uint64(cp.ExecHeadLen) > exec.Offset {
-		return fmt.Errorf("%w: %s: exec_head_len %d out of range", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen)
+	f.fp = execFingerprint{Gen: exec.Gen, Birth: cp.ExecBirth, Len: cp.ExecHeadLen, Hash: cp.ExecHead}
+	if cp.ExecHeadLen < 0 || cp.ExecHeadLen > headLen || (cp.ExecHeadLen == 0) != (cp.ExecHead == "") {
+		return fmt.Errorf("%w: %s: exec_head_len %d out of range, or exec_head %q without it", checkpoint.ErrCorrupt, s.cfg.Store.Path(f.name), cp.ExecHeadLen, cp.ExecHead)
 	}
 	if !exec.IsStart() && !f.fp.matches(f.dir) {
 		s.noteLoss(f, "restart")
@@ -146,8 +144,8 @@ func (s *Shipper) position(f *follower) (*engine.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dev, ino, err := logsID(sb.LogsDir()); err != nil || dev != f.dev || ino != f.ino {
-		f.ready = false // removed, or made again
+	if sb.DirID() != f.id {
+		f.ready = false // made again (Home.Sandbox gives the new one)
 	}
 	switch {
 	case !f.ready:
@@ -165,7 +163,7 @@ func (s *Shipper) position(f *follower) (*engine.Sandbox, error) {
 // of what exists, or until maxBatches were sent (more is then true, so
 // that other sandboxes get their turn). ctx stops the reading; stop, which
 // ends later, the sending of the batch in flight.
-func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more bool, err error) {
+func (s *Shipper) pass(ctx, stop context.Context, f *follower, slot *readerSlot) (more bool, err error) {
 	defer func() {
 		if serr := f.awaitSave(); err == nil {
 			err = serr
@@ -178,7 +176,7 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 	sc := sb.NewScanner(engine.Query{Mask: s.cfg.Mask, From: f.st})
 	defer func() { sc.Close() }()
 	// One batch is sent (by a goroutine of its own) while the next is
-	// read: two batches per reader, used in turn.
+	// read: the slot's two batches, used in turn.
 	var sending chan error
 	wait := func() error {
 		if sending == nil {
@@ -193,7 +191,7 @@ func (s *Shipper) pass(ctx, stop context.Context, f *follower, b *Batch) (more b
 			err = werr
 		}
 	}()
-	batches := [2]*Batch{b, &f.spare}
+	batches := [2]*Batch{&slot.batches[0], &slot.batches[1]}
 	for i := range s.cfg.MaxBatchesPerPass {
 		if ctx.Err() != nil {
 			return false, nil
@@ -269,7 +267,7 @@ func (s *Shipper) fingerprint(f *follower, p engine.Pos) execFingerprint {
 	}
 	fp, err := fingerprintOf(f.dir, p)
 	if err != nil {
-		return execFingerprint{Gen: p.Gen, Len: int(min(p.Offset, headLen)), Hash: "gone"}
+		return execFingerprint{Gen: p.Gen, Len: headLen, Hash: "gone"}
 	}
 	f.fpCache = fp
 	return fp
@@ -298,13 +296,13 @@ func (s *Shipper) ship(stop context.Context, f *follower, b *Batch, st engine.St
 	if err != nil {
 		return err // stopped before an acknowledgement: the checkpoint stays
 	}
-	if out.rejected > 0 {
-		s.Stats.Rejected.Add(int64(out.rejected))
-		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", out.rejected, "first_cursor", b.Records[0].Cursor)
+	s.Stats.Rejected.Add(int64(out.rejected))
+	for _, sk := range out.skips {
+		s.log.Error("receiver rejected records: skipped", "sandbox", f.name, "records", sk.records, "of", sk.batch, "first_cursor", sk.firstCursor, "reason", sk.reason)
 	}
 	last := b.Records[len(b.Records)-1].Time
-	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsDev: f.dev, LogsIno: f.ino, Cursor: st.Cursor.String(),
-		ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
+	cp := &checkpoint.Checkpoint{Sandbox: f.name, LogsIno: f.id.Ino, LogsBirth: f.id.Birth, Cursor: st.Cursor.String(),
+		ExecBirth: fp.Birth, ExecHead: fp.Hash, ExecHeadLen: fp.Len, LastTime: last.String(), Saved: time.Now().UTC()}
 	// The checkpoint is written while the next batch is read and sent;
 	// one write at a time, and the pass waits for the last.
 	if err := f.awaitSave(); err != nil {

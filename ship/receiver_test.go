@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,45 +53,123 @@ func TestRetryAfter429And503(t *testing.T) {
 	}
 }
 
-func TestPartialSuccessIsNotAcknowledged(t *testing.T) {
-	r := newRig(t)
-	w := r.writer("foo", 0)
-	numbered(t, w, 0, 50)
-	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
-		if n == 1 {
-			resp := plogotlp.NewExportResponse()
-			resp.PartialSuccess().SetRejectedLogRecords(3)
-			resp.PartialSuccess().SetErrorMessage("memory limit")
-			data, _ := resp.MarshalProto()
-			w.Header().Set("Content-Type", "application/x-protobuf")
-			w.Write(data)
-			return false // as if 3 were dropped: the sink keeps none
-		}
-		w.WriteHeader(http.StatusOK)
+// partialAnswer answers every request with a 2xx partial success that
+// rejects n records with message msg.
+func partialAnswer(n int64, msg string) func(w http.ResponseWriter, _ int) bool {
+	return func(w http.ResponseWriter, _ int) bool {
+		resp := plogotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedLogRecords(n)
+		resp.PartialSuccess().SetErrorMessage(msg)
+		data, _ := resp.MarshalProto()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(data)
 		return true
-	})
-	s := r.runOnce(nil)
-	expectEach(t, r.sink.all(), "foo", 50, 1)
-	if s.Stats.Retries.Load() != 1 {
-		t.Errorf("retries %d, want 1", s.Stats.Retries.Load())
 	}
 }
 
-func TestPartialSuccessForeverIsRejected(t *testing.T) {
+// A partial success is the receiver's last word on a batch (the OTLP
+// specification: it must not be retried): the rejected records are
+// logged once with the receiver's message and counted, and the
+// checkpoint moves past the batch.
+func TestPartialSuccessIsNotRetried(t *testing.T) {
 	r := newRig(t)
 	w := r.writer("foo", 0)
 	numbered(t, w, 0, 50)
-	r.sink.setAnswer(func(w http.ResponseWriter, n int) bool {
-		resp := plogotlp.NewExportResponse()
-		resp.PartialSuccess().SetRejectedLogRecords(2)
-		data, _ := resp.MarshalProto()
-		w.Write(data)
-		return true
-	})
+	r.sink.setAnswer(partialAnswer(3, "memory limit"))
 	s := r.runOnce(nil)
-	if s.Stats.Rejected.Load() != 2 || r.sink.count() != 5 {
-		t.Errorf("rejected %d after %d requests, want 2 after 5", s.Stats.Rejected.Load(), r.sink.count())
+	if r.sink.count() != 1 || s.Stats.Retries.Load() != 0 {
+		t.Errorf("%d requests, %d retries; want 1 and 0", r.sink.count(), s.Stats.Retries.Load())
 	}
+	if s.Stats.Rejected.Load() != 3 || s.Stats.Records.Load() != 47 {
+		t.Errorf("rejected %d, records %d; want 3 and 47", s.Stats.Rejected.Load(), s.Stats.Records.Load())
+	}
+	out := r.log.String()
+	if n := strings.Count(out, "memory limit"); n != 1 || !strings.Contains(out, "records=3") {
+		t.Errorf("want one line with the receiver's message and records=3, got %d:\n%s", n, out)
+	}
+	r.sink.setAnswer(nil)
+	r.runOnce(nil)
+	if r.sink.count() != 1 {
+		t.Errorf("the batch was sent again by the next run: the checkpoint did not move past it")
+	}
+}
+
+// A receiver that says it rejected more records than the batch holds is
+// counted for the batch's records, no more.
+func TestPartialSuccessCountIsBounded(t *testing.T) {
+	r := newRig(t)
+	numbered(t, r.writer("foo", 0), 0, 20)
+	r.sink.setAnswer(partialAnswer(1<<40, "all of them and more"))
+	s := r.runOnce(nil)
+	if s.Stats.Rejected.Load() != 20 || s.Stats.Records.Load() != 0 || r.sink.count() != 1 {
+		t.Errorf("rejected %d, records %d after %d requests; want 20, 0 after 1", s.Stats.Rejected.Load(), s.Stats.Records.Load(), r.sink.count())
+	}
+}
+
+// A request refused as too large (413) is sent again in halves, down to
+// one record; only a record refused alone is skipped, logged with its
+// cursor and counted. The others arrive once, in order.
+func TestTooLargeIsSplit(t *testing.T) {
+	r := newRig(t)
+	numbered(t, r.writer("foo", 0), 0, 100)
+	r.sink.tooLarge = func(recs []got) bool {
+		return len(recs) > 30 || slices.ContainsFunc(recs, func(g got) bool { return g.body == "rec 57" })
+	}
+	s := r.runOnce(func(c *ship.Config) { c.BatchRecords = 100 })
+	var got []string
+	for _, g := range r.sink.all() {
+		got = append(got, g.body)
+	}
+	var want []string
+	for i := range 100 {
+		if i != 57 {
+			want = append(want, fmt.Sprintf("rec %d", i))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("received %q,\nwant rec 0 to rec 99 without rec 57, once each, in order", got)
+	}
+	if s.Stats.Rejected.Load() != 1 || s.Stats.Records.Load() != 99 || s.Stats.Retries.Load() != 0 {
+		t.Errorf("rejected %d, records %d, retries %d; want 1, 99, 0", s.Stats.Rejected.Load(), s.Stats.Records.Load(), s.Stats.Retries.Load())
+	}
+	out := r.log.String()
+	cursor57 := cursorAfter(t, r.home, "foo", "rec 57")
+	if n := strings.Count(out, "receiver rejected records"); n != 1 || !strings.Contains(out, `first_cursor="`+cursor57+`"`) || !strings.Contains(out, "413") {
+		t.Errorf("want one line naming rec 57 (its cursor %s) and the 413, got %d:\n%s", cursor57, n, out)
+	}
+	requests := r.sink.count()
+	r.runOnce(nil)
+	if r.sink.count() != requests {
+		t.Errorf("the next run sent again: the checkpoint did not move past the batch")
+	}
+}
+
+// cursorAfter returns the cursor after the entry of sandbox name whose
+// body is body, as the engine gives it.
+func cursorAfter(t *testing.T, home, name, body string) string {
+	t.Helper()
+	h, err := engine.OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	sb, err := h.Sandbox(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := sb.NewScanner(engine.Query{Mask: engine.MaskAll})
+	defer sc.Close()
+	var cursor string
+	sc.Next(func(e *engine.Entry, after *engine.State) error {
+		if strings.TrimSuffix(string(e.Body), "\n") == body {
+			cursor = after.Cursor.String()
+		}
+		return nil
+	})
+	if cursor == "" {
+		t.Fatalf("%s has no entry %q", name, body)
+	}
+	return cursor
 }
 
 func TestSlowReceiver(t *testing.T) {

@@ -5,6 +5,13 @@
 // Sender (packages otlp and syslog) and moves the checkpoint once the
 // batch is acknowledged.
 //
+// Memory is bounded by the reader slots, not by the number of sandboxes:
+// at most Config.Readers sandboxes are read and sent at once, each in a
+// slot that owns two batches (one sent while the other is filled), so
+// the records held are at most Readers × 2 × BatchBytes (plus, for an
+// entry longer than a batch, that entry, up to engine.MaxLineLen), and
+// the requests encoded from them. An idle sandbox holds no batch.
+//
 // The engine does the reading (engine.Scanner, cursors); the senders do
 // the wire formats. Nothing here parses log files or speaks a protocol.
 package ship
@@ -58,7 +65,7 @@ type Record struct {
 }
 
 // Batch is the records of one sandbox that are sent and acknowledged
-// together. Its buffers are reused from batch to batch.
+// together. Its buffers are reused from batch to batch (of any sandbox).
 type Batch struct {
 	Sandbox string
 	Records []Record
@@ -71,6 +78,16 @@ func (b *Batch) Bytes() int { return len(b.buf) + len(b.Records)*engine.CursorLe
 
 // Len returns the number of records.
 func (b *Batch) Len() int { return len(b.Records) }
+
+// release drops b's buffers once an entry longer than a batch grew them
+// past twice maxBytes (the next batch allocates them anew), and the
+// records' references to the last batch's cursors.
+func (b *Batch) release(maxBytes int) {
+	if cap(b.buf) > 2*maxBytes {
+		b.buf = nil
+	}
+	clear(b.Records[:cap(b.Records)])
+}
 
 // reset empties b for sandbox name.
 func (b *Batch) reset(name string) {
@@ -89,6 +106,12 @@ func (b *Batch) add(e *engine.Entry, after *engine.State) {
 		Time: e.Time, Source: sourceName(e), Severity: severityOf(e),
 		HasID: e.HasID, ID: e.ID, Cursor: after.Cursor.String(),
 	})
+}
+
+// part returns records i to j of a sealed b as a batch to send: it shares
+// b's records, and its Bytes does not count their bodies.
+func (b *Batch) part(i, j int) *Batch {
+	return &Batch{Sandbox: b.Sandbox, Records: b.Records[i:j:j]}
 }
 
 // seal points every record's Body at its bytes.

@@ -29,7 +29,7 @@ type Config struct {
 	// one entry up to engine.MaxLineLen may exceed BatchBytes).
 	BatchRecords, BatchBytes int
 	// Readers bounds the sandboxes read and sent at once: memory is about
-	// Readers batches, descriptors Readers sandboxes' files.
+	// Readers × 2 batches, descriptors Readers sandboxes' files.
 	Readers int
 	// MaxBatchesPerPass is how many batches a sandbox sends before the
 	// others get their turn.
@@ -59,7 +59,7 @@ type Shipper struct {
 	log   *slog.Logger
 	Stats Stats
 
-	slots chan struct{} // a follower reads and sends while it holds one
+	slots chan *readerSlot // a follower reads and sends while it holds one
 
 	mu        sync.Mutex
 	followers map[string]*follower // running followers, by sandbox
@@ -95,7 +95,27 @@ func New(cfg Config) *Shipper {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Shipper{cfg: cfg, log: log, slots: make(chan struct{}, cfg.Readers), followers: map[string]*follower{}}
+	s := &Shipper{cfg: cfg, log: log, slots: make(chan *readerSlot, cfg.Readers), followers: map[string]*follower{}}
+	for range cfg.Readers {
+		s.slots <- new(readerSlot)
+	}
+	return s
+}
+
+// readerSlot is one of the Readers slots a sandbox is read and sent in,
+// with the two batches its pass uses in turn (one sent while the other
+// is filled). The batches belong to the slot, not to a sandbox: memory
+// is bounded by the slots, whatever the number of sandboxes.
+type readerSlot struct {
+	batches [2]Batch
+}
+
+// release drops a batch buffer that an entry longer than a batch grew
+// past twice maxBytes, so that a slot keeps at most that between passes.
+func (sl *readerSlot) release(maxBytes int) {
+	for i := range sl.batches {
+		sl.batches[i].release(maxBytes)
+	}
 }
 
 // Run ships until ctx ends (or, with Once, until what exists is shipped).
@@ -221,18 +241,19 @@ func (s *Shipper) done(name string) {
 // drain runs passes of f until nothing is left to read; it reports
 // whether the sandbox goes on (not removed, no error).
 func (s *Shipper) drain(ctx, stop context.Context, f *follower) bool {
-	var b Batch
 	for more := true; more; {
+		var slot *readerSlot
 		select {
-		case s.slots <- struct{}{}:
+		case slot = <-s.slots:
 		case <-ctx.Done():
 			return false
 		}
 		var err error
 		f.behind.Store(true) // until the pass reaches the end
-		more, err = s.pass(ctx, stop, f, &b)
+		more, err = s.passApart(ctx, stop, f, slot)
 		f.behind.Store(more || err != nil)
-		<-s.slots
+		slot.release(s.cfg.BatchBytes)
+		s.slots <- slot
 		switch {
 		case errors.Is(err, errGone):
 			s.log.Info("sandbox removed: its follower ends", "sandbox", f.name)
@@ -240,12 +261,49 @@ func (s *Shipper) drain(ctx, stop context.Context, f *follower) bool {
 		case ctx.Err() != nil:
 			return false
 		case err != nil:
-			s.Stats.Failed.Add(1)
-			s.log.Error("sandbox not shipped", "sandbox", f.name, "err", err)
+			s.noteFailure(f, err)
 			return false
 		}
 	}
+	s.noteShipped(f)
 	return true
+}
+
+// noteFailure logs that f's sandbox could not be shipped, once per
+// distinct error while it keeps failing (a follower tries again at every
+// change), and counts it once per failure: again only after it shipped.
+func (s *Shipper) noteFailure(f *follower, err error) {
+	msg := err.Error()
+	switch f.failure {
+	case msg:
+		s.log.Debug("sandbox still not shipped", "sandbox", f.name, "err", err)
+		return
+	case "":
+		s.Stats.Failed.Add(1)
+	}
+	f.failure = msg
+	s.log.Error("sandbox not shipped", "sandbox", f.name, "err", err)
+}
+
+// noteShipped says that f's sandbox, which had failed, is shipped again.
+func (s *Shipper) noteShipped(f *follower) {
+	if f.failure != "" {
+		f.failure = ""
+		s.log.Info("sandbox shipped again", "sandbox", f.name)
+	}
+}
+
+// passApart runs a pass in a goroutine of its own, whose stack is freed
+// when it ends: the stack of an idle sandbox's follower then stays as
+// small as its wait needs, not as deep as a pass went.
+func (s *Shipper) passApart(ctx, stop context.Context, f *follower, slot *readerSlot) (more bool, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		more, err = s.pass(ctx, stop, f, slot)
+	}()
+	<-done
+	return more, err
 }
 
 // followOne ships f's sandbox, then again after each change, until ctx
@@ -273,9 +331,9 @@ func (s *Shipper) watch(ctx, stop context.Context, f *follower, sb *engine.Sandb
 	// it holds no file.
 	holder := sb.NewScanner(engine.Query{})
 	defer holder.Close()
-	dev, ino, err := logsID(sb.LogsDir())
-	if err != nil {
-		return false
+	id := sb.DirID()
+	if id == (engine.DirID{}) {
+		return false // gone before it was read
 	}
 	for {
 		changed := sb.Changed()
@@ -285,12 +343,12 @@ func (s *Shipper) watch(ctx, stop context.Context, f *follower, sb *engine.Sandb
 			return false
 		case <-changed:
 		}
-		d, i, err := logsID(sb.LogsDir())
-		if err != nil {
+		now, ok := engine.IdentifyDir(sb.LogsDir())
+		if !ok {
 			s.log.Info("sandbox removed: its follower ends", "sandbox", f.name)
 			return false
 		}
-		if d != dev || i != ino {
+		if now != id {
 			s.log.Info("sandbox made again: following the new one", "sandbox", f.name)
 			return true
 		}

@@ -32,7 +32,10 @@ type sink struct {
 	records  []got
 	requests int
 	answer   func(w http.ResponseWriter, n int) (keep bool)
-	raw      bool            // acknowledge without decoding (benchmarks)
+	raw      bool // acknowledge without decoding (benchmarks)
+	// tooLarge, when set, says which requests are refused with a 413
+	// (they are not kept).
+	tooLarge func(recs []got) bool
 	firsts   map[string]bool // the first cursor of every request
 }
 
@@ -80,7 +83,12 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	answer := s.answer
 	n := s.requests
+	tooLarge := s.tooLarge
 	s.mu.Unlock()
+	if tooLarge != nil && tooLarge(recs) {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
 	if answer != nil && !answer(w, n) {
 		return
 	}

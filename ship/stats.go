@@ -12,5 +12,5 @@ type Stats struct {
 	Rejected atomic.Int64 // records the receiver refused for good (skipped)
 	Retries  atomic.Int64 // failed sends that were tried again
 	Losses   atomic.Int64 // checkpoints whose file rotation dropped before it was shipped
-	Failed   atomic.Int64 // sandboxes not shipped: a bad state file, a read error
+	Failed   atomic.Int64 // sandboxes not shipped (a bad state file, a read error): once per failure, not per retry
 }

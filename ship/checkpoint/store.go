@@ -53,17 +53,30 @@ var ErrLocked = errors.New("state directory in use by another msb-logfs ship")
 type Checkpoint struct {
 	Format  string `json:"format"`
 	Sandbox string `json:"sandbox"`
-	// LogsDev and LogsIno identify the sandbox's logs directory: a sandbox
-	// removed and made again under the same name is another sandbox.
-	LogsDev uint64 `json:"logs_dev"`
-	LogsIno uint64 `json:"logs_ino"`
+	// LogsIno and LogsBirth identify the sandbox's logs directory as the
+	// engine does (engine.DirID): a sandbox removed and made again under
+	// the same name is another sandbox, even when its directory took the
+	// old one's inode number. LogsBirth is 0 where the filesystem keeps no
+	// birth time, and in checkpoints written before it was kept.
+	LogsIno   uint64 `json:"logs_ino"`
+	LogsBirth int64  `json:"logs_birth,omitempty"`
+	// LogsDev is the directory's device, which checkpoints written before
+	// LogsBirth hold; it is read and not compared.
+	LogsDev uint64 `json:"logs_dev,omitempty"`
 	// Cursor is the cursor after the last acknowledged record.
 	Cursor string `json:"cursor"`
 	// ExecHead and ExecHeadLen fingerprint the exec.log file the cursor is
-	// in: a hash of its first ExecHeadLen bytes. The filesystem reuses the
-	// inode number of a file rotation dropped; its first bytes differ.
+	// in: a hash of its first ExecHeadLen bytes, what it held (up to a
+	// bound) when the checkpoint was saved; none when it was empty. The
+	// filesystem reuses the inode number of a file rotation dropped; its
+	// first bytes differ.
 	ExecHead    string `json:"exec_head,omitempty"`
 	ExecHeadLen int    `json:"exec_head_len,omitempty"`
+	// ExecBirth is that file's birth time (Unix nanoseconds), which tells
+	// it from a file that took its inode number even when it was empty;
+	// 0 where the filesystem keeps none, and in checkpoints written before
+	// it was kept.
+	ExecBirth int64 `json:"exec_birth,omitempty"`
 	// LastTime is that record's time (RFC 3339), to say how much a loss
 	// spans.
 	LastTime string `json:"last_time,omitempty"`
@@ -174,27 +187,43 @@ func (s *Store) Load(name string) (*Checkpoint, error) {
 // fsynced.
 func (s *Store) Save(cp *Checkpoint) error {
 	cp.Format = Format
+	path := s.Path(cp.Sandbox)
 	data, err := json.Marshal(cp)
 	if err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
 	data = append(data, '\n')
 	tmp, err := os.CreateTemp(s.dir, tempPrefix+"*")
 	if err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "create a temporary file", err)
 	}
 	if err := writeSync(tmp, data); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "write", err)
 	}
-	if err := os.Rename(tmp.Name(), s.Path(cp.Sandbox)); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "rename over", err)
 	}
 	if err := syncDir(s.dir); err != nil {
-		return fmt.Errorf("checkpoint of %s: %w", cp.Sandbox, err)
+		return saveError(path, "sync the directory", err)
 	}
 	return nil
+}
+
+// saveError describes a failed save by the checkpoint's path, the step
+// and the system's reason, not by the temporary file's random name: the
+// same failure reads the same every time (ship logs it once).
+func saveError(path, step string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("save checkpoint %s: %s: %w", path, step, err)
 }
 
 // writeSync writes data to f, fsyncs and closes it.

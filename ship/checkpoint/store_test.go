@@ -168,3 +168,32 @@ func TestOpenRemovesTemporaries(t *testing.T) {
 		}
 	}
 }
+
+// A save that fails says so by the checkpoint's path and the system's
+// reason, the same way every time (not by its temporary file's name), and
+// leaves no temporary file behind.
+func TestSaveFailureReadsTheSame(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.MkdirAll(filepath.Join(s.Path("foo"), "x"), 0o700); err != nil { // a directory took its name
+		t.Fatal(err)
+	}
+	var msgs []string
+	for range 2 {
+		err := s.Save(&Checkpoint{Sandbox: "foo", Cursor: "AQ=="})
+		if err == nil {
+			t.Fatal("saved over a directory")
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if msgs[0] != msgs[1] || !strings.Contains(msgs[0], s.Path("foo")) || strings.Contains(msgs[0], tempPrefix) {
+		t.Errorf("errors %q: want the same twice, naming %s and no temporary file", msgs, s.Path("foo"))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, tempPrefix+"*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}

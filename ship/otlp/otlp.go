@@ -1,8 +1,9 @@
 // Package otlp is ship's OpenTelemetry sender: batches as OTLP/HTTP
-// protobuf export requests to /v1/logs, acknowledged by a 2xx answer
-// that rejects no record. Building the records and reading the answer
-// (partial success included) is pdata's; the retry policy is ship's:
-// this package only classifies each answer.
+// protobuf export requests to /v1/logs, answered by a 2xx (in a partial
+// success, with the number of records the receiver rejected). Building
+// the records and reading the answer (partial success included) is
+// pdata's; the retry policy is ship's: this package only classifies each
+// answer.
 package otlp
 
 import (
@@ -10,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -106,8 +108,10 @@ func classify(resp *http.Response, answer []byte, records int) error {
 	switch {
 	case code >= 200 && code < 300:
 		return partial(resp, answer)
-	case code == http.StatusBadRequest, code == http.StatusRequestEntityTooLarge:
+	case code == http.StatusBadRequest:
 		return &ship.RejectedError{Records: records, Reason: fmt.Sprintf("HTTP %d: %s", code, status(resp, answer))}
+	case code == http.StatusRequestEntityTooLarge:
+		return &ship.TooLargeError{Records: records, Reason: fmt.Sprintf("HTTP %d: %s", code, status(resp, answer))}
 	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
 		return &ship.RetryError{Err: fmt.Errorf("HTTP %d: %s", code, status(resp, answer)), After: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
@@ -116,8 +120,9 @@ func classify(resp *http.Response, answer []byte, records int) error {
 	return fmt.Errorf("HTTP %d: %s", code, status(resp, answer))
 }
 
-// partial reads a 2xx answer's partial success: rejected records make the
-// batch unacknowledged.
+// partial reads a 2xx answer's partial success: the records it says were
+// rejected are refused for good (the count is bounded to an int32; ship
+// bounds it to the batch).
 func partial(resp *http.Response, answer []byte) error {
 	if len(answer) == 0 {
 		return nil
@@ -134,7 +139,7 @@ func partial(resp *http.Response, answer []byte) error {
 	}
 	ps := er.PartialSuccess()
 	if n := ps.RejectedLogRecords(); n > 0 {
-		return &ship.PartialError{Rejected: int(n), Reason: ps.ErrorMessage()}
+		return &ship.PartialError{Rejected: int(min(n, math.MaxInt32)), Reason: ps.ErrorMessage()}
 	}
 	return nil
 }

@@ -73,6 +73,10 @@ func TestSendClassifiesAnswers(t *testing.T) {
 	}{
 		{"200 empty", func(w http.ResponseWriter) { w.WriteHeader(200) }, func(err error) bool { return err == nil }},
 		{"400", func(w http.ResponseWriter) { http.Error(w, "bad", 400) }, func(err error) bool { var r *ship.RejectedError; return errors.As(err, &r) && r.Records == 1 }},
+		{"413", func(w http.ResponseWriter) { http.Error(w, "too big", http.StatusRequestEntityTooLarge) }, func(err error) bool {
+			var r *ship.TooLargeError
+			return errors.As(err, &r) && r.Records == 1 && strings.Contains(r.Reason, "too big")
+		}},
 		{"429", func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(429) }, func(err error) bool {
 			var r *ship.RetryError
 			return errors.As(err, &r) && r.After == 7*time.Second
