@@ -136,6 +136,30 @@ func TestParkedStatOpensNothing(t *testing.T) {
 	}
 }
 
+// TestParkedSessionListBuiltOnce: the summaries of a parked index share
+// one list of sessions, built at the first stat that asks: a later stat
+// of a session allocates only its summary, not the list again.
+func TestParkedSessionListBuiltOnce(t *testing.T) {
+	_, sb := parkedSandbox(t)
+	p := sb.home.parks.get(sb.name, sb.dir)
+	if p == nil || p.index(MaskAll) == nil {
+		t.Fatal("no parked index of the exec chain")
+	}
+	px := p.index(MaskAll)
+	a, b := px.Summary().Sessions(), px.Summary().Sessions()
+	if len(a) != 1 || len(b) != 1 || a[0].ID != 7 || &a[0] != &b[0] {
+		t.Fatalf("two summaries' sessions: %+v at %p, %+v at %p; want session 7, one list", a, a, b, b)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := px.Summary().Session(7); !ok {
+			t.Fatal("session 7 not in the summary")
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("a session's stat from the summary: %v allocations, want 1 (the summary)", allocs)
+	}
+}
+
 // checkShowsFresh checks that every view of sb shows, by stat and by
 // open, what a home that never saw the sandbox shows.
 func checkShowsFresh(t *testing.T, d *tdir, sb *Sandbox, what string) {
