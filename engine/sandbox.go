@@ -138,7 +138,10 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 		files.BoundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
-	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size
+	// A stamp holds, under the name each file was opened as, its device and
+	// inode, size, mtime and ctime: equal stamps are the same files at the
+	// same sizes and times, ctimes included (a rewrite at the same size).
+	if s.shown != nil && s.shown.Stamp() == files.Stamp() {
 		files.Release()
 	} else {
 		if s.shown == nil {
