@@ -93,6 +93,7 @@ func (s *Sandbox) dropState() {
 		x.Release()
 		delete(s.indexes, k)
 	}
+	clear(s.upTo)
 	s.home.mu.Lock()
 	delete(s.home.live, s)
 	s.home.mu.Unlock()
