@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -561,5 +562,59 @@ func TestRotationResumesTheIndex(t *testing.T) {
 	want, _ := fresh(t, d, ViewMerged)
 	if got, err := sb.Stat(ViewMerged); err != nil || got != want {
 		t.Errorf("Stat after the rotation = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+// TestIdleAfterParkedStatsReleasesMemory: stats answered from parked
+// summaries take no state, but the sweep still gives the memory they left
+// back to the system once the home is idle: once per burst of use, and
+// not while the home is in use.
+func TestIdleAfterParkedStatsReleasesMemory(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	time.Sleep(2 * testMargin)
+	clock := newFakeClock()
+	h, err := openHome(d.home, homeConfig{now: clock.now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive, racyMargin: testMargin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	var released atomic.Int32
+	h.releaseMemory = func() { released.Add(1) }
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(defaultIdleAfter)
+	h.sweep() // lets the state go: parked
+	base := released.Load()
+	if base != 1 {
+		t.Fatalf("after the state was let go: %d releases, want 1", base)
+	}
+	sb, err = h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			t.Fatal(err)
+		}
+		if !holdsNoFile(sb) {
+			t.Fatal("a stat of the parked sandbox took state")
+		}
+		clock.advance(defaultIdleAfter / 2)
+		h.sweep()
+		if got := released.Load(); got != base {
+			t.Fatalf("while in use: %d releases, want %d", got, base)
+		}
+	}
+	clock.advance(defaultIdleAfter)
+	h.sweep()
+	h.sweep()
+	if got := released.Load(); got != base+1 {
+		t.Fatalf("idle after stats from the summary: %d releases, want %d", got, base+1)
 	}
 }
