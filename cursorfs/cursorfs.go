@@ -50,6 +50,7 @@ type FS struct {
 	listAll  bool
 	recent   *recentSessions
 	listings *listings
+	root     rootRecord
 	shutdown chan struct{}
 	once     sync.Once
 }

@@ -35,7 +35,9 @@ var dirKinds = [...]dirBehaviour{
 // rootDir lists the sandboxes that exist now.
 type rootDir struct{}
 
+// list records what it saw as the root's time and link count (rootattr.go).
 func (rootDir) list(d *Dir) ([]DirEntry, error) {
+	at := d.fs.listings.now()
 	names, err := d.fs.home.List()
 	if err != nil {
 		return nil, err
@@ -44,6 +46,7 @@ func (rootDir) list(d *Dir) ([]DirEntry, error) {
 	for i, n := range names {
 		ents[i] = DirEntry{Name: n, Ino: d.child(dirSandbox, n, 0).Ino(), Dir: true}
 	}
+	d.fs.root.record(at, d.fs.listings.observe(d.key(), sumNames(ents)), len(ents))
 	return ents, nil
 }
 
@@ -56,8 +59,10 @@ func (rootDir) lookup(d *Dir, name string) (Child, error) {
 	return d.child(dirSandbox, name, 0), nil
 }
 
+// stat answers from the root's last listing while it is fresh: it lists
+// the sandboxes at most once per rootRelist (rootattr.go).
 func (rootDir) stat(d *Dir) (DirAttr, error) {
-	ents, err := d.List()
+	mt, subdirs, err := d.fs.rootAttr(d)
 	if err != nil {
 		return DirAttr{}, err
 	}
@@ -65,8 +70,7 @@ func (rootDir) stat(d *Dir) (DirAttr, error) {
 	if err != nil {
 		return DirAttr{}, err
 	}
-	mt := d.fs.listings.observe(d.key(), sumNames(ents))
-	return DirAttr{ModTime: mt, ChangeTime: mt, Subdirs: len(ents), Perm: p}, nil
+	return DirAttr{ModTime: mt, ChangeTime: mt, Subdirs: subdirs, Perm: p}, nil
 }
 
 // sandboxDir lists the files of Files that a sandbox shows (by stat

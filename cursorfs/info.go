@@ -12,10 +12,23 @@ import (
 // open. Its time is the session's last entry's.
 type infoKind struct{ readOnlyKind }
 
+// stat answers from the session's summary: the cursor of its last entry,
+// which only an open computes (it merges the session's last interval
+// again), is as long as any other cursor.
 func (infoKind) stat(n *Node) (int64, time.Time, error) {
-	data, mt, err := n.info()
-	return int64(len(data)), mt, err
+	si, inChain, err := n.fs.sessionFrom(n.sandbox, *n.session, (*engine.Sandbox).SessionSummary)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if inChain && si.Cursor == (engine.Cursor{}) {
+		si.Cursor = anyCursor // the open's: a session in the chain has one
+	}
+	return int64(len(AppendSessionJSON(nil, si))), goTime(si.Last), nil
 }
+
+// anyCursor is a cursor that is not the zero one: every such cursor's text
+// has the same length.
+var anyCursor = engine.Cursor{{Gen: 1, Offset: 1}}
 
 func (infoKind) open(n *Node) (Handle, error) {
 	data, mt, err := n.info()

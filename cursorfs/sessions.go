@@ -82,19 +82,26 @@ func (f *FS) sessionSummary(sandbox string, id uint64) (engine.SessionInfo, erro
 }
 
 func (f *FS) sessionWith(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
+	si, _, err := f.sessionFrom(sandbox, id, get)
+	return si, err
+}
+
+// sessionFrom is sessionWith that also reports whether the session is in
+// the exec chain now (else it is as last seen, within sessionGrace).
+func (f *FS) sessionFrom(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (si engine.SessionInfo, inChain bool, err error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
-		return engine.SessionInfo{}, err
+		return engine.SessionInfo{}, false, err
 	}
-	si, err := get(sb, id)
+	si, err = get(sb, id)
 	if errors.Is(err, engine.ErrNoSession) {
 		if last, ok := f.recent.gone(sandbox, id); ok {
-			return last, nil
+			return last, false, nil
 		}
 	}
 	if err != nil {
-		return engine.SessionInfo{}, fmt.Errorf("sandbox %s: %w", sandbox, err)
+		return engine.SessionInfo{}, false, fmt.Errorf("sandbox %s: %w", sandbox, err)
 	}
 	f.recent.saw(sandbox, si)
-	return si, nil
+	return si, true, nil
 }

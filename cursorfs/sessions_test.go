@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -214,6 +215,54 @@ func TestSessionGone(t *testing.T) {
 	if _, err := n.Stat(); Errno(err) != syscall.ENOENT {
 		t.Errorf("its info after its grace: %v, want ENOENT", err)
 	}
+}
+
+// TestSessionInfoStatWithoutCursor: the stat of info, which reads the
+// session's summary only, gives the size its open reads, both for a
+// session in the exec chain (whose open writes the cursor of its last
+// entry) and for one gone from it before its cursor was ever asked for
+// (whose open writes none).
+func TestSessionInfoStatWithoutCursor(t *testing.T) {
+	b := newBox(t, "box", 3, 4<<10) // session 1
+	statRead := func(what string, id uint64) []byte {
+		t.Helper()
+		n, err := nodeAt(b.fs, "box", "sessions", strconv.FormatUint(id, 10), "info")
+		must(t, err)
+		a, err := n.Stat()
+		must(t, err)
+		h, err := n.Open(syscall.O_RDONLY)
+		must(t, err)
+		defer h.Close()
+		data := readAll(t, h.(*bytesHandle))
+		if a.Size != int64(len(data)) {
+			t.Errorf("%s: stat says %d bytes, the open reads %d: %s", what, a.Size, len(data), data)
+		}
+		return data
+	}
+	if _, err := b.fs.sessions("box"); err != nil { // seen listed: no cursor
+		t.Fatal(err)
+	}
+	var info cursorfstest.Info
+	must(t, json.Unmarshal(statRead("session 1 in the chain", 1), &info))
+	if info.Cursor == "" {
+		t.Error("session 1 in the chain: no cursor")
+	}
+	b = newBox(t, "box", 3, 4<<10) // afresh: session 1 seen listed only
+	if _, err := b.fs.sessions("box"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 400 { // session 2 pushes session 1 out of the chain
+		must(t, b.w.Exec(msbwriter.Chunk{Source: msbwriter.SourceStdout, Data: []byte(line(i)), ID: 2, HasID: true}))
+	}
+	waitFor(t, 5*time.Second, "session 1 to leave the chain", func() bool {
+		list, err := b.fs.sessions("box")
+		return err == nil && len(list) == 1 && list[0].ID == 2
+	})
+	must(t, json.Unmarshal(statRead("session 1 gone, its cursor never asked for", 1), &info))
+	if info.Cursor != "" || info.ID != 1 {
+		t.Errorf("session 1 gone: %+v, want it without a cursor", info)
+	}
+	statRead("session 2", 2)
 }
 
 // TestRecentSessionsBound: past maxRecent, what was not seen within the

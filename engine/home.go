@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
@@ -41,9 +43,15 @@ type Home struct {
 	maxLive    int
 	racyMargin time.Duration // see RacyMargin
 	parks      *parkStore    // summaries of sandboxes that hold no state
-	sweepDone  chan struct{}
-	sweepWG    sync.WaitGroup
-	closeOnce  sync.Once
+	// lastUse is the Unix ns of the last use of any sandbox, on the
+	// home's clock; releasedAt is the lastUse the sweep last gave memory
+	// back after; releaseMemory gives it back.
+	lastUse       atomic.Int64
+	releasedAt    atomic.Int64
+	releaseMemory func()
+	sweepDone     chan struct{}
+	sweepWG       sync.WaitGroup
+	closeOnce     sync.Once
 
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
@@ -85,7 +93,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
 		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
 		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
-		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget)}
+		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget), releaseMemory: debug.FreeOSMemory}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"runtime/debug"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -32,8 +31,12 @@ func (s *Sandbox) hold() (release func()) {
 	}
 }
 
-// touch records a use of s now.
-func (s *Sandbox) touch() { s.lastUse.Store(s.home.now().UnixNano()) }
+// touch records a use of s now, and of its home.
+func (s *Sandbox) touch() {
+	now := s.home.now().UnixNano()
+	s.lastUse.Store(now)
+	s.home.lastUse.Store(now)
+}
 
 // idle reports whether s was last used the home's idle time or more
 // before now.
@@ -93,6 +96,7 @@ func (s *Sandbox) dropState() {
 		x.Release()
 		delete(s.indexes, k)
 	}
+	clear(s.upTo)
 	s.home.mu.Lock()
 	delete(s.home.live, s)
 	s.home.mu.Unlock()
@@ -118,13 +122,27 @@ func (h *Home) sweeper() {
 // nothing. A sandbox busy now (its lock taken) is in use, hence not idle:
 // it is skipped, so the sweep never waits for a request. The map it walks
 // holds the sandboxes used in the last idle time, so each use is walked
-// over a bounded number of times before it is forgotten.
+// over a bounded number of times before it is forgotten. Once the home is
+// idle after a use, it gives back what the use left (releaseMemory).
 func (h *Home) sweep() {
 	now := h.now()
-	dropped := h.dropExcess(now)
+	h.dropExcess(now)
 	h.forgetIdle(now)
-	if dropped > 0 && liveNow(h) == 0 {
-		debug.FreeOSMemory() // all idle: give the memory of what was let go back to the system
+	h.releaseIdleMemory(now)
+}
+
+// releaseIdleMemory gives the memory of what the requests since the last
+// release let go back to the system (releaseMemory), once no sandbox
+// holds state and none was used for the idle time: a walk answered from
+// parked summaries takes no state, but leaves as much garbage as one that
+// does.
+func (h *Home) releaseIdleMemory(now time.Time) {
+	last := h.lastUse.Load()
+	if last <= h.releasedAt.Load() || now.UnixNano()-last < int64(h.idleAfter) || liveNow(h) > 0 {
+		return
+	}
+	if h.releasedAt.Swap(last) < last { // not by a sweep at the same time
+		h.releaseMemory()
 	}
 }
 

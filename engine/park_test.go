@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -133,6 +134,30 @@ func TestParkedStatOpensNothing(t *testing.T) {
 		if got := snap(t, sb, v); !bytes.Equal(got, want) {
 			t.Errorf("%v after the summary: %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestParkedSessionListBuiltOnce: the summaries of a parked index share
+// one list of sessions, built at the first stat that asks: a later stat
+// of a session allocates only its summary, not the list again.
+func TestParkedSessionListBuiltOnce(t *testing.T) {
+	_, sb := parkedSandbox(t)
+	p := sb.home.parks.get(sb.name, sb.dir)
+	if p == nil || p.index(MaskAll) == nil {
+		t.Fatal("no parked index of the exec chain")
+	}
+	px := p.index(MaskAll)
+	a, b := px.Summary().Sessions(), px.Summary().Sessions()
+	if len(a) != 1 || len(b) != 1 || a[0].ID != 7 || &a[0] != &b[0] {
+		t.Fatalf("two summaries' sessions: %+v at %p, %+v at %p; want session 7, one list", a, a, b, b)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := px.Summary().Session(7); !ok {
+			t.Fatal("session 7 not in the summary")
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("a session's stat from the summary: %v allocations, want 1 (the summary)", allocs)
 	}
 }
 
@@ -537,5 +562,59 @@ func TestRotationResumesTheIndex(t *testing.T) {
 	want, _ := fresh(t, d, ViewMerged)
 	if got, err := sb.Stat(ViewMerged); err != nil || got != want {
 		t.Errorf("Stat after the rotation = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+// TestIdleAfterParkedStatsReleasesMemory: stats answered from parked
+// summaries take no state, but the sweep still gives the memory they left
+// back to the system once the home is idle: once per burst of use, and
+// not while the home is in use.
+func TestIdleAfterParkedStatsReleasesMemory(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	time.Sleep(2 * testMargin)
+	clock := newFakeClock()
+	h, err := openHome(d.home, homeConfig{now: clock.now, idleAfter: defaultIdleAfter, maxLive: defaultMaxLive, racyMargin: testMargin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	var released atomic.Int32
+	h.releaseMemory = func() { released.Add(1) }
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Stat(ViewMerged); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(defaultIdleAfter)
+	h.sweep() // lets the state go: parked
+	base := released.Load()
+	if base != 1 {
+		t.Fatalf("after the state was let go: %d releases, want 1", base)
+	}
+	sb, err = h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			t.Fatal(err)
+		}
+		if !holdsNoFile(sb) {
+			t.Fatal("a stat of the parked sandbox took state")
+		}
+		clock.advance(defaultIdleAfter / 2)
+		h.sweep()
+		if got := released.Load(); got != base {
+			t.Fatalf("while in use: %d releases, want %d", got, base)
+		}
+	}
+	clock.advance(defaultIdleAfter)
+	h.sweep()
+	h.sweep()
+	if got := released.Load(); got != base+1 {
+		t.Fatalf("idle after stats from the summary: %d releases, want %d", got, base+1)
 	}
 }

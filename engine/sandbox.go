@@ -38,6 +38,10 @@ type Sandbox struct {
 	shownAt time.Time
 	statAt  time.Time // when a stat (any call but an open) last answered
 	indexes map[SourceMask]*index.Index
+	// looks counts the file sets current opened; upTo holds, per index,
+	// the count when it was last brought up to the shown state.
+	looks   uint64
+	upTo    map[SourceMask]uint64
 	changed chan struct{} // closed and replaced at every change
 	sig     string        // the files' identities and sizes at the last poll
 
@@ -53,6 +57,7 @@ func newSandbox(h *Home, name string) *Sandbox {
 		name:    name,
 		table:   chain.NewFileTable(h.root, name, h.reclaim),
 		indexes: make(map[SourceMask]*index.Index),
+		upTo:    make(map[SourceMask]uint64),
 		changed: make(chan struct{}),
 	}
 	s.dir, _ = identify(s.LogsDir())
@@ -154,11 +159,15 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
+	s.looks++
 	if s.shown == nil && s.probed != nil && opening && s.home.now().Sub(s.statAt) < HoldFor {
 		files.BoundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
-	if s.shown != nil && s.shown.SameAs(files) && s.shown.Stamp() == files.Stamp() { // ctimes too: a rewrite at the same size
+	// A stamp holds, under the name each file was opened as, its device and
+	// inode, size, mtime and ctime: equal stamps are the same files at the
+	// same sizes and times, ctimes included (a rewrite at the same size).
+	if s.shown != nil && s.shown.Stamp() == files.Stamp() {
 		files.Release()
 	} else {
 		if s.shown == nil {
@@ -185,18 +194,25 @@ func (s *Sandbox) holding(opening bool) bool {
 	return now.Sub(s.shownAt) < HoldFor || opening && now.Sub(s.statAt) < HoldFor
 }
 
-// indexFor returns the index of v's stream brought up to files; a pass it
-// runs renders v into the render cache when warm is set. Called with s.mu
-// held.
+// indexFor returns the index of v's stream brought up to files, the
+// shown state; a pass it runs renders v into the render cache when warm
+// is set. An index already brought up to the shown state since current
+// last looked at the files is returned as it is: while a state is held,
+// nothing is looked at again (no stat, no read of the files). Called with
+// s.mu held.
 func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Index, error) {
-	x := s.indexes[v.Stream()]
-	if x == nil {
-		s.unpark(files)
-		x = s.indexes[v.Stream()]
+	stream := v.Stream()
+	x := s.indexes[stream]
+	if x != nil && x.Files() != nil && s.upTo[stream] == s.looks {
+		return x, nil
 	}
 	if x == nil {
-		x = index.New(v.Stream(), s.home.cacheStore(), s.home.indexStore())
-		s.indexes[v.Stream()] = x
+		s.unpark(files)
+		x = s.indexes[stream]
+	}
+	if x == nil {
+		x = index.New(stream, s.home.cacheStore(), s.home.indexStore())
+		s.indexes[stream] = x
 	}
 	slot := -1
 	if warm && !v.ByID { // the pass renders sandbox views only
@@ -205,8 +221,10 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Inde
 	err := x.Update(files.Clone(), slot)
 	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
+		delete(s.upTo, stream)
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
+	s.upTo[stream] = s.looks
 	return x, nil
 }
 

@@ -34,6 +34,8 @@ type Index struct {
 
 	saves   *Store // where the index is saved; nil for nowhere
 	savedAt int    // len(cps) at the last save or restore
+
+	parked *Parked // the summary x is of (Parked.Summary), whose sessions it shares; else nil
 }
 
 // New returns an empty index of stream, whose render caches come from

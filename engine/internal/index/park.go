@@ -1,6 +1,7 @@
 package index
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
@@ -23,6 +24,9 @@ type Parked struct {
 	tail    []IDStat
 	serial  uint64
 	savedAt int
+
+	sessOnce sync.Once
+	sessions []SessionSum // by id, built at the first call of sessionList
 }
 
 // Park returns what x keeps once parked; x must describe files.
@@ -39,22 +43,35 @@ func (x *Index) Files() *chain.FileSet { return x.files }
 func (p *Parked) Stream() logline.SourceMask { return p.stream }
 
 // Bytes returns the heap p holds: itself, its checkpoints and their
-// sessions (shared with the snapshots of the index it was, if any).
+// sessions (shared with the snapshots of the index it was, if any), and
+// the most its list of sessions can take once built (one per session of
+// an interval, at most).
 func (p *Parked) Bytes() int64 {
 	n := int64(unsafe.Sizeof(*p)) + int64(len(p.cps))*int64(unsafe.Sizeof(Checkpoint{}))
-	n += int64(len(p.tail)) * int64(unsafe.Sizeof(IDStat{}))
+	stats := len(p.tail)
 	for i := range p.cps {
-		n += int64(len(p.cps[i].IDs)) * int64(unsafe.Sizeof(IDStat{}))
+		stats += len(p.cps[i].IDs)
 	}
-	return n
+	return n + int64(stats)*int64(unsafe.Sizeof(IDStat{})+unsafe.Sizeof(SessionSum{}))
 }
 
 // Summary returns an index that answers what a stat asks of p (sizes,
 // counts, sessions, end state) and holds no file: it is never updated,
-// read through or released.
+// read through or released. The summaries of p share one list of
+// sessions, built at the first that asks for it.
 func (p *Parked) Summary() *Index {
 	return &Index{stream: p.stream, Views: trackedViews(p.stream), Cps: p.cps, End: p.end, Total: p.total,
-		Counts: p.counts, Tail: p.tail, serial: p.serial}
+		Counts: p.counts, Tail: p.tail, serial: p.serial, parked: p}
+}
+
+// sessionList returns the sessions of p by id, built at its first call;
+// the caller must not change it.
+func (p *Parked) sessionList() []SessionSum {
+	p.sessOnce.Do(func() {
+		x := Index{Cps: p.cps, Tail: p.tail}
+		p.sessions = x.Sessions()
+	})
+	return p.sessions
 }
 
 // Unpark returns the index p was, describing files (which it then holds)

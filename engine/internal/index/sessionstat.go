@@ -70,6 +70,9 @@ func fold(sum *SessionSum, st *IDStat) {
 // Sessions returns the index's sessions by ID; the caller must not change
 // the slice.
 func (x *Index) Sessions() []SessionSum {
+	if x.parked != nil {
+		return x.parked.sessionList()
+	}
 	a := &x.sess
 	if a.ok {
 		return a.list
