@@ -35,18 +35,44 @@ type Options struct {
 	DirectMount bool
 	// Debug logs every FUSE request.
 	Debug bool
+	// ForgetIdle is how long a sandbox's directory goes unused (no
+	// lookup, listing, stat or open in it or under it) before the mount
+	// tells the kernel to drop its entry, so that the kernel forgets the
+	// nodes of its files and the mount lets them go. 0 means 5 s; a
+	// negative value never drops one.
+	ForgetIdle time.Duration
 }
 
 // Server is a mounted filesystem being served.
 type Server struct {
 	*fuse.Server
-	rec *recorder
-	st  *state
+	rec    *recorder
+	st     *state
+	served chan struct{} // closed when Serve returns
+	idle   chan struct{} // closed when the goroutine that drops idle entries ends
 }
 
 // KnownStates returns how many states of snapshot files the kernel knows
 // (each is a node the mount keeps until the kernel forgets it).
 func (s *Server) KnownStates() int64 { return s.st.states.Load() }
+
+// KnownNodes returns how many nodes the kernel knows, the root aside: the
+// directories, files and states the mount keeps until it forgets them.
+func (s *Server) KnownNodes() int64 { return s.st.nodes.Load() }
+
+// KnownSandboxes returns how many sandbox directories the kernel knows.
+func (s *Server) KnownSandboxes() int { return s.st.boxes.len() }
+
+// Unmount unmounts the filesystem and waits for the mount's goroutines to
+// end.
+func (s *Server) Unmount() error {
+	if err := s.Server.Unmount(); err != nil {
+		return err
+	}
+	<-s.served
+	<-s.idle
+	return nil
+}
 
 // ReadsInFlight returns how many READ requests are being served now.
 func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
@@ -91,17 +117,37 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		// the disk grants (perm.go).
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	}
-	st.rec = newRecorder(gofs.NewNodeFS(&dirNode{st: st, dir: fsys.Root()}, opts))
+	root := &dirNode{st: &scope{state: st}, dir: fsys.Root()}
+	st.rec = newRecorder(gofs.NewNodeFS(root, opts))
 	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	go srv.Serve()
+	s := &Server{Server: srv, rec: st.rec, st: st, served: make(chan struct{}), idle: make(chan struct{})}
+	go func() {
+		srv.Serve()
+		close(s.served)
+	}()
 	if err := srv.WaitMount(); err != nil {
 		_ = srv.Unmount()
+		<-s.served
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Server{Server: srv, rec: st.rec, st: st}, nil
+	s.startForgetting(&root.Inode, o.ForgetIdle)
+	return s, nil
+}
+
+// startForgetting starts the goroutine that drops the entries of idle
+// sandbox directories, unless idle is negative.
+func (s *Server) startForgetting(root *gofs.Inode, idle time.Duration) {
+	if idle < 0 {
+		close(s.idle)
+		return
+	}
+	if idle == 0 {
+		idle = defaultForgetIdle
+	}
+	go s.st.dropIdle(root, clockFor(idle), s.served, s.idle)
 }
 
 // readSize is the largest READ the kernel sends, and the block size files
@@ -113,4 +159,7 @@ type state struct {
 	fsys   *cursorfs.FS
 	rec    *recorder
 	states atomic.Int64 // stateNodes the kernel knows
+	nodes  atomic.Int64 // nodes the kernel knows, the root aside
+	clock  atomic.Int64 // ticks of dropIdle, which stamp each use of a sandbox
+	boxes  sandboxSet   // the sandbox directories the kernel knows
 }

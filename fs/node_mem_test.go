@@ -33,7 +33,7 @@ func TestKnownNodeBytes(t *testing.T) {
 	fsys := cursorfs.New(h)
 	defer fsys.Shutdown()
 	zero := time.Duration(0)
-	raw := gofs.NewNodeFS(&dirNode{st: &state{fsys: fsys}, dir: fsys.Root()}, &gofs.Options{EntryTimeout: &zero, AttrTimeout: &zero, NullPermissions: true})
+	raw := gofs.NewNodeFS(&dirNode{st: &scope{state: &state{fsys: fsys}}, dir: fsys.Root()}, &gofs.Options{EntryTimeout: &zero, AttrTimeout: &zero, NullPermissions: true})
 	files := []string{"merged", "stdout", "stderr", "output", "system", "merged.jsonl", "cursor", "sessions"}
 	type known struct{ id, n uint64 }
 	walk := func() []known {
