@@ -7,8 +7,9 @@
 // file is a stateNode, one inode per state (state.go); any other file a
 // fileNode. What stays here is what only FUSE needs: the O_NONBLOCK of a READ
 // and whether a GETATTR named its handle (raw.go), finding the caller's
-// handle for an fstat that names none (file.go), and the errno of every error
-// (errno.go).
+// handle for an fstat that names none (file.go), giving back to the kernel
+// the entries of sandboxes nobody used for a while (idle.go), and the errno
+// of every error (errno.go).
 package fs
 
 import (
@@ -56,8 +57,11 @@ type Server struct {
 // (each is a node the mount keeps until the kernel forgets it).
 func (s *Server) KnownStates() int64 { return s.st.states.Load() }
 
-// KnownNodes returns how many nodes the kernel knows, the root aside: the
-// directories, files and states the mount keeps until it forgets them.
+// KnownNodes returns about how many nodes the kernel knows, the root
+// aside: the directories, files and states the mount keeps until it
+// forgets them. Two lookups racing for one new node count it twice; a
+// lookup that reuses a node while the kernel forgets it counts it out
+// twice.
 func (s *Server) KnownNodes() int64 { return s.st.nodes.Load() }
 
 // KnownSandboxes returns how many sandbox directories the kernel knows.
