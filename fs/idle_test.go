@@ -11,12 +11,7 @@ import (
 	"testing"
 	"time"
 
-	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-
-	"github.com/microsandbox/msb-logfs/cursorfs"
-	"github.com/microsandbox/msb-logfs/engine"
-	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
 // TestSandboxSetIdle: a sandbox is idle once unused for the interval, is
@@ -77,21 +72,7 @@ func TestClockFor(t *testing.T) {
 // forgets them; their nodes are counted out too. The node tree is driven
 // through go-fuse's raw LOOKUP and FORGET, as the kernel drives it.
 func TestSandboxSetForgets(t *testing.T) {
-	home := t.TempDir()
-	names, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: 20, Lines: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := engine.OpenHome(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	fsys := cursorfs.New(h)
-	defer fsys.Shutdown()
-	st := &state{fsys: fsys}
-	zero := time.Duration(0)
-	raw := gofs.NewNodeFS(&dirNode{st: &scope{state: st}, dir: fsys.Root()}, &gofs.Options{EntryTimeout: &zero, AttrTimeout: &zero, NullPermissions: true})
+	names, raw, st := rawTree(t, 20, 5)
 	lookup := func(parent uint64, name string) uint64 {
 		var out fuse.EntryOut
 		if s := raw.Lookup(nil, &fuse.InHeader{NodeId: parent}, name, &out); s != fuse.OK {
