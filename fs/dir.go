@@ -107,7 +107,7 @@ func (d *dirNode) lookupDir(ctx context.Context, name string, c *cursorfs.Dir) *
 	if known := d.known(name, c.Ino()); known != nil {
 		if dn, ok := known.Operations().(*dirNode); ok && dn.st.dir == dn {
 			dn.st.touch()
-			d.st.boxes.add(dn.st) // again: a FORGET may have raced this lookup
+			d.st.join(dn.st) // again: a FORGET may have raced this lookup
 		}
 		return known
 	}
@@ -116,7 +116,7 @@ func (d *dirNode) lookupDir(ctx context.Context, name string, c *cursorfs.Dir) *
 	}
 	child := &dirNode{st: newScope(d.st.state, name), dir: c}
 	child.st.dir = child
-	d.st.boxes.add(child.st)
+	d.st.join(child.st)
 	return d.newChild(ctx, child, syscall.S_IFDIR, c.Ino())
 }
 

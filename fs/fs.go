@@ -40,8 +40,13 @@ type Options struct {
 	// lookup, listing, stat or open in it or under it) before the mount
 	// tells the kernel to drop its entry, so that the kernel forgets the
 	// nodes of its files and the mount lets them go. 0 means 5 s; a
-	// negative value never drops one.
+	// negative value gives back nothing, ForgetBeyond included.
 	ForgetIdle time.Duration
+	// ForgetBeyond is how many sandbox directories in use the kernel may
+	// know at once: past it, the least recently used are dropped before
+	// their idle interval, down to three quarters of it. 0 means 2,000; a
+	// negative value sets no bound.
+	ForgetBeyond int
 }
 
 // Server is a mounted filesystem being served.
@@ -88,7 +93,8 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	zero := time.Duration(0)
 	fsys.SetAllowOther(o.AllowOther)
 	fsys.SetListAll(o.ListAll)
-	st := &state{fsys: fsys}
+	st := &state{fsys: fsys, wake: make(chan struct{}, 1)}
+	st.boxes.bound = forgetBeyond(o.ForgetBeyond)
 	// Every node sets its owner and mode itself (perm.go): no defaults.
 	opts := &gofs.Options{
 		EntryTimeout:    &zero,
@@ -162,8 +168,21 @@ const readSize = 1 << 20
 type state struct {
 	fsys   *cursorfs.FS
 	rec    *recorder
-	states atomic.Int64 // stateNodes the kernel knows
-	nodes  atomic.Int64 // nodes the kernel knows, the root aside
-	clock  atomic.Int64 // ticks of dropIdle, which stamp each use of a sandbox
-	boxes  sandboxSet   // the sandbox directories the kernel knows
+	states atomic.Int64  // stateNodes the kernel knows
+	nodes  atomic.Int64  // nodes the kernel knows, the root aside
+	clock  atomic.Int64  // ticks of dropIdle, which stamp each use of a sandbox
+	boxes  sandboxSet    // the sandbox directories the kernel knows
+	wake   chan struct{} // asks dropIdle for a pass over the set's bound
+}
+
+// forgetBeyond returns the bound of the set of known sandboxes that
+// Options.ForgetBeyond asks for (0: none).
+func forgetBeyond(o int) int {
+	switch {
+	case o == 0:
+		return defaultForgetBeyond
+	case o < 0:
+		return 0
+	}
+	return o
 }

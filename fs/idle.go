@@ -2,7 +2,6 @@ package fs
 
 import (
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,6 +13,11 @@ import (
 // the mount tells the kernel to drop its entry (Options.ForgetIdle).
 const defaultForgetIdle = 5 * time.Second
 
+// defaultForgetBeyond is how many sandbox directories in use the kernel
+// may know before the least recently used are dropped sooner
+// (Options.ForgetBeyond).
+const defaultForgetBeyond = 2000
+
 // scope is what the directory of one sandbox and every node under it
 // share: the mount's state, and when a request last used any of them. The
 // root has a scope of its own, with no directory.
@@ -23,6 +27,7 @@ type scope struct {
 	name     string       // the sandbox's name in the root
 	used     atomic.Int64 // the tick of the mount's clock at the last request
 	notified int64        // used when its entry was last dropped; guarded by state.boxes.mu
+	looked   int64        // the set's count of lookups at its last; guarded by state.boxes.mu
 }
 
 // newScope returns the scope of the sandbox name, used now.
@@ -38,51 +43,6 @@ func (sc *scope) touch() {
 	if sc.used.Load() != now { // a store only once a tick: requests do not contend
 		sc.used.Store(now)
 	}
-}
-
-// sandboxSet is the set of sandbox directories the kernel knows: a scope
-// joins when its directory is made at a lookup, and leaves when the kernel
-// forgets it.
-type sandboxSet struct {
-	mu  sync.Mutex
-	all map[*scope]struct{}
-}
-
-func (s *sandboxSet) add(sc *scope) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.all == nil {
-		s.all = make(map[*scope]struct{})
-	}
-	s.all[sc] = struct{}{}
-}
-
-func (s *sandboxSet) remove(sc *scope) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.all, sc)
-}
-
-// len returns how many sandbox directories the set holds.
-func (s *sandboxSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.all)
-}
-
-// idle appends to out the scopes unused for after ticks at tick now and
-// not dropped since their last use, and marks them dropped.
-func (s *sandboxSet) idle(now, after int64, out []*scope) []*scope {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for sc := range s.all {
-		used := sc.used.Load()
-		if now-used >= after && used != sc.notified {
-			sc.notified = used
-			out = append(out, sc)
-		}
-	}
-	return out
 }
 
 // idleClock is the schedule of the goroutine that drops idle entries: a
@@ -101,10 +61,11 @@ func clockFor(idle time.Duration) idleClock {
 }
 
 // dropIdle tells the kernel, every tick, to drop the entries of the
-// sandbox directories unused for the interval: its d_invalidate prunes the
-// unused entries under them and forgets their inodes, and go-fuse drops
-// their nodes. What a process holds (a working directory, an open file)
-// stays. It ends when served is closed, closing done. It never runs
+// sandbox directories unused for the interval, and when woken, those of
+// the least recently used past the set's bound: its d_invalidate prunes
+// the unused entries under them and forgets their inodes, and go-fuse
+// drops their nodes. What a process holds (a working directory, an open
+// file) stays. It ends when served is closed, closing done. It never runs
 // inside a request: the kernel takes the root's lock to drop an entry.
 func (st *state) dropIdle(root *gofs.Inode, c idleClock, served <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
@@ -116,12 +77,27 @@ func (st *state) dropIdle(root *gofs.Inode, c idleClock, served <-chan struct{},
 		case <-served:
 			return
 		case <-t.C:
+			idle = st.boxes.idle(st.clock.Add(1), c.after, idle[:0])
+		case <-st.wake:
+			idle = st.boxes.overflow(idle[:0])
 		}
-		idle = st.boxes.idle(st.clock.Add(1), c.after, idle[:0])
 		for _, sc := range idle {
 			st.drop(root, sc)
 		}
 		clear(idle) // keeps no scope past its forget
+	}
+}
+
+// join puts sc in the set of known sandboxes at a lookup of its
+// directory, and asks dropIdle for a pass over the set's bound when one is
+// due (unless one is asked already).
+func (st *state) join(sc *scope) {
+	if !st.boxes.add(sc) {
+		return
+	}
+	select {
+	case st.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +49,47 @@ func TestSandboxSetIdle(t *testing.T) {
 	}
 	if got := names(100); len(got) != 0 {
 		t.Fatalf("given again with no use since: %v", got)
+	}
+}
+
+// TestSandboxSetOverflow: past its bound of directories in use, the set
+// gives the least recently used (by tick, then by lookup) down to three
+// quarters of the bound; directories given and not used since do not
+// count; a pass is due only once a quarter of the bound joined.
+func TestSandboxSetOverflow(t *testing.T) {
+	st := &state{}
+	st.boxes.bound = 8
+	var scopes []*scope
+	due := 0
+	for i := range 12 {
+		st.clock.Store(int64(i / 4)) // four lookups per tick
+		sc := newScope(st, fmt.Sprint(i))
+		scopes = append(scopes, sc)
+		if st.boxes.add(sc) {
+			due++
+		}
+	}
+	if due != 4 { // the 9th to the 12th: past the bound, with no pass made
+		t.Fatalf("%d passes due, want 4", due)
+	}
+	scopes[0].touch() // used again at tick 2, looked up first: still older than those of tick 2 looked up later
+	st.boxes.add(scopes[0])
+	var got []string
+	for _, sc := range st.boxes.overflow(nil) {
+		got = append(got, sc.name)
+	}
+	// 12 in use, bound 8: the 6 least recently used go, leaving 6.
+	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
+		t.Fatalf("overflow gave %v, want %v", got, want)
+	}
+	if got := st.boxes.overflow(nil); len(got) != 0 {
+		t.Fatalf("a second pass gave %d more with 6 in use", len(got))
+	}
+	if st.boxes.add(newScope(st, "x")) {
+		t.Fatal("a pass due after one join since the last")
+	}
+	if !st.boxes.add(newScope(st, "y")) {
+		t.Fatal("no pass due after a quarter of the bound joined")
 	}
 }
 

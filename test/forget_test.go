@@ -34,7 +34,7 @@ type forgetMount struct {
 	once sync.Once
 }
 
-func mountForgetting(t *testing.T, home string, idle time.Duration) *forgetMount {
+func mountForgetting(t *testing.T, home string, o logfs.Options) *forgetMount {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
 		requireFUSE(t, "an in-process mount needs /dev/fuse and root")
@@ -44,7 +44,8 @@ func mountForgetting(t *testing.T, home string, idle time.Duration) *forgetMount
 		t.Fatal(err)
 	}
 	m := &forgetMount{dir: t.TempDir(), home: h, fsys: cursorfs.New(h)}
-	m.srv, err = logfs.Mount(m.dir, m.fsys, logfs.Options{DirectMount: true, ForgetIdle: idle})
+	o.DirectMount = true
+	m.srv, err = logfs.Mount(m.dir, m.fsys, o)
 	if err != nil {
 		h.Close()
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestForgetIdleSandboxes(t *testing.T) {
 		writeLines(t, w, 0, 20)
 		writers[name] = w
 	}
-	m := mountForgetting(t, home, time.Second)
+	m := mountForgetting(t, home, logfs.Options{ForgetIdle: time.Second})
 	shell := startHeldShell(t, filepath.Join(m.dir, "held"))
 	mapped, mappedWant, unmap := mapShared(t, filepath.Join(m.dir, "held", "merged"))
 
@@ -230,4 +231,43 @@ func TestForgetIdleDefault(t *testing.T) {
 	// Each sandbox's directory and the state of its merged.
 	waitFor(t, 30*time.Second, "the idle sandboxes' nodes to be forgotten", func() bool { return forgets() >= 2*sandboxes })
 	t.Logf("%d nodes forgotten %v after the walk", forgets(), time.Since(walked).Round(100*time.Millisecond))
+}
+
+// TestForgetBeyond: a walk faster than the idle interval leaves the kernel
+// knowing at most about the bound of sandbox directories: past it, the
+// least recently used are given back at once.
+func TestForgetBeyond(t *testing.T) {
+	const sandboxes, bound = 300, 40
+	home := t.TempDir()
+	if _, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: sandboxes, Lines: 5}); err != nil {
+		t.Fatal(err)
+	}
+	m := mountForgetting(t, home, logfs.Options{ForgetIdle: time.Hour, ForgetBeyond: bound})
+	walked := make(chan error, 1)
+	var lines, errOut string
+	go func() {
+		var err error
+		lines, errOut, err = shErr(5*time.Minute, "find "+q(m.dir)+" -type f -exec cat {} + | wc -l")
+		walked <- err
+	}()
+	most := 0
+	for done := false; !done; {
+		select {
+		case err := <-walked:
+			if err != nil {
+				t.Fatalf("walk: %v: %s", err, errOut)
+			}
+			done = true
+		case <-time.After(2 * time.Millisecond):
+		}
+		most = max(most, m.srv.KnownSandboxes())
+	}
+	t.Logf("walk: %s lines; at most %d sandbox directories known at once, bound %d", strings.TrimSpace(lines), most, bound)
+	if most > 2*bound {
+		t.Errorf("%d sandbox directories known at once during the walk, bound %d", most, bound)
+	}
+	if most < bound {
+		t.Errorf("at most %d sandbox directories known during a walk of %d: the walk did not reach the bound", most, sandboxes)
+	}
+	waitFor(t, 10*time.Second, "the sandboxes past the bound to be forgotten", func() bool { return m.srv.KnownSandboxes() <= bound })
 }
