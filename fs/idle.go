@@ -27,7 +27,7 @@ type scope struct {
 	name     string       // the sandbox's name in the root
 	used     atomic.Int64 // the tick of the mount's clock at the last request
 	notified int64        // used when its entry was last dropped; guarded by state.boxes.mu
-	looked   int64        // the set's count of lookups at its last; guarded by state.boxes.mu
+	looked   int64        // the set's count of lookups at the last of its directory; guarded by state.boxes.mu
 }
 
 // newScope returns the scope of the sandbox name, used now.
