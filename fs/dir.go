@@ -15,18 +15,29 @@ import (
 type dirNode struct {
 	gofs.Inode
 	readOnlyDir
-	st  *state
+	st  *scope
 	dir *cursorfs.Dir
 }
 
 var (
-	_ gofs.NodeGetattrer = (*dirNode)(nil)
-	_ gofs.NodeLookuper  = (*dirNode)(nil)
-	_ gofs.NodeReaddirer = (*dirNode)(nil)
+	_ gofs.NodeGetattrer   = (*dirNode)(nil)
+	_ gofs.NodeLookuper    = (*dirNode)(nil)
+	_ gofs.NodeReaddirer   = (*dirNode)(nil)
+	_ gofs.NodeOnForgetter = (*dirNode)(nil)
 )
+
+// OnForget counts the node out when the kernel forgets it, and a
+// sandbox's directory out of the set of known sandboxes.
+func (d *dirNode) OnForget() {
+	d.st.nodes.Add(-1)
+	if d.st.dir == d {
+		d.st.boxes.remove(d.st)
+	}
+}
 
 // Getattr describes the directory.
 func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.st.touch()
 	a, err := d.dir.Stat()
 	if err != nil {
 		return translateError(err)
@@ -38,6 +49,7 @@ func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 
 // Readdir lists the directory as it is now.
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	d.st.touch()
 	list, err := d.dir.List()
 	if err != nil {
 		return nil, translateError(err)
@@ -56,6 +68,7 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // Lookup resolves name and stats what it names: a name that resolves but
 // is not there now is ENOENT.
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	d.st.touch()
 	c, err := d.dir.Lookup(name)
 	if err != nil {
 		return nil, translateError(err)
@@ -69,8 +82,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		dirAttr(&out.Attr, c.Ino(), a)
 		out.SetEntryTimeout(a.Valid)
 		out.SetAttrTimeout(a.Valid)
-		child := &dirNode{st: d.st, dir: c}
-		return d.NewInode(ctx, child, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: c.Ino()}), 0
+		return d.lookupDir(ctx, name, c), 0
 	case *cursorfs.Node:
 		a, err := c.Stat()
 		if err != nil {
@@ -80,9 +92,48 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 			return d.lookupState(ctx, name, c.Pin(a), out), 0
 		}
 		fileAttr(&out.Attr, c.Ino(), a)
-		return d.NewInode(ctx, &fileNode{st: d.st, node: c}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: c.Ino()}), 0
+		if known := d.known(name, c.Ino()); known != nil {
+			return known, 0
+		}
+		return d.newChild(ctx, &fileNode{st: d.st, node: c}, syscall.S_IFREG, c.Ino()), 0
 	}
 	return nil, syscall.ENOENT
+}
+
+// lookupDir returns the inode of the directory c: the one the kernel knows
+// under name, else a new one. A sandbox's directory gets a scope of its
+// own and joins the set of known sandboxes.
+func (d *dirNode) lookupDir(ctx context.Context, name string, c *cursorfs.Dir) *gofs.Inode {
+	if known := d.known(name, c.Ino()); known != nil {
+		if dn, ok := known.Operations().(*dirNode); ok && dn.st.dir == dn {
+			dn.st.touch()
+			d.st.join(dn.st) // again: a FORGET may have raced this lookup
+		}
+		return known
+	}
+	if !d.IsRoot() {
+		return d.newChild(ctx, &dirNode{st: d.st, dir: c}, syscall.S_IFDIR, c.Ino())
+	}
+	child := &dirNode{st: newScope(d.st.state, name), dir: c}
+	child.st.dir = child
+	d.st.join(child.st)
+	return d.newChild(ctx, child, syscall.S_IFDIR, c.Ino())
+}
+
+// known returns the child the kernel knows under name if its inode number
+// is ino, else nil. go-fuse would answer with that node anyway: reusing
+// it makes no node that is never known.
+func (d *dirNode) known(name string, ino uint64) *gofs.Inode {
+	if known := d.GetChild(name); known != nil && known.StableAttr().Ino == ino {
+		return known
+	}
+	return nil
+}
+
+// newChild makes the inode of a new node and counts it in.
+func (d *dirNode) newChild(ctx context.Context, n gofs.InodeEmbedder, mode uint32, ino uint64) *gofs.Inode {
+	d.st.nodes.Add(1) // two lookups racing for one new node count it twice
+	return d.NewInode(ctx, n, gofs.StableAttr{Mode: mode, Ino: ino})
 }
 
 // lookupState returns the inode of the state pinned: the one the kernel
@@ -92,9 +143,9 @@ func (d *dirNode) lookupState(ctx context.Context, name string, pinned *cursorfs
 	ino := pinned.Ino()
 	fileAttr(&out.Attr, ino, a)
 	out.SetAttrTimeout(a.Valid)
-	if known := d.GetChild(name); known != nil && known.StableAttr().Ino == ino {
+	if known := d.known(name, ino); known != nil {
 		return known
 	}
 	d.st.states.Add(1) // two lookups racing for one new state count it twice
-	return d.NewInode(ctx, &stateNode{st: d.st, node: pinned}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+	return d.newChild(ctx, &stateNode{st: d.st, node: pinned}, syscall.S_IFREG, ino)
 }

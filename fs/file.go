@@ -22,7 +22,7 @@ import (
 type fileNode struct {
 	gofs.Inode
 	readOnlyNode
-	st   *state
+	st   *scope
 	node *cursorfs.Node
 
 	mu      sync.Mutex
@@ -30,14 +30,19 @@ type fileNode struct {
 }
 
 var (
-	_ gofs.NodeGetattrer = (*fileNode)(nil)
-	_ gofs.NodeOpener    = (*fileNode)(nil)
-	_ gofs.NodeSetattrer = (*fileNode)(nil)
+	_ gofs.NodeGetattrer   = (*fileNode)(nil)
+	_ gofs.NodeOpener      = (*fileNode)(nil)
+	_ gofs.NodeSetattrer   = (*fileNode)(nil)
+	_ gofs.NodeOnForgetter = (*fileNode)(nil)
 )
+
+// OnForget counts the node out when the kernel forgets it.
+func (n *fileNode) OnForget() { n.st.nodes.Add(-1) }
 
 // Getattr answers stat by name with the state an open now would show, and
 // fstat with the caller's handle (its own size and times).
 func (n *fileNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.st.touch()
 	h := n.handleFor(ctx, f)
 	if h == nil {
 		return n.statByName(&out.Attr)
@@ -93,12 +98,13 @@ func (n *fileNode) statByName(a *fuse.Attr) syscall.Errno {
 
 // Open opens the file; cursorfs refuses writes (EROFS) except on seek.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	n.st.touch()
 	ch, err := n.node.Open(int(flags))
 	if err != nil {
 		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
 		return nil, 0, translateError(err)
 	}
-	h := &handle{h: ch, st: n.st, node: n, opener: opener{tid: callerThread(ctx)}}
+	h := &handle{h: ch, st: n.st.state, node: n, opener: opener{tid: callerThread(ctx)}}
 	n.mu.Lock()
 	n.handles = append(n.handles, h)
 	n.mu.Unlock()

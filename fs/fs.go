@@ -7,8 +7,9 @@
 // file is a stateNode, one inode per state (state.go); any other file a
 // fileNode. What stays here is what only FUSE needs: the O_NONBLOCK of a READ
 // and whether a GETATTR named its handle (raw.go), finding the caller's
-// handle for an fstat that names none (file.go), and the errno of every error
-// (errno.go).
+// handle for an fstat that names none (file.go), giving back to the kernel
+// the entries of sandboxes nobody used for a while (idle.go), and the errno
+// of every error (errno.go).
 package fs
 
 import (
@@ -35,18 +36,52 @@ type Options struct {
 	DirectMount bool
 	// Debug logs every FUSE request.
 	Debug bool
+	// ForgetIdle is how long a sandbox's directory goes unused (no
+	// lookup, listing, stat or open in it or under it) before the mount
+	// tells the kernel to drop its entry, so that the kernel forgets the
+	// nodes of its files and the mount lets them go. 0 means 5 s; a
+	// negative value gives back nothing, ForgetBeyond included.
+	ForgetIdle time.Duration
+	// ForgetBeyond is how many sandbox directories in use the kernel may
+	// know at once: past it, the least recently used are dropped before
+	// their idle interval, down to three quarters of it. 0 means 2,000; a
+	// negative value sets no bound.
+	ForgetBeyond int
 }
 
 // Server is a mounted filesystem being served.
 type Server struct {
 	*fuse.Server
-	rec *recorder
-	st  *state
+	rec    *recorder
+	st     *state
+	served chan struct{} // closed when Serve returns
+	idle   chan struct{} // closed when the goroutine that drops idle entries ends
 }
 
 // KnownStates returns how many states of snapshot files the kernel knows
 // (each is a node the mount keeps until the kernel forgets it).
 func (s *Server) KnownStates() int64 { return s.st.states.Load() }
+
+// KnownNodes returns about how many nodes the kernel knows, the root
+// aside: the directories, files and states the mount keeps until it
+// forgets them. Two lookups racing for one new node count it twice; a
+// lookup that reuses a node while the kernel forgets it counts it out
+// twice.
+func (s *Server) KnownNodes() int64 { return s.st.nodes.Load() }
+
+// KnownSandboxes returns how many sandbox directories the kernel knows.
+func (s *Server) KnownSandboxes() int { return s.st.boxes.len() }
+
+// Unmount unmounts the filesystem and waits for the mount's goroutines to
+// end.
+func (s *Server) Unmount() error {
+	if err := s.Server.Unmount(); err != nil {
+		return err
+	}
+	<-s.served
+	<-s.idle
+	return nil
+}
 
 // ReadsInFlight returns how many READ requests are being served now.
 func (s *Server) ReadsInFlight() int { return s.rec.inFlight() }
@@ -58,7 +93,8 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 	zero := time.Duration(0)
 	fsys.SetAllowOther(o.AllowOther)
 	fsys.SetListAll(o.ListAll)
-	st := &state{fsys: fsys}
+	st := &state{fsys: fsys, wake: make(chan struct{}, 1)}
+	st.boxes.bound = forgetBeyond(o.ForgetBeyond)
 	// Every node sets its owner and mode itself (perm.go): no defaults.
 	opts := &gofs.Options{
 		EntryTimeout:    &zero,
@@ -91,17 +127,37 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		// the disk grants (perm.go).
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	}
-	st.rec = newRecorder(gofs.NewNodeFS(&dirNode{st: st, dir: fsys.Root()}, opts))
+	root := &dirNode{st: &scope{state: st}, dir: fsys.Root()}
+	st.rec = newRecorder(gofs.NewNodeFS(root, opts))
 	srv, err := fuse.NewServer(st.rec, dir, &opts.MountOptions)
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	go srv.Serve()
+	s := &Server{Server: srv, rec: st.rec, st: st, served: make(chan struct{}), idle: make(chan struct{})}
+	go func() {
+		srv.Serve()
+		close(s.served)
+	}()
 	if err := srv.WaitMount(); err != nil {
 		_ = srv.Unmount()
+		<-s.served
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Server{Server: srv, rec: st.rec, st: st}, nil
+	s.startForgetting(&root.Inode, o.ForgetIdle)
+	return s, nil
+}
+
+// startForgetting starts the goroutine that drops the entries of idle
+// sandbox directories, unless idle is negative.
+func (s *Server) startForgetting(root *gofs.Inode, idle time.Duration) {
+	if idle < 0 {
+		close(s.idle)
+		return
+	}
+	if idle == 0 {
+		idle = defaultForgetIdle
+	}
+	go s.st.dropIdle(root, clockFor(idle), s.served, s.idle)
 }
 
 // readSize is the largest READ the kernel sends, and the block size files
@@ -112,5 +168,21 @@ const readSize = 1 << 20
 type state struct {
 	fsys   *cursorfs.FS
 	rec    *recorder
-	states atomic.Int64 // stateNodes the kernel knows
+	states atomic.Int64  // stateNodes the kernel knows
+	nodes  atomic.Int64  // nodes the kernel knows, the root aside
+	clock  atomic.Int64  // ticks of dropIdle, which stamp each use of a sandbox
+	boxes  sandboxSet    // the sandbox directories the kernel knows
+	wake   chan struct{} // asks dropIdle for a pass over the set's bound
+}
+
+// forgetBeyond returns the bound of the set of known sandboxes that
+// Options.ForgetBeyond asks for (0: none).
+func forgetBeyond(o int) int {
+	switch {
+	case o == 0:
+		return defaultForgetBeyond
+	case o < 0:
+		return 0
+	}
+	return o
 }

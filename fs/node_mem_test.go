@@ -19,21 +19,7 @@ import (
 // sandboxes; the heap with every node known, less the heap once all are
 // forgotten (the engine's state of the sandboxes stays), is their cost.
 func TestKnownNodeBytes(t *testing.T) {
-	const sandboxes = 300
-	home := t.TempDir()
-	names, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: sandboxes, Lines: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := engine.OpenHome(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	fsys := cursorfs.New(h)
-	defer fsys.Shutdown()
-	zero := time.Duration(0)
-	raw := gofs.NewNodeFS(&dirNode{st: &state{fsys: fsys}, dir: fsys.Root()}, &gofs.Options{EntryTimeout: &zero, AttrTimeout: &zero, NullPermissions: true})
+	names, raw, _ := rawTree(t, 300, 10)
 	files := []string{"merged", "stdout", "stderr", "output", "system", "merged.jsonl", "cursor", "sessions"}
 	type known struct{ id, n uint64 }
 	walk := func() []known {
@@ -79,4 +65,27 @@ func heap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// rawTree makes a home of count small sandboxes of lines exec lines each
+// and returns their names and the raw node tree of a mount of it, with no
+// kernel: the test drives it with LOOKUP and FORGET as the kernel does.
+func rawTree(t *testing.T, count, lines int) ([]string, fuse.RawFileSystem, *state) {
+	t.Helper()
+	home := t.TempDir()
+	names, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: count, Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := engine.OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	fsys := cursorfs.New(h)
+	t.Cleanup(fsys.Shutdown)
+	st := &state{fsys: fsys}
+	zero := time.Duration(0)
+	raw := gofs.NewNodeFS(&dirNode{st: &scope{state: st}, dir: fsys.Root()}, &gofs.Options{EntryTimeout: &zero, AttrTimeout: &zero, NullPermissions: true})
+	return names, raw, st
 }

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -14,12 +15,14 @@ import (
 // file handle (without one, go-fuse hands the node an arbitrary open
 // handle). Each request is identified by its cancel channel, which the
 // handler sees as ctx.Done() and which is unique among requests in flight.
+// It also answers FLUSH itself.
 type recorder struct {
 	fuse.RawFileSystem
 
 	mu       sync.Mutex
 	reads    map[<-chan struct{}]uint32 // READ: ReadIn.Flags
 	getattrs map[<-chan struct{}]bool   // GETATTR: a file handle was given
+	flushes  atomic.Int64               // FLUSH requests answered
 }
 
 func newRecorder(raw fuse.RawFileSystem) *recorder {
@@ -54,6 +57,14 @@ func (r *recorder) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse
 		r.mu.Unlock()
 	}()
 	return r.RawFileSystem.GetAttr(cancel, in, out)
+}
+
+// Flush answers ENOSYS: a read-only file system has nothing to flush
+// (seek's writes take effect when written), and the kernel then sends no
+// FLUSH at any later close of this mount, where close(2) returns 0.
+func (r *recorder) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
+	r.flushes.Add(1)
+	return fuse.ENOSYS
 }
 
 // inFlight returns the number of READ requests being served.

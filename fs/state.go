@@ -20,7 +20,7 @@ import (
 type stateNode struct {
 	gofs.Inode
 	readOnlyNode
-	st   *state
+	st   *scope
 	node *cursorfs.Node
 }
 
@@ -32,10 +32,14 @@ var (
 )
 
 // OnForget counts the node out when the kernel forgets it.
-func (n *stateNode) OnForget() { n.st.states.Add(-1) }
+func (n *stateNode) OnForget() {
+	n.st.states.Add(-1)
+	n.st.nodes.Add(-1)
+}
 
 // Getattr answers stat and fstat with the state's attributes.
 func (n *stateNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.st.touch()
 	a, err := n.node.Stat()
 	if err != nil {
 		return translateError(err)
@@ -47,10 +51,11 @@ func (n *stateNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.At
 
 // Open opens the state.
 func (n *stateNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	n.st.touch()
 	ch, err := n.node.Open(int(flags))
 	if err != nil {
 		slog.Debug("open", "sandbox", n.node.Sandbox(), "file", n.node.Name(), "err", err)
 		return nil, 0, translateError(err)
 	}
-	return &handle{h: ch, st: n.st}, fuseFlags(ch.Flags()), 0
+	return &handle{h: ch, st: n.st.state}, fuseFlags(ch.Flags()), 0
 }
