@@ -46,7 +46,7 @@ func (s *Sandbox) OpenFollow(v View) (*Follow, error) {
 		return nil, err
 	}
 	var f *Follow
-	err := s.withIndexToOpen(v, true, func(x *index.Index, files *chain.FileSet) {
+	err := s.withIndexFor(v, true, accessFollow, func(x *index.Index, files *chain.FileSet) {
 		seg := x.Segment(v)
 		f = &Follow{sb: s, view: v, unhold: s.hold(), parts: []followPart{{seg: seg}}, size: seg.Size,
 			modTime: files.ModTime(v.Mask), end: x.End, wit: x.Wit, lastMax: index.MaxKey}

@@ -505,3 +505,47 @@ func TestRecreatedSandboxIsWatched(t *testing.T) {
 		t.Fatalf("the sandbox made again was not woken within %v of a write (only the %v safety poll would)", pollEvery/2, pollEvery)
 	}
 }
+
+// TestFollowOpenPastHeldRotations: a follower opened while a stat's state
+// is held, after exec.log rotated past that state's end (more times than
+// the chain keeps), opens from the files as they are: it shows the view
+// now and follows on, instead of ending at once with ErrMissedRotation; a
+// snapshot's open in the same hold still shows the stat's state.
+func TestFollowOpenPastHeldRotations(t *testing.T) {
+	d := newSandboxDir(t)
+	d.exec(jl(0, "stdout", "0\n"))
+	clock := newFakeClock()
+	sb := openClocked(t, d, clock)
+	st, err := sb.Stat(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	for i := 1; i <= ChainLen+1; i++ {
+		d.rotate()
+		d.exec(jl(int64(i), "stdout", fmt.Sprintf("%d\n", i)))
+		if i > 1 { // the first rotation's file, holding 0 and 1, is dropped
+			want += fmt.Sprintf("%d\n", i)
+		}
+	}
+	clock.advance(HoldFor / 2) // the stat's state is held
+	snap, err := sb.OpenSnapshot(ViewStdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if snap.Size() != st.Size {
+		t.Errorf("a snapshot opened within the hold shows %d bytes, the stat %d", snap.Size(), st.Size)
+	}
+	fl := openFollower(t, sb, ViewStdout)
+	if got := string(fl.read()); got != want {
+		t.Errorf("the follower opens with %q, want the view now %q", got, want)
+	}
+	d.exec(jl(9, "stdout", "9\n"))
+	if _, err := fl.f.Advance(); err != nil {
+		t.Fatalf("Advance after the open: %v", err)
+	}
+	if got := string(fl.read()); got != "9\n" {
+		t.Errorf("the follower then shows %q, want %q", got, "9\n")
+	}
+}

@@ -148,11 +148,21 @@ func (s *Sandbox) markRemoved() {
 
 func (s *Sandbox) isRemoved() bool { return s.removed.Load() }
 
-// current returns the state to show, refreshing it when the held one is
-// no longer held (holding). Called with s.mu held.
-func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
+// access is what a call of the front does with the state it is shown:
+// stat it, open a snapshot of it, or open a follower from it.
+type access int
+
+const (
+	accessStat access = iota
+	accessOpen
+	accessFollow
+)
+
+// current returns the state to show: the held one when held is set (what
+// holding said), else the files as they are now. Called with s.mu held.
+func (s *Sandbox) current(a access, held bool) (*chain.FileSet, error) {
 	s.touch()
-	if s.holding(opening) {
+	if held {
 		return s.shown, nil
 	}
 	files, err := chain.OpenFileSet(s.table)
@@ -160,7 +170,7 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)
 	}
 	s.looks++
-	if s.shown == nil && s.probed != nil && opening && s.home.now().Sub(s.statAt) < HoldFor {
+	if s.shown == nil && s.probed != nil && a == accessOpen && s.home.now().Sub(s.statAt) < HoldFor {
 		files.BoundTo(s.probed) // the open shows what the stat just before it showed
 	}
 	s.probed = nil
@@ -185,13 +195,18 @@ func (s *Sandbox) current(opening bool) (*chain.FileSet, error) {
 // after a stat showed it. So the open that follows a stat (tar: lstat,
 // open, read, fstat) shows the stat's state even when the stat came at the
 // end of the state's own HoldFor; an open then sees what was written before
-// it at most 2 × HoldFor late. Called with s.mu held.
-func (s *Sandbox) holding(opening bool) bool {
+// it at most 2 × HoldFor late. A follower's open is not held to a state
+// that exec.log has rotated past since: a follower goes on from the end of
+// the state it opens, which it must find in the exec.log chain, and
+// rotations fast enough to drop that end within the hold would end the
+// follower as soon as it opened (missed rotation). Called with s.mu held.
+func (s *Sandbox) holding(a access) bool {
 	if s.shown == nil {
 		return false
 	}
 	now := s.home.now()
-	return now.Sub(s.shownAt) < HoldFor || opening && now.Sub(s.statAt) < HoldFor
+	held := now.Sub(s.shownAt) < HoldFor || a != accessStat && now.Sub(s.statAt) < HoldFor
+	return held && (a != accessFollow || s.shown.ExecStillNamed())
 }
 
 // indexFor returns the index of v's stream brought up to files, the
@@ -232,19 +247,20 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Inde
 // index of v's stream brought up to them (see indexFor for warm), for a
 // stat (any call but an open).
 func (s *Sandbox) withIndex(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
-	return s.withIndexFor(v, warm, false, fn)
+	return s.withIndexFor(v, warm, accessStat, fn)
 }
 
 // withIndexToOpen is withIndex for an open (see holding).
 func (s *Sandbox) withIndexToOpen(v View, warm bool, fn func(x *index.Index, files *chain.FileSet)) error {
-	return s.withIndexFor(v, warm, true, fn)
+	return s.withIndexFor(v, warm, accessOpen, fn)
 }
 
-func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Index, files *chain.FileSet)) error {
+func (s *Sandbox) withIndexFor(v View, warm bool, a access, fn func(x *index.Index, files *chain.FileSet)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	refresh := !s.holding(opening)
-	files, err := s.current(opening)
+	held := s.holding(a)
+	refresh := !held
+	files, err := s.current(a, held)
 	if err != nil {
 		return err
 	}
@@ -263,7 +279,7 @@ func (s *Sandbox) withIndexFor(v View, warm, opening bool, fn func(x *index.Inde
 		// read it").
 		s.shownAt = s.home.now()
 	}
-	if !opening {
+	if a == accessStat {
 		s.statAt = s.home.now()
 	}
 	fn(x, files)
@@ -310,7 +326,7 @@ func (s *Sandbox) ModTime() (time.Time, error) {
 	if p := s.parkedNow(); p != nil {
 		return p.st.ModTime(MaskAll), nil
 	}
-	files, err := s.current(false)
+	files, err := s.current(accessStat, s.holding(accessStat))
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -55,6 +55,23 @@ func (s *FileSet) chainStillNamed() bool {
 	return true
 }
 
+// ExecStillNamed reports whether exec.log names the file the set opened
+// under that name (no rotation since), or, if the set had none, still
+// names no file. Inode numbers tell: the set holds its exec.log open, so
+// its number cannot have been given to another file.
+func (s *FileSet) ExecStillNamed() bool {
+	var want uint64
+	for i, n := range s.Names {
+		if n == 0 {
+			want = s.Chain[i].Gen
+		}
+	}
+	var st unix.Stat_t
+	err := unix.Fstatat(unix.AT_FDCWD, s.table.Path(ExecLogName), &st, unix.AT_SYMLINK_NOFOLLOW)
+	named := err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG // the set skips any other kind
+	return named == (want != 0) && (!named || st.Ino == want)
+}
+
 func openFileSetOnce(t *FileTable) (*FileSet, error) {
 	dir, err := t.openRoot()
 	if err != nil {
