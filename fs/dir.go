@@ -15,8 +15,9 @@ import (
 type dirNode struct {
 	gofs.Inode
 	readOnlyDir
-	st  *scope
-	dir *cursorfs.Dir
+	st    *scope
+	dir   *cursorfs.Dir
+	tally tally
 }
 
 var (
@@ -29,7 +30,7 @@ var (
 // OnForget counts the node out when the kernel forgets it, and a
 // sandbox's directory out of the set of known sandboxes.
 func (d *dirNode) OnForget() {
-	d.st.nodes.Add(-1)
+	d.tally.forgotten(d.st.state, false)
 	if d.st.dir == d {
 		d.st.boxes.remove(d.st)
 	}
@@ -69,6 +70,15 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 // is not there now is ENOENT.
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	d.st.touch()
+	child, errno := d.lookup(ctx, name, out)
+	if child != nil {
+		d.st.countIn(child)
+	}
+	return child, errno
+}
+
+// lookup is Lookup but for counting the node it answers with in.
+func (d *dirNode) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	c, err := d.dir.Lookup(name)
 	if err != nil {
 		return nil, translateError(err)
@@ -130,10 +140,23 @@ func (d *dirNode) known(name string, ino uint64) *gofs.Inode {
 	return nil
 }
 
-// newChild makes the inode of a new node and counts it in.
+// newChild makes the inode of a new node (or returns the node go-fuse
+// knows by that number).
 func (d *dirNode) newChild(ctx context.Context, n gofs.InodeEmbedder, mode uint32, ino uint64) *gofs.Inode {
-	d.st.nodes.Add(1) // two lookups racing for one new node count it twice
 	return d.NewInode(ctx, n, gofs.StableAttr{Mode: mode, Ino: ino})
+}
+
+// countIn counts the node a lookup answers with in the mount's counts of
+// known nodes and states (tally).
+func (st *state) countIn(child *gofs.Inode) {
+	switch n := child.Operations().(type) {
+	case *dirNode:
+		n.tally.lookedUp(st, false)
+	case *fileNode:
+		n.tally.lookedUp(st, false)
+	case *stateNode:
+		n.tally.lookedUp(st, true)
+	}
 }
 
 // lookupState returns the inode of the state pinned: the one the kernel
@@ -146,6 +169,5 @@ func (d *dirNode) lookupState(ctx context.Context, name string, pinned *cursorfs
 	if known := d.known(name, ino); known != nil {
 		return known
 	}
-	d.st.states.Add(1) // two lookups racing for one new state count it twice
 	return d.newChild(ctx, &stateNode{st: d.st, node: pinned}, syscall.S_IFREG, ino)
 }

@@ -27,6 +27,7 @@ type fileNode struct {
 
 	mu      sync.Mutex
 	handles []*handle // open, oldest first
+	tally   tally
 }
 
 var (
@@ -37,7 +38,7 @@ var (
 )
 
 // OnForget counts the node out when the kernel forgets it.
-func (n *fileNode) OnForget() { n.st.nodes.Add(-1) }
+func (n *fileNode) OnForget() { n.tally.forgotten(n.st.state, false) }
 
 // Getattr answers stat by name with the state an open now would show, and
 // fstat with the caller's handle (its own size and times).

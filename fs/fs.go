@@ -59,14 +59,13 @@ type Server struct {
 }
 
 // KnownStates returns how many states of snapshot files the kernel knows
-// (each is a node the mount keeps until the kernel forgets it).
+// (each is a node the mount keeps until the kernel forgets it), off by one
+// for a while in the races tally names.
 func (s *Server) KnownStates() int64 { return s.st.states.Load() }
 
-// KnownNodes returns about how many nodes the kernel knows, the root
-// aside: the directories, files and states the mount keeps until it
-// forgets them. Two lookups racing for one new node count it twice; a
-// lookup that reuses a node while the kernel forgets it counts it out
-// twice.
+// KnownNodes returns how many nodes the kernel knows, the root aside: the
+// directories, files and states the mount keeps until it forgets them,
+// off by one for a while in the races tally names.
 func (s *Server) KnownNodes() int64 { return s.st.nodes.Load() }
 
 // KnownSandboxes returns how many sandbox directories the kernel knows.

@@ -20,8 +20,9 @@ import (
 type stateNode struct {
 	gofs.Inode
 	readOnlyNode
-	st   *scope
-	node *cursorfs.Node
+	st    *scope
+	node  *cursorfs.Node
+	tally tally
 }
 
 var (
@@ -32,10 +33,7 @@ var (
 )
 
 // OnForget counts the node out when the kernel forgets it.
-func (n *stateNode) OnForget() {
-	n.st.states.Add(-1)
-	n.st.nodes.Add(-1)
-}
+func (n *stateNode) OnForget() { n.tally.forgotten(n.st.state, true) }
 
 // Getattr answers stat and fstat with the state's attributes.
 func (n *stateNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
