@@ -283,7 +283,7 @@ func validName(name string) bool {
 // link on the way).
 func (h *Home) Sandbox(name string) (*Sandbox, error) {
 	if s := h.lookup(name); s != nil && !s.isRemoved() {
-		if id, ok := identify(s.LogsDir()); ok && id == s.dir {
+		if id, ok := IdentifyDir(s.LogsDir()); ok && id == s.dir {
 			s.touch()
 			return s, nil
 		}

@@ -30,7 +30,7 @@ const RacyMargin = 2 * time.Second
 // parked. Never changed once made.
 type parked struct {
 	name    string
-	dir     dirIdentity
+	dir     DirID
 	st      chain.Stamp
 	indexes []*index.Parked // one per stream, few
 	bytes   int64
@@ -90,13 +90,13 @@ func (ps *parkStore) put(p *parked) {
 // get returns the summary of sandbox name whose logs directory is dir,
 // marking it used, or nil. A summary of another directory of that name
 // (removed and made again) is let go.
-func (ps *parkStore) get(name string, dir dirIdentity) *parked {
+func (ps *parkStore) get(name string, dir DirID) *parked {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	return ps.getLocked(name, dir)
 }
 
-func (ps *parkStore) getLocked(name string, dir dirIdentity) *parked {
+func (ps *parkStore) getLocked(name string, dir DirID) *parked {
 	e := ps.byName[name]
 	if e == nil {
 		return nil
@@ -111,7 +111,7 @@ func (ps *parkStore) getLocked(name string, dir dirIdentity) *parked {
 }
 
 // take removes and returns the summary get would return.
-func (ps *parkStore) take(name string, dir dirIdentity) *parked {
+func (ps *parkStore) take(name string, dir DirID) *parked {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	p := ps.getLocked(name, dir)

@@ -29,7 +29,7 @@ type Sandbox struct {
 
 	removed atomic.Bool
 	watched bool         // its directories are watched (see Home.watch); guarded by home.mu
-	dir     dirIdentity  // of the logs directory this Sandbox reads
+	dir     DirID        // of the logs directory this Sandbox reads
 	holds   atomic.Int32 // open handles (see hold)
 	lastUse atomic.Int64 // Unix ns of the last use, on the home's clock
 
@@ -60,50 +60,37 @@ func newSandbox(h *Home, name string) *Sandbox {
 		upTo:    make(map[SourceMask]uint64),
 		changed: make(chan struct{}),
 	}
-	s.dir, _ = identify(s.LogsDir())
+	s.dir, _ = IdentifyDir(s.LogsDir())
 	return s
 }
 
-// dirIdentity tells a directory from another made at the same path later:
-// its inode number and, where the filesystem keeps it, its birth time (an
-// inode number alone may be reused at once).
-type dirIdentity struct {
-	ino   uint64
-	birth int64
-}
-
-func identify(path string) (dirIdentity, bool) {
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_BTIME|unix.STATX_TYPE, &stx)
-	if err != nil || stx.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return dirIdentity{}, false
-	}
-	id := dirIdentity{ino: stx.Ino}
-	if stx.Mask&unix.STATX_BTIME != 0 {
-		id.birth = chain.StatxTime(stx.Btime)
-	}
-	return id, true
-}
-
-// DirID identifies a logs directory as the engine does: its inode number
-// and, where the filesystem keeps it, its birth time (Unix nanoseconds; 0
-// where it is not kept). A directory made again at the same path has
-// another, even when it took the old one's inode number.
+// DirID identifies a logs directory, telling it from another made at the
+// same path later: its inode number and, where the filesystem keeps it,
+// its birth time (Unix nanoseconds; 0 where it is not kept), since an
+// inode number alone may be reused at once.
 type DirID struct {
 	Ino   uint64
 	Birth int64
 }
 
-// DirID returns the identity of the logs directory s reads (the zero
-// DirID if it was gone when s was made).
-func (s *Sandbox) DirID() DirID { return DirID{Ino: s.dir.ino, Birth: s.dir.birth} }
-
 // IdentifyDir returns the identity of the directory at path now; false
 // when there is none.
 func IdentifyDir(path string) (DirID, bool) {
-	id, ok := identify(path)
-	return DirID{Ino: id.ino, Birth: id.birth}, ok
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_BTIME|unix.STATX_TYPE, &stx)
+	if err != nil || stx.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return DirID{}, false
+	}
+	id := DirID{Ino: stx.Ino}
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		id.Birth = chain.StatxTime(stx.Btime)
+	}
+	return id, true
 }
+
+// DirID returns the identity of the logs directory s reads (the zero
+// DirID if it was gone when s was made).
+func (s *Sandbox) DirID() DirID { return s.dir }
 
 // gone reports whether the sandbox's logs directory was removed, or
 // replaced by a new one: either way this Sandbox's followers are done.
@@ -111,7 +98,7 @@ func (s *Sandbox) gone() bool {
 	if !s.home.exists(s.name) {
 		return true
 	}
-	id, ok := identify(s.LogsDir())
+	id, ok := IdentifyDir(s.LogsDir())
 	return !ok || id != s.dir
 }
 
@@ -259,7 +246,6 @@ func (s *Sandbox) withIndexFor(v View, warm bool, a access, fn func(x *index.Ind
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	held := s.holding(a)
-	refresh := !held
 	files, err := s.current(a, held)
 	if err != nil {
 		return err
@@ -271,7 +257,7 @@ func (s *Sandbox) withIndexFor(v View, warm bool, a access, fn func(x *index.Ind
 	if hook := s.home.afterIndex; hook != nil {
 		hook()
 	}
-	if refresh {
+	if !held {
 		// The hold starts when the caller gets its answer, not before the
 		// pass that made it: a pass that took longer than HoldFor (a cold
 		// or busy sandbox, a loaded machine) used up the hold, and tar's
