@@ -56,7 +56,7 @@ type Home struct {
 	mu        sync.Mutex
 	sandboxes map[string]*Sandbox
 	live      map[*Sandbox]struct{} // sandboxes holding state
-	dirSeen   map[string]time.Time  // when StatSandbox saw each sandbox exist
+	dirSeen   map[string]seenDir    // when StatSandbox found each sandbox
 	skipSaid  map[string]string     // the sandboxes List skipped, and why, as logged
 }
 
@@ -92,7 +92,7 @@ func openHome(dir string, cfg homeConfig) (*Home, error) {
 	}
 	h := &Home{dir: abs, root: filepath.Join(abs, "sandboxes"), sandboxes: make(map[string]*Sandbox), cacheDir: DefaultCacheDir(),
 		now: cfg.now, idleAfter: cfg.idleAfter, maxLive: cfg.maxLive, racyMargin: cfg.racyMargin,
-		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]time.Time), skipSaid: make(map[string]string),
+		live: make(map[*Sandbox]struct{}), dirSeen: make(map[string]seenDir), skipSaid: make(map[string]string),
 		sweepDone: make(chan struct{}), parks: newParkStore(cfg.parkBudget), releaseMemory: debug.FreeOSMemory}
 	h.watcher, err = newWatcher(h)
 	if err != nil {
@@ -234,23 +234,23 @@ func (h *Home) saySkipped(name, why string) {
 // so that listing and stat-ing thousands of sandbox directories stays
 // cheap. The result wraps ErrNoSandbox when the sandbox does not exist.
 //
-// That a sandbox exists (two lstat calls) is remembered for HoldFor, as a
-// file's state is (docs/filesystem.md, "Stat and fstat"): `ls -l` looks each directory up and then
-// stats it, and the second check costs one stat, of boot-error.json,
-// which is always looked at afresh. Only sandboxes that exist are
-// remembered, so the memory is bounded by the directories on disk; the
-// sweeper drops the old ones.
+// That a sandbox exists, and the identity of its logs directory (an lstat
+// and a statx), are remembered for HoldFor, as a file's state is
+// (docs/filesystem.md, "Stat and fstat"): `ls -l` looks each directory up
+// and then stats it, and `stat MNT/sb/merged` looks the directory up and
+// then the file, whose Sandbox takes the identity from here; the second
+// check costs one stat, of boot-error.json, which is always looked at
+// afresh. Only sandboxes that exist are remembered, so the memory is
+// bounded by the directories on disk; the sweeper drops the old ones.
 func (h *Home) StatSandbox(name string) (bootError bool, err error) {
-	now := h.now()
-	h.mu.Lock()
-	seen, ok := h.dirSeen[name]
-	h.mu.Unlock()
-	if !ok || now.Sub(seen) >= HoldFor {
-		if !h.exists(name) {
+	if _, ok := h.recentDir(name); !ok {
+		now := h.now()
+		id, ok := h.identify(name)
+		if !ok {
 			return false, fmt.Errorf("%w: %q", ErrNoSandbox, name)
 		}
 		h.mu.Lock()
-		h.dirSeen[name] = now
+		h.dirSeen[name] = seenDir{at: now, id: id}
 		h.mu.Unlock()
 	}
 	var st unix.Stat_t
@@ -258,13 +258,33 @@ func (h *Home) StatSandbox(name string) (bootError bool, err error) {
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
 }
 
-// exists reports whether <root>/<name>/logs is a directory, following no
-// symbolic link.
-func (h *Home) exists(name string) bool {
-	if !validName(name) {
-		return false
+// seenDir is when StatSandbox last found a sandbox, and the identity of
+// its logs directory then.
+type seenDir struct {
+	at time.Time
+	id DirID
+}
+
+// recentDir returns the identity of sandbox name's logs directory when
+// StatSandbox found it less than HoldFor ago.
+func (h *Home) recentDir(name string) (DirID, bool) {
+	h.mu.Lock()
+	seen, ok := h.dirSeen[name]
+	h.mu.Unlock()
+	if !ok || h.now().Sub(seen.at) >= HoldFor {
+		return DirID{}, false
 	}
-	return h.isDir(filepath.Join(h.root, name)) && h.isDir(filepath.Join(h.root, name, "logs"))
+	return seen.id, true
+}
+
+// identify returns the identity of <root>/<name>/logs; false when it is
+// not a directory, or <root>/<name> is not one (a symbolic link to one is
+// not followed).
+func (h *Home) identify(name string) (DirID, bool) {
+	if !validName(name) || !h.isDir(filepath.Join(h.root, name)) {
+		return DirID{}, false
+	}
+	return IdentifyDir(filepath.Join(h.root, name, "logs"))
 }
 
 // isDir reports whether path is a directory, not a symbolic link to one.
@@ -280,16 +300,25 @@ func validName(name string) bool {
 // Sandbox returns the sandbox name, or an error wrapping ErrNoSandbox.
 // A sandbox handed out before costs one statx: its logs directory is still
 // the one it reads (the files themselves are opened refusing any symbolic
-// link on the way).
+// link on the way). A sandbox StatSandbox found less than HoldFor ago
+// (the lookup of its directory just before) costs none: its identity then
+// is taken.
 func (h *Home) Sandbox(name string) (*Sandbox, error) {
+	id, found := h.recentDir(name)
 	if s := h.lookup(name); s != nil && !s.isRemoved() {
-		if id, ok := IdentifyDir(s.LogsDir()); ok && id == s.dir {
+		known := id
+		if !found {
+			known, _ = IdentifyDir(s.LogsDir())
+		}
+		if known == s.dir && known != (DirID{}) {
 			s.touch()
 			return s, nil
 		}
 	}
-	if !h.exists(name) {
-		return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
+	if !found {
+		if id, found = h.identify(name); !found {
+			return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -297,7 +326,7 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 	if s != nil {
 		s.touch()
 	}
-	if s != nil && !s.isRemoved() && s.gone() { // removed and made again
+	if s != nil && !s.isRemoved() && s.dir != id { // removed and made again
 		s.removed.Store(true)
 		s.notify()
 	}
@@ -305,7 +334,7 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 		// Not watched yet: the removed directories may have taken their
 		// watches with them, so the new one adds its own (again, if they
 		// are still there) at its first Changed.
-		s = newSandbox(h, name)
+		s = newSandbox(h, name, id)
 		s.touch()
 		h.sandboxes[name] = s
 	}

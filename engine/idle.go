@@ -205,8 +205,8 @@ func (h *Home) forgetIdle(now time.Time) {
 			}
 		}
 	}
-	for name, at := range h.dirSeen {
-		if now.Sub(at) >= HoldFor {
+	for name, seen := range h.dirSeen {
+		if now.Sub(seen.at) >= HoldFor {
 			delete(h.dirSeen, name)
 		}
 	}

@@ -51,7 +51,8 @@ type Sandbox struct {
 	probedAt time.Time
 }
 
-func newSandbox(h *Home, name string) *Sandbox {
+// newSandbox returns the Sandbox of name, whose logs directory is dir.
+func newSandbox(h *Home, name string, dir DirID) *Sandbox {
 	s := &Sandbox{
 		home:    h,
 		name:    name,
@@ -59,8 +60,8 @@ func newSandbox(h *Home, name string) *Sandbox {
 		indexes: make(map[SourceMask]*index.Index),
 		upTo:    make(map[SourceMask]uint64),
 		changed: make(chan struct{}),
+		dir:     dir,
 	}
-	s.dir, _ = IdentifyDir(s.LogsDir())
 	return s
 }
 
@@ -95,10 +96,7 @@ func (s *Sandbox) DirID() DirID { return s.dir }
 // gone reports whether the sandbox's logs directory was removed, or
 // replaced by a new one: either way this Sandbox's followers are done.
 func (s *Sandbox) gone() bool {
-	if !s.home.exists(s.name) {
-		return true
-	}
-	id, ok := IdentifyDir(s.LogsDir())
+	id, ok := s.home.identify(s.name)
 	return !ok || id != s.dir
 }
 

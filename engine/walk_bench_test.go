@@ -139,6 +139,55 @@ func BenchmarkCatSmallSandboxes(b *testing.B) {
 // the pass that indexes it, with the persisted indexes of its cache
 // directory.
 func BenchmarkFirstStatSmallSandboxes(b *testing.B) {
+	firstBench(b, func(b *testing.B, h *Home, name string) {
+		sb, err := h.Sandbox(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sb.Stat(ViewMerged); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkFirstCatSmallSandboxes is `cat MNT/<sandbox>/merged` of a small
+// sandbox among N in a home that never saw it, made of the calls a mount
+// makes for it: the lookup of the sandbox's directory (StatSandbox), the
+// lookup of merged (Sandbox, Stat), its open, its read and its release.
+func BenchmarkFirstCatSmallSandboxes(b *testing.B) {
+	buf := make([]byte, 128<<10)
+	firstBench(b, func(b *testing.B, h *Home, name string) {
+		if _, err := h.StatSandbox(name); err != nil {
+			b.Fatal(err)
+		}
+		sb, err := h.Sandbox(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := sb.Stat(ViewMerged)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sb, err = h.Sandbox(name); err != nil {
+			b.Fatal(err)
+		}
+		snap, err := sb.OpenSnapshot(ViewMerged)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer snap.Close()
+		if snap.Size() != st.Size || snap.Size() > int64(len(buf)) {
+			b.Fatalf("%s: merged is %d bytes at the stat, %d at the open: want equal, and small", name, st.Size, snap.Size())
+		}
+		if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// firstBench runs op on one small sandbox among N (the first of
+// walkSizes) per op, in a home opened afresh every N ops.
+func firstBench(b *testing.B, op func(b *testing.B, h *Home, name string)) {
 	n := walkSizes[0]
 	m := smallSandboxes(b, n)
 	var h *Home
@@ -156,13 +205,7 @@ func BenchmarkFirstStatSmallSandboxes(b *testing.B) {
 			}
 			b.StartTimer()
 		}
-		sb, err := h.Sandbox(m.names[i%n])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
-			b.Fatal(err)
-		}
+		op(b, h, m.names[i%n])
 	}
 	b.StopTimer()
 	h.Close()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -24,17 +23,20 @@ const (
 	ChainLen = 5
 )
 
+// chainNames are the names of the exec chain, newest first.
+var chainNames = [ChainLen]string{ExecLogName, ExecLogName + ".1", ExecLogName + ".2", ExecLogName + ".3", ExecLogName + ".4"}
+
 // ChainName returns the name of the i-th newest exec file (0 is exec.log).
 func ChainName(i int) string {
-	if i == 0 {
-		return ExecLogName
+	if i >= 0 && i < ChainLen {
+		return chainNames[i]
 	}
 	return fmt.Sprintf("%s.%d", ExecLogName, i)
 }
 
 // logFile is one open log file, shared by every reader of it.
 type logFile struct {
-	File  *os.File
+	File  *ReadFile
 	Gen   uint64 // inode number
 	ID    FileID
 	Birth logline.Time // birth time, else mtime at open
@@ -107,8 +109,9 @@ func (t *FileTable) openRoot() (int, error) {
 // opened by open are ever read, so a stat that a symbolic link led astray
 // can at most name a file the table opened safely itself.
 func (t *FileTable) lookup(dir int, file string) (FileRef, error) {
+	rel := t.name + "/logs/" + file
 	var st unix.Stat_t
-	err := unix.Fstatat(dir, filepath.Join(t.name, "logs", file), &st, unix.AT_SYMLINK_NOFOLLOW)
+	err := unix.Fstatat(dir, rel, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == unix.ENOENT {
 		return FileRef{}, fs.ErrNotExist
 	}
@@ -127,13 +130,12 @@ func (t *FileTable) lookup(dir int, file string) (FileRef, error) {
 		}
 		t.mu.Unlock()
 	}
-	return t.open(dir, file)
+	return t.open(dir, rel, file)
 }
 
-// open opens logs/<file> of the sandbox beneath dir (from openRoot) and
-// returns it with one reference, or fs.ErrNotExist.
-func (t *FileTable) open(dir int, file string) (FileRef, error) {
-	rel := filepath.Join(t.name, "logs", file)
+// open opens rel, logs/<file> of the sandbox beneath dir (from openRoot),
+// and returns it with one reference, or fs.ErrNotExist.
+func (t *FileTable) open(dir int, rel, file string) (FileRef, error) {
 	fd, err := retryFD(t.reclaim, func() (int, error) {
 		return unix.Openat2(dir, rel, &unix.OpenHow{
 			Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,
@@ -162,7 +164,7 @@ func (t *FileTable) open(dir int, file string) (FileRef, error) {
 	if lf != nil {
 		unix.Close(fd)
 	} else {
-		lf = &logFile{File: os.NewFile(uintptr(fd), filepath.Join(t.root, rel)), Gen: stx.Ino, ID: id}
+		lf = &logFile{File: newReadFile(fd, filepath.Join(t.root, rel)), Gen: stx.Ino, ID: id}
 		lf.Birth = fileTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
 			lf.Birth = fileTime(stx.Btime)
