@@ -254,7 +254,7 @@ func (h *Home) StatSandbox(name string) (bootError bool, err error) {
 		h.mu.Unlock()
 	}
 	var st unix.Stat_t
-	err = unix.Fstatat(unix.AT_FDCWD, filepath.Join(h.root, name, "logs", BootErrorName), &st, unix.AT_SYMLINK_NOFOLLOW)
+	err = unix.Fstatat(unix.AT_FDCWD, h.root+"/"+name+"/logs/"+BootErrorName, &st, unix.AT_SYMLINK_NOFOLLOW)
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
 }
 
@@ -281,10 +281,14 @@ func (h *Home) recentDir(name string) (DirID, bool) {
 // not a directory, or <root>/<name> is not one (a symbolic link to one is
 // not followed).
 func (h *Home) identify(name string) (DirID, bool) {
-	if !validName(name) || !h.isDir(filepath.Join(h.root, name)) {
+	if !validName(name) {
 		return DirID{}, false
 	}
-	return IdentifyDir(filepath.Join(h.root, name, "logs"))
+	dir := h.root + "/" + name // validName: one clean path element
+	if !h.isDir(dir) {
+		return DirID{}, false
+	}
+	return IdentifyDir(dir + "/logs")
 }
 
 // isDir reports whether path is a directory, not a symbolic link to one.

@@ -62,6 +62,7 @@ func newSandbox(h *Home, name string, dir DirID) *Sandbox {
 		changed: make(chan struct{}),
 		dir:     dir,
 	}
+	s.table.SetRacyMargin(h.racyMargin)
 	return s
 }
 

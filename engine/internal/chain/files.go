@@ -60,8 +60,13 @@ type FileRef struct {
 type FileTable struct {
 	root string // <home>/sandboxes
 	name string // sandbox name
-	mu   sync.Mutex
-	byID map[FileID]*logFile
+	logs string // <root>/<name>/logs
+	// margin is how long before a set is opened the logs directory's
+	// times must have changed last for them to tell that no name changed
+	// while it was opened (dirTimes); 0: they never tell.
+	margin time.Duration
+	mu     sync.Mutex
+	byID   map[FileID]*logFile
 	// irregular holds, per log name, the identity of the file last reported
 	// as not regular, so that each is logged once (at most one per name).
 	irregular map[string]FileID
@@ -80,12 +85,22 @@ type FileID struct {
 // open that runs out of descriptors calls reclaim (if not nil) and tries
 // once more.
 func NewFileTable(root, name string, reclaim func()) *FileTable {
-	return &FileTable{root: root, name: name, byID: make(map[FileID]*logFile), irregular: make(map[string]FileID), reclaim: reclaim}
+	return &FileTable{root: root, name: name, logs: filepath.Join(root, name, "logs"), byID: make(map[FileID]*logFile), irregular: make(map[string]FileID), reclaim: reclaim}
 }
 
-// Path returns the path of logs/<file>, for messages and checks.
+// SetRacyMargin sets how long before a set is opened the logs directory's
+// times must have changed last for them to vouch for its names (see
+// dirTimes); 0, the default, makes every open stat each name twice. Call
+// it before the table is used.
+func (t *FileTable) SetRacyMargin(margin time.Duration) { t.margin = max(margin, 0) }
+
+// Path returns the path of logs/<file> (a log name), for messages and
+// checks; Path("") is the logs directory.
 func (t *FileTable) Path(file string) string {
-	return filepath.Join(t.root, t.name, "logs", file)
+	if file == "" {
+		return t.logs
+	}
+	return t.logs + "/" + file
 }
 
 // errNotRegular is returned for a log name that is not a regular file.
@@ -146,12 +161,12 @@ func (t *FileTable) open(dir int, rel, file string) (FileRef, error) {
 		if err == unix.ENOENT {
 			return FileRef{}, fs.ErrNotExist
 		}
-		return FileRef{}, &fs.PathError{Op: "open", Path: filepath.Join(t.root, rel), Err: err}
+		return FileRef{}, &fs.PathError{Op: "open", Path: t.root + "/" + rel, Err: err}
 	}
 	var stx unix.Statx_t
 	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 		unix.Close(fd)
-		return FileRef{}, &fs.PathError{Op: "statx", Path: filepath.Join(t.root, rel), Err: err}
+		return FileRef{}, &fs.PathError{Op: "statx", Path: t.root + "/" + rel, Err: err}
 	}
 	id := FileID{Major: stx.Dev_major, Minor: stx.Dev_minor, Ino: stx.Ino}
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
@@ -164,7 +179,7 @@ func (t *FileTable) open(dir int, rel, file string) (FileRef, error) {
 	if lf != nil {
 		unix.Close(fd)
 	} else {
-		lf = &logFile{File: newReadFile(fd, filepath.Join(t.root, rel)), Gen: stx.Ino, ID: id}
+		lf = &logFile{File: newReadFile(fd, t.root+"/"+rel), Gen: stx.Ino, ID: id}
 		lf.Birth = fileTime(stx.Mtime)
 		if stx.Mask&unix.STATX_BTIME != 0 && stx.Btime.Sec != 0 {
 			lf.Birth = fileTime(stx.Btime)

@@ -25,16 +25,69 @@ type FileSet struct {
 
 // OpenFileSet opens the current files of the sandbox. The names are opened
 // one by one; if the chain rotated meanwhile, it tries again, so that the set
-// never misses a file.
+// never misses a file. Whether it rotated is told by the logs directory's
+// times when they had settled before the set was opened (see dirTimes),
+// else by a stat of every name of the chain.
 func OpenFileSet(t *FileTable) (*FileSet, error) {
 	for range 10 {
+		before, statted := t.logsDirTimes()
 		s, err := openFileSetOnce(t)
-		if err != nil || s.chainStillNamed() {
+		if err != nil {
 			return s, err
+		}
+		if statted && before.settled(s.at, t.margin) && t.logsDirStill(before) || s.chainStillNamed() {
+			return s, nil
 		}
 		s.Release()
 	}
 	return nil, fmt.Errorf("sandbox %s: exec.log keeps rotating while it is opened", t.name)
+}
+
+// walkHook, when set, is called with each name of the chain before its
+// lookup: a test rotates the chain in the middle of a set's open with it.
+// Set only while no set is being opened.
+var walkHook func(name string)
+
+// dirTimes is what a stat of a logs directory tells of its names: a
+// rename, link, unlink or creation in it sets its mtime and ctime to the
+// time of the change, and user space cannot set a ctime. So a directory
+// whose times had settled (changed last a margin before a moment) and
+// are the same later had no name changed in between; with unsettled
+// times, a change in the same tick of the filesystem's clock as the last
+// one could leave them as they were.
+type dirTimes struct {
+	ino          uint64
+	mtime, ctime unix.StatxTimestamp
+}
+
+// dirTimesMask is what logsDirTimes needs statx to fill.
+const dirTimesMask = unix.STATX_TYPE | unix.STATX_INO | unix.STATX_MTIME | unix.STATX_CTIME
+
+// logsDirTimes returns the times of the sandbox's logs directory now;
+// false when it cannot tell them.
+func (t *FileTable) logsDirTimes() (dirTimes, bool) {
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, t.logs, unix.AT_SYMLINK_NOFOLLOW, dirTimesMask, &stx)
+	if err != nil || stx.Mask&dirTimesMask != dirTimesMask || stx.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return dirTimes{}, false
+	}
+	return dirTimes{ino: stx.Ino, mtime: stx.Mtime, ctime: stx.Ctime}, true
+}
+
+// logsDirStill reports whether the logs directory's times are still d.
+func (t *FileTable) logsDirStill(d dirTimes) bool {
+	now, ok := t.logsDirTimes()
+	return ok && now == d
+}
+
+// settled reports whether the directory's names changed last margin or
+// more before at.
+func (d dirTimes) settled(at time.Time, margin time.Duration) bool {
+	limit := at.Add(-margin)
+	older := func(ts unix.StatxTimestamp) bool {
+		return ts.Sec < limit.Unix() || ts.Sec == limit.Unix() && int64(ts.Nsec) < int64(limit.Nanosecond())
+	}
+	return margin > 0 && older(d.mtime) && older(d.ctime)
 }
 
 // chainStillNamed reports whether every name of the chain still names the
@@ -80,6 +133,9 @@ func openFileSetOnce(t *FileTable) (*FileSet, error) {
 	defer unix.Close(dir)
 	s := &FileSet{table: t, at: time.Now()}
 	for i := ChainLen - 1; i >= 0; i-- {
+		if walkHook != nil {
+			walkHook(ChainName(i))
+		}
 		f, err := t.lookup(dir, ChainName(i))
 		if t.skip(ChainName(i), err) {
 			continue
