@@ -212,8 +212,20 @@ func (st *Stamp) newest(mask logline.SourceMask, field func(*fileStamp) unix.Tim
 
 // ChangeTime returns the newest ctime of the files a stream of mask reads.
 func (s *FileSet) ChangeTime(mask logline.SourceMask) time.Time {
-	st := s.Stamp()
-	return st.ChangeTime(mask)
+	var t time.Time
+	newer := func(f FileRef) {
+		if c := time.Unix(f.ctime.Sec, f.ctime.Nsec); c.After(t) {
+			t = c
+		}
+	}
+	if mask.TextOrigins() {
+		s.each(newer)
+	} else {
+		for _, f := range s.Chain {
+			newer(f)
+		}
+	}
+	return t
 }
 
 // At returns when s was opened: before the first stat of its files.
