@@ -257,10 +257,16 @@ func (s *FileSet) each(fn func(FileRef)) {
 
 // ModTime returns the newest mtime of the files a stream of mask reads.
 func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
+	return s.newest(mask, func(f FileRef) time.Time { return f.mtime })
+}
+
+// newest returns the newest of the times at gives of the files a stream
+// of mask reads.
+func (s *FileSet) newest(mask logline.SourceMask, at func(FileRef) time.Time) time.Time {
 	var t time.Time
 	newer := func(f FileRef) {
-		if f.mtime.After(t) {
-			t = f.mtime
+		if ft := at(f); ft.After(t) {
+			t = ft
 		}
 	}
 	if mask.TextOrigins() {

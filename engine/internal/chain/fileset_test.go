@@ -22,12 +22,7 @@ const settle = 50 * time.Millisecond
 // times to vouch for its names and when it had just changed.
 func TestOpenFileSetRotatedMidWalk(t *testing.T) {
 	for _, settled := range []bool{true, false} {
-		d := testutil.NewDir(t)
-		d.Exec(testutil.JL(0, "stdout", "a\n"))
-		d.Rotate()
-		d.Exec(testutil.JL(1, "stdout", "b\n"))
-		table := chain.NewFileTable(filepath.Join(d.Home, "sandboxes"), d.Name, nil)
-		table.SetRacyMargin(settle)
+		d, table := twoFileChain(t)
 		if settled {
 			time.Sleep(3 * settle)
 		}
@@ -58,12 +53,7 @@ func TestOpenFileSetRotatedMidWalk(t *testing.T) {
 // times vouch for its names is the set a full look gives, and a name
 // changed since the times were taken (a file removed) is seen at once.
 func TestOpenFileSetSettledDirectory(t *testing.T) {
-	d := testutil.NewDir(t)
-	d.Exec(testutil.JL(0, "stdout", "a\n"))
-	d.Rotate()
-	d.Exec(testutil.JL(1, "stdout", "b\n"))
-	table := chain.NewFileTable(filepath.Join(d.Home, "sandboxes"), d.Name, nil)
-	table.SetRacyMargin(settle)
+	d, table := twoFileChain(t)
 	time.Sleep(3 * settle)
 	files, err := chain.OpenFileSet(table)
 	if err != nil {
@@ -82,6 +72,18 @@ func TestOpenFileSetSettledDirectory(t *testing.T) {
 	if got := bodies(t, files); got != "abc" || len(files.Names) != 3 {
 		t.Errorf("after a rotation: the set reads %q from names %v; want \"abc\" from three files", got, files.Names)
 	}
+}
+
+// twoFileChain makes a sandbox whose exec chain is exec.log.1 ("a") and
+// exec.log ("b"), and its file table with the tests' racy margin.
+func twoFileChain(t *testing.T) (*testutil.Dir, *chain.FileTable) {
+	d := testutil.NewDir(t)
+	d.Exec(testutil.JL(0, "stdout", "a\n"))
+	d.Rotate()
+	d.Exec(testutil.JL(1, "stdout", "b\n"))
+	table := chain.NewFileTable(filepath.Join(d.Home, "sandboxes"), d.Name, nil)
+	table.SetRacyMargin(settle)
+	return d, table
 }
 
 // bodies returns the bodies of the exec entries of files, in order.

@@ -212,20 +212,7 @@ func (st *Stamp) newest(mask logline.SourceMask, field func(*fileStamp) unix.Tim
 
 // ChangeTime returns the newest ctime of the files a stream of mask reads.
 func (s *FileSet) ChangeTime(mask logline.SourceMask) time.Time {
-	var t time.Time
-	newer := func(f FileRef) {
-		if c := time.Unix(f.ctime.Sec, f.ctime.Nsec); c.After(t) {
-			t = c
-		}
-	}
-	if mask.TextOrigins() {
-		s.each(newer)
-	} else {
-		for _, f := range s.Chain {
-			newer(f)
-		}
-	}
-	return t
+	return s.newest(mask, func(f FileRef) time.Time { return time.Unix(f.ctime.Sec, f.ctime.Nsec) })
 }
 
 // At returns when s was opened: before the first stat of its files.
