@@ -304,20 +304,23 @@ func validName(name string) bool {
 // Sandbox returns the sandbox name, or an error wrapping ErrNoSandbox.
 // A sandbox handed out before costs one statx: its logs directory is still
 // the one it reads (the files themselves are opened refusing any symbolic
-// link on the way). A sandbox StatSandbox found less than HoldFor ago
-// (the lookup of its directory just before) costs none: its identity then
-// is taken.
+// link on the way). So does a new one that StatSandbox found less than
+// HoldFor ago (the lookup of its directory, just before): its logs
+// directory is still the one found then, and no more need be looked at.
 func (h *Home) Sandbox(name string) (*Sandbox, error) {
-	id, found := h.recentDir(name)
 	if s := h.lookup(name); s != nil && !s.isRemoved() {
-		known := id
-		if !found {
-			known, _ = IdentifyDir(s.LogsDir())
-		}
-		if known == s.dir && known != (DirID{}) {
+		if id, ok := IdentifyDir(s.LogsDir()); ok && id == s.dir {
 			s.touch()
 			return s, nil
 		}
+	}
+	id, found := h.recentDir(name)
+	if found {
+		now, ok := IdentifyDir(h.root + "/" + name + "/logs")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
+		}
+		found = now == id
 	}
 	if !found {
 		if id, found = h.identify(name); !found {

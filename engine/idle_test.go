@@ -380,6 +380,59 @@ func TestStatSandboxOpensNothing(t *testing.T) {
 	}
 }
 
+// TestSandboxAfterStatSandbox: the Sandbox of a directory StatSandbox
+// found just before (the lookup of a file after the lookup of its
+// directory) is the sandbox on disk now: one removed since is not found,
+// even while StatSandbox still shows it (HoldFor), and one removed and
+// made again is a new Sandbox with its new directory's identity.
+func TestSandboxAfterStatSandbox(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 3, 10)
+	h := openClockedHome(t, home, newFakeClock(), defaultMaxLive)
+	for _, n := range names {
+		if _, err := h.StatSandbox(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb, err := h.Sandbox(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := IdentifyDir(sb.LogsDir()); !ok || id != sb.DirID() {
+		t.Fatalf("a new Sandbox after StatSandbox has identity %+v; its logs directory is %+v (%v)", sb.DirID(), id, ok)
+	}
+
+	if err := os.RemoveAll(filepath.Join(home, "sandboxes", names[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.StatSandbox(names[1]); err != nil {
+		t.Fatalf("within HoldFor of its last stat: %v", err)
+	}
+	if _, err := h.Sandbox(names[1]); !errors.Is(err, ErrNoSandbox) {
+		t.Fatalf("Sandbox of a directory removed after StatSandbox found it: %v, want ErrNoSandbox", err)
+	}
+
+	old, err := h.Sandbox(names[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(home, "sandboxes", names[2])); err != nil {
+		t.Fatal(err)
+	}
+	again := mkSandbox(t, home, names[2])
+	again.exec(jl(0, "stdout", "again\n"))
+	if _, err := h.StatSandbox(names[2]); err != nil {
+		t.Fatal(err)
+	}
+	sb, err = h.Sandbox(names[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := IdentifyDir(again.logs); sb == old || sb.DirID() != id {
+		t.Fatalf("a sandbox made again: the same Sandbox %v, identity %+v; want a new one of %+v", sb == old, sb.DirID(), id)
+	}
+}
+
 // TestCloseEndsTheSweeper: the sweeper is the home's one goroutine besides
 // the watcher's, and Close (once or twice) ends them all.
 func TestCloseEndsTheSweeper(t *testing.T) {
