@@ -126,7 +126,8 @@ type spanBatch struct {
 	skip  Counts      // lines skipped after the last record
 	empty bool        // no line starts in the span
 	end   logline.Pos // the position after the span's last line
-	rest  int64       // >= 0: the worker stopped before a long line there
+	start int64       // the offset of the span's first line
+	rest  int64       // >= 0: the worker stopped before a long line there, or a fault
 	err   error
 }
 
@@ -336,6 +337,40 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	w.scan.Reset(a.chain, sp.idx, from)
 	w.scan.limit(sp.idx, sp.to, a.long)
 	w.read, w.counts = 0, Counts{}
+	m, mapped := mapSpan(a.chain[sp.idx], from, sp.to, a.long)
+	if !mapped {
+		a.parseLines(w, b, from)
+		return
+	}
+	w.scan.useMapping(m.data, m.at)
+	if m.faults(func() { a.parseLines(w, b, from) }) {
+		a.leaveRest(w, b)
+	}
+	w.scan.releaseBuffer()
+	m.unmap()
+}
+
+// leaveRest ends b after its last record, when its span's file faulted
+// while w parsed it through a mapping (the file is shorter than its bound
+// now): the merge's reader parses the rest of the span itself, with pread,
+// as a serial read would. The fault came before the record of the line
+// being parsed, and before anything of it was added to b; w's parser is
+// made new, as it may have stopped in the middle of an update.
+func (a *parseAhead) leaveRest(w *originReader, b *spanBatch) {
+	at := b.start
+	if n := len(b.recs); n > 0 {
+		at = b.recs[n-1].end
+	}
+	b.read, b.skip = 0, Counts{}
+	b.end, b.rest = logline.Pos{Gen: b.gen, Offset: uint64(at)}, at
+	w.json.ReleaseBuffers()
+	w.json = logline.JSONParser{Only: a.mask}
+}
+
+// parseLines parses into b the lines w's scanner yields, from offset from
+// of the span's file.
+func (a *parseAhead) parseLines(w *originReader, b *spanBatch, from int64) {
+	b.start = from
 	var read int64
 	var counts Counts
 	var e logline.Entry
