@@ -130,8 +130,10 @@ func (p *JSONParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 		if out, pos, ok = unescape(out, b, end); !ok {
 			return nil, pos, false
 		}
-		for _, c := range out[before:] { // what an escape stood for
-			p.stats.add(c)
+		p.stats.addEscaped(b[end+1], out[before:])
+		if pos < len(b) && b[pos] == '"' { // the escape ended the string, as "…\n" does
+			p.scratch = out
+			return out, pos + 1, true
 		}
 	}
 }
