@@ -181,7 +181,8 @@ func (r *originReader) startAhead() bool {
 	}
 	a := &parseAhead{files: r.set.Clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.BigLine, first: c.ReaderFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.Origin(logline.OriginExec)
-	a.self.origin, a.self.mask, a.self.json.Only = logline.OriginExec, r.mask, r.mask
+	a.self.origin, a.self.mask = logline.OriginExec, r.mask
+	a.self.json = a.parser()
 	a.own = getBatch()
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
@@ -297,7 +298,7 @@ func (a *parseAhead) work() {
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
 	var w originReader
 	w.origin, w.mask = logline.OriginExec, a.mask
-	w.json.Only = a.mask
+	w.json = a.parser()
 	defer w.scan.releaseBuffer()
 	defer w.json.ReleaseBuffers()
 	for {
@@ -364,7 +365,18 @@ func (a *parseAhead) leaveRest(w *originReader, b *spanBatch) {
 	b.read, b.skip = 0, Counts{}
 	b.end, b.rest = logline.Pos{Gen: b.gen, Offset: uint64(at)}, at
 	w.json.ReleaseBuffers()
-	w.json = logline.JSONParser{Only: a.mask}
+	w.json = a.parser()
+}
+
+// parser returns a parser for a's spans: it decodes the bodies of a's
+// sources, and when a sizes its entries, only measures those whose
+// bodies it does not keep.
+func (a *parseAhead) parser() logline.JSONParser {
+	p := logline.JSONParser{Only: a.mask}
+	if a.measure != nil {
+		p.Measured = a.mask &^ a.keep
+	}
+	return p
 }
 
 // parseLines parses into b the lines w's scanner yields, from offset from

@@ -32,7 +32,7 @@ func benchSpanParse(b *testing.B, keep logline.SourceMask) {
 	spans, size := cutSpans(a.chain, 0, 0, aheadDefaults.Span)
 	var w originReader
 	w.origin, w.mask = logline.OriginExec, a.mask
-	w.json.Only = a.mask
+	w.json = a.parser()
 	defer w.scan.releaseBuffer()
 	defer w.json.ReleaseBuffers()
 	batch := getBatch()

@@ -97,6 +97,33 @@ type Entry struct {
 	// body it does not need is nil). Only an index pass asks for it.
 	sized bool
 	sizes [NumFormats]uint32
+	// unread: the parser measured the body without decoding it (a body a
+	// pass only sizes, JSONParser.Measured, whose text rendering is its
+	// lines as they are): Body is nil, and the body's length and last byte
+	// are bodyLen and bodyLast.
+	unread   bool
+	bodyLast byte
+	bodyLen  int
+}
+
+// BodyLen returns the length of e's body, also of an unread one.
+func (e *Entry) BodyLen() int {
+	if e.unread {
+		return e.bodyLen
+	}
+	return len(e.Body)
+}
+
+// BodyLast returns the last byte of e's body (0 if it is empty), also of
+// an unread one.
+func (e *Entry) BodyLast() byte {
+	if e.unread {
+		return e.bodyLast
+	}
+	if len(e.Body) == 0 {
+		return 0
+	}
+	return e.Body[len(e.Body)-1]
 }
 
 // MeasuredSize returns the length of e rendered in format f, when e is

@@ -9,11 +9,16 @@ type JSONParser struct {
 	// Only, when not 0, is the sources whose bodies are decoded: the d of
 	// a canonical line of another source is validated, not decoded (its
 	// entry is not yielded, but a bad one is still a malformed line).
-	Only    SourceMask
-	stats   BodyStats // of the string decodeString decoded last
-	times   timeCache
-	scratch []byte // unescaped d
-	b64     []byte // decoded d when e is b64
+	Only SourceMask
+	// Measured is the sources whose bodies are only measured: the d of a
+	// canonical line of one is scanned for its length, last byte and
+	// stats, not decoded (Entry.BodyLen), when its text rendering is its
+	// lines as they are; any other is decoded.
+	Measured SourceMask
+	stats    BodyStats // of the string decodeString decoded last
+	times    timeCache
+	scratch  []byte // unescaped d
+	b64      []byte // decoded d when e is b64
 }
 
 // ParseInto parses line (without its newline) into e, an exec entry,
@@ -69,10 +74,14 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	if !ok || !hasAt(line, i, `,"d":"`) {
 		return 0, false
 	}
-	if p.skips(sRaw) {
-		i, ok = skipString(line, i+5)
-	} else {
-		e.Body, i, ok = p.decodeString(line, i+5)
+	d := i + 5
+	switch {
+	case p.skips(sRaw):
+		i, ok = skipString(line, d)
+	case p.Measured != 0 && p.measures(sRaw):
+		i, ok = p.measureString(line, d, e)
+	default:
+		e.Body, i, ok = p.decodeString(line, d)
 	}
 	if !ok {
 		return 0, false
@@ -81,6 +90,10 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	b64 := hasAt(line, i, `,"e":"b64"`)
 	if b64 {
 		i += len(`,"e":"b64"`)
+		if e.unread { // the body is the base64 decoding: it takes the string's bytes
+			e.unread = false
+			e.Body, _, _ = p.decodeString(line, d)
+		}
 	}
 	if hasAt(line, i, `,"id":`) {
 		if e.ID, e.HasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
@@ -219,6 +232,13 @@ func (p *JSONParser) skips(sRaw []byte) bool {
 	}
 	src, ok := ParseSource(string(sRaw))
 	return ok && !p.Only.Has(src)
+}
+
+// measures reports whether the body of a line of source sRaw is only
+// measured.
+func (p *JSONParser) measures(sRaw []byte) bool {
+	src, ok := ParseSource(string(sRaw))
+	return ok && p.Measured.Has(src)
 }
 
 // ReleaseBuffers gives the parser's decoding buffers back to the pools; the

@@ -138,6 +138,68 @@ func (p *JSONParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 	}
 }
 
+// measureString scans the JSON string at b[i] as decodeString decodes
+// it, and returns the index past it and whether it is valid, as
+// decodeString does, but writes nothing out: it sets e's body length, last
+// byte and p.stats, e.Body stays nil and e is marked unread. A body whose
+// text rendering is not its lines as they are (an escape for ESC or
+// another control byte, DEL, invalid UTF-8: the text view escapes,
+// strips or replaces those, and measuring that takes the bytes) is decoded
+// into e.Body instead.
+func (p *JSONParser) measureString(b []byte, i int, e *Entry) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	p.stats = BodyStats{}
+	var n int
+	var last byte
+	var esc [utf8.UTFMax]byte
+	for pos := i + 1; ; {
+		k, ascii := SpecialIndex(b[pos:])
+		if k < 0 {
+			return len(b), false
+		}
+		end := pos + k
+		c := b[end]
+		if c < 0x20 {
+			return end, false
+		}
+		if run := b[pos:end]; len(run) > 0 {
+			if !ascii && !utf8.Valid(run) {
+				return p.decodeInto(b, i, e)
+			}
+			p.stats.High = p.stats.High || !ascii
+			n += len(run)
+			last = run[len(run)-1]
+		}
+		if c == '"' {
+			if bytes.IndexByte(b[i+1:end], 0x7f) >= 0 {
+				return p.decodeInto(b, i, e)
+			}
+			e.Body, e.unread, e.bodyLen, e.bodyLast = nil, true, n, last
+			return end + 1, true
+		}
+		out, next, ok := unescape(esc[:0], b, end)
+		if !ok {
+			return next, false
+		}
+		p.stats.addEscaped(b[end+1], out)
+		if p.stats.Escapes || p.stats.Ctl || out[len(out)-1] == 0x7f {
+			return p.decodeInto(b, i, e)
+		}
+		n += len(out)
+		last = out[len(out)-1]
+		pos = next
+	}
+}
+
+// decodeInto decodes the JSON string at b[i] into e's body.
+func (p *JSONParser) decodeInto(b []byte, i int, e *Entry) (int, bool) {
+	var ok bool
+	e.Body, i, ok = p.decodeString(b, i)
+	return i, ok
+}
+
 // growScratch returns out with room for n more bytes, in a buffer from
 // the pools that becomes the scratch: a long body's buffer is reused by
 // the next long body rather than grown again by appends.

@@ -25,7 +25,7 @@ func MeasureSizes(e *logline.Entry) {
 		st = logline.Measure(e.Body)
 	}
 	e.SetSizes([logline.NumFormats]uint32{
-		logline.FormatRaw:  uint32(len(e.Body)),
+		logline.FormatRaw:  uint32(e.BodyLen()),
 		logline.FormatText: uint32(textLen(e, &st)),
 		logline.FormatJSON: uint32(jsonLen(e, &st)),
 	})
@@ -35,7 +35,7 @@ func MeasureSizes(e *logline.Entry) {
 func SizeOf(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	switch f {
 	case logline.FormatRaw:
-		return int64(len(e.Body))
+		return int64(e.BodyLen())
 	case logline.FormatText:
 		return textLen(e, st)
 	}
@@ -47,18 +47,14 @@ func textLen(e *logline.Entry, st *logline.BodyStats) int64 {
 	if !plainText(e, st) {
 		return textSize(e)
 	}
-	var last byte
-	if len(e.Body) > 0 {
-		last = e.Body[len(e.Body)-1]
-	}
-	return textSizeOf(e.Source, len(e.Body), st.Newlines, last)
+	return textSizeOf(e.Source, e.BodyLen(), st.Newlines, e.BodyLast())
 }
 
 // jsonLen returns the length of e's JSON Lines rendering, given its stats.
 func jsonLen(e *logline.Entry, st *logline.BodyStats) int64 {
 	n := jsonFixed + int64(len(logline.SourceNames[e.Source])) + int64(logline.CursorLen)
 	if !st.High || e.ValidUTF8() {
-		n += int64(len(e.Body) + st.JSONExtra)
+		n += int64(e.BodyLen() + st.JSONExtra)
 	} else {
 		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))
 	}
