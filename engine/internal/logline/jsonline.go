@@ -75,10 +75,11 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 		return 0, false
 	}
 	d := i + 5
+	src, srcOK := sourceNamed(sRaw)
 	switch {
-	case p.skips(sRaw):
+	case p.skips(src, srcOK):
 		i, ok = skipString(line, d)
-	case p.Measured != 0 && p.measures(sRaw):
+	case srcOK && p.Measured.Has(src):
 		i, ok = p.measureString(line, d, e)
 	default:
 		e.Body, i, ok = p.decodeString(line, d)
@@ -100,19 +101,17 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 			return 0, false
 		}
 	}
-	if i >= len(line) || line[i] != '}' || !p.finish(e, tRaw, sRaw, b64) {
+	if i >= len(line) || line[i] != '}' || !srcOK || !p.finish(e, tRaw, src, b64) {
 		return 0, false
 	}
 	return i + 1, true
 }
 
-// finish checks and converts the fields both parsers found: the source, the
-// time, and a base64 body.
-func (p *JSONParser) finish(e *Entry, tRaw, sRaw []byte, b64 bool) bool {
+// finish checks and converts the fields both parsers found: the time and a
+// base64 body; src is the source s names.
+func (p *JSONParser) finish(e *Entry, tRaw []byte, src Source, b64 bool) bool {
 	var ok bool
-	if e.Source, ok = ParseSource(string(sRaw)); !ok {
-		return false
-	}
+	e.Source = src
 	if e.Time, ok = p.times.parse(tRaw); !ok {
 		return false
 	}
@@ -222,23 +221,30 @@ func (p *JSONParser) parseAny(line []byte, e *Entry) bool {
 	if skipWS(line, i) != len(line) || !haveT || !haveS {
 		return false
 	}
-	return p.finish(e, tRaw, sRaw, b64)
+	src, ok := sourceNamed(sRaw)
+	return ok && p.finish(e, tRaw, src, b64)
 }
 
-// skips reports whether the body of a line of source sRaw is not wanted.
-func (p *JSONParser) skips(sRaw []byte) bool {
-	if p.Only == 0 || p.Only == MaskAll {
-		return false
+// skips reports whether the body of a line of source src (ok: s named
+// one) is not wanted.
+func (p *JSONParser) skips(src Source, ok bool) bool {
+	return ok && p.Only != 0 && !p.Only.Has(src)
+}
+
+// sourceNamed is ParseSource of a name in bytes, without making a string
+// of it.
+func sourceNamed(name []byte) (Source, bool) {
+	switch string(name) {
+	case "stdout":
+		return SourceStdout, true
+	case "stderr":
+		return SourceStderr, true
+	case "output":
+		return SourceOutput, true
+	case "system":
+		return SourceSystem, true
 	}
-	src, ok := ParseSource(string(sRaw))
-	return ok && !p.Only.Has(src)
-}
-
-// measures reports whether the body of a line of source sRaw is only
-// measured.
-func (p *JSONParser) measures(sRaw []byte) bool {
-	src, ok := ParseSource(string(sRaw))
-	return ok && p.Measured.Has(src)
+	return 0, false
 }
 
 // ReleaseBuffers gives the parser's decoding buffers back to the pools; the

@@ -49,7 +49,7 @@ func skipWS(b []byte, i int) int {
 // plainString returns the bytes of the JSON string at b[i] up to the next
 // quote, unchecked, and the index past that quote. It is for the t and s
 // values of the canonical layout only: their parsers (the time's, and
-// ParseSource) accept no backslash, quote or control byte, so a value that
+// sourceNamed) accept no backslash, quote or control byte, so a value that
 // is not a plain string fails there and parseAny parses the line in full.
 // The value usually has the length guess (what microsandbox writes): a
 // quote just after that many bytes ends it without a search (a quote
