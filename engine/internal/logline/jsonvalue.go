@@ -176,7 +176,7 @@ func (p *JSONParser) measureString(b []byte, i int, e *Entry) (int, bool) {
 			if bytes.IndexByte(b[i+1:end], 0x7f) >= 0 {
 				return p.decodeInto(b, i, e)
 			}
-			e.Body, e.unread, e.bodyLen, e.bodyLast = nil, true, n, last
+			e.Body, e.unread, e.bodyLen, e.bodyLast = nil, true, uint32(n), last
 			return end + 1, true
 		}
 		out, next, ok := unescape(esc[:0], b, end)
