@@ -29,8 +29,12 @@ func (s Source) String() string {
 }
 
 // ParseSource returns the Source named name.
-func ParseSource(name string) (Source, bool) {
-	switch name {
+func ParseSource(name string) (Source, bool) { return sourceNamed(name) }
+
+// sourceNamed returns the Source named name, given as a string or as
+// bytes (the parser's, of which it makes no string).
+func sourceNamed[T string | []byte](name T) (Source, bool) {
+	switch string(name) {
 	case "stdout":
 		return SourceStdout, true
 	case "stderr":

@@ -231,22 +231,6 @@ func (p *JSONParser) skips(src Source, ok bool) bool {
 	return ok && p.Only != 0 && !p.Only.Has(src)
 }
 
-// sourceNamed is ParseSource of a name in bytes, without making a string
-// of it.
-func sourceNamed(name []byte) (Source, bool) {
-	switch string(name) {
-	case "stdout":
-		return SourceStdout, true
-	case "stderr":
-		return SourceStderr, true
-	case "output":
-		return SourceOutput, true
-	case "system":
-		return SourceSystem, true
-	}
-	return 0, false
-}
-
 // ReleaseBuffers gives the parser's decoding buffers back to the pools; the
 // bodies it returned are invalid after.
 func (p *JSONParser) ReleaseBuffers() {
