@@ -50,13 +50,22 @@ func mapSpan(f FileRef, from, to int64, long int) (spanMap, bool) {
 	if from < 0 || end <= from || end-at > math.MaxInt32 {
 		return spanMap{}, false
 	}
-	fd := int(f.File.Fd())
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Size < end {
+	rc, err := f.File.SyscallConn()
+	if err != nil {
 		return spanMap{}, false
 	}
-	data, err := unix.Mmap(fd, at, int(end-at), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
+	var data []byte
+	// Control holds the descriptor open while it runs: a file closed
+	// meanwhile (a test does it to make a read fail) is not mapped, and
+	// the worker's pread then fails as it should.
+	err = rc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if unix.Fstat(int(fd), &st) != nil || st.Size < end {
+			return
+		}
+		data, _ = unix.Mmap(int(fd), at, int(end-at), unix.PROT_READ, unix.MAP_SHARED)
+	})
+	if err != nil || data == nil {
 		return spanMap{}, false
 	}
 	if spanMapped != nil {
