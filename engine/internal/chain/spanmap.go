@@ -50,28 +50,33 @@ func mapSpan(f FileRef, from, to int64, long int) (spanMap, bool) {
 	if from < 0 || end <= from || end-at > math.MaxInt32 {
 		return spanMap{}, false
 	}
-	rc, err := f.File.SyscallConn()
-	if err != nil {
-		return spanMap{}, false
-	}
 	var data []byte
-	// Control holds the descriptor open while it runs: a file closed
-	// meanwhile (a test does it to make a read fail) is not mapped, and
-	// the worker's pread then fails as it should.
-	err = rc.Control(func(fd uintptr) {
+	withDescriptor(f, func(fd int) {
 		var st unix.Stat_t
-		if unix.Fstat(int(fd), &st) != nil || st.Size < end {
+		if unix.Fstat(fd, &st) != nil || st.Size < end {
 			return
 		}
-		data, _ = unix.Mmap(int(fd), at, int(end-at), unix.PROT_READ, unix.MAP_SHARED)
+		data, _ = unix.Mmap(fd, at, int(end-at), unix.PROT_READ, unix.MAP_SHARED)
 	})
-	if err != nil || data == nil {
+	if data == nil {
 		return spanMap{}, false
 	}
 	if spanMapped != nil {
 		spanMapped(f, from, to)
 	}
 	return spanMap{data: data, at: at}, true
+}
+
+// withDescriptor runs fn with f's descriptor, which it holds open while fn
+// runs: a file closed meanwhile (a test closes files under the workers to
+// make a read fail) is not mapped, and the worker's pread then fails as it
+// should. It does not run fn for a closed file.
+func withDescriptor(f FileRef, fn func(fd int)) {
+	rc, err := f.File.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { fn(int(fd)) }) // an error: closed, fn not run
 }
 
 // unmap releases the mapping; nothing may read its bytes after.
