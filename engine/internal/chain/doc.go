@@ -19,7 +19,10 @@
 // read yields and counts, entry by entry. A worker stops before a line
 // longer than 2 MiB: the rest of its span is parsed by the merge's reader
 // with its own scanner, as a serial read would, so a long line is held
-// once.
+// once. A worker reads its span through a read-only mapping of the file
+// (spanmap.go), which a file cut below its bound since makes fault: the
+// worker recovers the fault and leaves the rest of the span to the
+// merge's reader in the same way.
 //
 // # Bounds
 //
@@ -30,7 +33,9 @@
 // itself, into its own batch, only when no worker has taken it. A batch
 // holds the entries of one span: at most 512 KiB plus one line of at most
 // 2 MiB of input, decoded (a body is at most three times its JSON string,
-// when every byte is invalid UTF-8 and becomes U+FFFD).
+// when every byte is invalid UTF-8 and becomes U+FFFD). A worker maps at
+// most its span plus 2 MiB of one file at a time, and unmaps it before it
+// hands its batch over: no body of a batch points into a mapping.
 //
 // # Ownership
 //

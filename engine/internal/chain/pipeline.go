@@ -126,7 +126,8 @@ type spanBatch struct {
 	skip  Counts      // lines skipped after the last record
 	empty bool        // no line starts in the span
 	end   logline.Pos // the position after the span's last line
-	rest  int64       // >= 0: the worker stopped before a long line there
+	start int64       // the offset of the span's first line
+	rest  int64       // >= 0: the worker stopped before a long line there, or a fault
 	err   error
 }
 
@@ -180,7 +181,8 @@ func (r *originReader) startAhead() bool {
 	}
 	a := &parseAhead{files: r.set.Clone(), mask: r.mask, measure: r.measure, keep: r.keep, long: c.BigLine, first: c.ReaderFirst, spans: spans, quit: make(chan struct{}), pos: s.pos()}
 	a.chain = a.files.Origin(logline.OriginExec)
-	a.self.origin, a.self.mask, a.self.json.Only = logline.OriginExec, r.mask, r.mask
+	a.self.origin, a.self.mask = logline.OriginExec, r.mask
+	a.self.json = a.parser()
 	a.own = getBatch()
 	n := 2 * workers
 	a.free = make(chan *spanBatch, n)
@@ -296,7 +298,7 @@ func (a *parseAhead) work() {
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
 	var w originReader
 	w.origin, w.mask = logline.OriginExec, a.mask
-	w.json.Only = a.mask
+	w.json = a.parser()
 	defer w.scan.releaseBuffer()
 	defer w.json.ReleaseBuffers()
 	for {
@@ -336,6 +338,51 @@ func (a *parseAhead) parse(w *originReader, b *spanBatch, sp span) {
 	w.scan.Reset(a.chain, sp.idx, from)
 	w.scan.limit(sp.idx, sp.to, a.long)
 	w.read, w.counts = 0, Counts{}
+	m, mapped := mapSpan(a.chain[sp.idx], from, sp.to, a.long)
+	if !mapped {
+		a.parseLines(w, b, from)
+		return
+	}
+	w.scan.useMapping(m.data, m.at)
+	if m.faults(func() { a.parseLines(w, b, from) }) {
+		a.leaveRest(w, b)
+	}
+	w.scan.releaseBuffer()
+	m.unmap()
+}
+
+// leaveRest ends b after its last record, when its span's file faulted
+// while w parsed it through a mapping (the file is shorter than its bound
+// now): the merge's reader parses the rest of the span itself, with pread,
+// as a serial read would. The fault came before the record of the line
+// being parsed, and before anything of it was added to b; w's parser is
+// made new, as it may have stopped in the middle of an update.
+func (a *parseAhead) leaveRest(w *originReader, b *spanBatch) {
+	at := b.start
+	if n := len(b.recs); n > 0 {
+		at = b.recs[n-1].end
+	}
+	b.read, b.skip = 0, Counts{}
+	b.end, b.rest = logline.Pos{Gen: b.gen, Offset: uint64(at)}, at
+	w.json.ReleaseBuffers()
+	w.json = a.parser()
+}
+
+// parser returns a parser for a's spans: it decodes the bodies of a's
+// sources, and when a sizes its entries, only measures those whose
+// bodies it does not keep.
+func (a *parseAhead) parser() logline.JSONParser {
+	p := logline.JSONParser{Only: a.mask}
+	if a.measure != nil {
+		p.Measured = a.mask &^ a.keep
+	}
+	return p
+}
+
+// parseLines parses into b the lines w's scanner yields, from offset from
+// of the span's file.
+func (a *parseAhead) parseLines(w *originReader, b *spanBatch, from int64) {
+	b.start = from
 	var read int64
 	var counts Counts
 	var e logline.Entry

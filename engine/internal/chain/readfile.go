@@ -61,6 +61,16 @@ func (f *ReadFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// control runs fn with the descriptor, held open while fn runs (Close
+// waits, as for a read); it does not run fn once the file is closed.
+func (f *ReadFile) control(fn func(fd int)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.fd >= 0 {
+		fn(f.fd)
+	}
+}
+
 // Close closes the descriptor once the reads in progress are done; a
 // second Close returns an error and closes nothing.
 func (f *ReadFile) Close() error {

@@ -32,6 +32,10 @@ type LineScanner struct {
 	// stopLong is the longest line a limited scanner yields; 0: no bound
 	// but MaxLineLen.
 	stopLong int
+	// mapped: buf is a read-only mapping of the current file
+	// (useMapping), not a pooled buffer: fill reads nothing more, and
+	// the buffer is never written to or given to a pool.
+	mapped bool
 }
 
 // chunkPool recycles read buffers: a handle keeps one only while it reads.
@@ -40,8 +44,10 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, logline.ReadChunk)
 // releaseBuffer returns the read buffer to its pool; the scanner must be
 // reset before its next use.
 func (s *LineScanner) releaseBuffer() {
-	putReadBuffer(s.buf)
-	s.buf, s.r, s.w = nil, 0, 0
+	if !s.mapped {
+		putReadBuffer(s.buf)
+	}
+	s.buf, s.r, s.w, s.mapped = nil, 0, 0, false
 }
 
 // putReadBuffer gives a scanner's buffer back: a read chunk to chunkPool,
@@ -60,6 +66,9 @@ func (s *LineScanner) BufferCap() int { return cap(s.buf) }
 
 // Reset positions the scanner at offset off of files[idx].
 func (s *LineScanner) Reset(files []FileRef, idx int, off int64) {
+	if s.mapped {
+		s.releaseBuffer()
+	}
 	s.files, s.idx, s.off = files, idx, off
 	s.r, s.w = 0, 0
 	s.err = nil
@@ -70,6 +79,16 @@ func (s *LineScanner) Reset(files []FileRef, idx int, off int64) {
 // offset off of files[idx] and are at most long bytes (0: MaxLineLen).
 func (s *LineScanner) limit(idx int, off int64, long int) {
 	s.limited, s.stopIdx, s.stopOff, s.stopLong = true, idx, off, long
+}
+
+// useMapping makes the scanner, once reset and limited, read the current
+// file from m, a mapping of its bytes from offset at (at most the
+// scanner's offset) to the end of the last line it may yield or to the
+// file's bound. The caller unmaps m after resetting or releasing the
+// scanner.
+func (s *LineScanner) useMapping(m []byte, at int64) {
+	s.releaseBuffer()
+	s.buf, s.r, s.w, s.mapped = m, int(s.off-at), len(m), true
 }
 
 // past reports whether the next line starts at or beyond the limit.
@@ -112,7 +131,11 @@ func (s *LineScanner) Next() (line []byte, end logline.Pos, ok bool) {
 		if s.fill() {
 			continue
 		}
-		// No newline before the bound of this file.
+		// No newline before the bound of this file, or of its mapping.
+		if s.mapped && s.off+int64(s.w-s.r) < s.files[s.idx].Size {
+			s.long = true // a line longer than the mapping holds
+			return nil, logline.Pos{}, false
+		}
 		last := s.idx == len(s.files)-1
 		if last {
 			return nil, logline.Pos{}, false
@@ -155,6 +178,9 @@ func (s *LineScanner) take(n int) (logline.Pos, bool) {
 // fill reads more of the current file. It reports whether it made progress.
 // A line longer than MaxLineLen is skipped here and counted.
 func (s *LineScanner) fill() bool {
+	if s.mapped {
+		return false // the mapping holds every byte the scanner may read
+	}
 	f := s.files[s.idx]
 	fileEnd := s.off + int64(s.w-s.r)
 	if fileEnd >= f.Size || s.err != nil {

@@ -29,8 +29,12 @@ func (s Source) String() string {
 }
 
 // ParseSource returns the Source named name.
-func ParseSource(name string) (Source, bool) {
-	switch name {
+func ParseSource(name string) (Source, bool) { return sourceNamed(name) }
+
+// sourceNamed returns the Source named name, given as a string or as
+// bytes (the parser's, of which it makes no string).
+func sourceNamed[T string | []byte](name T) (Source, bool) {
+	switch string(name) {
 	case "stdout":
 		return SourceStdout, true
 	case "stderr":
@@ -88,15 +92,42 @@ type Entry struct {
 	Source Source
 	Origin Origin
 	HasID  bool
-	ID     uint64
-	Body   []byte
-	utf8   bool      // Body is a decoded JSON string: valid UTF-8, and stats hold
-	stats  BodyStats // when utf8: what the parser learnt of Body on the way
+	utf8   bool // Body is a decoded JSON string: valid UTF-8, and stats hold
 	// sized: the entry's renderings were measured (sizes, by Format) where
 	// it was parsed, and its body kept only if its reader renders it (a
 	// body it does not need is nil). Only an index pass asks for it.
 	sized bool
-	sizes [NumFormats]uint32
+	// unread: the parser measured the body without decoding it (a body a
+	// pass only sizes, JSONParser.Measured, whose text rendering is its
+	// lines as they are): Body is nil, and the body's length and last byte
+	// are bodyLen and bodyLast.
+	unread   bool
+	bodyLast byte
+	ID       uint64
+	Body     []byte
+	stats    BodyStats // when utf8: what the parser learnt of Body on the way
+	sizes    [NumFormats]uint32
+	bodyLen  uint32 // a body is at most MaxLineLen long
+}
+
+// BodyLen returns the length of e's body, also of an unread one.
+func (e *Entry) BodyLen() int {
+	if e.unread {
+		return int(e.bodyLen)
+	}
+	return len(e.Body)
+}
+
+// BodyLast returns the last byte of e's body (0 if it is empty), also of
+// an unread one.
+func (e *Entry) BodyLast() byte {
+	if e.unread {
+		return e.bodyLast
+	}
+	if len(e.Body) == 0 {
+		return 0
+	}
+	return e.Body[len(e.Body)-1]
 }
 
 // MeasuredSize returns the length of e rendered in format f, when e is

@@ -22,7 +22,8 @@ import (
 
 // FuzzParseExecLine: the exec.log parser never panics; it accepts no line
 // with a known key twice; an entry it accepts re-encodes (with encoding/json) to a line that parses back to the
-// same entry, and agrees with encoding/json's reading of the line.
+// same entry, and agrees with encoding/json's reading of the line; the
+// stats it gathered while decoding a body are Measure's of the body.
 func FuzzParseExecLine(f *testing.F) {
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00.123Z","s":"stdout","d":"hi\n","id":7}`))
 	f.Add([]byte(`{"t":"2026-05-01T10:00:00Z","s":"stderr","d":"/w==","e":"b64"}`))
@@ -43,6 +44,9 @@ func FuzzParseExecLine(f *testing.F) {
 			t.Fatalf("source %d", e.Source)
 		}
 		body := append([]byte(nil), e.Body...)
+		if want := logline.Measure(body); !e.B64 && e.Stats != want {
+			t.Fatalf("%q: stats %+v while decoding, Measure gives %+v", line, e.Stats, want)
+		}
 
 		// Re-encode and parse back.
 		x := struct {

@@ -9,11 +9,16 @@ type JSONParser struct {
 	// Only, when not 0, is the sources whose bodies are decoded: the d of
 	// a canonical line of another source is validated, not decoded (its
 	// entry is not yielded, but a bad one is still a malformed line).
-	Only    SourceMask
-	stats   BodyStats // of the string decodeString decoded last
-	times   timeCache
-	scratch []byte // unescaped d
-	b64     []byte // decoded d when e is b64
+	Only SourceMask
+	// Measured is the sources whose bodies are only measured: the d of a
+	// canonical line of one is scanned for its length, last byte and
+	// stats, not decoded (Entry.BodyLen), when its text rendering is its
+	// lines as they are; any other is decoded.
+	Measured SourceMask
+	stats    BodyStats // of the string decodeString decoded last
+	times    timeCache
+	scratch  []byte // unescaped d
+	b64      []byte // decoded d when e is b64
 }
 
 // ParseInto parses line (without its newline) into e, an exec entry,
@@ -69,10 +74,15 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	if !ok || !hasAt(line, i, `,"d":"`) {
 		return 0, false
 	}
-	if p.skips(sRaw) {
-		i, ok = skipString(line, i+5)
-	} else {
-		e.Body, i, ok = p.decodeString(line, i+5)
+	d := i + 5
+	src, srcOK := sourceNamed(sRaw)
+	switch {
+	case p.skips(src, srcOK):
+		i, ok = skipString(line, d)
+	case srcOK && p.Measured.Has(src):
+		i, ok = p.measureString(line, d, e)
+	default:
+		e.Body, i, ok = p.decodeString(line, d)
 	}
 	if !ok {
 		return 0, false
@@ -81,25 +91,27 @@ func (p *JSONParser) canonicalEnd(line []byte, e *Entry) (int, bool) {
 	b64 := hasAt(line, i, `,"e":"b64"`)
 	if b64 {
 		i += len(`,"e":"b64"`)
+		if e.unread { // the body is the base64 decoding: it takes the string's bytes
+			e.unread = false
+			e.Body, _, _ = p.decodeString(line, d)
+		}
 	}
 	if hasAt(line, i, `,"id":`) {
 		if e.ID, e.HasID, i, ok = parseID(line, i+len(`,"id":`)); !ok {
 			return 0, false
 		}
 	}
-	if i >= len(line) || line[i] != '}' || !p.finish(e, tRaw, sRaw, b64) {
+	if i >= len(line) || line[i] != '}' || !srcOK || !p.finish(e, tRaw, src, b64) {
 		return 0, false
 	}
 	return i + 1, true
 }
 
-// finish checks and converts the fields both parsers found: the source, the
-// time, and a base64 body.
-func (p *JSONParser) finish(e *Entry, tRaw, sRaw []byte, b64 bool) bool {
+// finish checks and converts the fields both parsers found: the time and a
+// base64 body; src is the source s names.
+func (p *JSONParser) finish(e *Entry, tRaw []byte, src Source, b64 bool) bool {
 	var ok bool
-	if e.Source, ok = ParseSource(string(sRaw)); !ok {
-		return false
-	}
+	e.Source = src
 	if e.Time, ok = p.times.parse(tRaw); !ok {
 		return false
 	}
@@ -209,16 +221,14 @@ func (p *JSONParser) parseAny(line []byte, e *Entry) bool {
 	if skipWS(line, i) != len(line) || !haveT || !haveS {
 		return false
 	}
-	return p.finish(e, tRaw, sRaw, b64)
+	src, ok := sourceNamed(sRaw)
+	return ok && p.finish(e, tRaw, src, b64)
 }
 
-// skips reports whether the body of a line of source sRaw is not wanted.
-func (p *JSONParser) skips(sRaw []byte) bool {
-	if p.Only == 0 || p.Only == MaskAll {
-		return false
-	}
-	src, ok := ParseSource(string(sRaw))
-	return ok && !p.Only.Has(src)
+// skips reports whether the body of a line of source src (ok: s named
+// one) is not wanted.
+func (p *JSONParser) skips(src Source, ok bool) bool {
+	return ok && p.Only != 0 && !p.Only.Has(src)
 }
 
 // ReleaseBuffers gives the parser's decoding buffers back to the pools; the

@@ -49,7 +49,7 @@ func skipWS(b []byte, i int) int {
 // plainString returns the bytes of the JSON string at b[i] up to the next
 // quote, unchecked, and the index past that quote. It is for the t and s
 // values of the canonical layout only: their parsers (the time's, and
-// ParseSource) accept no backslash, quote or control byte, so a value that
+// sourceNamed) accept no backslash, quote or control byte, so a value that
 // is not a plain string fails there and parseAny parses the line in full.
 // The value usually has the length guess (what microsandbox writes): a
 // quote just after that many bytes ends it without a search (a quote
@@ -130,10 +130,74 @@ func (p *JSONParser) decodeString(b []byte, i int) ([]byte, int, bool) {
 		if out, pos, ok = unescape(out, b, end); !ok {
 			return nil, pos, false
 		}
-		for _, c := range out[before:] { // what an escape stood for
-			p.stats.add(c)
+		p.stats.addEscaped(b[end+1], out[before:])
+		if pos < len(b) && b[pos] == '"' { // the escape ended the string, as "…\n" does
+			p.scratch = out
+			return out, pos + 1, true
 		}
 	}
+}
+
+// measureString scans the JSON string at b[i] as decodeString decodes
+// it, and returns the index past it and whether it is valid, as
+// decodeString does, but writes nothing out: it sets e's body length, last
+// byte and p.stats, e.Body stays nil and e is marked unread. A body whose
+// text rendering is not its lines as they are (an escape for ESC or
+// another control byte, DEL, invalid UTF-8: the text view escapes,
+// strips or replaces those, and measuring that takes the bytes) is decoded
+// into e.Body instead.
+func (p *JSONParser) measureString(b []byte, i int, e *Entry) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	p.stats = BodyStats{}
+	var n int
+	var last byte
+	var esc [utf8.UTFMax]byte
+	for pos := i + 1; ; {
+		k, ascii := SpecialIndex(b[pos:])
+		if k < 0 {
+			return len(b), false
+		}
+		end := pos + k
+		c := b[end]
+		if c < 0x20 {
+			return end, false
+		}
+		if run := b[pos:end]; len(run) > 0 {
+			if !ascii && !utf8.Valid(run) {
+				return p.decodeInto(b, i, e)
+			}
+			p.stats.High = p.stats.High || !ascii
+			n += len(run)
+			last = run[len(run)-1]
+		}
+		if c == '"' {
+			if bytes.IndexByte(b[i+1:end], 0x7f) >= 0 {
+				return p.decodeInto(b, i, e)
+			}
+			e.Body, e.unread, e.bodyLen, e.bodyLast = nil, true, uint32(n), last
+			return end + 1, true
+		}
+		out, next, ok := unescape(esc[:0], b, end)
+		if !ok {
+			return next, false
+		}
+		p.stats.addEscaped(b[end+1], out)
+		if p.stats.Escapes || p.stats.Ctl || out[len(out)-1] == 0x7f {
+			return p.decodeInto(b, i, e)
+		}
+		n += len(out)
+		last = out[len(out)-1]
+		pos = next
+	}
+}
+
+// decodeInto decodes the JSON string at b[i] into e's body.
+func (p *JSONParser) decodeInto(b []byte, i int, e *Entry) (int, bool) {
+	var ok bool
+	e.Body, i, ok = p.decodeString(b, i)
+	return i, ok
 }
 
 // growScratch returns out with room for n more bytes, in a buffer from

@@ -81,3 +81,21 @@ func (st *BodyStats) add(c byte) {
 	st.Ctl = st.Ctl || k&classCtl != 0
 	st.High = st.High || k&classHigh != 0
 }
+
+// addEscaped adds to st the bytes out that the escape \<kind> stood for:
+// the one-letter escapes by what add would find in their byte, \u by
+// each byte.
+func (st *BodyStats) addEscaped(kind byte, out []byte) {
+	switch kind {
+	case 'n':
+		st.Newlines++
+		st.JSONExtra++
+	case '"', '\\', 't':
+		st.JSONExtra++
+	case '/':
+	default:
+		for _, c := range out {
+			st.add(c)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package render
 
 import (
 	"encoding/base64"
-	"strconv"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 )
@@ -21,38 +20,55 @@ func SizeIn(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 // most 6 (a JSON \u00XX) or one text line (with a prefix of TimeLen + 8),
 // so every size fits in 32 bits.
 func MeasureSizes(e *logline.Entry) {
-	st := e.BodyStats()
-	var sizes [logline.NumFormats]uint32
-	for f := range logline.Format(logline.NumFormats) {
-		sizes[f] = uint32(SizeOf(f, e, &st))
+	st, decoded := e.Decoded()
+	if !decoded {
+		st = logline.Measure(e.Body)
 	}
-	e.SetSizes(sizes)
+	e.SetSizes([logline.NumFormats]uint32{
+		logline.FormatRaw:  uint32(e.BodyLen()),
+		logline.FormatText: uint32(textLen(e, &st)),
+		logline.FormatJSON: uint32(jsonLen(e, &st)),
+	})
 }
 
 // SizeOf returns the length of e rendered in format f, given its stats.
 func SizeOf(f logline.Format, e *logline.Entry, st *logline.BodyStats) int64 {
 	switch f {
 	case logline.FormatRaw:
-		return int64(len(e.Body))
+		return int64(e.BodyLen())
 	case logline.FormatText:
-		if !plainText(e, st) {
-			return textSize(e)
-		}
-		var last byte
-		if len(e.Body) > 0 {
-			last = e.Body[len(e.Body)-1]
-		}
-		return textSizeOf(e.Source, len(e.Body), st.Newlines, last)
+		return textLen(e, st)
 	}
+	return jsonLen(e, st)
+}
+
+// textLen returns the length of e's text rendering, given its stats.
+func textLen(e *logline.Entry, st *logline.BodyStats) int64 {
+	if !plainText(e, st) {
+		return textSize(e)
+	}
+	return textSizeOf(e.Source, e.BodyLen(), st.Newlines, e.BodyLast())
+}
+
+// jsonLen returns the length of e's JSON Lines rendering, given its stats.
+func jsonLen(e *logline.Entry, st *logline.BodyStats) int64 {
 	n := jsonFixed + int64(len(logline.SourceNames[e.Source])) + int64(logline.CursorLen)
 	if !st.High || e.ValidUTF8() {
-		n += int64(len(e.Body) + st.JSONExtra)
+		n += int64(e.BodyLen() + st.JSONExtra)
 	} else {
 		n += int64(base64.StdEncoding.EncodedLen(len(e.Body)) + len(`,"e":"b64"`))
 	}
 	if e.HasID {
-		var digits [20]byte
-		n += int64(len(`,"id":`) + len(strconv.AppendUint(digits[:0], e.ID, 10)))
+		n += int64(len(`,"id":`) + decimalLen(e.ID))
+	}
+	return n
+}
+
+// decimalLen returns the number of decimal digits of v.
+func decimalLen(v uint64) int {
+	n := 1
+	for ; v >= 10; v /= 10 {
+		n++
 	}
 	return n
 }
