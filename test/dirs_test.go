@@ -1,0 +1,116 @@
+package test
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/microsandbox/msb-logfs/msbwriter"
+)
+
+// requestRE matches a request in the --debug log: "rx 12: READDIR n5 …".
+var requestRE = regexp.MustCompile(`rx [0-9]+: ([A-Z_]+) `)
+
+// requests counts the requests of each opcode the mount logged (--debug)
+// since the log was from bytes long.
+func (m *mountProc) requests(from int) map[string]int {
+	counts := map[string]int{}
+	for _, sm := range requestRE.FindAllStringSubmatch(m.stderr.String()[from:], -1) {
+		counts[sm[1]]++
+	}
+	return counts
+}
+
+// logLen returns the length of the mount's log so far.
+func (m *mountProc) logLen() int { return len(m.stderr.String()) }
+
+// lsNames lists dir with ls -A, sorted.
+func lsNames(t *testing.T, dir string) []string {
+	t.Helper()
+	names := lines([]byte(sh(t, 5*time.Second, "ls -A "+q(dir))))
+	slices.Sort(names)
+	return names
+}
+
+// dirsMount mounts, with --debug, a home whose sandbox box holds sessions
+// 3, 7 and 12, and returns its writer, the mount and the four kinds of
+// directories: the root, box, its sessions/ and session 3's.
+func dirsMount(t *testing.T) (*sessionWriter, *mountProc, []string) {
+	t.Helper()
+	home := t.TempDir()
+	s := newSessionWriter(t, home, "box", 0)
+	s.interleave(0, 20)
+	m := mount(t, home, "--debug")
+	return s, m, []string{m.dir, m.path("box"), m.path("box", "sessions"), m.path("box", "sessions", "3")}
+}
+
+// TestListingsKeptByKernel: a second listing of an unchanged directory —
+// the root, a sandbox's, its sessions/, a session's — comes from the
+// kernel's cache: it shows the same names and no READDIR reaches the
+// mount.
+func TestListingsKeptByKernel(t *testing.T) {
+	_, m, dirs := dirsMount(t)
+	first := map[string][]string{}
+	from := m.logLen()
+	for _, d := range dirs {
+		first[d] = lsNames(t, d)
+	}
+	if n := m.requests(from)["READDIR"] + m.requests(from)["READDIRPLUS"]; n < len(dirs) {
+		t.Fatalf("the first listings made %d READDIR requests, want at least %d: is --debug logging requests?", n, len(dirs))
+	}
+	from = m.logLen()
+	for _, d := range dirs {
+		if got := lsNames(t, d); !slices.Equal(got, first[d]) {
+			t.Errorf("second listing of %s: %v, first %v", d, got, first[d])
+		}
+	}
+	got := m.requests(from)
+	if n := got["READDIR"] + got["READDIRPLUS"]; n != 0 {
+		t.Errorf("the second listings made %d READDIR requests, want 0 (requests: %v)", n, got)
+	}
+}
+
+// TestCachedListingsSeeChanges: while the kernel keeps the listings, a
+// new sandbox shows in the root within 1 s and a removed one goes within
+// 1 s; a new session shows in sessions/ and a boot error in the
+// sandbox's directory within 1 s.
+func TestCachedListingsSeeChanges(t *testing.T) {
+	s, m, dirs := dirsMount(t)
+	for _, d := range dirs {
+		lsNames(t, d)
+	}
+	from := m.logLen()
+	for _, d := range dirs {
+		lsNames(t, d)
+	}
+	if got := m.requests(from); got["READDIR"]+got["READDIRPLUS"] != 0 {
+		t.Fatalf("listings not kept by the kernel (requests: %v): the test would prove nothing", got)
+	}
+	has := func(dir, name string) func() bool {
+		return func() bool { return slices.Contains(lsNames(t, dir), name) }
+	}
+	w, err := msbwriter.Create(m.home, "second", msbwriter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark(t, w, "hello")
+	t.Logf("new sandbox listed after %v", waitFor(t, time.Second, "second to appear in the root", has(m.dir, "second")))
+	w.Close()
+	if err := os.RemoveAll(sandboxDir(m.home, "second")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("removed sandbox unlisted after %v", waitFor(t, time.Second, "second to leave the root", func() bool { return !has(m.dir, "second")() }))
+
+	s.chunk(20, "stdout", "a new session\n")
+	t.Logf("new session listed after %v", waitFor(t, time.Second, "session 20 in sessions/", has(dirs[2], "20")))
+	if err := s.w.BootError(`{"error":"boom"}`); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("boot error listed after %v", waitFor(t, time.Second, "boot-error.json in box", has(dirs[1], "boot-error.json")))
+	if got := strings.Join(lsNames(t, dirs[3]), " "); got != "info merged merged.jsonl output stderr stdout" {
+		t.Errorf("session 3 lists %q", got)
+	}
+}
