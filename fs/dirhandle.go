@@ -28,6 +28,7 @@ var (
 	_ gofs.NodeOpendirHandler = (*dirNode)(nil)
 	_ gofs.FileReaddirenter   = (*dirHandle)(nil)
 	_ gofs.FileSeekdirer      = (*dirHandle)(nil)
+	_ gofs.FileLookuper       = (*dirHandle)(nil)
 )
 
 // OpendirHandle opens the directory; its listing is taken at the first
@@ -87,4 +88,23 @@ func (h *dirHandle) list() syscall.Errno {
 	}
 	h.ents = ents
 	return 0
+}
+
+// Lookup answers for an entry of a READDIRPLUS, which go-fuse asks about
+// the entry Readdirent returned last. A subdirectory of a sandbox (its
+// sessions/, a session's directory) gets the entry a LOOKUP would give,
+// so that find, du and grep -r descend into it without one. Any other
+// name gets none (the kernel then makes no entry, as after a plain
+// READDIR): a file's entry would save nothing (a snapshot's name is looked
+// up at every stat and open anyway), and the root's would stat every
+// sandbox and make the kernel keep a node for each at a plain ls of the
+// host.
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if h.d.IsRoot() || h.next == 0 || h.next > len(h.ents) {
+		return nil, syscall.ENOENT
+	}
+	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR {
+		return nil, syscall.ENOENT
+	}
+	return h.d.Lookup(ctx, name, out)
 }

@@ -110,10 +110,6 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		Debug:             o.Debug,
 		DisableXAttrs:     true,
 		MaxReadAhead:      128 << 10,
-		// With READDIRPLUS every listing looks up every entry, so a plain
-		// ls of 10,000 sandboxes would stat them all; tools that want the
-		// attributes (ls -l, find) ask for them anyway.
-		DisableReadDirPlus: true,
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,

@@ -114,3 +114,35 @@ func TestCachedListingsSeeChanges(t *testing.T) {
 		t.Errorf("session 3 lists %q", got)
 	}
 }
+
+// TestWalkDescendsWithoutLookups: find descends into a sandbox's sessions/
+// and session directories with the entries its listings gave (READDIRPLUS):
+// the one LOOKUP of a find is the sandbox's directory's, and what find
+// prints is what it printed with a LOOKUP per directory.
+func TestWalkDescendsWithoutLookups(t *testing.T) {
+	_, m, _ := dirsMount(t)
+	from := m.logLen()
+	out := sh(t, 10*time.Second, "find "+q(m.dir)+" | sort")
+	got := m.requests(from)
+	if got["LOOKUP"] != 1 {
+		t.Errorf("find made %d LOOKUP requests, want 1 (the sandbox's directory); requests: %v", got["LOOKUP"], got)
+	}
+	var want []string
+	for _, p := range []string{"", "box", "box/sessions"} {
+		want = append(want, strings.TrimSuffix(m.path(p), "/"))
+	}
+	files := []string{"info", "merged", "merged.jsonl", "output", "stderr", "stdout"}
+	for _, id := range []string{"12", "3", "7"} {
+		want = append(want, m.path("box", "sessions", id))
+		for _, f := range files {
+			want = append(want, m.path("box", "sessions", id, f))
+		}
+	}
+	for _, f := range []string{"cursor", "merged", "merged.jsonl", "output", "stderr", "stdout", "system"} {
+		want = append(want, m.path("box", f))
+	}
+	slices.Sort(want)
+	if g := lines([]byte(out)); !slices.Equal(g, want) {
+		t.Errorf("find printed\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+}
