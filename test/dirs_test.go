@@ -1,10 +1,12 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,6 +129,9 @@ func TestWalkDescendsWithoutLookups(t *testing.T) {
 	if got["LOOKUP"] != 1 {
 		t.Errorf("find made %d LOOKUP requests, want 1 (the sandbox's directory); requests: %v", got["LOOKUP"], got)
 	}
+	if got["OPENDIR"] > 1 || got["RELEASEDIR"] != 0 { // the first OPENDIR, refused, is the mount's last
+		t.Errorf("find made %d OPENDIR and %d RELEASEDIR requests, want at most 1 and 0; requests: %v", got["OPENDIR"], got["RELEASEDIR"], got)
+	}
 	var want []string
 	for _, p := range []string{"", "box", "box/sessions"} {
 		want = append(want, strings.TrimSuffix(m.path(p), "/"))
@@ -144,5 +149,52 @@ func TestWalkDescendsWithoutLookups(t *testing.T) {
 	slices.Sort(want)
 	if g := lines([]byte(out)); !slices.Equal(g, want) {
 		t.Errorf("find printed\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestLongRootListing: a root of 1,500 sandboxes, which the kernel reads in
+// several READDIRs, lists every sandbox once, in order, also when other
+// listings of it stop early (ls | head) or run at the same time.
+func TestLongRootListing(t *testing.T) {
+	home := t.TempDir()
+	names, err := msbwriter.GenerateMany(home, msbwriter.ManyOptions{Count: 1500, Lines: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mount(t, home, "--debug")
+	want := strings.Join(names, "\n")
+	from := m.logLen()
+	if got := sh(t, 10*time.Second, "ls -f "+q(m.dir)+" | grep -v '^[.]'"); got != want+"\n" && got != want {
+		t.Fatalf("ls -f of the root: %d names, want %d in order", len(lines([]byte(got))), len(names))
+	}
+	if n := m.requests(from)["READDIRPLUS"] + m.requests(from)["READDIR"]; n < 3 {
+		t.Fatalf("the root was read in %d READDIRs: the test would prove nothing", n)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			script := fmt.Sprintf("ls -f %s | head -%d", q(m.dir), 1+i*100) // stops early
+			if i%2 == 0 {
+				script = "ls -f " + q(m.dir) + " | grep -v '^[.]'"
+			}
+			out, _, err := shErr(10*time.Second, script)
+			if err == nil && i%2 == 0 && strings.TrimSuffix(out, "\n") != want {
+				err = fmt.Errorf("a concurrent ls -f listed %d names, want the %d in order", len(lines([]byte(out))), len(names))
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := lines([]byte(sh(t, 10*time.Second, "find "+q(m.dir)+" -maxdepth 1 -mindepth 1 | sort"))); len(got) != len(names) {
+		t.Errorf("find -maxdepth 1 after them: %d names, want %d", len(got), len(names))
 	}
 }
