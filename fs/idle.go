@@ -62,9 +62,9 @@ func clockFor(idle time.Duration) idleClock {
 
 // dropIdle tells the kernel, every tick, to drop the entries of the
 // sandbox directories unused for the interval, and every tick and when
-// woken, those of the least recently used past the set's bound: its d_invalidate prunes
-// the unused entries under them and forgets their inodes, and go-fuse
-// drops their nodes. What a process holds (a working directory, an open
+// woken, those of the least recently used past the set's bound: its
+// d_invalidate prunes the unused entries under them and forgets their
+// inodes, and go-fuse drops their nodes. What a process holds (a working directory, an open
 // file) stays. It ends when served is closed, closing done. It never runs
 // inside a request: the kernel takes the root's lock to drop an entry.
 func (st *state) dropIdle(root *gofs.Inode, c idleClock, served <-chan struct{}, done chan<- struct{}) {
