@@ -26,6 +26,18 @@ func (m *mountProc) requests(from int) map[string]int {
 	return counts
 }
 
+// requestLines returns the lines of the mount's log (--debug) since from
+// that are requests of opcode op or replies to them, for failure messages.
+func (m *mountProc) requestLines(from int, op string) string {
+	var out []string
+	for _, l := range strings.Split(m.stderr.String()[from:], "\n") {
+		if strings.Contains(l, " "+op+" ") || strings.Contains(l, ": "+op+",") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // logLen returns the length of the mount's log so far.
 func (m *mountProc) logLen() int { return len(m.stderr.String()) }
 
@@ -71,7 +83,7 @@ func TestListingsKeptByKernel(t *testing.T) {
 	}
 	got := m.requests(from)
 	if n := got["READDIR"] + got["READDIRPLUS"]; n != 0 {
-		t.Errorf("the second listings made %d READDIR requests, want 0 (requests: %v)", n, got)
+		t.Errorf("the second listings made %d READDIR requests, want 0 (requests: %v):\n%s", n, got, m.requestLines(from, "READDIRPLUS"))
 	}
 }
 
@@ -89,7 +101,7 @@ func TestCachedListingsSeeChanges(t *testing.T) {
 		lsNames(t, d)
 	}
 	if got := m.requests(from); got["READDIR"]+got["READDIRPLUS"] != 0 {
-		t.Fatalf("listings not kept by the kernel (requests: %v): the test would prove nothing", got)
+		t.Fatalf("listings not kept by the kernel (requests: %v): the test would prove nothing:\n%s", got, m.requestLines(from, "READDIRPLUS"))
 	}
 	has := func(dir, name string) func() bool {
 		return func() bool { return slices.Contains(lsNames(t, dir), name) }
