@@ -91,16 +91,17 @@ func (h *dirHandle) list() syscall.Errno {
 }
 
 // Lookup answers for an entry of a READDIRPLUS, which go-fuse asks about
-// the entry Readdirent returned last. A subdirectory of a sandbox (its
-// sessions/, a session's directory) gets the entry a LOOKUP would give,
-// so that find, du and grep -r descend into it without one. Any other
-// name gets none (the kernel then makes no entry, as after a plain
-// READDIR): a file's entry would save nothing (a snapshot's name is looked
-// up at every stat and open anyway), and the root's would stat every
-// sandbox and make the kernel keep a node for each at a plain ls of the
-// host.
+// the entry Readdirent returned last. A session's directory, listed in a
+// sandbox's sessions/, gets the entry a LOOKUP would give, so that find,
+// du and grep -r descend into it without one: its stat is a look-up in
+// the index the listing made. Any other name gets none (the kernel then
+// makes no entry, as after a plain READDIR): a file's entry would save
+// nothing (a snapshot's name is looked up at every stat and open anyway),
+// a sandbox's sessions/ would cost a plain ls of the sandbox the index of
+// its logs, and the root's sandboxes would each be stat-ed at a plain ls
+// of the host, the kernel keeping a node for each.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if h.d.IsRoot() || h.next == 0 || h.next > len(h.ents) {
+	if !h.d.dir.ChildStatsCheap() || h.next == 0 || h.next > len(h.ents) {
 		return nil, syscall.ENOENT
 	}
 	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR {
