@@ -32,9 +32,12 @@ type Attr struct {
 	// that put the mtime back). Zero for other files.
 	Change time.Time
 	Perm   Perm
-	// Fixed is set for a snapshot file, whose bytes at one state never
-	// change: Pin makes the node of that state.
+	// Fixed is set for a snapshot file, the cursor and an info, whose
+	// bytes at one state never change: Pin makes the node of that state.
 	Fixed bool
+	// Key is what else tells the cursor's and an info's states apart
+	// (keyed.go); nil for other files.
+	Key []byte
 	// Valid is how long the kernel may keep these attributes: a pinned
 	// node's never change.
 	Valid time.Duration
@@ -163,7 +166,11 @@ func (n *Node) Stat() (Attr, error) {
 	if err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Change: change, Perm: p, Fixed: k.fixed()}, nil
+	key, err := n.stateKey(k)
+	if err != nil {
+		return Attr{}, err
+	}
+	return Attr{Size: size, ModTime: mt, Change: change, Perm: p, Fixed: k.fixed() || key != nil, Key: key}, nil
 }
 
 // Perm returns the file's owner and mode; a pinned node's are its

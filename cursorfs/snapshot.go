@@ -82,6 +82,7 @@ type bytesHandle struct {
 	readOnly
 	data    []byte
 	modTime time.Time
+	keep    bool // the kernel may keep its pages (keyed.go); set before the open returns
 }
 
 // newBytes returns a file holding data.

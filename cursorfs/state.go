@@ -47,7 +47,11 @@ func (n *Node) keepState(h Handle) error {
 		change = c.ChangeTime()
 	}
 	p, err := n.filePerm()
-	if err != nil || size != n.state.Size || !mt.Equal(n.state.ModTime) || !change.Equal(n.state.Change) || p != n.state.Perm {
+	same := false
+	if err == nil {
+		same, err = n.keyStill()
+	}
+	if err != nil || !same || size != n.state.Size || !mt.Equal(n.state.ModTime) || !change.Equal(n.state.Change) || p != n.state.Perm {
 		_ = h.Close()
 		if err != nil {
 			return err
@@ -65,12 +69,13 @@ func (n *Node) keepState(h Handle) error {
 type cacheable interface{ keepCache() }
 
 // appendKey appends what tells the state apart: size, times, owner and
-// mode.
+// mode, and the key of a keyed state.
 func (a *Attr) appendKey(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Size))
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.ModTime.UnixNano()))
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Change.UnixNano()))
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.UID)
 	b = binary.LittleEndian.AppendUint32(b, a.Perm.GID)
-	return binary.LittleEndian.AppendUint32(b, a.Perm.Mode)
+	b = binary.LittleEndian.AppendUint32(b, a.Perm.Mode)
+	return append(b, a.Key...)
 }

@@ -23,7 +23,6 @@ type dirNode struct {
 var (
 	_ gofs.NodeGetattrer   = (*dirNode)(nil)
 	_ gofs.NodeLookuper    = (*dirNode)(nil)
-	_ gofs.NodeReaddirer   = (*dirNode)(nil)
 	_ gofs.NodeOnForgetter = (*dirNode)(nil)
 )
 
@@ -46,24 +45,6 @@ func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 	dirAttr(&out.Attr, d.dir.Ino(), a)
 	out.SetTimeout(a.Valid)
 	return 0
-}
-
-// Readdir lists the directory as it is now.
-func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	d.st.touch()
-	list, err := d.dir.List()
-	if err != nil {
-		return nil, translateError(err)
-	}
-	ents := make([]fuse.DirEntry, len(list))
-	for i, e := range list {
-		mode := uint32(syscall.S_IFREG)
-		if e.Dir {
-			mode = syscall.S_IFDIR
-		}
-		ents[i] = fuse.DirEntry{Name: e.Name, Mode: mode, Ino: e.Ino}
-	}
-	return gofs.NewListDirStream(ents), 0
 }
 
 // Lookup resolves name and stats what it names: a name that resolves but

@@ -14,7 +14,7 @@ import (
 )
 
 // fileNode is a file of a sandbox or session directory whose bytes may
-// change at any time (follow, live, seek, cursor, info, boot-error.json):
+// change at any time (follow, live, seek, boot-error.json):
 // a cursorfs.Node, which owns the file's behaviour, one inode for the
 // name. It keeps its open handles so that an fstat, which reaches FUSE as
 // a plain GETATTR without the file handle, can be answered with the

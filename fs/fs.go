@@ -4,12 +4,15 @@
 // (Stat, Open) and an open file a cursorfs.Handle (Read, Write, Stat, Close,
 // and its open flags as data); what they show, their inode numbers and how
 // long the kernel may keep their attributes come from cursorfs. A snapshot
-// file is a stateNode, one inode per state (state.go); any other file a
-// fileNode. What stays here is what only FUSE needs: the O_NONBLOCK of a READ
-// and whether a GETATTR named its handle (raw.go), finding the caller's
-// handle for an fstat that names none (file.go), giving back to the kernel
-// the entries of sandboxes nobody used for a while (idle.go), and the errno
-// of every error (errno.go).
+// file, the cursor and an info are stateNodes, one inode per state
+// (state.go); any other file a fileNode. What stays here is what only FUSE
+// needs: the O_NONBLOCK of a READ and whether a GETATTR named its handle
+// (raw.go), finding the caller's handle for an fstat that names none
+// (file.go), the directory handles that let the kernel keep listings and
+// answer READDIRPLUS (dirhandle.go), serving READDIRs of a kernel that opens
+// no directory (dirreads.go), giving back to the kernel the entries of
+// sandboxes nobody used for a while (idle.go), and the errno of every error
+// (errno.go).
 package fs
 
 import (
@@ -110,10 +113,6 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		Debug:             o.Debug,
 		DisableXAttrs:     true,
 		MaxReadAhead:      128 << 10,
-		// With READDIRPLUS every listing looks up every entry, so a plain
-		// ls of 10,000 sandboxes would stat them all; tools that want the
-		// attributes (ls -l, find) ask for them anyway.
-		DisableReadDirPlus: true,
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,

@@ -61,10 +61,10 @@ func clockFor(idle time.Duration) idleClock {
 }
 
 // dropIdle tells the kernel, every tick, to drop the entries of the
-// sandbox directories unused for the interval, and when woken, those of
-// the least recently used past the set's bound: its d_invalidate prunes
-// the unused entries under them and forgets their inodes, and go-fuse
-// drops their nodes. What a process holds (a working directory, an open
+// sandbox directories unused for the interval, and every tick and when
+// woken, those of the least recently used past the set's bound: its
+// d_invalidate prunes the unused entries under them and forgets their
+// inodes, and go-fuse drops their nodes. What a process holds (a working directory, an open
 // file) stays. It ends when served is closed, closing done. It never runs
 // inside a request: the kernel takes the root's lock to drop an entry.
 func (st *state) dropIdle(root *gofs.Inode, c idleClock, served <-chan struct{}, done chan<- struct{}) {
@@ -78,6 +78,9 @@ func (st *state) dropIdle(root *gofs.Inode, c idleClock, served <-chan struct{},
 			return
 		case <-t.C:
 			idle = st.boxes.idle(st.clock.Add(1), c.after, idle[:0])
+			// Directories dropped and used again count as in use
+			// without joining: the bound is checked at every tick too.
+			idle = st.boxes.overflow(idle)
 		case <-st.wake:
 			idle = st.boxes.overflow(idle[:0])
 		}

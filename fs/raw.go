@@ -15,7 +15,8 @@ import (
 // file handle (without one, go-fuse hands the node an arbitrary open
 // handle). Each request is identified by its cancel channel, which the
 // handler sees as ctx.Done() and which is unique among requests in flight.
-// It also answers FLUSH itself.
+// It also answers FLUSH itself, and serves the directory reads of a
+// kernel told to open no directory (dirreads.go).
 type recorder struct {
 	fuse.RawFileSystem
 
@@ -23,11 +24,13 @@ type recorder struct {
 	reads    map[<-chan struct{}]uint32 // READ: ReadIn.Flags
 	getattrs map[<-chan struct{}]bool   // GETATTR: a file handle was given
 	flushes  atomic.Int64               // FLUSH requests answered
+	dirs     dirReads
 }
 
 func newRecorder(raw fuse.RawFileSystem) *recorder {
 	return &recorder{
 		RawFileSystem: raw,
+		dirs:          dirReads{raw: raw},
 		reads:         make(map[<-chan struct{}]uint32),
 		getattrs:      make(map[<-chan struct{}]bool),
 	}
@@ -65,6 +68,23 @@ func (r *recorder) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse
 func (r *recorder) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	r.flushes.Add(1)
 	return fuse.ENOSYS
+}
+
+// OpenDir answers ENOSYS: the kernel then opens no directory for the
+// mount's life (no OPENDIR, no RELEASEDIR), keeps listings, and reads
+// directories with handle 0 (dirReads).
+func (r *recorder) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
+	return fuse.ENOSYS
+}
+
+// ReadDir serves a READDIR of handle 0.
+func (r *recorder) ReadDir(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
+	return r.dirs.read(cancel, in, out, r.RawFileSystem.ReadDir)
+}
+
+// ReadDirPlus serves a READDIRPLUS of handle 0.
+func (r *recorder) ReadDirPlus(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
+	return r.dirs.read(cancel, in, out, r.RawFileSystem.ReadDirPlus)
 }
 
 // inFlight returns the number of READ requests being served.

@@ -11,12 +11,13 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 )
 
-// stateNode is one state of a snapshot file: a pinned cursorfs.Node. Its
-// attributes never change, so stat and fstat from any process are
-// answered from them (and the kernel may keep them), and its opens let the
-// kernel keep their pages; an open of a state no longer shown fails with
-// ESTALE, and the kernel looks the name up again. It holds nothing else:
-// the kernel may know hundreds of thousands of them.
+// stateNode is one state of a snapshot file, the cursor or an info: a
+// pinned cursorfs.Node. Its attributes never change, so stat and fstat
+// from any process are answered from them (and the kernel may keep them),
+// and its opens let the kernel keep their pages; an open of a state no
+// longer shown fails with ESTALE, and the kernel looks the name up again.
+// It holds nothing else: the kernel may know hundreds of thousands of
+// them.
 type stateNode struct {
 	gofs.Inode
 	readOnlyNode

@@ -189,12 +189,12 @@ func checkSessionTimes(t *testing.T, m *mountProc, s *sessionWriter) {
 	if c0, c1 := fi0.Sys().(*syscall.Stat_t).Ctim, fi1.Sys().(*syscall.Stat_t).Ctim; c0 != c1 {
 		t.Errorf("sessions/ ctime moved when a session appeared: %v -> %v", c0, c1)
 	}
-	// A directory keeps its number; a snapshot file's is that of the
-	// state an open shows, which the new session's entry moved (its time
-	// is the newest of the exec chain's files: docs/caching.md).
+	// A directory keeps its number; a snapshot file's and an info's is
+	// that of the state an open shows, which the new session's entry moved
+	// (its time is the newest of the exec chain's files: docs/caching.md).
 	for ino, p := range inos {
 		got := inode(t, m.path("box", "sessions", p))
-		if snapshot := strings.HasSuffix(p, "/stdout"); snapshot == (got == ino) {
+		if state := strings.HasSuffix(p, "/stdout") || strings.HasSuffix(p, "/info"); state == (got == ino) {
 			t.Errorf("sessions/%s: inode %d, then %d", p, ino, got)
 		}
 	}

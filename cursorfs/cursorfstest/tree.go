@@ -133,8 +133,9 @@ func checkSessionDir(t *testing.T, e TreeEnv) {
 
 // checkInodes: every directory and file of the tree has its own inode
 // number, which stays the same while it does not change. readdir and stat
-// agree on it, but for a snapshot file, whose stat may give the number of
-// the state an open now shows (docs/caching.md): readdir gives the name's.
+// agree on it, but for a snapshot file, the cursor and an info, whose stat
+// may give the number of the state an open now shows (docs/caching.md):
+// readdir gives the name's.
 func checkInodes(t *testing.T, e TreeEnv) {
 	seen := map[uint64]string{}
 	for _, dir := range treeDirs {
@@ -269,9 +270,10 @@ func stat(t *testing.T, e TreeEnv, path string) Stat {
 	return st
 }
 
-// isSnapshot reports whether name is a snapshot file's.
+// isSnapshot reports whether name is that of a file whose stat gives the
+// number of its state: a snapshot's, the cursor's or an info's.
 func isSnapshot(name string) bool {
-	return name == "merged.jsonl" || slices.Contains(sandboxLayout.views, name)
+	return name == "merged.jsonl" || name == "cursor" || name == "info" || slices.Contains(sandboxLayout.views, name)
 }
 
 func names(ents []DirEntry) []string {

@@ -1,0 +1,111 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// dirHandle is an open directory: the listing its first read takes, read
+// in order. Its open lets the kernel keep the listing (FOPEN_CACHE_DIR):
+// the kernel reads a directory whose listing it holds from its cache,
+// after checking, at each open, that the directory's mtime has not moved
+// (the mount asks for auto_inval_data; a directory's time moves exactly
+// when its listing changes, and its attributes are valid at most
+// dirValid, the root's not at all). So a second listing of an unchanged
+// directory makes no READDIR, and a sandbox that appears or goes changes
+// the root's time, which the kernel sees at its next open of the root
+// (docs/caching.md).
+type dirHandle struct {
+	d    *dirNode
+	ents []fuse.DirEntry // the listing; nil until the first read
+	next int             // index in ents of the next entry to read
+}
+
+var (
+	_ gofs.NodeOpendirHandler = (*dirNode)(nil)
+	_ gofs.FileReaddirenter   = (*dirHandle)(nil)
+	_ gofs.FileSeekdirer      = (*dirHandle)(nil)
+	_ gofs.FileLookuper       = (*dirHandle)(nil)
+)
+
+// OpendirHandle opens the directory; its listing is taken at the first
+// read.
+func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	d.st.touch()
+	return &dirHandle{d: d}, fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// Readdirent returns the next entry, nil at the end. go-fuse serialises
+// the calls on one handle.
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if h.ents == nil {
+		if errno := h.list(); errno != 0 {
+			return nil, errno
+		}
+	}
+	if h.next >= len(h.ents) {
+		return nil, 0
+	}
+	e := &h.ents[h.next]
+	h.next++
+	return e, 0
+}
+
+// Seekdir positions the handle after the entry whose offset is off: go-fuse
+// numbers the entries from 1 in the order read. 0 is rewinddir: the next
+// read lists the directory again.
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if off == 0 {
+		h.ents, h.next = nil, 0
+		return 0
+	}
+	if h.ents == nil {
+		if errno := h.list(); errno != 0 {
+			return errno
+		}
+	}
+	h.next = int(min(off, uint64(len(h.ents))))
+	return 0
+}
+
+// list takes the directory's listing as it is now.
+func (h *dirHandle) list() syscall.Errno {
+	h.d.st.touch()
+	list, err := h.d.dir.List()
+	if err != nil {
+		return translateError(err)
+	}
+	ents := make([]fuse.DirEntry, len(list))
+	for i, e := range list {
+		mode := uint32(syscall.S_IFREG)
+		if e.Dir {
+			mode = syscall.S_IFDIR
+		}
+		ents[i] = fuse.DirEntry{Name: e.Name, Mode: mode, Ino: e.Ino, Off: uint64(i + 1)}
+	}
+	h.ents = ents
+	return 0
+}
+
+// Lookup answers for an entry of a READDIRPLUS, which go-fuse asks about
+// the entry Readdirent returned last. A session's directory, listed in a
+// sandbox's sessions/, gets the entry a LOOKUP would give, so that find,
+// du and grep -r descend into it without one: its stat is a look-up in
+// the index the listing made. Any other name gets none (the kernel then
+// makes no entry, as after a plain READDIR): a file's entry would save
+// nothing (a snapshot's name is looked up at every stat and open anyway),
+// a sandbox's sessions/ would cost a plain ls of the sandbox the index of
+// its logs, and the root's sandboxes would each be stat-ed at a plain ls
+// of the host, the kernel keeping a node for each.
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if !h.d.dir.ChildStatsCheap() || h.next == 0 || h.next > len(h.ents) {
+		return nil, syscall.ENOENT
+	}
+	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR {
+		return nil, syscall.ENOENT
+	}
+	return h.d.Lookup(ctx, name, out)
+}
