@@ -112,7 +112,10 @@ func Mount(dir string, fsys *cursorfs.FS, o Options) (*Server, error) {
 		DirectMountStrict: o.DirectMount,
 		Debug:             o.Debug,
 		DisableXAttrs:     true,
-		MaxReadAhead:      128 << 10,
+		// The kernel reads a snapshot ahead into its page cache in
+		// requests of up to this: one round trip per readSize bytes of a
+		// first sequential read, as for the direct reads below.
+		MaxReadAhead: readSize,
 		// Reads of generated files each make a round trip: let one
 		// carry up to readSize bytes (max_read, max_pages).
 		MaxWrite: readSize,
