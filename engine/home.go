@@ -317,10 +317,7 @@ func (h *Home) Sandbox(name string) (*Sandbox, error) {
 	id, found := h.recentDir(name)
 	if found {
 		now, ok := IdentifyDir(h.root + "/" + name + "/logs")
-		if !ok {
-			return nil, fmt.Errorf("%w: %q (no %s)", ErrNoSandbox, name, filepath.Join(h.root, name, "logs"))
-		}
-		found = now == id
+		found = ok && now == id
 	}
 	if !found {
 		if id, found = h.identify(name); !found {

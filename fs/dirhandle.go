@@ -8,15 +8,16 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// dirHandle is an open directory: the listing its first read takes, read
-// in order. Its open lets the kernel keep the listing (FOPEN_CACHE_DIR):
-// the kernel reads a directory whose listing it holds from its cache,
-// after checking, at each open, that the directory's mtime has not moved
-// (the mount asks for auto_inval_data; a directory's time moves exactly
-// when its listing changes, and its attributes are valid at most
-// dirValid, the root's not at all). So a second listing of an unchanged
-// directory makes no READDIR, and a sandbox that appears or goes changes
-// the root's time, which the kernel sees at its next open of the root
+// dirHandle is an open directory of the node tree: the listing its first
+// read takes, read in order. The kernel never holds one: it is told to
+// open no directory, and each of its READDIRs opens, reads and releases
+// a dirHandle (dirreads.go). It keeps the listings itself, checking at
+// each listing that the directory's mtime has not moved (the mount asks
+// for auto_inval_data; a directory's time moves exactly when its listing
+// changes, and its attributes are valid at most dirValid, the root's not
+// at all). So a second listing of an unchanged directory makes no
+// READDIR, and a sandbox that appears or goes changes the root's time,
+// which the kernel sees at its next listing of the root
 // (docs/caching.md).
 type dirHandle struct {
 	d    *dirNode
@@ -32,10 +33,10 @@ var (
 )
 
 // OpendirHandle opens the directory; its listing is taken at the first
-// read.
+// read. Its open flags reach no kernel (dirreads.go): none.
 func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	d.st.touch()
-	return &dirHandle{d: d}, fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE, 0
+	return &dirHandle{d: d}, 0, 0
 }
 
 // Readdirent returns the next entry, nil at the end. go-fuse serialises
