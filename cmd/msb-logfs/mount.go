@@ -16,6 +16,7 @@ import (
 	"github.com/microsandbox/msb-logfs/cursorfs"
 	"github.com/microsandbox/msb-logfs/engine"
 	logfs "github.com/microsandbox/msb-logfs/fs"
+	"github.com/microsandbox/msb-logfs/internal/cores"
 )
 
 func mountCommand() *cli.Command {
@@ -141,7 +142,12 @@ type mount struct {
 	srv     *logfs.Server
 	dev     uint64
 	sigs    chan os.Signal // SIGINT and SIGTERM, caught from before the mount
+	widen   func()         // puts back the processors the mount narrowed
 }
+
+// serveProcs is how many processors a mount's Go code runs on while no
+// parse is split between workers (internal/cores).
+const serveProcs = 1
 
 // startMount mounts cfg and serves it in the background. SIGINT and
 // SIGTERM are caught from before the mount, so that one sent as soon as
@@ -172,12 +178,16 @@ func startMount(cfg mountConfig) (m *mount, err error) {
 	}
 	setCache(home, cfg)
 	fsys := cursorfs.New(home)
+	// Requests are served on one processor; a parse split between
+	// workers widens the process while it runs (internal/cores).
+	widen := cores.Narrow(serveProcs)
 	srv, err := logfs.Mount(cfg.mnt, fsys, cfg.opts)
 	if err != nil {
+		widen()
 		home.Close()
 		return nil, lineError{err}
 	}
-	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs}
+	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs, widen: widen}
 	if m.dev, err = mountDevice(cfg.mnt); err != nil {
 		m.abort()
 		return nil, err
@@ -289,6 +299,7 @@ func (m *mount) close(served <-chan struct{}) {
 	m.fsys.Shutdown()
 	m.drain(served)
 	m.home.Close()
+	m.widen()
 }
 
 // drain waits, for at most drainFor, until the server's loop has ended or

@@ -37,7 +37,6 @@ func (w *walker) trees(home string, names []string) (string, error) {
 	if mr.err != nil {
 		return "", fmt.Errorf("through the mount: %w", mr.err)
 	}
-	w.grep1 = mr.grep1.Seconds()
 	walked := time.Now()
 	fds, rss := benchmount.FDCount(m.Pid()), benchmount.StatusField(m.Pid(), "VmRSS")
 	lr := w.loopbackTree(copyDir, names[0], len(names))

@@ -38,7 +38,6 @@ type walker struct {
 	t      *table.Table
 	mounts int // mountpoints made so far, for their names
 
-	grep1   float64 // the walk's first grep -r through the mount, seconds
 	refSecs float64 // the last scaling reference, seconds (scaleRow)
 }
 

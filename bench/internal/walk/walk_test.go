@@ -90,7 +90,7 @@ func checkRows(t *testing.T, rows []table.Row, text string) {
 	for _, want := range []struct{ name, ratio string }{
 		{"walk: grep -r, first run", "loopback, "}, {"walk: grep -r again, nothing changed", "plain"},
 		{"walk: cp -r", "loopback, "}, {"walk: cat merged of 10 cold sandboxes", "loopback, "},
-		{"walk: warm cat big/merged", "plain's speed"}, {"scale 30: grep -r ERROR", "walk's grep"},
+		{"walk: warm cat big/merged", "plain's speed"}, {"scale 30: grep -r ERROR", "6 of them"},
 		{"scale 30: find | wc -l", "logs"}, {"scale 30: du -s", "logs"}, {"  wall time/stat, mount", "plain"},
 	} {
 		r, ok := byName[want.name]

@@ -26,7 +26,10 @@
 //
 // # Bounds
 //
-// The workers of all the process's reads together are at most GOMAXPROCS.
+// The workers of all the process's reads together are at most the cores
+// parallel work may use (internal/cores: GOMAXPROCS, or what it was before
+// the mount narrowed it to serve with one processor); each holds a lease
+// that keeps the process wide while it runs.
 // At most 2 × workers batches exist per read, plus the reader's own: a
 // worker takes a free batch before it takes the next span, and the reader
 // gives a batch back once it has moved past it; the reader parses a span

@@ -3,12 +3,12 @@ package chain
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
+	"github.com/microsandbox/msb-logfs/internal/cores"
 )
 
 // AheadConfig is the parse-ahead's settings.
@@ -59,13 +59,13 @@ func AheadRunning() int64 { return aheadLive.Load() }
 
 // takeWorkers reserves up to want workers in aheadLive, so that the
 // workers of every read of the process together never outnumber the cores
-// the Go scheduler uses (nor their batches 2 × GOMAXPROCS): a read that
-// finds none free reads serially, as it would on one core. Each worker
-// gives its place back when it ends.
+// parallel work may use (cores.Wide; nor their batches twice that): a
+// read that finds none free reads serially, as it would on one core. Each
+// worker gives its place back when it ends.
 func takeWorkers(want int) int {
 	for {
 		live := aheadLive.Load()
-		n := min(int64(want), int64(runtime.GOMAXPROCS(0))-live)
+		n := min(int64(want), int64(cores.Wide())-live)
 		if n < 1 {
 			return 0
 		}
@@ -76,9 +76,9 @@ func takeWorkers(want int) int {
 }
 
 // aheadWorkers returns how many workers a parse-ahead runs: one per core
-// the Go scheduler uses, at most c.workers. Below two, the reader parses
+// parallel work may use, at most c.workers. Below two, the reader parses
 // serially (one core gains nothing from a hand-over).
-func (c *AheadConfig) aheadWorkers() int { return min(runtime.GOMAXPROCS(0), c.Workers) }
+func (c *AheadConfig) aheadWorkers() int { return min(cores.Wide(), c.Workers) }
 
 // span is the part of one file of the chain whose lines a worker parses.
 type span struct {
@@ -193,7 +193,7 @@ func (r *originReader) startAhead() bool {
 	}
 	a.wg.Add(workers)
 	for range workers {
-		go a.work()
+		go a.work(cores.Widen())
 	}
 	s.releaseBuffer()
 	r.ahead = a
@@ -292,10 +292,12 @@ func (a *parseAhead) recycle() {
 	putBatch(a.own)
 }
 
-// work parses spans until none is left or the reader stops.
-func (a *parseAhead) work() {
+// work parses spans until none is left or the reader stops, and then gives
+// back its lease of the cores (cores.Widen, taken before it started).
+func (a *parseAhead) work(unlease func()) {
 	defer a.wg.Done()
 	defer aheadLive.Add(-1) // before Done: none is counted once stop returns
+	defer unlease()
 	var w originReader
 	w.origin, w.mask = logline.OriginExec, a.mask
 	w.json = a.parser()

@@ -3,12 +3,14 @@ package chain_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
 	"github.com/microsandbox/msb-logfs/engine/internal/testutil"
+	"github.com/microsandbox/msb-logfs/internal/cores"
 )
 
 // TestParseAheadMatchesSerial: a merge whose exec reader parses ahead on
@@ -112,4 +114,55 @@ func TestParseAheadSharesCores(t *testing.T) {
 		ms[i].ReleaseBuffers()
 	}
 	testutil.WaitWorkers(t, "after three reads", runtime.NumGoroutine())
+}
+
+// TestParseAheadWidensNarrowed: in a process narrowed to serve on one
+// processor (the mount), a long read still parses ahead on the cores there
+// were, widens the process while its workers run, and leaves it narrowed
+// once they have stopped; the entries are a serial read's.
+func TestParseAheadWidensNarrowed(t *testing.T) {
+	testutil.WithAhead(t, testutil.AheadKnobs{Span: 1 << 10, BigLine: 1 << 20})
+	t.Setenv("GOMAXPROCS", "") // restored after the test
+	os.Unsetenv("GOMAXPROCS")  // Narrow defers to a value set there
+	wide := runtime.GOMAXPROCS(0)
+	restore := cores.Narrow(1)
+	defer restore()
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("narrowed to %d processors, want 1", n)
+	}
+	d := testutil.HostileChain(t, 3, 100)
+	files := d.OpenFiles()
+	want := testutil.RunMerge(t, files, logline.MaskAll, chain.State{}, false)
+	var m chain.Merger
+	m.AllowAhead()
+	if err := m.Reset(files, logline.MaskAll, chain.State{}); err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	var got []logline.Entry
+	widened := false
+	for e, ok := m.Next(); ok; e, ok = m.Next() {
+		c := *e
+		c.Body = bytes.Clone(e.Body)
+		got = append(got, c)
+		if chain.AheadRunning() > 0 {
+			widened = widened || runtime.GOMAXPROCS(0) == wide
+		}
+	}
+	m.ReleaseBuffers()
+	testutil.WaitWorkers(t, "after the read", base)
+	if !widened {
+		t.Fatalf("no worker ran with the process widened to %d processors", wide)
+	}
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("GOMAXPROCS %d after the workers stopped, want 1", n)
+	}
+	if len(got) != len(want.Steps) {
+		t.Fatalf("%d entries, a serial read gives %d", len(got), len(want.Steps))
+	}
+	for j, e := range got {
+		if w := want.Steps[j].E; e.Time != w.Time || e.Source != w.Source || !bytes.Equal(e.Body, w.Body) {
+			t.Fatalf("entry %d = %+v, a serial read gives %+v", j, e, w)
+		}
+	}
 }
