@@ -7,7 +7,6 @@ import (
 	"github.com/microsandbox/msb-logfs/engine/internal/cache"
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
-	"github.com/microsandbox/msb-logfs/engine/internal/render"
 )
 
 // Parked is an index that let go of its files, its render cache and
@@ -18,7 +17,6 @@ import (
 // several sandboxes' summaries may share it.
 type Parked struct {
 	stream  logline.SourceMask
-	views   []render.View // the index's tracked views, shared
 	cps     []Checkpoint
 	end     chain.State
 	total   [MaxTracked]int64
@@ -33,7 +31,7 @@ type Parked struct {
 
 // Park returns what x keeps once parked; x must describe files.
 func (x *Index) Park() *Parked {
-	return &Parked{stream: x.stream, views: x.Views, cps: append([]Checkpoint(nil), x.Cps...), end: x.End, total: x.Total,
+	return &Parked{stream: x.stream, cps: append([]Checkpoint(nil), x.Cps...), end: x.End, total: x.Total,
 		counts: x.Counts, tail: x.Tail, serial: x.serial, savedAt: x.savedAt}
 }
 
@@ -65,7 +63,7 @@ func (p *Parked) Bytes() int64 {
 // parked sandbox's summary at every stat of its files.
 func (p *Parked) WithSummary(fn func(x *Index)) {
 	x := summaries.Get().(*Index)
-	*x = Index{stream: p.stream, Views: p.views, Cps: p.cps, End: p.end, Total: p.total,
+	*x = Index{stream: p.stream, Views: trackedViews(p.stream), Cps: p.cps, End: p.end, Total: p.total,
 		Counts: p.counts, Tail: p.tail, serial: p.serial, parked: p}
 	defer func() {
 		*x = Index{} // keeps nothing of p
