@@ -420,3 +420,49 @@ func TestIdleAfterParkedStatsReleasesMemory(t *testing.T) {
 		t.Fatalf("idle after stats from the summary: %d releases, want %d", got, base+1)
 	}
 }
+
+// TestSessionsReady: a sandbox's sessions are at hand without a pass
+// while it is parked and its log names show the stamp, or while it holds
+// an index of the state it shows; not in a home that never indexed it,
+// not once its held state is older than HoldFor, and not once a write
+// moved its files past the parked stamp. Sessions answers the same
+// either way.
+func TestSessionsReady(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	if !sb.SessionsReady() {
+		t.Fatal("a parked sandbox's sessions are not ready")
+	}
+	list, err := sb.Sessions()
+	if err != nil || len(list) != 1 || list[0].ID != 7 || !holdsNoFile(sb) {
+		t.Fatalf("Sessions of the parked sandbox: %+v, %v (holds no file: %v); want session 7 from the summary", list, err, holdsNoFile(sb))
+	}
+
+	cold, err := openParkHome(t, d.home, testMargin, 0).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold.SessionsReady() {
+		t.Fatal("the sessions of a sandbox a home never indexed are ready")
+	}
+	if _, err := cold.Sessions(); err != nil {
+		t.Fatal(err)
+	}
+	if !cold.SessionsReady() {
+		t.Fatal("the sessions of a sandbox just indexed are not ready")
+	}
+	time.Sleep(HoldFor + 20*time.Millisecond)
+	if cold.SessionsReady() {
+		t.Fatal("the sessions of a live sandbox are ready after its hold ended")
+	}
+
+	d.exec(jlID(2000, "stdout", "a new session\n", 9))
+	sb.mu.Lock()
+	sb.probedAt = time.Time{} // the next call looks at the files
+	sb.mu.Unlock()
+	if sb.SessionsReady() {
+		t.Fatal("the sessions of a parked sandbox written since are ready")
+	}
+	if list, err = sb.Sessions(); err != nil || len(list) != 2 || list[1].ID != 9 {
+		t.Fatalf("Sessions after the write: %+v, %v; want sessions 7 and 9", list, err)
+	}
+}
