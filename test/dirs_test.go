@@ -244,6 +244,10 @@ func TestWalkSessionsEntryWhenIndexed(t *testing.T) {
 	waitFor(t, 15*time.Second, "the sandbox given back to the kernel", func() bool {
 		return strings.Contains(m.stderr.String(), "NOTIFY_INVAL_ENTRY")
 	})
+	// The engine parked the sandbox's summary at its idle release (3 s),
+	// before the kernel was given it back (5 s); a second more for a
+	// release a loaded machine made late.
+	time.Sleep(time.Second)
 	from := m.logLen()
 	again := sh(t, 10*time.Second, "find "+q(m.dir)+" | sort")
 	got := m.requests(from)
