@@ -102,12 +102,21 @@ func (d *Dir) Stat() (DirAttr, error) {
 }
 
 // ChildStatsCheap reports whether a stat of each directory it lists costs
-// little once it is listed: a sessions directory's listing indexed the
-// sandbox, which answers each session's stat. A sandbox's listing does not
-// index it, and a stat of its sessions directory would (a sandbox of
-// 200 MiB takes a quarter of a second); the root's would stat every
-// sandbox.
-func (d *Dir) ChildStatsCheap() bool { return d.kind == dirSessions }
+// little now: a sessions directory's listing indexed the sandbox, which
+// answers each session's stat; a sandbox's sessions directory's stat
+// lists the sessions, which costs little only while the sandbox's index
+// is at hand (parked, or held: engine.Sandbox.SessionsReady), else it
+// indexes the sandbox's logs (a sandbox of 200 MiB takes a quarter of a
+// second). The root's would stat every sandbox.
+func (d *Dir) ChildStatsCheap() bool {
+	switch d.kind {
+	case dirSessions:
+		return true
+	case dirSandbox:
+		return d.fs.sessionsReady(d.sandbox)
+	}
+	return false
+}
 
 // String returns the directory's path in the mount.
 func (d *Dir) String() string {

@@ -1,8 +1,6 @@
 package cursorfs
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"sync"
 	"time"
 )
@@ -68,18 +66,38 @@ func (l *listings) held() int {
 	return len(l.m)
 }
 
-// sumNames returns a sum of the names and kinds of ents, in order.
+// sumNames returns a sum of the names and kinds of ents, in order: the
+// FNV-1a hash of each name followed by 0 and 1 for a directory, 0 and 0
+// for a file.
 func sumNames(ents []DirEntry) uint64 {
-	h := fnv.New64a()
+	h := uint64(fnvOffset)
 	for _, e := range ents {
-		h.Write([]byte(e.Name))
+		h = fnvString(h, e.Name)
+		h = fnvByte(h, 0)
 		if e.Dir {
-			h.Write([]byte{0, 1})
+			h = fnvByte(h, 1)
 		} else {
-			h.Write([]byte{0, 0})
+			h = fnvByte(h, 0)
 		}
 	}
-	return h.Sum64()
+	return h
+}
+
+// The 64-bit FNV-1a hash (hash/fnv's New64a), computed in place: the
+// inode numbers and listing sums hashed at every lookup and listing
+// allocate nothing.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
 }
 
 // rootIno is the root's inode number, as FUSE has it.
@@ -99,11 +117,16 @@ const fileTag = 0x80
 // [2, 2^63), below go-fuse's automatic ones; two objects share one with a
 // chance of about n²/2^64 for n objects (3·10^-9 for the 230,001 files and
 // directories of 10,000 sandboxes).
+//
+// What is hashed, in order: the tag, the sandbox's name, a 0 byte, the
+// session as 8 bytes little-endian, and the name.
 func inoOf(tag byte, sandbox string, session uint64, name string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte{tag})
-	h.Write([]byte(sandbox))
-	h.Write(binary.LittleEndian.AppendUint64([]byte{0}, session))
-	h.Write([]byte(name))
-	return 2 + h.Sum64()%(1<<63-2)
+	h := fnvByte(fnvOffset, tag)
+	h = fnvString(h, sandbox)
+	h = fnvByte(h, 0)
+	for i := range 8 {
+		h = fnvByte(h, byte(session>>(8*i)))
+	}
+	h = fnvString(h, name)
+	return 2 + h%(1<<63-2)
 }

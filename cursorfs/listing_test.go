@@ -1,7 +1,9 @@
 package cursorfs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"testing"
 	"time"
 )
@@ -90,4 +92,51 @@ func TestInos(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHashesAreFNV: the inode numbers and listing sums, hashed in place,
+// are hash/fnv's 64-bit FNV-1a of what they describe, as they were when
+// made with it: numbers stay the same across versions of the mount.
+func TestHashesAreFNV(t *testing.T) {
+	refIno := func(tag byte, sandbox string, session uint64, name string) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte{tag})
+		h.Write([]byte(sandbox))
+		h.Write(binary.LittleEndian.AppendUint64([]byte{0}, session))
+		h.Write([]byte(name))
+		return 2 + h.Sum64()%(1<<63-2)
+	}
+	for _, c := range []struct {
+		tag     byte
+		sandbox string
+		session uint64
+		name    string
+	}{
+		{fileTag, "sb-00001", 0, "merged"},
+		{fileTag + 3, "a b\xff", 1<<64 - 1, "merged.jsonl\x00key"},
+		{inoTag(dirSession), "x", 7, ""},
+		{0, "", 0, ""},
+	} {
+		if got, want := inoOf(c.tag, c.sandbox, c.session, c.name), refIno(c.tag, c.sandbox, c.session, c.name); got != want {
+			t.Errorf("inoOf(%#x, %q, %d, %q) = %d, want %d", c.tag, c.sandbox, c.session, c.name, got, want)
+		}
+	}
+	ents := []DirEntry{{Name: "merged"}, {Name: "sessions", Dir: true}, {Name: ""}, {Name: "\x00\x01", Dir: true}}
+	h := fnv.New64a()
+	for _, e := range ents {
+		h.Write([]byte(e.Name))
+		if e.Dir {
+			h.Write([]byte{0, 1})
+		} else {
+			h.Write([]byte{0, 0})
+		}
+	}
+	if got, want := sumNames(ents), h.Sum64(); got != want {
+		t.Errorf("sumNames = %d, want %d", got, want)
+	}
+	var sink uint64
+	if allocs := testing.AllocsPerRun(100, func() { sink += inoOf(fileTag, "sb-00001", 7, "merged") + sumNames(ents) }); allocs != 0 {
+		t.Errorf("inoOf and sumNames: %v allocations, want none", allocs)
+	}
+	_ = sink
 }

@@ -67,6 +67,13 @@ func (f *FS) sessions(sandbox string) ([]engine.SessionInfo, error) {
 	return list, nil
 }
 
+// sessionsReady reports whether the sessions of sandbox are at hand
+// without indexing its logs (engine.Sandbox.SessionsReady).
+func (f *FS) sessionsReady(sandbox string) bool {
+	sb, err := f.home.Sandbox(sandbox)
+	return err == nil && sb.SessionsReady()
+}
+
 // session returns session id of sandbox, with the cursor of its last
 // entry, or an error wrapping engine.ErrNoSession (and fs.ErrNotExist) when
 // the sandbox has none. A session shown within sessionGrace that has left

@@ -145,7 +145,7 @@ func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index.Index, files c
 	if p := s.parkedNow(); p != nil {
 		if px := p.index(v.Stream()); px != nil {
 			s.statAt = s.home.now()
-			fn(px.Summary(), &p.st)
+			px.WithSummary(func(x *index.Index) { fn(x, &p.st) })
 			s.mu.Unlock()
 			return nil
 		}

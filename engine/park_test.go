@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine/internal/index"
 )
 
 // testMargin is the racy margin of the homes of these tests: the files
@@ -139,7 +141,7 @@ func TestParkedStatOpensNothing(t *testing.T) {
 
 // TestParkedSessionListBuiltOnce: the summaries of a parked index share
 // one list of sessions, built at the first stat that asks: a later stat
-// of a session allocates only its summary, not the list again.
+// of a session allocates nothing, neither the list again nor the summary.
 func TestParkedSessionListBuiltOnce(t *testing.T) {
 	_, sb := parkedSandbox(t)
 	p := sb.home.parks.get(sb.name, sb.dir)
@@ -147,17 +149,21 @@ func TestParkedSessionListBuiltOnce(t *testing.T) {
 		t.Fatal("no parked index of the exec chain")
 	}
 	px := p.index(MaskAll)
-	a, b := px.Summary().Sessions(), px.Summary().Sessions()
+	var a, b []index.SessionSum
+	px.WithSummary(func(x *index.Index) { a = x.Sessions() })
+	px.WithSummary(func(x *index.Index) { b = x.Sessions() })
 	if len(a) != 1 || len(b) != 1 || a[0].ID != 7 || &a[0] != &b[0] {
 		t.Fatalf("two summaries' sessions: %+v at %p, %+v at %p; want session 7, one list", a, a, b, b)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, ok := px.Summary().Session(7); !ok {
-			t.Fatal("session 7 not in the summary")
-		}
+		px.WithSummary(func(x *index.Index) {
+			if _, ok := x.Session(7); !ok {
+				t.Fatal("session 7 not in the summary")
+			}
+		})
 	})
-	if allocs > 1 {
-		t.Errorf("a session's stat from the summary: %v allocations, want 1 (the summary)", allocs)
+	if allocs > 0 {
+		t.Errorf("a session's stat from the summary: %v allocations, want none", allocs)
 	}
 }
 
@@ -412,5 +418,51 @@ func TestIdleAfterParkedStatsReleasesMemory(t *testing.T) {
 	h.sweep()
 	if got := released.Load(); got != base+1 {
 		t.Fatalf("idle after stats from the summary: %d releases, want %d", got, base+1)
+	}
+}
+
+// TestSessionsReady: a sandbox's sessions are at hand without a pass
+// while it is parked and its log names show the stamp, or while it holds
+// an index of the state it shows; not in a home that never indexed it,
+// not once its held state is older than HoldFor, and not once a write
+// moved its files past the parked stamp. Sessions answers the same
+// either way.
+func TestSessionsReady(t *testing.T) {
+	d, sb := parkedSandbox(t)
+	if !sb.SessionsReady() {
+		t.Fatal("a parked sandbox's sessions are not ready")
+	}
+	list, err := sb.Sessions()
+	if err != nil || len(list) != 1 || list[0].ID != 7 || !holdsNoFile(sb) {
+		t.Fatalf("Sessions of the parked sandbox: %+v, %v (holds no file: %v); want session 7 from the summary", list, err, holdsNoFile(sb))
+	}
+
+	cold, err := openParkHome(t, d.home, testMargin, 0).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold.SessionsReady() {
+		t.Fatal("the sessions of a sandbox a home never indexed are ready")
+	}
+	if _, err := cold.Sessions(); err != nil {
+		t.Fatal(err)
+	}
+	if !cold.SessionsReady() {
+		t.Fatal("the sessions of a sandbox just indexed are not ready")
+	}
+	time.Sleep(HoldFor + 20*time.Millisecond)
+	if cold.SessionsReady() {
+		t.Fatal("the sessions of a live sandbox are ready after its hold ended")
+	}
+
+	d.exec(jlID(2000, "stdout", "a new session\n", 9))
+	sb.mu.Lock()
+	sb.probedAt = time.Time{} // the next call looks at the files
+	sb.mu.Unlock()
+	if sb.SessionsReady() {
+		t.Fatal("the sessions of a parked sandbox written since are ready")
+	}
+	if list, err = sb.Sessions(); err != nil || len(list) != 2 || list[1].ID != 9 {
+		t.Fatalf("Sessions after the write: %+v, %v; want sessions 7 and 9", list, err)
 	}
 }

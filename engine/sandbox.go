@@ -220,7 +220,6 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Inde
 		slot = index.TrackedIndex(v)
 	}
 	err := x.Update(files.Clone(), slot)
-	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		delete(s.upTo, stream)
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)

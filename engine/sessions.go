@@ -21,6 +21,21 @@ func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	return out, err
 }
 
+// SessionsReady reports whether Sessions would answer now without a pass
+// over the logs: from a parked summary of the full merge's index whose
+// stamp the log names show, or from that index brought up to the state
+// held now. A listing may then give the sessions directory's entry, whose
+// stat lists the sessions, at no more cost than a stat of a file.
+func (s *Sandbox) SessionsReady() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.parkedNow(); p != nil {
+		return p.index(MaskAll) != nil
+	}
+	x := s.indexes[MaskAll]
+	return s.holding(accessStat) && x != nil && x.Files() != nil && s.upTo[MaskAll] == s.looks
+}
+
 // Session returns session id, with the cursor just after its last entry.
 // An id the logs do not hold gives an error wrapping ErrNoSession.
 func (s *Sandbox) Session(id uint64) (SessionInfo, error) {

@@ -95,17 +95,19 @@ func (h *dirHandle) list() syscall.Errno {
 // the entry Readdirent returned last. A session's directory, listed in a
 // sandbox's sessions/, gets the entry a LOOKUP would give, so that find,
 // du and grep -r descend into it without one: its stat is a look-up in
-// the index the listing made. Any other name gets none (the kernel then
+// the index the listing made. So does a sandbox's sessions/ while the
+// sandbox's index is at hand (parked or held), which answers its stat
+// without reading the logs. Any other name gets none (the kernel then
 // makes no entry, as after a plain READDIR): a file's entry would save
 // nothing (a snapshot's name is looked up at every stat and open anyway),
-// a sandbox's sessions/ would cost a plain ls of the sandbox the index of
-// its logs, and the root's sandboxes would each be stat-ed at a plain ls
-// of the host, the kernel keeping a node for each.
+// the sessions/ of a sandbox not indexed would cost a plain ls of the
+// sandbox the index of its logs, and the root's sandboxes would each be
+// stat-ed at a plain ls of the host, the kernel keeping a node for each.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if !h.d.dir.ChildStatsCheap() || h.next == 0 || h.next > len(h.ents) {
+	if h.next == 0 || h.next > len(h.ents) {
 		return nil, syscall.ENOENT
 	}
-	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR {
+	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR || !h.d.dir.ChildStatsCheap() {
 		return nil, syscall.ENOENT
 	}
 	return h.d.Lookup(ctx, name, out)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microsandbox/msb-logfs/engine"
 	"github.com/microsandbox/msb-logfs/msbwriter"
 )
 
@@ -225,5 +226,38 @@ func TestLongRootListing(t *testing.T) {
 	}
 	if got := lines([]byte(sh(t, 10*time.Second, "find "+q(m.dir)+" -maxdepth 1 -mindepth 1 | sort"))); len(got) != len(names) {
 		t.Errorf("find -maxdepth 1 after them: %d names, want %d", len(got), len(names))
+	}
+}
+
+// TestWalkSessionsEntryWhenIndexed: once a sandbox's index is at hand —
+// its summary parked after a first walk — a listing of the sandbox gives
+// its sessions/ the entry a LOOKUP would (READDIRPLUS): a walk after the
+// kernel gave the sandbox back (its idle interval) looks up the sandbox's
+// directory alone, and prints what the first walk printed.
+func TestWalkSessionsEntryWhenIndexed(t *testing.T) {
+	home := t.TempDir()
+	s := newSessionWriter(t, home, "box", 0)
+	s.interleave(0, 20)
+	time.Sleep(engine.RacyMargin) // written before the walks: the parked summary vouches for the files
+	m := mount(t, home, "--debug")
+	first := sh(t, 10*time.Second, "find "+q(m.dir)+" | sort")
+	waitFor(t, 15*time.Second, "the sandbox given back to the kernel", func() bool {
+		return strings.Contains(m.stderr.String(), "NOTIFY_INVAL_ENTRY")
+	})
+	// The engine parked the sandbox's summary at its idle release (3 s),
+	// before the kernel was given it back (5 s); a second more for a
+	// release a loaded machine made late.
+	time.Sleep(time.Second)
+	from := m.logLen()
+	again := sh(t, 10*time.Second, "find "+q(m.dir)+" | sort")
+	got := m.requests(from)
+	if got["READDIRPLUS"] == 0 {
+		t.Fatalf("the second find read no listing: the test proves nothing; requests: %v", got)
+	}
+	if got["LOOKUP"] != 1 {
+		t.Errorf("the second find made %d LOOKUP requests, want 1 (the sandbox's directory); requests: %v\n%s", got["LOOKUP"], got, m.requestLines(from, "LOOKUP"))
+	}
+	if again != first {
+		t.Errorf("the second find printed\n%s\nthe first\n%s", again, first)
 	}
 }

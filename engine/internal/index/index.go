@@ -25,7 +25,6 @@ type Index struct {
 	Tail   []IDStat     // the sessions after the last checkpoint, by id
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
-	m      chain.Merger
 	warm   warmer // renders the asked view during a pass
 
 	cacheSrc *cache.Store // where render caches come from; nil for none
@@ -143,8 +142,12 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	if warm >= 0 {
 		keep = x.Views[warm].Mask
 	}
-	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with ReleaseBuffers
-	if err := x.m.Reset(files, x.stream, cp.State); err != nil {
+	// The merger is the pass's own: an index between passes, and every
+	// summary of a parked one, holds no merger and no read buffer.
+	m := new(chain.Merger)
+	defer m.ReleaseBuffers()
+	m.AllowAheadSized(keep, render.MeasureSizes)
+	if err := m.Reset(files, x.stream, cp.State); err != nil {
 		return err
 	}
 	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
@@ -154,10 +157,10 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	tally := x.stream == logline.MaskAll
 	var size [MaxTracked]int64
 	runMax := cp.RunMax
-	counts := func() chain.Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
+	counts := func() chain.Counts { c := cp.counts; c.Add(m.Counts()); return c }
 	var mark int64
 	for {
-		e, ok := x.m.Next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
@@ -171,7 +174,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 			if v.Includes(e) {
 				n := render.SizeIn(v.Format, e, &st)
 				if i == warm {
-					x.warm.add(e, n, &x.m.State.Cursor)
+					x.warm.add(e, n, &m.State.Cursor)
 				}
 				x.Total[i] += n
 				size[i] = n
@@ -183,10 +186,10 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 		if runMax.Less(k) {
 			runMax = k
 		}
-		if x.m.Read()-mark >= CheckpointEvery {
-			mark = x.m.Read()
+		if m.Read()-mark >= CheckpointEvery {
+			mark = m.Read()
 			cp := x.newCheckpoint()
-			cp.State, cp.Offs, cp.RunMax, cp.counts = x.m.State, x.Total, runMax, counts()
+			cp.State, cp.Offs, cp.RunMax, cp.counts = m.State, x.Total, runMax, counts()
 			cp.IDs = x.ids.take()
 			x.Cps = append(x.Cps, cp)
 			if warm >= 0 {
@@ -194,15 +197,12 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 			}
 		}
 	}
-	x.End = x.m.Drained()
+	x.End = m.Drained()
 	x.Counts = counts()
 	x.Tail = x.ids.take()
 	x.ids.reset()
 	x.sess.changed()
-	err := x.m.Err()
-	x.m.ReleaseBuffers()
-	x.m = chain.Merger{} // keep no buffer a long line grew while idle
-	return err
+	return m.Err()
 }
 
 // Segment returns a snapshot of view v over the index as it stands.
@@ -223,7 +223,3 @@ func (x *Index) Release() {
 	x.Cache.Release()
 	x.Cache = nil
 }
-
-// ReleaseBuffers gives back the read buffers of the index's merger; the
-// next update resets it.
-func (x *Index) ReleaseBuffers() { x.m.ReleaseBuffers() }

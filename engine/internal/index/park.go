@@ -55,14 +55,25 @@ func (p *Parked) Bytes() int64 {
 	return n + int64(stats)*int64(unsafe.Sizeof(IDStat{})+unsafe.Sizeof(SessionSum{}))
 }
 
-// Summary returns an index that answers what a stat asks of p (sizes,
-// counts, sessions, end state) and holds no file: it is never updated,
-// read through or released. The summaries of p share one list of
-// sessions, built at the first that asks for it.
-func (p *Parked) Summary() *Index {
-	return &Index{stream: p.stream, Views: trackedViews(p.stream), Cps: p.cps, End: p.end, Total: p.total,
+// WithSummary calls fn with an index that answers what a stat asks of p
+// (sizes, counts, sessions, end state) and holds no file: fn must not
+// update it, read through it, release it or keep it past its return (the
+// index is reused). The summaries of p share one list of sessions, built
+// at the first that asks for it. It allocates nothing: a walk asks a
+// parked sandbox's summary at every stat of its files.
+func (p *Parked) WithSummary(fn func(x *Index)) {
+	x := summaries.Get().(*Index)
+	*x = Index{stream: p.stream, Views: trackedViews(p.stream), Cps: p.cps, End: p.end, Total: p.total,
 		Counts: p.counts, Tail: p.tail, serial: p.serial, parked: p}
+	defer func() {
+		*x = Index{} // keeps nothing of p
+		summaries.Put(x)
+	}()
+	fn(x)
 }
+
+// summaries holds the indexes WithSummary lends.
+var summaries = sync.Pool{New: func() any { return new(Index) }}
 
 // sessionList returns the sessions of p by id, built at its first call;
 // the caller must not change it.

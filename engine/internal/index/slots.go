@@ -8,12 +8,25 @@ import (
 )
 
 // trackedViews lists the views whose offsets an index of stream keeps.
+// The list is shared: the caller must not change it.
 func trackedViews(stream logline.SourceMask) []render.View {
 	if stream == logline.MaskAll {
-		return []render.View{render.ViewMerged, render.ViewMergedJSON, render.ViewStdout, render.ViewStderr, render.ViewOutput}
+		return fullMergeViews
 	}
-	return []render.View{{Mask: stream, Format: logline.FormatText}, {Mask: stream, Format: logline.FormatJSON}}
+	return streamViews[stream][:]
 }
+
+// fullMergeViews and streamViews are the lists trackedViews returns, made
+// once: every index and every parked summary shares them.
+var (
+	fullMergeViews = []render.View{render.ViewMerged, render.ViewMergedJSON, render.ViewStdout, render.ViewStderr, render.ViewOutput}
+	streamViews    = func() (t [256][2]render.View) {
+		for m := range t {
+			t[m] = [2]render.View{{Mask: logline.SourceMask(m), Format: logline.FormatText}, {Mask: logline.SourceMask(m), Format: logline.FormatJSON}}
+		}
+		return t
+	}()
+)
 
 // MaxTracked bounds len(trackedViews(…)).
 const MaxTracked = 5
