@@ -26,7 +26,8 @@ type Index struct {
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
 	m      chain.Merger
-	warm   warmer // renders the asked view during a pass
+	warm   warmer  // renders the asked view during a pass
+	rec    *Record // what the last pass merged, if small (see Record); of files
 
 	cacheSrc *cache.Store // where render caches come from; nil for none
 	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
@@ -63,6 +64,7 @@ func (x *Index) Update(files *chain.FileSet, warm int) error {
 		files.Release()
 		return nil
 	}
+	x.rec = nil // of other files: the segments made from it keep it
 	wit := chain.TakeWitness(files)
 	if x.files == nil && x.restore(files, wit) {
 		return nil
@@ -139,13 +141,22 @@ func (x *Index) resumePoint(files *chain.FileSet) int {
 // view in slot warm into the render cache.
 func (x *Index) run(files *chain.FileSet, warm int) error {
 	cp := x.Cps[len(x.Cps)-1]
-	var keep logline.SourceMask // the bodies the pass renders
-	if warm >= 0 {
+	var rec *Record
+	if len(x.Cps) == 1 {
+		rec = newRecord(files, x.stream, cp.State)
+	}
+	var keep logline.SourceMask // the bodies the pass renders or records
+	if rec != nil {
+		keep, warm = logline.MaskAll, -1 // no chunk to warm: there is no second checkpoint
+	} else if warm >= 0 {
 		keep = x.Views[warm].Mask
 	}
 	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with ReleaseBuffers
 	if err := x.m.Reset(files, x.stream, cp.State); err != nil {
 		return err
+	}
+	if rec != nil {
+		rec.start = x.m.State // with any text origin restarted
 	}
 	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
 	defer x.warm.done()
@@ -183,6 +194,9 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 		if runMax.Less(k) {
 			runMax = k
 		}
+		if rec != nil && !rec.add(e, x.m.State.Cursor[e.Origin]) {
+			rec = nil
+		}
 		if x.m.Read()-mark >= CheckpointEvery {
 			mark = x.m.Read()
 			cp := x.newCheckpoint()
@@ -200,6 +214,10 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	x.ids.reset()
 	x.sess.changed()
 	err := x.m.Err()
+	if err == nil && rec != nil && len(x.Cps) == 1 {
+		rec.finish()
+		x.rec = rec
+	}
 	x.m.ReleaseBuffers()
 	x.m = chain.Merger{} // keep no buffer a long line grew while idle
 	return err
@@ -213,13 +231,14 @@ func (x *Index) Segment(v render.View) *Segment {
 	slot := TrackedIndex(v)
 	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: x.Cps[:len(x.Cps):len(x.Cps)],
-		Size: x.Total[slot], Cache: x.Cache}
+		Size: x.Total[slot], Cache: x.Cache, m: feed{rec: x.rec}}
 }
 
 // Release drops the index's files and its reference to its render cache.
 func (x *Index) Release() {
 	x.files.Release()
 	x.files = nil
+	x.rec = nil
 	x.Cache.Release()
 	x.Cache = nil
 }
