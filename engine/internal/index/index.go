@@ -141,9 +141,9 @@ func (x *Index) resumePoint(files *chain.FileSet) int {
 // view in slot warm into the render cache.
 func (x *Index) run(files *chain.FileSet, warm int) error {
 	cp := x.Cps[len(x.Cps)-1]
-	var rec *Record
+	var rec *Record // a scratch of the pass
 	if len(x.Cps) == 1 {
-		rec = newRecord(files, x.stream, cp.State)
+		rec = newRecord(files, x.stream)
 	}
 	var keep logline.SourceMask // the bodies the pass renders or records
 	if rec != nil {
@@ -153,11 +153,10 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	}
 	x.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with ReleaseBuffers
 	if err := x.m.Reset(files, x.stream, cp.State); err != nil {
+		rec.discard()
 		return err
 	}
-	if rec != nil {
-		rec.start = x.m.State // with any text origin restarted
-	}
+	start := x.m.State // with any text origin restarted
 	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
 	defer x.warm.done()
 	x.Total = cp.Offs
@@ -195,6 +194,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 			runMax = k
 		}
 		if rec != nil && !rec.add(e, x.m.State.Cursor[e.Origin]) {
+			rec.discard()
 			rec = nil
 		}
 		if x.m.Read()-mark >= CheckpointEvery {
@@ -215,8 +215,9 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	x.sess.changed()
 	err := x.m.Err()
 	if err == nil && rec != nil && len(x.Cps) == 1 {
-		rec.finish()
-		x.rec = rec
+		x.rec = rec.finish(start)
+	} else {
+		rec.discard()
 	}
 	x.m.ReleaseBuffers()
 	x.m = chain.Merger{} // keep no buffer a long line grew while idle

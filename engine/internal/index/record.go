@@ -1,6 +1,7 @@
 package index
 
 import (
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -58,13 +59,19 @@ func SetRecording(on bool) (restore func()) {
 	return func() { recordingOff.Store(!was) }
 }
 
-// newRecord returns an empty record of a pass over files for stream
-// from start, or nil when files are too large to be recorded.
-func newRecord(files *chain.FileSet, stream logline.SourceMask, start chain.State) *Record {
+// scratches holds the arrays passes record into (*Record with no
+// start): each at most RecordMax, reused by the next pass, so that a
+// pass neither grows its arrays nor keeps more than its record needs.
+var scratches = sync.Pool{New: func() any { return new(Record) }}
+
+// newRecord returns an empty record, in a scratch of the pool, of a pass
+// over files for stream, or nil when files are too large to be recorded.
+// The pass ends it with finish or discard.
+func newRecord(files *chain.FileSet, stream logline.SourceMask) *Record {
 	if recordingOff.Load() || inputOf(files, stream) > RecordInput {
 		return nil
 	}
-	return &Record{start: start}
+	return scratches.Get().(*Record)
 }
 
 // inputOf returns the bytes of the files a pass of stream reads.
@@ -95,16 +102,33 @@ func (r *Record) add(e *logline.Entry, end logline.Pos) bool {
 	return cap(r.entries)*recordedSize+cap(r.bodies) <= RecordMax
 }
 
-// finish points every body into the final array of bodies (appends may
-// have moved it since the early ones were recorded).
-func (r *Record) finish() {
+// finish returns the record of the scratch r, in arrays of its size,
+// from start, and gives r back to the pool.
+func (r *Record) finish(start chain.State) *Record {
+	out := &Record{start: start, entries: append([]recorded(nil), r.entries...), bodies: append([]byte(nil), r.bodies...)}
 	at := 0
-	for i := range r.entries {
-		e := &r.entries[i].e
+	for i := range out.entries {
+		e := &out.entries[i].e
 		n := len(e.Body)
-		e.Body = r.bodies[at : at+n : at+n]
+		e.Body = out.bodies[at : at+n : at+n]
 		at += n
 	}
+	r.discard()
+	return out
+}
+
+// discard gives the scratch r back to the pool, without its bodies'
+// references.
+func (r *Record) discard() {
+	if r == nil {
+		return
+	}
+	if cap(r.entries)*recordedSize+cap(r.bodies) > RecordMax {
+		return // dropped past the bound: not kept either
+	}
+	clear(r.entries)
+	r.entries, r.bodies = r.entries[:0], r.bodies[:0]
+	scratches.Put(r)
 }
 
 // Bytes returns the memory r holds.
