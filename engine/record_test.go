@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/index"
 	"github.com/microsandbox/msb-logfs/msbwriter"
@@ -396,5 +397,35 @@ func TestRecordBounds(t *testing.T) {
 				on.Close()
 			}
 		})
+	}
+}
+
+// TestRecordAfterUnpark: a small sandbox whose state was let go and whose
+// index comes back from its parked summary (no pass) records its files at
+// the first open, and its views read the same as without records.
+func TestRecordAfterUnpark(t *testing.T) {
+	d, _ := smallHostileChain(t, 5, true)
+	time.Sleep(2 * testMargin)
+	h := openParkHome(t, d.home, testMargin, 0)
+	on, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []View{ViewMerged, ViewSystem} {
+		if _, err := on.Stat(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	letGo(t, on)
+	if n, _ := h.parks.stats(); n != 1 {
+		t.Fatalf("the home parked %d summaries, want 1", n)
+	}
+	bw := bothWays{on: on, off: openBothWays(t, d).off}
+	rng := rand.New(rand.NewPCG(5, 7))
+	for _, nv := range allViews {
+		compareView(t, bw, "unparked "+nv.name, nv.v, rng)
+	}
+	for _, nv := range sessionViews {
+		compareView(t, bw, "unparked sessions/2/"+nv.name, nv.v.Session(2), rng)
 	}
 }

@@ -28,6 +28,7 @@ type Index struct {
 	m      chain.Merger
 	warm   warmer  // renders the asked view during a pass
 	rec    *Record // what the last pass merged, if small (see Record); of files
+	tried  bool    // a record of files was made or given up
 
 	cacheSrc *cache.Store // where render caches come from; nil for none
 	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
@@ -64,7 +65,7 @@ func (x *Index) Update(files *chain.FileSet, warm int) error {
 		files.Release()
 		return nil
 	}
-	x.rec = nil // of other files: the segments made from it keep it
+	x.rec, x.tried = nil, false // of other files: the segments made from it keep it
 	wit := chain.TakeWitness(files)
 	if x.files == nil && x.restore(files, wit) {
 		return nil
@@ -143,7 +144,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	cp := x.Cps[len(x.Cps)-1]
 	var rec *Record // a scratch of the pass
 	if len(x.Cps) == 1 {
-		rec = newRecord(files, x.stream)
+		rec, x.tried = newRecord(files, x.stream), true
 	}
 	var keep logline.SourceMask // the bodies the pass renders or records
 	if rec != nil {
@@ -226,6 +227,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 
 // Segment returns a snapshot of view v over the index as it stands.
 func (x *Index) Segment(v render.View) *Segment {
+	x.recordOnce()
 	if v.ByID {
 		return x.sessionSegment(v)
 	}

@@ -74,6 +74,43 @@ func newRecord(files *chain.FileSet, stream logline.SourceMask) *Record {
 	return scratches.Get().(*Record)
 }
 
+// recordOnce makes the record of an index of a small chain that no pass
+// of its files made (one restored or unparked), so that the views opened
+// from now on render from it: the one parse that the first read of a view
+// makes anyway. It tries once per files.
+func (x *Index) recordOnce() {
+	if x.tried || x.rec != nil || x.files == nil || len(x.Cps) != 1 {
+		return
+	}
+	x.tried = true
+	rec := newRecord(x.files, x.stream)
+	if rec == nil {
+		return
+	}
+	var m chain.Merger
+	defer m.ReleaseBuffers()
+	if err := m.Reset(x.files, x.stream, x.Cps[0].State); err != nil {
+		rec.discard()
+		return
+	}
+	start := m.State
+	for {
+		e, ok := m.Next()
+		if !ok {
+			break
+		}
+		if !rec.add(e, m.State.Cursor[e.Origin]) {
+			rec.discard()
+			return
+		}
+	}
+	if m.Err() != nil {
+		rec.discard()
+		return
+	}
+	x.rec = rec.finish(start)
+}
+
 // inputOf returns the bytes of the files a pass of stream reads.
 func inputOf(files *chain.FileSet, stream logline.SourceMask) int64 {
 	var n int64
