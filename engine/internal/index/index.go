@@ -26,9 +26,9 @@ type Index struct {
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
 	m      chain.Merger
-	warm   warmer  // renders the asked view during a pass
-	rec    *Record // what the last pass merged, if small (see Record); of files
-	tried  bool    // a record of files was made or given up
+	warm   warmer      // renders the asked view during a pass
+	rec    *recordSlot // the record of files, if small (see Record)
+	tried  bool        // rec was made or given up
 
 	cacheSrc *cache.Store // where render caches come from; nil for none
 	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
@@ -216,7 +216,7 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 	x.sess.changed()
 	err := x.m.Err()
 	if err == nil && rec != nil && len(x.Cps) == 1 {
-		x.rec = rec.finish(start)
+		x.rec = filled(rec.finish(start))
 	} else {
 		rec.discard()
 	}
@@ -227,14 +227,13 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 
 // Segment returns a snapshot of view v over the index as it stands.
 func (x *Index) Segment(v render.View) *Segment {
-	x.recordOnce()
 	if v.ByID {
 		return x.sessionSegment(v)
 	}
 	slot := TrackedIndex(v)
 	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: x.Cps[:len(x.Cps):len(x.Cps)],
-		Size: x.Total[slot], Cache: x.Cache, m: feed{rec: x.rec}}
+		Size: x.Total[slot], Cache: x.Cache, m: feed{slot: x.lazySlot()}}
 }
 
 // Release drops the index's files and its reference to its render cache.

@@ -74,26 +74,64 @@ func newRecord(files *chain.FileSet, stream logline.SourceMask) *Record {
 	return scratches.Get().(*Record)
 }
 
-// recordOnce makes the record of an index of a small chain that no pass
-// of its files made (one restored or unparked), so that the views opened
-// from now on render from it: the one parse that the first read of a view
-// makes anyway. It tries once per files.
-func (x *Index) recordOnce() {
-	if x.tried || x.rec != nil || x.files == nil || len(x.Cps) != 1 {
-		return
+// recordSlot is the record of one index's files, shared by the index and
+// the segments made from it: filled by the pass that indexed them, or by
+// the first read that renders from the files (an index that no pass
+// brought to its files: one unparked or restored), so that a view whose
+// bytes the kernel's page cache serves costs no parse. Safe for
+// concurrent use.
+type recordSlot struct {
+	mu     sync.Mutex
+	done   bool    // rec is what there will be
+	rec    *Record // nil: none (too large, or the parse failed)
+	stream logline.SourceMask
+	start  chain.State // of the index's first checkpoint
+}
+
+// filled returns a slot holding rec.
+func filled(rec *Record) *recordSlot { return &recordSlot{done: true, rec: rec} }
+
+// get returns the record, made from files (the segment's: the index's
+// files when the slot was made) if no one made it yet.
+func (c *recordSlot) get(files *chain.FileSet) *Record {
+	if c == nil {
+		return nil
 	}
-	x.tried = true
-	rec := newRecord(x.files, x.stream)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done {
+		c.done = true
+		c.rec = recordFiles(files, c.stream, c.start)
+	}
+	return c.rec
+}
+
+// lazySlot returns the slot of x's files: the pass's, or an empty one
+// that the first read fills when x is small and has no record; nil for a
+// chain too large or a record given up.
+func (x *Index) lazySlot() *recordSlot {
+	if !x.tried && x.files != nil && len(x.Cps) == 1 {
+		x.tried = true
+		if !recordingOff.Load() && inputOf(x.files, x.stream) <= RecordInput {
+			x.rec = &recordSlot{stream: x.stream, start: x.Cps[0].State}
+		}
+	}
+	return x.rec
+}
+
+// recordFiles parses files from start into a record, or returns nil.
+func recordFiles(files *chain.FileSet, stream logline.SourceMask, start chain.State) *Record {
+	rec := newRecord(files, stream)
 	if rec == nil {
-		return
+		return nil
 	}
 	var m chain.Merger
 	defer m.ReleaseBuffers()
-	if err := m.Reset(x.files, x.stream, x.Cps[0].State); err != nil {
+	if err := m.Reset(files, stream, start); err != nil {
 		rec.discard()
-		return
+		return nil
 	}
-	start := m.State
+	start = m.State
 	for {
 		e, ok := m.Next()
 		if !ok {
@@ -101,14 +139,14 @@ func (x *Index) recordOnce() {
 		}
 		if !rec.add(e, m.State.Cursor[e.Origin]) {
 			rec.discard()
-			return
+			return nil
 		}
 	}
 	if m.Err() != nil {
 		rec.discard()
-		return
+		return nil
 	}
-	x.rec = rec.finish(start)
+	return rec.finish(start)
 }
 
 // inputOf returns the bytes of the files a pass of stream reads.
@@ -198,90 +236,3 @@ func (rc *recorded) advance(st *chain.State) {
 	st.Cursor[rc.e.Origin] = rc.end
 	st.Prev[rc.e.Origin] = rc.e.Time
 }
-
-// feed is where a segment's entries come from: its record, from any
-// state at an entry boundary of the record, else the merge of its files.
-// A replay parses nothing, so it reads no bytes and skips no lines.
-type feed struct {
-	m      chain.Merger
-	rec    *Record // shared, read only; nil: always merge
-	replay bool
-	next   int           // replay: the entry Next returns
-	st     chain.State   // replay: the state after the entries returned
-	cur    logline.Entry // replay: the entry returned last (a copy: rendering may outlive no other)
-}
-
-// reset positions f at st: in its record if st is at one of its entry
-// boundaries, else in a merge of files for stream.
-func (f *feed) reset(files *chain.FileSet, stream logline.SourceMask, st chain.State) error {
-	if i, ok := f.rec.find(&st); ok {
-		f.m.ReleaseBuffers()
-		f.m = chain.Merger{} // its counts start again, as at a reset
-		f.replay, f.next, f.st = true, i, st
-		return nil
-	}
-	f.replay = false
-	f.m.AllowAhead() // release and the end of a read call ReleaseBuffers
-	return f.m.Reset(files, stream, st)
-}
-
-// Next returns the next entry, valid until the following call.
-func (f *feed) Next() (*logline.Entry, bool) {
-	if !f.replay {
-		return f.m.Next()
-	}
-	if f.next >= len(f.rec.entries) {
-		return nil, false
-	}
-	rc := &f.rec.entries[f.next]
-	f.next++
-	rc.advance(&f.st)
-	f.cur = rc.e
-	return &f.cur, true
-}
-
-// state returns the state after the entries returned since the reset.
-func (f *feed) state() *chain.State {
-	if f.replay {
-		return &f.st
-	}
-	return &f.m.State
-}
-
-// Read returns the input bytes the merge scanned since its reset.
-func (f *feed) Read() int64 {
-	if f.replay {
-		return 0
-	}
-	return f.m.Read()
-}
-
-// Counts returns the lines the merge skipped since its reset.
-func (f *feed) Counts() chain.Counts {
-	if f.replay {
-		return chain.Counts{}
-	}
-	return f.m.Counts()
-}
-
-// Err returns the merge's first read error.
-func (f *feed) Err() error {
-	if f.replay {
-		return nil
-	}
-	return f.m.Err()
-}
-
-// ReleaseBuffers gives back the merge's buffers; f must be reset before
-// its next use.
-func (f *feed) ReleaseBuffers() { f.m.ReleaseBuffers() }
-
-// drop gives back the merge's buffers and the decoding buffers a long
-// line grew; f keeps its record.
-func (f *feed) drop() {
-	f.m.ReleaseBuffers()
-	f.m, f.replay = chain.Merger{}, false
-}
-
-// ParsingAhead reports whether the merge parses ahead now.
-func (f *feed) ParsingAhead() bool { return !f.replay && f.m.ParsingAhead() }

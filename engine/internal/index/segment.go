@@ -351,7 +351,7 @@ func (s *Segment) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m.drop() // stops a parse-ahead before its files go
-	s.m.rec = nil
+	s.m.slot, s.m.rec = nil, nil
 	s.files.Release()
 	s.files = nil
 	s.Cache.Release()
@@ -369,8 +369,8 @@ var ErrNotKept = errors.New("bytes shown before a rotation dropped their log fil
 func (s *Segment) ReleaseFiles() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.drop()    // stops a parse-ahead before its files go
-	s.m.rec = nil // a read that must render fails, as for a segment without a record
+	s.m.drop()                   // stops a parse-ahead before its files go
+	s.m.slot, s.m.rec = nil, nil // a read that must render fails, as for a segment without a record
 	s.files.Release()
 	s.files = nil
 	s.pending, s.chunk, s.ready, s.part, s.resume = nil, nil, false, render.EntryPart{}, resumePoint{}
