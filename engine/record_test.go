@@ -166,6 +166,11 @@ func compareView(t *testing.T, bw bothWays, what string, v View, rng *rand.Rand)
 	}
 	defer on.Close()
 	defer off.Close()
+	stOn, errOn := bw.on.Stat(v)
+	stOff, errOff := bw.off.Stat(v)
+	if !sameErr(errOn, errOff) || stOn.Size != stOff.Size || stOn.Skipped != stOff.Skipped {
+		t.Fatalf("%s: Stat with the record %+v, %v; without %+v, %v", what, stOn, errOn, stOff, errOff)
+	}
 	if on.Size() != off.Size() {
 		t.Fatalf("%s: %d bytes with the record, %d without", what, on.Size(), off.Size())
 	}
@@ -182,6 +187,28 @@ func compareView(t *testing.T, bw bothWays, what string, v View, rng *rand.Rand)
 		t.Errorf("%s: the reads without a record parsed nothing", what)
 	}
 	return whole
+}
+
+// compareIndexes fails unless the indexes of merged and system, made
+// with records (system's derived from merged's) and without, hold the same
+// end state, counts and sizes.
+func compareIndexes(t *testing.T, bw bothWays, what string) {
+	t.Helper()
+	for _, v := range []View{ViewMerged, ViewSystem} {
+		var x [2]*index.Index
+		for i, sb := range []*Sandbox{bw.on, bw.off} {
+			sb.mu.Lock()
+			x[i] = sb.indexes[v.Stream()]
+			sb.mu.Unlock()
+		}
+		if x[0] == nil || x[1] == nil {
+			t.Fatalf("%s: no index of %v (%v, %v)", what, v, x[0] != nil, x[1] != nil)
+		}
+		if x[0].End != x[1].End || x[0].Counts != x[1].Counts || x[0].Total != x[1].Total || len(x[0].Cps) != len(x[1].Cps) {
+			t.Fatalf("%s: the index of %v with records: end %+v, counts %+v, sizes %v; without: %+v, %+v, %v",
+				what, v, x[0].End, x[0].Counts, x[0].Total, x[1].End, x[1].Counts, x[1].Total)
+		}
+	}
 }
 
 // TestRecordSameBytes: every view and session view of small hostile
@@ -201,6 +228,7 @@ func TestRecordSameBytes(t *testing.T) {
 					compareView(t, bw, fmt.Sprintf("sessions/%d/%s", id, nv.name), nv.v.Session(id), rng)
 				}
 			}
+			compareIndexes(t, bw, "")
 		})
 	}
 }
@@ -329,6 +357,7 @@ func TestRecordOnlyForItsFiles(t *testing.T) {
 				compareView(t, bw, change+": "+nv.name, nv.v, rng)
 			}
 			compareView(t, bw, change+": sessions/1/stdout", ViewStdout.Session(1), rng)
+			compareIndexes(t, bw, change)
 			// The snapshot opened before shows the bytes it showed, or fails
 			// as it does without a record where the witness tells that its
 			// files were rewritten. (Without a record, a rewrite that the

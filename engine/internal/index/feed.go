@@ -89,7 +89,12 @@ func (f *feed) ReleaseBuffers() { f.m.ReleaseBuffers() }
 // line grew; f keeps its record.
 func (f *feed) drop() {
 	f.m.ReleaseBuffers()
-	f.m, f.replay = chain.Merger{}, false
+	f.m, f.replay, f.rec = chain.Merger{}, false, nil
+}
+
+// replayAll positions f at the start of rec.
+func (f *feed) replayAll(rec *Record) {
+	f.rec, f.replay, f.next, f.st = rec, true, 0, rec.start
 }
 
 // ParsingAhead reports whether the merge parses ahead now.

@@ -119,6 +119,88 @@ func (x *Index) lazySlot() *recordSlot {
 	return x.rec
 }
 
+// derivedFrom returns the record of x's stream derived from the record
+// of full, the index of the full merge, when full holds one of exactly
+// files from start (so x's chain is small too); else nil.
+func (x *Index) derivedFrom(full *Index, files *chain.FileSet, start chain.State) *Record {
+	if full == nil || full == x || full.stream != logline.MaskAll || x.stream == logline.MaskAll ||
+		len(x.Cps) != 1 || len(full.Cps) != 1 || full.rec == nil || full.files == nil || !full.files.SameAs(files) {
+		return nil
+	}
+	full.rec.mu.Lock()
+	r := full.rec.rec
+	if !full.rec.done {
+		r = nil
+	}
+	full.rec.mu.Unlock()
+	if r == nil || r.start != start {
+		return nil
+	}
+	return r.derive(x.stream)
+}
+
+// derive returns the record of the stream of mask over the files of r, a
+// record of the full merge: r's entries of mask's sources merged again by
+// (time, origin), as the merge of that stream yields them (a stream is the
+// merge of its origins' sequences, and the full merge keeps the order of
+// each). It shares r's bodies.
+func (r *Record) derive(mask logline.SourceMask) *Record {
+	n := 0
+	for i := range r.entries {
+		if mask.Has(r.entries[i].e.Source) {
+			n++
+		}
+	}
+	out := &Record{start: r.start, entries: make([]recorded, 0, n), bodies: r.bodies}
+	var head [logline.NumOrigins]int // the next entry of each origin in r
+	for o := range head {
+		head[o] = r.nextOf(logline.Origin(o), mask, 0)
+	}
+	for {
+		best := -1
+		for o, i := range head {
+			if i < len(r.entries) && (best < 0 || r.keyAt(i).Less(r.keyAt(head[best]))) {
+				best = o
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		out.entries = append(out.entries, r.entries[head[best]])
+		head[best] = r.nextOf(logline.Origin(best), mask, head[best]+1)
+	}
+}
+
+// nextOf returns the index of the first entry at or after i of origin o
+// and a source of mask, or len(entries).
+func (r *Record) nextOf(o logline.Origin, mask logline.SourceMask, i int) int {
+	for ; i < len(r.entries); i++ {
+		if e := &r.entries[i].e; e.Origin == o && mask.Has(e.Source) {
+			return i
+		}
+	}
+	return i
+}
+
+// keyAt returns the merge key of entry i.
+func (r *Record) keyAt(i int) chain.Key {
+	return chain.Key{Time: r.entries[i].e.Time, Origin: r.entries[i].e.Origin}
+}
+
+// derivedEnd returns the end state of a pass that replayed a derived
+// record to its end (st, the state after its last entry) over the files
+// whose full merge drained to full: every origin's cursor past its last
+// complete line and each text origin's inherited time are the full
+// merge's (the same readers read the same lines); exec's time is that of
+// the stream's last exec entry, which st has.
+func derivedEnd(st, full chain.State) chain.State {
+	st.Cursor = full.Cursor
+	for o := logline.OriginRuntime; o < logline.NumOrigins; o++ {
+		st.Prev[o] = full.Prev[o]
+	}
+	return st
+}
+
 // recordFiles parses files from start into a record, or returns nil.
 func recordFiles(files *chain.FileSet, stream logline.SourceMask, start chain.State) *Record {
 	rec := newRecord(files, stream)
