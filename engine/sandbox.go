@@ -221,7 +221,6 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Inde
 	}
 	// A small system pass replays merged's record rather than parse the files.
 	err := x.UpdateAlong(files.Clone(), slot, s.indexes[MaskAll])
-	x.ReleaseBuffers() // an idle index keeps no read buffers: update resets the merger
 	if err != nil {
 		delete(s.upTo, stream)
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)

@@ -25,7 +25,6 @@ type Index struct {
 	Tail   []IDStat     // the sessions after the last checkpoint, by id
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
-	m      feed        // the pass's merge, or the record it derives from the full merge's
 	warm   warmer      // renders the asked view during a pass
 	rec    *recordSlot // the record of files, if small (see Record)
 	tried  bool        // rec was made or given up
@@ -151,11 +150,15 @@ func (x *Index) resumePoint(files *chain.FileSet) int {
 func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 	cp := x.Cps[len(x.Cps)-1]
 	derived := x.derivedFrom(full, files, cp.State)
-	rec, err := x.startPass(files, &cp, &warm, derived)
+	// The merge is the pass's own: an index between passes, and every
+	// summary of a parked one, holds no merger and no read buffer.
+	m := new(feed)
+	defer m.drop()
+	rec, err := x.startPass(m, files, &cp, &warm, derived)
 	if err != nil {
 		return err
 	}
-	start := *x.m.state() // with any text origin restarted
+	start := *m.state() // with any text origin restarted
 	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
 	defer x.warm.done()
 	x.Total = cp.Offs
@@ -163,14 +166,14 @@ func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 	tally := x.stream == logline.MaskAll
 	var size [MaxTracked]int64
 	runMax := cp.RunMax
-	counts := func() chain.Counts { c := cp.counts; c.Add(x.m.Counts()); return c }
+	counts := func() chain.Counts { c := cp.counts; c.Add(m.Counts()); return c }
 	var mark int64
 	for {
-		e, ok := x.m.Next()
+		e, ok := m.Next()
 		if !ok {
 			break
 		}
-		st := x.m.state()
+		st := m.state()
 		k := chain.Key{Time: e.Time, Origin: e.Origin}
 		var bs logline.BodyStats
 		if _, sized := e.MeasuredSize(logline.FormatRaw); !sized {
@@ -197,8 +200,8 @@ func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 			rec.discard()
 			rec = nil
 		}
-		if x.m.Read()-mark >= CheckpointEvery {
-			mark = x.m.Read()
+		if m.Read()-mark >= CheckpointEvery {
+			mark = m.Read()
 			cp := x.newCheckpoint()
 			cp.State, cp.Offs, cp.RunMax, cp.counts = *st, x.Total, runMax, counts()
 			cp.IDs = x.ids.take()
@@ -208,14 +211,14 @@ func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 			}
 		}
 	}
-	x.End, x.Counts = x.m.m.Drained(), counts()
+	x.End, x.Counts = m.m.Drained(), counts()
 	if derived != nil {
-		x.End, x.Counts = derivedEnd(*x.m.state(), full.End), full.Counts
+		x.End, x.Counts = derivedEnd(*m.state(), full.End), full.Counts
 	}
 	x.Tail = x.ids.take()
 	x.ids.reset()
 	x.sess.changed()
-	err = x.m.Err()
+	err = m.Err()
 	switch {
 	case derived != nil:
 		x.rec = filled(derived)
@@ -224,19 +227,18 @@ func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 	default:
 		rec.discard()
 	}
-	x.m.drop() // keep no buffer a long line grew while idle
 	return err
 }
 
-// startPass positions the pass at cp over files: in derived if there is
+// startPass positions m, the pass's merge, at cp over files: in derived if there is
 // one, else in a merge of the files, which records into the scratch it
 // returns when the chain is small. It turns warm off where the pass
 // would store no chunk (a small chain has no second checkpoint).
-func (x *Index) startPass(files *chain.FileSet, cp *Checkpoint, warm *int, derived *Record) (*Record, error) {
+func (x *Index) startPass(m *feed, files *chain.FileSet, cp *Checkpoint, warm *int, derived *Record) (*Record, error) {
 	x.tried = x.tried || len(x.Cps) == 1
 	if derived != nil {
 		*warm = -1
-		x.m.replayAll(derived)
+		m.replayAll(derived)
 		return nil, nil
 	}
 	var rec *Record // a scratch of the pass
@@ -249,9 +251,9 @@ func (x *Index) startPass(files *chain.FileSet, cp *Checkpoint, warm *int, deriv
 	} else if *warm >= 0 {
 		keep = x.Views[*warm].Mask
 	}
-	x.m.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with drop
-	x.m.replay = false
-	if err := x.m.m.Reset(files, x.stream, cp.State); err != nil {
+	m.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with drop
+	m.replay = false
+	if err := m.m.Reset(files, x.stream, cp.State); err != nil {
 		rec.discard()
 		return nil, err
 	}
@@ -277,7 +279,3 @@ func (x *Index) Release() {
 	x.Cache.Release()
 	x.Cache = nil
 }
-
-// ReleaseBuffers gives back the read buffers of the index's merger; the
-// next update resets it.
-func (x *Index) ReleaseBuffers() { x.m.ReleaseBuffers() }
