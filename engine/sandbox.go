@@ -219,7 +219,8 @@ func (s *Sandbox) indexFor(v View, files *chain.FileSet, warm bool) (*index.Inde
 	if warm && !v.ByID { // the pass renders sandbox views only
 		slot = index.TrackedIndex(v)
 	}
-	err := x.Update(files.Clone(), slot)
+	// A small system pass replays merged's record rather than parse the files.
+	err := x.UpdateAlong(files.Clone(), slot, s.indexes[MaskAll])
 	if err != nil {
 		delete(s.upTo, stream)
 		return nil, fmt.Errorf("sandbox %s: %w", s.name, err)

@@ -110,6 +110,7 @@ func AppendBatch(seg *Segment, b *Batch) {
 	seg.Size += b.Seg.Size
 	seg.files.Release()
 	seg.files, seg.Wit = b.Seg.files, b.Seg.Wit
+	seg.m.slot, seg.m.rec = nil, nil // of the files seg held before
 	seg.ready = false
 }
 

@@ -25,7 +25,9 @@ type Index struct {
 	Tail   []IDStat     // the sessions after the last checkpoint, by id
 	ids    idTally      // of the pass in progress
 	sess   sessionAgg
-	warm   warmer // renders the asked view during a pass
+	warm   warmer      // renders the asked view during a pass
+	rec    *recordSlot // the record of files, if small (see Record)
+	tried  bool        // rec was made or given up
 
 	cacheSrc *cache.Store // where render caches come from; nil for none
 	Cache    *cache.Cache // rendered chunks of the current checkpoints (one reference)
@@ -57,11 +59,20 @@ func (x *Index) newCheckpoint() Checkpoint {
 // tell — makes every checkpoint stale. The pass renders the view in slot warm (none if < 0)
 // into the render cache as it goes.
 func (x *Index) Update(files *chain.FileSet, warm int) error {
+	return x.UpdateAlong(files, warm, nil)
+}
+
+// UpdateAlong is Update for the index of a stream other than the full
+// merge, given full, the sandbox's index of the full merge (nil if none):
+// when full holds the record of exactly files, a pass of a small chain
+// takes its entries from it (Record.derive) instead of parsing the files.
+func (x *Index) UpdateAlong(files *chain.FileSet, warm int, full *Index) error {
 	rewritten := x.files != nil && (chain.AnyChanged(x.Wit.Changed(files)) || chain.RewrittenAtSize(x.files, files))
 	if x.files != nil && !rewritten && x.files.SameAs(files) {
 		files.Release()
 		return nil
 	}
+	x.rec, x.tried = nil, false // of other files: the segments made from it keep it
 	wit := chain.TakeWitness(files)
 	if x.files == nil && x.restore(files, wit) {
 		return nil
@@ -83,7 +94,7 @@ func (x *Index) Update(files *chain.FileSet, warm int) error {
 	} else {
 		x.Cps = x.Cps[: from+1 : from+1]
 	}
-	err := x.run(files, warm)
+	err := x.run(files, warm, full)
 	x.files.Release()
 	x.files, x.Wit = files, wit
 	if err != nil { // rebuild at the next update rather than keep a broken index
@@ -135,21 +146,19 @@ func (x *Index) resumePoint(files *chain.FileSet) int {
 }
 
 // run merges from the last checkpoint to the end of files, rendering the
-// view in slot warm into the render cache.
-func (x *Index) run(files *chain.FileSet, warm int) error {
+// view in slot warm into the render cache; full is as for UpdateAlong.
+func (x *Index) run(files *chain.FileSet, warm int, full *Index) error {
 	cp := x.Cps[len(x.Cps)-1]
-	var keep logline.SourceMask // the bodies the pass renders
-	if warm >= 0 {
-		keep = x.Views[warm].Mask
-	}
-	// The merger is the pass's own: an index between passes, and every
+	derived := x.derivedFrom(full, files, cp.State)
+	// The merge is the pass's own: an index between passes, and every
 	// summary of a parked one, holds no merger and no read buffer.
-	m := new(chain.Merger)
-	defer m.ReleaseBuffers()
-	m.AllowAheadSized(keep, render.MeasureSizes)
-	if err := m.Reset(files, x.stream, cp.State); err != nil {
+	m := new(feed)
+	defer m.drop()
+	rec, err := x.startPass(m, files, &cp, &warm, derived)
+	if err != nil {
 		return err
 	}
+	start := *m.state() // with any text origin restarted
 	x.warm.start(x.Views, warm, x.Cache, cp.Serial)
 	defer x.warm.done()
 	x.Total = cp.Offs
@@ -164,17 +173,18 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 		if !ok {
 			break
 		}
+		st := m.state()
 		k := chain.Key{Time: e.Time, Origin: e.Origin}
-		var st logline.BodyStats
+		var bs logline.BodyStats
 		if _, sized := e.MeasuredSize(logline.FormatRaw); !sized {
-			st = e.BodyStats()
+			bs = e.BodyStats()
 		}
 		for i, v := range x.Views {
 			size[i] = 0
 			if v.Includes(e) {
-				n := render.SizeIn(v.Format, e, &st)
+				n := render.SizeIn(v.Format, e, &bs)
 				if i == warm {
-					x.warm.add(e, n, &m.State.Cursor)
+					x.warm.add(e, n, &st.Cursor)
 				}
 				x.Total[i] += n
 				size[i] = n
@@ -186,10 +196,14 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 		if runMax.Less(k) {
 			runMax = k
 		}
+		if rec != nil && !rec.add(e, st.Cursor[e.Origin]) {
+			rec.discard()
+			rec = nil
+		}
 		if m.Read()-mark >= CheckpointEvery {
 			mark = m.Read()
 			cp := x.newCheckpoint()
-			cp.State, cp.Offs, cp.RunMax, cp.counts = m.State, x.Total, runMax, counts()
+			cp.State, cp.Offs, cp.RunMax, cp.counts = *st, x.Total, runMax, counts()
 			cp.IDs = x.ids.take()
 			x.Cps = append(x.Cps, cp)
 			if warm >= 0 {
@@ -197,12 +211,53 @@ func (x *Index) run(files *chain.FileSet, warm int) error {
 			}
 		}
 	}
-	x.End = m.Drained()
-	x.Counts = counts()
+	x.End, x.Counts = m.m.Drained(), counts()
+	if derived != nil {
+		x.End, x.Counts = derivedEnd(*m.state(), full.End), full.Counts
+	}
 	x.Tail = x.ids.take()
 	x.ids.reset()
 	x.sess.changed()
-	return m.Err()
+	err = m.Err()
+	switch {
+	case derived != nil:
+		x.rec = filled(derived)
+	case err == nil && rec != nil && len(x.Cps) == 1:
+		x.rec = filled(rec.finish(start))
+	default:
+		rec.discard()
+	}
+	return err
+}
+
+// startPass positions m, the pass's merge, at cp over files: in derived if there is
+// one, else in a merge of the files, which records into the scratch it
+// returns when the chain is small. It turns warm off where the pass
+// would store no chunk (a small chain has no second checkpoint).
+func (x *Index) startPass(m *feed, files *chain.FileSet, cp *Checkpoint, warm *int, derived *Record) (*Record, error) {
+	x.tried = x.tried || len(x.Cps) == 1
+	if derived != nil {
+		*warm = -1
+		m.replayAll(derived)
+		return nil, nil
+	}
+	var rec *Record // a scratch of the pass
+	if len(x.Cps) == 1 {
+		rec = newRecord(files, x.stream)
+	}
+	var keep logline.SourceMask // the bodies the pass renders or records
+	if rec != nil {
+		keep, *warm = logline.MaskAll, -1
+	} else if *warm >= 0 {
+		keep = x.Views[*warm].Mask
+	}
+	m.m.AllowAheadSized(keep, render.MeasureSizes) // run ends with drop
+	m.replay = false
+	if err := m.m.Reset(files, x.stream, cp.State); err != nil {
+		rec.discard()
+		return nil, err
+	}
+	return rec, nil
 }
 
 // Segment returns a snapshot of view v over the index as it stands.
@@ -213,13 +268,14 @@ func (x *Index) Segment(v render.View) *Segment {
 	slot := TrackedIndex(v)
 	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: x.Cps[:len(x.Cps):len(x.Cps)],
-		Size: x.Total[slot], Cache: x.Cache}
+		Size: x.Total[slot], Cache: x.Cache, m: feed{slot: x.lazySlot()}}
 }
 
 // Release drops the index's files and its reference to its render cache.
 func (x *Index) Release() {
 	x.files.Release()
 	x.files = nil
+	x.rec = nil
 	x.Cache.Release()
 	x.Cache = nil
 }

@@ -40,7 +40,7 @@ type Segment struct {
 	Cache *cache.Cache // nil: render every read
 
 	mu      sync.Mutex
-	m       chain.Merger
+	m       feed // the merge of files, or the record of the pass that made the index
 	r       render.Renderer
 	ready   bool             // m, pending and part continue at next
 	next    int64            // offset of pending[0]
@@ -81,11 +81,10 @@ func (s *Segment) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if off+int64(n) >= s.Size { // read to the end: keep no buffers while idle
 		if s.ready && err == nil && s.part.Done() {
-			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: s.m.State}
+			s.resume = resumePoint{ok: true, off: s.next + int64(len(s.pending)), state: *s.m.state()}
 		}
-		s.m.ReleaseBuffers()
 		s.Parsed += s.m.Read()
-		s.m = chain.Merger{} // nor the decoding buffers a long line grew
+		s.m.drop() // nor the decoding buffers a long line grew
 		s.pending, s.chunk, s.ready, s.part = nil, nil, false, render.EntryPart{}
 	}
 	if err != nil && n == 0 {
@@ -141,14 +140,14 @@ func (s *Segment) fillCached(p []byte, off int64) (int, error) {
 // renderChunk renders the view's bytes between checkpoints i and i+1,
 // continuing the merge if it stands at checkpoint i.
 func (s *Segment) renderChunk(i int) ([]byte, error) {
-	if !s.ready || len(s.pending) != 0 || !s.part.Done() || s.m.State != s.Cps[i].State {
+	if !s.ready || len(s.pending) != 0 || !s.part.Done() || *s.m.state() != s.Cps[i].State {
 		if err := s.reset(s.Cps[i].State); err != nil {
 			return nil, err
 		}
 	}
 	end := s.Cps[i+1].State
 	s.chunk = s.chunk[:0]
-	for s.m.State != end {
+	for *s.m.state() != end {
 		e, ok := s.m.Next()
 		if !ok {
 			if err := s.m.Err(); err != nil {
@@ -157,7 +156,7 @@ func (s *Segment) renderChunk(i int) ([]byte, error) {
 			return nil, fmt.Errorf("chunk %d of %v: the merge ended before its checkpoint", i, s.view)
 		}
 		if s.view.Includes(e) {
-			s.chunk = s.r.AppendEntry(s.chunk, s.view.Format, e, &s.m.State.Cursor)
+			s.chunk = s.r.AppendEntry(s.chunk, s.view.Format, e, &s.m.state().Cursor)
 		}
 	}
 	s.next, s.pending, s.ready, s.part, s.at = s.Cps[i+1].Offs[s.slot], s.pending[:0], true, render.EntryPart{}, i+1
@@ -218,11 +217,11 @@ func (s *Segment) renderInto(p []byte, off int64) (n int, ok bool) {
 			continue
 		}
 		if len(e.Body) > render.WholeMax {
-			s.part.Begin(s.view.Format, e, &s.m.State.Cursor)
+			s.part.Begin(s.view.Format, e, &s.m.state().Cursor)
 			s.pending = s.r.AppendPiece(s.pending[:0], &s.part)
 			return n, true
 		}
-		out := s.r.AppendEntry(p[n:n], s.view.Format, e, &s.m.State.Cursor)
+		out := s.r.AppendEntry(p[n:n], s.view.Format, e, &s.m.state().Cursor)
 		if len(out) > len(p)-n { // append moved it: it did not fit
 			s.pending = append(s.pending[:0], out...)
 			return n, true
@@ -324,8 +323,7 @@ func (s *Segment) reset(st chain.State) error {
 		return fmt.Errorf("%v: %w", s.view, chain.ErrRewritten)
 	}
 	s.Parsed += s.m.Read()
-	s.m.AllowAhead() // release and the end of a read call ReleaseBuffers
-	return s.m.Reset(s.files, s.view.Stream(), st)
+	return s.m.reset(s.files, s.view.Stream(), st)
 }
 
 // renderNext renders the next piece of the entry in progress, or the
@@ -341,7 +339,7 @@ func (s *Segment) renderNext() bool {
 			return false
 		}
 		if s.view.Includes(e) {
-			s.part.Begin(s.view.Format, e, &s.m.State.Cursor)
+			s.part.Begin(s.view.Format, e, &s.m.state().Cursor)
 			s.pending = s.r.AppendPiece(s.pending, &s.part)
 			return true
 		}
@@ -352,7 +350,8 @@ func (s *Segment) renderNext() bool {
 func (s *Segment) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
+	s.m.drop() // stops a parse-ahead before its files go
+	s.m.slot, s.m.rec = nil, nil
 	s.files.Release()
 	s.files = nil
 	s.Cache.Release()
@@ -370,8 +369,8 @@ var ErrNotKept = errors.New("bytes shown before a rotation dropped their log fil
 func (s *Segment) ReleaseFiles() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.ReleaseBuffers() // stops a parse-ahead before its files go
-	s.m = chain.Merger{}
+	s.m.drop()                   // stops a parse-ahead before its files go
+	s.m.slot, s.m.rec = nil, nil // a read that must render fails, as for a segment without a record
 	s.files.Release()
 	s.files = nil
 	s.pending, s.chunk, s.ready, s.part, s.resume = nil, nil, false, render.EntryPart{}, resumePoint{}

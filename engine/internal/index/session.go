@@ -95,7 +95,7 @@ func (x *Index) sessionSegment(v render.View) *Segment {
 	cps, size := x.sessionCheckpoints(v.ID)
 	x.Cache.Acquire()
 	return &Segment{view: v, slot: slot, files: x.files.Clone(), Wit: x.Wit, Cps: cps,
-		Size: size[slot], Cache: x.Cache}
+		Size: size[slot], Cache: x.Cache, m: feed{slot: x.lazySlot()}}
 }
 
 // sessionCheckpoints returns the checkpoints of the intervals where id
