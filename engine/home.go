@@ -185,8 +185,20 @@ func (h *Home) Close() error {
 		close(h.sweepDone)
 		h.sweepWG.Wait()
 	})
+	h.dropAllState()
 	h.cacheStore().Close()
 	return err
+}
+
+// dropAllState takes their state (open log files, indexes) from the
+// sandboxes that hold it, as the sweep does from idle ones. What a handle
+// holds is its own and stays until the handle is closed.
+func (h *Home) dropAllState() {
+	for _, s := range h.liveByAge() {
+		s.mu.Lock()
+		s.dropState()
+		s.mu.Unlock()
+	}
 }
 
 // List returns the names of the sandboxes that exist now, sorted.

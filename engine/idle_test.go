@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -430,6 +431,60 @@ func TestSandboxAfterStatSandbox(t *testing.T) {
 	}
 	if id, _ := IdentifyDir(again.logs); sb == old || sb.DirID() != id {
 		t.Fatalf("a sandbox made again: the same Sandbox %v, identity %+v; want a new one of %+v", sb == old, sb.DirID(), id)
+	}
+}
+
+// TestCloseReleasesState: Close takes the state of the sandboxes that
+// hold it, so opening and closing homes leaves no log file open; a handle
+// still open keeps reading what it holds until it is closed.
+func TestCloseReleasesState(t *testing.T) {
+	home := newHomeDir(t)
+	names := writeSmallSandboxes(t, home, 10, 20)
+	before := openFDs(t)
+	for range 3 {
+		h, err := OpenHome(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			readEveryView(t, h, n)
+		}
+		if n := liveCount(h); n != len(names) {
+			t.Fatalf("%d of %d sandboxes hold state before Close: the test proves nothing", n, len(names))
+		}
+		h.Close()
+		if n := liveCount(h); n != 0 {
+			t.Fatalf("%d sandboxes hold state after Close", n)
+		}
+	}
+	if got := openFDs(t); got > before {
+		t.Fatalf("%d descriptors after opening and closing 3 homes, %d before", got, before)
+	}
+
+	h, err := OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := h.Sandbox(names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := sb.OpenSnapshot(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := snap(t, sb, ViewMerged)
+	h.Close()
+	got := make([]byte, open.Size())
+	if n, err := open.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) {
+		t.Fatalf("a snapshot opened before Close read %d of %d bytes: %v", n, len(got), err)
+	}
+	if !bytes.Equal(got, want) || len(want) == 0 {
+		t.Fatalf("a snapshot opened before Close read %q, want %q", got, want)
+	}
+	open.Close()
+	if got := openFDs(t); got > before {
+		t.Fatalf("%d descriptors once the snapshot is closed, %d before", got, before)
 	}
 }
 
