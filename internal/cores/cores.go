@@ -21,15 +21,27 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // setting is the process's: GOMAXPROCS is one number per process.
-var setting struct {
+var setting procSetting
+
+// procSetting is the process's setting and its leases.
+type procSetting struct {
 	mu     sync.Mutex
 	narrow int // the processors while no lease is held; 0: not narrowed
 	wide   int // the processors while one is, and the most parallel work may use
 	leases int
+	linger *time.Timer // narrows lingerFor after the last lease; nil: none pending
+	gen    uint64      // counts the lingers scheduled: a late one narrows nothing
 }
+
+// lingerFor is how long the process stays wide after its last lease: a
+// long read parses in phases (the index pass, then each view's render),
+// and narrowing between two of them stops the world twice for nothing and
+// leaves the reader and the collector one processor in the gap.
+var lingerFor = 200 * time.Millisecond
 
 // Narrow makes the process's Go code run on n processors (at least one)
 // while no Widen lease is held, and returns the function that puts back
@@ -61,6 +73,7 @@ func undoNarrow() {
 	if s.narrow == 0 {
 		return
 	}
+	s.stopLinger()
 	runtime.GOMAXPROCS(s.wide)
 	s.narrow, s.wide = 0, 0
 }
@@ -78,15 +91,16 @@ func Wide() int {
 }
 
 // Widen lets the process's Go code run on Wide processors until release
-// is called, once, for this lease. The first lease widens and the last
-// release narrows again; each is a short stop of the world, so a lease is
-// meant for work that runs for milliseconds at least.
+// is called, once, for this lease. The first lease widens, and the process
+// narrows again lingerFor after the last release unless a lease is taken
+// meanwhile; each change is a short stop of the world, so a lease is meant
+// for work that runs for milliseconds at least.
 func Widen() (release func()) {
 	s := &setting
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.leases++
-	if s.leases == 1 && s.narrow != 0 {
+	if s.leases == 1 && s.narrow != 0 && !s.stopLinger() {
 		runtime.GOMAXPROCS(s.wide)
 	}
 	var once sync.Once
@@ -100,6 +114,31 @@ func unlease() {
 	defer s.mu.Unlock()
 	s.leases--
 	if s.leases == 0 && s.narrow != 0 {
-		runtime.GOMAXPROCS(s.narrow)
+		s.gen++
+		gen := s.gen
+		s.linger = time.AfterFunc(lingerFor, func() { narrowAfterLinger(gen) })
 	}
+}
+
+// narrowAfterLinger narrows the process if the linger gen is the one
+// pending: no lease was taken since the last was given back.
+func narrowAfterLinger(gen uint64) {
+	s := &setting
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.linger != nil && s.gen == gen && s.leases == 0 && s.narrow != 0 {
+		runtime.GOMAXPROCS(s.narrow)
+		s.linger = nil
+	}
+}
+
+// stopLinger cancels a pending narrowing, and reports whether there was
+// one (the process is still wide). Called with s.mu held.
+func (s *procSetting) stopLinger() bool {
+	if s.linger == nil {
+		return false
+	}
+	s.linger.Stop()
+	s.linger = nil
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // withProcs sets GOMAXPROCS to n for the test and unsets the environment
@@ -13,6 +14,19 @@ func withProcs(t *testing.T, n int) {
 	os.Unsetenv("GOMAXPROCS")
 	saved := runtime.GOMAXPROCS(n)
 	t.Cleanup(func() { runtime.GOMAXPROCS(saved) })
+	linger := lingerFor
+	lingerFor = 30 * time.Millisecond
+	t.Cleanup(func() { lingerFor = linger })
+}
+
+// waitProcs waits until GOMAXPROCS is n, for at most a few lingers.
+func waitProcs(t *testing.T, what string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(100 * lingerFor)
+	for runtime.GOMAXPROCS(0) != n && time.Now().Before(deadline) {
+		time.Sleep(lingerFor / 10)
+	}
+	wantProcs(t, what, n)
 }
 
 func wantProcs(t *testing.T, what string, n int) {
@@ -37,7 +51,8 @@ func TestNarrowWidenRestore(t *testing.T) {
 	a() // a second release of one lease gives back nothing more
 	wantProcs(t, "one lease left", 4)
 	b()
-	wantProcs(t, "no lease", 1)
+	wantProcs(t, "right after the last lease (it lingers)", 4)
+	waitProcs(t, "a linger after the last lease", 1)
 	Narrow(2)() // narrowed already: it neither narrows nor restores
 	wantProcs(t, "second Narrow undone", 1)
 	restore()
@@ -45,6 +60,19 @@ func TestNarrowWidenRestore(t *testing.T) {
 	if w := Wide(); w != 4 {
 		t.Fatalf("Wide = %d after restore, want 4", w)
 	}
+}
+
+// TestLeaseWithinLinger: a lease taken while the process lingers wide
+// keeps it wide with no change, and the linger of its release narrows it.
+func TestLeaseWithinLinger(t *testing.T) {
+	withProcs(t, 4)
+	defer Narrow(1)()
+	Widen()()
+	again := Widen() // within the linger of the first
+	time.Sleep(3 * lingerFor)
+	wantProcs(t, "a lease held past the first one's linger", 4)
+	again()
+	waitProcs(t, "the second lease's linger", 1)
 }
 
 // TestRestoreDuringLease: restoring while a lease is held leaves the
