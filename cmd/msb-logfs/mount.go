@@ -135,14 +135,14 @@ func mountConfigOf(c *cli.Context) (mountConfig, error) {
 
 // mount is a running mount.
 type mount struct {
-	cfg     mountConfig
-	created []string // directories made for the mountpoint, deepest first
-	home    *engine.Home
-	fsys    *cursorfs.FS
-	srv     *logfs.Server
-	dev     uint64
-	sigs    chan os.Signal // SIGINT and SIGTERM, caught from before the mount
-	widen   func()         // puts back the processors the mount narrowed
+	cfg      mountConfig
+	created  []string // directories made for the mountpoint, deepest first
+	home     *engine.Home
+	fsys     *cursorfs.FS
+	srv      *logfs.Server
+	dev      uint64
+	sigs     chan os.Signal // SIGINT and SIGTERM, caught from before the mount
+	unnarrow func()         // puts back the processors the mount narrowed
 }
 
 // serveProcs is how many processors a mount's Go code runs on while no
@@ -180,14 +180,14 @@ func startMount(cfg mountConfig) (m *mount, err error) {
 	fsys := cursorfs.New(home)
 	// Requests are served on one processor; a parse split between
 	// workers widens the process while it runs (internal/cores).
-	widen := cores.Narrow(serveProcs)
+	unnarrow := cores.Narrow(serveProcs)
 	srv, err := logfs.Mount(cfg.mnt, fsys, cfg.opts)
 	if err != nil {
-		widen()
+		unnarrow()
 		home.Close()
 		return nil, lineError{err}
 	}
-	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs, widen: widen}
+	m = &mount{cfg: cfg, created: created, home: home, fsys: fsys, srv: srv, sigs: sigs, unnarrow: unnarrow}
 	if m.dev, err = mountDevice(cfg.mnt); err != nil {
 		m.abort()
 		return nil, err
@@ -299,7 +299,7 @@ func (m *mount) close(served <-chan struct{}) {
 	m.fsys.Shutdown()
 	m.drain(served)
 	m.home.Close()
-	m.widen()
+	m.unnarrow()
 }
 
 // drain waits, for at most drainFor, until the server's loop has ended or
