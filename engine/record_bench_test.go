@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"io"
 	"os"
 	"testing"
 	"time"
@@ -34,37 +33,15 @@ func BenchmarkAllViewsSmallSandbox(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			defer index.SetRecording(mode.on)()
 			buf := make([]byte, 128<<10)
-			b.ReportAllocs()
-			var h *Home
-			var setup time.Duration // the CPU of what the timer does not count
-			start := cpuTime(b)
-			defer func() {
-				b.ReportMetric(float64(cpuTime(b)-start-setup)/float64(b.N)/1e6, "cpu-ms/op")
-			}()
-			defer func() {
-				if h != nil {
-					h.Close()
-				}
-			}()
-			for i := range b.N {
-				if i%len(m.names) == 0 { // a home that never saw the sandbox
-					b.StopTimer()
-					at := cpuTime(b)
-					if h != nil {
-						h.Close()
-					}
-					var err error
-					if h, err = OpenHome(m.dir); err != nil {
-						b.Fatal(err)
-					}
-					for _, name := range m.names[:len(m.names)*btoi(mode.second)] {
+			var prepare func(h *Home) // the second walk: every sandbox read and let go
+			if mode.second {
+				prepare = func(h *Home) {
+					for _, name := range m.names {
 						readWalkViews(b, h, name, buf)
 					}
-					setup += cpuTime(b) - at
-					b.StartTimer()
 				}
-				readWalkViews(b, h, m.names[i%len(m.names)], buf)
 			}
+			freshHomeBench(b, m, prepare, func(b *testing.B, h *Home, name string) { readWalkViews(b, h, name, buf) })
 		})
 	}
 }
@@ -79,18 +56,7 @@ func readWalkViews(b *testing.B, h *Home, name string, buf []byte) {
 		b.Fatal(err)
 	}
 	for _, v := range walkViews {
-		s, err := sb.OpenSnapshot(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for off := int64(0); off < s.Size(); {
-			n, err := s.ReadAt(buf, off)
-			if err != nil && err != io.EOF || n == 0 {
-				b.Fatalf("%s %v: ReadAt(%d): %d, %v", name, v, off, n, err)
-			}
-			off += int64(n)
-		}
-		s.Close()
+		readSnapshot(b, sb, v, buf)
 	}
 }
 
@@ -117,11 +83,4 @@ func walkCorpus(b *testing.B, n int) manyHome {
 	m := manyHome{dir: dir, names: names}
 	manyHomes[key] = m
 	return m
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"testing"
@@ -120,16 +119,8 @@ func BenchmarkCatSmallSandboxes(b *testing.B) {
 		if _, err := sb.Stat(ViewMerged); err != nil {
 			b.Fatal(err)
 		}
-		snap, err := sb.OpenSnapshot(ViewMerged)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer snap.Close()
-		if snap.Size() > int64(len(buf)) {
-			b.Fatalf("%s: merged is %d bytes, not small", name, snap.Size())
-		}
-		if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
-			b.Fatal(err)
+		if n := readSnapshot(b, sb, ViewMerged, buf); n > int64(len(buf)) {
+			b.Fatalf("%s: merged is %d bytes, not small", name, n)
 		}
 	})
 }
@@ -171,16 +162,8 @@ func BenchmarkFirstCatSmallSandboxes(b *testing.B) {
 		if sb, err = h.Sandbox(name); err != nil {
 			b.Fatal(err)
 		}
-		snap, err := sb.OpenSnapshot(ViewMerged)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer snap.Close()
-		if snap.Size() != st.Size || snap.Size() > int64(len(buf)) {
-			b.Fatalf("%s: merged is %d bytes at the stat, %d at the open: want equal, and small", name, st.Size, snap.Size())
-		}
-		if _, err := io.ReadFull(io.NewSectionReader(snap, 0, snap.Size()), buf[:snap.Size()]); err != nil {
-			b.Fatal(err)
+		if n := readSnapshot(b, sb, ViewMerged, buf); n != st.Size || n > int64(len(buf)) {
+			b.Fatalf("%s: merged is %d bytes at the stat, %d at the open: want equal, and small", name, st.Size, n)
 		}
 	})
 }
@@ -188,14 +171,30 @@ func BenchmarkFirstCatSmallSandboxes(b *testing.B) {
 // firstBench runs op on one small sandbox among N (the first of
 // walkSizes) per op, in a home opened afresh every N ops.
 func firstBench(b *testing.B, op func(b *testing.B, h *Home, name string)) {
-	n := walkSizes[0]
-	m := smallSandboxes(b, n)
+	freshHomeBench(b, smallSandboxes(b, walkSizes[0]), nil, op)
+}
+
+// freshHomeBench runs op on the next sandbox of m per op, in a home opened
+// afresh every len(m.names) ops and then given to prepare (nil: none). The
+// CPU per op it reports leaves out the opens and prepare's work.
+func freshHomeBench(b *testing.B, m manyHome, prepare func(h *Home), op func(b *testing.B, h *Home, name string)) {
+	n := len(m.names)
 	var h *Home
+	defer func() {
+		if h != nil {
+			h.Close()
+		}
+	}()
+	var setup time.Duration
+	start := cpuTime(b)
+	defer func() {
+		b.ReportMetric(float64(cpuTime(b)-start-setup)/float64(b.N)/1e6, "cpu-ms/op")
+	}()
 	b.ReportAllocs()
-	defer cpuMeter(b)()
 	for i := range b.N {
 		if i%n == 0 {
 			b.StopTimer()
+			at := cpuTime(b)
 			if h != nil {
 				h.Close()
 			}
@@ -203,10 +202,13 @@ func firstBench(b *testing.B, op func(b *testing.B, h *Home, name string)) {
 			if h, err = OpenHome(m.dir); err != nil {
 				b.Fatal(err)
 			}
+			if prepare != nil {
+				prepare(h)
+			}
+			setup += cpuTime(b) - at
 			b.StartTimer()
 		}
 		op(b, h, m.names[i%n])
 	}
 	b.StopTimer()
-	h.Close()
 }

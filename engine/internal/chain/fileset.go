@@ -264,19 +264,32 @@ func (s *FileSet) ModTime(mask logline.SourceMask) time.Time {
 // of mask reads.
 func (s *FileSet) newest(mask logline.SourceMask, at func(FileRef) time.Time) time.Time {
 	var t time.Time
-	newer := func(f FileRef) {
+	s.eachOf(mask, func(f FileRef) {
 		if ft := at(f); ft.After(t) {
 			t = ft
 		}
-	}
-	if mask.TextOrigins() {
-		s.each(newer)
-	} else {
-		for _, f := range s.Chain {
-			newer(f)
-		}
-	}
+	})
 	return t
+}
+
+// Input returns the bytes of the files a stream of mask reads, below the
+// set's bounds.
+func (s *FileSet) Input(mask logline.SourceMask) int64 {
+	var n int64
+	s.eachOf(mask, func(f FileRef) { n += max(f.Size, 0) })
+	return n
+}
+
+// eachOf calls fn for each file a stream of mask reads: the exec chain's,
+// and the text origins' when mask has them.
+func (s *FileSet) eachOf(mask logline.SourceMask, fn func(FileRef)) {
+	if mask.TextOrigins() {
+		s.each(fn)
+		return
+	}
+	for _, f := range s.Chain {
+		fn(f)
+	}
 }
 
 // SameAs reports whether s and o bound the same files at the same sizes

@@ -68,7 +68,7 @@ var scratches = sync.Pool{New: func() any { return new(Record) }}
 // over files for stream, or nil when files are too large to be recorded.
 // The pass ends it with finish or discard.
 func newRecord(files *chain.FileSet, stream logline.SourceMask) *Record {
-	if recordingOff.Load() || inputOf(files, stream) > RecordInput {
+	if recordingOff.Load() || files.Input(stream) > RecordInput {
 		return nil
 	}
 	return scratches.Get().(*Record)
@@ -112,7 +112,7 @@ func (c *recordSlot) get(files *chain.FileSet) *Record {
 func (x *Index) lazySlot() *recordSlot {
 	if !x.tried && x.files != nil && len(x.Cps) == 1 {
 		x.tried = true
-		if !recordingOff.Load() && inputOf(x.files, x.stream) <= RecordInput {
+		if !recordingOff.Load() && x.files.Input(x.stream) <= RecordInput {
 			x.rec = &recordSlot{stream: x.stream, start: x.Cps[0].State}
 		}
 	}
@@ -229,20 +229,6 @@ func recordFiles(files *chain.FileSet, stream logline.SourceMask, start chain.St
 		return nil
 	}
 	return rec.finish(start)
-}
-
-// inputOf returns the bytes of the files a pass of stream reads.
-func inputOf(files *chain.FileSet, stream logline.SourceMask) int64 {
-	var n int64
-	for o := range logline.NumOrigins {
-		if o != logline.OriginExec && !stream.TextOrigins() {
-			continue
-		}
-		for _, f := range files.Origin(o) {
-			n += max(f.Size, 0)
-		}
-	}
-	return n
 }
 
 // add records e, after which e's origin stands at end. It returns false,
