@@ -94,17 +94,27 @@ func walkBench(b *testing.B, op func(b *testing.B, h *Home, name string)) {
 // sandbox is unchanged since it was last looked at.
 func BenchmarkStatSmallSandboxes(b *testing.B) {
 	walkBench(b, func(b *testing.B, h *Home, name string) {
+		lookupMerged(b, h, name, true)
+	})
+}
+
+// lookupMerged makes the calls of a mount's lookup of name's merged: the
+// sandbox's directory first (StatSandbox) if dir, then Sandbox and Stat.
+func lookupMerged(b *testing.B, h *Home, name string, dir bool) (*Sandbox, ViewStat) {
+	if dir {
 		if _, err := h.StatSandbox(name); err != nil {
 			b.Fatal(err)
 		}
-		sb, err := h.Sandbox(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
-			b.Fatal(err)
-		}
-	})
+	}
+	sb, err := h.Sandbox(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sb.Stat(ViewMerged)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sb, st
 }
 
 // BenchmarkCatSmallSandboxes is `cat merged` of one small sandbox among N
@@ -112,13 +122,7 @@ func BenchmarkStatSmallSandboxes(b *testing.B) {
 func BenchmarkCatSmallSandboxes(b *testing.B) {
 	buf := make([]byte, 128<<10)
 	walkBench(b, func(b *testing.B, h *Home, name string) {
-		sb, err := h.Sandbox(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
-			b.Fatal(err)
-		}
+		sb, _ := lookupMerged(b, h, name, false)
 		if n := readSnapshot(b, sb, ViewMerged, buf); n > int64(len(buf)) {
 			b.Fatalf("%s: merged is %d bytes, not small", name, n)
 		}
@@ -131,13 +135,7 @@ func BenchmarkCatSmallSandboxes(b *testing.B) {
 // directory.
 func BenchmarkFirstStatSmallSandboxes(b *testing.B) {
 	firstBench(b, func(b *testing.B, h *Home, name string) {
-		sb, err := h.Sandbox(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sb.Stat(ViewMerged); err != nil {
-			b.Fatal(err)
-		}
+		lookupMerged(b, h, name, false)
 	})
 }
 
@@ -148,18 +146,9 @@ func BenchmarkFirstStatSmallSandboxes(b *testing.B) {
 func BenchmarkFirstCatSmallSandboxes(b *testing.B) {
 	buf := make([]byte, 128<<10)
 	firstBench(b, func(b *testing.B, h *Home, name string) {
-		if _, err := h.StatSandbox(name); err != nil {
-			b.Fatal(err)
-		}
-		sb, err := h.Sandbox(name)
+		_, st := lookupMerged(b, h, name, true)
+		sb, err := h.Sandbox(name) // the open's own look-up
 		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := sb.Stat(ViewMerged)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if sb, err = h.Sandbox(name); err != nil {
 			b.Fatal(err)
 		}
 		if n := readSnapshot(b, sb, ViewMerged, buf); n != st.Size || n > int64(len(buf)) {
