@@ -118,6 +118,22 @@ func (d *Dir) ChildStatsCheap() bool {
 	return false
 }
 
+// FileStatsCheap reports whether a stat of each file it lists costs little
+// now: a sandbox's files while each of its views' stats is at hand
+// (engine.Sandbox.StatsReady), a session's while the sandbox's sessions
+// are (the index of its full merge answers them). Other directories list
+// no files.
+func (d *Dir) FileStatsCheap() bool {
+	switch d.kind {
+	case dirSandbox:
+		sb, err := d.fs.home.Sandbox(d.sandbox)
+		return err == nil && sb.StatsReady()
+	case dirSession:
+		return d.fs.sessionsReady(d.sandbox)
+	}
+	return false
+}
+
 // String returns the directory's path in the mount.
 func (d *Dir) String() string {
 	switch d.kind {

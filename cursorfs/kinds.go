@@ -34,21 +34,23 @@ func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbo
 
 // viewStat is the stat of a view: the size an open now would show.
 func viewStat(n *Node) (int64, time.Time, error) {
-	size, mt, _, err := viewStatChange(n)
-	return size, mt, err
+	st, _, err := viewStatHeld(n)
+	return st.Size, st.ModTime, err
 }
 
-// viewStatChange is viewStat with the view's change time.
-func viewStatChange(n *Node) (int64, time.Time, time.Time, error) {
+// viewStatHeld is viewStat with the view's change time, and how long its
+// state is held (engine.Sandbox.StatHeld). A session gone since it was
+// shown (recent.go) is empty, at its last time, and held for no time.
+func viewStatHeld(n *Node) (engine.ViewStat, time.Duration, error) {
 	sb, err := n.sb()
 	if err != nil {
-		return 0, time.Time{}, time.Time{}, err
+		return engine.ViewStat{}, 0, err
 	}
-	st, err := sb.Stat(n.view())
+	st, held, err := sb.StatHeld(n.view())
 	if last, gone := n.goneSession(err); gone {
-		return 0, last, time.Time{}, nil
+		return engine.ViewStat{ModTime: last}, 0, nil
 	}
-	return st.Size, st.ModTime, st.ChangeTime, err
+	return st, held, err
 }
 
 // openView opens n's view of its sandbox with open.

@@ -41,6 +41,10 @@ type Attr struct {
 	// Valid is how long the kernel may keep these attributes: a pinned
 	// node's never change.
 	Valid time.Duration
+	// NameValid is how long the kernel may keep the name's entry, which
+	// points at this state (state.go); 0 for a file whose state is not
+	// held.
+	NameValid time.Duration
 }
 
 // Handle is an open file. Every kind of file implements it; the FUSE
@@ -150,27 +154,27 @@ func (n *Node) Stat() (Attr, error) {
 		return *n.state, nil
 	}
 	k := kinds[n.file().Kind]
-	var change time.Time
-	var size int64
-	var mt time.Time
+	var a Attr
 	var err error
 	if k.fixed() {
-		size, mt, change, err = viewStatChange(n)
+		var st engine.ViewStat
+		var held time.Duration
+		st, held, err = viewStatHeld(n)
+		a = Attr{Size: st.Size, ModTime: st.ModTime, Change: st.ChangeTime, NameValid: nameValid(held)}
 	} else {
-		size, mt, err = k.stat(n)
+		a.Size, a.ModTime, err = k.stat(n)
 	}
 	if err != nil {
 		return Attr{}, err
 	}
-	p, err := n.filePerm()
-	if err != nil {
+	if a.Perm, err = n.filePerm(); err != nil {
 		return Attr{}, err
 	}
-	key, err := n.stateKey(k)
-	if err != nil {
+	if a.Key, err = n.stateKey(k); err != nil {
 		return Attr{}, err
 	}
-	return Attr{Size: size, ModTime: mt, Change: change, Perm: p, Fixed: k.fixed() || key != nil, Key: key}, nil
+	a.Fixed = k.fixed() || a.Key != nil
+	return a, nil
 }
 
 // Perm returns the file's owner and mode; a pinned node's are its

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/microsandbox/msb-logfs/engine"
 )
 
 // States. A snapshot file's bytes at one state never change, so a node
@@ -19,6 +21,19 @@ import (
 // stateValid is how long the kernel may keep a pinned node's attributes:
 // they never change.
 const stateValid = time.Hour
+
+// nameValid returns how long the kernel may keep a name's entry pointing
+// at a state that every stat and open shows for held more
+// (engine.ViewStat.Held): all of it but half of engine.HoldFor, the slack
+// for the answer's way to the kernel and an open's way back. A stat the
+// kernel answers from the entry, and an open of the state it names, then
+// reach the engine while it still shows that state and no newer one: the
+// open shows what the stat showed (tar's stat-then-open), and a file's
+// change shows at the next stat at most HoldFor late, as without the
+// entry (docs/caching.md).
+func nameValid(held time.Duration) time.Duration {
+	return max(0, held-engine.HoldFor/2)
+}
 
 // errStale is the error of an open of a state that an open no longer
 // shows.

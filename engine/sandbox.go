@@ -195,6 +195,18 @@ func (s *Sandbox) holding(a access) bool {
 	return held && (a != accessFollow || s.shown.ExecStillNamed())
 }
 
+// heldFor returns how much longer the state shown now is shown to every
+// stat and open (a follower's open aside, see holding): until HoldFor
+// after it was first shown, or after the parked summary's stamp was last
+// probed. Called with s.mu held.
+func (s *Sandbox) heldFor() time.Duration {
+	at := s.shownAt
+	if s.shown == nil {
+		at = s.probedAt
+	}
+	return max(0, at.Add(HoldFor).Sub(s.home.now()))
+}
+
 // indexFor returns the index of v's stream brought up to files, the
 // shown state; a pass it runs renders v into the render cache when warm
 // is set. An index already brought up to the shown state since current
@@ -284,9 +296,18 @@ type ViewStat struct {
 
 // Stat returns the size and time of view v as an open now would show it.
 func (s *Sandbox) Stat(v View) (ViewStat, error) {
+	st, _, err := s.StatHeld(v)
+	return st, err
+}
+
+// StatHeld is Stat, and how much longer every stat and open of the
+// sandbox shows this state and no newer one (a follower's open aside):
+// the rest of its HoldFor. A cache of the answer may be trusted that long.
+func (s *Sandbox) StatHeld(v View) (ViewStat, time.Duration, error) {
 	var st ViewStat
+	var held time.Duration
 	if err := index.CheckView(v); err != nil {
-		return st, err
+		return st, 0, err
 	}
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
@@ -297,11 +318,12 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 			size, serr = s.sessionSize(x, v)
 		}
 		st = ViewStat{Size: size, ModTime: files.ModTime(v.Mask), ChangeTime: files.ChangeTime(v.Mask), Skipped: x.Counts}
+		held = s.heldFor()
 	})
 	if err == nil {
 		err = serr
 	}
-	return st, err
+	return st, held, err
 }
 
 // ModTime returns the newest mtime of the sandbox's log files.

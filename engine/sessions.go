@@ -36,6 +36,28 @@ func (s *Sandbox) SessionsReady() bool {
 	return s.holding(accessStat) && x != nil && x.Files() != nil && s.upTo[MaskAll] == s.looks
 }
 
+// StatsReady reports whether a stat of each of the sandbox's views (the
+// files of its directory) would answer now without a pass over all of its
+// logs: from a parked summary of both its indexes, the full merge's and
+// the system view's, whose stamp the log names show, or from both indexes
+// held, which a stat brings up to the files with a pass over what was
+// written since. A listing may then give each file's entry with its
+// attributes, at little more cost than the stats.
+func (s *Sandbox) StatsReady() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	streams := [...]SourceMask{MaskAll, ViewSystem.Stream()}
+	if p := s.parkedNow(); p != nil {
+		return p.index(streams[0]) != nil && p.index(streams[1]) != nil
+	}
+	for _, stream := range streams {
+		if x := s.indexes[stream]; x == nil || x.Files() == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Session returns session id, with the cursor just after its last entry.
 // An id the logs do not hold gives an error wrapping ErrNoSession.
 func (s *Sandbox) Session(id uint64) (SessionInfo, error) {

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -48,8 +49,19 @@ func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 }
 
 // Lookup resolves name and stats what it names: a name that resolves but
-// is not there now is ENOENT.
+// is not there now is ENOENT. The thread that looks up a file is noted as
+// one that stats what it lists (lookers).
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	child, errno := d.entry(ctx, name, out)
+	if child != nil && !child.IsDir() {
+		d.st.lookers.saw(callerThread(ctx), time.Now())
+	}
+	return child, errno
+}
+
+// entry is Lookup but for noting the caller: also the entry a listing
+// gives (dirHandle.Lookup).
+func (d *dirNode) entry(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	d.st.touch()
 	child, errno := d.lookup(ctx, name, out)
 	if child != nil {
@@ -58,7 +70,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	return child, errno
 }
 
-// lookup is Lookup but for counting the node it answers with in.
+// lookup is entry but for counting the node it answers with in.
 func (d *dirNode) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	c, err := d.dir.Lookup(name)
 	if err != nil {
@@ -147,6 +159,7 @@ func (d *dirNode) lookupState(ctx context.Context, name string, pinned *cursorfs
 	ino := pinned.Ino()
 	fileAttr(&out.Attr, ino, a)
 	out.SetAttrTimeout(a.Valid)
+	out.SetEntryTimeout(a.NameValid)
 	if known := d.known(name, ino); known != nil {
 		return known
 	}

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -23,7 +24,20 @@ type dirHandle struct {
 	d    *dirNode
 	ents []fuse.DirEntry // the listing; nil until the first read
 	next int             // index in ents of the next entry to read
+	// cheap holds, once asked, whether the directory's subdirectories'
+	// and files' stats cost little (cursorfs.Dir.ChildStatsCheap,
+	// FileStatsCheap): asked once per handle, that is per READDIRPLUS.
+	cheap [2]cheapness
 }
+
+// cheapness is a dirHandle's answer about its entries' stats.
+type cheapness uint8
+
+const (
+	cheapUnasked cheapness = iota
+	cheapYes
+	cheapNo
+)
 
 var (
 	_ gofs.NodeOpendirHandler = (*dirNode)(nil)
@@ -92,23 +106,51 @@ func (h *dirHandle) list() syscall.Errno {
 }
 
 // Lookup answers for an entry of a READDIRPLUS, which go-fuse asks about
-// the entry Readdirent returned last. A session's directory, listed in a
-// sandbox's sessions/, gets the entry a LOOKUP would give, so that find,
-// du and grep -r descend into it without one: its stat is a look-up in
-// the index the listing made. So does a sandbox's sessions/ while the
-// sandbox's index is at hand (parked or held), which answers its stat
-// without reading the logs. Any other name gets none (the kernel then
-// makes no entry, as after a plain READDIR): a file's entry would save
-// nothing (a snapshot's name is looked up at every stat and open anyway),
-// the sessions/ of a sandbox not indexed would cost a plain ls of the
-// sandbox the index of its logs, and the root's sandboxes would each be
-// stat-ed at a plain ls of the host, the kernel keeping a node for each.
+// the entry Readdirent returned last: it gives the entry a LOOKUP would
+// when the stat that costs is cheap now, else none (the kernel then makes
+// no entry, as after a plain READDIR, and looks the name up when a program
+// asks for it).
+//   - A session's directory, listed in a sandbox's sessions/: its stat is
+//     a look-up in the index the listing made. So find, du and grep -r
+//     descend into it without a LOOKUP.
+//   - A sandbox's sessions/, while the sandbox's index is at hand
+//     (parked, or held): its stat is a look-up in it.
+//   - A sandbox's files and a session's, while that index is at hand, for
+//     a thread that looks up the files it lists (lookers: du, ls -l,
+//     grep -r, cp -r, tar, not find). A file's entry names its state for a
+//     little less than the rest of the state's hold
+//     (cursorfs.Attr.NameValid), so the stat or open of each file right
+//     after the listing, and the open cp and tar make after their stat,
+//     need no LOOKUP.
+//   - Anything else gets none: the sessions/ and files of a sandbox not
+//     indexed would cost a plain ls of the sandbox the index of its logs
+//     (a quarter of a second for 200 MiB), and the root's sandboxes would
+//     each be stat-ed at a plain ls of the host, the kernel keeping a node
+//     for each.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if h.next == 0 || h.next > len(h.ents) {
 		return nil, syscall.ENOENT
 	}
-	if e := h.ents[h.next-1]; e.Name != name || e.Mode != syscall.S_IFDIR || !h.d.dir.ChildStatsCheap() {
+	e := h.ents[h.next-1]
+	dir := e.Mode == syscall.S_IFDIR
+	if e.Name != name || !dir && !h.d.st.lookers.recent(callerThread(ctx), time.Now()) || !h.statsCheap(dir) {
 		return nil, syscall.ENOENT
 	}
-	return h.d.Lookup(ctx, name, out)
+	return h.d.entry(ctx, name, out)
+}
+
+// statsCheap reports whether the stats of the directory's subdirectories
+// (dirs) or files cost little now, asking the directory once per handle.
+func (h *dirHandle) statsCheap(dirs bool) bool {
+	i, ask := 0, h.d.dir.FileStatsCheap
+	if dirs {
+		i, ask = 1, h.d.dir.ChildStatsCheap
+	}
+	if h.cheap[i] == cheapUnasked {
+		h.cheap[i] = cheapNo
+		if ask() {
+			h.cheap[i] = cheapYes
+		}
+	}
+	return h.cheap[i] == cheapYes
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -43,11 +42,7 @@ print('done', flush=True)
 // change and the half first read after it; a fresh open's mapping shows
 // the new state.
 func TestGapsSharedMmapAcrossRotation(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		python = "/usr/bin/python3"
-	}
-	python = needTool(t, python, "apt-get install python3")
+	python := needPython(t)
 	home := t.TempDir()
 	w, err := msbwriter.Create(home, "box", msbwriter.Options{RotateAt: 256 << 10})
 	if err != nil {

@@ -47,6 +47,16 @@ func needTool(t *testing.T, path, how string) string {
 	return ""
 }
 
+// needPython returns the path of python3, as needTool does.
+func needPython(t *testing.T) string {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		python = "/usr/bin/python3"
+	}
+	return needTool(t, python, "apt-get install python3")
+}
+
 // freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
