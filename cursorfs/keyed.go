@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/microsandbox/msb-logfs/engine"
 )
@@ -18,10 +19,12 @@ import (
 // A stat computes no content: the cursor's size is fixed, an info's comes
 // from the session's summary.
 
-// keyedKind is a kind whose state is its size, times and key.
+// keyedKind is a kind whose state is its size, times and key. key also
+// returns how long the sandbox holds the state it is of
+// (engine.Sandbox.StatHeld).
 type keyedKind interface {
 	kind
-	key(n *Node) ([]byte, error)
+	key(n *Node) ([]byte, time.Duration, error)
 }
 
 var (
@@ -29,33 +32,33 @@ var (
 	_ keyedKind = infoKind{}
 )
 
-func (cursorKind) key(n *Node) ([]byte, error) { return mergedKey(n) }
-func (infoKind) key(n *Node) ([]byte, error)   { return mergedKey(n) }
+func (cursorKind) key(n *Node) ([]byte, time.Duration, error) { return mergedKey(n) }
+func (infoKind) key(n *Node) ([]byte, time.Duration, error)   { return mergedKey(n) }
 
-// stateKey returns the key of n's state: nil for a kind whose size and
-// times tell its states apart.
-func (n *Node) stateKey(k kind) ([]byte, error) {
+// stateKey returns the key of n's state, and how long the sandbox holds
+// it: nil for a kind whose size and times tell its states apart.
+func (n *Node) stateKey(k kind) ([]byte, time.Duration, error) {
 	kk, ok := k.(keyedKind)
 	if !ok {
-		return nil, nil
+		return nil, 0, nil
 	}
 	return kk.key(n)
 }
 
-// mergedKey returns the state of n's sandbox's merged view: its size,
-// newest mtime and newest ctime.
-func mergedKey(n *Node) ([]byte, error) {
+// mergedKey returns the state of n's sandbox's merged view — its size,
+// newest mtime and newest ctime — and how long the sandbox holds it.
+func mergedKey(n *Node) ([]byte, time.Duration, error) {
 	sb, err := n.sb()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	st, err := sb.Stat(engine.ViewMerged)
+	st, held, err := sb.StatHeld(engine.ViewMerged)
 	if err != nil {
-		return nil, fmt.Errorf("state of %s: %w", n.sandbox, err)
+		return nil, 0, fmt.Errorf("state of %s: %w", n.sandbox, err)
 	}
 	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 24), uint64(st.Size))
 	b = binary.LittleEndian.AppendUint64(b, uint64(st.ModTime.UnixNano()))
-	return binary.LittleEndian.AppendUint64(b, uint64(st.ChangeTime.UnixNano())), nil
+	return binary.LittleEndian.AppendUint64(b, uint64(st.ChangeTime.UnixNano())), held, nil
 }
 
 // keyStill reports whether the key of pinned node n is its sandbox's now.
@@ -63,7 +66,7 @@ func (n *Node) keyStill() (bool, error) {
 	if n.state.Key == nil {
 		return true, nil
 	}
-	key, err := n.stateKey(kinds[n.file().Kind])
+	key, _, err := n.stateKey(kinds[n.file().Kind])
 	if err != nil {
 		return false, err
 	}

@@ -170,8 +170,12 @@ func (n *Node) Stat() (Attr, error) {
 	if a.Perm, err = n.filePerm(); err != nil {
 		return Attr{}, err
 	}
-	if a.Key, err = n.stateKey(k); err != nil {
+	var held time.Duration
+	if a.Key, held, err = n.stateKey(k); err != nil {
 		return Attr{}, err
+	}
+	if a.Key != nil {
+		a.NameValid = nameValid(held)
 	}
 	a.Fixed = k.fixed() || a.Key != nil
 	return a, nil

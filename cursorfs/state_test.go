@@ -109,32 +109,33 @@ func TestPinnedStateRewriteSameSizeAndMtime(t *testing.T) {
 	}
 }
 
-// TestNameValid: a snapshot's Stat lets the kernel keep its name's entry
-// for the rest of the state's hold but half of HoldFor, never longer; the
-// pinned node keeps that; a file whose state is not held (the cursor, a
-// follow file) lets it keep none.
+// TestNameValid: a snapshot's or the cursor's Stat lets the kernel keep
+// its name's entry for the rest of the state's hold but half of HoldFor,
+// never longer; the pinned node keeps that; a file whose state is not
+// held (a follow file) lets it keep none.
 func TestNameValid(t *testing.T) {
 	b := newBox(t, "box", 10, 0)
-	n, err := nodeAt(b.fs, "box", "merged")
-	must(t, err)
-	a, err := n.Stat()
-	must(t, err)
-	if a.NameValid <= 0 || a.NameValid > engine.HoldFor/2 {
-		t.Fatalf("merged's stat: NameValid %v, want within (0, HoldFor/2]", a.NameValid)
-	}
-	if got, _ := n.Pin(a).Stat(); got.NameValid != a.NameValid {
-		t.Errorf("the pinned node's NameValid %v, want the stat's %v", got.NameValid, a.NameValid)
-	}
-	time.Sleep(engine.HoldFor / 2)
-	if a2, err := n.Stat(); err != nil || a2.NameValid != 0 {
-		t.Errorf("merged's stat half a hold later: NameValid %v (%v), want 0: an entry must not outlive the hold", a2.NameValid, err)
-	}
-	for _, name := range []string{"cursor", "merged.follow"} {
-		c, err := nodeAt(b.fs, "box", name)
+	for _, name := range []string{"merged", "cursor"} {
+		n, err := nodeAt(b.fs, "box", name)
 		must(t, err)
-		if ca, err := c.Stat(); err != nil || ca.NameValid != 0 {
-			t.Errorf("%s's stat: NameValid %v (%v), want 0", name, ca.NameValid, err)
+		a, err := n.Stat()
+		must(t, err)
+		if a.NameValid <= 0 || a.NameValid > engine.HoldFor/2 {
+			t.Fatalf("%s's stat: NameValid %v, want within (0, HoldFor/2]", name, a.NameValid)
 		}
+		if got, _ := n.Pin(a).Stat(); got.NameValid != a.NameValid {
+			t.Errorf("%s's pinned node's NameValid %v, want the stat's %v", name, got.NameValid, a.NameValid)
+		}
+		time.Sleep(engine.HoldFor / 2)
+		if a2, err := n.Stat(); err != nil || a2.NameValid != 0 {
+			t.Errorf("%s's stat half a hold later: NameValid %v (%v), want 0: an entry must not outlive the hold", name, a2.NameValid, err)
+		}
+		time.Sleep(engine.HoldFor / 2) // the next name's stat starts a hold
+	}
+	f, err := nodeAt(b.fs, "box", "merged.follow")
+	must(t, err)
+	if fa, err := f.Stat(); err != nil || fa.NameValid != 0 {
+		t.Errorf("merged.follow's stat: NameValid %v (%v), want 0", fa.NameValid, err)
 	}
 	for held, want := range map[time.Duration]time.Duration{
 		0: 0, engine.HoldFor / 2: 0, engine.HoldFor: engine.HoldFor / 2, engine.HoldFor/2 + time.Millisecond: time.Millisecond,

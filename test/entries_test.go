@@ -24,7 +24,7 @@ for d in (box, os.path.join(box, "sessions", "3")):
 // TestListingGivesFilesToLookers: once a sandbox's index is at hand (its
 // summary parked after a first walk), a listing read by a thread that has
 // looked a file up gives the files' entries, and the stats that follow it
-// at once need no LOOKUP of a snapshot (du, ls -l, grep -r); a listing
+// at once need no LOOKUP (du, ls -l, grep -r); a listing
 // read by find, which only lists, gives none: a stat right after it is a
 // LOOKUP.
 func TestListingGivesFilesToLookers(t *testing.T) {
@@ -50,7 +50,7 @@ func TestListingGivesFilesToLookers(t *testing.T) {
 	if got := m.requests(from); got["READDIRPLUS"] == 0 {
 		t.Fatalf("the listings read no READDIRPLUS: the test proves nothing; requests: %v", got)
 	}
-	for _, name := range []string{"stdout", "stderr", "output", "system", "merged.jsonl"} {
+	for _, name := range []string{"stdout", "stderr", "output", "system", "merged.jsonl", "cursor", "info"} {
 		if n := strings.Count(lookups, `\"`+name+`\"`); n != 0 {
 			t.Errorf("the stats after the listings looked %s up %d times, want 0: its entry came with the listing\n%s", name, n, lookups)
 		}
