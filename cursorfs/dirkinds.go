@@ -203,13 +203,13 @@ func (d *Dir) child(k dirKind, sandbox string, session uint64) *Dir {
 
 // file returns the node of file i of Files in d's sandbox.
 func (d *Dir) file(i int) *Node {
-	return &Node{fs: d.fs, sandbox: d.sandbox, index: i}
+	return &Node{fs: d.fs, sandbox: d.sandbox, index: int32(i)}
 }
 
 // sessionFile returns the node of file i of sessionFiles in d's session.
 func (d *Dir) sessionFile(i int) *Node {
 	id := d.session
-	return &Node{fs: d.fs, sandbox: d.sandbox, index: i, session: &id}
+	return &Node{fs: d.fs, sandbox: d.sandbox, index: int32(i), session: &id}
 }
 
 // key names the directory in the listing records.

@@ -16,7 +16,11 @@ type infoKind struct{ readOnlyKind }
 // which only an open computes (it merges the session's last interval
 // again), is as long as any other cursor.
 func (infoKind) stat(n *Node) (int64, time.Time, error) {
-	si, inChain, err := n.fs.sessionFrom(n.sandbox, *n.session, (*engine.Sandbox).SessionSummary)
+	summary := (*engine.Sandbox).SessionSummary
+	if n.toOpen {
+		summary = func(sb *engine.Sandbox, id uint64) (engine.SessionInfo, error) { return sb.ToOpen().SessionSummary(id) }
+	}
+	si, inChain, err := n.fs.sessionFrom(n.sandbox, *n.session, summary)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -38,9 +42,12 @@ func (infoKind) open(n *Node) (Handle, error) {
 	return newBytes(data, mt), nil
 }
 
-// info returns the content and time of the info file of n's session.
+// info returns the content and time of the info file of n's session, as
+// an open sees the sandbox (engine.Sandbox.ToOpen).
 func (n *Node) info() ([]byte, time.Time, error) {
-	si, err := n.fs.session(n.sandbox, *n.session)
+	si, err := n.fs.sessionWith(n.sandbox, *n.session, func(sb *engine.Sandbox, id uint64) (engine.SessionInfo, error) {
+		return sb.ToOpen().Session(id)
+	})
 	if err != nil {
 		return nil, time.Time{}, err
 	}

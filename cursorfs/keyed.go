@@ -46,9 +46,10 @@ func (n *Node) stateKey(k kind) ([]byte, time.Duration, error) {
 }
 
 // mergedKey returns the state of n's sandbox's merged view — its size,
-// newest mtime and newest ctime — and how long the sandbox holds it.
+// newest mtime and newest ctime — and how long the sandbox holds it, as
+// n's stats see the sandbox (Node.side).
 func mergedKey(n *Node) ([]byte, time.Duration, error) {
-	sb, err := n.sb()
+	sb, err := n.side()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -61,12 +62,15 @@ func mergedKey(n *Node) ([]byte, time.Duration, error) {
 	return binary.LittleEndian.AppendUint64(b, uint64(st.ChangeTime.UnixNano())), held, nil
 }
 
-// keyStill reports whether the key of pinned node n is its sandbox's now.
+// keyStill reports whether the key of pinned node n is its sandbox's now,
+// as an open sees the sandbox.
 func (n *Node) keyStill() (bool, error) {
 	if n.state.Key == nil {
 		return true, nil
 	}
-	key, _, err := n.stateKey(kinds[n.file().Kind])
+	o := *n
+	o.toOpen = true
+	key, _, err := o.stateKey(kinds[n.file().Kind])
 	if err != nil {
 		return false, err
 	}

@@ -32,6 +32,33 @@ var kinds = [...]kind{
 // sb returns the engine's sandbox of n.
 func (n *Node) sb() (*engine.Sandbox, error) { return n.fs.home.Sandbox(n.sandbox) }
 
+// sandboxSide is the engine's sandbox as a stat or an open sees it: the
+// *engine.Sandbox itself, or its engine.OpenSide.
+type sandboxSide interface {
+	StatHeld(v engine.View) (engine.ViewStat, time.Duration, error)
+	ModTime() (time.Time, error)
+	Session(id uint64) (engine.SessionInfo, error)
+	SessionSummary(id uint64) (engine.SessionInfo, error)
+}
+
+var (
+	_ sandboxSide = (*engine.Sandbox)(nil)
+	_ sandboxSide = engine.OpenSide{}
+)
+
+// side returns n's sandbox as n's stats see it: as an open does for a
+// node StatToOpen made (toOpen), else as a stat does.
+func (n *Node) side() (sandboxSide, error) {
+	sb, err := n.sb()
+	if err != nil {
+		return nil, err
+	}
+	if n.toOpen {
+		return sb.ToOpen(), nil
+	}
+	return sb, nil
+}
+
 // viewStat is the stat of a view: the size an open now would show.
 func viewStat(n *Node) (int64, time.Time, error) {
 	st, _, err := viewStatHeld(n)
@@ -42,7 +69,7 @@ func viewStat(n *Node) (int64, time.Time, error) {
 // state is held (engine.Sandbox.StatHeld). A session gone since it was
 // shown (recent.go) is empty, at its last time, and held for no time.
 func viewStatHeld(n *Node) (engine.ViewStat, time.Duration, error) {
-	sb, err := n.sb()
+	sb, err := n.side()
 	if err != nil {
 		return engine.ViewStat{}, 0, err
 	}
@@ -115,7 +142,7 @@ func (seekKind) fixed() bool    { return false }
 type cursorKind struct{ readOnlyKind }
 
 func (cursorKind) stat(n *Node) (int64, time.Time, error) {
-	sb, err := n.sb()
+	sb, err := n.side()
 	if err != nil {
 		return 0, time.Time{}, err
 	}

@@ -17,7 +17,10 @@ import (
 type Node struct {
 	fs      *FS
 	sandbox string
-	index   int // in Files, or in sessionFiles for a session's file
+	index   int32 // in Files, or in sessionFiles for a session's file
+	// toOpen marks a copy made by StatToOpen: its stats see the sandbox
+	// as an open does (Node.side).
+	toOpen  bool
 	session *uint64
 	state   *Attr // the state a pinned node is (state.go), else nil
 }
@@ -181,6 +184,21 @@ func (n *Node) Stat() (Attr, error) {
 	return a, nil
 }
 
+// StatToOpen is Stat as an open now sees the sandbox: the state an open
+// would show (the one the last stat showed, for engine.HoldFor after that
+// stat: engine.Sandbox.ToOpen) where Stat gives the one a stat would. The
+// lookup of an open that follows its thread's stat of the same name
+// answers with it (tar: lstat, open), so that the open shows what the
+// stat showed even when that stat came at the end of a hold.
+func (n *Node) StatToOpen() (Attr, error) {
+	if n.state != nil {
+		return *n.state, nil
+	}
+	o := *n
+	o.toOpen = true
+	return o.Stat()
+}
+
 // Perm returns the file's owner and mode; a pinned node's are its
 // state's.
 func (n *Node) Perm() (Perm, error) {
@@ -196,7 +214,7 @@ func (n *Node) filePerm() (Perm, error) {
 	if n.session != nil {
 		return n.fs.filePerm(n.sandbox, stdoutIndex)
 	}
-	return n.fs.filePerm(n.sandbox, n.index)
+	return n.fs.filePerm(n.sandbox, int(n.index))
 }
 
 // Open opens the file with the open(2) flags given. Creating, truncating

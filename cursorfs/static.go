@@ -19,11 +19,12 @@ var cursorSize = int64(engine.CursorLen + 1)
 // openCursor returns the content of the cursor file: the cursor at the
 // current end of the merged view and a newline.
 func openCursor(sb *engine.Sandbox) (*bytesHandle, error) {
-	c, err := sb.EndCursor()
+	st, err := sb.ToOpen().EndState()
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
 	}
-	mt, err := sb.ModTime()
+	c := st.Cursor
+	mt, err := sb.ToOpen().ModTime()
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
 	}

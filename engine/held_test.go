@@ -97,3 +97,36 @@ func statHeld(t *testing.T, sb *Sandbox) (ViewStat, time.Duration) {
 	}
 	return st, held
 }
+
+// TestToOpenShowsTheStatState: a stat shows a state at the very end of its
+// hold; the sandbox writes, and the hold ends. A stat now shows the write,
+// but the sandbox as an open sees it (ToOpen) still shows the state the
+// stat showed, for HoldFor after that stat: the lookup of tar's open after
+// its lstat. Once that is over, it shows the write too.
+func TestToOpenShowsTheStatState(t *testing.T) {
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	clock := newFakeClock()
+	sb, err := openClockedHome(t, d.home, clock, defaultMaxLive).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := statHeld(t, sb)
+	clock.advance(HoldFor - time.Millisecond)
+	if st, _ := statHeld(t, sb); st != first {
+		t.Fatalf("a stat within the hold: %+v, want the held %+v", st, first)
+	}
+	d.exec(jl(2000, "stdout", "written at the end of the hold\n"))
+	clock.advance(2 * time.Millisecond)
+	open, _, err := sb.ToOpen().StatHeld(ViewMerged)
+	if err != nil || open != first {
+		t.Fatalf("as an open sees it, just past the hold: %+v, %v; want the state the last stat showed, %+v", open, err, first)
+	}
+	if st, _ := statHeld(t, sb); st.Size <= first.Size {
+		t.Fatalf("a stat past the hold: %+v, want the write shown", st)
+	}
+	clock.advance(HoldFor)
+	if open, _, _ := sb.ToOpen().StatHeld(ViewMerged); open.Size <= first.Size {
+		t.Fatalf("as an open sees it, HoldFor after the last stat: %+v, want the write shown", open)
+	}
+}

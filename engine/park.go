@@ -137,21 +137,24 @@ func (ps *parkStore) stats() (n int, bytes int64) {
 }
 
 // withSummary calls fn, with s.mu held, with the index of v's stream and
-// the times of the files it reads, for a stat: from the parked
-// summary when the log names still show the stamp it describes (no file
-// opened, no pass), else as withIndex does.
-func (s *Sandbox) withSummary(v View, warm bool, fn func(x *index.Index, files chain.Times)) error {
+// the times of the files it reads, for a stat or the open of a file
+// computed whole (a): from the parked summary when the log names still
+// show the stamp it describes (no file opened, no pass), else as
+// withIndexFor does.
+func (s *Sandbox) withSummary(v View, warm bool, a access, fn func(x *index.Index, files chain.Times)) error {
 	s.mu.Lock()
 	if p := s.parkedNow(); p != nil {
 		if px := p.index(v.Stream()); px != nil {
-			s.statAt = s.home.now()
+			if a == accessStat {
+				s.statAt = s.home.now()
+			}
 			px.WithSummary(func(x *index.Index) { fn(x, &p.st) })
 			s.mu.Unlock()
 			return nil
 		}
 	}
 	s.mu.Unlock()
-	return s.withIndex(v, warm, func(x *index.Index, files *chain.FileSet) { fn(x, files) })
+	return s.withIndexFor(v, warm, a, func(x *index.Index, files *chain.FileSet) { fn(x, files) })
 }
 
 // parkedNow returns the sandbox's parked summary when s holds no state

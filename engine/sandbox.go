@@ -304,6 +304,10 @@ func (s *Sandbox) Stat(v View) (ViewStat, error) {
 // sandbox shows this state and no newer one (a follower's open aside):
 // the rest of its HoldFor. A cache of the answer may be trusted that long.
 func (s *Sandbox) StatHeld(v View) (ViewStat, time.Duration, error) {
+	return s.statHeld(v, accessStat)
+}
+
+func (s *Sandbox) statHeld(v View, a access) (ViewStat, time.Duration, error) {
 	var st ViewStat
 	var held time.Duration
 	if err := index.CheckView(v); err != nil {
@@ -312,7 +316,7 @@ func (s *Sandbox) StatHeld(v View) (ViewStat, time.Duration, error) {
 	var serr error
 	// A pass a stat runs renders the view only when that is cheap (a raw
 	// view is a copy of bodies): a stat of merged must not cost a render.
-	err := s.withSummary(v, v.Format == FormatRaw, func(x *index.Index, files chain.Times) {
+	err := s.withSummary(v, v.Format == FormatRaw, a, func(x *index.Index, files chain.Times) {
 		size := x.Total[index.TrackedIndex(v)]
 		if v.ByID {
 			size, serr = s.sessionSize(x, v)
@@ -327,13 +331,15 @@ func (s *Sandbox) StatHeld(v View) (ViewStat, time.Duration, error) {
 }
 
 // ModTime returns the newest mtime of the sandbox's log files.
-func (s *Sandbox) ModTime() (time.Time, error) {
+func (s *Sandbox) ModTime() (time.Time, error) { return s.modTime(accessStat) }
+
+func (s *Sandbox) modTime(a access) (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p := s.parkedNow(); p != nil {
 		return p.st.ModTime(MaskAll), nil
 	}
-	files, err := s.current(accessStat, s.holding(accessStat))
+	files, err := s.current(a, s.holding(a))
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -347,10 +353,42 @@ func (s *Sandbox) EndCursor() (Cursor, error) {
 }
 
 // EndState returns the merge state at the current end of every origin.
-func (s *Sandbox) EndState() (State, error) {
+func (s *Sandbox) EndState() (State, error) { return s.endState(accessStat) }
+
+func (s *Sandbox) endState(a access) (State, error) {
 	var st State
-	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ chain.Times) { st = x.End })
+	err := s.withSummary(ViewMerged, false, a, func(x *index.Index, _ chain.Times) { st = x.End })
 	return st, err
+}
+
+// ToOpen returns the sandbox as an open sees it: the calls of an OpenSide
+// show the state held for an open — the one the last stat showed, for
+// HoldFor after that stat (see holding) — where the Sandbox's own show the
+// state held for a stat. A file computed whole at its open (the cursor,
+// an info) is computed through it, so that the open shows what the stat
+// just before it showed even when that stat came at the end of a hold.
+func (s *Sandbox) ToOpen() OpenSide { return OpenSide{s} }
+
+// OpenSide is a Sandbox as an open sees it (Sandbox.ToOpen).
+type OpenSide struct{ s *Sandbox }
+
+// StatHeld is Sandbox.StatHeld as an open sees it.
+func (o OpenSide) StatHeld(v View) (ViewStat, time.Duration, error) {
+	return o.s.statHeld(v, accessOpen)
+}
+
+// EndState is Sandbox.EndState as an open sees it.
+func (o OpenSide) EndState() (State, error) { return o.s.endState(accessOpen) }
+
+// ModTime is Sandbox.ModTime as an open sees it.
+func (o OpenSide) ModTime() (time.Time, error) { return o.s.modTime(accessOpen) }
+
+// Session is Sandbox.Session as an open sees it.
+func (o OpenSide) Session(id uint64) (SessionInfo, error) { return o.s.session(id, true, accessOpen) }
+
+// SessionSummary is Sandbox.SessionSummary as an open sees it.
+func (o OpenSide) SessionSummary(id uint64) (SessionInfo, error) {
+	return o.s.session(id, false, accessOpen)
 }
 
 // Snapshot is a view fixed at its open: every read at any offset gives the

@@ -11,7 +11,7 @@ import (
 // reads the index brought up to date and renders nothing.
 func (s *Sandbox) Sessions() ([]SessionInfo, error) {
 	var out []SessionInfo
-	err := s.withSummary(ViewMerged, false, func(x *index.Index, _ chain.Times) {
+	err := s.withSummary(ViewMerged, false, accessStat, func(x *index.Index, _ chain.Times) {
 		sums := x.Sessions()
 		out = make([]SessionInfo, len(sums))
 		for i := range sums {
@@ -61,23 +61,25 @@ func (s *Sandbox) StatsReady() bool {
 // Session returns session id, with the cursor just after its last entry.
 // An id the logs do not hold gives an error wrapping ErrNoSession.
 func (s *Sandbox) Session(id uint64) (SessionInfo, error) {
-	return s.session(id, true)
+	return s.session(id, true, accessStat)
 }
 
 // SessionSummary returns session id as Sessions lists it, without its
 // cursor: a lookup in the index, for a stat of its directory. An id the
 // logs do not hold gives an error wrapping ErrNoSession.
 func (s *Sandbox) SessionSummary(id uint64) (SessionInfo, error) {
-	return s.session(id, false)
+	return s.session(id, false, accessStat)
 }
 
-func (s *Sandbox) session(id uint64, withCursor bool) (SessionInfo, error) {
+func (s *Sandbox) session(id uint64, withCursor bool, a access) (SessionInfo, error) {
 	var info SessionInfo
 	var err error
-	with := s.withIndex
+	with := func(v View, warm bool, fn func(*index.Index, *chain.FileSet)) error {
+		return s.withIndexFor(v, warm, a, fn)
+	}
 	if !withCursor { // a lookup in the index, which a parked summary answers
 		with = func(v View, warm bool, fn func(*index.Index, *chain.FileSet)) error {
-			return s.withSummary(v, warm, func(x *index.Index, _ chain.Times) { fn(x, nil) })
+			return s.withSummary(v, warm, a, func(x *index.Index, _ chain.Times) { fn(x, nil) })
 		}
 	}
 	werr := with(ViewMerged, false, func(x *index.Index, _ *chain.FileSet) {

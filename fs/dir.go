@@ -52,7 +52,7 @@ func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 // is not there now is ENOENT. The thread that looks up a file is noted as
 // one that stats what it lists (lookers).
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	child, errno := d.entry(ctx, name, out)
+	child, errno := d.entry(ctx, name, true, out)
 	if child != nil && !child.IsDir() {
 		d.st.lookers.saw(callerThread(ctx), time.Now())
 	}
@@ -60,10 +60,10 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 }
 
 // entry is Lookup but for noting the caller: also the entry a listing
-// gives (dirHandle.Lookup).
-func (d *dirNode) entry(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+// gives (dirHandle.Lookup), for which byName is false.
+func (d *dirNode) entry(ctx context.Context, name string, byName bool, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	d.st.touch()
-	child, errno := d.lookup(ctx, name, out)
+	child, errno := d.lookup(ctx, name, byName, out)
 	if child != nil {
 		d.st.countIn(child)
 	}
@@ -71,7 +71,7 @@ func (d *dirNode) entry(ctx context.Context, name string, out *fuse.EntryOut) (*
 }
 
 // lookup is entry but for counting the node it answers with in.
-func (d *dirNode) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+func (d *dirNode) lookup(ctx context.Context, name string, byName bool, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	c, err := d.dir.Lookup(name)
 	if err != nil {
 		return nil, translateError(err)
@@ -87,7 +87,7 @@ func (d *dirNode) lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		out.SetAttrTimeout(a.Valid)
 		return d.lookupDir(ctx, name, c), 0
 	case *cursorfs.Node:
-		a, err := c.Stat()
+		a, err := d.statFile(ctx, name, c, byName)
 		if err != nil {
 			return nil, translateError(err)
 		}
@@ -101,6 +101,26 @@ func (d *dirNode) lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return d.newChild(ctx, &fileNode{st: d.st, node: c}, syscall.S_IFREG, c.Ino()), 0
 	}
 	return nil, syscall.ENOENT
+}
+
+// statFile stats file c, named name in d. A lookup by name from a thread
+// whose last lookup of the same name, less than namesLookedFor ago, got
+// the state a stat would (the open that follows a stat) gets the state an
+// open would show; any other gets the state a stat would, and is noted
+// (namesLooked).
+func (d *dirNode) statFile(ctx context.Context, name string, c *cursorfs.Node, byName bool) (cursorfs.Attr, error) {
+	if !byName {
+		return c.Stat()
+	}
+	tid, now := callerThread(ctx), time.Now()
+	if d.st.lookedUp.pair(tid, d, name, now) {
+		return c.StatToOpen()
+	}
+	a, err := c.Stat()
+	if err == nil && a.Fixed {
+		d.st.lookedUp.saw(tid, d, name, now)
+	}
+	return a, err
 }
 
 // lookupDir returns the inode of the directory c: the one the kernel knows

@@ -136,7 +136,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if e.Name != name || !dir && !h.d.st.lookers.recent(callerThread(ctx), time.Now()) || !h.statsCheap(dir) {
 		return nil, syscall.ENOENT
 	}
-	return h.d.entry(ctx, name, out)
+	return h.d.entry(ctx, name, false, out)
 }
 
 // statsCheap reports whether the stats of the directory's subdirectories

@@ -167,14 +167,15 @@ const readSize = 1 << 20
 
 // state is what every node of one mount shares.
 type state struct {
-	fsys    *cursorfs.FS
-	rec     *recorder
-	states  atomic.Int64  // stateNodes the kernel knows
-	nodes   atomic.Int64  // nodes the kernel knows, the root aside
-	clock   atomic.Int64  // ticks of dropIdle, which stamp each use of a sandbox
-	boxes   sandboxSet    // the sandbox directories the kernel knows
-	lookers lookers       // the threads that stat what they list
-	wake    chan struct{} // asks dropIdle for a pass over the set's bound
+	fsys     *cursorfs.FS
+	rec      *recorder
+	states   atomic.Int64  // stateNodes the kernel knows
+	nodes    atomic.Int64  // nodes the kernel knows, the root aside
+	clock    atomic.Int64  // ticks of dropIdle, which stamp each use of a sandbox
+	boxes    sandboxSet    // the sandbox directories the kernel knows
+	lookers  lookers       // the threads that stat what they list
+	lookedUp namesLooked   // the names each thread looked up lately
+	wake     chan struct{} // asks dropIdle for a pass over the set's bound
 }
 
 // forgetBeyond returns the bound of the set of known sandboxes that
