@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,9 +51,35 @@ func FuzzSandbox(f *testing.F) {
 	}
 	f.Add([]byte(exec.String()), []byte{}, []byte(runtime.String()), []byte("[ 0.5] k\n"))
 	base := f.TempDir()
+	defer minimizeAtMost(f, pipelineMinimize)()
 	f.Fuzz(func(t *testing.T, exec, exec1, runtime, kernel []byte) {
 		checkSandboxFiles(t, base, exec, exec1, runtime, kernel)
 	})
+}
+
+// pipelineMinimize is how long FuzzSandbox minimizes an input unless
+// -fuzzminimizetime says otherwise: 100 runs. Go minimizes every input that
+// finds new coverage, running the target once for each byte and each range
+// of bytes it tries to remove, for up to a minute by default; at
+// milliseconds a run, a fuzzing run of a few seconds would do nothing else.
+const pipelineMinimize = "100x"
+
+// minimizeAtMost sets -fuzzminimizetime to limit unless the command line
+// set it, until the returned restore is called. The fuzzing coordinator
+// reads the flag in F.Fuzz.
+func minimizeAtMost(f *testing.F, limit string) (restore func()) {
+	const name = "test.fuzzminimizetime"
+	fl := flag.Lookup(name)
+	given := false
+	flag.Visit(func(v *flag.Flag) { given = given || v.Name == name })
+	if fl == nil || given {
+		return func() {}
+	}
+	was := fl.Value.String()
+	if err := fl.Value.Set(limit); err != nil {
+		f.Fatalf("-%s=%s: %v", name, limit, err)
+	}
+	return func() { _ = fl.Value.Set(was) }
 }
 
 // checkSandboxFiles is the body of FuzzSandbox: the files of one iteration,
