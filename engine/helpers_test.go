@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,7 +177,8 @@ func expireHold(sb *Sandbox) {
 func readAllAt(t testing.TB, r io.ReaderAt, size int64, n int) []byte {
 	t.Helper()
 	out := make([]byte, 0, size)
-	buf := make([]byte, n)
+	buf := getReadBuf(n)
+	defer putReadBuf(buf)
 	for off := int64(0); off < size; {
 		c, err := r.ReadAt(buf, off)
 		if err != nil && err != io.EOF {
@@ -221,7 +223,8 @@ func readerAll(t testing.TB, sb *Sandbox, v View, st State) []byte {
 func drainReader(t testing.TB, r *Reader, n int) []byte {
 	t.Helper()
 	var out []byte
-	buf := make([]byte, n)
+	buf := getReadBuf(n)
+	defer putReadBuf(buf)
 	for {
 		c, err := r.Read(buf)
 		if err != nil {
@@ -231,6 +234,25 @@ func drainReader(t testing.TB, r *Reader, n int) []byte {
 			return out
 		}
 		out = append(out, buf[:c]...)
+	}
+}
+
+// readBufs recycles the buffers readAllAt and drainReader read into, one
+// pool per size, so that reading a sandbox through many handles (the
+// whole-pipeline fuzz targets use dozens per iteration) does not allocate
+// a buffer of 64 or 128 KiB for each.
+var readBufs sync.Map // int -> *sync.Pool of *[]byte
+
+// getReadBuf returns a buffer of n bytes, of undefined content.
+func getReadBuf(n int) []byte {
+	p, _ := readBufs.LoadOrStore(n, &sync.Pool{New: func() any { b := make([]byte, n); return &b }})
+	return *p.(*sync.Pool).Get().(*[]byte)
+}
+
+// putReadBuf gives back a buffer of getReadBuf.
+func putReadBuf(b []byte) {
+	if p, ok := readBufs.Load(len(b)); ok {
+		p.(*sync.Pool).Put(&b)
 	}
 }
 

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/microsandbox/msb-logfs/engine/internal/chain"
 	"github.com/microsandbox/msb-logfs/engine/internal/logline"
@@ -16,8 +20,7 @@ import (
 //
 //	go test -run='^$' -fuzz='^FuzzSandbox$' -fuzztime=60s ./engine/
 
-// maxFuzzFile bounds each fuzzed file, so that an iteration stays fast
-// (checkEveryResume is quadratic in the entries).
+// maxFuzzFile bounds each fuzzed file, so that an iteration stays fast.
 const maxFuzzFile = 4 << 10
 
 // FuzzSandbox: any bytes as exec.log, a rotated exec.log.1, runtime.log and
@@ -25,7 +28,11 @@ const maxFuzzFile = 4 << 10
 // model's chunks), Stat's size is the bytes a snapshot reads (whole and in
 // small pieces), a Reader and a Scanner from the start agree with it, and
 // every entry's cursor resumes (StateAt, then a Reader and a Scanner) to
-// exactly the entries after it. Nothing panics.
+// the entries after it (checkEveryResume says how far each is read).
+// Nothing panics.
+//
+// Every iteration writes its files at the same paths and opens a Home of
+// its own: see openFuzzSandbox.
 func FuzzSandbox(f *testing.F) {
 	stamp := []byte(jl(0, "stdout", "a\n") + jl(1, "stderr", "b") + jl(2, "system", "boot"))
 	f.Add([]byte(jl(5, "output", "new\n")), stamp, []byte(rl(3, "runtime\nunstamped\n")), []byte("[ 1.5] kernel\n"))
@@ -35,26 +42,112 @@ func FuzzSandbox(f *testing.F) {
 		[]byte(`{"t":"9999-12-31T23:59:60.999Z","s":"stderr","d":"/w==","e":"b64"}`+"\n"),
 		[]byte("0000-01-01T00:00:00Z year 0\n2016-12-31T23:59:60Z\n"), []byte("[99999999999999.5] too long\n[ 3.0]\n"))
 	f.Add([]byte("\n\n{not json\n"+`{"t":"2026-05-01T10:00:00Z","s":"nope"}`+"\n"), []byte("\xff\xfe\n"), []byte("\xff bytes \x00\r\n"), []byte("\r\n"))
+	var exec, runtime strings.Builder // past resumeWhole entries
+	for i := range 50 {
+		exec.WriteString(jl(int64(2*i), []string{"stdout", "stderr", "output"}[i%3], fmt.Sprintf("line %d\n", i)))
+		if i%5 != 4 {
+			runtime.WriteString(rl(int64(2*i+1), fmt.Sprintf("r%d\n", i)))
+		}
+	}
+	f.Add([]byte(exec.String()), []byte{}, []byte(runtime.String()), []byte("[ 0.5] k\n"))
+	base := f.TempDir()
+	defer minimizeAtMost(f, pipelineMinimize)()
 	f.Fuzz(func(t *testing.T, exec, exec1, runtime, kernel []byte) {
-		if len(exec) > maxFuzzFile || len(exec1) > maxFuzzFile || len(runtime) > maxFuzzFile || len(kernel) > maxFuzzFile {
-			return
-		}
-		d := newSandboxDir(t)
-		for name, data := range map[string][]byte{chain.ChainName(1): exec1, ExecLogName: exec, RuntimeLogName: runtime, KernelLogName: kernel} {
-			if len(data) > 0 || name == ExecLogName {
-				d.writeFile(name, string(data))
-			}
-		}
-		sb := d.open()
-		views := checkViews(t, d, sb)
-		s, err := sb.OpenSnapshot(ViewMerged)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		compareBytes(t, "merged read in 7-byte pieces", readAllAt(t, s, s.Size(), 7), views["merged"])
-		checkEveryResume(t, sb)
+		checkSandboxFiles(t, base, exec, exec1, runtime, kernel)
 	})
+}
+
+// pipelineMinimize is how long FuzzSandbox minimizes an input unless
+// -fuzzminimizetime says otherwise: 100 runs. Go minimizes every input that
+// finds new coverage, running the target once for each byte and each range
+// of bytes it tries to remove, for up to a minute by default; at
+// milliseconds a run, a fuzzing run of a few seconds would do nothing else.
+const pipelineMinimize = "100x"
+
+// minimizeAtMost sets -fuzzminimizetime to limit unless the command line
+// set it, until the returned restore is called. The fuzzing coordinator
+// reads the flag in F.Fuzz.
+func minimizeAtMost(f *testing.F, limit string) (restore func()) {
+	const name = "test.fuzzminimizetime"
+	fl := flag.Lookup(name)
+	given := false
+	flag.Visit(func(v *flag.Flag) { given = given || v.Name == name })
+	if fl == nil || given {
+		return func() {}
+	}
+	was := fl.Value.String()
+	if err := fl.Value.Set(limit); err != nil {
+		f.Fatalf("-%s=%s: %v", name, limit, err)
+	}
+	return func() { _ = fl.Value.Set(was) }
+}
+
+// checkSandboxFiles is the body of FuzzSandbox: the files of one iteration,
+// written in a home under base.
+func checkSandboxFiles(t *testing.T, base string, exec, exec1, runtime, kernel []byte) {
+	if len(exec) > maxFuzzFile || len(exec1) > maxFuzzFile || len(runtime) > maxFuzzFile || len(kernel) > maxFuzzFile {
+		return
+	}
+	d, sb := openFuzzSandbox(t, base, []namedFile{{chain.ChainName(1), exec1}, {ExecLogName, exec}, {RuntimeLogName, runtime}, {KernelLogName, kernel}})
+	views := checkViews(t, d, sb)
+	s, err := sb.OpenSnapshot(ViewMerged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	compareBytes(t, "merged read in 7-byte pieces", readAllAt(t, s, s.Size(), 7), views["merged"])
+	checkEveryResume(t, sb)
+}
+
+// namedFile is a log file's name and content.
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// openFuzzSandbox writes files (those that are empty left out, except
+// exec.log) as sandbox "sb" of the home <base>/home, and opens it through
+// a Home of its own, closed and removed when t ends. What the fuzzer
+// measures of an iteration then follows from its input alone:
+//   - the paths are the same at every iteration of a worker (t.TempDir
+//     names each directory with a random number, whose length changes the
+//     coverage counts of the code that handles paths, and a changed count
+//     is new coverage to the fuzzer, which then spends up to a minute
+//     minimizing the input);
+//   - the Home is opened before its directory exists, so it watches
+//     nothing: closing an inotify instance that holds a watch waits for the
+//     kernel to free the watch, longer than the rest of an iteration;
+//   - its clock stands still at the open, so the hold of a shown state
+//     (HoldFor) never ends during the iteration, however slow, and the
+//     sweeper (idle time an hour) never runs.
+func openFuzzSandbox(t *testing.T, base string, files []namedFile) (*tdir, *Sandbox) {
+	t.Helper()
+	home := filepath.Join(base, "home")
+	if err := os.RemoveAll(home); err != nil { // left by an iteration that failed
+		t.Fatal(err)
+	}
+	opened := time.Now()
+	h, err := openHome(home, homeConfig{now: func() time.Time { return opened }, idleAfter: time.Hour, maxLive: defaultMaxLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(home); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(func() { h.Close() }) // before the removal: cleanups run last first
+	d := mkSandbox(t, home, "sb")
+	for _, f := range files {
+		if len(f.data) > 0 || f.name == ExecLogName {
+			d.writeFile(f.name, string(f.data))
+		}
+	}
+	sb, err := h.Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, sb
 }
 
 // FuzzCursorPositions: a cursor with any position in each origin, against

@@ -36,8 +36,10 @@ func (r *Reader) SetState(st State) {
 // whole or are pending in the last Read's leftovers.
 func (r *Reader) State() State { return r.st }
 
-// Close releases the files the reader holds.
+// Close releases the files and the read buffers the reader holds.
 func (r *Reader) Close() {
+	r.m.ReleaseBuffers()
+	r.part = render.EntryPart{} // it may point into the buffers
 	r.held.release()
 	r.unhold()
 }

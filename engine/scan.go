@@ -113,8 +113,9 @@ func (sc *Scanner) Follow(ctx context.Context, fn func(e *Entry, after *State) e
 	}
 }
 
-// Close releases the files the scanner holds.
+// Close releases the files and the read buffers the scanner holds.
 func (sc *Scanner) Close() {
+	sc.m.ReleaseBuffers()
 	sc.held.release()
 	sc.unhold()
 }

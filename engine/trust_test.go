@@ -20,14 +20,21 @@ import (
 )
 
 // checkEveryResume reads merged.jsonl with a Scanner from the start, then
-// resumes after each entry, through a Reader and through a Scanner, and
-// checks that each yields exactly the entries after it.
+// resumes after each entry (its cursor, StateAt), through a Reader and
+// through a Scanner, and checks that each yields the entries after it. Up
+// to resumeWhole entries, every resume is read to the end: exactly the
+// entries after it, nothing more. Past that, which would cost the square
+// of the entries, every resume is read for its next resumeAhead entries,
+// and the resumes at every (entries/resumeWhole)th entry (the first and
+// the last among them) are read to the end: the same entries are picked
+// for the same files, and the cost grows with the entries.
 func checkEveryResume(t *testing.T, sb *Sandbox) {
 	t.Helper()
 	full := snap(t, sb, ViewMergedJSON)
 	lines := bytes.SplitAfter(full, []byte{'\n'})
 	lines = lines[:len(lines)-1]
 	js := parseJSONL(t, full)
+	stride := max(1, (len(js)+resumeWhole-1)/resumeWhole)
 	for i := -1; i < len(js); i++ {
 		var st State
 		what := "from the start"
@@ -41,17 +48,55 @@ func checkEveryResume(t *testing.T, sb *Sandbox) {
 			}
 			what = fmt.Sprintf("resumed after entry %d of %d", i, len(js))
 		}
-		compareBytes(t, what, readerAll(t, sb, ViewMergedJSON, st), bytes.Join(lines[i+1:], nil))
-		got := scanEntries(t, sb, Query{Mask: MaskAll, From: st})
-		if len(got) != len(js)-i-1 {
-			t.Fatalf("%s by a Scanner: %d entries, want %d", what, len(got), len(js)-i-1)
+		end := len(js)
+		if len(js) > resumeWhole && (i+1)%stride != 0 && i != len(js)-1 {
+			end = min(end, i+1+resumeAhead)
 		}
-		for k, g := range got {
+		checkResumeReader(t, sb, what, st, bytes.Join(lines[i+1:end], nil), end == len(js))
+		want := end - i - 1
+		got := scanAhead(t, sb, Query{Mask: MaskAll, From: st}, want)
+		if len(got) < want || end == len(js) && len(got) != want {
+			t.Fatalf("%s by a Scanner: %d entries, want %d of the %d after it", what, len(got), want, len(js)-i-1)
+		}
+		for k, g := range got[:want] {
 			if w := js[i+1+k]; g.body != w.body() || g.cursor != w.Cursor {
 				t.Fatalf("%s by a Scanner: entry %d is %q %s, want %q %s", what, k, g.body, g.cursor, w.body(), w.Cursor)
 			}
 		}
 	}
+}
+
+// resumeWhole and resumeAhead bound what checkEveryResume reads of each
+// resume, past resumeWhole entries.
+const (
+	resumeWhole = 64
+	resumeAhead = 8
+)
+
+// checkResumeReader checks that a Reader of merged.jsonl from st starts
+// with want, and when whole, that it holds want and nothing more. It reads
+// no more than want's length unless whole.
+func checkResumeReader(t *testing.T, sb *Sandbox, what string, st State, want []byte, whole bool) {
+	t.Helper()
+	if whole {
+		compareBytes(t, what, readerAll(t, sb, ViewMergedJSON, st), want)
+		return
+	}
+	r := sb.NewReader(ViewMergedJSON, st)
+	defer r.Close()
+	got := make([]byte, len(want))
+	for n := 0; n < len(got); {
+		c, err := r.Read(got[n:])
+		if err != nil {
+			t.Fatalf("%s: Reader.Read: %v", what, err)
+		}
+		if c == 0 {
+			got = got[:n]
+			break
+		}
+		n += c
+	}
+	compareBytes(t, what+" (its first entries)", got, want)
 }
 
 // scanned is an entry a Scanner yielded: its body and its cursor.
@@ -60,14 +105,28 @@ type scanned struct{ body, cursor string }
 // scanEntries runs a Scanner of q once to the end of the files.
 func scanEntries(t *testing.T, sb *Sandbox, q Query) []scanned {
 	t.Helper()
+	return scanAhead(t, sb, q, -1)
+}
+
+// errEnoughScanned stops scanAhead's Scanner.
+var errEnoughScanned = errors.New("enough entries scanned")
+
+// scanAhead runs a Scanner of q once, to the end of the files when n < 0,
+// else for its first n entries and one more (so that a caller sees
+// whether there are more).
+func scanAhead(t *testing.T, sb *Sandbox, q Query, n int) []scanned {
+	t.Helper()
 	sc := sb.NewScanner(q)
 	defer sc.Close()
 	var out []scanned
 	err := sc.Next(func(e *Entry, after *State) error {
 		out = append(out, scanned{string(e.Body), after.Cursor.String()})
+		if n >= 0 && len(out) > n {
+			return errEnoughScanned
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errEnoughScanned) {
 		t.Fatalf("Scanner.Next: %v", err)
 	}
 	return out
