@@ -181,6 +181,7 @@ func (s *Sandbox) StateAtTime(t Time) (State, error) {
 	defer files.Release()
 
 	var m chain.Merger
+	defer m.ReleaseBuffers()
 	if err := m.Reset(files, MaskAll, start); err != nil {
 		return State{}, err
 	}

@@ -252,6 +252,11 @@ func TestCloseGivesBuffersBack(t *testing.T) {
 				t.Fatalf("Scanner: %d entries, want 4", len(got))
 			}
 		}},
+		{"StateAtTime", func() {
+			if _, err := sb.StateAtTime(Time{Sec: baseTime.Unix() + 1}); err != nil {
+				t.Fatalf("StateAtTime: %v", err)
+			}
+		}},
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
