@@ -10,13 +10,7 @@ import (
 // later, during which an append does not show; once the hold is over, the
 // next stat shows the append and holds it afresh.
 func TestStatHeld(t *testing.T) {
-	d := newSandboxDir(t)
-	writeParkSandbox(d)
-	clock := newFakeClock()
-	sb, err := openClockedHome(t, d.home, clock, defaultMaxLive).Sandbox(d.name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, sb, clock := clockedSandbox(t)
 	first, held := statHeld(t, sb)
 	if held != HoldFor {
 		t.Fatalf("a stat that first shows a state holds it %v, want HoldFor (%v)", held, HoldFor)
@@ -88,6 +82,20 @@ func TestStatsReady(t *testing.T) {
 	}
 }
 
+// clockedSandbox returns a sandbox written as writeParkSandbox does, in a
+// home whose clock is the stopped clock returned.
+func clockedSandbox(t *testing.T) (*tdir, *Sandbox, *fakeClock) {
+	t.Helper()
+	d := newSandboxDir(t)
+	writeParkSandbox(d)
+	clock := newFakeClock()
+	sb, err := openClockedHome(t, d.home, clock, defaultMaxLive).Sandbox(d.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, sb, clock
+}
+
 // statHeld returns sb's StatHeld of merged, failing t on an error.
 func statHeld(t *testing.T, sb *Sandbox) (ViewStat, time.Duration) {
 	t.Helper()
@@ -104,13 +112,7 @@ func statHeld(t *testing.T, sb *Sandbox) (ViewStat, time.Duration) {
 // stat showed, for HoldFor after that stat: the lookup of tar's open after
 // its lstat. Once that is over, it shows the write too.
 func TestToOpenShowsTheStatState(t *testing.T) {
-	d := newSandboxDir(t)
-	writeParkSandbox(d)
-	clock := newFakeClock()
-	sb, err := openClockedHome(t, d.home, clock, defaultMaxLive).Sandbox(d.name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, sb, clock := clockedSandbox(t)
 	first, _ := statHeld(t, sb)
 	clock.advance(HoldFor - time.Millisecond)
 	if st, _ := statHeld(t, sb); st != first {

@@ -104,16 +104,15 @@ func (d *dirNode) lookup(ctx context.Context, name string, byName bool, out *fus
 }
 
 // statFile stats file c, named name in d. A lookup by name from a thread
-// whose last lookup of the same name, less than namesLookedFor ago, got
-// the state a stat would (the open that follows a stat) gets the state an
-// open would show; any other gets the state a stat would, and is noted
-// (namesLooked).
+// whose lookup of the same name as a stat was less than namesLookedFor
+// ago (the open that follows a stat) gets the state an open would show;
+// any other gets the state a stat would, and is noted (namesLooked).
 func (d *dirNode) statFile(ctx context.Context, name string, c *cursorfs.Node, byName bool) (cursorfs.Attr, error) {
 	if !byName {
 		return c.Stat()
 	}
 	tid, now := callerThread(ctx), time.Now()
-	if d.st.lookedUp.pair(tid, d, name, now) {
+	if d.st.lookedUp.recent(tid, d, name, now) {
 		return c.StatToOpen()
 	}
 	a, err := c.Stat()

@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// TestNamesLooked: the lookup after a thread's lookup of a name, within
-// namesLookedFor, is paired with it once; the one after that is not (it
-// is a stat again) until the thread looks the name up again; another
-// thread, another directory, another name, an unknown thread (0) and a
-// lookup namesLookedFor later are not paired; the table keeps the last
-// namesLookedCap names.
+// TestNamesLooked: the lookups that follow a thread's lookup of a name as
+// a stat, within namesLookedFor, are answered as an open (both lookups of
+// a stat whose state changed, and the open's); they do not renew it.
+// Another thread, another directory, another name, an unknown thread (0)
+// and a lookup namesLookedFor later are not; the table keeps the last
+// recentCap names.
 func TestNamesLooked(t *testing.T) {
 	var l namesLooked
 	d1, d2 := &dirNode{}, &dirNode{}
@@ -21,36 +21,37 @@ func TestNamesLooked(t *testing.T) {
 		dir  *dirNode
 		name string
 	}{{8, d1, "merged"}, {7, d2, "merged"}, {7, d1, "stdout"}, {0, d1, "merged"}} {
-		if l.pair(c.tid, c.dir, c.name, t0) {
-			t.Errorf("thread %d, %s in another directory (%v): paired with thread 7's lookup of merged", c.tid, c.name, c.dir != d1)
+		if l.recent(c.tid, c.dir, c.name, t0) {
+			t.Errorf("thread %d, %s in another directory (%v): taken for the open of thread 7's stat of merged", c.tid, c.name, c.dir != d1)
 		}
 	}
-	if !l.pair(7, d1, "merged", t0.Add(namesLookedFor-time.Nanosecond)) {
-		t.Fatal("the lookup right after a stat is not paired with it")
+	for _, at := range []time.Duration{0, time.Millisecond, namesLookedFor - time.Nanosecond} {
+		if !l.recent(7, d1, "merged", t0.Add(at)) {
+			t.Errorf("a lookup %v after the stat is not taken for its open", at)
+		}
 	}
-	if l.pair(7, d1, "merged", t0.Add(time.Millisecond)) {
-		t.Fatal("a second lookup was paired with the same stat")
-	}
-	l.saw(7, d1, "merged", t0.Add(time.Second))
-	if l.pair(7, d1, "merged", t0.Add(time.Second+namesLookedFor)) {
-		t.Error("a lookup namesLookedFor after the stat was paired")
+	if l.recent(7, d1, "merged", t0.Add(namesLookedFor)) {
+		t.Error("a lookup namesLookedFor after the stat was taken for its open: the lookups before renewed it")
 	}
 	l.saw(7, d1, "merged", t0.Add(2*time.Second))
-	if l.pair(7, d1, "merged", t0.Add(2*time.Second-time.Millisecond)) {
-		t.Error("a lookup before the stat (a clock that went back) was paired")
+	if l.recent(7, d1, "merged", t0.Add(2*time.Second-time.Millisecond)) {
+		t.Error("a lookup before the stat (a clock that went back) was taken for its open")
 	}
 	l.saw(0, d1, "merged", t0)
-	if l.pair(0, d1, "merged", t0) {
+	if l.recent(0, d1, "merged", t0) {
 		t.Error("an unknown thread was noted")
 	}
 
-	for i := range namesLookedCap {
+	for i := range recentCap {
 		l.saw(100+i, d2, "merged", t0.Add(3*time.Second+time.Duration(i)))
 	}
-	now := t0.Add(3*time.Second + namesLookedCap)
-	for i := range namesLookedCap {
-		if !l.pair(100+i, d2, "merged", now) {
-			t.Errorf("thread %d, one of the last %d names looked up, was given up", 100+i, namesLookedCap)
+	now := t0.Add(3*time.Second + recentCap)
+	if l.recent(7, d1, "merged", now) {
+		t.Errorf("thread 7's name kept after %d newer ones", recentCap)
+	}
+	for i := range recentCap {
+		if !l.recent(100+i, d2, "merged", now) {
+			t.Errorf("thread %d, one of the last %d names looked up, was given up", 100+i, recentCap)
 		}
 	}
 }

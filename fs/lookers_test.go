@@ -8,7 +8,7 @@ import (
 
 // TestLookers: a thread that looked a file up is one for lookerFor after
 // its last lookup, an unknown thread (0) never is, and the table keeps
-// the lookersCap threads seen last, giving up the least recently seen.
+// the recentCap threads seen last, giving up the least recently seen.
 func TestLookers(t *testing.T) {
 	var l lookers
 	t0 := time.Unix(1000, 0)
@@ -35,16 +35,16 @@ func TestLookers(t *testing.T) {
 		t.Error("a second lookup does not renew the thread")
 	}
 
-	for i := range lookersCap {
+	for i := range recentCap {
 		l.saw(100+i, t0.Add(2*lookerFor+time.Duration(i)))
 	}
-	now := t0.Add(2*lookerFor + lookersCap)
+	now := t0.Add(2*lookerFor + recentCap)
 	if l.recent(7, now) {
-		t.Errorf("thread 7 kept after %d newer threads were seen", lookersCap)
+		t.Errorf("thread 7 kept after %d newer threads were seen", recentCap)
 	}
-	for i := range lookersCap {
+	for i := range recentCap {
 		if !l.recent(100+i, now) {
-			t.Errorf("thread %d of the last %d seen was given up", 100+i, lookersCap)
+			t.Errorf("thread %d of the last %d seen was given up", 100+i, recentCap)
 		}
 	}
 }

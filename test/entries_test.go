@@ -21,38 +21,39 @@ for d in (box, os.path.join(box, "sessions", "3")):
         os.stat(os.path.join(d, name))
 `
 
-// statThenOpen is run by python3: for the seconds given, in rounds, it
-// lists each sandbox given and, for each snapshot and the cursor, stats
-// it by name, opens it, and compares the open's fstat and the bytes it
-// reads with the stat, as tar does. A round comes back to a name no
-// sooner than the pace given (in seconds). A pair whose stat and fstat
-// were more than 50 ms apart (a stalled process on a loaded machine) is
-// past the promise (a state is held 100 ms) and only counted. It prints
-// the pairs it compared and stalled, and each disagreement.
+// statThenOpen is run by python3: for the seconds given, it stats each
+// snapshot and the cursor of the sandboxes given by name, opens it, and
+// compares the open's fstat and the bytes it reads with the stat, as tar
+// does: the sandboxes in turn, so that one is met every few milliseconds
+// (and so at the end of its holds), each name no sooner than the pace
+// given (in seconds) after its last stat. A pair whose stat and fstat were
+// more than 50 ms apart (a stalled process on a loaded machine) is past
+// the promise (a state is held 100 ms) and only counted. It prints the
+// pairs it compared and stalled, and each disagreement.
 const statThenOpen = `import os, sys, time
 secs, pace, boxes = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
 names = ("merged", "stdout", "stderr", "output", "system", "merged.jsonl", "cursor")
+paths = [os.path.join(box, name) for name in names for box in boxes]
+gap = pace / len(paths)
 compared = stalled = 0
+last = {}
 end = time.monotonic() + secs
 while time.monotonic() < end:
-    start = time.monotonic()
     for box in boxes:
-        for name in os.listdir(box):
-            if name not in names:
-                continue
-            p = os.path.join(box, name)
-            t0 = time.monotonic()
-            st = os.stat(p)
-            with open(p, "rb") as f:
-                fst = os.fstat(f.fileno())
-                n = len(f.read())
-            if time.monotonic() - t0 > 0.05:
-                stalled += 1
-                continue
-            compared += 1
-            if (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (fst.st_ino, fst.st_size, fst.st_mtime_ns, fst.st_ctime_ns) or n != st.st_size:
-                print("changed", box, name, st.st_ino, st.st_size, fst.st_ino, fst.st_size, n)
-    time.sleep(max(0, start + pace - time.monotonic()))
+        os.listdir(box)
+    for p in paths:
+        time.sleep(max(0, last.get(p, -pace) + pace - time.monotonic(), gap))
+        t0 = last[p] = time.monotonic()
+        st = os.stat(p)
+        with open(p, "rb") as f:
+            fst = os.fstat(f.fileno())
+            n = len(f.read())
+        if time.monotonic() - t0 > 0.05:
+            stalled += 1
+            continue
+        compared += 1
+        if (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (fst.st_ino, fst.st_size, fst.st_mtime_ns, fst.st_ctime_ns) or n != st.st_size:
+            print("changed", p, st.st_ino, st.st_size, fst.st_ino, fst.st_size, n)
 print("compared", compared, "stalled", stalled)
 `
 
@@ -68,18 +69,19 @@ func TestStatThenOpenAgreeWhileWriting(t *testing.T) {
 	python := needPython(t)
 	home := t.TempDir()
 	var boxes []string
-	for _, name := range []string{"busy1", "busy2", "busy3", "busy4"} {
-		writeLive(t, home, name, 300, 64<<10)
+	names := []string{"busy1", "busy2", "busy3", "busy4", "busy5", "busy6", "busy7", "busy8"}
+	for _, name := range names {
+		writeLive(t, home, name, 200, 64<<10)
 	}
 	m := mount(t, home)
-	for _, name := range []string{"busy1", "busy2", "busy3", "busy4"} {
+	for _, name := range names {
 		boxes = append(boxes, m.path(name))
 		waitFor(t, 2*time.Second, name+" to show", func() bool {
 			_, _, err := shErr(time.Second, "cat "+q(m.path(name, "system"))+" >/dev/null")
 			return err == nil
 		})
 	}
-	out, err := exec.Command(python, append([]string{"-c", statThenOpen, "6", "0.11"}, boxes...)...).CombinedOutput()
+	out, err := exec.Command(python, append([]string{"-c", statThenOpen, "8", "0.11"}, boxes...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
