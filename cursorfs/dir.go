@@ -101,35 +101,27 @@ func (d *Dir) Stat() (DirAttr, error) {
 	return a, nil
 }
 
-// ChildStatsCheap reports whether a stat of each directory it lists costs
-// little now: a sessions directory's listing indexed the sandbox, which
-// answers each session's stat; a sandbox's sessions directory's stat
-// lists the sessions, which costs little only while the sandbox's index
-// is at hand (parked, or held: engine.Sandbox.SessionsReady), else it
-// indexes the sandbox's logs (a sandbox of 200 MiB takes a quarter of a
-// second). The root's would stat every sandbox.
-func (d *Dir) ChildStatsCheap() bool {
-	switch d.kind {
-	case dirSessions:
+// StatsCheap reports whether a stat of each directory (dirs) or each file
+// it lists costs little now.
+//   - Directories: a sessions directory's listing indexed the sandbox,
+//     which answers each session's stat; a sandbox's sessions directory's
+//     stat lists the sessions, which costs little only while the sandbox's
+//     index is at hand (parked, or held: engine.Sandbox.SessionsReady),
+//     else it indexes the sandbox's logs (a sandbox of 200 MiB takes a
+//     quarter of a second). The root's would stat every sandbox.
+//   - Files: a sandbox's while each of its views' stats is at hand
+//     (engine.Sandbox.StatsReady), a session's while the sandbox's
+//     sessions are (the index of its full merge answers them). Other
+//     directories list no files.
+func (d *Dir) StatsCheap(dirs bool) bool {
+	switch {
+	case dirs && d.kind == dirSessions:
 		return true
-	case dirSandbox:
+	case dirs && d.kind == dirSandbox, !dirs && d.kind == dirSession:
 		return d.fs.sessionsReady(d.sandbox)
-	}
-	return false
-}
-
-// FileStatsCheap reports whether a stat of each file it lists costs little
-// now: a sandbox's files while each of its views' stats is at hand
-// (engine.Sandbox.StatsReady), a session's while the sandbox's sessions
-// are (the index of its full merge answers them). Other directories list
-// no files.
-func (d *Dir) FileStatsCheap() bool {
-	switch d.kind {
-	case dirSandbox:
+	case !dirs && d.kind == dirSandbox:
 		sb, err := d.fs.home.Sandbox(d.sandbox)
 		return err == nil && sb.StatsReady()
-	case dirSession:
-		return d.fs.sessionsReady(d.sandbox)
 	}
 	return false
 }

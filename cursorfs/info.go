@@ -16,11 +16,7 @@ type infoKind struct{ readOnlyKind }
 // which only an open computes (it merges the session's last interval
 // again), is as long as any other cursor.
 func (infoKind) stat(n *Node) (int64, time.Time, error) {
-	summary := (*engine.Sandbox).SessionSummary
-	if n.toOpen {
-		summary = func(sb *engine.Sandbox, id uint64) (engine.SessionInfo, error) { return sb.ToOpen().SessionSummary(id) }
-	}
-	si, inChain, err := n.fs.sessionFrom(n.sandbox, *n.session, summary)
+	si, inChain, err := n.fs.sessionFrom(n.sandbox, *n.session, n.toOpen, sandboxSide.SessionSummary)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -45,9 +41,7 @@ func (infoKind) open(n *Node) (Handle, error) {
 // info returns the content and time of the info file of n's session, as
 // an open sees the sandbox (engine.Sandbox.ToOpen).
 func (n *Node) info() ([]byte, time.Time, error) {
-	si, err := n.fs.sessionWith(n.sandbox, *n.session, func(sb *engine.Sandbox, id uint64) (engine.SessionInfo, error) {
-		return sb.ToOpen().Session(id)
-	})
+	si, err := n.fs.sessionWith(n.sandbox, *n.session, true, sandboxSide.Session)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

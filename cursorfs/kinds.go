@@ -53,10 +53,15 @@ func (n *Node) side() (sandboxSide, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.toOpen {
-		return sb.ToOpen(), nil
+	return sideOf(sb, n.toOpen), nil
+}
+
+// sideOf returns sb as an open (toOpen) or a stat sees it.
+func sideOf(sb *engine.Sandbox, toOpen bool) sandboxSide {
+	if toOpen {
+		return sb.ToOpen()
 	}
-	return sb, nil
+	return sb
 }
 
 // viewStat is the stat of a view: the size an open now would show.

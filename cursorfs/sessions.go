@@ -79,28 +79,30 @@ func (f *FS) sessionsReady(sandbox string) bool {
 // the sandbox has none. A session shown within sessionGrace that has left
 // the exec chain since is returned as it was last seen (recent.go).
 func (f *FS) session(sandbox string, id uint64) (engine.SessionInfo, error) {
-	return f.sessionWith(sandbox, id, (*engine.Sandbox).Session)
+	return f.sessionWith(sandbox, id, false, sandboxSide.Session)
 }
 
 // sessionSummary is Session without the cursor (unless one was seen
 // before): a lookup in the index, for a stat of the session's directory.
 func (f *FS) sessionSummary(sandbox string, id uint64) (engine.SessionInfo, error) {
-	return f.sessionWith(sandbox, id, (*engine.Sandbox).SessionSummary)
+	return f.sessionWith(sandbox, id, false, sandboxSide.SessionSummary)
 }
 
-func (f *FS) sessionWith(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
-	si, _, err := f.sessionFrom(sandbox, id, get)
+// sessionWith returns session id of sandbox with get, as a stat or an
+// open (toOpen) sees the sandbox (sideOf).
+func (f *FS) sessionWith(sandbox string, id uint64, toOpen bool, get func(sandboxSide, uint64) (engine.SessionInfo, error)) (engine.SessionInfo, error) {
+	si, _, err := f.sessionFrom(sandbox, id, toOpen, get)
 	return si, err
 }
 
 // sessionFrom is sessionWith that also reports whether the session is in
 // the exec chain now (else it is as last seen, within sessionGrace).
-func (f *FS) sessionFrom(sandbox string, id uint64, get func(*engine.Sandbox, uint64) (engine.SessionInfo, error)) (si engine.SessionInfo, inChain bool, err error) {
+func (f *FS) sessionFrom(sandbox string, id uint64, toOpen bool, get func(sandboxSide, uint64) (engine.SessionInfo, error)) (si engine.SessionInfo, inChain bool, err error) {
 	sb, err := f.home.Sandbox(sandbox)
 	if err != nil {
 		return engine.SessionInfo{}, false, err
 	}
-	si, err = get(sb, id)
+	si, err = get(sideOf(sb, toOpen), id)
 	if errors.Is(err, engine.ErrNoSession) {
 		if last, ok := f.recent.gone(sandbox, id); ok {
 			return last, false, nil

@@ -19,12 +19,13 @@ var cursorSize = int64(engine.CursorLen + 1)
 // openCursor returns the content of the cursor file: the cursor at the
 // current end of the merged view and a newline.
 func openCursor(sb *engine.Sandbox) (*bytesHandle, error) {
-	st, err := sb.ToOpen().EndState()
+	side := sb.ToOpen()
+	st, err := side.EndState()
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
 	}
 	c := st.Cursor
-	mt, err := sb.ToOpen().ModTime()
+	mt, err := side.ModTime()
 	if err != nil {
 		return nil, fmt.Errorf("cursor of %s: %w", sb.Name(), err)
 	}

@@ -128,7 +128,7 @@ func walkDir(b *testing.B, d *Dir, files, stat bool) {
 		}
 		switch c := c.(type) {
 		case *Dir:
-			cheap := d.ChildStatsCheap()
+			cheap := d.StatsCheap(true)
 			if cheap {
 				if _, err := c.Stat(); err != nil { // the listing's entry
 					b.Fatal(err)

@@ -49,14 +49,10 @@ func (d *dirNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.Attr
 }
 
 // Lookup resolves name and stats what it names: a name that resolves but
-// is not there now is ENOENT. The thread that looks up a file is noted as
-// one that stats what it lists (lookers).
+// is not there now is ENOENT. The thread that looks up a file is noted
+// (namesLooked).
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	child, errno := d.entry(ctx, name, true, out)
-	if child != nil && !child.IsDir() {
-		d.st.lookers.saw(callerThread(ctx), time.Now())
-	}
-	return child, errno
+	return d.entry(ctx, name, true, out)
 }
 
 // entry is Lookup but for noting the caller: also the entry a listing

@@ -24,9 +24,9 @@ type dirHandle struct {
 	d    *dirNode
 	ents []fuse.DirEntry // the listing; nil until the first read
 	next int             // index in ents of the next entry to read
-	// cheap holds, once asked, whether the directory's subdirectories'
-	// and files' stats cost little (cursorfs.Dir.ChildStatsCheap,
-	// FileStatsCheap): asked once per handle, that is per READDIRPLUS.
+	// cheap holds, once asked, whether the directory's files' and
+	// subdirectories' stats cost little (cursorfs.Dir.StatsCheap): asked
+	// once per handle, that is per READDIRPLUS.
 	cheap [2]cheapness
 }
 
@@ -116,8 +116,8 @@ func (h *dirHandle) list() syscall.Errno {
 //   - A sandbox's sessions/, while the sandbox's index is at hand
 //     (parked, or held): its stat is a look-up in it.
 //   - A sandbox's files and a session's, while that index is at hand, for
-//     a thread that looks up the files it lists (lookers: du, ls -l,
-//     grep -r, cp -r, tar, not find). A file's entry names its state for a
+//     a thread that looks up the files it lists (namesLooked.looker: du,
+//     ls -l, grep -r, cp -r, tar, not find). A file's entry names its state for a
 //     little less than the rest of the state's hold
 //     (cursorfs.Attr.NameValid), so the stat or open of each file right
 //     after the listing, and the open cp and tar make after their stat,
@@ -133,7 +133,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	}
 	e := h.ents[h.next-1]
 	dir := e.Mode == syscall.S_IFDIR
-	if e.Name != name || !dir && !h.d.st.lookers.recent(callerThread(ctx), time.Now()) || !h.statsCheap(dir) {
+	if e.Name != name || !dir && !h.d.st.lookedUp.looker(callerThread(ctx), time.Now()) || !h.statsCheap(dir) {
 		return nil, syscall.ENOENT
 	}
 	return h.d.entry(ctx, name, false, out)
@@ -142,13 +142,13 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 // statsCheap reports whether the stats of the directory's subdirectories
 // (dirs) or files cost little now, asking the directory once per handle.
 func (h *dirHandle) statsCheap(dirs bool) bool {
-	i, ask := 0, h.d.dir.FileStatsCheap
+	i := 0
 	if dirs {
-		i, ask = 1, h.d.dir.ChildStatsCheap
+		i = 1
 	}
 	if h.cheap[i] == cheapUnasked {
 		h.cheap[i] = cheapNo
-		if ask() {
+		if h.d.dir.StatsCheap(dirs) {
 			h.cheap[i] = cheapYes
 		}
 	}

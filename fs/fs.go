@@ -173,7 +173,6 @@ type state struct {
 	nodes    atomic.Int64  // nodes the kernel knows, the root aside
 	clock    atomic.Int64  // ticks of dropIdle, which stamp each use of a sandbox
 	boxes    sandboxSet    // the sandbox directories the kernel knows
-	lookers  lookers       // the threads that stat what they list
 	lookedUp namesLooked   // the names each thread looked up lately
 	wake     chan struct{} // asks dropIdle for a pass over the set's bound
 }
